@@ -1,0 +1,298 @@
+// This file holds Future, the handle to one task's eventual result.
+
+package sluice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrCancelled is the error of a future whose task was cancelled before it
+// started, by [Future.Cancel] or by [Pool.Shutdown].
+var ErrCancelled = errors.New("sluice: future cancelled")
+
+// ErrPoolClosed is the error of a future submitted after [Pool.Close] or
+// [Pool.Shutdown] began.
+var ErrPoolClosed = errors.New("sluice: pool closed")
+
+// PanicError is the error of a future whose task panicked. The pool recovers
+// the panic, records it here and goes on running other tasks.
+type PanicError struct {
+	// Value is the value passed to panic.
+	Value any
+	// Stack is the goroutine stack at the time of the panic.
+	Stack []byte
+}
+
+// Error reports the panic value.
+func (e *PanicError) Error() string { return fmt.Sprintf("sluice: task panicked: %v", e.Value) }
+
+// Unwrap returns the panic value when it is an error, so that errors.Is and
+// errors.As see through the panic.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// State is the life-cycle stage of a [Future].
+type State int32
+
+// The states of a Future. A future moves from Pending to Running to Done, or
+// from Pending straight to Cancelled; Done and Cancelled are final.
+const (
+	// Pending: queued, not yet started.
+	Pending State = iota
+	// Running: a worker is running the task.
+	Running
+	// Done: the task returned (with a result or an error) or panicked.
+	Done
+	// Cancelled: the task was cancelled before it started and never runs.
+	Cancelled
+)
+
+// String returns the state's name in lower case.
+func (s State) String() string {
+	switch s {
+	case Pending:
+		return "pending"
+	case Running:
+		return "running"
+	case Done:
+		return "done"
+	case Cancelled:
+		return "cancelled"
+	}
+	return fmt.Sprintf("State(%d)", int32(s))
+}
+
+// closedChan is returned by Done methods once the future has completed, so
+// that a finished future never allocates a channel. It is closed in init and
+// never written again.
+var closedChan = make(chan struct{})
+
+func init() { close(closedChan) }
+
+// Future is the eventual result of a task submitted to a [Pool]. Its methods
+// are safe for concurrent use. A Future is created only by a Pool (or by the
+// package functions built on one); the zero value is not usable.
+type Future[T any] struct {
+	fn    func(context.Context) (T, error)
+	val   T
+	err   error
+	state atomic.Int32
+	wg    sync.WaitGroup // Result blocks on it: waiting needs no channel
+
+	mu        sync.Mutex // guards done and callbacks
+	done      chan struct{}
+	callbacks []func()
+
+	ctx taskCtx // the context the task runs with
+}
+
+func newFuture[T any](fn func(context.Context) (T, error)) *Future[T] {
+	f := &Future[T]{fn: fn}
+	f.wg.Add(1)
+	return f
+}
+
+// failedFuture returns a future that has already completed with err.
+func failedFuture[T any](err error) *Future[T] {
+	f := newFuture[T](nil)
+	var zero T
+	f.complete(zero, err, Done)
+	return f
+}
+
+// Result waits for the task to finish and returns its result and error.
+// The error is [ErrCancelled] if the task was cancelled before it ran,
+// [ErrPoolClosed] if it was submitted to a closed pool, and a *[PanicError]
+// if it panicked.
+func (f *Future[T]) Result() (T, error) {
+	f.wg.Wait()
+	return f.val, f.err
+}
+
+// Wait is like [Future.Result], but gives up when ctx is done and then
+// returns ctx's error. ctx bounds only the wait: the task goes on.
+func (f *Future[T]) Wait(ctx context.Context) (T, error) {
+	if State(f.state.Load()) >= Done {
+		return f.val, f.err
+	}
+	select {
+	case <-f.Done():
+		return f.val, f.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// Done returns a channel that is closed when the future completes, whether
+// with a result, an error, a panic or a cancellation.
+func (f *Future[T]) Done() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if State(f.state.Load()) >= Done {
+		return closedChan
+	}
+	if f.done == nil {
+		f.done = make(chan struct{})
+	}
+	return f.done
+}
+
+// State reports the future's current state.
+func (f *Future[T]) State() State { return State(f.state.Load()) }
+
+// Cancel tries to cancel the task. If it had not started, it never will:
+// the future completes with [ErrCancelled] and Cancel returns true. If it is
+// running, Cancel cancels the context the task runs with and returns false;
+// the future completes when the task returns. If it has finished, Cancel
+// does nothing and returns false.
+func (f *Future[T]) Cancel() bool {
+	if f.state.CompareAndSwap(int32(Pending), int32(Cancelled)) {
+		var zero T
+		f.complete(zero, ErrCancelled, Cancelled)
+		return true
+	}
+	if State(f.state.Load()) == Running {
+		f.ctx.cancel()
+	}
+	return false
+}
+
+// run runs the task on the calling goroutine unless it was cancelled first.
+func (f *Future[T]) run() {
+	if !f.state.CompareAndSwap(int32(Pending), int32(Running)) {
+		return // cancelled while queued
+	}
+	var (
+		val T
+		err error
+	)
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				err = &PanicError{Value: r, Stack: stack()}
+			}
+		}()
+		val, err = f.fn(&f.ctx)
+	}()
+	f.complete(val, err, Done)
+}
+
+// complete records the outcome and wakes every waiter. The caller must own
+// the transition to final (by CAS or by creating the future).
+func (f *Future[T]) complete(val T, err error, final State) {
+	f.val, f.err, f.fn = val, err, nil
+	f.mu.Lock()
+	f.state.Store(int32(final))
+	done, cbs := f.done, f.callbacks
+	f.callbacks = nil
+	f.mu.Unlock()
+	if done != nil {
+		close(done)
+	}
+	f.wg.Done()
+	for _, cb := range cbs {
+		cb()
+	}
+}
+
+// onDone calls cb once the future has completed: at once, on the calling
+// goroutine, if it already has; otherwise on the completing goroutine. cb
+// must not block.
+func (f *Future[T]) onDone(cb func()) {
+	f.mu.Lock()
+	if State(f.state.Load()) < Done {
+		f.callbacks = append(f.callbacks, cb)
+		f.mu.Unlock()
+		return
+	}
+	f.mu.Unlock()
+	cb()
+}
+
+// taskCtx is the context a task runs with. It lives inside its Future so that
+// a task costs no extra allocation; its Done channel is made only when the
+// task asks for it.
+type taskCtx struct {
+	mu     sync.Mutex
+	done   chan struct{}
+	err    error
+	afters map[*afterFunc]struct{}
+}
+
+type afterFunc struct{ f func() }
+
+var _ context.Context = (*taskCtx)(nil)
+
+func (c *taskCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *taskCtx) Value(any) any               { return nil }
+func (c *taskCtx) String() string              { return "sluice.taskContext" }
+
+func (c *taskCtx) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		if c.err != nil {
+			return closedChan
+		}
+		c.done = make(chan struct{})
+	}
+	return c.done
+}
+
+func (c *taskCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// AfterFunc lets contexts derived from a task's context (context.WithCancel
+// and friends) register for cancellation without a goroutine each.
+func (c *taskCtx) AfterFunc(f func()) (stop func() bool) {
+	a := &afterFunc{f: f}
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		go f()
+		return func() bool { return false }
+	}
+	if c.afters == nil {
+		c.afters = make(map[*afterFunc]struct{})
+	}
+	c.afters[a] = struct{}{}
+	c.mu.Unlock()
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if _, ok := c.afters[a]; ok {
+			delete(c.afters, a)
+			return true
+		}
+		return false
+	}
+}
+
+func (c *taskCtx) cancel() {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = context.Canceled
+	if c.done != nil {
+		close(c.done)
+	}
+	afters := c.afters
+	c.afters = nil
+	c.mu.Unlock()
+	for a := range afters {
+		go a.f()
+	}
+}

@@ -1,0 +1,195 @@
+// This file holds Pool, the fixed-size executor behind every Future.
+
+package sluice
+
+import (
+	"context"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+)
+
+// Pool runs submitted functions on a fixed set of worker goroutines and
+// returns a [Future] for each, like Python's ThreadPoolExecutor. Tasks wait
+// in a bounded queue; when it is full, [Pool.Submit] blocks, so a fast
+// producer is held to the pace of the workers. No goroutine is started per
+// task.
+//
+// A Pool must be made with [NewPool] and released with [Pool.Close] or
+// [Pool.Shutdown]. Its methods are safe for concurrent use.
+type Pool[T any] struct {
+	queue   chan *Future[T]
+	workers int
+
+	mu     sync.RWMutex // held for reading while a submitter sends on queue
+	closed bool
+
+	wg      sync.WaitGroup              // running workers
+	running []atomic.Pointer[Future[T]] // each worker's current task
+	aborted atomic.Bool                 // set when Shutdown's ctx ends
+
+	abortOnce sync.Once
+	abortDone chan struct{}
+}
+
+// PoolOption configures a [Pool] made by [NewPool].
+type PoolOption func(*poolConfig)
+
+type poolConfig struct{ queueSize int }
+
+// WithQueueSize sets how many submitted tasks may wait for a worker before
+// Submit blocks. The default is the number of workers; 0 makes every Submit
+// wait until a worker takes its task. A negative size is treated as 0.
+func WithQueueSize(n int) PoolOption {
+	return func(c *poolConfig) { c.queueSize = max(n, 0) }
+}
+
+// NewPool starts a pool of workers goroutines (at least one) and returns it.
+func NewPool[T any](workers int, opts ...PoolOption) *Pool[T] {
+	workers = max(workers, 1)
+	cfg := poolConfig{queueSize: workers}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	p := &Pool[T]{
+		queue:     make(chan *Future[T], cfg.queueSize),
+		workers:   workers,
+		running:   make([]atomic.Pointer[Future[T]], workers),
+		abortDone: make(chan struct{}),
+	}
+	p.wg.Add(workers)
+	for i := range workers {
+		go p.work(&p.running[i])
+	}
+	return p
+}
+
+// Workers returns the number of worker goroutines.
+func (p *Pool[T]) Workers() int { return p.workers }
+
+// QueueSize returns how many tasks may wait for a worker before Submit blocks.
+func (p *Pool[T]) QueueSize() int { return cap(p.queue) }
+
+func (p *Pool[T]) work(cur *atomic.Pointer[Future[T]]) {
+	defer p.wg.Done()
+	for f := range p.queue {
+		// Publish the task before checking aborted; abort sets aborted
+		// before scanning, so one of the two always sees the other.
+		cur.Store(f)
+		if p.aborted.Load() {
+			f.Cancel()
+		} else {
+			f.run()
+		}
+		cur.Store(nil)
+	}
+}
+
+// Submit queues fn to run on one of the pool's workers and returns its
+// Future. Submit blocks while the queue is full. After Close or Shutdown it
+// returns a Future that has already failed with [ErrPoolClosed].
+// fn receives a context that is cancelled by [Future.Cancel] and by a
+// Shutdown whose deadline passes.
+// Submit is safe for concurrent use.
+func (p *Pool[T]) Submit(fn func(ctx context.Context) (T, error)) *Future[T] {
+	f := newFuture(fn)
+	p.mu.RLock()
+	if p.closed {
+		p.mu.RUnlock()
+		return failedFuture[T](ErrPoolClosed)
+	}
+	p.queue <- f
+	p.mu.RUnlock()
+	return f
+}
+
+// SubmitCtx is like [Pool.Submit] but waits for queue space only until ctx
+// is done; it then returns ctx's error and no future. It returns
+// [ErrPoolClosed] after Close or Shutdown. ctx bounds only the wait for
+// space, not the task.
+func (p *Pool[T]) SubmitCtx(ctx context.Context, fn func(ctx context.Context) (T, error)) (*Future[T], error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f := newFuture(fn)
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		return nil, ErrPoolClosed
+	}
+	select {
+	case p.queue <- f:
+		return f, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// TrySubmit queues fn if there is room and never blocks. It reports false,
+// with a nil future, when the queue is full or the pool is closed.
+func (p *Pool[T]) TrySubmit(fn func(ctx context.Context) (T, error)) (*Future[T], bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		return nil, false
+	}
+	f := newFuture(fn)
+	select {
+	case p.queue <- f:
+		return f, true
+	default:
+		return nil, false
+	}
+}
+
+// Close stops intake, lets every queued and running task run to the end and
+// returns when all workers have exited, like Python's shutdown(wait=True).
+// Submitters blocked on a full queue get their tasks in before intake stops.
+// Close may be called more than once and together with Shutdown; it always
+// returns nil.
+func (p *Pool[T]) Close() error {
+	p.stopIntake()
+	p.wg.Wait()
+	return nil
+}
+
+// Shutdown is like [Pool.Close] but gives up waiting when ctx ends: queued
+// tasks are then cancelled (their futures fail with [ErrCancelled]), the
+// contexts of running tasks are cancelled, and Shutdown returns ctx's error
+// once the workers have exited, which they do as soon as running tasks
+// return. Every future of the pool is done when Shutdown returns.
+func (p *Pool[T]) Shutdown(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, p.abort)
+	p.stopIntake()
+	p.wg.Wait()
+	if stop() {
+		return nil
+	}
+	<-p.abortDone // abort ran or is running; let it finish
+	return ctx.Err()
+}
+
+func (p *Pool[T]) stopIntake() {
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.queue)
+	}
+	p.mu.Unlock()
+}
+
+// abort cancels queued tasks (the workers do so as they dequeue them) and the
+// contexts of running ones.
+func (p *Pool[T]) abort() {
+	p.abortOnce.Do(func() {
+		p.aborted.Store(true)
+		for i := range p.running {
+			if f := p.running[i].Load(); f != nil {
+				f.Cancel()
+			}
+		}
+		close(p.abortDone)
+	})
+}
+
+func stack() []byte { return debug.Stack() }

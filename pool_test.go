@@ -1,0 +1,348 @@
+package sluice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func value[T any](v T) func(context.Context) (T, error) {
+	return func(context.Context) (T, error) { return v, nil }
+}
+
+// blocker returns a task that reports when it starts and runs until release
+// is closed or its context is cancelled.
+func blocker(started chan<- struct{}, release <-chan struct{}) func(context.Context) (int, error) {
+	return func(ctx context.Context) (int, error) {
+		started <- struct{}{}
+		select {
+		case <-release:
+			return 1, nil
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+}
+
+func TestPoolRunsEveryTask(t *testing.T) {
+	for _, tc := range []struct{ workers, queue, tasks int }{
+		{1, 0, 10},
+		{3, 3, 30},
+		{8, 100, 1000},
+		{64, 1, 500},
+	} {
+		t.Run(fmt.Sprintf("w%d_q%d", tc.workers, tc.queue), func(t *testing.T) {
+			p := NewPool[int](tc.workers, WithQueueSize(tc.queue))
+			var active, peak atomic.Int64
+			fs := make([]*Future[int], tc.tasks)
+			for i := range fs {
+				fs[i] = p.Submit(func(context.Context) (int, error) {
+					n := active.Add(1)
+					for {
+						old := peak.Load()
+						if n <= old || peak.CompareAndSwap(old, n) {
+							break
+						}
+					}
+					defer active.Add(-1)
+					return i * i, nil
+				})
+			}
+			if err := p.Close(); err != nil {
+				t.Fatal(err)
+			}
+			for i, f := range fs {
+				if f.State() != Done {
+					t.Fatalf("future %d state %v after Close", i, f.State())
+				}
+				v, err := f.Result()
+				if err != nil || v != i*i {
+					t.Fatalf("future %d = %d, %v; want %d", i, v, err, i*i)
+				}
+			}
+			if got := peak.Load(); got > int64(tc.workers) {
+				t.Fatalf("%d tasks ran at once, pool has %d workers", got, tc.workers)
+			}
+		})
+	}
+}
+
+func TestSubmitFromManyGoroutines(t *testing.T) {
+	p := NewPool[int](4)
+	var wg sync.WaitGroup
+	var sum atomic.Int64
+	for g := range 16 {
+		wg.Go(func() {
+			for i := range 200 {
+				v, err := p.Submit(value(g*1000 + i)).Result()
+				if err != nil {
+					t.Error(err)
+				}
+				sum.Add(int64(v))
+			}
+		})
+	}
+	wg.Wait()
+	p.Close()
+	var want int64
+	for g := range 16 {
+		for i := range 200 {
+			want += int64(g*1000 + i)
+		}
+	}
+	if sum.Load() != want {
+		t.Fatalf("sum %d, want %d", sum.Load(), want)
+	}
+}
+
+func TestSubmitBlocksWhenQueueFull(t *testing.T) {
+	p := NewPool[int](1, WithQueueSize(2))
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	p.Submit(blocker(started, release))
+	<-started
+	q1, q2 := p.Submit(value(2)), p.Submit(value(3)) // fill the queue
+
+	if _, ok := p.TrySubmit(value(4)); ok {
+		t.Fatal("TrySubmit succeeded on a full queue")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if f, err := p.SubmitCtx(ctx, value(5)); !errors.Is(err, context.DeadlineExceeded) || f != nil {
+		t.Fatalf("SubmitCtx on full queue = %v, %v; want nil, deadline exceeded", f, err)
+	}
+
+	submitted := make(chan *Future[int])
+	go func() { submitted <- p.Submit(value(6)) }()
+	select {
+	case <-submitted:
+		t.Fatal("Submit returned while the queue was full")
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	f := <-submitted
+	for i, f := range []*Future[int]{q1, q2, f} {
+		if v, err := f.Result(); err != nil || v != []int{2, 3, 6}[i] {
+			t.Fatalf("future %d = %v, %v", i, v, err)
+		}
+	}
+	p.Close()
+}
+
+func TestSubmitAfterClose(t *testing.T) {
+	for _, name := range []string{"Close", "Shutdown"} {
+		t.Run(name, func(t *testing.T) {
+			p := NewPool[int](2)
+			if name == "Close" {
+				p.Close()
+			} else if err := p.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			f := p.Submit(value(1))
+			if _, err := f.Result(); !errors.Is(err, ErrPoolClosed) {
+				t.Fatalf("Submit after %s: %v, want ErrPoolClosed", name, err)
+			}
+			if f.State() != Done {
+				t.Fatalf("state %v", f.State())
+			}
+			if _, err := p.SubmitCtx(context.Background(), value(1)); !errors.Is(err, ErrPoolClosed) {
+				t.Fatalf("SubmitCtx after %s: %v", name, err)
+			}
+			if _, ok := p.TrySubmit(value(1)); ok {
+				t.Fatalf("TrySubmit after %s succeeded", name)
+			}
+			if err := p.Close(); err != nil {
+				t.Fatalf("second close: %v", err)
+			}
+		})
+	}
+}
+
+func TestCloseWaitsForQueuedAndRunning(t *testing.T) {
+	p := NewPool[int](2, WithQueueSize(10))
+	var ran atomic.Int32
+	fs := make([]*Future[int], 12)
+	for i := range fs {
+		fs[i] = p.Submit(func(context.Context) (int, error) {
+			time.Sleep(time.Millisecond)
+			ran.Add(1)
+			return i, nil
+		})
+	}
+	p.Close()
+	if ran.Load() != 12 {
+		t.Fatalf("Close returned after %d of 12 tasks", ran.Load())
+	}
+}
+
+func TestShutdownDeadlineCancels(t *testing.T) {
+	p := NewPool[int](2, WithQueueSize(5))
+	started, release := make(chan struct{}, 2), make(chan struct{})
+	defer close(release)
+	running := []*Future[int]{p.Submit(blocker(started, release)), p.Submit(blocker(started, release))}
+	<-started
+	<-started
+	var queued []*Future[int]
+	var ranQueued atomic.Int32
+	for range 5 {
+		queued = append(queued, p.Submit(func(context.Context) (int, error) { ranQueued.Add(1); return 0, nil }))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if err := p.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want deadline exceeded", err)
+	}
+	for i, f := range running {
+		if _, err := f.Result(); !errors.Is(err, context.Canceled) {
+			t.Errorf("running task %d: %v, want its context cancelled", i, err)
+		}
+		if f.State() != Done {
+			t.Errorf("running task %d state %v", i, f.State())
+		}
+	}
+	for i, f := range queued {
+		if f.State() != Cancelled {
+			t.Errorf("queued task %d state %v, want cancelled", i, f.State())
+		}
+		if _, err := f.Result(); !errors.Is(err, ErrCancelled) {
+			t.Errorf("queued task %d: %v", i, err)
+		}
+	}
+	if ranQueued.Load() != 0 {
+		t.Errorf("%d queued tasks ran after the deadline", ranQueued.Load())
+	}
+}
+
+func TestShutdownInTime(t *testing.T) {
+	p := NewPool[int](2)
+	fs := []*Future[int]{p.Submit(value(1)), p.Submit(value(2))}
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Gather(context.Background(), fs); err != nil || got[0] != 1 || got[1] != 2 {
+		t.Fatalf("Gather = %v, %v", got, err)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	p := NewPool[int](1, WithQueueSize(1))
+	defer p.Close()
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	run := p.Submit(blocker(started, release))
+	<-started
+	var ran atomic.Bool
+	queued := p.Submit(func(context.Context) (int, error) { ran.Store(true); return 0, nil })
+
+	if queued.State() != Pending || run.State() != Running {
+		t.Fatalf("states %v, %v; want pending, running", queued.State(), run.State())
+	}
+	if !queued.Cancel() {
+		t.Fatal("Cancel of a queued task returned false")
+	}
+	if queued.Cancel() {
+		t.Fatal("second Cancel returned true")
+	}
+	select {
+	case <-queued.Done():
+	default:
+		t.Fatal("cancelled future not done")
+	}
+	if queued.State() != Cancelled {
+		t.Fatalf("state %v", queued.State())
+	}
+	if run.Cancel() {
+		t.Fatal("Cancel of a running task returned true")
+	}
+	if _, err := run.Result(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("running task after Cancel: %v", err)
+	}
+	if run.State() != Done {
+		t.Fatalf("state %v", run.State())
+	}
+	if run.Cancel() {
+		t.Fatal("Cancel of a finished task returned true")
+	}
+	p.Close()
+	if ran.Load() {
+		t.Fatal("cancelled task ran")
+	}
+}
+
+func TestTaskContextDerived(t *testing.T) {
+	p := NewPool[error](1)
+	defer p.Close()
+	started := make(chan struct{})
+	f := p.Submit(func(ctx context.Context) (error, error) {
+		child, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		close(started)
+		<-child.Done()
+		return ctx.Err(), child.Err()
+	})
+	<-started
+	f.Cancel()
+	parentErr, childErr := f.Result()
+	if !errors.Is(parentErr, context.Canceled) || !errors.Is(childErr, context.Canceled) {
+		t.Fatalf("parent %v, child %v; want both cancelled", parentErr, childErr)
+	}
+	// A derived context whose own cancel runs first must not leave work behind.
+	g := p.Submit(func(ctx context.Context) (error, error) {
+		child, cancel := context.WithCancel(ctx)
+		cancel()
+		return child.Err(), ctx.Err()
+	})
+	if childErr, parentErr := g.Result(); !errors.Is(childErr, context.Canceled) || parentErr != nil {
+		t.Fatalf("child %v, parent %v", childErr, parentErr)
+	}
+}
+
+func TestPanicBecomesError(t *testing.T) {
+	p := NewPool[int](1)
+	defer p.Close()
+	sentinel := errors.New("boom")
+	f := p.Submit(func(context.Context) (int, error) { panic(sentinel) })
+	g := p.Submit(func(context.Context) (int, error) { panic("plain") })
+	h := p.Submit(value(7))
+	_, err := f.Result()
+	var pe *PanicError
+	if !errors.As(err, &pe) || !errors.Is(err, sentinel) || len(pe.Stack) == 0 {
+		t.Fatalf("panic error = %#v", err)
+	}
+	if _, err := g.Result(); !errors.As(err, &pe) || pe.Value != "plain" || err.Error() != "sluice: task panicked: plain" {
+		t.Fatalf("panic error = %v", err)
+	}
+	if v, err := h.Result(); v != 7 || err != nil {
+		t.Fatalf("pool stopped working after a panic: %v, %v", v, err)
+	}
+}
+
+func TestFutureWait(t *testing.T) {
+	p := NewPool[int](1)
+	defer p.Close()
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	f := p.Submit(blocker(started, release))
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if _, err := f.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait = %v", err)
+	}
+	if f.State() != Running {
+		t.Fatal("Wait's ctx affected the task")
+	}
+	close(release)
+	if v, err := f.Wait(context.Background()); v != 1 || err != nil {
+		t.Fatalf("Wait = %v, %v", v, err)
+	}
+}
+
+func TestStateString(t *testing.T) {
+	for s, want := range map[State]string{Pending: "pending", Running: "running", Done: "done", Cancelled: "cancelled", 9: "State(9)"} {
+		if s.String() != want {
+			t.Errorf("%d.String() = %q", s, s.String())
+		}
+	}
+}

@@ -1,0 +1,174 @@
+// This file holds the functions that collect the results of many futures.
+
+package sluice
+
+import (
+	"context"
+	"iter"
+)
+
+// WaitMode says when [Wait] returns.
+type WaitMode int
+
+// The modes of Wait, as in Python's concurrent.futures.wait.
+const (
+	// AllCompleted: return when every future is done.
+	AllCompleted WaitMode = iota
+	// FirstCompleted: return when any future is done.
+	FirstCompleted
+	// FirstError: return when any future is done with an error, or when
+	// every future is done.
+	FirstError
+)
+
+// completions registers for the completion of every future in fs and returns
+// a channel on which each future's index arrives once, in completion order.
+// The channel has room for all of them, so no completing goroutine blocks.
+func completions[T any](fs []*Future[T]) <-chan int {
+	ch := make(chan int, len(fs))
+	for i, f := range fs {
+		f.onDone(func() { ch <- i })
+	}
+	return ch
+}
+
+// Wait waits for the futures in fs as mode says and returns them split into
+// those done (in completion order) and those still pending (in the order of
+// fs). A cancelled future counts as done. When ctx ends first, Wait returns
+// ctx's error with the sets as they stood. Nil futures are not allowed.
+func Wait[T any](ctx context.Context, fs []*Future[T], mode WaitMode) (done, pending []*Future[T], err error) {
+	ch := completions(fs)
+	isDone := make([]bool, len(fs))
+	split := func() {
+		for i, f := range fs {
+			if !isDone[i] {
+				pending = append(pending, f)
+			}
+		}
+	}
+	for len(done) < len(fs) {
+		select {
+		case i := <-ch:
+			isDone[i] = true
+			done = append(done, fs[i])
+			if mode == FirstCompleted || mode == FirstError && fs[i].err != nil {
+				// Take any others that finished at the same moment.
+				for {
+					select {
+					case i := <-ch:
+						isDone[i] = true
+						done = append(done, fs[i])
+						continue
+					default:
+					}
+					break
+				}
+				split()
+				return done, pending, nil
+			}
+		case <-ctx.Done():
+			split()
+			return done, pending, ctx.Err()
+		}
+	}
+	return done, nil, nil
+}
+
+// AsCompleted yields the futures in fs as they complete, each once, in
+// completion order, like Python's as_completed. It stops early when ctx
+// ends; check ctx.Err() after the loop to tell that from completion.
+func AsCompleted[T any](ctx context.Context, fs []*Future[T]) iter.Seq[*Future[T]] {
+	return func(yield func(*Future[T]) bool) {
+		ch := completions(fs)
+		for range fs {
+			select {
+			case i := <-ch:
+				if !yield(fs[i]) {
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// Gather waits for every future in fs and returns their results in the order
+// of fs. It returns early with the first error to occur (in time), or with
+// ctx's error when ctx ends first; the slice then holds the results of the
+// futures that had succeeded by then and zero values elsewhere.
+func Gather[T any](ctx context.Context, fs []*Future[T]) ([]T, error) {
+	out := make([]T, len(fs))
+	ch := completions(fs)
+	for range fs {
+		select {
+		case i := <-ch:
+			if fs[i].err != nil {
+				return out, fs[i].err
+			}
+			out[i] = fs[i].val
+		case <-ctx.Done():
+			return out, ctx.Err()
+		}
+	}
+	return out, nil
+}
+
+// Map runs fn on p for each value of in and yields the results in input
+// order, like Python's Executor.map. It is lazy: it reads in only as fast as
+// results are consumed, holding at most p.Workers()+p.QueueSize() tasks
+// submitted but not yet yielded, so a slow consumer bounds memory.
+//
+// Each result is yielded with its task's error; the caller decides whether
+// to go on. If the caller stops early, or ctx ends, the tasks not yet
+// yielded are cancelled; when ctx ends, Map yields ctx's error once as its
+// last value. If p is closed, the remaining values yield [ErrPoolClosed].
+func Map[In, Out any](ctx context.Context, p *Pool[Out], in iter.Seq[In], fn func(context.Context, In) (Out, error)) iter.Seq2[Out, error] {
+	return func(yield func(Out, error) bool) {
+		window := make([]*Future[Out], 0, p.Workers()+p.QueueSize())
+		head := 0 // window[head:] are submitted and not yet yielded
+		defer func() {
+			for _, f := range window[head:] {
+				f.Cancel()
+			}
+		}()
+		var zero Out
+		// next yields the oldest result; false means stop.
+		next := func() bool {
+			f := window[head]
+			head++
+			v, err := f.Wait(ctx)
+			if ctx.Err() != nil && f.State() < Done {
+				f.Cancel()
+				yield(zero, ctx.Err())
+				return false
+			}
+			return yield(v, err)
+		}
+		for v := range in {
+			if len(window)-head == cap(window) {
+				if !next() {
+					return
+				}
+			}
+			if head > 0 && len(window) == cap(window) {
+				n := copy(window, window[head:])
+				clear(window[n:])
+				window, head = window[:n], 0
+			}
+			f, err := p.SubmitCtx(ctx, func(c context.Context) (Out, error) { return fn(c, v) })
+			if err == ErrPoolClosed {
+				f = failedFuture[Out](err)
+			} else if err != nil {
+				yield(zero, err)
+				return
+			}
+			window = append(window, f)
+		}
+		for head < len(window) {
+			if !next() {
+				return
+			}
+		}
+	}
+}
