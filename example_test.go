@@ -1,0 +1,148 @@
+package sluice_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sluicehq/sluice"
+)
+
+func ExamplePool() {
+	pool := sluice.NewPool[int](3)
+	defer pool.Close()
+
+	var futures []*sluice.Future[int]
+	for i := range 5 {
+		futures = append(futures, pool.Submit(func(ctx context.Context) (int, error) {
+			return i * i, nil
+		}))
+	}
+	for _, f := range futures {
+		v, err := f.Result()
+		fmt.Println(v, err)
+	}
+	// Output:
+	// 0 <nil>
+	// 1 <nil>
+	// 4 <nil>
+	// 9 <nil>
+	// 16 <nil>
+}
+
+func ExampleGather() {
+	pool := sluice.NewPool[string](4)
+	defer pool.Close()
+
+	var futures []*sluice.Future[string]
+	for _, w := range []string{"a", "b", "c"} {
+		futures = append(futures, pool.Submit(func(context.Context) (string, error) {
+			return strings.ToUpper(w), nil
+		}))
+	}
+	results, err := sluice.Gather(context.Background(), futures)
+	fmt.Println(results, err)
+	// Output: [A B C] <nil>
+}
+
+func ExampleMap() {
+	pool := sluice.NewPool[int](4)
+	defer pool.Close()
+
+	square := func(_ context.Context, n int) (int, error) { return n * n, nil }
+	for v, err := range sluice.Map(context.Background(), pool, slices.Values([]int{1, 2, 3, 4}), square) {
+		fmt.Println(v, err)
+	}
+	// Output:
+	// 1 <nil>
+	// 4 <nil>
+	// 9 <nil>
+	// 16 <nil>
+}
+
+func ExampleWait() {
+	pool := sluice.NewPool[int](2)
+	defer pool.Close()
+
+	release := make(chan struct{})
+	slow := pool.Submit(func(ctx context.Context) (int, error) {
+		select {
+		case <-release:
+			return 1, nil
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	})
+	fast := pool.Submit(func(context.Context) (int, error) { return 2, nil })
+
+	done, pending, _ := sluice.Wait(context.Background(), []*sluice.Future[int]{slow, fast}, sluice.FirstCompleted)
+	v, _ := done[0].Result()
+	fmt.Println("first:", v, "pending:", len(pending))
+	close(release)
+	// Output: first: 2 pending: 1
+}
+
+func ExampleAsCompleted() {
+	pool := sluice.NewPool[int](3)
+	defer pool.Close()
+
+	var futures []*sluice.Future[int]
+	for i := range 3 {
+		futures = append(futures, pool.Submit(func(context.Context) (int, error) { return i, nil }))
+	}
+	sum := 0
+	for f := range sluice.AsCompleted(context.Background(), futures) {
+		v, _ := f.Result()
+		sum += v
+	}
+	fmt.Println(sum)
+	// Output: 3
+}
+
+func ExampleFuture_Cancel() {
+	pool := sluice.NewPool[string](1, sluice.WithQueueSize(1))
+	defer pool.Close()
+
+	started, release := make(chan struct{}), make(chan struct{})
+	pool.Submit(func(context.Context) (string, error) {
+		close(started)
+		<-release
+		return "busy", nil
+	})
+	<-started
+	queued := pool.Submit(func(context.Context) (string, error) { return "never runs", nil })
+
+	fmt.Println(queued.Cancel(), queued.State())
+	_, err := queued.Result()
+	fmt.Println(errors.Is(err, sluice.ErrCancelled))
+	close(release)
+	// Output:
+	// true cancelled
+	// true
+}
+
+func ExamplePool_Shutdown() {
+	pool := sluice.NewPool[int](1)
+	started := make(chan struct{})
+	running := pool.Submit(func(ctx context.Context) (int, error) {
+		close(started)
+		<-ctx.Done() // runs until cancelled
+		return 0, ctx.Err()
+	})
+	<-started
+	queued := pool.Submit(func(context.Context) (int, error) { return 1, nil })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // no grace period
+	fmt.Println(pool.Shutdown(ctx))
+	_, err := running.Result()
+	fmt.Println("running:", err)
+	_, err = queued.Result()
+	fmt.Println("queued:", err)
+	// Output:
+	// context canceled
+	// running: context canceled
+	// queued: sluice: future cancelled
+}
