@@ -1,0 +1,244 @@
+// Configuration of a load run: targets, model, limits.
+
+package load
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Defaults used when the matching [Config] field is zero.
+const (
+	DefaultConnections = 50
+	DefaultDuration    = 10 * time.Second
+	DefaultTimeout     = 10 * time.Second
+	DefaultUserAgent   = "sluice/0.1 (+https://github.com/sluicehq/sluice)"
+)
+
+// Target is one request template. The zero value is not usable: URL is
+// required.
+type Target struct {
+	// Method is the HTTP method; "" means GET.
+	Method string
+	// URL is the absolute http or https URL to request.
+	URL string
+	// Header holds extra request headers; nil means none.
+	Header http.Header
+	// Body is sent with every request; nil means no body.
+	Body []byte
+}
+
+// Stage is one segment of an open-model ramp: over Duration the arrival
+// rate moves linearly from the previous stage's Rate (0 before the first
+// stage) to this Rate, in requests per second.
+type Stage struct {
+	Duration time.Duration
+	Rate     float64
+}
+
+// Config describes a load run. Only Targets is required; every other zero
+// field has the documented default. A Config must not be modified while
+// [Run] uses it.
+type Config struct {
+	// Targets are the requests to send. With more than one target,
+	// requests cycle through them in order and the report breaks results
+	// down per target.
+	Targets []Target
+
+	// Connections is the number of connections (and sending workers).
+	// Zero means DefaultConnections. In the open model a request that
+	// finds every connection busy waits for one, and the wait counts in
+	// its response time.
+	Connections int
+
+	// Requests, in the closed model, stops the run after this many
+	// requests. Zero means no count limit.
+	Requests int64
+
+	// Duration bounds the run. Zero means DefaultDuration, unless Requests
+	// is set (closed model) or Stages is set (open model).
+	Duration time.Duration
+
+	// Rate, when positive, selects the open model at a constant arrival
+	// rate in requests per second for Duration.
+	Rate float64
+
+	// Stages, when non-empty, selects the open model with linear ramps.
+	// Stages and Rate are mutually exclusive.
+	Stages []Stage
+
+	// MaxInFlight, in the open model, caps requests in flight: a request
+	// that falls due while MaxInFlight are outstanding is dropped and
+	// counted instead of waiting. Zero means requests wait (and the wait
+	// counts in their latency). When set it also replaces Connections.
+	MaxInFlight int
+
+	// Warmup runs the load for this long before measuring; its requests
+	// are excluded from every statistic and its connections are reused.
+	// The open model warms up at the first stage's rate (or Rate).
+	Warmup time.Duration
+
+	// Timeout bounds each request, dial to last body byte. Zero means
+	// DefaultTimeout.
+	Timeout time.Duration
+
+	// DisableKeepAlives opens a new connection for every request.
+	DisableKeepAlives bool
+
+	// HTTP2 sends requests over HTTP/2 (h2 over TLS, or prior-knowledge
+	// h2c for http URLs) through net/http.
+	HTTP2 bool
+
+	// InsecureSkipVerify disables TLS certificate verification.
+	InsecureSkipVerify bool
+
+	// OnSecond, if non-nil, is called after each measured second with
+	// that second's figures, from a single goroutine. It must not block
+	// for long. The same rows appear in [Report.Seconds].
+	OnSecond func(Second)
+}
+
+// open reports whether c selects the open model.
+func (c *Config) open() bool { return c.Rate > 0 || len(c.Stages) > 0 }
+
+func (c *Config) connections() int {
+	switch {
+	case c.MaxInFlight > 0 && c.open():
+		return c.MaxInFlight
+	case c.Connections > 0:
+		return c.Connections
+	}
+	return DefaultConnections
+}
+
+func (c *Config) timeout() time.Duration {
+	if c.Timeout > 0 {
+		return c.Timeout
+	}
+	return DefaultTimeout
+}
+
+// duration is the measured run's length bound; 0 means none (closed model
+// with a request count only).
+func (c *Config) duration() time.Duration {
+	switch {
+	case len(c.Stages) > 0:
+		var d time.Duration
+		for _, s := range c.Stages {
+			d += s.Duration
+		}
+		return d
+	case c.Duration > 0:
+		return c.Duration
+	case c.Requests > 0 && !c.open():
+		return 0
+	}
+	return DefaultDuration
+}
+
+// Validate reports the first problem that would stop [Run] from starting:
+// no targets, a malformed target URL or method, or contradictory limits.
+// Its errors describe bad input, never a network condition.
+func (c *Config) Validate() error {
+	if len(c.Targets) == 0 {
+		return errors.New("load: no targets")
+	}
+	for i, t := range c.Targets {
+		if err := validateTarget(t); err != nil {
+			if len(c.Targets) == 1 {
+				return err
+			}
+			return fmt.Errorf("load: target %d: %w", i+1, err)
+		}
+	}
+	switch {
+	case c.Connections < 0:
+		return errors.New("load: connections must not be negative")
+	case c.Requests < 0:
+		return errors.New("load: requests must not be negative")
+	case c.Duration < 0:
+		return errors.New("load: duration must not be negative")
+	case c.Rate < 0:
+		return errors.New("load: rate must not be negative")
+	case c.Rate > 0 && len(c.Stages) > 0:
+		return errors.New("load: rate and stages are mutually exclusive")
+	case c.Requests > 0 && c.open():
+		return errors.New("load: a request count applies to the closed model only; use a duration with a rate")
+	case c.MaxInFlight < 0:
+		return errors.New("load: max in-flight must not be negative")
+	case c.MaxInFlight > 0 && !c.open():
+		return errors.New("load: max in-flight applies to the open model only (set a rate or stages)")
+	case c.Warmup < 0:
+		return errors.New("load: warmup must not be negative")
+	case c.Timeout < 0:
+		return errors.New("load: timeout must not be negative")
+	case c.Rate > 0 && c.Rate > maxRate:
+		return fmt.Errorf("load: rate %g above the supported maximum %d", c.Rate, maxRate)
+	case len(c.Stages) > 0 && c.Duration > 0:
+		return errors.New("load: stages set their own duration; drop the duration")
+	}
+	for i, s := range c.Stages {
+		if s.Duration <= 0 || s.Rate < 0 || s.Rate > maxRate {
+			return fmt.Errorf("load: stage %d: want a positive duration and a rate in [0, %d]", i+1, maxRate)
+		}
+	}
+	if len(c.Stages) > 0 {
+		peak := 0.0
+		for _, s := range c.Stages {
+			peak = max(peak, s.Rate)
+		}
+		if peak == 0 {
+			return errors.New("load: every stage has rate 0")
+		}
+	}
+	return nil
+}
+
+// maxRate bounds the open model's rate: far above what one machine can
+// send, low enough that schedule arithmetic stays exact in float64.
+const maxRate = 10_000_000
+
+func validateTarget(t Target) error {
+	if t.Method != "" && (strings.ContainsAny(t.Method, " \t\r\n:/") || !isToken(t.Method)) {
+		return fmt.Errorf("load: bad method %q", t.Method)
+	}
+	u, err := url.Parse(t.URL)
+	if err != nil {
+		return fmt.Errorf("load: bad URL %q: %w", t.URL, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("load: bad URL %q: scheme must be http or https", t.URL)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("load: bad URL %q: no host", t.URL)
+	}
+	for k, vs := range t.Header {
+		if k == "" || !isToken(k) {
+			return fmt.Errorf("load: bad header name %q", k)
+		}
+		for _, v := range vs {
+			if strings.ContainsAny(v, "\r\n\x00") {
+				return fmt.Errorf("load: bad value for header %q", k)
+			}
+		}
+	}
+	return nil
+}
+
+// isToken reports whether s is an RFC 9110 token (method, header name).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}

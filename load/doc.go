@@ -1,0 +1,15 @@
+// Package load drives HTTP load against one or more targets and reports
+// latency the way a user experiences it.
+//
+// [Run] supports a closed model (a fixed number of connections sending back
+// to back) and an open model (requests released at a planned arrival rate,
+// constant or ramped). In the open model every request carries its intended
+// send time, and response time is measured from that instant, so a stalled
+// server shows up in the percentiles instead of being hidden by the client
+// slowing down (coordinated omission). Statistics live in HDR histograms,
+// so memory does not grow with the number of requests.
+//
+// Plain HTTP/1.1 goes through github.com/valyala/fasthttp; TLS and HTTP/2
+// go through net/http. See engine_fast.go for the measurement behind the
+// choice.
+package load

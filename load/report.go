@@ -1,0 +1,297 @@
+// The report of a run and its text and JSON forms.
+
+package load
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// SchemaVersion is the value of [Report.Schema] written by this package.
+// It changes only when a field changes meaning or goes away.
+const SchemaVersion = 1
+
+// Report is the outcome of a run. Latencies are in milliseconds. It is a
+// plain value: safe to read from several goroutines, not to modify
+// concurrently.
+type Report struct {
+	Schema      int     `json:"schema"`
+	Model       string  `json:"model"` // "open" or "closed"
+	URL         string  `json:"url"`   // first target
+	Connections int     `json:"connections"`
+	Duration    float64 `json:"duration_s"`
+	Requests    int64   `json:"requests"` // requests completed (answered or failed)
+	Success     int64   `json:"success"`  // answered with a status below 400
+	Failed      int64   `json:"failed"`   // transport errors plus statuses of 400 and above
+	RPS         float64 `json:"rps"`      // Requests per second of Duration
+	SuccessRPS  float64 `json:"success_rps"`
+	TargetRPS   float64 `json:"target_rps"` // planned mean rate; 0 in the closed model
+	Dropped     int64   `json:"dropped"`    // due but dropped by MaxInFlight
+	LateSends   int64   `json:"late_sends"` // sent more than 1 ms after their intended time
+
+	StatusCodes  map[string]int64  `json:"status_codes"`
+	Errors       map[string]int64  `json:"errors"`        // by kind: dns, dial, tls, timeout, reset, read, other
+	ErrorSamples map[string]string `json:"error_samples"` // the first message seen of each kind
+
+	Latency  Latency `json:"latency_ms"`       // response time, from the intended send time
+	Service  Latency `json:"service_ms"`       // service time, from the actual send
+	Lateness Latency `json:"send_lateness_ms"` // actual minus intended send time (open model)
+
+	BytesRead    int64 `json:"bytes_read"`
+	BytesWritten int64 `json:"bytes_written"`
+	ConnsOpened  int64 `json:"conns_opened"`
+	ConnsReused  int64 `json:"conns_reused"` // requests that went over an already open connection
+
+	Interrupted bool `json:"interrupted"` // stopped early; figures cover what was measured
+
+	Seconds  []Second        `json:"seconds"`
+	Spectrum []Percentile    `json:"spectrum"` // response-time percentile spectrum
+	Targets  []TargetSummary `json:"targets,omitempty"`
+}
+
+// Latency summarises one histogram, in milliseconds.
+type Latency struct {
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P95   float64 `json:"p95"`
+	P99   float64 `json:"p99"`
+	P999  float64 `json:"p999"`
+	P9999 float64 `json:"p9999"`
+	Max   float64 `json:"max"`
+	Mean  float64 `json:"mean"`
+}
+
+// Percentile is one point of the percentile spectrum.
+type Percentile struct {
+	Percentile float64 `json:"percentile"`
+	Ms         float64 `json:"ms"`
+}
+
+// TargetSummary is the breakdown for one target of a multi-target run.
+type TargetSummary struct {
+	Method   string  `json:"method"`
+	URL      string  `json:"url"`
+	Requests int64   `json:"requests"`
+	Success  int64   `json:"success"`
+	Failed   int64   `json:"failed"`
+	P50      float64 `json:"p50_ms"`
+	P99      float64 `json:"p99_ms"`
+	Max      float64 `json:"max_ms"`
+}
+
+func summarize(h *hdr.Histogram) Latency {
+	if h.TotalCount() == 0 {
+		return Latency{}
+	}
+	return Latency{
+		P50: ms(h.ValueAtQuantile(50)), P90: ms(h.ValueAtQuantile(90)),
+		P95: ms(h.ValueAtQuantile(95)), P99: ms(h.ValueAtQuantile(99)),
+		P999: ms(h.ValueAtQuantile(99.9)), P9999: ms(h.ValueAtQuantile(99.99)),
+		Max: ms(h.Max()), Mean: roundMs(h.Mean() / 1000),
+	}
+}
+
+// spectrum samples h at 100·(1-10^-x) percent for x = 0, 0.1, ... until
+// the tail is exhausted, then at 100%.
+func spectrum(h *hdr.Histogram) []Percentile {
+	if h.TotalCount() == 0 {
+		return nil
+	}
+	var out []Percentile
+	for i := 0; i <= 60; i++ {
+		q := 100 * (1 - math.Pow(10, -float64(i)/10))
+		if i > 0 && (1-q/100)*float64(h.TotalCount()) < 1 {
+			break
+		}
+		out = append(out, Percentile{Percentile: math.Round(q*1e4) / 1e4, Ms: ms(h.ValueAtQuantile(q))})
+	}
+	return append(out, Percentile{Percentile: 100, Ms: ms(h.Max())})
+}
+
+func (p *phase) report(cfg *Config) *Report {
+	r := p.rec
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rep := &Report{
+		Schema:       SchemaVersion,
+		Model:        "closed",
+		URL:          cfg.Targets[0].URL,
+		Connections:  cfg.connections(),
+		Duration:     math.Round(p.elapsed.Seconds()*1000) / 1000,
+		Requests:     r.requests,
+		Success:      r.ok,
+		Failed:       r.failed,
+		Dropped:      r.totalDropped,
+		LateSends:    r.lateSends,
+		StatusCodes:  map[string]int64{},
+		Errors:       map[string]int64{},
+		ErrorSamples: map[string]string{},
+		Latency:      summarize(r.resp),
+		Service:      summarize(r.svc),
+		Lateness:     summarize(r.late),
+		Seconds:      append([]Second(nil), r.rows...),
+		Spectrum:     spectrum(r.resp),
+	}
+	if secs := p.elapsed.Seconds(); secs > 0 {
+		rep.RPS = math.Round(float64(r.requests)/secs*10) / 10
+		rep.SuccessRPS = math.Round(float64(r.ok)/secs*10) / 10
+	}
+	if p.sched != nil {
+		rep.Model = "open"
+		if d := p.sched.end.Seconds(); d > 0 {
+			rep.TargetRPS = math.Round(float64(p.sched.total)/d*10) / 10
+		}
+	}
+	for code, n := range r.status {
+		rep.StatusCodes[strconv.Itoa(code)] = n
+	}
+	for k, n := range r.kinds {
+		if n > 0 {
+			rep.Errors[errKinds[k]] = n
+			rep.ErrorSamples[errKinds[k]] = r.samples[k]
+		}
+	}
+	for i, ts := range r.targets {
+		t := cfg.Targets[i]
+		s := TargetSummary{Method: method(t), URL: t.URL, Requests: ts.requests, Success: ts.ok, Failed: ts.errors}
+		if ts.resp.TotalCount() > 0 {
+			s.P50, s.P99, s.Max = ms(ts.resp.ValueAtQuantile(50)), ms(ts.resp.ValueAtQuantile(99)), ms(ts.resp.Max())
+		}
+		rep.Targets = append(rep.Targets, s)
+	}
+	return rep
+}
+
+// WriteJSON writes r as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("load: write json: %w", err)
+	}
+	return nil
+}
+
+// LatencyNote explains the three latency figures of a report.
+const LatencyNote = "response time counts from when each request was due to be sent (what a user waits, queueing included); " +
+	"service time from when it was actually sent (what the server took); send lateness is the gap between the two"
+
+// WriteText writes the human-readable summary.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	status := ""
+	if r.Interrupted {
+		status = " (interrupted: partial results)"
+	}
+	fmt.Fprintf(&b, "%s model, %d connections, %.2fs%s\n", r.Model, r.Connections, r.Duration, status)
+	fmt.Fprintf(&b, "  requests   %d (%d ok, %d failed)", r.Requests, r.Success, r.Failed)
+	if r.Dropped > 0 {
+		fmt.Fprintf(&b, ", %d dropped at the in-flight cap", r.Dropped)
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "  rate       %.1f req/s (%.1f ok/s)", r.RPS, r.SuccessRPS)
+	if r.Model == "open" {
+		fmt.Fprintf(&b, ", target %.1f req/s", r.TargetRPS)
+		if worst, ok := r.worstSecond(); ok {
+			fmt.Fprintf(&b, ", worst second %d/%d sent", worst.Sent, worst.Target)
+		}
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "  transfer   %s read, %s written; connections %d opened, %d reused\n",
+		bytesString(r.BytesRead), bytesString(r.BytesWritten), r.ConnsOpened, r.ConnsReused)
+	b.WriteString("\n               p50      p90      p95      p99    p99.9   p99.99      max     mean\n")
+	row := func(name string, l Latency) {
+		fmt.Fprintf(&b, "  %-9s", name)
+		for _, v := range []float64{l.P50, l.P90, l.P95, l.P99, l.P999, l.P9999, l.Max, l.Mean} {
+			fmt.Fprintf(&b, " %8s", msString(v))
+		}
+		b.WriteString("\n")
+	}
+	row("response", r.Latency)
+	row("service", r.Service)
+	if r.Model == "open" {
+		row("lateness", r.Lateness)
+		fmt.Fprintf(&b, "  late sends (>1ms) %d\n", r.LateSends)
+	}
+	fmt.Fprintf(&b, "  (%s)\n\n", LatencyNote)
+	b.WriteString("  status     ")
+	b.WriteString(countsString(r.StatusCodes))
+	b.WriteString("\n  errors     ")
+	b.WriteString(countsString(r.Errors))
+	b.WriteString("\n")
+	for _, k := range slices.Sorted(maps.Keys(r.ErrorSamples)) {
+		fmt.Fprintf(&b, "    %s: %s\n", k, r.ErrorSamples[k])
+	}
+	if len(r.Targets) > 0 {
+		b.WriteString("\n  per target\n")
+		for _, t := range r.Targets {
+			fmt.Fprintf(&b, "    %-6s %-40s %8d req %6d failed  p50 %s  p99 %s  max %s\n",
+				t.Method, t.URL, t.Requests, t.Failed, msString(t.P50), msString(t.P99), msString(t.Max))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// worstSecond returns the full planned second (after the first) with the
+// lowest sent/target ratio.
+func (r *Report) worstSecond() (Second, bool) {
+	var worst Second
+	found := false
+	for _, s := range r.Seconds {
+		if s.T == 0 || s.Target == 0 || s.T+1 > int(r.Duration) {
+			continue
+		}
+		if !found || float64(s.Sent)/float64(s.Target) < float64(worst.Sent)/float64(worst.Target) {
+			worst, found = s, true
+		}
+	}
+	return worst, found
+}
+
+func countsString(m map[string]int64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func msString(v float64) string {
+	d := time.Duration(v * float64(time.Millisecond))
+	switch {
+	case d >= 10*time.Second:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d >= time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d >= 100*time.Millisecond:
+		return fmt.Sprintf("%.0fms", v)
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2fms", v)
+	}
+	return fmt.Sprintf("%.0fµs", v*1000)
+}
+
+func bytesString(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.2f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

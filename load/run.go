@@ -1,0 +1,259 @@
+// Running a load phase: the open-model dispatcher, the workers and the
+// per-second clock.
+
+package load
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Run sends load as cfg describes and returns the report. It returns an
+// error only for a configuration that [Config.Validate] rejects; network
+// failures are counted in the report by kind. When ctx is cancelled the
+// run stops, in-flight requests are abandoned, and Run returns the report
+// of what was measured so far with Interrupted set.
+//
+// Run starts Connections goroutines (plus a dispatcher and a clock) and
+// they have all ended when it returns. Separate calls may run concurrently.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var eng engine
+	if useFast(&cfg) {
+		fe, err := newFastEngine(&cfg)
+		if err != nil {
+			return nil, err
+		}
+		eng = fe
+	} else {
+		eng = newStdEngine(&cfg)
+	}
+	defer eng.close()
+	stop := context.AfterFunc(ctx, eng.abort)
+	defer stop()
+
+	if cfg.Warmup > 0 {
+		wc := cfg
+		wc.OnSecond = nil
+		wc.Requests = 0
+		wc.Duration = cfg.Warmup
+		if cfg.open() {
+			wc.Rate = cfg.Rate
+			if len(cfg.Stages) > 0 {
+				wc.Rate = cfg.Stages[0].Rate
+			}
+			wc.Stages = nil
+		}
+		if !cfg.open() || wc.Rate > 0 {
+			runPhase(ctx, &wc, eng)
+		}
+	}
+	tr := eng.tracker()
+	opened0, in0, out0 := tr.opened.Load(), tr.bytesIn.Load(), tr.bytesOut.Load()
+	p := runPhase(ctx, &cfg, eng)
+	rep := p.report(&cfg)
+	rep.ConnsOpened = tr.opened.Load() - opened0
+	rep.ConnsReused = max(rep.Requests-rep.ConnsOpened, 0)
+	rep.BytesRead = tr.bytesIn.Load() - in0
+	rep.BytesWritten = tr.bytesOut.Load() - out0
+	rep.Interrupted = ctx.Err() != nil
+	return rep, nil
+}
+
+// useFast reports whether every target can go through fasthttp.
+func useFast(cfg *Config) bool {
+	if cfg.HTTP2 {
+		return false
+	}
+	for _, t := range cfg.Targets {
+		if len(t.URL) < 7 || t.URL[:7] != "http://" {
+			return false
+		}
+	}
+	return true
+}
+
+// phase is one measured (or warmup) stretch of load.
+type phase struct {
+	rec      *recorder
+	sched    *schedule
+	start    time.Time
+	elapsed  time.Duration
+	notified int // rows already passed to OnSecond; used by the clock goroutine, then by runPhase after it ends
+}
+
+func runPhase(ctx context.Context, cfg *Config, eng engine) *phase {
+	p := &phase{}
+	if cfg.open() {
+		var s schedule
+		if len(cfg.Stages) > 0 {
+			s = newSchedule(cfg.Stages)
+		} else {
+			s = constantSchedule(cfg.Rate, cfg.duration())
+		}
+		p.sched = &s
+	}
+	p.rec = newRecorder(len(cfg.Targets), p.sched)
+	n := cfg.connections()
+	workers := make([]worker, n)
+	for i := range workers {
+		workers[i] = eng.newWorker()
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p.start = time.Now()
+	clockDone := make(chan struct{})
+	go func() {
+		defer close(clockDone)
+		p.clock(ctx, cfg.OnSecond)
+	}()
+
+	var wg sync.WaitGroup
+	if p.sched != nil {
+		jobs := make(chan time.Duration, n)
+		var inflight atomic.Int64
+		wg.Add(n)
+		for _, w := range workers {
+			go func() {
+				defer wg.Done()
+				p.openWorker(ctx, cfg, w, jobs, &inflight)
+			}()
+		}
+		p.dispatch(ctx, cfg.MaxInFlight, jobs, &inflight)
+	} else {
+		var issued atomic.Int64
+		wg.Add(n)
+		for _, w := range workers {
+			go func() {
+				defer wg.Done()
+				p.closedWorker(ctx, cfg, w, &issued)
+			}()
+		}
+	}
+	wg.Wait()
+	p.elapsed = time.Since(p.start)
+	cancel()
+	<-clockDone
+	p.rec.mu.Lock()
+	end := int((p.elapsed + time.Second - 1) / time.Second)
+	p.rec.rollTo(end)
+	p.rec.mu.Unlock()
+	if cfg.OnSecond != nil {
+		for _, row := range p.rec.rowsSince(p.notified) {
+			cfg.OnSecond(row)
+		}
+	}
+	return p
+}
+
+// dispatch releases every request that is due, tagged with its intended
+// send offset, then sleeps until the next one is due. It never sleeps per
+// request: when it wakes late it releases the whole backlog at once, each
+// request still carrying its own intended time. With maxInFlight set, a
+// request due while that many are outstanding is dropped and counted.
+// A full jobs channel blocks dispatch; the requests behind it are not
+// lost, their intended times are recomputed from their index.
+func (p *phase) dispatch(ctx context.Context, maxInFlight int, jobs chan<- time.Duration, inflight *atomic.Int64) {
+	defer close(jobs)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for next := int64(0); next < p.sched.total; {
+		at := p.sched.at(next)
+		now := time.Since(p.start)
+		if at > now {
+			timer.Reset(at - now)
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+			continue
+		}
+		if maxInFlight > 0 {
+			if inflight.Load() >= int64(maxInFlight) {
+				p.rec.drop(at)
+				next++
+				continue
+			}
+			inflight.Add(1)
+		}
+		select {
+		case jobs <- at:
+			next++
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (p *phase) openWorker(ctx context.Context, cfg *Config, w worker, jobs <-chan time.Duration, inflight *atomic.Int64) {
+	nt := int64(len(cfg.Targets))
+	var seq int64
+	for at := range jobs {
+		if ctx.Err() == nil {
+			// Targets rotate per worker; with one target this is always 0.
+			t := int(seq % nt)
+			seq++
+			p.send(ctx, w, t, at)
+		}
+		inflight.Add(-1)
+	}
+}
+
+func (p *phase) closedWorker(ctx context.Context, cfg *Config, w worker, issued *atomic.Int64) {
+	nt := int64(len(cfg.Targets))
+	limit := cfg.Requests
+	d := cfg.duration()
+	for ctx.Err() == nil {
+		i := issued.Add(1) - 1
+		if limit > 0 && i >= limit {
+			return
+		}
+		now := time.Since(p.start)
+		if d > 0 && now >= d {
+			return
+		}
+		p.send(ctx, w, int(i%nt), now)
+	}
+}
+
+// send performs one request intended at offset at and records it.
+func (p *phase) send(ctx context.Context, w worker, t int, at time.Duration) {
+	res := result{target: t, intended: at, sent: time.Since(p.start)}
+	if res.sent < at { // closed model: intended is "now"
+		res.sent = at
+	}
+	p.rec.markSent(res.sent)
+	res.status, res.err = w.do(ctx, t)
+	if res.err != nil && ctx.Err() != nil {
+		return // interrupted, not a server failure
+	}
+	res.done = time.Since(p.start)
+	p.rec.record(&res)
+}
+
+// clock closes a row each second and hands it to onSecond.
+func (p *phase) clock(ctx context.Context, onSecond func(Second)) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		p.rec.advance(time.Since(p.start))
+		if onSecond != nil {
+			rows := p.rec.rowsSince(p.notified)
+			p.notified += len(rows)
+			for _, r := range rows {
+				onSecond(r)
+			}
+		}
+	}
+}

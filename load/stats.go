@@ -1,0 +1,228 @@
+// Recording results into histograms and per-second rows.
+
+package load
+
+import (
+	"math"
+	"sync"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Histogram range in microseconds: 1 µs to 1 hour at 3 significant
+// digits; about 200 KB per histogram, whatever the run length.
+const (
+	histMin    = 1
+	histMax    = int64(time.Hour / time.Microsecond)
+	histDigits = 3
+)
+
+// lateAfter is how far behind its intended time a send must start to count
+// as a late send in the report.
+const lateAfter = time.Millisecond
+
+// Second is one second of a run: what was planned, sent and answered in
+// [T, T+1) seconds after measurement began. Latency figures are response
+// times (from the intended send time) of the requests that completed in
+// that second, in milliseconds.
+type Second struct {
+	T       int     `json:"t"`
+	Target  int64   `json:"target"` // requests planned (open model; 0 in the closed model)
+	Sent    int64   `json:"sent"`   // requests sent
+	Dropped int64   `json:"dropped"`
+	Done    int64   `json:"done"` // requests completed (answered or failed)
+	OK      int64   `json:"ok"`   // completed with a status below 400
+	Errors  int64   `json:"errors"`
+	P50     float64 `json:"p50_ms"`
+	P90     float64 `json:"p90_ms"`
+	P99     float64 `json:"p99_ms"`
+	Max     float64 `json:"max_ms"`
+}
+
+// result is one finished request. Offsets are from the phase start.
+type result struct {
+	target               int
+	intended, sent, done time.Duration
+	status               int
+	err                  error
+}
+
+type targetStats struct {
+	requests, ok, errors int64
+	resp                 *hdr.Histogram
+}
+
+// recorder accumulates results. Safe for concurrent use; every method
+// holds mu briefly and never blocks while holding it.
+type recorder struct {
+	mu    sync.Mutex
+	open  bool
+	sched *schedule // nil in the closed model
+
+	resp, svc, late *hdr.Histogram
+	iv              *hdr.Histogram // current second, by completion time
+	ivSec           int
+	ivDone, ivOK    int64
+	ivErr           int64
+
+	rows    []Second
+	sent    []int64 // by second of actual send
+	dropped []int64 // by second of intended send
+
+	requests, ok, failed, lateSends, totalDropped int64
+	status                                        map[int]int64
+	kinds                                         [numKinds]int64
+	samples                                       [numKinds]string
+	targets                                       []targetStats
+}
+
+func newRecorder(nTargets int, sched *schedule) *recorder {
+	r := &recorder{
+		open:   sched != nil,
+		sched:  sched,
+		resp:   hdr.New(histMin, histMax, histDigits),
+		svc:    hdr.New(histMin, histMax, histDigits),
+		late:   hdr.New(histMin, histMax, histDigits),
+		iv:     hdr.New(histMin, histMax, histDigits),
+		status: make(map[int]int64),
+	}
+	if nTargets > 1 {
+		r.targets = make([]targetStats, nTargets)
+		for i := range r.targets {
+			r.targets[i].resp = hdr.New(histMin, histMax, 2)
+		}
+	}
+	return r
+}
+
+func micros(d time.Duration) int64 {
+	return max(int64(d/time.Microsecond), histMin)
+}
+
+func grow(s []int64, i int) []int64 {
+	for len(s) <= i {
+		s = append(s, 0)
+	}
+	return s
+}
+
+// markSent counts a send at offset t.
+func (r *recorder) markSent(t time.Duration) {
+	sec := int(t / time.Second)
+	r.mu.Lock()
+	r.sent = grow(r.sent, sec)
+	r.sent[sec]++
+	r.mu.Unlock()
+}
+
+// drop counts a request that fell due at offset t and was dropped.
+func (r *recorder) drop(t time.Duration) {
+	sec := int(t / time.Second)
+	r.mu.Lock()
+	r.dropped = grow(r.dropped, sec)
+	r.dropped[sec]++
+	r.totalDropped++
+	r.mu.Unlock()
+}
+
+func (r *recorder) record(res *result) {
+	respTime := micros(res.done - res.intended)
+	svcTime := micros(res.done - res.sent)
+	sec := int(res.done / time.Second)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rollTo(sec)
+	r.requests++
+	_ = r.resp.RecordValue(respTime)
+	_ = r.svc.RecordValue(svcTime)
+	_ = r.iv.RecordValue(respTime)
+	r.ivDone++
+	if r.open {
+		late := res.sent - res.intended
+		_ = r.late.RecordValue(micros(late))
+		if late > lateAfter {
+			r.lateSends++
+		}
+	}
+	ok := res.err == nil && res.status < 400
+	if res.err != nil {
+		k := classify(res.err)
+		r.kinds[k]++
+		if r.samples[k] == "" {
+			r.samples[k] = res.err.Error()
+		}
+	} else {
+		r.status[res.status]++
+	}
+	if ok {
+		r.ok++
+		r.ivOK++
+	} else {
+		r.failed++
+		r.ivErr++
+	}
+	if r.targets != nil {
+		ts := &r.targets[res.target]
+		ts.requests++
+		if ok {
+			ts.ok++
+		} else {
+			ts.errors++
+		}
+		_ = ts.resp.RecordValue(respTime)
+	}
+}
+
+// advance closes the rows of every second that ended before offset t.
+func (r *recorder) advance(t time.Duration) {
+	r.mu.Lock()
+	r.rollTo(int(t / time.Second))
+	r.mu.Unlock()
+}
+
+// rollTo closes rows until the current second is sec. Caller holds mu.
+func (r *recorder) rollTo(sec int) {
+	for r.ivSec < sec {
+		r.closeRow()
+	}
+}
+
+func (r *recorder) closeRow() {
+	s := r.ivSec
+	row := Second{T: s, Done: r.ivDone, OK: r.ivOK, Errors: r.ivErr}
+	if r.iv.TotalCount() > 0 {
+		row.P50 = ms(r.iv.ValueAtQuantile(50))
+		row.P90 = ms(r.iv.ValueAtQuantile(90))
+		row.P99 = ms(r.iv.ValueAtQuantile(99))
+		row.Max = ms(r.iv.Max())
+	}
+	if s < len(r.sent) {
+		row.Sent = r.sent[s]
+	}
+	if s < len(r.dropped) {
+		row.Dropped = r.dropped[s]
+	}
+	if r.sched != nil {
+		row.Target = r.sched.count(time.Duration(s+1)*time.Second) - r.sched.count(time.Duration(s)*time.Second)
+	}
+	r.rows = append(r.rows, row)
+	r.iv.Reset()
+	r.ivDone, r.ivOK, r.ivErr = 0, 0, 0
+	r.ivSec++
+}
+
+// rowsSince returns a copy of the closed rows from index i on.
+func (r *recorder) rowsSince(i int) []Second {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if i >= len(r.rows) {
+		return nil
+	}
+	return append([]Second(nil), r.rows[i:]...)
+}
+
+// ms converts microseconds to milliseconds.
+func ms(us int64) float64 { return float64(us) / 1000 }
+
+func roundMs(v float64) float64 { return math.Round(v*1000) / 1000 }
