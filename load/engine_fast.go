@@ -1,11 +1,16 @@
-// Plain HTTP/1.1 through fasthttp.
+// Plain HTTP/1.1 through fasthttp's request and response codecs, one
+// connection per worker.
 
 package load
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"io"
 	"net"
 	"net/url"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -14,49 +19,27 @@ import (
 // fastEngine serves plain-HTTP/1.1 runs. net/http alone cannot keep up
 // with wrk: against nginx serving 1 KiB on one core, with the client on
 // another, wrk -t1 -c50 made 71.4k requests/s, a net/http client loop
-// 37-38k and hey 21.7k. fasthttp's HostClient reuses request and response
-// buffers and reaches the wrk figure (see bench/load/RESULTS.md for the
-// same-run ratio). TLS and HTTP/2 stay on net/http (engine_std.go).
+// 37-38k and hey 21.7k. Here each worker owns one connection, like a wrk
+// connection, and reuses fasthttp's zero-allocation request writer and
+// response parser; there is no pool, lock or background goroutine between
+// the worker and its socket. bench/load/RESULTS.md has the same-run ratio
+// against wrk. TLS and HTTP/2 stay on net/http (engine_std.go).
 type fastEngine struct {
 	tr      *connTracker
-	clients []*fasthttp.HostClient // per target
-	reqs    []*fasthttp.Request    // request templates, per target
+	addrs   []string            // host:port per target
+	reqs    []*fasthttp.Request // request templates, per target
 	timeout time.Duration
 }
 
 func newFastEngine(cfg *Config) (*fastEngine, error) {
 	e := &fastEngine{tr: newConnTracker(), timeout: cfg.timeout()}
-	byHost := map[string]*fasthttp.HostClient{}
-	conns := cfg.connections()
 	for _, t := range cfg.Targets {
 		u, err := url.Parse(t.URL)
 		if err != nil {
 			return nil, err
 		}
-		addr := fasthttp.AddMissingPort(u.Host, false)
-		hc := byHost[addr]
-		if hc == nil {
-			timeout := e.timeout
-			hc = &fasthttp.HostClient{
-				Addr: addr,
-				DialTimeout: func(addr string, d time.Duration) (net.Conn, error) {
-					return e.tr.dial(context.Background(), "tcp", addr, min(d, timeout))
-				},
-				MaxConns:                  conns,
-				MaxIdemponentCallAttempts: 1,
-				RetryIfErr: func(*fasthttp.Request, int, error) (bool, bool) {
-					return false, false // a load test counts failures; it never retries them
-				},
-				DisablePathNormalizing:   true,
-				NoDefaultUserAgentHeader: true,
-				MaxIdleConnDuration:      time.Minute,
-				// Bodies are read whole; cap them so a hostile server cannot
-				// grow memory without bound (connections × this cap at most).
-				MaxResponseBodySize: maxBody,
-			}
-			byHost[addr] = hc
-		}
-		req := fasthttp.AcquireRequest()
+		e.addrs = append(e.addrs, fasthttp.AddMissingPort(u.Host, false))
+		req := &fasthttp.Request{}
 		req.SetRequestURI(t.URL)
 		req.Header.SetMethod(method(t))
 		req.Header.Set("User-Agent", DefaultUserAgent)
@@ -75,13 +58,13 @@ func newFastEngine(cfg *Config) (*fastEngine, error) {
 		if cfg.DisableKeepAlives {
 			req.SetConnectionClose()
 		}
-		e.clients = append(e.clients, hc)
 		e.reqs = append(e.reqs, req)
 	}
 	return e, nil
 }
 
-// maxBody bounds one response body held in memory by the fasthttp engine.
+// maxBody bounds one response body held in memory by the fasthttp engine,
+// so a hostile server cannot grow memory past connections × maxBody.
 const maxBody = 64 << 20
 
 func method(t Target) string {
@@ -95,40 +78,93 @@ func (e *fastEngine) tracker() *connTracker { return e.tr }
 
 func (e *fastEngine) abort() { e.tr.closeAll() }
 
-func (e *fastEngine) close() {
-	for _, hc := range e.clients {
-		hc.CloseIdleConnections()
-	}
-	e.tr.closeAll()
-	for _, r := range e.reqs {
-		fasthttp.ReleaseRequest(r)
-	}
-	e.reqs = nil
-}
+func (e *fastEngine) close() { e.tr.closeAll() }
 
 func (e *fastEngine) newWorker() worker {
-	w := &fastWorker{e: e, req: fasthttp.AcquireRequest(), resp: fasthttp.AcquireResponse(), last: -1}
-	return w
+	return &fastWorker{e: e, last: -1}
 }
 
 type fastWorker struct {
 	e    *fastEngine
-	req  *fasthttp.Request
-	resp *fasthttp.Response
+	conn net.Conn
+	addr string // where conn goes
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	req  fasthttp.Request
+	resp fasthttp.Response
 	last int // target whose template req holds
 }
 
-func (w *fastWorker) do(_ context.Context, t int) (int, error) {
+func (w *fastWorker) do(ctx context.Context, t int) (int, error) {
 	if t != w.last {
-		w.e.reqs[t].CopyTo(w.req)
+		w.e.reqs[t].CopyTo(&w.req)
 		w.last = t
 	}
-	w.req.SetTimeout(w.e.timeout)
-	err := w.e.clients[t].Do(w.req, w.resp)
-	status := w.resp.StatusCode()
-	w.resp.Reset()
-	if err != nil {
-		return 0, err
+	deadline := time.Now().Add(w.e.timeout)
+	status, reused, err := w.roundTrip(ctx, t, deadline)
+	if err != nil && reused && staleConn(err) && time.Now().Before(deadline) {
+		// The server closed an idle keep-alive connection just as we sent;
+		// nothing was answered, so send once more on a fresh connection.
+		status, _, err = w.roundTrip(ctx, t, deadline)
 	}
-	return status, nil
+	return status, err
+}
+
+func (w *fastWorker) roundTrip(ctx context.Context, t int, deadline time.Time) (status int, reused bool, err error) {
+	addr := w.e.addrs[t]
+	if w.conn != nil && w.addr != addr {
+		w.closeConn()
+	}
+	if w.conn == nil {
+		c, err := w.e.tr.dial(ctx, "tcp", addr, time.Until(deadline))
+		if err != nil {
+			return 0, false, err
+		}
+		w.conn, w.addr = c, addr
+		if w.br == nil {
+			w.br = bufio.NewReaderSize(c, 16<<10)
+			w.bw = bufio.NewWriterSize(c, 16<<10)
+		} else {
+			w.br.Reset(c)
+			w.bw.Reset(c)
+		}
+	} else {
+		reused = true
+	}
+	if err := w.conn.SetDeadline(deadline); err != nil {
+		w.closeConn()
+		return 0, reused, err
+	}
+	err = w.req.Write(w.bw)
+	if err == nil {
+		err = w.bw.Flush()
+	}
+	if err == nil {
+		err = w.resp.ReadLimitBody(w.br, maxBody)
+	}
+	if err != nil {
+		w.closeConn()
+		w.resp.Reset()
+		return 0, reused, err
+	}
+	status = w.resp.StatusCode()
+	if w.resp.ConnectionClose() || w.req.ConnectionClose() {
+		w.closeConn()
+	}
+	w.resp.Reset()
+	return status, reused, nil
+}
+
+func (w *fastWorker) closeConn() {
+	if w.conn != nil {
+		_ = w.conn.Close()
+		w.conn = nil
+	}
+}
+
+// staleConn reports whether err is what a write to, or a read from, a
+// connection the server had already closed returns before any answer.
+func staleConn(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, fasthttp.ErrConnectionClosed)
 }

@@ -61,7 +61,7 @@ func classify(err error) int {
 		return kDial
 	case errors.As(err, &recErr), errors.As(err, &certErr), errors.As(err, &alert),
 		errors.As(err, &unk), errors.As(err, &host), errors.As(err, &inv),
-		strings.Contains(err.Error(), "tls: "):
+		strings.Contains(err.Error(), "tls: "), strings.Contains(err.Error(), "HTTP response to HTTPS client"):
 		return kTLS
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, fasthttp.ErrTimeout),
 		errors.As(err, &netErr) && netErr.Timeout():
@@ -73,7 +73,9 @@ func classify(err error) int {
 		return kReset
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &opErr) && opErr.Op == "read",
 		strings.Contains(err.Error(), "malformed"), strings.Contains(err.Error(), "cannot parse"),
-		strings.Contains(err.Error(), "unexpected EOF"), strings.Contains(err.Error(), "body size exceeds"):
+		strings.Contains(err.Error(), "unexpected EOF"), strings.Contains(err.Error(), "body size exceeds"),
+		strings.Contains(err.Error(), "invalid response"), strings.Contains(err.Error(), "frame too large"),
+		strings.Contains(err.Error(), "error when reading response headers"):
 		return kRead
 	}
 	return kOther

@@ -36,6 +36,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	stop := context.AfterFunc(ctx, eng.abort)
 	defer stop()
 
+	// Workers (and, with fasthttp, their connections) outlive the warmup so
+	// the measured phase starts on warm connections.
+	workers := make([]worker, cfg.connections())
+	for i := range workers {
+		workers[i] = eng.newWorker()
+	}
 	if cfg.Warmup > 0 {
 		wc := cfg
 		wc.OnSecond = nil
@@ -49,12 +55,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			wc.Stages = nil
 		}
 		if !cfg.open() || wc.Rate > 0 {
-			runPhase(ctx, &wc, eng)
+			runPhase(ctx, &wc, workers)
 		}
 	}
 	tr := eng.tracker()
 	opened0, in0, out0 := tr.opened.Load(), tr.bytesIn.Load(), tr.bytesOut.Load()
-	p := runPhase(ctx, &cfg, eng)
+	p := runPhase(ctx, &cfg, workers)
 	rep := p.report(&cfg)
 	rep.ConnsOpened = tr.opened.Load() - opened0
 	rep.ConnsReused = max(rep.Requests-rep.ConnsOpened, 0)
@@ -86,7 +92,7 @@ type phase struct {
 	notified int // rows already passed to OnSecond; used by the clock goroutine, then by runPhase after it ends
 }
 
-func runPhase(ctx context.Context, cfg *Config, eng engine) *phase {
+func runPhase(ctx context.Context, cfg *Config, workers []worker) *phase {
 	p := &phase{}
 	if cfg.open() {
 		var s schedule
@@ -98,11 +104,7 @@ func runPhase(ctx context.Context, cfg *Config, eng engine) *phase {
 		p.sched = &s
 	}
 	p.rec = newRecorder(len(cfg.Targets), p.sched)
-	n := cfg.connections()
-	workers := make([]worker, n)
-	for i := range workers {
-		workers[i] = eng.newWorker()
-	}
+	n := len(workers)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

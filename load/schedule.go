@@ -87,24 +87,22 @@ func (s *schedule) at(i int64) time.Duration {
 	return secs(g.start + u)
 }
 
-// count returns how many requests are due strictly before offset t.
+// count returns how many requests are due strictly before offset t. It
+// searches with at, so the two always agree.
 func (s *schedule) count(t time.Duration) int64 {
 	if t <= 0 {
 		return 0
 	}
-	if t >= s.end {
-		return s.total
-	}
-	x := t.Seconds()
-	for _, g := range s.segs {
-		if x >= g.start+g.dur {
-			continue
+	lo, hi := int64(0), s.total // answer in [lo, hi]
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if s.at(mid) < t {
+			lo = mid + 1
+		} else {
+			hi = mid
 		}
-		u := x - g.start
-		n := g.c0 + g.r0*u + (g.r1-g.r0)/(2*g.dur)*u*u
-		return min(int64(math.Ceil(n-1e-9)), s.total)
 	}
-	return s.total
+	return lo
 }
 
 func secs(f float64) time.Duration { return time.Duration(math.Round(f * 1e9)) }

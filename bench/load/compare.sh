@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# compare.sh: sluice load vs wrk vs hey against nginx serving 1 KiB.
+# nginx runs on CPU 0 (one worker), every client on CPU 1, -c 50, closed
+# model; ROUNDS rounds of DURATION each, interleaved so machine noise hits
+# all three alike. Prints a Markdown table of the median requests/s.
+#   usage: bench/load/compare.sh [ROUNDS] [DURATION]     (from the repo root)
+set -euo pipefail
+rounds=${1:-3} dur=${2:-10s} port=${PORT:-18080}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+tmp=$(mktemp -d)
+trap '"$here/nginx.sh" stop "$tmp"; rm -rf "$tmp"' EXIT
+(cd "$root" && go build -o "$tmp/sluice" ./cmd/sluice)
+"$here/nginx.sh" start "$tmp" "$port"
+url=http://127.0.0.1:$port/1k
+for r in $(seq "$rounds"); do
+	w=$(taskset -c 1 wrk -t1 -c50 -d"$dur" "$url" | awk '/^Requests\/sec/ {print $2}')
+	taskset -c 1 "$tmp/sluice" load -q -c 50 -d "$dur" --json "$tmp/s.json" "$url" >/dev/null
+	s=$(grep -m1 '"rps"' "$tmp/s.json" | tr -dc '0-9.')
+	h=$(taskset -c 1 hey -c 50 -z "$dur" "$url" | awk '/Requests\/sec/ {print $2}')
+	echo "round $r: wrk $w  sluice $s  hey $h" >&2
+	echo "$w $s $h" >>"$tmp/rounds"
+done
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+w=$(cut -d' ' -f1 "$tmp/rounds" | median)
+s=$(cut -d' ' -f2 "$tmp/rounds" | median)
+h=$(cut -d' ' -f3 "$tmp/rounds" | median)
+echo "| client (-c 50, client on CPU 1, nginx on CPU 0) | requests/s (median of $rounds × $dur) | sluice ÷ tool |"
+echo "|---|---:|---:|"
+printf '| wrk -t1 -c50 | %.0f | %.3f |\n' "$w" "$(echo "$s / $w" | bc -l)"
+printf '| sluice load -c 50 | %.0f | 1 |\n' "$s"
+printf '| hey -c 50 | %.0f | %.2f |\n' "$h" "$(echo "$s / $h" | bc -l)"

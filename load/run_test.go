@@ -1,0 +1,346 @@
+package load
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func okHandler(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	_, _ = io.WriteString(w, "hello")
+}
+
+func mustRun(t *testing.T, cfg Config) *Report {
+	t.Helper()
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func TestClosedRequestCount(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(okHandler))
+	defer srv.Close()
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(okHandler))
+	defer tlsSrv.Close()
+	for _, tc := range []struct{ name, url string }{{"fasthttp", srv.URL}, {"net/http", tlsSrv.URL}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := mustRun(t, Config{Targets: []Target{{URL: tc.url + "/x"}}, Connections: 4, Requests: 200, InsecureSkipVerify: true})
+			if rep.Requests != 200 || rep.Success != 200 || rep.StatusCodes["200"] != 200 {
+				t.Fatalf("requests %d success %d status %v, want 200 each", rep.Requests, rep.Success, rep.StatusCodes)
+			}
+			if rep.ConnsOpened < 1 || rep.ConnsOpened > 4 || rep.ConnsReused != 200-rep.ConnsOpened {
+				t.Fatalf("connections opened %d reused %d", rep.ConnsOpened, rep.ConnsReused)
+			}
+			if rep.BytesRead < 200*5 || rep.BytesWritten < 200*20 {
+				t.Fatalf("bytes read %d written %d", rep.BytesRead, rep.BytesWritten)
+			}
+			if rep.Model != "closed" || rep.Latency.P50 <= 0 || rep.Service.Max < rep.Service.P50 {
+				t.Fatalf("bad report: %+v", rep)
+			}
+		})
+	}
+}
+
+func TestClosedDuration(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(okHandler))
+	defer srv.Close()
+	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, Connections: 2, Duration: 300 * time.Millisecond})
+	if rep.Requests == 0 || rep.Duration < 0.3 || rep.Duration > 2 {
+		t.Fatalf("requests %d in %.3fs", rep.Requests, rep.Duration)
+	}
+}
+
+func TestOpenSendsThePlan(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(okHandler))
+	defer srv.Close()
+	var rows []Second
+	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, Rate: 1000, Duration: 2 * time.Second,
+		OnSecond: func(s Second) { rows = append(rows, s) }})
+	if rep.Model != "open" || rep.Requests != 2000 || rep.TargetRPS != 1000 {
+		t.Fatalf("model %s requests %d target %v, want open 2000 1000", rep.Model, rep.Requests, rep.TargetRPS)
+	}
+	var planned, sent int64
+	for _, s := range rep.Seconds {
+		planned += s.Target
+		sent += s.Sent
+	}
+	if planned != 2000 || sent != 2000 {
+		t.Fatalf("seconds plan %d and send %d, want 2000", planned, sent)
+	}
+	if len(rows) != len(rep.Seconds) || rows[0] != rep.Seconds[0] {
+		t.Fatalf("OnSecond saw %d rows, report has %d", len(rows), len(rep.Seconds))
+	}
+}
+
+func TestMaxInFlightDrops(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(50 * time.Millisecond)
+	}))
+	defer srv.Close()
+	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, Rate: 1000, Duration: 500 * time.Millisecond, MaxInFlight: 5})
+	if rep.Dropped == 0 || rep.Requests+rep.Dropped != 500 {
+		t.Fatalf("requests %d dropped %d, want drops summing to 500", rep.Requests, rep.Dropped)
+	}
+	if rep.Requests > 5*600/50 {
+		t.Fatalf("%d requests passed a cap of 5 in flight at 50ms each", rep.Requests)
+	}
+}
+
+// hijack serves raw bytes (or nothing) and closes, for broken servers.
+func hijack(fn func(c net.Conn, rw *bufio.ReadWriter)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(err)
+		}
+		fn(c, rw)
+		_ = c.Close()
+	}
+}
+
+func TestErrorKinds(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	downURL := "http://" + ln.Addr().String() + "/"
+	_ = ln.Close()
+
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(2 * time.Second):
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	reset := httptest.NewServer(hijack(func(c net.Conn, _ *bufio.ReadWriter) {
+		_ = c.(*net.TCPConn).SetLinger(0) // close with RST
+	}))
+	defer reset.Close()
+	shortBody := hijack(func(c net.Conn, rw *bufio.ReadWriter) {
+		_, _ = rw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
+		_ = rw.Flush()
+	})
+	short := httptest.NewServer(shortBody)
+	defer short.Close()
+	shortTLS := httptest.NewTLSServer(shortBody)
+	defer shortTLS.Close()
+	slowTLS := httptest.NewTLSServer(slow.Config.Handler)
+	defer slowTLS.Close()
+	garbage := httptest.NewServer(hijack(func(c net.Conn, rw *bufio.ReadWriter) {
+		_, _ = rw.WriteString("SSH-2.0-not http at all\r\n\r\n")
+		_ = rw.Flush()
+	}))
+	defer garbage.Close()
+	status := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(503)
+	}))
+	defer status.Close()
+	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(okHandler))
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the failed handshakes are the point
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
+
+	tests := []struct {
+		name     string
+		url      string
+		http2    bool
+		insecure bool
+		kind     string
+	}{
+		{"down", downURL, false, false, KindDial},
+		{"down net/http", downURL, true, false, KindDial},
+		{"timeout", slow.URL, false, false, KindTimeout},
+		{"timeout net/http", slowTLS.URL, false, true, KindTimeout},
+		{"reset", reset.URL, false, false, KindReset},
+		{"short body", short.URL, false, false, KindRead},
+		{"short body net/http", shortTLS.URL, false, true, KindRead},
+		{"not http", garbage.URL, false, false, KindRead},
+		{"untrusted cert", tlsSrv.URL, false, false, KindTLS},
+		{"tls to plain", strings.Replace(status.URL, "http:", "https:", 1), false, true, KindTLS},
+		{"status 503", status.URL, false, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := mustRun(t, Config{Targets: []Target{{URL: tt.url}}, Connections: 2, Requests: 6,
+				Timeout: 200 * time.Millisecond, HTTP2: tt.http2, InsecureSkipVerify: tt.insecure})
+			if rep.Requests != 6 || rep.Failed != 6 || rep.Success != 0 {
+				t.Fatalf("requests %d failed %d success %d, want 6 failed", rep.Requests, rep.Failed, rep.Success)
+			}
+			if tt.kind == "" {
+				if len(rep.Errors) != 0 || rep.StatusCodes["503"] != 6 {
+					t.Fatalf("errors %v status %v, want six 503s", rep.Errors, rep.StatusCodes)
+				}
+				return
+			}
+			if rep.Errors[tt.kind] != 6 || len(rep.Errors) != 1 {
+				t.Fatalf("errors %v (%v), want %d of %q", rep.Errors, rep.ErrorSamples, 6, tt.kind)
+			}
+		})
+	}
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{&net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}}, KindDNS},
+		{fmt.Errorf("wrapped: %w", context.DeadlineExceeded), KindTimeout},
+		{io.ErrUnexpectedEOF, KindRead},
+		{io.EOF, KindReset},
+		{errors.New("something odd"), KindOther},
+	}
+	for _, tt := range tests {
+		if got := errKinds[classify(tt.err)]; got != tt.want {
+			t.Errorf("classify(%v) = %s, want %s", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestTargetsBreakdown(t *testing.T) {
+	var posts atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == "POST" && r.Header.Get("X-Kind") == "json":
+			b, _ := io.ReadAll(r.Body)
+			if string(b) == `{"a":1}` {
+				posts.Add(1)
+			}
+		case r.URL.Path == "/missing":
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	rep := mustRun(t, Config{Targets: []Target{
+		{URL: srv.URL + "/a"},
+		{Method: "POST", URL: srv.URL + "/b", Header: http.Header{"X-Kind": {"json"}}, Body: []byte(`{"a":1}`)},
+		{URL: srv.URL + "/missing"},
+	}, Connections: 1, Requests: 30})
+	if len(rep.Targets) != 3 {
+		t.Fatalf("targets %+v", rep.Targets)
+	}
+	for i, ts := range rep.Targets {
+		if ts.Requests != 10 {
+			t.Errorf("target %d: %d requests, want 10", i, ts.Requests)
+		}
+	}
+	if rep.Targets[2].Failed != 10 || rep.StatusCodes["404"] != 10 || posts.Load() != 10 {
+		t.Fatalf("404s %v, posts with body %d", rep.StatusCodes, posts.Load())
+	}
+}
+
+func TestKeepAliveOff(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(okHandler))
+	defer srv.Close()
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(okHandler))
+	defer tlsSrv.Close()
+	for _, url := range []string{srv.URL, tlsSrv.URL} {
+		rep := mustRun(t, Config{Targets: []Target{{URL: url}}, Connections: 2, Requests: 20, DisableKeepAlives: true, InsecureSkipVerify: true})
+		if rep.ConnsOpened != 20 || rep.ConnsReused != 0 || rep.Success != 20 {
+			t.Fatalf("%s keep-alive off: opened %d reused %d ok %d, want 20 0 20", url, rep.ConnsOpened, rep.ConnsReused, rep.Success)
+		}
+	}
+}
+
+func TestHTTP2(t *testing.T) {
+	var h2 atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 {
+			h2.Add(1)
+		}
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, Connections: 4, Requests: 40, HTTP2: true, InsecureSkipVerify: true})
+	if rep.Success != 40 || h2.Load() != 40 {
+		t.Fatalf("ok %d, over HTTP/2 %d; want 40 and 40 (errors %v)", rep.Success, h2.Load(), rep.ErrorSamples)
+	}
+}
+
+func TestWarmupExcluded(t *testing.T) {
+	var seen atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen.Add(1) }))
+	defer srv.Close()
+	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, Connections: 2, Requests: 50, Warmup: 100 * time.Millisecond})
+	if rep.Requests != 50 || seen.Load() <= 50 {
+		t.Fatalf("report counts %d, server saw %d; want 50 and more than 50", rep.Requests, seen.Load())
+	}
+	if rep.ConnsOpened != 0 {
+		t.Fatalf("measured phase dialled %d connections; warmup should have opened them", rep.ConnsOpened)
+	}
+}
+
+func TestInterrupted(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("slow") != "" {
+			<-r.Context().Done()
+		}
+	})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	h2 := httptest.NewUnstartedServer(h)
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
+	defer h2.Close()
+	for _, cfg := range []Config{
+		{Targets: []Target{{URL: srv.URL}, {URL: srv.URL + "/?slow=1"}}, Connections: 4, Duration: time.Minute},
+		{Targets: []Target{{URL: srv.URL}}, Rate: 200, Duration: time.Minute},
+		{Targets: []Target{{URL: h2.URL + "/?slow=1"}}, Rate: 200, Duration: time.Minute, HTTP2: true, InsecureSkipVerify: true},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 1200*time.Millisecond)
+		start := time.Now()
+		rep, err := Run(ctx, cfg)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Fatalf("stopping took %v", took)
+		}
+		if !rep.Interrupted || len(rep.Seconds) == 0 || len(rep.Errors) != 0 {
+			t.Fatalf("interrupted %v, %d seconds, errors %v", rep.Interrupted, len(rep.Seconds), rep.ErrorSamples)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	u := []Target{{URL: "http://127.0.0.1/"}}
+	tests := []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{}, "no targets"},
+		{Config{Targets: []Target{{URL: "127.0.0.1:80"}}}, "bad URL"},
+		{Config{Targets: []Target{{URL: "http://"}}}, "no host"},
+		{Config{Targets: []Target{{URL: "http://x/", Header: map[string][]string{"A": {"b\r\nc"}}}}}, "bad value"},
+		{Config{Targets: u, Rate: 10, Stages: []Stage{{time.Second, 1}}}, "mutually exclusive"},
+		{Config{Targets: u, Rate: 10, Requests: 5}, "closed model only"},
+		{Config{Targets: u, MaxInFlight: 5}, "open model only"},
+		{Config{Targets: u, Stages: []Stage{{time.Second, 0}}}, "every stage has rate 0"},
+		{Config{Targets: u, Connections: -1}, "connections"},
+	}
+	for _, tt := range tests {
+		err := tt.cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "load: ") {
+			t.Errorf("Validate(%+v) = %v, want %q", tt.cfg, err, tt.want)
+		}
+		if _, err := Run(context.Background(), tt.cfg); err == nil {
+			t.Errorf("Run accepted %+v", tt.cfg)
+		}
+	}
+}
