@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func runCLI(ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = Main(ctx, args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestLoadUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	badTargets := filepath.Join(dir, "bad.txt")
+	if err := os.WriteFile(badTargets, []byte("GET http://127.0.0.1/\nno header here\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no url", []string{"load"}, "no URL given"},
+		{"two urls", []string{"load", "http://127.0.0.1/", "http://127.0.0.1/"}, "one URL expected"},
+		{"bad scheme", []string{"load", "ftp://127.0.0.1/"}, "scheme must be http or https"},
+		{"no scheme", []string{"load", "127.0.0.1:8080"}, "bad URL"},
+		{"bad flag", []string{"load", "-c", "many", "http://127.0.0.1/"}, "invalid value"},
+		{"unknown flag", []string{"load", "--bogus", "http://127.0.0.1/"}, "not defined"},
+		{"count with rate", []string{"load", "--rate", "10", "-n", "5", "http://127.0.0.1/"}, "closed model only"},
+		{"bad stages", []string{"load", "--stages", "10s", "http://127.0.0.1/"}, "want DURATION:RATE"},
+		{"bad threshold", []string{"load", "--threshold", "p99<fast", "http://127.0.0.1/"}, "want a duration"},
+		{"bad header", []string{"load", "-H", "nocolon", "http://127.0.0.1/"}, "want 'Key: Value'"},
+		{"bad method", []string{"load", "-m", "GE T", "http://127.0.0.1/"}, "bad method"},
+		{"missing body file", []string{"load", "--body", "@" + filepath.Join(dir, "nope"), "http://127.0.0.1/"}, "body:"},
+		{"missing targets", []string{"load", "--targets", filepath.Join(dir, "nope")}, "targets:"},
+		{"bad targets", []string{"load", "--targets", badTargets}, "targets line 2"},
+		{"url and targets", []string{"load", "--targets", badTargets, "http://127.0.0.1/"}, "not both"},
+		{"json in missing dir", []string{"load", "--json", filepath.Join(dir, "no", "r.json"), "http://127.0.0.1/"}, "no such file"},
+		{"inflight closed", []string{"load", "--max-inflight", "5", "http://127.0.0.1/"}, "open model only"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(context.Background(), tt.args...)
+			if code != 2 || !strings.Contains(stderr, tt.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadReports(t *testing.T) {
+	var posts atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.Method == "POST" && string(b) == "payload" && r.Header.Get("X-Test") == "yes" {
+			posts.Add(1)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	bodyFile := filepath.Join(dir, "body.txt")
+	if err := os.WriteFile(bodyFile, []byte("payload"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jsonFile, htmlFile := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.html")
+	code, stdout, stderr := runCLI(context.Background(), "load", "-n", "40", "-c", "2", "-m", "post", "-H", "X-Test: yes",
+		"--body", "@"+bodyFile, "--json", jsonFile, "--html", htmlFile, "--threshold", "errors<1%,p99<10s", srv.URL)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if posts.Load() != 40 {
+		t.Fatalf("server saw %d well-formed posts, want 40", posts.Load())
+	}
+	for _, want := range []string{"requests   40 (40 ok, 0 failed)", "response", "service", "response time counts from when each request was due", "200: 40"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("text report lacks %q:\n%s", want, stdout)
+		}
+	}
+	var rep map[string]any
+	b, err := os.ReadFile(jsonFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"schema", "requests", "duration_s", "rps", "success", "status_codes", "errors", "latency_ms", "service_ms", "target_rps"} {
+		if _, ok := rep[k]; !ok {
+			t.Errorf("JSON report lacks %q", k)
+		}
+	}
+	lat := rep["latency_ms"].(map[string]any)
+	for _, k := range []string{"p50", "p90", "p95", "p99", "p999", "max", "mean"} {
+		if _, ok := lat[k]; !ok {
+			t.Errorf("latency_ms lacks %q", k)
+		}
+	}
+	if rep["schema"].(float64) != 1 || rep["requests"].(float64) != 40 {
+		t.Errorf("schema %v requests %v", rep["schema"], rep["requests"])
+	}
+	if h, err := os.ReadFile(htmlFile); err != nil || !bytes.Contains(h, []byte(`id="latency-chart"`)) {
+		t.Errorf("HTML report missing or incomplete: %v", err)
+	}
+}
+
+func TestLoadTargetsFile(t *testing.T) {
+	var a, b atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		switch {
+		case r.URL.Path == "/a":
+			a.Add(1)
+		case r.URL.Path == "/b" && string(body) == "{}":
+			b.Add(1)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "b.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	targets := filepath.Join(dir, "targets.txt")
+	content := "GET " + srv.URL + "/a\n\nPOST " + srv.URL + "/b\nContent-Type: application/json\n@b.json\n"
+	if err := os.WriteFile(targets, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(context.Background(), "load", "-n", "20", "-c", "1", "--targets", targets)
+	if code != 0 || a.Load() != 10 || b.Load() != 10 {
+		t.Fatalf("exit %d, /a %d, /b %d: %s", code, a.Load(), b.Load(), stderr)
+	}
+	if !strings.Contains(stdout, "per target") || !strings.Contains(stdout, srv.URL+"/b") {
+		t.Fatalf("no per-target breakdown:\n%s", stdout)
+	}
+}
+
+func TestLoadThresholdViolated(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
+	defer srv.Close()
+	code, _, stderr := runCLI(context.Background(), "load", "-n", "10", "--threshold", "errors<1%", srv.URL)
+	if code != 1 || !strings.Contains(stderr, "threshold violated: errors<1%: was 100.00%") {
+		t.Fatalf("exit %d, stderr %q; want 1 and the violation", code, stderr)
+	}
+}
+
+func TestLoadTargetDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String() + "/"
+	_ = ln.Close()
+	jsonFile := filepath.Join(t.TempDir(), "r.json")
+	code, stdout, stderr := runCLI(context.Background(), "load", "-n", "5", "--json", jsonFile, url)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "dial: 5") || !strings.Contains(stdout, "connection refused") {
+		t.Fatalf("report does not count the refused dials:\n%s", stdout)
+	}
+	if _, err := os.Stat(jsonFile); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadInterrupted(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	dir := t.TempDir()
+	jsonFile, htmlFile := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.html")
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	code, stdout, stderr := runCLI(ctx, "load", "--rate", "100", "-d", "1m", "--json", jsonFile, "--html", htmlFile, srv.URL)
+	if code != 130 || !strings.Contains(stderr, "interrupted") {
+		t.Fatalf("exit %d, stderr %q; want 130 and a note", code, stderr)
+	}
+	if !strings.Contains(stdout, "interrupted: partial results") {
+		t.Fatalf("text report not marked partial:\n%s", stdout)
+	}
+	var rep struct {
+		Interrupted bool  `json:"interrupted"`
+		Requests    int64 `json:"requests"`
+	}
+	b, err := os.ReadFile(jsonFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil || !rep.Interrupted || rep.Requests < 50 || rep.Requests > 200 {
+		t.Fatalf("partial JSON report: %+v %v", rep, err)
+	}
+	if _, err := os.Stat(htmlFile); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,50 @@
+package load
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestRecorderRows(t *testing.T) {
+	s := constantSchedule(10, 3*time.Second)
+	r := newRecorder(1, &s)
+	r.markSent(100 * time.Millisecond)
+	r.record(&result{intended: 100 * time.Millisecond, sent: 100 * time.Millisecond, done: 300 * time.Millisecond, status: 200})
+	r.markSent(1500 * time.Millisecond)
+	r.record(&result{intended: 1200 * time.Millisecond, sent: 1500 * time.Millisecond, done: 2500 * time.Millisecond, err: errors.New("boom")})
+	r.advance(3 * time.Second)
+	if len(r.rows) != 3 {
+		t.Fatalf("%d rows, want 3", len(r.rows))
+	}
+	want := []Second{
+		{T: 0, Target: 10, Sent: 1, Done: 1, OK: 1, P50: 200, P90: 200, P99: 200, Max: 200},
+		{T: 1, Target: 10, Sent: 1},
+		{T: 2, Target: 10, Done: 1, Errors: 1, P50: 1300, P90: 1300, P99: 1300, Max: 1300},
+	}
+	for i, w := range want {
+		got := r.rows[i]
+		// HDR buckets round to 3 significant digits.
+		for _, p := range []*float64{&got.P50, &got.P90, &got.P99, &got.Max} {
+			*p = float64(int(*p + 0.5))
+		}
+		if got != w {
+			t.Errorf("row %d = %+v, want %+v", i, got, w)
+		}
+	}
+	if r.lateSends != 1 || r.kinds[kOther] != 1 || r.failed != 1 || r.ok != 1 {
+		t.Fatalf("late %d other %d failed %d ok %d", r.lateSends, r.kinds[kOther], r.failed, r.ok)
+	}
+}
+
+func BenchmarkRecord(b *testing.B) {
+	s := constantSchedule(1e6, time.Hour)
+	r := newRecorder(1, &s)
+	b.ReportAllocs()
+	var i time.Duration
+	for b.Loop() {
+		i += time.Microsecond
+		r.markSent(i)
+		r.record(&result{intended: i, sent: i, done: i + 300*time.Microsecond, status: 200})
+	}
+}
