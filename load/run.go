@@ -162,17 +162,14 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker) *phase {
 // lost, their intended times are recomputed from their index.
 func (p *phase) dispatch(ctx context.Context, maxInFlight int, jobs chan<- time.Duration, inflight *atomic.Int64) {
 	defer close(jobs)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	sl := newSleeper(ctx)
+	defer sl.close()
 	for next := int64(0); next < p.sched.total; {
 		at := p.sched.at(next)
 		now := time.Since(p.start)
 		if at > now {
-			timer.Reset(at - now)
-			select {
-			case <-ctx.Done():
+			if !sl.sleep(ctx, at-now) {
 				return
-			case <-timer.C:
 			}
 			continue
 		}
