@@ -23,8 +23,9 @@ type engine interface {
 }
 
 type worker interface {
-	// do sends one request for target t and reads the whole response.
-	do(ctx context.Context, t int) (status int, err error)
+	// do sends one request for target t, starting at now, and reads the
+	// whole response.
+	do(ctx context.Context, t int, now time.Time) (status int, err error)
 }
 
 // connTracker counts dials and wire bytes and remembers open connections

@@ -88,19 +88,22 @@ type fastWorker struct {
 	e    *fastEngine
 	conn net.Conn
 	addr string // where conn goes
-	br   *bufio.Reader
-	bw   *bufio.Writer
-	req  fasthttp.Request
-	resp fasthttp.Response
-	last int // target whose template req holds
+	// deadline is conn's current deadline, within 1% of Timeout of the
+	// request's own.
+	deadline time.Time
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	req      fasthttp.Request
+	resp     fasthttp.Response
+	last     int // target whose template req holds
 }
 
-func (w *fastWorker) do(ctx context.Context, t int) (int, error) {
+func (w *fastWorker) do(ctx context.Context, t int, now time.Time) (int, error) {
 	if t != w.last {
 		w.e.reqs[t].CopyTo(&w.req)
 		w.last = t
 	}
-	deadline := time.Now().Add(w.e.timeout)
+	deadline := now.Add(w.e.timeout)
 	status, reused, err := w.roundTrip(ctx, t, deadline)
 	if err != nil && reused && staleConn(err) && time.Now().Before(deadline) {
 		// The server closed an idle keep-alive connection just as we sent;
@@ -120,7 +123,7 @@ func (w *fastWorker) roundTrip(ctx context.Context, t int, deadline time.Time) (
 		if err != nil {
 			return 0, false, err
 		}
-		w.conn, w.addr = c, addr
+		w.conn, w.addr, w.deadline = c, addr, time.Time{}
 		if w.br == nil {
 			w.br = bufio.NewReaderSize(c, 16<<10)
 			w.bw = bufio.NewWriterSize(c, 16<<10)
@@ -131,9 +134,15 @@ func (w *fastWorker) roundTrip(ctx context.Context, t int, deadline time.Time) (
 	} else {
 		reused = true
 	}
-	if err := w.conn.SetDeadline(deadline); err != nil {
-		w.closeConn()
-		return 0, reused, err
+	// Moving a socket deadline costs about 130 ns, 1% of a request at
+	// wrk speed; move it only when the request would otherwise get less
+	// than 99% of the timeout.
+	if deadline.Sub(w.deadline) > w.e.timeout/100 {
+		if err := w.conn.SetDeadline(deadline); err != nil {
+			w.closeConn()
+			return 0, reused, err
+		}
+		w.deadline = deadline
 	}
 	err = w.req.Write(w.bw)
 	if err == nil {

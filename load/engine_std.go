@@ -69,9 +69,9 @@ type stdWorker struct {
 	buf [32 << 10]byte
 }
 
-func (w *stdWorker) do(ctx context.Context, ti int) (int, error) {
+func (w *stdWorker) do(ctx context.Context, ti int, now time.Time) (int, error) {
 	t := &w.e.reqs[ti]
-	ctx, cancel := context.WithTimeout(ctx, w.e.timeout)
+	ctx, cancel := context.WithDeadline(ctx, now.Add(w.e.timeout))
 	defer cancel()
 	var body io.Reader
 	if t.Body != nil {

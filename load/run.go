@@ -117,7 +117,7 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker) *phase {
 
 	var wg sync.WaitGroup
 	if p.sched != nil {
-		jobs := make(chan time.Duration, n)
+		jobs := make(chan int64, n)
 		var inflight atomic.Int64
 		wg.Add(n)
 		for _, w := range workers {
@@ -153,14 +153,15 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker) *phase {
 	return p
 }
 
-// dispatch releases every request that is due, tagged with its intended
-// send offset, then sleeps until the next one is due. It never sleeps per
+// dispatch releases every request that is due, by its index in the plan
+// (which fixes its intended send offset and its target), then sleeps until
+// the next one is due. It never sleeps per
 // request: when it wakes late it releases the whole backlog at once, each
 // request still carrying its own intended time. With maxInFlight set, a
 // request due while that many are outstanding is dropped and counted.
 // A full jobs channel blocks dispatch; the requests behind it are not
 // lost, their intended times are recomputed from their index.
-func (p *phase) dispatch(ctx context.Context, maxInFlight int, jobs chan<- time.Duration, inflight *atomic.Int64) {
+func (p *phase) dispatch(ctx context.Context, maxInFlight int, jobs chan<- int64, inflight *atomic.Int64) {
 	defer close(jobs)
 	sl := newSleeper(ctx)
 	defer sl.close()
@@ -182,7 +183,7 @@ func (p *phase) dispatch(ctx context.Context, maxInFlight int, jobs chan<- time.
 			inflight.Add(1)
 		}
 		select {
-		case jobs <- at:
+		case jobs <- next:
 			next++
 		case <-ctx.Done():
 			return
@@ -190,15 +191,11 @@ func (p *phase) dispatch(ctx context.Context, maxInFlight int, jobs chan<- time.
 	}
 }
 
-func (p *phase) openWorker(ctx context.Context, cfg *Config, w worker, jobs <-chan time.Duration, inflight *atomic.Int64) {
+func (p *phase) openWorker(ctx context.Context, cfg *Config, w worker, jobs <-chan int64, inflight *atomic.Int64) {
 	nt := int64(len(cfg.Targets))
-	var seq int64
-	for at := range jobs {
+	for i := range jobs {
 		if ctx.Err() == nil {
-			// Targets rotate per worker; with one target this is always 0.
-			t := int(seq % nt)
-			seq++
-			p.send(ctx, w, t, at)
+			p.send(ctx, w, int(i%nt), p.sched.at(i))
 		}
 		inflight.Add(-1)
 	}
@@ -223,12 +220,13 @@ func (p *phase) closedWorker(ctx context.Context, cfg *Config, w worker, issued 
 
 // send performs one request intended at offset at and records it.
 func (p *phase) send(ctx context.Context, w worker, t int, at time.Duration) {
-	res := result{target: t, intended: at, sent: time.Since(p.start)}
+	now := time.Now()
+	res := result{target: t, intended: at, sent: now.Sub(p.start)}
 	if res.sent < at { // closed model: intended is "now"
 		res.sent = at
 	}
 	p.rec.markSent(res.sent)
-	res.status, res.err = w.do(ctx, t)
+	res.status, res.err = w.do(ctx, t, now)
 	if res.err != nil && ctx.Err() != nil {
 		return // interrupted, not a server failure
 	}

@@ -258,17 +258,30 @@ func TestKeepAliveOff(t *testing.T) {
 
 func TestHTTP2(t *testing.T) {
 	var h2 atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 {
 			h2.Add(1)
 		}
-	}))
-	srv.EnableHTTP2 = true
-	srv.StartTLS()
-	defer srv.Close()
-	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, Connections: 4, Requests: 40, HTTP2: true, InsecureSkipVerify: true})
-	if rep.Success != 40 || h2.Load() != 40 {
-		t.Fatalf("ok %d, over HTTP/2 %d; want 40 and 40 (errors %v)", rep.Success, h2.Load(), rep.ErrorSamples)
+	})
+	tlsSrv := httptest.NewUnstartedServer(h)
+	tlsSrv.EnableHTTP2 = true
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
+	h2c := httptest.NewUnstartedServer(h)
+	h2c.Config.Protocols = new(http.Protocols)
+	h2c.Config.Protocols.SetHTTP1(true)
+	h2c.Config.Protocols.SetUnencryptedHTTP2(true)
+	h2c.Start()
+	defer h2c.Close()
+	for _, url := range []string{tlsSrv.URL, h2c.URL} {
+		h2.Store(0)
+		rep := mustRun(t, Config{Targets: []Target{{URL: url}}, Connections: 4, Requests: 40, HTTP2: true, InsecureSkipVerify: true})
+		if rep.Success != 40 || h2.Load() != 40 {
+			t.Fatalf("%s: ok %d, over HTTP/2 %d; want 40 and 40 (errors %v)", url, rep.Success, h2.Load(), rep.ErrorSamples)
+		}
+		if rep.ConnsOpened < 1 || rep.ConnsOpened > 4 || rep.ConnsReused != 40-rep.ConnsOpened {
+			t.Errorf("%s: %d connections opened, %d reused", url, rep.ConnsOpened, rep.ConnsReused)
+		}
 	}
 }
 

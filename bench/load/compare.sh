@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # compare.sh: sluice load vs wrk vs hey against nginx serving 1 KiB.
-# nginx runs on CPU 0 (one worker), every client on CPU 1, -c 50, closed
-# model; ROUNDS rounds of DURATION each, interleaved so machine noise hits
-# all three alike. Prints a Markdown table of the median requests/s.
+# nginx runs on CPU 0 (one worker), every client on CPU 1 (hey also once
+# unpinned, as it is usually run), -c 50, closed model; ROUNDS rounds of
+# DURATION each, interleaved so machine noise hits every tool alike.
+# Prints a Markdown table of the median requests/s and the median of the
+# per-round ratios (each round's tools ran back to back).
 #   usage: bench/load/compare.sh [ROUNDS] [DURATION]     (from the repo root)
 set -euo pipefail
-rounds=${1:-3} dur=${2:-10s} port=${PORT:-18080}
+rounds=${1:-5} dur=${2:-5s} port=${PORT:-18080}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 tmp=$(mktemp -d)
@@ -18,15 +20,20 @@ for r in $(seq "$rounds"); do
 	taskset -c 1 "$tmp/sluice" load -q -c 50 -d "$dur" --json "$tmp/s.json" "$url" >/dev/null
 	s=$(grep -m1 '"rps"' "$tmp/s.json" | tr -dc '0-9.')
 	h=$(taskset -c 1 hey -c 50 -z "$dur" "$url" | awk '/Requests\/sec/ {print $2}')
-	echo "round $r: wrk $w  sluice $s  hey $h" >&2
-	echo "$w $s $h" >>"$tmp/rounds"
+	# hey as usually run: not pinned, so its threads share nginx's core.
+	u=$(hey -c 50 -z "$dur" "$url" | awk '/Requests\/sec/ {print $2}')
+	echo "round $r: wrk $w  sluice $s  hey $h  hey-unpinned $u" >&2
+	echo "$w $s $h $u" >>"$tmp/rounds"
 done
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 w=$(cut -d' ' -f1 "$tmp/rounds" | median)
 s=$(cut -d' ' -f2 "$tmp/rounds" | median)
 h=$(cut -d' ' -f3 "$tmp/rounds" | median)
-echo "| client (-c 50, client on CPU 1, nginx on CPU 0) | requests/s (median of $rounds × $dur) | sluice ÷ tool |"
+u=$(cut -d' ' -f4 "$tmp/rounds" | median)
+ratio() { awk -v a="$1" -v b="$2" '{print $a / $b}' "$tmp/rounds" | median; }
+echo "| client (-c 50, client on CPU 1, nginx on CPU 0) | requests/s (median of $rounds × $dur) | sluice ÷ tool (median of per-round ratios) |"
 echo "|---|---:|---:|"
-printf '| wrk -t1 -c50 | %.0f | %.3f |\n' "$w" "$(echo "$s / $w" | bc -l)"
+printf '| wrk -t1 -c50 | %.0f | %.3f |\n' "$w" "$(ratio 2 1)"
 printf '| sluice load -c 50 | %.0f | 1 |\n' "$s"
-printf '| hey -c 50 | %.0f | %.2f |\n' "$h" "$(echo "$s / $h" | bc -l)"
+printf '| hey -c 50 | %.0f | %.2f |\n' "$h" "$(ratio 2 3)"
+printf '| hey -c 50, not pinned (shares CPU 0 with nginx) | %.0f | %.2f |\n' "$u" "$(ratio 2 4)"
