@@ -83,7 +83,9 @@ type Config struct {
 	Warmup time.Duration
 
 	// Timeout bounds each request, dial to last body byte. Zero means
-	// DefaultTimeout.
+	// DefaultTimeout. On keep-alive connections of the plain-HTTP engine a
+	// request may be cut up to 1% early (its socket deadline is moved only
+	// when it drifts by more than that).
 	Timeout time.Duration
 
 	// DisableKeepAlives opens a new connection for every request.

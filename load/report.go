@@ -20,9 +20,10 @@ import (
 // It changes only when a field changes meaning or goes away.
 const SchemaVersion = 1
 
-// Report is the outcome of a run. Latencies are in milliseconds. It is a
-// plain value: safe to read from several goroutines, not to modify
-// concurrently.
+// Report is the outcome of a run. Latencies are in milliseconds. Its size
+// does not depend on the number of requests; Seconds grows by one small
+// row per second of run. It is a plain value: safe to read from several
+// goroutines, not to modify concurrently.
 type Report struct {
 	Schema      int     `json:"schema"`
 	Model       string  `json:"model"` // "open" or "closed"
@@ -202,7 +203,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Model == "open" {
 		fmt.Fprintf(&b, ", target %.1f req/s", r.TargetRPS)
 		if worst, ok := r.worstSecond(); ok {
-			fmt.Fprintf(&b, ", worst second %d/%d sent", worst.Sent, worst.Target)
+			fmt.Fprintf(&b, "\n  plan       worst second %d/%d sent; %d of %d full seconds more than 1%% off plan",
+				worst.Sent, worst.Target, r.secondsOffPlan(), r.fullSeconds())
 		}
 	}
 	b.WriteString("\n")
@@ -242,13 +244,36 @@ func (r *Report) WriteText(w io.Writer) error {
 	return err
 }
 
+// fullSeconds counts the planned seconds after the first that the run
+// covered completely; secondsOffPlan counts those whose sends missed the
+// plan by more than 1%.
+func (r *Report) fullSeconds() int {
+	n := 0
+	for _, s := range r.Seconds {
+		if s.T > 0 && s.Target > 0 && s.T+1 <= int(r.Duration+0.05) {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *Report) secondsOffPlan() int {
+	n := 0
+	for _, s := range r.Seconds {
+		if s.T > 0 && s.Target > 0 && s.T+1 <= int(r.Duration+0.05) && math.Abs(float64(s.Sent-s.Target)) > 0.01*float64(s.Target) {
+			n++
+		}
+	}
+	return n
+}
+
 // worstSecond returns the full planned second (after the first) with the
 // lowest sent/target ratio.
 func (r *Report) worstSecond() (Second, bool) {
 	var worst Second
 	found := false
 	for _, s := range r.Seconds {
-		if s.T == 0 || s.Target == 0 || s.T+1 > int(r.Duration) {
+		if s.T == 0 || s.Target == 0 || s.T+1 > int(r.Duration+0.05) {
 			continue
 		}
 		if !found || float64(s.Sent)/float64(s.Target) < float64(worst.Sent)/float64(worst.Target) {

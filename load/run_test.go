@@ -83,6 +83,15 @@ func TestOpenSendsThePlan(t *testing.T) {
 	if len(rows) != len(rep.Seconds) || rows[0] != rep.Seconds[0] {
 		t.Fatalf("OnSecond saw %d rows, report has %d", len(rows), len(rep.Seconds))
 	}
+	var text strings.Builder
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"open model", "target 1000.0 req/s", "full seconds more than 1% off plan", "lateness", "late sends"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, text.String())
+		}
+	}
 }
 
 func TestMaxInFlightDrops(t *testing.T) {

@@ -58,7 +58,7 @@ func TestStallShowsInOpenModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("closed model: p99 %.1fms max %.1fms, %d requests", closed.Latency.P99, closed.Latency.Max, closed.Requests)
+	t.Logf("closed model: p50 %.1fms p90 %.1fms p99 %.1fms max %.1fms, %d requests", closed.Latency.P50, closed.Latency.P90, closed.Latency.P99, closed.Latency.Max, closed.Requests)
 	if closed.Latency.Max < 800 {
 		t.Errorf("closed model max = %.1fms; the stall should hit its stuck connections", closed.Latency.Max)
 	}
