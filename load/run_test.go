@@ -128,10 +128,13 @@ func TestErrorKinds(t *testing.T) {
 	downURL := "http://" + ln.Addr().String() + "/"
 	_ = ln.Close()
 
+	// The slow handler ignores the client giving up (answering then would
+	// race the client's deadline) and is released when the test ends.
+	release := make(chan struct{})
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
-		case <-time.After(2 * time.Second):
-		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		case <-release:
 		}
 	}))
 	defer slow.Close()
@@ -149,6 +152,7 @@ func TestErrorKinds(t *testing.T) {
 	defer shortTLS.Close()
 	slowTLS := httptest.NewTLSServer(slow.Config.Handler)
 	defer slowTLS.Close()
+	defer close(release) // runs before the Close calls above
 	garbage := httptest.NewServer(hijack(func(c net.Conn, rw *bufio.ReadWriter) {
 		_, _ = rw.WriteString("SSH-2.0-not http at all\r\n\r\n")
 		_ = rw.Flush()
@@ -184,8 +188,12 @@ func TestErrorKinds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			timeout := 5 * time.Second
+			if tt.kind == KindTimeout {
+				timeout = 200 * time.Millisecond
+			}
 			rep := mustRun(t, Config{Targets: []Target{{URL: tt.url}}, Connections: 2, Requests: 6,
-				Timeout: 200 * time.Millisecond, HTTP2: tt.http2, InsecureSkipVerify: tt.insecure})
+				Timeout: timeout, HTTP2: tt.http2, InsecureSkipVerify: tt.insecure})
 			if rep.Requests != 6 || rep.Failed != 6 || rep.Success != 0 {
 				t.Fatalf("requests %d failed %d success %d, want 6 failed", rep.Requests, rep.Failed, rep.Success)
 			}
