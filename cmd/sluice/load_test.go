@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/load"
 )
 
 func runCLI(ctx context.Context, args ...string) (code int, stdout, stderr string) {
@@ -202,5 +204,57 @@ func TestLoadInterrupted(t *testing.T) {
 	}
 	if _, err := os.Stat(htmlFile); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestLoadFlags(t *testing.T) {
+	var bodies atomic.Int64
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b, _ := io.ReadAll(r.Body); string(b) == "hi" {
+			bodies.Add(1)
+		}
+		time.Sleep(time.Millisecond)
+	})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	h2 := httptest.NewUnstartedServer(h)
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
+	defer h2.Close()
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"stages", []string{"--stages", "500ms:200,500ms:0", srv.URL}, []string{"open model", "requests   100 (100 ok", "target 100.0 req/s"}},
+		{"rate with warmup", []string{"--rate", "200", "-d", "500ms", "--warmup", "200ms", srv.URL}, []string{"requests   100 (100 ok"}},
+		{"max in-flight", []string{"--rate", "2000", "-d", "500ms", "--max-inflight", "1", srv.URL}, []string{"dropped at the in-flight cap"}},
+		{"no keep-alive", []string{"-n", "10", "-c", "1", "--keepalive=false", srv.URL}, []string{"connections 10 opened, 0 reused"}},
+		{"http2", []string{"-n", "10", "--http2", "-k", h2.URL}, []string{"requests   10 (10 ok"}},
+		{"string body", []string{"-n", "5", "-c", "1", "-m", "PUT", "--body", "hi", srv.URL}, []string{"requests   5 (5 ok"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(context.Background(), append([]string{"load"}, tt.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("output lacks %q:\n%s", w, stdout)
+				}
+			}
+		})
+	}
+	if bodies.Load() != 5 {
+		t.Errorf("server saw %d string bodies, want 5", bodies.Load())
+	}
+}
+
+func TestLiveLine(t *testing.T) {
+	got := liveLine(load.Second{T: 4, Target: 1000, Sent: 998, Done: 990, Errors: 2, Dropped: 3, P50: 1.234, P99: 45.6, Max: 1000})
+	want := "   5s  sent 998/1000  done 990  errors 2  dropped 3  p50 1.23ms  p99 45.6ms  max 1s"
+	if got != want {
+		t.Fatalf("liveLine =\n%q, want\n%q", got, want)
 	}
 }
