@@ -32,6 +32,7 @@ type worker interface {
 // so abort can close them. Safe for concurrent use.
 type connTracker struct {
 	opened   atomic.Int64
+	reused   atomic.Int64 // requests sent on a connection opened before them
 	bytesIn  atomic.Int64
 	bytesOut atomic.Int64
 

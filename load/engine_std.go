@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"time"
 )
 
@@ -62,11 +63,20 @@ func (e *stdEngine) close() {
 	e.tr.closeAll()
 }
 
-func (e *stdEngine) newWorker() worker { return &stdWorker{e: e} }
+func (e *stdEngine) newWorker() worker {
+	w := &stdWorker{e: e}
+	w.trace.GotConn = func(info httptrace.GotConnInfo) {
+		if info.Reused {
+			e.tr.reused.Add(1)
+		}
+	}
+	return w
+}
 
 type stdWorker struct {
-	e   *stdEngine
-	buf [32 << 10]byte
+	e     *stdEngine
+	trace httptrace.ClientTrace
+	buf   [32 << 10]byte
 }
 
 func (w *stdWorker) do(ctx context.Context, ti int, now time.Time) (int, error) {
@@ -77,6 +87,7 @@ func (w *stdWorker) do(ctx context.Context, ti int, now time.Time) (int, error) 
 	if t.Body != nil {
 		body = bytes.NewReader(t.Body)
 	}
+	ctx = httptrace.WithClientTrace(ctx, &w.trace)
 	req, err := http.NewRequestWithContext(ctx, method(*t), t.URL, body)
 	if err != nil {
 		return 0, err

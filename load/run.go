@@ -33,7 +33,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		eng = newStdEngine(&cfg)
 	}
 	defer eng.close()
-	stop := context.AfterFunc(ctx, eng.abort)
+	// stopped is set before abort closes the connections, so a worker that
+	// sees its request fail can tell an interruption from a server fault
+	// even before its own context reports done.
+	var stopped atomic.Bool
+	stop := context.AfterFunc(ctx, func() {
+		stopped.Store(true)
+		eng.abort()
+	})
 	defer stop()
 
 	// Workers (and, with fasthttp, their connections) outlive the warmup so
@@ -55,15 +62,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			wc.Stages = nil
 		}
 		if !cfg.open() || wc.Rate > 0 {
-			runPhase(ctx, &wc, workers)
+			runPhase(ctx, &wc, workers, &stopped)
 		}
 	}
 	tr := eng.tracker()
-	opened0, in0, out0 := tr.opened.Load(), tr.bytesIn.Load(), tr.bytesOut.Load()
-	p := runPhase(ctx, &cfg, workers)
+	opened0, reused0 := tr.opened.Load(), tr.reused.Load()
+	in0, out0 := tr.bytesIn.Load(), tr.bytesOut.Load()
+	p := runPhase(ctx, &cfg, workers, &stopped)
 	rep := p.report(&cfg)
 	rep.ConnsOpened = tr.opened.Load() - opened0
-	rep.ConnsReused = max(rep.Requests-rep.ConnsOpened, 0)
+	rep.ConnsReused = tr.reused.Load() - reused0
 	rep.BytesRead = tr.bytesIn.Load() - in0
 	rep.BytesWritten = tr.bytesOut.Load() - out0
 	rep.Interrupted = ctx.Err() != nil
@@ -89,11 +97,12 @@ type phase struct {
 	sched    *schedule
 	start    time.Time
 	elapsed  time.Duration
-	notified int // rows already passed to OnSecond; used by the clock goroutine, then by runPhase after it ends
+	notified int          // rows already passed to OnSecond; used by the clock goroutine, then by runPhase after it ends
+	stopped  *atomic.Bool // set when the caller's context is done
 }
 
-func runPhase(ctx context.Context, cfg *Config, workers []worker) *phase {
-	p := &phase{}
+func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomic.Bool) *phase {
+	p := &phase{stopped: stopped}
 	if cfg.open() {
 		var s schedule
 		if len(cfg.Stages) > 0 {
@@ -227,11 +236,22 @@ func (p *phase) send(ctx context.Context, w worker, t int, at time.Duration) {
 	}
 	p.rec.markSent(res.sent)
 	res.status, res.err = w.do(ctx, t, now)
-	if res.err != nil && ctx.Err() != nil {
+	if res.err != nil && p.interrupted(ctx) {
 		return // interrupted, not a server failure
 	}
 	res.done = time.Since(p.start)
 	p.rec.record(&res)
+}
+
+// interrupted reports whether the run is being stopped. A context
+// deadline counts from the instant it passes: a dial racing it fails with
+// a timeout before ctx reports done.
+func (p *phase) interrupted(ctx context.Context) bool {
+	if ctx.Err() != nil || p.stopped.Load() {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // clock closes a row each second and hands it to onSecond.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -41,7 +42,8 @@ func TestClosedRequestCount(t *testing.T) {
 			if rep.Requests != 200 || rep.Success != 200 || rep.StatusCodes["200"] != 200 {
 				t.Fatalf("requests %d success %d status %v, want 200 each", rep.Requests, rep.Success, rep.StatusCodes)
 			}
-			if rep.ConnsOpened < 1 || rep.ConnsOpened > 4 || rep.ConnsReused != 200-rep.ConnsOpened {
+			// net/http may dial a spare connection or two that it never uses.
+			if rep.ConnsOpened < 1 || rep.ConnsOpened > 4 || rep.ConnsReused < 200-rep.ConnsOpened || rep.ConnsReused > 199 {
 				t.Fatalf("connections opened %d reused %d", rep.ConnsOpened, rep.ConnsReused)
 			}
 			if rep.BytesRead < 200*5 || rep.BytesWritten < 200*20 {
@@ -296,7 +298,7 @@ func TestHTTP2(t *testing.T) {
 		if rep.Success != 40 || h2.Load() != 40 {
 			t.Fatalf("%s: ok %d, over HTTP/2 %d; want 40 and 40 (errors %v)", url, rep.Success, h2.Load(), rep.ErrorSamples)
 		}
-		if rep.ConnsOpened < 1 || rep.ConnsOpened > 4 || rep.ConnsReused != 40-rep.ConnsOpened {
+		if rep.ConnsOpened < 1 || rep.ConnsOpened > 4 || rep.ConnsReused < 40-rep.ConnsOpened || rep.ConnsReused > 39 {
 			t.Errorf("%s: %d connections opened, %d reused", url, rep.ConnsOpened, rep.ConnsReused)
 		}
 	}
@@ -371,6 +373,28 @@ func TestValidate(t *testing.T) {
 		}
 		if _, err := Run(context.Background(), tt.cfg); err == nil {
 			t.Errorf("Run accepted %+v", tt.cfg)
+		}
+	}
+}
+
+func TestLargeBodies(t *testing.T) {
+	const size = 8 << 20
+	chunk := make([]byte, 64<<10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("cl") != "" {
+			w.Header().Set("Content-Length", strconv.Itoa(size))
+		} // else chunked
+		for n := 0; n < size; n += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	for _, url := range []string{srv.URL + "/?cl=1", srv.URL + "/"} {
+		rep := mustRun(t, Config{Targets: []Target{{URL: url}}, Connections: 2, Requests: 6})
+		if rep.Success != 6 || rep.BytesRead < 6*size {
+			t.Fatalf("%s: ok %d, read %d bytes; want 6 and at least %d (errors %v)", url, rep.Success, rep.BytesRead, 6*size, rep.ErrorSamples)
 		}
 	}
 }
