@@ -26,6 +26,16 @@ at planned times; latency counts from the planned time.
 
 flags:`
 
+const loadExamples = `
+examples:
+  sluice load -c 50 -d 30s http://127.0.0.1:8080/
+  sluice load --rate 2000 -d 1m --html report.html http://127.0.0.1:8080/
+  sluice load --stages 30s:500,2m:500,10s:0 --threshold 'p99<200ms,errors<1%' http://127.0.0.1:8080/
+  sluice load --targets targets.txt --rate 500 -d 1m --json report.json
+
+Exit status: 0 done, 1 a --threshold was violated, 2 bad usage, 130 interrupted
+(the partial report is still printed and written).`
+
 func runLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -55,6 +65,7 @@ func runLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, loadUsage)
 		fs.PrintDefaults()
+		fmt.Fprintln(stderr, loadExamples)
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
