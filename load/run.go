@@ -113,7 +113,6 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 		p.sched = &s
 	}
 	p.rec = newRecorder(len(cfg.Targets), p.sched)
-	n := len(workers)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -126,24 +125,16 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 
 	var wg sync.WaitGroup
 	if p.sched != nil {
-		jobs := make(chan int64, n)
+		jobs := make(chan int64, len(workers))
 		var inflight atomic.Int64
-		wg.Add(n)
 		for _, w := range workers {
-			go func() {
-				defer wg.Done()
-				p.openWorker(ctx, cfg, w, jobs, &inflight)
-			}()
+			wg.Go(func() { p.openWorker(ctx, cfg, w, jobs, &inflight) })
 		}
 		p.dispatch(ctx, cfg.MaxInFlight, jobs, &inflight)
 	} else {
 		var issued atomic.Int64
-		wg.Add(n)
 		for _, w := range workers {
-			go func() {
-				defer wg.Done()
-				p.closedWorker(ctx, cfg, w, &issued)
-			}()
+			wg.Go(func() { p.closedWorker(ctx, cfg, w, &issued) })
 		}
 	}
 	wg.Wait()
@@ -164,9 +155,9 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 
 // dispatch releases every request that is due, by its index in the plan
 // (which fixes its intended send offset and its target), then sleeps until
-// the next one is due. It never sleeps per
-// request: when it wakes late it releases the whole backlog at once, each
-// request still carrying its own intended time. With maxInFlight set, a
+// the next one is due. It never sleeps per request: when it wakes late it
+// releases the whole backlog at once, each request still carrying its own
+// intended time. With maxInFlight set, a
 // request due while that many are outstanding is dropped and counted.
 // A full jobs channel blocks dispatch; the requests behind it are not
 // lost, their intended times are recomputed from their index.
