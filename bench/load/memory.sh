@@ -30,7 +30,7 @@ for t in $(seq 10 10 "$secs"); do
 done
 wait "$pid"
 echo
-grep -E 'requests|rate ' "$tmp/out.txt" | sed 's/^ */    /'
+grep -E 'requests|rate |plan ' "$tmp/out.txt" | sed 's/^ */    /'
 if [ "$base" -gt 0 ]; then
 	printf 'largest RSS change after 60 s: %.1f%% of the 60 s value (bar: 10%%)\n' "$worst"
 	[ "$(echo "$worst <= 10" | bc)" -eq 1 ]
