@@ -36,7 +36,7 @@ type Report struct {
 	RPS         float64 `json:"rps"`      // Requests per second of Duration
 	SuccessRPS  float64 `json:"success_rps"`
 	TargetRPS   float64 `json:"target_rps"` // planned mean rate; 0 in the closed model
-	Dropped     int64   `json:"dropped"`    // due but dropped by MaxInFlight
+	Dropped     int64   `json:"dropped"`    // due but never sent: over MaxInFlight, or still queued Timeout after the plan ended
 	LateSends   int64   `json:"late_sends"` // sent more than 1 ms after their intended time
 
 	StatusCodes  map[string]int64  `json:"status_codes"`
@@ -142,6 +142,17 @@ func (p *phase) report(cfg *Config) *Report {
 		Seconds:      append([]Second(nil), r.rows...),
 		Spectrum:     spectrum(r.resp),
 	}
+	// Sends and drops are counted by the second they were due or made;
+	// drops at the end of an overloaded run land in rows already closed.
+	for i := range rep.Seconds {
+		row := &rep.Seconds[i]
+		if row.T < len(r.sent) {
+			row.Sent = r.sent[row.T]
+		}
+		if row.T < len(r.dropped) {
+			row.Dropped = r.dropped[row.T]
+		}
+	}
 	if secs := p.elapsed.Seconds(); secs > 0 {
 		rep.RPS = math.Round(float64(r.requests)/secs*10) / 10
 		rep.SuccessRPS = math.Round(float64(r.ok)/secs*10) / 10
@@ -196,7 +207,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "%s model, %d connections, %.2fs%s\n", r.Model, r.Connections, r.Duration, status)
 	fmt.Fprintf(&b, "  requests   %d (%d ok, %d failed)", r.Requests, r.Success, r.Failed)
 	if r.Dropped > 0 {
-		fmt.Fprintf(&b, ", %d dropped at the in-flight cap", r.Dropped)
+		fmt.Fprintf(&b, ", %d dropped (in-flight cap, or still unsent a timeout after the plan ended)", r.Dropped)
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "  rate       %.1f req/s (%.1f ok/s)", r.RPS, r.SuccessRPS)

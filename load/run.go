@@ -130,7 +130,7 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 		for _, w := range workers {
 			wg.Go(func() { p.openWorker(ctx, cfg, w, jobs, &inflight) })
 		}
-		p.dispatch(ctx, cfg.MaxInFlight, jobs, &inflight)
+		p.dispatch(ctx, cfg.MaxInFlight, cfg.timeout(), jobs, &inflight)
 	} else {
 		var issued atomic.Int64
 		for _, w := range workers {
@@ -157,14 +157,18 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 // (which fixes its intended send offset and its target), then sleeps until
 // the next one is due. It never sleeps per request: when it wakes late it
 // releases the whole backlog at once, each request still carrying its own
-// intended time. With maxInFlight set, a
-// request due while that many are outstanding is dropped and counted.
-// A full jobs channel blocks dispatch; the requests behind it are not
-// lost, their intended times are recomputed from their index.
-func (p *phase) dispatch(ctx context.Context, maxInFlight int, jobs chan<- int64, inflight *atomic.Int64) {
+// intended time. With maxInFlight set, a request due while that many are
+// outstanding is dropped and counted. Otherwise a full jobs channel blocks
+// dispatch; the requests behind it are not lost, their intended times are
+// recomputed from their index. So that an overloaded target cannot stretch
+// the run without bound, requests still unsent grace after the plan ends
+// are counted as dropped.
+func (p *phase) dispatch(ctx context.Context, maxInFlight int, grace time.Duration, jobs chan<- int64, inflight *atomic.Int64) {
 	defer close(jobs)
 	sl := newSleeper(ctx)
 	defer sl.close()
+	cutoff := time.NewTimer(time.Until(p.start.Add(p.sched.end + grace)))
+	defer cutoff.Stop()
 	for next := int64(0); next < p.sched.total; {
 		at := p.sched.at(next)
 		now := time.Since(p.start)
@@ -180,12 +184,15 @@ func (p *phase) dispatch(ctx context.Context, maxInFlight int, jobs chan<- int64
 				next++
 				continue
 			}
-			inflight.Add(1)
 		}
+		inflight.Add(1)
 		select {
 		case jobs <- next:
 			next++
 		case <-ctx.Done():
+			return
+		case <-cutoff.C:
+			p.rec.dropFrom(p.sched, next)
 			return
 		}
 	}

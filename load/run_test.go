@@ -398,3 +398,33 @@ func TestLargeBodies(t *testing.T) {
 		}
 	}
 }
+
+func TestOverloadEndsOnTime(t *testing.T) {
+	// One connection to a 100 ms server can carry 10 requests/s; the plan
+	// asks for 100 in one second. The run must end about a timeout after
+	// the plan and count what it never sent as dropped.
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	start := time.Now()
+	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, Connections: 1, Rate: 100, Duration: time.Second, Timeout: 300 * time.Millisecond})
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("run took %v for a 1 s plan with a 300 ms timeout", took)
+	}
+	if rep.Requests+rep.Dropped != 100 || rep.Dropped < 50 {
+		t.Fatalf("requests %d dropped %d; want a sum of 100 and most dropped", rep.Requests, rep.Dropped)
+	}
+	var rowDrops int64
+	for _, s := range rep.Seconds {
+		rowDrops += s.Dropped
+	}
+	if rowDrops != rep.Dropped {
+		t.Fatalf("seconds count %d drops, report %d", rowDrops, rep.Dropped)
+	}
+}

@@ -126,6 +126,21 @@ func (r *recorder) drop(t time.Duration) {
 	r.mu.Unlock()
 }
 
+// dropFrom counts requests from index from to the end of plan s as
+// dropped, each in the second it was due.
+func (r *recorder) dropFrom(s *schedule, from int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := from; i < s.total; {
+		sec := int(s.at(i) / time.Second)
+		end := max(s.count(time.Duration(sec+1)*time.Second), i+1)
+		r.dropped = grow(r.dropped, sec)
+		r.dropped[sec] += end - i
+		r.totalDropped += end - i
+		i = end
+	}
+}
+
 func (r *recorder) record(res *result) {
 	respTime := micros(res.done - res.intended)
 	svcTime := micros(res.done - res.sent)

@@ -228,7 +228,7 @@ func TestLoadFlags(t *testing.T) {
 	}{
 		{"stages", []string{"--stages", "500ms:200,500ms:0", srv.URL}, []string{"open model", "requests   100 (100 ok", "target 100.0 req/s"}},
 		{"rate with warmup", []string{"--rate", "200", "-d", "500ms", "--warmup", "200ms", srv.URL}, []string{"requests   100 (100 ok"}},
-		{"max in-flight", []string{"--rate", "2000", "-d", "500ms", "--max-inflight", "1", srv.URL}, []string{"dropped at the in-flight cap"}},
+		{"max in-flight", []string{"--rate", "2000", "-d", "500ms", "--max-inflight", "1", srv.URL}, []string{"dropped (in-flight cap"}},
 		{"no keep-alive", []string{"-n", "10", "-c", "1", "--keepalive=false", srv.URL}, []string{"connections 10 opened, 0 reused"}},
 		{"http2", []string{"-n", "10", "--http2", "-k", h2.URL}, []string{"requests   10 (10 ok"}},
 		{"string body", []string{"-n", "5", "-c", "1", "-m", "PUT", "--body", "hi", srv.URL}, []string{"requests   5 (5 ok"}},
