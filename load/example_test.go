@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/load"
@@ -48,4 +49,35 @@ func ExampleReport_Check() {
 	ths, _ := load.ParseThresholds("p99<5s,errors<1%")
 	fmt.Println(rep.Requests, rep.Check(ths))
 	// Output: 500 []
+}
+
+// A targets file: blocks of "METHOD URL", optional headers and an
+// optional @file body, separated by blank lines.
+func ExampleParseTargets() {
+	file := `# two endpoints
+GET http://127.0.0.1:8080/items
+
+POST http://127.0.0.1:8080/items
+Content-Type: application/json
+@item.json
+`
+	read := func(name string) ([]byte, error) { return []byte(`{"name":"x"}`), nil }
+	ts, err := load.ParseTargets(strings.NewReader(file), read)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, t := range ts {
+		fmt.Println(strings.TrimSpace(fmt.Sprintln(t.Method, t.URL, t.Header.Get("Content-Type"), string(t.Body))))
+	}
+	// Output:
+	// GET http://127.0.0.1:8080/items
+	// POST http://127.0.0.1:8080/items application/json {"name":"x"}
+}
+
+// A ramp: up to 100 requests/s over 10 s, hold for 30 s, down over 10 s.
+func ExampleParseStages() {
+	st, err := load.ParseStages("10s:100,30s:100,10s:0")
+	fmt.Println(st, err)
+	// Output: [{10s 100} {30s 100} {10s 0}] <nil>
 }
