@@ -110,7 +110,6 @@ func runLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		cfg.OnSecond = func(s load.Second) {
 			fmt.Fprintf(stderr, "\r\033[K%s", liveLine(s))
 		}
-		defer fmt.Fprint(stderr, "\r\033[K")
 	}
 	rep, err := load.Run(ctx, cfg)
 	if err != nil {
