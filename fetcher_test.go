@@ -1,0 +1,369 @@
+package sluice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func newServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestFetchOK(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/redirect":
+			http.Redirect(w, r, "/final", http.StatusFound)
+		case "/missing":
+			http.NotFound(w, r)
+		default:
+			fmt.Fprintf(w, "ua=%s x=%s", r.UserAgent(), r.Header.Get("X-Test"))
+		}
+	})
+	f := &Fetcher{Header: http.Header{"X-Test": {"1"}}}
+	defer f.Close()
+	resp, err := f.Fetch(context.Background(), srv.URL+"/redirect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || resp.FinalURL != srv.URL+"/final" || resp.URL != srv.URL+"/redirect" || resp.Attempts != 1 {
+		t.Fatalf("resp = %+v", resp)
+	}
+	if want := "ua=" + DefaultUserAgent + " x=1"; string(resp.Body) != want {
+		t.Fatalf("body %q, want %q", resp.Body, want)
+	}
+	if resp.Timings.Total <= 0 || resp.Timings.FirstByte <= 0 || resp.Timings.FirstByte > resp.Timings.Total {
+		t.Fatalf("timings %+v", resp.Timings)
+	}
+	resp, err = f.Fetch(context.Background(), srv.URL+"/missing")
+	if err != nil || resp.StatusCode != 404 {
+		t.Fatalf("404 fetch = %v, %v; a non-2xx status is not an error", resp, err)
+	}
+}
+
+func TestFetchBadURLs(t *testing.T) {
+	f := &Fetcher{}
+	defer f.Close()
+	for _, tc := range []struct{ in, want string }{
+		{"", "empty URL"},
+		{"   ", "empty URL"},
+		{"ftp://example.com/x", `unsupported scheme "ftp"`},
+		{"mailto:someone@example.com", `unsupported scheme "mailto"`},
+		{"example.com/path", "missing scheme"},
+		{"http://", "missing host"},
+		{"http://[::1", "invalid URL"},
+		{"http://exa mple.com/", "invalid URL"},
+		{"http://%zz/", "invalid URL"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			_, err := f.Submit(tc.in).Result()
+			var fe *FetchError
+			if !errors.As(err, &fe) || fe.URL != tc.in || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Submit(%q) error = %v; want a FetchError containing %q", tc.in, err, tc.want)
+			}
+			if !strings.HasPrefix(err.Error(), "sluice: fetch ") {
+				t.Fatalf("error %q lacks the package prefix", err)
+			}
+		})
+	}
+}
+
+func TestFetchFailures(t *testing.T) {
+	endless := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		buf := make([]byte, 32<<10)
+		for r.Context().Err() == nil {
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		handler http.HandlerFunc
+		fetcher Fetcher
+		check   func(t *testing.T, resp *Response, err error)
+	}{
+		{
+			name: "timeout before headers",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				<-r.Context().Done()
+			},
+			fetcher: Fetcher{Timeout: 50 * time.Millisecond},
+			check: func(t *testing.T, resp *Response, err error) {
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("err = %v, want deadline exceeded", err)
+				}
+			},
+		},
+		{
+			name: "slow body",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				for r.Context().Err() == nil {
+					w.Write([]byte("x"))
+					w.(http.Flusher).Flush()
+					time.Sleep(5 * time.Millisecond)
+				}
+			},
+			fetcher: Fetcher{Timeout: 100 * time.Millisecond},
+			check: func(t *testing.T, resp *Response, err error) {
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("err = %v, want deadline exceeded", err)
+				}
+			},
+		},
+		{
+			name:    "endless body is cut",
+			handler: endless,
+			fetcher: Fetcher{MaxBody: 100 << 10},
+			check: func(t *testing.T, resp *Response, err error) {
+				if err != nil || !resp.Truncated || len(resp.Body) != 100<<10 {
+					t.Fatalf("resp truncated=%v len=%d err=%v", resp != nil && resp.Truncated, len(resp.Body), err)
+				}
+			},
+		},
+		{
+			name: "body at the limit is whole",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Write(make([]byte, 1000))
+			},
+			fetcher: Fetcher{MaxBody: 1000},
+			check: func(t *testing.T, resp *Response, err error) {
+				if err != nil || resp.Truncated || len(resp.Body) != 1000 {
+					t.Fatalf("resp = %+v, %v", resp, err)
+				}
+			},
+		},
+		{
+			name: "redirect loop",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, r.URL.Path, http.StatusFound)
+			},
+			fetcher: Fetcher{MaxRedirects: 3},
+			check: func(t *testing.T, resp *Response, err error) {
+				if err == nil || !strings.Contains(err.Error(), "stopped after 3 redirects") {
+					t.Fatalf("err = %v", err)
+				}
+			},
+		},
+		{
+			name: "redirects not followed",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, "/elsewhere", http.StatusMovedPermanently)
+			},
+			fetcher: Fetcher{MaxRedirects: -1},
+			check: func(t *testing.T, resp *Response, err error) {
+				if err != nil || resp.StatusCode != 301 || resp.Header.Get("Location") != "/elsewhere" {
+					t.Fatalf("resp = %+v, %v", resp, err)
+				}
+			},
+		},
+		{
+			name: "connection reset",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				conn, _, err := w.(http.Hijacker).Hijack()
+				if err != nil {
+					return
+				}
+				conn.(*net.TCPConn).SetLinger(0)
+				conn.Close()
+			},
+			fetcher: Fetcher{Retries: 2},
+			check: func(t *testing.T, resp *Response, err error) {
+				var fe *FetchError
+				if !errors.As(err, &fe) || fe.Attempts != 3 {
+					t.Fatalf("err = %#v; want a FetchError after 3 attempts", err)
+				}
+			},
+		},
+		{
+			name: "429 storm ends with the last response",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Retry-After", "0")
+				w.WriteHeader(http.StatusTooManyRequests)
+			},
+			fetcher: Fetcher{Retries: 3, MaxRetryWait: 10 * time.Millisecond},
+			check: func(t *testing.T, resp *Response, err error) {
+				if err != nil || resp.StatusCode != 429 || resp.Attempts != 4 {
+					t.Fatalf("resp = %+v, %v", resp, err)
+				}
+			},
+		},
+		{
+			name: "Retry-After beyond the cap is not waited for",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Retry-After", "3600")
+				w.WriteHeader(http.StatusServiceUnavailable)
+			},
+			fetcher: Fetcher{Retries: 3},
+			check: func(t *testing.T, resp *Response, err error) {
+				if err != nil || resp.StatusCode != 503 || resp.Attempts != 1 {
+					t.Fatalf("resp = %+v, %v", resp, err)
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newServer(t, tc.handler)
+			f := &tc.fetcher
+			defer f.Close()
+			resp, err := f.Fetch(context.Background(), srv.URL+"/x")
+			tc.check(t, resp, err)
+		})
+	}
+}
+
+func TestFetchRetryThenSuccess(t *testing.T) {
+	var calls atomic.Int32
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) < 3 {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok")
+	})
+	f := &Fetcher{Retries: 5, MaxRetryWait: 20 * time.Millisecond}
+	defer f.Close()
+	resp, err := f.Fetch(context.Background(), srv.URL)
+	if err != nil || resp.StatusCode != 200 || resp.Attempts != 3 || string(resp.Body) != "ok" {
+		t.Fatalf("resp = %+v, %v", resp, err)
+	}
+}
+
+func TestFetchPostIsNotRetried(t *testing.T) {
+	var calls atomic.Int32
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	f := &Fetcher{Retries: 3, MaxRetryWait: time.Millisecond}
+	defer f.Close()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader("body"))
+	resp, err := f.Do(context.Background(), req)
+	if err != nil || resp.Attempts != 1 || calls.Load() != 1 {
+		t.Fatalf("POST attempts = %d, server saw %d, err %v", resp.Attempts, calls.Load(), err)
+	}
+}
+
+// TestFetchCaps checks that the server never sees more requests at once
+// than MaxInFlight overall or PerHost for one host.
+func TestFetchCaps(t *testing.T) {
+	for _, tc := range []struct{ maxInFlight, perHost, want int }{
+		{4, 0, 4},
+		{10, 3, 3},
+	} {
+		t.Run(fmt.Sprintf("max%d_host%d", tc.maxInFlight, tc.perHost), func(t *testing.T) {
+			var cur, peak atomic.Int32
+			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+				n := cur.Add(1)
+				defer cur.Add(-1)
+				for old := peak.Load(); n > old && !peak.CompareAndSwap(old, n); old = peak.Load() {
+				}
+				time.Sleep(5 * time.Millisecond)
+			})
+			f := &Fetcher{MaxInFlight: tc.maxInFlight, PerHost: tc.perHost}
+			var fs []*Future[*Response]
+			for i := range 60 {
+				fs = append(fs, f.Submit(fmt.Sprintf("%s/%d", srv.URL, i)))
+			}
+			if _, err := Gather(context.Background(), fs); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			if got := int(peak.Load()); got > tc.want || got < 2 {
+				t.Fatalf("server saw %d at once; cap %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFetcherShutdownCancels(t *testing.T) {
+	release := make(chan struct{})
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	f := &Fetcher{MaxInFlight: 2, MaxQueue: 10}
+	var fs []*Future[*Response]
+	for i := range 8 {
+		fs = append(fs, f.Submit(fmt.Sprintf("%s/%d", srv.URL, i)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := f.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	var cancelled, interrupted int
+	for _, fut := range fs {
+		_, err := fut.Result()
+		switch {
+		case errors.Is(err, ErrCancelled):
+			cancelled++
+		case errors.Is(err, context.Canceled):
+			interrupted++
+		default:
+			t.Fatalf("future ended with %v", err)
+		}
+	}
+	if cancelled != 6 || interrupted != 2 {
+		t.Fatalf("%d cancelled, %d interrupted; want 6 and 2", cancelled, interrupted)
+	}
+	if _, err := f.Submit(srv.URL).Result(); !errors.Is(err, ErrPoolClosed) {
+		t.Fatalf("Submit after Shutdown: %v", err)
+	}
+}
+
+func TestFetchContextCancels(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	f := &Fetcher{}
+	defer f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if _, err := f.Fetch(ctx, srv.URL); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Fetch = %v", err)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	if _, err := f.SubmitRequest(req).Result(); err == nil {
+		t.Fatal("request with an ended context succeeded")
+	}
+}
+
+func TestFetchManyConcurrentSubmitters(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.URL.Path) })
+	f := &Fetcher{MaxInFlight: 8, PerHost: 4, Rate: 5000}
+	var wg sync.WaitGroup
+	var bad atomic.Int32
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				p := fmt.Sprintf("/%d/%d", g, i)
+				resp, err := f.Submit(srv.URL + p).Result()
+				if err != nil || string(resp.Body) != p {
+					bad.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	f.Close()
+	if bad.Load() != 0 {
+		t.Fatalf("%d fetches went wrong", bad.Load())
+	}
+}

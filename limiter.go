@@ -1,0 +1,214 @@
+// This file holds Limiter, the admission control shared by fetches: an
+// in-flight cap, a global token bucket, and per-host caps and buckets.
+
+package sluice
+
+import (
+	"context"
+	"math"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limiter admits requests under four limits at once: at most MaxInFlight
+// running, at most PerHost running per host, at most Rate starting per
+// second overall and at most HostRate per second per host.
+//
+// Tokens are taken before slots, and a request that has to wait for a token
+// holds no slot while it waits. Token buckets are sized to 10 ms of their
+// rate (at least 1), so a waiter woken late by the timer (about 1 ms here,
+// golang/go#47084) finds the tokens it missed still in the bucket and the
+// achieved rate stays on target; at 200/s that burst is 2, so no second
+// sees more than Rate+2 starts.
+//
+// The state of a host is dropped once it has been idle long enough for its
+// bucket to refill (and at least IdleTimeout), so the memory a Limiter uses
+// is bounded by the hosts active recently, not by all hosts ever seen.
+//
+// The zero value admits everything at once. Set the fields before first
+// use and do not change them after. A Limiter is safe for concurrent use.
+type Limiter struct {
+	// MaxInFlight caps requests running at once; 0 means no cap.
+	MaxInFlight int
+	// PerHost caps requests running at once per host; 0 means no cap.
+	PerHost int
+	// Rate caps request starts per second overall; 0 means no cap.
+	Rate float64
+	// HostRate caps request starts per second per host; 0 means no cap.
+	HostRate float64
+	// IdleTimeout is how long a host's state is kept after its last
+	// request ends; 0 means 30 seconds.
+	IdleTimeout time.Duration
+
+	once     sync.Once
+	mu       sync.Mutex
+	global   *rate.Limiter
+	hosts    map[string]*hostState
+	inFlight int
+	released chan struct{} // closed and replaced on every release
+	calls    int
+	swept    time.Time
+}
+
+type hostState struct {
+	lim      *rate.Limiter
+	inFlight int
+	lastUsed time.Time
+}
+
+func (l *Limiter) init() {
+	l.once.Do(func() {
+		l.global = bucket(l.Rate)
+		l.hosts = make(map[string]*hostState)
+		l.released = make(chan struct{})
+	})
+}
+
+// bucket returns a token bucket for r events per second with a burst of
+// 10 ms worth, or nil for no limit.
+func bucket(r float64) *rate.Limiter {
+	if r <= 0 || math.IsInf(r, 1) {
+		return nil
+	}
+	return rate.NewLimiter(rate.Limit(r), max(1, int(math.Ceil(r/100))))
+}
+
+// TryAcquire takes, at time now, everything a request to host needs, if it
+// can without waiting. On success it returns the function that ends the
+// request; call it exactly once. Otherwise release is nil and wait says how
+// long until a token is due, or is 0 when a slot is missing, in which case
+// hostBusy tells whether it is the host's slot; try again after a release.
+// Schedulers that must not block use TryAcquire; others use [Limiter.Wait].
+func (l *Limiter) TryAcquire(host string, now time.Time) (release func(), wait time.Duration, hostBusy bool) {
+	l.init()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sweep(now)
+	if l.MaxInFlight > 0 && l.inFlight >= l.MaxInFlight {
+		return nil, 0, false
+	}
+	hs := l.hosts[host]
+	if hs == nil {
+		hs = &hostState{lim: bucket(l.HostRate)}
+		l.hosts[host] = hs
+	}
+	hs.lastUsed = now
+	if l.PerHost > 0 && hs.inFlight >= l.PerHost {
+		return nil, 0, true
+	}
+	g, d := take(l.global, now)
+	if d > 0 {
+		return nil, d, false
+	}
+	if _, d := take(hs.lim, now); d > 0 {
+		if g != nil {
+			g.CancelAt(now) // give back the global token
+		}
+		return nil, d, false
+	}
+	l.inFlight++
+	hs.inFlight++
+	var once sync.Once
+	return func() { once.Do(func() { l.release(hs) }) }, 0, false
+}
+
+// take takes a token at now, or reports how long until one is due.
+func take(lim *rate.Limiter, now time.Time) (*rate.Reservation, time.Duration) {
+	if lim == nil {
+		return nil, 0
+	}
+	r := lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return nil, d
+	}
+	return r, 0
+}
+
+func (l *Limiter) release(hs *hostState) {
+	l.mu.Lock()
+	l.inFlight--
+	hs.inFlight--
+	hs.lastUsed = time.Now()
+	close(l.released)
+	l.released = make(chan struct{})
+	l.mu.Unlock()
+}
+
+// sweep drops idle hosts now and then; the caller holds l.mu.
+func (l *Limiter) sweep(now time.Time) {
+	l.calls++
+	idle := l.IdleTimeout
+	if idle <= 0 {
+		idle = 30 * time.Second
+	}
+	if l.HostRate > 0 {
+		// Only a full bucket may be forgotten, or a host could burst.
+		refill := time.Duration(float64(max(1, int(math.Ceil(l.HostRate/100)))) / l.HostRate * float64(time.Second))
+		idle = max(idle, refill)
+	}
+	if l.calls%4096 != 0 && now.Sub(l.swept) < idle {
+		return
+	}
+	l.swept = now
+	for h, hs := range l.hosts {
+		if hs.inFlight == 0 && now.Sub(hs.lastUsed) >= idle {
+			delete(l.hosts, h)
+		}
+	}
+}
+
+// Hosts returns the number of hosts whose state the Limiter holds.
+func (l *Limiter) Hosts() int {
+	l.init()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.hosts)
+}
+
+// InFlight returns the number of requests admitted and not yet released.
+func (l *Limiter) InFlight() int {
+	l.init()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inFlight
+}
+
+// Wait blocks until a request to host may start, then returns the function
+// that ends it; call it exactly once. While it waits for a token it holds
+// no slot. It returns ctx's error if ctx ends first.
+func (l *Limiter) Wait(ctx context.Context, host string) (release func(), err error) {
+	l.init()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		l.mu.Lock()
+		released := l.released
+		l.mu.Unlock()
+		release, wait, _ := l.TryAcquire(host, time.Now())
+		if release != nil {
+			return release, nil
+		}
+		var wake <-chan time.Time
+		if wait > 0 {
+			if timer == nil {
+				timer = time.NewTimer(wait)
+			} else {
+				timer.Reset(wait)
+			}
+			wake = timer.C
+		}
+		select {
+		case <-wake:
+		case <-released:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,66 @@
+// This file holds what a fetch returns: Response, Timings and FetchError.
+
+package sluice
+
+import (
+	"net/http"
+	"time"
+)
+
+// Response is the outcome of a fetch that got an HTTP response, whatever its
+// status: a non-2xx status is not an error. The body has been read (up to
+// the fetcher's MaxBody) and closed.
+type Response struct {
+	// URL is the URL that was requested.
+	URL string
+	// FinalURL is the URL of the last request, after redirects.
+	FinalURL string
+	// StatusCode is the HTTP status of the final response.
+	StatusCode int
+	// Header is the header of the final response.
+	Header http.Header
+	// Body is the body of the final response, at most MaxBody bytes.
+	Body []byte
+	// Truncated reports that the body was longer than MaxBody and was cut.
+	Truncated bool
+	// Attempts is how many times the request was sent, retries included.
+	Attempts int
+	// Timings are those of the final attempt.
+	Timings Timings
+}
+
+// Timings break down one attempt of a fetch. A phase that did not happen,
+// such as DNS for an IP address or connect on a reused connection, is 0.
+type Timings struct {
+	// DNS is the time spent resolving the host name.
+	DNS time.Duration
+	// Connect is the time spent opening the TCP connection.
+	Connect time.Duration
+	// TLS is the time spent on the TLS handshake.
+	TLS time.Duration
+	// FirstByte is the time from the start of the attempt to the first
+	// byte of the response.
+	FirstByte time.Duration
+	// Total is the time from the start of the attempt to the end of the
+	// body.
+	Total time.Duration
+}
+
+// FetchError is the error of a fetch that got no usable response: a bad URL,
+// a network failure, a timeout or a cancellation. It wraps the cause.
+type FetchError struct {
+	// URL is the URL that was requested, as given.
+	URL string
+	// Attempts is how many times the request was sent (0 if never).
+	Attempts int
+	// Elapsed is the time from the first attempt's start to the failure.
+	Elapsed time.Duration
+	// Err is the cause.
+	Err error
+}
+
+// Error reports the URL and the cause.
+func (e *FetchError) Error() string { return "sluice: fetch " + e.URL + ": " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *FetchError) Unwrap() error { return e.Err }
