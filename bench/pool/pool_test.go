@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/alitto/pond/v2"
-	concpool "github.com/sourcegraph/conc/pool"
 	"github.com/sluicehq/sluice"
+	concpool "github.com/sourcegraph/conc/pool"
 	"golang.org/x/sync/errgroup"
 )
 
