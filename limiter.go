@@ -130,8 +130,7 @@ func take(lim *rate.Limiter, now time.Time) (*rate.Reservation, time.Duration) {
 func (l *Limiter) release(hs *hostState) {
 	l.mu.Lock()
 	l.inFlight--
-	hs.inFlight--
-	hs.lastUsed = time.Now()
+	hs.inFlight-- // lastUsed stays the start time: the bucket refills from then
 	close(l.released)
 	l.released = make(chan struct{})
 	l.mu.Unlock()

@@ -1,0 +1,157 @@
+package sluice
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func TestLimiterSlots(t *testing.T) {
+	l := &Limiter{MaxInFlight: 3, PerHost: 2}
+	r1, _, _ := l.TryAcquire("a", t0)
+	r2, _, _ := l.TryAcquire("a", t0)
+	if r1 == nil || r2 == nil {
+		t.Fatal("first two requests to a were refused")
+	}
+	if r, wait, hostBusy := l.TryAcquire("a", t0); r != nil || wait != 0 || !hostBusy {
+		t.Fatalf("third to a: granted=%v wait=%v hostBusy=%v; want host busy", r != nil, wait, hostBusy)
+	}
+	r3, _, _ := l.TryAcquire("b", t0)
+	if r3 == nil {
+		t.Fatal("b refused while a slot is free")
+	}
+	if r, _, hostBusy := l.TryAcquire("c", t0); r != nil || hostBusy {
+		t.Fatal("fourth request granted over MaxInFlight, or blamed on the host")
+	}
+	r1()
+	r1() // a second call is harmless
+	if l.InFlight() != 2 {
+		t.Fatalf("in flight %d after one release", l.InFlight())
+	}
+	if r, _, _ := l.TryAcquire("a", t0); r == nil {
+		t.Fatal("a refused after a release")
+	}
+}
+
+func TestLimiterRates(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		l        *Limiter
+		host     func(i int) string
+		perSec   int // grants in one simulated second, stepping 100 µs
+		min, max int
+	}{
+		{"global 200/s", &Limiter{Rate: 200}, func(int) string { return "h" }, 0, 200, 202},
+		{"global 20000/s", &Limiter{Rate: 20000}, func(i int) string { return fmt.Sprint(i % 7) }, 0, 19990, 20200},
+		{"host 50/s", &Limiter{HostRate: 50}, func(int) string { return "h" }, 0, 50, 51},
+		{"host 50/s on 3 hosts", &Limiter{HostRate: 50}, func(i int) string { return fmt.Sprint(i % 3) }, 0, 150, 153},
+		{"global 100 host 50 on 3 hosts", &Limiter{Rate: 100, HostRate: 50}, func(i int) string { return fmt.Sprint(i % 3) }, 0, 100, 101},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			granted := 0
+			for i := 0; i < 10000; i++ {
+				now := t0.Add(time.Duration(i) * 100 * time.Microsecond)
+				for k := 0; k < 4; k++ { // several callers per tick
+					if r, _, _ := tc.l.TryAcquire(tc.host(i*4+k), now); r != nil {
+						granted++
+						r()
+					}
+				}
+			}
+			if granted < tc.min || granted > tc.max {
+				t.Fatalf("granted %d in one second; want %d..%d", granted, tc.min, tc.max)
+			}
+		})
+	}
+}
+
+func TestLimiterReportsTokenWait(t *testing.T) {
+	l := &Limiter{Rate: 10}
+	if r, _, _ := l.TryAcquire("h", t0); r == nil {
+		t.Fatal("first request refused")
+	}
+	r, wait, _ := l.TryAcquire("h", t0)
+	if r != nil || wait < 99*time.Millisecond || wait > 101*time.Millisecond {
+		t.Fatalf("second request: granted=%v wait=%v; want a 100ms wait", r != nil, wait)
+	}
+	if l.InFlight() != 1 {
+		t.Fatalf("a request waiting for a token holds a slot: in flight %d", l.InFlight())
+	}
+	if r, _, _ := l.TryAcquire("h", t0.Add(wait)); r == nil {
+		t.Fatal("refused once the token was due")
+	}
+}
+
+func TestLimiterEvictsIdleHosts(t *testing.T) {
+	l := &Limiter{HostRate: 10, IdleTimeout: time.Second}
+	for i := range 100_000 {
+		r, _, _ := l.TryAcquire(fmt.Sprintf("host%d.example", i), t0)
+		if r == nil {
+			t.Fatal("refused")
+		}
+		r()
+	}
+	busy, _, _ := l.TryAcquire("busy.example", t0)
+	later := t0.Add(2 * time.Second)
+	l.TryAcquire("other.example", later)
+	if n := l.Hosts(); n > 2 {
+		t.Fatalf("%d hosts kept after they went idle; want at most 2", n)
+	}
+	busy()
+}
+
+func TestLimiterWait(t *testing.T) {
+	l := &Limiter{MaxInFlight: 1}
+	r, err := l.Wait(context.Background(), "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan func(), 1)
+	go func() {
+		r2, err := l.Wait(context.Background(), "h")
+		if err != nil {
+			t.Error(err)
+		}
+		got <- r2
+	}()
+	select {
+	case <-got:
+		t.Fatal("Wait returned while the only slot was held")
+	case <-time.After(20 * time.Millisecond):
+	}
+	r()
+	(<-got)()
+
+	l2 := &Limiter{Rate: 1}
+	r, _ = l2.Wait(context.Background(), "h")
+	r()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := l2.Wait(ctx, "h"); err != context.DeadlineExceeded {
+		t.Fatalf("Wait = %v, want deadline exceeded", err)
+	}
+}
+
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{"http://example.com/", " https://a.b/c?d#e ", "ftp://x", "http://", "http://[::1]:80/", "%", "http://a b", "HTTP://EX.com"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := ParseURL(s)
+		if err != nil {
+			if u != nil {
+				t.Fatal("URL and error both returned")
+			}
+			return
+		}
+		if u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "HTTP" && u.Scheme != "HTTPS") && checkURL(u) != nil {
+			t.Fatalf("accepted %q as %v", s, u)
+		}
+		if _, err := ParseURL(u.String()); err != nil {
+			t.Fatalf("%q parsed to %q, which does not parse again: %v", s, u, err)
+		}
+	})
+}
