@@ -352,6 +352,10 @@ func (f *Fetcher) worker() {
 		}
 		j.attempts++
 		resp, err := f.attempt(&j.fut.ctx, j.req)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // FetchError already names the URL
+		}
 		if retry, after := retryable(resp, err); retry && j.attempts <= f.Retries && idempotent(j.req) &&
 			j.fut.ctx.Err() == nil && after <= f.maxRetryWait() {
 			j.retryAt = time.Now().Add(max(backoff(j.attempts, f.maxRetryWait()), after))

@@ -94,7 +94,7 @@ func TestFetchFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		handler http.HandlerFunc
-		fetcher Fetcher
+		fetcher func() *Fetcher
 		check   func(t *testing.T, resp *Response, err error)
 	}{
 		{
@@ -102,7 +102,7 @@ func TestFetchFailures(t *testing.T) {
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				<-r.Context().Done()
 			},
-			fetcher: Fetcher{Timeout: 50 * time.Millisecond},
+			fetcher: func() *Fetcher { return &Fetcher{Timeout: 50 * time.Millisecond} },
 			check: func(t *testing.T, resp *Response, err error) {
 				if !errors.Is(err, context.DeadlineExceeded) {
 					t.Fatalf("err = %v, want deadline exceeded", err)
@@ -118,7 +118,7 @@ func TestFetchFailures(t *testing.T) {
 					time.Sleep(5 * time.Millisecond)
 				}
 			},
-			fetcher: Fetcher{Timeout: 100 * time.Millisecond},
+			fetcher: func() *Fetcher { return &Fetcher{Timeout: 100 * time.Millisecond} },
 			check: func(t *testing.T, resp *Response, err error) {
 				if !errors.Is(err, context.DeadlineExceeded) {
 					t.Fatalf("err = %v, want deadline exceeded", err)
@@ -128,7 +128,7 @@ func TestFetchFailures(t *testing.T) {
 		{
 			name:    "endless body is cut",
 			handler: endless,
-			fetcher: Fetcher{MaxBody: 100 << 10},
+			fetcher: func() *Fetcher { return &Fetcher{MaxBody: 100 << 10} },
 			check: func(t *testing.T, resp *Response, err error) {
 				if err != nil || !resp.Truncated || len(resp.Body) != 100<<10 {
 					t.Fatalf("resp truncated=%v len=%d err=%v", resp != nil && resp.Truncated, len(resp.Body), err)
@@ -140,7 +140,7 @@ func TestFetchFailures(t *testing.T) {
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				w.Write(make([]byte, 1000))
 			},
-			fetcher: Fetcher{MaxBody: 1000},
+			fetcher: func() *Fetcher { return &Fetcher{MaxBody: 1000} },
 			check: func(t *testing.T, resp *Response, err error) {
 				if err != nil || resp.Truncated || len(resp.Body) != 1000 {
 					t.Fatalf("resp = %+v, %v", resp, err)
@@ -152,7 +152,7 @@ func TestFetchFailures(t *testing.T) {
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				http.Redirect(w, r, r.URL.Path, http.StatusFound)
 			},
-			fetcher: Fetcher{MaxRedirects: 3},
+			fetcher: func() *Fetcher { return &Fetcher{MaxRedirects: 3} },
 			check: func(t *testing.T, resp *Response, err error) {
 				if err == nil || !strings.Contains(err.Error(), "stopped after 3 redirects") {
 					t.Fatalf("err = %v", err)
@@ -164,7 +164,7 @@ func TestFetchFailures(t *testing.T) {
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				http.Redirect(w, r, "/elsewhere", http.StatusMovedPermanently)
 			},
-			fetcher: Fetcher{MaxRedirects: -1},
+			fetcher: func() *Fetcher { return &Fetcher{MaxRedirects: -1} },
 			check: func(t *testing.T, resp *Response, err error) {
 				if err != nil || resp.StatusCode != 301 || resp.Header.Get("Location") != "/elsewhere" {
 					t.Fatalf("resp = %+v, %v", resp, err)
@@ -181,7 +181,7 @@ func TestFetchFailures(t *testing.T) {
 				conn.(*net.TCPConn).SetLinger(0)
 				conn.Close()
 			},
-			fetcher: Fetcher{Retries: 2},
+			fetcher: func() *Fetcher { return &Fetcher{Retries: 2} },
 			check: func(t *testing.T, resp *Response, err error) {
 				var fe *FetchError
 				if !errors.As(err, &fe) || fe.Attempts != 3 {
@@ -195,7 +195,7 @@ func TestFetchFailures(t *testing.T) {
 				w.Header().Set("Retry-After", "0")
 				w.WriteHeader(http.StatusTooManyRequests)
 			},
-			fetcher: Fetcher{Retries: 3, MaxRetryWait: 10 * time.Millisecond},
+			fetcher: func() *Fetcher { return &Fetcher{Retries: 3, MaxRetryWait: 10 * time.Millisecond} },
 			check: func(t *testing.T, resp *Response, err error) {
 				if err != nil || resp.StatusCode != 429 || resp.Attempts != 4 {
 					t.Fatalf("resp = %+v, %v", resp, err)
@@ -208,7 +208,7 @@ func TestFetchFailures(t *testing.T) {
 				w.Header().Set("Retry-After", "3600")
 				w.WriteHeader(http.StatusServiceUnavailable)
 			},
-			fetcher: Fetcher{Retries: 3},
+			fetcher: func() *Fetcher { return &Fetcher{Retries: 3} },
 			check: func(t *testing.T, resp *Response, err error) {
 				if err != nil || resp.StatusCode != 503 || resp.Attempts != 1 {
 					t.Fatalf("resp = %+v, %v", resp, err)
@@ -218,7 +218,7 @@ func TestFetchFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newServer(t, tc.handler)
-			f := &tc.fetcher
+			f := tc.fetcher()
 			defer f.Close()
 			resp, err := f.Fetch(context.Background(), srv.URL+"/x")
 			tc.check(t, resp, err)

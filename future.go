@@ -203,9 +203,12 @@ func (f *Future[T]) complete(val T, err error, final State) {
 	}
 }
 
-// onDone calls cb once the future has completed: at once, on the calling
-// goroutine, if it already has; otherwise on the completing goroutine. cb
-// must not block.
+// OnDone arranges for cb to be called once the future is done, like
+// Python's add_done_callback: at once, on the calling goroutine, if it
+// already is; otherwise on the goroutine that completes it, which is often
+// a pool worker, so cb must be quick and must not block.
+func (f *Future[T]) OnDone(cb func()) { f.onDone(cb) }
+
 func (f *Future[T]) onDone(cb func()) {
 	f.mu.Lock()
 	if State(f.state.Load()) < Done {
