@@ -217,17 +217,40 @@ func (f *Fetcher) Submit(rawURL string) *Future[*Response] {
 	if err != nil {
 		return failedFuture[*Response](&FetchError{URL: rawURL, Err: err})
 	}
-	return f.submit(req, rawURL)
+	return f.submit(context.Background(), req, rawURL)
+}
+
+// SubmitCtx is like [Fetcher.Submit] but waits for queue space only until
+// ctx ends; it then returns ctx's error and no future. ctx bounds only the
+// wait for space, not the fetch.
+func (f *Fetcher) SubmitCtx(ctx context.Context, rawURL string) (*Future[*Response], error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	u, err := ParseURL(rawURL)
+	if err != nil {
+		return failedFuture[*Response](&FetchError{URL: rawURL, Err: err}), nil
+	}
+	req, err := http.NewRequest(http.MethodGet, u.String(), nil)
+	if err != nil {
+		return failedFuture[*Response](&FetchError{URL: rawURL, Err: err}), nil
+	}
+	fut := f.submit(ctx, req, rawURL)
+	if fut == nil {
+		return nil, ctx.Err()
+	}
+	return fut, nil
 }
 
 // SubmitRequest queues req and returns its future, like [Fetcher.Submit].
 // Cancelling req's context cancels the fetch. The Fetcher's UserAgent and
 // Header are added to a copy; req is not modified.
 func (f *Fetcher) SubmitRequest(req *http.Request) *Future[*Response] {
-	return f.submit(req, req.URL.String())
+	return f.submit(context.Background(), req, req.URL.String())
 }
 
-func (f *Fetcher) submit(req *http.Request, rawURL string) *Future[*Response] {
+// submit queues req; it returns nil if ctx ends before there is room.
+func (f *Fetcher) submit(ctx context.Context, req *http.Request, rawURL string) *Future[*Response] {
 	if err := checkURL(req.URL); err != nil {
 		return failedFuture[*Response](&FetchError{URL: rawURL, Err: err})
 	}
@@ -256,8 +279,15 @@ func (f *Fetcher) submit(req *http.Request, rawURL string) *Future[*Response] {
 		j.fail(ErrPoolClosed)
 		return j.fut
 	}
-	f.in <- j
-	return j.fut
+	select {
+	case f.in <- j:
+		return j.fut
+	case <-ctx.Done():
+		if j.stop != nil {
+			j.stop()
+		}
+		return nil
+	}
 }
 
 // Fetch GETs rawURL through the Fetcher's limits and waits for the result.

@@ -42,7 +42,8 @@ type fetchRecord struct {
 	Attempts   int     `json:"attempts"`
 	Error      string  `json:"error,omitempty"`
 
-	n int // input line number, for --ordered
+	n    int  // input line number, for --ordered
+	slot bool // holds one of the outstanding slots until written
 }
 
 type fetchOptions struct {
@@ -276,7 +277,9 @@ func fetchAll(ctx context.Context, o *fetchOptions, args []string, stdin io.Read
 				bar.Describe(fmt.Sprintf("fetch: %d ok, %d errors", sum.ok, sum.errs))
 				bar.Add(1)
 			}
-			<-slots
+			if r.slot {
+				<-slots
+			}
 			if len(records) == 0 && err == nil {
 				err = bw.Flush() // keep the output current for tail -f readers
 			}
@@ -303,7 +306,9 @@ func fetchAll(ctx context.Context, o *fetchOptions, args []string, stdin io.Read
 		forwarded.Go(func() {
 			for p := range ordered {
 				resp, err := p.fut.Result()
-				records <- toRecord(p.n, p.url, resp, err)
+				r := toRecord(p.n, p.url, resp, err)
+				r.slot = true
+				records <- r
 			}
 		})
 	}
@@ -313,7 +318,6 @@ func fetchAll(ctx context.Context, o *fetchOptions, args []string, stdin io.Read
 	skipped := readInputs(ctx, args, o.inputs, stdin, o.follow, lines, inputErrs)
 
 	emitUnfetched := func(ln inputLine, why string) {
-		slots <- struct{}{}
 		records <- &fetchRecord{URL: ln.text, n: ln.n, Error: "sluice: not fetched: " + why}
 	}
 	linesOpen, readerDone := true, false
@@ -329,8 +333,18 @@ intake:
 				emitUnfetched(ln, "interrupted")
 				continue
 			}
-			slots <- struct{}{}
-			fut := fetcher.Submit(ln.text)
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				emitUnfetched(ln, "interrupted")
+				break intake
+			}
+			fut, err := fetcher.SubmitCtx(ctx, ln.text)
+			if err != nil {
+				<-slots
+				emitUnfetched(ln, "interrupted")
+				continue
+			}
 			if o.ordered {
 				ordered <- pendingFetch{ln.n, ln.text, fut}
 				continue
@@ -338,7 +352,9 @@ intake:
 			inFlight.Add(1)
 			fut.OnDone(func() {
 				resp, err := fut.Result()
-				records <- toRecord(ln.n, ln.text, resp, err)
+				r := toRecord(ln.n, ln.text, resp, err)
+				r.slot = true
+				records <- r
 				inFlight.Done()
 			})
 		case <-ctx.Done():
