@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 
@@ -145,4 +147,35 @@ func ExamplePool_Shutdown() {
 	// context canceled
 	// running: context canceled
 	// queued: sluice: future cancelled
+}
+
+func ExampleFetcher() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "hello from ", r.URL.Path)
+	}))
+	defer srv.Close()
+
+	f := &sluice.Fetcher{MaxInFlight: 10, PerHost: 2, Rate: 100}
+	defer f.Close()
+
+	var futures []*sluice.Future[*sluice.Response]
+	for _, p := range []string{"/a", "/b", "ftp://not-http/"} {
+		u := p
+		if strings.HasPrefix(p, "/") {
+			u = srv.URL + p
+		}
+		futures = append(futures, f.Submit(u))
+	}
+	for _, fut := range futures {
+		resp, err := fut.Result()
+		if err != nil {
+			fmt.Println("error:", err)
+			continue
+		}
+		fmt.Println(resp.StatusCode, string(resp.Body))
+	}
+	// Output:
+	// 200 hello from /a
+	// 200 hello from /b
+	// error: sluice: fetch ftp://not-http/: unsupported scheme "ftp" (want http or https)
 }
