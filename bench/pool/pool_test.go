@@ -66,7 +66,7 @@ func BenchmarkPondResultPool(b *testing.B) {
 		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
 			p := pond.NewResultPool[int](w, pond.WithQueueSize(w))
 			defer p.StopAndWait()
-			fs := make([]pond.Result[int], tasks)
+			fs := make([]pond.ResultTask[int], tasks)
 			task := func() (int, error) { return 1, nil }
 			allocsPerTask(b, func() {
 				for i := range fs {
@@ -109,7 +109,7 @@ func BenchmarkErrgroup(b *testing.B) {
 				g.SetLimit(w)
 				for i := range res {
 					g.Go(func() error {
-						v, err := noop(nil)
+						v, err := noop(context.TODO())
 						res[i] = v
 						return err
 					})
@@ -148,7 +148,7 @@ func BenchmarkChannelFuture(b *testing.B) {
 					ch := make(chan chanResult, 1)
 					fs[i] = ch
 					jobs <- func() {
-						v, err := noop(nil)
+						v, err := noop(context.TODO())
 						ch <- chanResult{v, err}
 					}
 				}
