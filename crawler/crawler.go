@@ -1,0 +1,272 @@
+// This file holds the Crawler's configuration, the Page handed to visit and
+// the Crawl entry points.
+
+package crawler
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/sluicehq/sluice"
+)
+
+// Scope says which hosts a crawl follows links to.
+type Scope uint8
+
+// The scopes.
+const (
+	// ScopeHost follows links to the seeds' hosts only.
+	ScopeHost Scope = iota
+	// ScopeDomain follows links to the seeds' registrable domains and
+	// their subdomains (example.com covers www.example.com).
+	ScopeDomain
+	// ScopeAny follows links to any host.
+	ScopeAny
+)
+
+// ParseScope parses "host", "domain" or "any".
+func ParseScope(s string) (Scope, error) {
+	switch s {
+	case "host":
+		return ScopeHost, nil
+	case "domain":
+		return ScopeDomain, nil
+	case "any":
+		return ScopeAny, nil
+	}
+	return 0, errors.New(`crawler: scope must be host, domain or any, not "` + s + `"`)
+}
+
+// SkipLinks is used as a return value from visit functions to say that the
+// page's links are not to be followed. The crawl goes on.
+var SkipLinks = errors.New("skip this page's links")
+
+// SkipAll is used as a return value from visit functions to stop the crawl
+// without error: no page is fetched after it and Crawl returns nil once the
+// pages in flight have finished.
+var SkipAll = fs.SkipAll
+
+// ErrBadURL is the error of a seed that is not an http or https URL.
+var ErrBadURL = errors.New("crawler: bad URL")
+
+// ErrRobots is the error of a page that robots.txt does not allow to fetch.
+var ErrRobots = errors.New("crawler: disallowed by robots.txt")
+
+// ErrTooManyRedirects is the error of a redirect that would pass the
+// Crawler's MaxRedirects.
+var ErrTooManyRedirects = errors.New("crawler: too many redirects")
+
+// Crawler crawls web sites: it fetches pages, extracts their links and
+// follows those in scope, fetching each canonical URL exactly once, under a
+// global in-flight cap, a per-host in-flight cap and per-host pacing.
+//
+// The zero value is ready to use with the defaults below; a Crawler may run
+// one Crawl at a time. Set the fields before Crawl and do not change them
+// during it. Stats is safe to call from any goroutine while Crawl runs.
+type Crawler struct {
+	// Concurrency caps requests in flight, robots.txt and sitemaps
+	// included; 0 means 50.
+	Concurrency int
+	// PerHost caps requests in flight per host; 0 means Concurrency.
+	PerHost int
+	// Rate caps request starts per second overall; 0 means no cap.
+	Rate float64
+	// HostRate caps request starts per second per host, measured from one
+	// start to the next; 0 means no cap.
+	HostRate float64
+	// Jitter spreads each host's delay uniformly over ±Jitter of itself
+	// (0.2 is ±20%); 0 means none.
+	Jitter float64
+	// MaxCrawlDelay caps the Crawl-delay a robots.txt may ask for; 0 means
+	// 10 seconds, negative means Crawl-delay is ignored.
+	MaxCrawlDelay time.Duration
+
+	// MaxDepth is the number of links followed from a seed; 0 means no
+	// limit.
+	MaxDepth int
+	// MaxPages caps the URLs admitted (each ends as one record); 0 means
+	// no limit.
+	MaxPages int
+	// Scope says which hosts links are followed to; the zero value is
+	// ScopeHost.
+	Scope Scope
+	// Allow, when not empty, admits only URLs that match one of them.
+	Allow []*regexp.Regexp
+	// Deny rejects URLs that match any of them.
+	Deny []*regexp.Regexp
+	// IgnoreRobots turns robots.txt off; by default it is obeyed.
+	IgnoreRobots bool
+	// Nofollow makes the crawl skip links marked rel=nofollow and pages
+	// marked <meta name=robots content=nofollow>.
+	Nofollow bool
+	// MaxLinks caps the links taken from one page; 0 means 10,000. The
+	// links dropped are counted in Stats.LinksDropped.
+	MaxLinks int
+	// Sitemaps seeds the crawl with the URLs of the sitemaps listed in the
+	// seed hosts' robots.txt, and of their /sitemap.xml.
+	Sitemaps bool
+	// SortQuery sorts query parameters before URLs are compared.
+	SortQuery bool
+	// StripTracking drops tracking parameters (utm_*, gclid, fbclid, …)
+	// before URLs are compared.
+	StripTracking bool
+
+	// UserAgent is sent with every request and chooses the robots.txt
+	// group by its product token; "" means sluice.DefaultUserAgent.
+	UserAgent string
+	// Header is added to every request.
+	Header http.Header
+	// Timeout bounds each request, body included; 0 means 30 seconds.
+	Timeout time.Duration
+	// Retries is how many times a page is fetched again after a network
+	// error, a timeout, 429 or 5xx, each after a backoff taken in the
+	// frontier; 0 means none.
+	Retries int
+	// MaxBody caps the bytes of a page kept; 0 means 10 MiB. A longer page
+	// is cut and its links are taken from what was read.
+	MaxBody int64
+	// MaxRedirects caps the redirects followed to reach one page; 0 means
+	// 10. Redirect targets go through the frontier like links, so a page
+	// reached by a redirect is still fetched once.
+	MaxRedirects int
+	// Client sends the requests; nil means a client sized to Concurrency.
+	// It must not follow redirects itself.
+	Client *http.Client
+
+	// Frontier holds the seen-set and pending URLs; nil means a new
+	// MemoryFrontier.
+	Frontier Frontier
+	// VisitWorkers is how many visit calls may run at once; 0 means 1, so
+	// visit needs no locking.
+	VisitWorkers int
+	// SlowVisit is the duration past which a visit call is reported as
+	// slow, with its URL, to Logger (at most once a second); 0 means 1
+	// second, negative means never.
+	SlowVisit time.Duration
+	// Grace is how long pages in flight may take to finish once ctx ends;
+	// 0 means 10 seconds.
+	Grace time.Duration
+	// Logger receives slow-visit reports; nil means slog.Default().
+	Logger *slog.Logger
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+// Page is a page fetched (or given up on) by a crawl, as handed to visit.
+type Page struct {
+	// URL is the canonical URL requested.
+	URL string
+	// Depth is the number of links followed from a seed.
+	Depth int
+	// Parent is the URL of the page whose link led here; "" for a seed.
+	Parent string
+	// Response is the HTTP response; nil when Err is a fetch failure.
+	Response *sluice.Response
+	// Err is why the page could not be fetched, nil otherwise. A non-2xx
+	// status is not an error.
+	Err error
+	// Links are the canonical http(s) URLs the page links to, in document
+	// order without repeats, whether or not they are in scope. A 3xx
+	// response's Location is its one link.
+	Links []string
+	// Title is the text of the page's <title>.
+	Title string
+	// ContentType is the media type of the response, without parameters.
+	ContentType string
+	// Duration is the time the fetch took.
+	Duration time.Duration
+
+	doc    *goquery.Document
+	docErr error
+}
+
+// Document parses the page into a goquery document for CSS selectors. It
+// is built on the first call only, so pages whose visit does not ask for it
+// cost no DOM. It is not safe for concurrent use.
+func (p *Page) Document() (*goquery.Document, error) {
+	if p.doc == nil && p.docErr == nil {
+		if p.Response == nil {
+			p.docErr = errors.New("crawler: no response for " + p.URL)
+		} else {
+			p.doc, p.docErr = goquery.NewDocumentFromReader(bytes.NewReader(p.Response.Body))
+		}
+	}
+	return p.doc, p.docErr
+}
+
+// Stats are the counters of a crawl.
+type Stats struct {
+	// Pages is the number of records: pages fetched plus URLs failed.
+	Pages int64
+	// Fetched is the number of pages that got a response.
+	Fetched int64
+	// Errors counts failed URLs by kind (timeout, dns, connect, reset,
+	// robots, redirects, tls, other).
+	Errors map[string]int64
+	// Bytes is the body bytes read.
+	Bytes int64
+	// Retries is the number of fetches repeated after a failure.
+	Retries int64
+	// RobotsDenied is the number of URLs robots.txt did not allow.
+	RobotsDenied int64
+	// RobotsFetched is the number of robots.txt fetches.
+	RobotsFetched int64
+	// Duplicates is the number of links not admitted because their URL
+	// had been seen.
+	Duplicates int64
+	// OutOfScope is the number of links not admitted for scope, allow,
+	// deny, depth, max pages or nofollow.
+	OutOfScope int64
+	// LinksDropped is the number of links past the per-page cap.
+	LinksDropped int64
+	// Queued is the number of URLs pending now; PeakQueue the most ever.
+	Queued, PeakQueue int64
+	// InFlight is the number of requests running now.
+	InFlight int64
+	// VisitTime is the total time spent in visit calls; SlowVisits the
+	// number of calls longer than SlowVisit.
+	VisitTime  time.Duration
+	SlowVisits int64
+	// Elapsed is the time since the crawl began.
+	Elapsed time.Duration
+
+	start time.Time
+	done  bool
+}
+
+// Stats returns a copy of the counters of the current or last crawl.
+func (c *Crawler) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.stats
+	s.Errors = make(map[string]int64, len(c.stats.Errors))
+	for k, v := range c.stats.Errors {
+		s.Errors[k] = v
+	}
+	if !s.done && !s.start.IsZero() {
+		s.Elapsed = time.Since(s.start)
+	}
+	return s
+}
+
+// update changes the counters under the lock.
+func (c *Crawler) update(fn func(s *Stats)) {
+	c.mu.Lock()
+	fn(&c.stats)
+	c.mu.Unlock()
+}
+
+// Crawl crawls from seeds with a zero Crawler; see Crawler.Crawl.
+func Crawl(ctx context.Context, seeds []string, visit func(*Page) error) error {
+	var c Crawler
+	return c.Crawl(ctx, seeds, visit)
+}

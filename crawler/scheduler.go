@@ -1,0 +1,462 @@
+// This file holds the scheduler: one goroutine that owns the hosts, takes
+// their URLs from the frontier in per-host order, paces each host and hands
+// fetches to the workers under the global and per-host caps.
+
+package crawler
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice"
+)
+
+// robotsTTL is how long a robots.txt is kept (RFC 9309 §2.4: at most 24
+// hours); robotsRetry is how soon an unreachable one is asked for again.
+const (
+	robotsTTL   = 24 * time.Hour
+	robotsRetry = time.Minute
+)
+
+// host is the scheduler's state of one host (scheme and authority).
+type host struct {
+	key      string // "http://example.com:8080"
+	name     string // "example.com:8080", the frontier's queue key
+	pending  int    // entries this process queued and has not popped
+	held     *Entry // popped, waiting for its NotBefore
+	inFlight int
+	next     time.Time // earliest next start
+	index    int       // in the ready heap, or -1
+
+	robots      *robotsRules
+	robotsNote  string // why robots.txt disallows all, if it does
+	robotsUntil time.Time
+	robotsBusy  bool
+
+	seed     bool
+	sitemaps []string // sitemap URLs to fetch
+	smSeen   map[string]bool
+}
+
+// ready reports whether h has work it may start, setting aside time.
+func (h *host) ready(s *scheduler) bool {
+	if h.inFlight >= s.perHost || h.robotsBusy {
+		return false
+	}
+	if len(h.sitemaps) > 0 || s.needRobots(h) {
+		return true
+	}
+	return h.pending > 0 || h.held != nil
+}
+
+// hostHeap orders hosts by their next start time.
+type hostHeap []*host
+
+func (q hostHeap) Len() int           { return len(q) }
+func (q hostHeap) Less(i, j int) bool { return q[i].next.Before(q[j].next) }
+func (q hostHeap) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+func (q *hostHeap) Push(x any) { h := x.(*host); h.index = len(*q); *q = append(*q, h) }
+func (q *hostHeap) Pop() any {
+	old := *q
+	h := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	h.index = -1
+	return h
+}
+
+// scheduler runs one crawl. Only its run goroutine touches its fields,
+// except those the workers read, which are set before they start.
+type scheduler struct {
+	c        *Crawler
+	ctx      context.Context // the crawl's: cancelled on stop
+	frontier Frontier
+	hosts    map[string]*host
+	ready    hostHeap
+	limiter  *sluice.Limiter // global rate only
+	rng      *rand.Rand
+
+	conc, perHost int
+	inFlight      int
+	pending       int // entries queued by this process and not popped
+	admitted      int
+	failNow       []*job // seeds that failed before fetching
+
+	jobs    chan *job
+	results chan *result
+
+	stopping bool
+	stopErr  error
+}
+
+// jobKind says what a worker does with a job.
+type jobKind uint8
+
+const (
+	jobPage    jobKind = iota
+	jobRobots          // fetch robots.txt of host
+	jobSitemap         // fetch a sitemap
+	jobFail            // record e with err, no fetch
+)
+
+// job is one unit of work handed to a fetch worker.
+type job struct {
+	kind jobKind
+	e    Entry
+	h    *host
+	url  string // robots.txt or sitemap URL
+	err  error
+}
+
+// result comes back to the scheduler when a job is over.
+type result struct {
+	j        *job
+	retry    bool          // put e back with a backoff
+	pause    time.Duration // Retry-After: hold the host this long
+	state    State         // Done or Failed, for pages
+	follow   []string      // links to admit, in scope
+	redirect bool          // follow holds a redirect target
+	robots   *robotsRules
+	note     string   // robots.txt unreachable: why
+	sitemaps []string // sitemap URLs found in a robots.txt or sitemap index
+	locs     []string // page URLs found in a sitemap
+	stop     error    // visit asked to stop
+}
+
+func (s *scheduler) needRobots(h *host) bool {
+	return !s.c.IgnoreRobots && !h.robotsBusy && (h.robots == nil || time.Now().After(h.robotsUntil))
+}
+
+// hostOf returns the host state of a canonical URL, creating it.
+func (s *scheduler) hostOf(u string) *host {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		i = 0
+	} else {
+		i += 3
+	}
+	j := strings.IndexByte(u[i:], '/')
+	if j < 0 {
+		j = len(u) - i
+	}
+	key := u[:i+j]
+	h := s.hosts[key]
+	if h == nil {
+		h = &host{key: key, name: u[i : i+j], index: -1}
+		s.hosts[key] = h
+	}
+	return h
+}
+
+// touch puts h in the ready heap, or out of it, as its state says.
+func (s *scheduler) touch(h *host) {
+	switch ok := h.ready(s); {
+	case ok && h.index < 0:
+		heap.Push(&s.ready, h)
+	case ok:
+		heap.Fix(&s.ready, h.index)
+	case h.index >= 0:
+		heap.Remove(&s.ready, h.index)
+	}
+}
+
+// admit offers e to the frontier under the depth and page limits.
+func (s *scheduler) admit(e Entry) {
+	if s.c.MaxDepth > 0 && e.Depth > s.c.MaxDepth || s.c.MaxPages > 0 && s.admitted >= s.c.MaxPages {
+		s.c.update(func(st *Stats) { st.OutOfScope++ })
+		return
+	}
+	h := s.hostOf(e.URL)
+	ok, err := s.frontier.Admit(s.ctx, h.name, e)
+	if err != nil {
+		// The URL is taken in, so it gets its record.
+		s.failNow = append(s.failNow, &job{kind: jobFail, e: e, err: fmt.Errorf("crawler: frontier: %w", err)})
+		s.admitted++
+		return
+	}
+	if !ok {
+		s.c.update(func(st *Stats) { st.Duplicates++ })
+		return
+	}
+	s.admitted++
+	h.pending++
+	s.pending++
+	s.c.update(func(st *Stats) {
+		st.Queued = int64(s.pending)
+		st.PeakQueue = max(st.PeakQueue, st.Queued)
+	})
+	s.touch(h)
+}
+
+// delay returns the pause between two starts on h.
+func (s *scheduler) delay(h *host) time.Duration {
+	var d time.Duration
+	if s.c.HostRate > 0 {
+		d = time.Duration(float64(time.Second) / s.c.HostRate)
+	}
+	if h.robots != nil && s.c.MaxCrawlDelay >= 0 {
+		limit := s.c.MaxCrawlDelay
+		if limit == 0 {
+			limit = 10 * time.Second
+		}
+		d = max(d, min(h.robots.crawlDelay(), limit))
+	}
+	if s.c.Jitter > 0 && d > 0 {
+		d += time.Duration((s.rng.Float64()*2 - 1) * s.c.Jitter * float64(d))
+	}
+	return d
+}
+
+// start hands j to a worker, counting it in flight on h.
+func (s *scheduler) start(j *job, h *host, now time.Time, paced bool) {
+	s.inFlight++
+	if h != nil {
+		h.inFlight++
+		if paced {
+			h.next = now.Add(s.delay(h))
+		}
+	}
+	s.c.update(func(st *Stats) { st.InFlight = int64(s.inFlight) })
+	s.jobs <- j
+}
+
+// dispatch starts all the work that is due, and returns when it should be
+// called again if nothing else happens first (zero: not before an event).
+func (s *scheduler) dispatch() time.Time {
+	for len(s.failNow) > 0 && s.inFlight < s.conc {
+		j := s.failNow[0]
+		s.failNow = s.failNow[1:]
+		s.start(j, nil, time.Time{}, false)
+	}
+	for s.inFlight < s.conc && len(s.ready) > 0 {
+		now := time.Now()
+		h := s.ready[0]
+		if h.next.After(now) {
+			return h.next
+		}
+		if s.limiter != nil {
+			release, wait, _ := s.limiter.TryAcquire("", now)
+			if release == nil {
+				return now.Add(wait)
+			}
+			release()
+		}
+		switch {
+		case s.needRobots(h):
+			h.robotsBusy = true
+			s.start(&job{kind: jobRobots, h: h, url: h.key + "/robots.txt"}, h, now, true)
+		case len(h.sitemaps) > 0:
+			u := h.sitemaps[0]
+			h.sitemaps = h.sitemaps[1:]
+			s.start(&job{kind: jobSitemap, h: h, url: u}, h, now, true)
+		default:
+			s.startPage(h, now)
+		}
+		s.touch(h)
+	}
+	return time.Time{}
+}
+
+// startPage pops h's next entry and starts it, if it is due.
+func (s *scheduler) startPage(h *host, now time.Time) {
+	var e Entry
+	if h.held != nil {
+		e, h.held = *h.held, nil
+	} else {
+		var ok bool
+		var err error
+		e, ok, err = s.frontier.Pop(s.ctx, h.name)
+		if err != nil || !ok {
+			s.pending -= h.pending
+			h.pending = 0
+			return
+		}
+		h.pending--
+		s.pending--
+		s.c.update(func(st *Stats) { st.Queued = int64(s.pending) })
+	}
+	if e.NotBefore > now.UnixNano() {
+		h.held = &e
+		h.next = time.Unix(0, e.NotBefore)
+		return
+	}
+	if h.robots != nil && !h.robots.allowed(pathQuery(e.URL)) {
+		s.c.update(func(st *Stats) { st.RobotsDenied++ })
+		s.start(&job{kind: jobFail, e: e, h: h, err: robotsDenial(h.robotsNote)}, h, now, false)
+		return
+	}
+	s.start(&job{kind: jobPage, e: e, h: h}, h, now, true)
+}
+
+// robotsDenial returns the error of a URL robots.txt does not allow.
+func robotsDenial(note string) error {
+	if note == "" {
+		return ErrRobots
+	}
+	return fmt.Errorf("%w (%s)", ErrRobots, note)
+}
+
+// pathQuery returns the path and query of a canonical URL.
+func pathQuery(u string) string {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return u
+	}
+	if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
+		return u[i+3+j:]
+	}
+	return "/"
+}
+
+// finish applies a job's result.
+func (s *scheduler) finish(r *result) {
+	j := r.j
+	s.inFlight--
+	s.c.update(func(st *Stats) { st.InFlight = int64(s.inFlight) })
+	h := j.h
+	if h != nil {
+		h.inFlight--
+	}
+	now := time.Now()
+	if r.stop != nil && s.stopErr == nil {
+		s.stopErr = r.stop
+		s.stopping = true
+	}
+	switch j.kind {
+	case jobRobots:
+		h.robotsBusy = false
+		h.robots, h.robotsNote = r.robots, r.note
+		h.robotsUntil = now.Add(robotsTTL)
+		if r.note != "" {
+			h.robotsUntil = now.Add(robotsRetry)
+		}
+		if s.c.Sitemaps && h.seed {
+			for _, u := range r.sitemaps {
+				s.addSitemap(h, u)
+			}
+		}
+	case jobSitemap:
+		for _, u := range r.sitemaps {
+			s.addSitemap(h, u)
+		}
+		for _, u := range r.locs {
+			s.admit(Entry{URL: u, Parent: j.url, Depth: 1})
+		}
+	case jobPage, jobFail:
+		if r.retry && !s.stopping {
+			e := j.e
+			if r.pause > 0 && h != nil {
+				h.next = maxTime(h.next, now.Add(r.pause))
+			}
+			err := s.frontier.Retry(s.ctx, h.name, e)
+			if err == nil {
+				h.pending++
+				s.pending++
+				s.c.update(func(st *Stats) { st.Retries++ })
+				break
+			}
+		}
+		s.frontier.Finish(s.ctx, j.e.URL, r.state)
+		for _, u := range r.follow {
+			e := Entry{URL: u, Parent: j.e.URL, Depth: j.e.Depth + 1}
+			if r.redirect {
+				e.Depth, e.Redirects = j.e.Depth, j.e.Redirects+1
+			}
+			s.admit(e)
+		}
+	}
+	if h != nil {
+		s.touch(h)
+	}
+}
+
+// addSitemap queues a sitemap of h once; at most 100 per host, so a loop of
+// sitemap indexes ends.
+func (s *scheduler) addSitemap(h *host, u string) {
+	if h.smSeen == nil {
+		h.smSeen = make(map[string]bool)
+	}
+	if h.smSeen[u] || len(h.smSeen) >= 100 {
+		return
+	}
+	h.smSeen[u] = true
+	h.sitemaps = append(h.sitemaps, u)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// idle reports whether nothing is left to do.
+func (s *scheduler) idle() bool {
+	if s.inFlight > 0 || len(s.failNow) > 0 {
+		return false
+	}
+	if s.stopping {
+		return true
+	}
+	if len(s.ready) > 0 || s.pending > 0 {
+		return false
+	}
+	for _, h := range s.hosts {
+		if h.held != nil || len(h.sitemaps) > 0 {
+			return false
+		}
+	}
+	n, err := s.frontier.Len(s.ctx)
+	return err != nil || n == 0
+}
+
+// seedEntries canonicalises the seeds; bad ones are queued to fail.
+func (s *scheduler) seed(cz *canonicalizer, seeds []string) {
+	for _, raw := range seeds {
+		u, err := cz.resolve("", raw)
+		if err != nil {
+			s.admitted++
+			s.failNow = append(s.failNow, &job{kind: jobFail, e: Entry{URL: strings.TrimSpace(raw)}, err: fmt.Errorf("%w %q: %w", ErrBadURL, raw, err)})
+			continue
+		}
+		h := s.hostOf(u)
+		if !h.seed {
+			// robots.txt, fetched before any sitemap, may list more.
+			h.seed = true
+			if s.c.Sitemaps {
+				s.addSitemap(h, h.key+"/sitemap.xml")
+			}
+		}
+		s.admit(Entry{URL: u})
+	}
+}
+
+// errStopped is the cause of fetches cut short when the grace period ends.
+var errStopped = errors.New("crawler: stopped before the page finished")
+
+// seedScope returns the hosts and domains of the seeds, for the scope test.
+func seedScope(cz *canonicalizer, seeds []string) (hosts, domains map[string]bool) {
+	hosts, domains = make(map[string]bool), make(map[string]bool)
+	for _, raw := range seeds {
+		u, err := cz.resolve("", raw)
+		if err != nil {
+			continue
+		}
+		p, err := url.Parse(u)
+		if err != nil {
+			continue
+		}
+		hosts[p.Hostname()] = true
+		domains[registrable(p.Hostname())] = true
+	}
+	return hosts, domains
+}
