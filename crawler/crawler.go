@@ -159,6 +159,20 @@ type Crawler struct {
 
 	mu    sync.Mutex
 	stats Stats
+	abort func() // cancels the fetches of the running crawl
+}
+
+// Abort stops the running crawl at once: intake stops and the pages in
+// flight are cancelled, without the grace period, and recorded with their
+// error. The CLI calls it on a second Ctrl+C. It does nothing when no crawl
+// runs. It is safe for concurrent use.
+func (c *Crawler) Abort() {
+	c.mu.Lock()
+	abort := c.abort
+	c.mu.Unlock()
+	if abort != nil {
+		abort()
+	}
 }
 
 // Page is a page fetched (or given up on) by a crawl, as handed to visit.

@@ -151,7 +151,13 @@ func (c *Crawler) Crawl(ctx context.Context, seeds []string, visit func(*Page) e
 	p.scopeHosts, p.scopeDomains = seedScope(cz, seeds)
 	c.mu.Lock()
 	c.stats = Stats{start: time.Now(), Errors: make(map[string]int64)}
+	c.abort = func() { cancelFetch(errStopped) }
 	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.abort = nil
+		c.mu.Unlock()
+	}()
 
 	var fetchers, parsers, visitors sync.WaitGroup
 	for range conc {
@@ -228,6 +234,9 @@ func (s *scheduler) loop(ctx context.Context, grace time.Duration, cancelFetch c
 		case <-ctxDone:
 			ctxDone = nil
 			s.stopping = true
+		}
+		if s.ctx.Err() != nil {
+			s.stopping = true // aborted
 		}
 		if s.stopping && graceTimer == nil {
 			graceTimer = time.AfterFunc(grace, func() { cancelFetch(errStopped) })

@@ -11,41 +11,37 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/crawler/crawltest"
 )
 
 const demoUsage = `usage: sluice demo [flags]
 
-Starts a synthetic site on loopback (no network needed) and fetches every
-page of it through sluice's limits, with a progress bar on a terminal and a
-summary at the end. Some pages are slow, some fail and some are missing, so
-the summary shows each kind of outcome.
+Starts a synthetic site on loopback (no network needed) and crawls it end to
+end from its home page, with a progress bar on a terminal and a summary at
+the end. The pages link to each other in several equivalent spellings, so
+the crawl shows each page fetched once; some pages are slow, some missing
+and some fail, so the summary shows each kind of outcome.
 
 Flags:`
 
-// demoSite serves n synthetic pages: /page/N is an HTML page linking to
-// a few others; every 50th page is missing, every 97th fails with 503 and
-// every 10th takes 20 ms.
-func demoSite(n int) http.Handler {
+// demoSite wraps a synthetic site: every 50th page is missing, every 97th
+// fails with 503 and every 10th takes 20 ms.
+func demoSite(site *crawltest.Site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/page/"))
-		if err != nil || id < 0 || id >= n || id%50 == 49 {
-			http.NotFound(w, r)
-			return
+		if id, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/p/")); err == nil && id > 0 {
+			switch {
+			case id%50 == 49:
+				http.NotFound(w, r)
+				return
+			case id%97 == 96:
+				http.Error(w, "busy", http.StatusServiceUnavailable)
+				return
+			case id%10 == 0:
+				time.Sleep(20 * time.Millisecond)
+			}
 		}
-		if id%97 == 96 {
-			w.Header().Set("Retry-After", "0")
-			http.Error(w, "busy", http.StatusServiceUnavailable)
-			return
-		}
-		if id%10 == 0 {
-			time.Sleep(20 * time.Millisecond)
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, "<!doctype html><title>Page %d</title><h1>Page %d</h1><ul>", id, id)
-		for k := 1; k <= 5; k++ {
-			fmt.Fprintf(w, `<li><a href="/page/%d">page %d</a>`, (id*7+k)%n, (id*7+k)%n)
-		}
-		fmt.Fprint(w, "</ul>")
+		site.ServeHTTP(w, r)
 	})
 }
 
@@ -53,7 +49,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, demoUsage); fs.PrintDefaults() }
-	pages := fs.Int("pages", 2000, "pages on the synthetic site")
+	pages := fs.Int("pages", 5000, "pages on the synthetic site")
 	conc := fs.Int("c", 50, "requests in flight at most")
 	rate := fs.Float64("rate", 0, "requests per second at most (0: no cap)")
 	output := fs.String("o", "", "write the JSON records to this file (default: show the first few)")
@@ -63,16 +59,14 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if *pages < 1 || *conc < 1 || *rate < 0 {
 		return usageErrorf("demo: -pages and -c must be at least 1, -rate not negative")
 	}
-	srv := httptest.NewServer(demoSite(*pages))
+	site := crawltest.NewSite(*pages, 10)
+	srv := httptest.NewServer(demoSite(site))
 	defer srv.Close()
-	fmt.Fprintf(stderr, "demo: synthetic site of %d pages at %s; fetching all of them with -c %d\n", *pages, srv.URL, *conc)
+	fmt.Fprintf(stderr, "demo: synthetic site of %d pages at %s; crawling it from /p/0 with -c %d\n", *pages, srv.URL, *conc)
 
-	urls := make([]string, *pages)
-	for i := range urls {
-		urls[i] = fmt.Sprintf("%s/page/%d", srv.URL, i)
-	}
-	o := fetchOptions{concurrency: *conc, perHost: *conc, rate: *rate, retries: 2,
-		timeout: 10 * time.Second, grace: 5 * time.Second, maxBody: 1 << 20, userAgent: "sluice-demo"}
+	o := crawlOptions{robots: true, label: "demo"}
+	o.c.Concurrency, o.c.Rate, o.c.Retries = *conc, *rate, 1
+	o.c.Timeout, o.c.Grace, o.c.MaxBody, o.c.UserAgent = 10*time.Second, 5*time.Second, 1<<20, "sluice-demo"
 
 	var out io.Writer = &headWriter{w: stdout, lines: 5}
 	if *output != "" {
@@ -83,15 +77,15 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		defer f.Close()
 		out = f
 	} else {
-		fmt.Fprintln(stdout, "first records (sluice fetch writes one JSON line per URL):")
+		fmt.Fprintln(stdout, "first records (sluice crawl writes one JSON line per page):")
 	}
-	sum, err := fetchAll(ctx, &o, urls, nil, out, stderr)
-	if err != nil {
+	if err := crawlRun(ctx, &o, []string{srv.URL + "/p/0"}, out, stderr); err != nil {
 		return err
 	}
-	sum.print(stderr)
-	if sum.records != *pages {
-		return fmt.Errorf("demo: %d records for %d URLs", sum.records, *pages)
+	unique, dups := site.Fetches()
+	fmt.Fprintf(stderr, "demo: the site served %d distinct pages and %d duplicate fetches\n", unique, dups)
+	if st := o.c.Stats(); dups != 0 || int(st.Pages) != *pages {
+		return fmt.Errorf("demo: %d records and %d duplicate fetches for a site of %d pages", st.Pages, dups, *pages)
 	}
 	return nil
 }

@@ -254,16 +254,6 @@ func TestFetchUsageErrors(t *testing.T) {
 	}
 }
 
-func TestDemo(t *testing.T) {
-	code, out, errOut := runFetchCLI(context.Background(), "", "demo", "-pages", "300", "-c", "20")
-	if code != 0 {
-		t.Fatalf("demo exit %d: %s", code, errOut)
-	}
-	if !strings.Contains(errOut, "fetched 300 URLs") || !strings.Contains(out, `"status":200`) {
-		t.Fatalf("demo output:\n%s\n%s", out, errOut)
-	}
-}
-
 func FuzzInputLines(f *testing.F) {
 	f.Add("http://a.example/\n\n# c\nftp://x\r\nhttp://b.example/ \n")
 	f.Add("no newline")
