@@ -181,12 +181,16 @@ func crawlRun(ctx context.Context, o *crawlOptions, seeds []string, out, stderr 
 	stopBar := o.progress(stderr)
 	// A second Ctrl+C cuts the grace period short.
 	again := make(chan os.Signal, 1)
-	go func() {
-		<-ctx.Done()
-		signal.Notify(again, os.Interrupt)
-	}()
 	crawlDone := make(chan struct{})
+	watched := make(chan struct{})
 	go func() {
+		defer close(watched)
+		select {
+		case <-ctx.Done():
+		case <-crawlDone:
+			return
+		}
+		signal.Notify(again, os.Interrupt)
 		select {
 		case <-again:
 			c.Abort()
@@ -199,6 +203,7 @@ func crawlRun(ctx context.Context, o *crawlOptions, seeds []string, out, stderr 
 		return nil
 	})
 	close(crawlDone)
+	<-watched
 	signal.Stop(again)
 	close(records)
 	werr := <-writeErr
