@@ -2,10 +2,23 @@ package crawler
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/crawler/crawltest"
 )
 
@@ -53,5 +66,455 @@ func TestCrawlSyntheticSiteExactlyOnce(t *testing.T) {
 	p := pages[srv.URL+"/p/0"]
 	if p == nil || p.Title != "Page 0" || len(p.Links) == 0 || p.Depth != 0 || p.Parent != "" {
 		t.Errorf("seed page: %+v", p)
+	}
+}
+
+// linkSite serves pages from a map of path to HTML body; unknown paths 404.
+func linkSite(t *testing.T, pages map[string]string) (*httptest.Server, *sync.Map) {
+	t.Helper()
+	var hits sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := hits.LoadOrStore(r.URL.RequestURI(), new(atomic.Int32))
+		n.(*atomic.Int32).Add(1)
+		body, ok := pages[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &hits
+}
+
+func hitCount(hits *sync.Map, path string) int {
+	n, ok := hits.Load(path)
+	if !ok {
+		return 0
+	}
+	return int(n.(*atomic.Int32).Load())
+}
+
+func TestCrawlScopeAndLimits(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<a href=/deeper>x</a>")
+	}))
+	defer other.Close()
+	srv, _ := linkSite(t, map[string]string{
+		"/":        `<a href="/a">a</a><a href="/skip/me">s</a><a rel="nofollow" href="/nf">n</a><a href="` + other.URL + `/x">o</a>`,
+		"/a":       `<a href="/a/b">b</a>`,
+		"/a/b":     `<a href="/a/b/c">c</a>`,
+		"/a/b/c":   `end`,
+		"/skip/me": `x`,
+		"/nf":      `x`,
+	})
+	deny := regexp.MustCompile(`/skip/`)
+	for _, tc := range []struct {
+		name string
+		c    *Crawler
+		want []string
+	}{
+		{"host", &Crawler{}, []string{"/", "/a", "/a/b", "/a/b/c", "/skip/me", "/nf"}},
+		{"depth", &Crawler{MaxDepth: 1}, []string{"/", "/a", "/skip/me", "/nf"}},
+		{"deny", &Crawler{Deny: []*regexp.Regexp{deny}}, []string{"/", "/a", "/a/b", "/a/b/c", "/nf"}},
+		{"allow", &Crawler{Allow: []*regexp.Regexp{regexp.MustCompile(`/a`)}}, []string{"/", "/a", "/a/b", "/a/b/c"}},
+		{"nofollow", &Crawler{Nofollow: true}, []string{"/", "/a", "/a/b", "/a/b/c", "/skip/me"}},
+		{"max pages", &Crawler{MaxPages: 3}, nil},
+		{"any", &Crawler{Scope: ScopeAny, MaxDepth: 1}, []string{"/", "/a", "/skip/me", "/nf", other.URL + "/x"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pages, err := crawlAll(t, tc.c, srv.URL+"/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.want == nil {
+				if len(pages) != tc.c.MaxPages {
+					t.Fatalf("%d pages, want %d", len(pages), tc.c.MaxPages)
+				}
+				return
+			}
+			var got []string
+			for u := range pages {
+				got = append(got, strings.TrimPrefix(u, srv.URL))
+			}
+			sort.Strings(got)
+			sort.Strings(tc.want)
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("pages %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCrawlDomainScope(t *testing.T) {
+	var c Crawler
+	c.Scope = ScopeDomain
+	p := &pipeline{c: &c}
+	cz := newCanonicalizer(canonOptions{})
+	p.scopeHosts, p.scopeDomains = seedScope(cz, []string{"https://www.example.co.uk/"})
+	for u, want := range map[string]bool{
+		"https://www.example.co.uk/x":    true,
+		"https://shop.example.co.uk/x":   true,
+		"http://example.co.uk/":          true,
+		"https://example.com/":           false,
+		"https://other.co.uk/":           false,
+		"https://notexample.co.uk/":      false,
+		"https://a.b.example.co.uk:81/x": true,
+	} {
+		if got := p.inScope(u); got != want {
+			t.Errorf("inScope(%s) = %v, want %v", u, got, want)
+		}
+	}
+}
+
+func TestCrawlCaps(t *testing.T) {
+	// Two hosts: one slow, one fast. The slow one must not hold back the
+	// fast one, and neither may pass its per-host cap.
+	slow, fast := crawltest.NewSite(200, 5), crawltest.NewSite(400, 5)
+	slow.Latency, fast.Latency = 50*time.Millisecond, time.Millisecond
+	slowSrv, fastSrv := httptest.NewServer(slow), httptest.NewServer(fast)
+	defer slowSrv.Close()
+	defer fastSrv.Close()
+	c := &Crawler{Concurrency: 12, PerHost: 4}
+	var fastDone, slowAtFastDone atomic.Int64
+	err := c.Crawl(context.Background(), []string{slowSrv.URL + "/p/0", fastSrv.URL + "/p/0"}, func(p *Page) error {
+		if strings.HasPrefix(p.URL, fastSrv.URL) && fastDone.Add(1) == 400 {
+			u, _ := slow.Fetches()
+			slowAtFastDone.Store(int64(u))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slow.PeakInFlight() > 4 || fast.PeakInFlight() > 4 {
+		t.Errorf("peak in flight: slow %d, fast %d; cap 4", slow.PeakInFlight(), fast.PeakInFlight())
+	}
+	if n := slowAtFastDone.Load(); n >= 150 {
+		t.Errorf("the fast host finished only after %d of 200 slow pages: it was held back", n)
+	}
+	if u, _ := slow.Fetches(); u != 200 {
+		t.Errorf("slow host: %d pages", u)
+	}
+}
+
+func TestCrawlHostRatePacing(t *testing.T) {
+	site := crawltest.NewSite(30, 3)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	var mu sync.Mutex
+	var starts []time.Time
+	c := &Crawler{HostRate: 50, IgnoreRobots: true, Client: &http.Client{
+		Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			mu.Lock()
+			starts = append(starts, time.Now())
+			mu.Unlock()
+			return http.DefaultTransport.RoundTrip(r)
+		}),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+	if _, err := crawlAll(t, c, srv.URL+"/p/0"); err != nil {
+		t.Fatal(err)
+	}
+	if len(starts) != 30 {
+		t.Fatalf("%d requests", len(starts))
+	}
+	sort.Slice(starts, func(i, j int) bool { return starts[i].Before(starts[j]) })
+	// Starts are paced 20 ms apart when dispatched; by the time the
+	// transport sees them, goroutine scheduling has moved each by a little.
+	if span := starts[len(starts)-1].Sub(starts[0]); span < 29*19*time.Millisecond {
+		t.Errorf("30 starts within %v at 50/s", span)
+	}
+	for i := 1; i < len(starts); i++ {
+		if d := starts[i].Sub(starts[i-1]); d < 10*time.Millisecond {
+			t.Errorf("starts %d and %d only %v apart at 50/s", i-1, i, d)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestCrawlRetriesThroughFrontier(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/flaky":
+			if calls.Add(1) < 3 {
+				w.Header().Set("Retry-After", "0")
+				http.Error(w, "slow down", http.StatusTooManyRequests)
+				return
+			}
+			fmt.Fprint(w, "ok")
+		case "/down":
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		default:
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, `<a href="/flaky">f</a><a href="/down">d</a>`)
+		}
+	}))
+	defer srv.Close()
+	c := &Crawler{Retries: 2, IgnoreRobots: true}
+	pages, err := crawlAll(t, c, srv.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := pages[srv.URL+"/flaky"]; p == nil || p.Response == nil || p.Response.StatusCode != 200 {
+		t.Errorf("flaky page: %+v", p)
+	}
+	if p := pages[srv.URL+"/down"]; p == nil || p.Response == nil || p.Response.StatusCode != 503 {
+		t.Errorf("down page: %+v", p)
+	}
+	if st := c.Stats(); st.Retries != 4 || st.Pages != 3 {
+		t.Errorf("retries %d, pages %d; want 4 and 3", st.Retries, st.Pages)
+	}
+}
+
+func TestCrawlRedirects(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<a href="/loop1">l</a><a href="/chain/0">c</a><a href="/moved">m</a><a href="/target">t</a>`)
+	})
+	mux.HandleFunc("/loop1", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop2", http.StatusFound) })
+	mux.HandleFunc("/loop2", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop1", http.StatusFound) })
+	mux.HandleFunc("/moved", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/target", http.StatusMovedPermanently) })
+	mux.HandleFunc("/target", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "here") })
+	mux.HandleFunc("/chain/", func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		fmt.Sscan(strings.TrimPrefix(r.URL.Path, "/chain/"), &n)
+		http.Redirect(w, r, fmt.Sprintf("/chain/%d", n+1), http.StatusFound)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	c := &Crawler{MaxRedirects: 5, IgnoreRobots: true}
+	pages, err := crawlAll(t, c, srv.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// / + loop1 + loop2 + target + moved + chain/0…5 (the last one over
+	// the limit) = 11, each once, although /target is linked and redirected
+	// to.
+	if len(pages) != 11 {
+		var got []string
+		for u := range pages {
+			got = append(got, u)
+		}
+		t.Fatalf("%d pages: %v", len(pages), got)
+	}
+	last := pages[srv.URL+"/chain/5"]
+	if last == nil || !errors.Is(last.Err, ErrTooManyRedirects) {
+		t.Errorf("end of chain: %+v", last)
+	}
+	if p := pages[srv.URL+"/moved"]; p == nil || len(p.Links) != 1 || p.Links[0] != srv.URL+"/target" {
+		t.Errorf("moved: %+v", p)
+	}
+}
+
+func TestCrawlVisitErrors(t *testing.T) {
+	site := crawltest.NewSite(300, 5)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+
+	c := &Crawler{Concurrency: 4}
+	n := 0
+	err := c.Crawl(context.Background(), []string{srv.URL + "/p/0"}, func(p *Page) error {
+		n++
+		return SkipLinks
+	})
+	if err != nil || n != 1 {
+		t.Errorf("SkipLinks on the seed: %d pages, err %v", n, err)
+	}
+
+	n = 0
+	err = c.Crawl(context.Background(), []string{srv.URL + "/p/0"}, func(p *Page) error {
+		if n++; n == 10 {
+			return SkipAll
+		}
+		return nil
+	})
+	if err != nil || n != 10 {
+		t.Errorf("SkipAll: %d pages, err %v", n, err)
+	}
+
+	boom := errors.New("boom")
+	n = 0
+	err = c.Crawl(context.Background(), []string{srv.URL + "/p/0"}, func(p *Page) error {
+		if n++; n == 5 {
+			return boom
+		}
+		return nil
+	})
+	if !errors.Is(err, boom) || n != 5 {
+		t.Errorf("error: %d pages, err %v", n, err)
+	}
+
+	err = c.Crawl(context.Background(), []string{srv.URL + "/p/0"}, func(p *Page) error { panic("visit panicked") })
+	var pe *sluice.PanicError
+	if !errors.As(err, &pe) || pe.Value != "visit panicked" {
+		t.Errorf("panic: err %v", err)
+	}
+}
+
+func TestCrawlSlowVisitReported(t *testing.T) {
+	srv := httptest.NewServer(crawltest.NewSite(5, 2))
+	defer srv.Close()
+	var log strings.Builder
+	var mu sync.Mutex
+	c := &Crawler{SlowVisit: 20 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &log, mu: &mu}, nil))}
+	err := c.Crawl(context.Background(), []string{srv.URL + "/p/0"}, func(p *Page) error {
+		if p.URL == srv.URL+"/p/2" {
+			time.Sleep(40 * time.Millisecond)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := c.Stats()
+	mu.Lock()
+	defer mu.Unlock()
+	if st.SlowVisits != 1 || st.VisitTime < 40*time.Millisecond || !strings.Contains(log.String(), srv.URL+"/p/2") {
+		t.Errorf("slow visits %d, visit time %v, log %q", st.SlowVisits, st.VisitTime, log.String())
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func TestCrawlCancelGrace(t *testing.T) {
+	site := crawltest.NewSite(100000, 10)
+	site.Latency = 100 * time.Millisecond
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Crawler{Concurrency: 10, Grace: 5 * time.Second}
+	var visited atomic.Int64
+	time.AfterFunc(350*time.Millisecond, cancel)
+	err := c.Crawl(ctx, []string{srv.URL + "/p/0"}, func(p *Page) error {
+		if p.Err != nil {
+			t.Errorf("page in flight failed within the grace period: %v", p.Err)
+		}
+		visited.Add(1)
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v", err)
+	}
+	if u, _ := site.Fetches(); int64(u) != visited.Load() {
+		t.Errorf("server served %d pages, %d visited", u, visited.Load())
+	}
+	if st := c.Stats(); st.Queued == 0 || st.InFlight != 0 {
+		t.Errorf("stats after cancel: queued %d, in flight %d", st.Queued, st.InFlight)
+	}
+
+	// With no grace left, pages in flight end with an error, still visited
+	// once each.
+	ctx, cancel = context.WithCancel(context.Background())
+	c = &Crawler{Concurrency: 10, Grace: time.Millisecond}
+	time.AfterFunc(350*time.Millisecond, cancel)
+	var failed atomic.Int64
+	err = c.Crawl(ctx, []string{srv.URL + "/p/0"}, func(p *Page) error {
+		if p.Err != nil {
+			failed.Add(1)
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || failed.Load() == 0 {
+		t.Errorf("err %v, %d pages cut short", err, failed.Load())
+	}
+}
+
+func TestPageDocumentLazy(t *testing.T) {
+	srv, _ := linkSite(t, map[string]string{"/": `<div class="price">42</div>`})
+	var price string
+	err := Crawl(context.Background(), []string{srv.URL + "/"}, func(p *Page) error {
+		if p.doc != nil {
+			t.Error("document built before it was asked for")
+		}
+		doc, err := p.Document()
+		if err != nil {
+			return err
+		}
+		price = doc.Find(".price").Text()
+		return nil
+	})
+	if err != nil || price != "42" {
+		t.Fatalf("price %q, err %v", price, err)
+	}
+}
+
+func TestCrawlSitemaps(t *testing.T) {
+	site := crawltest.NewSite(3000, 1) // each page links only to the next
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	c := &Crawler{Sitemaps: true, MaxDepth: 1}
+	pages, err := crawlAll(t, c, srv.URL+"/p/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The sitemap lists /p/0…/p/999 at depth 1, which link on to /p/1000
+	// at depth 2, past the limit.
+	if len(pages) != 1000 {
+		t.Fatalf("%d pages, want the 1000 of the sitemap", len(pages))
+	}
+}
+
+func TestCrawlManyLinksCapped(t *testing.T) {
+	var b strings.Builder
+	for i := range 100000 {
+		fmt.Fprintf(&b, `<a href="/l/%d">x</a>`, i)
+	}
+	srv, _ := linkSite(t, map[string]string{"/": b.String()})
+	c := &Crawler{MaxLinks: 500, MaxDepth: 1, Concurrency: 50}
+	pages, err := crawlAll(t, c, srv.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) != 501 || c.Stats().LinksDropped != 100000-500 {
+		t.Fatalf("%d pages, %d links dropped", len(pages), c.Stats().LinksDropped)
+	}
+}
+
+func TestCrawlInfiniteCalendarEnds(t *testing.T) {
+	// Every day links to the next with a fresh session id: an infinite URL
+	// space, bounded here by MaxPages.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var day int
+		fmt.Sscan(r.URL.Query().Get("day"), &day)
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<a href="/cal?day=%d&sid=%d">next</a><a href="/cal?day=%d&sid=%d">prev</a>`, day+1, rand.Int(), day-1, rand.Int())
+	}))
+	defer srv.Close()
+	c := &Crawler{MaxPages: 300, IgnoreRobots: true}
+	pages, err := crawlAll(t, c, srv.URL+"/cal?day=0")
+	if err != nil || len(pages) != 300 {
+		t.Fatalf("%d pages, err %v", len(pages), err)
+	}
+}
+
+func TestCrawlBadSeeds(t *testing.T) {
+	pages, err := crawlAll(t, &Crawler{}, "ftp://x/", "", "http://", "::nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) != 4 {
+		t.Fatalf("%d records for 4 bad seeds", len(pages))
+	}
+	for u, p := range pages {
+		if !errors.Is(p.Err, ErrBadURL) {
+			t.Errorf("%q: err %v", u, p.Err)
+		}
 	}
 }

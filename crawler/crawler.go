@@ -23,7 +23,7 @@ type Scope uint8
 
 // The scopes.
 const (
-	// ScopeHost follows links to the seeds' hosts only.
+	// ScopeHost follows links to the seeds' hosts only, port included.
 	ScopeHost Scope = iota
 	// ScopeDomain follows links to the seeds' registrable domains and
 	// their subdomains (example.com covers www.example.com).

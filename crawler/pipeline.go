@@ -579,7 +579,7 @@ func (p *pipeline) inScope(u string) bool {
 	}
 	switch c.Scope {
 	case ScopeHost:
-		if !p.scopeHosts[hostname(u)] {
+		if !p.scopeHosts[authority(u)] {
 			return false
 		}
 	case ScopeDomain:
@@ -608,6 +608,15 @@ func (p *pipeline) inScope(u string) bool {
 		}
 	}
 	return false
+}
+
+// authority returns the host and port of a canonical URL.
+func authority(u string) string {
+	rest := u[strings.Index(u, "://")+3:]
+	if j := strings.IndexByte(rest, '/'); j >= 0 {
+		rest = rest[:j]
+	}
+	return rest
 }
 
 // hostname returns the host name of a canonical URL, without port.

@@ -443,7 +443,7 @@ func (s *scheduler) seed(cz *canonicalizer, seeds []string) {
 // errStopped is the cause of fetches cut short when the grace period ends.
 var errStopped = errors.New("crawler: stopped before the page finished")
 
-// seedScope returns the hosts and domains of the seeds, for the scope test.
+// seedScope returns the hosts (with port) and domains of the seeds, for the scope test.
 func seedScope(cz *canonicalizer, seeds []string) (hosts, domains map[string]bool) {
 	hosts, domains = make(map[string]bool), make(map[string]bool)
 	for _, raw := range seeds {
@@ -455,7 +455,7 @@ func seedScope(cz *canonicalizer, seeds []string) (hosts, domains map[string]boo
 		if err != nil {
 			continue
 		}
-		hosts[p.Hostname()] = true
+		hosts[p.Host] = true
 		domains[registrable(p.Hostname())] = true
 	}
 	return hosts, domains

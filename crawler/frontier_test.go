@@ -1,0 +1,109 @@
+package crawler
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+func TestMemoryFrontierStates(t *testing.T) {
+	ctx := context.Background()
+	var f MemoryFrontier
+	const u = "http://a.example/x"
+	if s, _ := f.State(ctx, u); s != Unseen {
+		t.Fatalf("state %v, want unseen", s)
+	}
+	if ok, _ := f.Admit(ctx, "a.example", Entry{URL: u, Parent: "http://a.example/", Depth: 2}); !ok {
+		t.Fatal("first admit refused")
+	}
+	if ok, _ := f.Admit(ctx, "a.example", Entry{URL: u}); ok {
+		t.Fatal("second admit accepted")
+	}
+	if s, _ := f.State(ctx, u); s != Pending {
+		t.Fatalf("state %v, want pending", s)
+	}
+	e, ok, _ := f.Pop(ctx, "a.example")
+	if !ok || e.URL != u || e.Parent != "http://a.example/" || e.Depth != 2 {
+		t.Fatalf("pop = %+v, %v", e, ok)
+	}
+	if s, _ := f.State(ctx, u); s != InFlight {
+		t.Fatalf("state %v, want in flight", s)
+	}
+	e.Attempts, e.NotBefore = 1, 12345
+	f.Retry(ctx, "a.example", e)
+	if n, _ := f.Len(ctx); n != 1 {
+		t.Fatalf("len %d after retry", n)
+	}
+	e2, _, _ := f.Pop(ctx, "a.example")
+	if e2 != e {
+		t.Fatalf("retried entry came back as %+v, want %+v", e2, e)
+	}
+	f.Finish(ctx, u, Failed)
+	if s, _ := f.State(ctx, u); s != Failed {
+		t.Fatalf("state %v, want failed", s)
+	}
+	if _, ok, _ := f.Pop(ctx, "a.example"); ok {
+		t.Fatal("pop from an empty queue")
+	}
+}
+
+func TestEntryQueueRoundTrip(t *testing.T) {
+	q := &entryQueue{prefix: "http://h:8080"}
+	var want []Entry
+	for i := range 5000 {
+		e := Entry{URL: fmt.Sprintf("http://h:8080/p/%d", i), Depth: i % 7, Attempts: i % 3, Redirects: i % 2, NotBefore: int64(i) * 1e9}
+		switch i % 3 {
+		case 1:
+			e.Parent = "http://h:8080/"
+		case 2:
+			e.URL = fmt.Sprintf("https://other/%d?q=%s", i, string(rune('a'+i%26)))
+			e.Parent = "http://h:8080/p/1"
+		}
+		want = append(want, e)
+		q.push(e)
+	}
+	for i, w := range want {
+		if got := q.pop(); got != w {
+			t.Fatalf("entry %d: %+v, want %+v", i, got, w)
+		}
+	}
+	if q.len != 0 || len(q.chunks) != 0 {
+		t.Fatalf("queue not empty: %d, %d chunks", q.len, len(q.chunks))
+	}
+}
+
+func FuzzEntryQueue(f *testing.F) {
+	f.Add("http://h/", "http://h/a", "http://h", 3, int64(-5))
+	f.Fuzz(func(t *testing.T, u, parent, prefix string, depth int, nb int64) {
+		if depth < 0 {
+			depth = -depth
+		}
+		q := &entryQueue{prefix: prefix}
+		e := Entry{URL: u, Parent: parent, Depth: depth & 0xffff, NotBefore: nb}
+		q.push(e)
+		q.push(e)
+		for range 2 {
+			if got := q.pop(); got != e {
+				t.Fatalf("%+v, want %+v", got, e)
+			}
+		}
+	})
+}
+
+func BenchmarkMemoryFrontierAdmitPop(b *testing.B) {
+	ctx := context.Background()
+	urls := make([]string, 1<<16)
+	for i := range urls {
+		urls[i] = fmt.Sprintf("http://site.example/p/%d", i)
+	}
+	b.ReportAllocs()
+	var f MemoryFrontier
+	for i := 0; b.Loop(); i++ {
+		u := urls[i&(len(urls)-1)]
+		if i >= len(urls) {
+			u += "x" + fmt.Sprint(i)
+		}
+		f.Admit(ctx, "site.example", Entry{URL: u, Parent: "http://site.example/"})
+		f.Pop(ctx, "site.example")
+	}
+}
