@@ -401,12 +401,13 @@ func TestCrawlCancelGrace(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Crawler{Concurrency: 10, Grace: 5 * time.Second}
 	var visited atomic.Int64
-	time.AfterFunc(350*time.Millisecond, cancel)
 	err := c.Crawl(ctx, []string{srv.URL + "/p/0"}, func(p *Page) error {
 		if p.Err != nil {
 			t.Errorf("page in flight failed within the grace period: %v", p.Err)
 		}
-		visited.Add(1)
+		if visited.Add(1) == 5 {
+			cancel() // with about ten pages in flight
+		}
 		return nil
 	})
 	if !errors.Is(err, context.Canceled) {
@@ -423,11 +424,13 @@ func TestCrawlCancelGrace(t *testing.T) {
 	// once each.
 	ctx, cancel = context.WithCancel(context.Background())
 	c = &Crawler{Concurrency: 10, Grace: time.Millisecond}
-	time.AfterFunc(350*time.Millisecond, cancel)
-	var failed atomic.Int64
+	var failed, seen atomic.Int64
 	err = c.Crawl(ctx, []string{srv.URL + "/p/0"}, func(p *Page) error {
 		if p.Err != nil {
 			failed.Add(1)
+		}
+		if seen.Add(1) == 5 {
+			cancel()
 		}
 		return nil
 	})
