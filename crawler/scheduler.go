@@ -352,7 +352,9 @@ func (s *scheduler) finish(r *result) {
 			s.admit(Entry{URL: u, Parent: j.url, Depth: 1})
 		}
 	case jobPage, jobFail:
-		if r.retry && !s.stopping {
+		// A retry due when the crawl stops stays pending in the frontier,
+		// like every URL not yet fetched, and is counted as queued.
+		if r.retry {
 			e := j.e
 			if r.pause > 0 && h != nil {
 				h.next = maxTime(h.next, now.Add(r.pause))
@@ -361,9 +363,10 @@ func (s *scheduler) finish(r *result) {
 			if err == nil {
 				h.pending++
 				s.pending++
-				s.c.update(func(st *Stats) { st.Retries++ })
+				s.c.update(func(st *Stats) { st.Retries++; st.Queued = int64(s.pending) })
 				break
 			}
+			r.state = Failed
 		}
 		s.frontier.Finish(s.ctx, j.e.URL, r.state)
 		for _, u := range r.follow {
