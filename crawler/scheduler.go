@@ -366,7 +366,9 @@ func (s *scheduler) finish(r *result) {
 				s.c.update(func(st *Stats) { st.Retries++; st.Queued = int64(s.pending) })
 				break
 			}
-			r.state = Failed
+			// The URL still needs its record.
+			s.failNow = append(s.failNow, &job{kind: jobFail, e: e, err: fmt.Errorf("crawler: frontier: %w", err)})
+			break
 		}
 		s.frontier.Finish(s.ctx, j.e.URL, r.state)
 		for _, u := range r.follow {
