@@ -1,0 +1,432 @@
+package crawler
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/nlnwa/whatwg-url/url"
+)
+
+// wptCase is one parsing case of the web-platform-tests URL suite.
+type wptCase struct {
+	Input    string  `json:"input"`
+	Base     *string `json:"base"`
+	Failure  bool    `json:"failure"`
+	Href     string  `json:"href"`
+	Protocol string  `json:"protocol"`
+	Host     string  `json:"host"`
+	Port     string  `json:"port"`
+	Pathname string  `json:"pathname"`
+	Search   string  `json:"search"`
+	Hash     string  `json:"hash"`
+}
+
+// loadWPT returns the cases of testdata/wpt-url/urltestdata.json whose base
+// is an http(s) URL, with that base's host. The file mixes comment strings
+// in with the cases; those are skipped.
+func loadWPT(t *testing.T) (cases []wptCase, baseHosts []string) {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/wpt-url/urltestdata.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		t.Fatal(err)
+	}
+	for _, item := range items {
+		var c wptCase
+		if item[0] != '{' {
+			continue
+		}
+		if err := json.Unmarshal(item, &c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Base == nil {
+			continue
+		}
+		b, err := url.Parse(*c.Base)
+		if err != nil || (b.Scheme() != "http" && b.Scheme() != "https") {
+			continue
+		}
+		cases = append(cases, c)
+		baseHosts = append(baseHosts, b.Host())
+	}
+	return cases, baseHosts
+}
+
+// TestResolveWPTSameHost checks the links a crawler meets most: relative
+// references on the page's own host, where a browser requests exactly
+// pathname+search. Fragment-only links are left out, since following one
+// requests nothing.
+func TestResolveWPTSameHost(t *testing.T) {
+	cases, baseHosts := loadWPT(t)
+	c := newCanonicalizer(canonOptions{})
+	selected, passed := 0, 0
+	for i, tc := range cases {
+		if _, err := url.Parse(tc.Input); tc.Failure || err == nil || tc.Host != baseHosts[i] || tc.Hash != "" {
+			continue
+		}
+		selected++
+		got, err := c.resolve(*tc.Base, tc.Input)
+		if err != nil {
+			t.Errorf("resolve(%q, %q): %v", *tc.Base, tc.Input, err)
+			continue
+		}
+		u, err := url.Parse(got)
+		if err != nil {
+			t.Errorf("resolve(%q, %q) = %q, which does not parse: %v", *tc.Base, tc.Input, got, err)
+			continue
+		}
+		if want := tc.Pathname + tc.Search; u.Pathname()+u.Search() != want {
+			t.Errorf("resolve(%q, %q) = %q, want path+query %q", *tc.Base, tc.Input, got, want)
+			continue
+		}
+		passed++
+	}
+	if selected != 47 {
+		t.Fatalf("selected %d same-host relative cases, the suite's README counts 47", selected)
+	}
+	t.Logf("%d/%d same-host relative cases pass", passed, selected)
+}
+
+// TestResolveWPT runs every case with an http(s) base. Failures must fail;
+// http(s) results must match href less its fragment (WHATWG's href already
+// omits a default port, which is asserted); results in other schemes are
+// the crawler's own rejections and must fail as unsupported.
+func TestResolveWPT(t *testing.T) {
+	cases, _ := loadWPT(t)
+	c := newCanonicalizer(canonOptions{})
+	var matched, failed, rejected int
+	for _, tc := range cases {
+		got, err := c.resolve(*tc.Base, tc.Input)
+		switch {
+		case tc.Failure:
+			if err == nil {
+				t.Errorf("resolve(%q, %q) = %q, want an error", *tc.Base, tc.Input, got)
+			}
+			failed++
+		case tc.Protocol != "http:" && tc.Protocol != "https:":
+			if err == nil || !strings.Contains(err.Error(), "unsupported scheme") {
+				t.Errorf("resolve(%q, %q) = %q, %v; want an unsupported scheme error", *tc.Base, tc.Input, got, err)
+			}
+			rejected++
+		default:
+			if tc.Port == map[string]string{"http:": "80", "https:": "443"}[tc.Protocol] {
+				t.Errorf("case %q keeps its default port in href %q", tc.Input, tc.Href)
+			}
+			want, _, _ := strings.Cut(tc.Href, "#")
+			if err != nil || got != want {
+				t.Errorf("resolve(%q, %q) = %q, %v; want %q", *tc.Base, tc.Input, got, err, want)
+			}
+			matched++
+		}
+	}
+	if matched+failed+rejected != len(cases) || matched == 0 {
+		t.Fatalf("ran %d+%d+%d of %d cases", matched, failed, rejected, len(cases))
+	}
+	t.Logf("%d cases: %d http(s) results, %d failures, %d other schemes rejected", len(cases), matched, failed, rejected)
+}
+
+func TestResolve(t *testing.T) {
+	const page = "http://example.com/dir/page.html"
+	sorted := canonOptions{sortQuery: true}
+	stripped := canonOptions{stripTracking: true}
+	both := canonOptions{sortQuery: true, stripTracking: true}
+	tests := []struct {
+		name      string
+		opts      canonOptions
+		base, ref string
+		want      string // "" means an error
+	}{
+		{"fragment dropped", canonOptions{}, page, "other.html#sec-2", "http://example.com/dir/other.html"},
+		{"fragment only", canonOptions{}, page + "?q=1", "#top", page + "?q=1"},
+		{"empty ref is the base", canonOptions{}, page + "#x", "", page},
+		{"scheme and host lowercased", canonOptions{}, "", "HTTPS://WWW.Example.COM/A/B", "https://www.example.com/A/B"},
+		{"idna host", canonOptions{}, "", "http://Bücher.example/", "http://xn--bcher-kva.example/"},
+		{"http :80 dropped", canonOptions{}, "", "http://example.com:80/a", "http://example.com/a"},
+		{"https :443 dropped", canonOptions{}, "", "https://example.com:443/a", "https://example.com/a"},
+		{"http :443 kept", canonOptions{}, "", "http://example.com:443/a", "http://example.com:443/a"},
+		{":8080 kept", canonOptions{}, "", "http://example.com:8080/a", "http://example.com:8080/a"},
+		{"empty path", canonOptions{}, "", "http://example.com", "http://example.com/"},
+		{"tabs and newlines inside", canonOptions{}, page, "/a\tb\n/c\r", "http://example.com/ab/c"},
+		{"tab inside scheme", canonOptions{}, "", "ht\ttp://example.com/", "http://example.com/"},
+		{"leading and trailing spaces", canonOptions{}, page, "  /a  ", "http://example.com/a"},
+		{"leading and trailing controls", canonOptions{}, page, "\x00\x1f /a\x01 \x1f", "http://example.com/a"},
+		{"DEL is not trimmed", canonOptions{}, page, "/a\x7f", "http://example.com/a%7F"},
+		{"inner space encoded", canonOptions{}, page, "/a b", "http://example.com/a%20b"},
+		{"backslashes", canonOptions{}, page, `\a\b`, "http://example.com/a/b"},
+		{"dot segments", canonOptions{}, page, "../x/./y/../z", "http://example.com/x/z"},
+		{"above the root", canonOptions{}, page, "../../../x", "http://example.com/x"},
+		{"non-ascii path", canonOptions{}, page, "/ü", "http://example.com/%C3%BC"},
+		{"scheme-relative", canonOptions{}, "https://a.example/x", "//b.example/y", "https://b.example/y"},
+		{"base href with path", canonOptions{}, "http://example.com/docs/v2/", "guide/intro", "http://example.com/docs/v2/guide/intro"},
+		{"base href file", canonOptions{}, "http://example.com/docs/v2/index.html", "../v1/", "http://example.com/docs/v1/"},
+		{"query replaces base query", canonOptions{}, page + "?a=1", "?b=2", page + "?b=2"},
+		{"userinfo kept", canonOptions{}, "http://u:p@example.com/", "x", "http://u:p@example.com/x"},
+		{"sort query", sorted, page, "?b=2&a=1&c=3", page + "?a=1&b=2&c=3"},
+		{"sort is stable", sorted, page, "?b=2&a=9&b=1&a=8", page + "?a=9&a=8&b=2&b=1"},
+		{"sort drops empty params", sorted, page, "?&b&&a=", page + "?a=&b"},
+		{"unsorted order kept", canonOptions{}, page, "?b=2&a=1", page + "?b=2&a=1"},
+		{"empty query kept", canonOptions{}, page, "?", page + "?"},
+		{"empty query dropped", sorted, page, "?", page},
+		{"tracking stripped", stripped, page, "?z=1&utm_source=x&gclid=1&y=2&fbclid=3&utm_medium=m", page + "?z=1&y=2"},
+		{"every tracking key", stripped, page, "?utm_campaign=1&msclkid=2&mc_cid=3&mc_eid=4&_ga=5&yclid=6&igshid=7", page},
+		{"lookalikes kept", stripped, page, "?utm=1&gclid2=2&GCLID=3&xutm_a=4", page + "?utm=1&gclid2=2&GCLID=3&xutm_a=4"},
+		{"stripped and sorted", both, page, "?b=1&utm_id=2&a=3", page + "?a=3&b=1"},
+		{"values untouched", both, page, "?q=a+b%20c&p=%E2%82%AC", page + "?p=%E2%82%AC&q=a+b%20c"},
+		{"mailto", canonOptions{}, page, "mailto:a@example.com", ""},
+		{"javascript", canonOptions{}, page, "javascript:void(0)", ""},
+		{"data", canonOptions{}, page, "data:text/html,hi", ""},
+		{"ftp", canonOptions{}, page, "ftp://example.com/f", ""},
+		{"tel", canonOptions{}, page, "tel:+4712345678", ""},
+		{"relative without base", canonOptions{}, "", "/a", ""},
+		{"empty without base", canonOptions{}, "", "", ""},
+		{"garbage", canonOptions{}, "", "::::", ""},
+		{"bad host", canonOptions{}, page, "http://exa mple.com/", ""},
+		{"empty host", canonOptions{}, page, "http:///", ""},
+		{"bad port", canonOptions{}, page, "http://example.com:99999/", ""},
+		{"bad base", canonOptions{}, "not a url", "/a", ""},
+		{"long link", canonOptions{}, page, "/" + strings.Repeat("a", maxURLLen-len("http://example.com/")), "http://example.com/" + strings.Repeat("a", maxURLLen-len("http://example.com/"))},
+		{"link too long", canonOptions{}, page, "/" + strings.Repeat("a", maxURLLen), ""},
+		{"result too long", canonOptions{}, page, strings.Repeat("é", maxURLLen/6), ""},
+		{"non-http base", canonOptions{}, "ftp://example.com/", "/a", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := newCanonicalizer(tt.opts).resolve(tt.base, tt.ref)
+			if tt.want == "" {
+				if err == nil {
+					t.Fatalf("resolve(%q, %q) = %q, want an error", tt.base, tt.ref, got)
+				}
+				if !strings.HasPrefix(err.Error(), "crawler: ") {
+					t.Errorf("error %q lacks the package prefix", err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("resolve(%q, %q) = %q, %v; want %q", tt.base, tt.ref, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestResolveEquivalent checks that the spellings of one page agree on the
+// canonical URL and so on the fingerprint.
+func TestResolveEquivalent(t *testing.T) {
+	const want = "http://host.example/page/7"
+	c := newCanonicalizer(canonOptions{sortQuery: true, stripTracking: true})
+	spellings := []struct{ base, ref string }{
+		{"http://host.example/", "/page/7"},
+		{"http://host.example/", "./page/7"},
+		{"http://host.example/", "http://HOST.example:80/page/7"},
+		{"http://host.example/", "/page/7#top"},
+		{"http://host.example/", "/a/../page/7"},
+		{"http://host.example/", "HTTP://host.example/page/7"},
+		{"http://host.example/", " /page/7 "},
+		{"http://host.example/", "/page/7\t"},
+		{"http://host.example/page/6", "7"},
+		{"http://host.example/x/y", `\page\7`},
+		{"http://host.example/", "/page/7?utm_source=news"},
+		{"", "http://host.example/page/7"},
+	}
+	for _, s := range spellings {
+		got, err := c.resolve(s.base, s.ref)
+		if err != nil || got != want {
+			t.Errorf("resolve(%q, %q) = %q, %v; want %q", s.base, s.ref, got, err, want)
+			continue
+		}
+		if fingerprint(got) != fingerprint(want) {
+			t.Errorf("fingerprint differs for %q", s.ref)
+		}
+	}
+}
+
+// TestFingerprint pins the hash: fingerprints key a seen-set shared across
+// processes and machines, so they must never change. The values are those
+// of the reference implementation: printf %s URL | xxhsum -H2.
+func TestFingerprint(t *testing.T) {
+	tests := []struct{ url, want string }{
+		{"", "99aa06d3014798d86001c324468d497f"},
+		{"http://example.com/", "42663426682770e605cd77c9b152d153"},
+		{"http://example.com/page/7", "e97f541f15a02313a498bad5f50332d1"},
+	}
+	for _, tt := range tests {
+		fp := fingerprint(tt.url)
+		if got := hex.EncodeToString(fp[:]); got != tt.want {
+			t.Errorf("fingerprint(%q) = %s, want %s", tt.url, got, tt.want)
+		}
+	}
+	if fingerprint("http://example.com/a") == fingerprint("http://example.com/b") {
+		t.Error("distinct URLs share a fingerprint")
+	}
+}
+
+// fastBases are bases of the shapes the fast path splices into.
+var fastBases = []string{
+	"http://example.com/",
+	"https://example.com/dir/page.html?q=1",
+	"http://u:p@example.com:8080/a/b/",
+	"https://xn--bcher-kva.example/a/b?",
+	"http://10.0.0.1/a",
+	"http://[::1]:81/x/y/z?a=b&c",
+}
+
+// checkFast fails t if the fast path takes ref against base and disagrees
+// with the parser. It reports whether the fast path took ref.
+func checkFast(t *testing.T, c *canonicalizer, base, ref string) bool {
+	t.Helper()
+	b, err := c.base(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, ok := b.fast(ref)
+	if !ok {
+		return false
+	}
+	full, err := c.full(b, ref)
+	if err != nil || fast != full {
+		t.Errorf("base %q ref %q: fast path gives %q, parser %q, %v", base, ref, fast, full, err)
+	}
+	return true
+}
+
+// TestFastMatchesParser compares the fast path with the parser on links
+// built from the pieces that matter to either.
+func TestFastMatchesParser(t *testing.T) {
+	pieces := []string{"/", "/", "a", "b1", "page", ".", "..", "?", "#", "=", "&", "x=1",
+		":", "@", "'", "~", "-", "_", "!", "$", "(", "*", "+", ",", ";", "%", "%2e", "%41",
+		`\`, " ", "\t", "\n", "\x00", "\x7f", "é", "\xff", "[", "^", "|", "{", "`", "\"", "<", "//", "http:", "c:"}
+	c := newCanonicalizer(canonOptions{})
+	r := rand.New(rand.NewPCG(1, 2))
+	const n = 50000
+	taken := 0
+	for range n {
+		var sb strings.Builder
+		for range r.IntN(8) {
+			sb.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		if checkFast(t, c, fastBases[r.IntN(len(fastBases))], sb.String()) {
+			taken++
+		}
+	}
+	// Guard against a fast path so strict that the test proves nothing.
+	if taken < n/10 {
+		t.Fatalf("fast path took only %d of %d links", taken, n)
+	}
+	t.Logf("fast path took %d of %d links", taken, n)
+}
+
+func FuzzFastPath(f *testing.F) {
+	for _, ref := range []string{"", "/", "a", "/a/b?c=d#e", "?x", "#f", "a:b", "./a", "a/..", "/a'b?c'd", "b/c:d"} {
+		f.Add(uint8(0), ref)
+	}
+	c := newCanonicalizer(canonOptions{})
+	f.Fuzz(func(t *testing.T, base uint8, ref string) {
+		checkFast(t, c, fastBases[int(base)%len(fastBases)], ref)
+	})
+}
+
+func FuzzResolve(f *testing.F) {
+	for _, s := range []struct{ base, ref string }{
+		{"http://example.com/a/b", "../c?d=e#f"},
+		{"https://example.com/", "//other.example/x"},
+		{"", "HTTP://Example.COM:80/%7e?utm_source=x&b=1&a=2"},
+		{"http://example.com/", " \t/a\\b/./../c "},
+		{"http://example.com/", "javascript:alert(1)"},
+		{"http://[::1]:8080/", "http://0x7f.1/"},
+		{"http://example.com/", "http://xn--/"},
+	} {
+		f.Add(uint8(3), s.base, s.ref)
+	}
+	f.Fuzz(func(t *testing.T, opts uint8, base, ref string) {
+		c := newCanonicalizer(canonOptions{sortQuery: opts&1 != 0, stripTracking: opts&2 != 0})
+		out, err := c.resolve(base, ref)
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(out, "http://") && !strings.HasPrefix(out, "https://") {
+			t.Fatalf("resolve(%q, %q) = %q, not http(s)", base, ref, out)
+		}
+		again, err := c.resolve("", out)
+		if err != nil || again != out {
+			t.Fatalf("resolve(%q, %q) = %q, but resolve(\"\", %q) = %q, %v", base, ref, out, out, again, err)
+		}
+	})
+}
+
+// TestResolveConcurrent shares one canonicalizer, and so its base cache,
+// between goroutines; run it with -race.
+func TestResolveConcurrent(t *testing.T) {
+	c := newCanonicalizer(canonOptions{sortQuery: true})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 500 {
+				base := fastBases[(g+i)%len(fastBases)]
+				want, err := newCanonicalizer(canonOptions{sortQuery: true}).resolve(base, "../x?b=1&a=2")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if got, err := c.resolve(base, "../x?b=1&a=2"); err != nil || got != want {
+					t.Errorf("resolve(%q) = %q, %v; want %q", base, got, err, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// benchLinks is a page's worth of links as a crawler meets them, resolved
+// against the page's URL.
+var benchLinks = []string{
+	"/page/123", "/page/124", "page/5?x=1", "../a", "/products/42?color=red&size=m",
+	"//cdn.example.com/x", "https://other.example/about", "/page/7#reviews",
+	"#top", "/search?q=go+url&page=2", "./b/c.html", "/blog/2026/11/url-parsing",
+}
+
+// BenchmarkResolve measures one link of benchLinks: "naive" parses the base
+// for every link, "parser" parses it once as resolve's cache does, and
+// "resolve" adds the fast path.
+func BenchmarkResolve(b *testing.B) {
+	const base = "https://www.example.com/section/list.html?p=3"
+	c := newCanonicalizer(canonOptions{})
+	pb, err := c.base(base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func(name string, resolve func(ref string) error) {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := resolve(benchLinks[i%len(benchLinks)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+	run("naive", func(ref string) error {
+		u, err := url.ParseRef(base, ref)
+		if err == nil {
+			_ = u.Href(true)
+		}
+		return err
+	})
+	run("parser", func(ref string) error {
+		_, err := c.full(pb, ref)
+		return err
+	})
+	run("resolve", func(ref string) error {
+		_, err := c.resolve(base, ref)
+		return err
+	})
+}
