@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
+	"golang.org/x/net/html/charset"
 )
 
 // maxTitleBytes bounds pageLinks.title so that a hostile page cannot make the
@@ -40,10 +41,8 @@ type pageLinks struct {
 // means no cap; links past the cap are counted in dropped but not stored, so
 // memory stays proportional to the cap. Any body, however malformed, is safe.
 func extractLinks(body []byte, contentType string, maxLinks int) pageLinks {
-	s := linkScanner{max: maxLinks, enc: encodingOf(charsetParam(contentType))}
-	if b, ok := bytes.CutPrefix(body, []byte("\xEF\xBB\xBF")); ok {
-		body, s.enc = b, encUTF8 // a byte order mark overrides the header
-	}
+	s := linkScanner{max: maxLinks, body: body, contentType: contentType}
+	body, _ = bytes.CutPrefix(body, []byte("\xEF\xBB\xBF"))
 	z := html.NewTokenizer(bytes.NewReader(body))
 	for {
 		tt := z.Next()
@@ -80,11 +79,12 @@ func isHTML(contentType string) bool {
 // linkScanner is the state of one extractLinks pass.
 type linkScanner struct {
 	out         pageLinks
-	max         int          // maxLinks
-	enc         pageEncoding // encNone until a byte order mark, the header or a meta tag names one
-	baseSeen    bool         // a <base href> was seen; later ones do not count
-	nofollowAll bool         // <meta name=robots content=nofollow> was seen
-	title       int          // titleNone, then titleNext after the first <title>, then titleDone
+	max         int    // maxLinks
+	body        []byte // the page, for its charset
+	contentType string // the Content-Type header, for its charset
+	baseSeen    bool   // a <base href> was seen; later ones do not count
+	nofollowAll bool   // <meta name=robots content=nofollow> was seen
+	title       int    // titleNone, then titleNext after the first <title>, then titleDone
 }
 
 // The title is the text token that follows the first <title> start tag: the
@@ -133,17 +133,13 @@ func (s *linkScanner) tag(z *html.Tokenizer) {
 	}
 }
 
-// meta handles a <meta> tag: robots directives, refresh targets and charsets.
+// meta handles a <meta> tag: robots directives and refresh targets.
 func (s *linkScanner) meta(a linkAttrs) {
 	switch {
 	case foldEq(a.name, "robots"):
 		s.nofollowAll = s.nofollowAll || hasToken(a.content, ',', "nofollow", "none")
 	case foldEq(a.httpEquiv, "refresh"):
 		s.add(refreshURL(a.content), false)
-	case s.enc == encNone && a.charset != nil:
-		s.enc = encodingOf(string(a.charset))
-	case s.enc == encNone && foldEq(a.httpEquiv, "content-type"):
-		s.enc = encodingOf(charsetParam(string(a.content)))
 	}
 }
 
@@ -162,15 +158,22 @@ func (s *linkScanner) add(v []byte, nofollow bool) {
 // takeTitle sets the title from the current text token.
 func (s *linkScanner) takeTitle(z *html.Tokenizer) {
 	s.title = titleDone
-	// Windows-1252 text with bytes over 0x7F is all but never valid UTF-8,
-	// and ASCII reads the same either way, so the check spares the common
-	// ASCII title on a Latin-1 page a transcoding.
-	if raw := z.Raw(); (s.enc == encWindows1252 || s.enc == encNone) && !utf8.Valid(raw) {
-		// The tokenizer decodes entities into UTF-8, so the source has to be
-		// transcoded before unescaping. 8 KiB of it covers any real title.
+	// A title that is valid UTF-8 is read as it is: ASCII reads the same in
+	// every charset the web uses, and other text that happens to be valid
+	// UTF-8 is all but always UTF-8.
+	if raw := z.Raw(); !utf8.Valid(raw) {
+		// The tokenizer decodes entities into UTF-8, so the source is
+		// transcoded before unescaping; the charset comes from a byte order
+		// mark, the header or a <meta> tag, else windows-1252, as browsers
+		// do. 8 KiB of source covers any real title.
 		raw = raw[:min(len(raw), 8<<10)]
-		s.out.title = clipTitle([]byte(html.UnescapeString(string(decodeWindows1252(raw)))))
-		return
+		enc, _, _ := charset.DetermineEncoding(s.body, s.contentType)
+		if dec, err := enc.NewDecoder().Bytes(raw); err == nil {
+			// NUL becomes U+FFFD, as the tokenizer makes it in UTF-8 text.
+			dec = bytes.ReplaceAll(dec, []byte{0}, []byte("\uFFFD"))
+			s.out.title = clipTitle([]byte(html.UnescapeString(string(dec))))
+			return
+		}
 	}
 	s.out.title = clipTitle(z.Text())
 }
@@ -321,78 +324,6 @@ func cleanURL(v []byte) string {
 		}
 		return r
 	}, string(v))
-}
-
-// pageEncoding is what extractLinks needs to know of a page's charset.
-type pageEncoding int
-
-const (
-	encNone        pageEncoding = iota // none declared: a title that is not UTF-8 is read as windows-1252, as browsers do
-	encUTF8                            // UTF-8, and the charsets handled as UTF-8 (see encodingOf)
-	encWindows1252                     // windows-1252 and the labels the Encoding Standard maps to it, such as iso-8859-1
-)
-
-// encodingOf maps a charset label to a pageEncoding. Labels other than those
-// of windows-1252 count as UTF-8: hrefs are ASCII in practice, and a title in,
-// say, Shift_JIS comes out valid, with U+FFFD for what cannot be decoded.
-// (UTF-16 pages, rare on the web, are not decoded and yield no links.)
-func encodingOf(label string) pageEncoding {
-	switch strings.ToLower(strings.Trim(label, " \t\n\r\f")) {
-	case "":
-		return encNone
-	case "windows-1252", "iso-8859-1", "iso8859-1", "iso88591", "iso_8859-1", "iso_8859-1:1987",
-		"latin1", "l1", "cp1252", "x-cp1252", "cp819", "ibm819", "csisolatin1", "iso-ir-100",
-		"us-ascii", "ascii", "ansi_x3.4-1968":
-		return encWindows1252
-	}
-	return encUTF8
-}
-
-// charsetParam returns the charset named in a Content-Type value, or "" if
-// none is. It applies the HTML standard's lenient rules for meta content to
-// the header too.
-func charsetParam(s string) string {
-	for i := 0; i+7 <= len(s); i++ {
-		j := skipHTMLSpace(s, i+7)
-		if !foldEq(s[i:i+7], "charset") || j == len(s) || s[j] != '=' {
-			continue
-		}
-		v := s[skipHTMLSpace(s, j+1):]
-		if len(v) > 0 && (v[0] == '"' || v[0] == '\'') {
-			if k := strings.IndexByte(v[1:], v[0]); k >= 0 {
-				return v[1 : k+1]
-			}
-			return ""
-		}
-		if k := strings.IndexAny(v, " \t\n\r\f;"); k >= 0 {
-			v = v[:k]
-		}
-		return v
-	}
-	return ""
-}
-
-// windows1252High maps bytes 0x80 to 0x9F; the rest of windows-1252 is Latin-1.
-var windows1252High = [32]rune{
-	'€', 0x81, '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', 0x8D, 'Ž', 0x8F,
-	0x90, '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', 0x9D, 'ž', 'Ÿ',
-}
-
-// decodeWindows1252 converts windows-1252 to UTF-8, turning NUL into U+FFFD
-// as the tokenizer does.
-func decodeWindows1252(b []byte) []byte {
-	out := make([]byte, 0, len(b)+len(b)/2)
-	for _, c := range b {
-		switch {
-		case c == 0:
-			out = utf8.AppendRune(out, utf8.RuneError)
-		case c >= 0x80 && c < 0xA0:
-			out = utf8.AppendRune(out, windows1252High[c-0x80])
-		default:
-			out = utf8.AppendRune(out, rune(c))
-		}
-	}
-	return out
 }
 
 // foldEq reports whether b equals the lower-case ASCII string s in any case.
