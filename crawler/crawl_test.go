@@ -442,7 +442,7 @@ func TestCrawlCancelGrace(t *testing.T) {
 }
 
 func TestPageDocumentLazy(t *testing.T) {
-	srv, _ := linkSite(t, map[string]string{"/": `<div class="price">42</div>`})
+	srv, hits := linkSite(t, map[string]string{"/": `<div class="price">42</div>`})
 	var price string
 	err := Crawl(context.Background(), []string{srv.URL + "/"}, func(p *Page) error {
 		if p.doc != nil {
@@ -457,6 +457,9 @@ func TestPageDocumentLazy(t *testing.T) {
 	})
 	if err != nil || price != "42" {
 		t.Fatalf("price %q, err %v", price, err)
+	}
+	if n := hitCount(hits, "/"); n != 1 {
+		t.Errorf("page fetched %d times", n)
 	}
 }
 

@@ -47,6 +47,8 @@ func ParseScope(s string) (Scope, error) {
 
 // SkipLinks is used as a return value from visit functions to say that the
 // page's links are not to be followed. The crawl goes on.
+//
+//lint:ignore ST1012 a control-flow sentinel, named like fs.SkipDir
 var SkipLinks = errors.New("skip this page's links")
 
 // SkipAll is used as a return value from visit functions to stop the crawl
