@@ -492,15 +492,16 @@ func (p *pipeline) fetchRobots(j *job) *result {
 	return r
 }
 
-// fetchFollowing GETs u, following up to five redirects.
+// fetchFollowing GETs u, following up to five redirects; past them it
+// returns the last redirect response.
 func (p *pipeline) fetchFollowing(u string) (*sluice.Response, error) {
-	for range robotsMaxRedirects + 1 {
+	for i := 0; ; i++ {
 		resp, err := p.fetcher.Fetch(p.fetchCtx, u)
 		if err != nil {
 			return nil, err
 		}
 		loc := resp.Header.Get("Location")
-		if resp.StatusCode < 300 || resp.StatusCode >= 400 || loc == "" {
+		if resp.StatusCode < 300 || resp.StatusCode >= 400 || loc == "" || i == robotsMaxRedirects {
 			return resp, nil
 		}
 		next, err := p.cz.resolve(u, loc)
@@ -509,7 +510,6 @@ func (p *pipeline) fetchFollowing(u string) (*sluice.Response, error) {
 		}
 		u = next
 	}
-	return &sluice.Response{URL: u, StatusCode: http.StatusLoopDetected}, nil
 }
 
 // fetchSitemap fetches a sitemap or sitemap index and returns the URLs in

@@ -1,0 +1,192 @@
+package crawler
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// robotsSite serves a home page linking to /a, /b and /private/c, and the
+// given robots.txt handler.
+func robotsSite(t *testing.T, robots http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var robotsHits atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		robotsHits.Add(1)
+		robots(w, r)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<a href="/a">a</a><a href="/b">b</a><a href="/private/c">c</a>`)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv, &robotsHits
+}
+
+func TestCrawlRobots(t *testing.T) {
+	redirects := func(n int, final http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			var i int
+			fmt.Sscan(r.URL.Query().Get("r"), &i)
+			if i < n {
+				http.Redirect(w, r, fmt.Sprintf("/robots.txt?r=%d", i+1), http.StatusFound)
+				return
+			}
+			final(w, r)
+		}
+	}
+	disallowPrivate := func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "User-agent: *\nDisallow: /private/\n")
+	}
+	for _, tc := range []struct {
+		name    string
+		robots  http.HandlerFunc
+		ua      string
+		denied  []string // paths recorded as denied
+		note    string   // in the denial's message
+		timeout time.Duration
+	}{
+		{name: "disallow", robots: disallowPrivate, denied: []string{"/private/c"}},
+		{name: "404 allows all", robots: http.NotFound},
+		{name: "410 allows all", robots: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) }},
+		{name: "503 disallows all", robots: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) },
+			denied: []string{"/"}, note: "503"},
+		{name: "hang disallows all", timeout: 200 * time.Millisecond,
+			robots: func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
+			denied: []string{"/"}, note: "timeout"},
+		{name: "five redirects followed", robots: redirects(5, disallowPrivate), denied: []string{"/private/c"}},
+		{name: "six redirects: unavailable, allow all", robots: redirects(6, disallowPrivate)},
+		{name: "group by product token", ua: "FooBot/2.1 (+http://foo.example)",
+			robots: func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprint(w, "User-agent: *\nDisallow: /a\n\nUser-agent: foobot\nDisallow: /b\n")
+			}, denied: []string{"/b"}},
+		{name: "garbage", robots: func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte("\x00\xff<html>Disallow /a\nUser-agent *\n:::\nDisallow: /private/\n"))
+		}},
+		{name: "huge", robots: func(w http.ResponseWriter, r *http.Request) {
+			// 2 MiB: the rules past 500 KiB are not read.
+			fmt.Fprint(w, "User-agent: *\nDisallow: /private/\n")
+			w.Write([]byte(strings.Repeat("# filler\n", 2<<20/9)))
+			fmt.Fprint(w, "Disallow: /a\n")
+		}, denied: []string{"/private/c"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, hits := robotsSite(t, tc.robots)
+			c := &Crawler{UserAgent: tc.ua, Timeout: tc.timeout, Retries: 1}
+			pages, err := crawlAll(t, c, srv.URL+"/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var denied []string
+			for u, p := range pages {
+				if errors.Is(p.Err, ErrRobots) {
+					denied = append(denied, strings.TrimPrefix(u, srv.URL))
+					if !strings.Contains(p.Err.Error(), tc.note) {
+						t.Errorf("%s: error %q lacks %q", u, p.Err, tc.note)
+					}
+				} else if p.Err != nil {
+					t.Errorf("%s: %v", u, p.Err)
+				}
+			}
+			sort.Strings(denied)
+			if fmt.Sprint(denied) != fmt.Sprint(tc.denied) {
+				t.Errorf("denied %v, want %v", denied, tc.denied)
+			}
+			want := 4
+			if len(tc.denied) > 0 && tc.denied[0] == "/" {
+				want = 1 // the seed is denied, so its links are never seen
+			}
+			if len(pages) != want {
+				t.Errorf("%d pages, want %d", len(pages), want)
+			}
+			if st := c.Stats(); st.RobotsFetched != 1 || st.RobotsDenied != int64(len(tc.denied)) {
+				t.Errorf("robots fetched %d times, %d denials", st.RobotsFetched, st.RobotsDenied)
+			}
+			if hits.Load() == 0 {
+				t.Error("robots.txt never requested")
+			}
+		})
+	}
+}
+
+func TestCrawlDelay(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		max      time.Duration
+		min, lim time.Duration // bounds on the crawl's duration
+	}{
+		{"honoured", 0, 3 * 90 * time.Millisecond, time.Hour},
+		{"capped", 10 * time.Millisecond, 0, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			delay := "0.1"
+			if tc.max > 0 {
+				delay = "100"
+			}
+			srv, _ := robotsSite(t, func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprintf(w, "User-agent: *\nCrawl-delay: %s\n", delay)
+			})
+			c := &Crawler{MaxCrawlDelay: tc.max}
+			start := time.Now()
+			pages, err := crawlAll(t, c, srv.URL+"/")
+			took := time.Since(start)
+			if err != nil || len(pages) != 4 {
+				t.Fatalf("%d pages, err %v", len(pages), err)
+			}
+			// robots.txt, then 4 pages: at least 3 full delays between
+			// page starts.
+			if took < tc.min || took > tc.lim {
+				t.Errorf("crawl took %v, want between %v and %v", took, tc.min, tc.lim)
+			}
+		})
+	}
+}
+
+func TestCrawlSitemapFromRobots(t *testing.T) {
+	mux := http.NewServeMux()
+	var srvURL string
+	mux.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "Sitemap: %s/maps/index.xml\n", srvURL)
+	})
+	mux.HandleFunc("/maps/index.xml", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<sitemapindex><sitemap><loc>%s/maps/one.xml</loc></sitemap><sitemap><loc>%s/maps/index.xml</loc></sitemap></sitemapindex>`, srvURL, srvURL)
+	})
+	mux.HandleFunc("/maps/one.xml", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<urlset><url><loc>%s/x</loc></url><url><loc> %s/y </loc></url><url><loc>mailto:a@b</loc></url></urlset>`, srvURL, srvURL)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "page") })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	srvURL = srv.URL
+	pages, err := crawlAll(t, &Crawler{Sitemaps: true}, srv.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/", "/x", "/y"} {
+		if pages[srv.URL+p] == nil {
+			t.Errorf("no record for %s", p)
+		}
+	}
+	if len(pages) != 3 {
+		t.Errorf("%d pages, want 3", len(pages))
+	}
+}
+
+func TestCrawlRobotsOnceForManyPages(t *testing.T) {
+	srv, hits := robotsSite(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "User-agent: *\nAllow: /\n") })
+	c := &Crawler{Concurrency: 50}
+	if _, err := crawlAll(t, c, srv.URL+"/", srv.URL+"/a", srv.URL+"/b"); err != nil {
+		t.Fatal(err)
+	}
+	if n := hits.Load(); n != 1 {
+		t.Errorf("robots.txt fetched %d times", n)
+	}
+}
