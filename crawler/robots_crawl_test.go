@@ -68,9 +68,11 @@ func TestCrawlRobots(t *testing.T) {
 			robots: func(w http.ResponseWriter, r *http.Request) {
 				fmt.Fprint(w, "User-agent: *\nDisallow: /a\n\nUser-agent: foobot\nDisallow: /b\n")
 			}, denied: []string{"/b"}},
+		// Lines that do not parse are skipped; the rest still count, as
+		// Google's parser reads them ("User-agent *" lacks only a colon).
 		{name: "garbage", robots: func(w http.ResponseWriter, r *http.Request) {
-			w.Write([]byte("\x00\xff<html>Disallow /a\nUser-agent *\n:::\nDisallow: /private/\n"))
-		}},
+			w.Write([]byte("\x00\xff<html>Disallow: /a\nUser-agent *\n:::\nDisallow: /private/\n"))
+		}, denied: []string{"/private/c"}},
 		{name: "huge", robots: func(w http.ResponseWriter, r *http.Request) {
 			// 2 MiB: the rules past 500 KiB are not read.
 			fmt.Fprint(w, "User-agent: *\nDisallow: /private/\n")
