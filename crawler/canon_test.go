@@ -301,7 +301,9 @@ func checkFast(t *testing.T, c *canonicalizer, base, ref string) bool {
 func TestFastMatchesParser(t *testing.T) {
 	pieces := []string{"/", "/", "a", "b1", "page", ".", "..", "?", "#", "=", "&", "x=1",
 		":", "@", "'", "~", "-", "_", "!", "$", "(", "*", "+", ",", ";", "%", "%2e", "%41",
-		`\`, " ", "\t", "\n", "\x00", "\x7f", "é", "\xff", "[", "^", "|", "{", "`", "\"", "<", "//", "http:", "c:"}
+		`\`, " ", "\t", "\n", "\x00", "\x7f", "é", "\xff", "[", "^", "|", "{", "`", "\"", "<", "//", "http:", "c:",
+		"http://", "HTTPS://", "//", "Example.COM", "a-b.c", ":80", ":443", ":8080", ":080", ":", ":99999",
+		"1.2.3.4", "01.2.3.4", "256.1.1.1", "1.2.3", "0x7f.1", "xn--", "u@", "[::1]", ".", "..", "/..", "/./", " ", "\r\n"}
 	c := newCanonicalizer(canonOptions{})
 	r := rand.New(rand.NewPCG(1, 2))
 	const n = 50000
@@ -323,7 +325,8 @@ func TestFastMatchesParser(t *testing.T) {
 }
 
 func FuzzFastPath(f *testing.F) {
-	for _, ref := range []string{"", "/", "a", "/a/b?c=d#e", "?x", "#f", "a:b", "./a", "a/..", "/a'b?c'd", "b/c:d"} {
+	for _, ref := range []string{"", "/", "a", "/a/b?c=d#e", "?x", "#f", "a:b", "./a", "a/..", "/a'b?c'd", "b/c:d",
+		"http://Example.com:80/a/../b/.", "//h.example:8080?q", " HTTPS://1.2.3.4/x\t", "../../p/7", "/x/../p/./7"} {
 		f.Add(uint8(0), ref)
 	}
 	c := newCanonicalizer(canonOptions{})
