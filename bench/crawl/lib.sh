@@ -3,8 +3,9 @@
 # build              builds server, colly and sluice into $tmp
 # serve ARGS...      starts the site server on CPU 0, sets $url and $spid
 # unserve            stops it
-# measure CMD...     runs CMD on CPU 1 under GNU time; sets $wall (s) and
-#                    $rss (peak KiB) and fails if CMD fails
+# measure CMD...     runs CMD on CPU 1 under GNU time; sets $wall (s),
+#                    $cpu (user + system s) and $rss (peak KiB), and fails
+#                    if CMD fails
 # stats              prints "unique duplicates peak_in_flight" from /__stats
 
 set -euo pipefail
@@ -45,8 +46,10 @@ unserve() {
 }
 
 measure() {
-	taskset -c 1 /usr/bin/time -o "$tmp/time" -f '%e %M' "$@" >"$tmp/stdout"
-	read -r wall rss <"$tmp/time"
+	taskset -c 1 /usr/bin/time -o "$tmp/time" -f '%e %M %U %S' "$@" >"$tmp/stdout"
+	local user sys
+	read -r wall rss user sys <"$tmp/time"
+	cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')
 }
 
 stats() {

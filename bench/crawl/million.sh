@@ -17,7 +17,7 @@ read -r unique dups peak < <(stats)
 unserve
 
 echo
-echo "| pages on site | wall s | unique pages | duplicate fetches | unique pages/s | peak RSS KiB | peak RSS MB | peak RSS bytes per URL |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
-awk -v p="$pages" -v w="$wall" -v u="$unique" -v d="$dups" -v r="$rss" \
-	'BEGIN {printf "| %d | %.1f | %d | %d | %.0f | %d | %.1f | %.0f |\n", p, w, u, d, u / w, r, r * 1024 / 1e6, r * 1024 / u}'
+echo "| pages on site | wall s | CPU s | unique pages | duplicate fetches | unique pages/s | peak RSS KiB | peak RSS MB | peak RSS bytes per URL | server peak in flight |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+awk -v p="$pages" -v w="$wall" -v c="$cpu" -v u="$unique" -v d="$dups" -v r="$rss" -v f="$peak" \
+	'BEGIN {printf "| %d | %.1f | %.1f | %d | %d | %.0f | %d | %.1f | %.0f | %d |\n", p, w, c, u, d, u / w, r, r * 1024 / 1e6, r * 1024 / u, f}'

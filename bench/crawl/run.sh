@@ -13,14 +13,15 @@ rounds=${ROUNDS:-5}
 pages=${PAGES:-20000}
 build
 
-# crawl NAME: serve a fresh site, crawl it, print one result line.
+# crawl NAME: serve a fresh site, crawl it, print
+# "NAME wall rss cpu unique duplicates peak_in_flight".
 crawl() {
 	serve -pages "$pages" -links 10
 	case $1 in
 	sluice) measure "$tmp/sluice" crawl -c 50 -q -o /dev/null "$url/p/0" ;;
 	colly) measure "$tmp/colly" -c 50 "$url/p/0" ;;
 	esac
-	echo "$1 $wall $rss $(stats)"
+	echo "$1 $wall $rss $cpu $(stats)"
 	unserve
 }
 
@@ -31,26 +32,28 @@ for r in $(seq "$rounds"); do
 	done
 done >"$tmp/results"
 
+# Fields of $tmp/results: 1 round, 2 crawler, 3 wall s, 4 peak RSS KiB,
+# 5 CPU s, 6 unique pages, 7 duplicate fetches, 8 server peak in flight.
 echo
-echo "| round | crawler | wall s | unique pages | duplicate fetches | unique pages/s | peak RSS KiB | server peak in flight |"
-echo "|---:|---|---:|---:|---:|---:|---:|---:|"
-awk '{printf "| %d | %s | %.2f | %d | %d | %.0f | %d | %d |\n", $1, $2, $3, $5, $6, $5 / $3, $4, $7}' "$tmp/results"
+echo "| round | crawler | wall s | CPU s | unique pages | duplicate fetches | unique pages/s | peak RSS KiB | server peak in flight |"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+awk '{printf "| %d | %s | %.2f | %.2f | %d | %d | %.0f | %d | %d |\n", $1, $2, $3, $5, $6, $7, $6 / $3, $4, $8}' "$tmp/results"
 
 col() { awk -v n="$1" -v k="$2" '$2 == n {print $k}' "$tmp/results"; }
-pps() { awk -v n="$1" '$2 == n {print $5 / $3}' "$tmp/results"; }
+pps() { awk -v n="$1" '$2 == n {print $6 / $3}' "$tmp/results"; }
 echo
-echo "| crawler (median of $rounds) | wall s | unique pages | duplicate fetches | unique pages/s | peak RSS KiB |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| crawler (median of $rounds) | wall s | CPU s | unique pages | duplicate fetches | unique pages/s | peak RSS KiB |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 for name in sluice colly; do
-	printf '| %s | %.2f | %d | %d | %.0f | %d |\n' "$name" \
+	printf '| %s | %.2f | %.2f | %d | %d | %.0f | %d |\n' "$name" \
 		"$(col "$name" 3 | median)" "$(col "$name" 5 | median)" "$(col "$name" 6 | median)" \
-		"$(pps "$name" | median)" "$(col "$name" 4 | median)"
+		"$(col "$name" 7 | median)" "$(pps "$name" | median)" "$(col "$name" 4 | median)"
 done
 
-# Same-round ratios: rounds pair the crawlers back to back, so a ratio
+# Same-round ratios: each round runs the crawlers back to back, so a ratio
 # taken within a round cancels some of the machine's drift.
-ratios=$(awk '{pps[$1, $2] = $5 / $3; rss[$1, $2] = $4}
-	END {for (r = 1; r <= '"$rounds"'; r++) print r, pps[r, "sluice"] / pps[r, "colly"], rss[r, "sluice"] / rss[r, "colly"]}' "$tmp/results")
+ratios=$(awk -v n="$rounds" '{pps[$1, $2] = $6 / $3; rss[$1, $2] = $4}
+	END {for (r = 1; r <= n; r++) print r, pps[r, "sluice"] / pps[r, "colly"], rss[r, "sluice"] / rss[r, "colly"]}' "$tmp/results")
 echo
 echo "| round | unique pages/s, sluice ÷ colly | peak RSS, sluice ÷ colly |"
 echo "|---:|---:|---:|"
