@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"sync/atomic"
 
 	"github.com/gocolly/colly/v2"
@@ -18,6 +19,7 @@ import (
 
 func main() {
 	parallelism := flag.Int("c", 50, "requests in flight at most")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: colly [-c N] URL")
@@ -28,6 +30,19 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "colly:", err)
 		os.Exit(2)
+	}
+
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "colly:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
 	}
 
 	c := colly.NewCollector(
