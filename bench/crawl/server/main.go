@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -53,16 +54,23 @@ func run(ctx context.Context, args []string) error {
 	raiseFileLimit()
 
 	site := crawltest.NewSite(*pages, *links)
-	site.Latency = *latency
 	mux := http.NewServeMux()
+	var inFlight, peak atomic.Int64
 	mux.HandleFunc("GET /__stats", func(w http.ResponseWriter, r *http.Request) {
 		var s stats
 		s.Unique, s.Duplicates = site.Fetches()
-		s.PeakInFlight = site.PeakInFlight()
+		s.PeakInFlight = int(peak.Load())
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(s)
 	})
-	mux.Handle("/", site)
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Counted here, around the latency, not only in the site.
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		preciseLatency(*latency, site).ServeHTTP(w, r)
+	}))
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -93,4 +101,21 @@ func raiseFileLimit() {
 		l.Cur = l.Max
 		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
+}
+
+// preciseLatency holds each response for d before h serves it. It sleeps in
+// nanosleep(2), which blocks the thread, rather than in time.Sleep: with 50
+// sleepers and the server pinned to one core, the runtime's timers woke
+// responses late, and hey -c 50 measured 21.4 ms a request for a 20 ms
+// latency (2,319 requests/s where 2,500 is the bound).
+func preciseLatency(d time.Duration, h http.Handler) http.Handler {
+	if d <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ts := syscall.NsecToTimespec(d.Nanoseconds())
+		for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
+		}
+		h.ServeHTTP(w, r)
+	})
 }
