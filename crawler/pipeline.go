@@ -5,42 +5,24 @@
 package crawler
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/tls"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"mime"
-	"net"
 	"net/http"
-	"net/url"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/sluicehq/sluice"
-	"golang.org/x/net/publicsuffix"
 	"golang.org/x/sync/semaphore"
 )
 
 const (
-	// robotsMaxBytes is the part of a robots.txt parsed (RFC 9309 §2.5).
-	robotsMaxBytes = 500 << 10
-	// robotsMaxRedirects is the redirects followed to a robots.txt or a
-	// sitemap (RFC 9309 §2.3.1.2).
-	robotsMaxRedirects = 5
-	// sitemapMaxURLs is the URLs taken from one sitemap (the sitemap
-	// protocol's own limit).
-	sitemapMaxURLs = 50000
 	// parseBudget bounds the body bytes fetched and not yet visited, so a
 	// slow parse or visit holds the fetchers back instead of piling up
 	// bodies in memory.
@@ -327,21 +309,6 @@ func (p *pipeline) fetchPage(j *job) {
 	p.parseCh <- w
 }
 
-// retry sends j back to the frontier with a backoff.
-func (p *pipeline) retry(j *job, pause time.Duration) {
-	e := j.e
-	e.Attempts++
-	wait := pause
-	if wait == 0 {
-		// 500 ms, 1 s, 2 s … up to 30 s, each spread over ±50%.
-		base := min(500*time.Millisecond<<min(e.Attempts-1, 6), 30*time.Second)
-		wait = base/2 + rand.N(base)
-	}
-	e.NotBefore = time.Now().Add(wait).UnixNano()
-	j.e = e
-	p.s.results <- &result{j: j, retry: true, pause: pause}
-}
-
 // parseWorker extracts the links of HTML pages.
 func (p *pipeline) parseWorker() {
 	for w := range p.parseCh {
@@ -465,188 +432,6 @@ func (p *pipeline) call(page *Page) (err error) {
 	return p.visit(page)
 }
 
-// fetchRobots fetches and parses a host's robots.txt.
-func (p *pipeline) fetchRobots(j *job) *result {
-	p.c.update(func(st *Stats) { st.RobotsFetched++ })
-	resp, err := p.fetchFollowing(j.url)
-	r := &result{j: j}
-	switch {
-	case err != nil:
-		r.robots, r.note = disallowRobots(), "robots.txt unreachable: "+errKind(err)
-	case resp.StatusCode >= 300 && resp.StatusCode < 400:
-		// More than five redirects: unavailable, as a 4xx.
-		r.robots = allowRobots()
-	case resp.StatusCode >= 500:
-		r.robots, r.note = disallowRobots(), "robots.txt status "+strconv.Itoa(resp.StatusCode)
-	case resp.StatusCode >= 400:
-		r.robots = allowRobots()
-	default:
-		body := resp.Body[:min(len(resp.Body), robotsMaxBytes)]
-		r.robots = parseRobots(body, p.ua)
-		for _, u := range r.robots.sitemaps() {
-			if c, err := p.cz.resolve(j.url, u); err == nil {
-				r.sitemaps = append(r.sitemaps, c)
-			}
-		}
-	}
-	return r
-}
-
-// fetchFollowing GETs u, following up to five redirects; past them it
-// returns the last redirect response.
-func (p *pipeline) fetchFollowing(u string) (*sluice.Response, error) {
-	for i := 0; ; i++ {
-		resp, err := p.fetcher.Fetch(p.fetchCtx, u)
-		if err != nil {
-			return nil, err
-		}
-		loc := resp.Header.Get("Location")
-		if resp.StatusCode < 300 || resp.StatusCode >= 400 || loc == "" || i == robotsMaxRedirects {
-			return resp, nil
-		}
-		next, err := p.cz.resolve(u, loc)
-		if err != nil {
-			return resp, nil
-		}
-		u = next
-	}
-}
-
-// fetchSitemap fetches a sitemap or sitemap index and returns the URLs in
-// scope that it lists.
-func (p *pipeline) fetchSitemap(j *job) *result {
-	r := &result{j: j}
-	resp, err := p.fetchFollowing(j.url)
-	if err != nil || resp.StatusCode/100 != 2 {
-		return r
-	}
-	var body io.Reader = bytes.NewReader(resp.Body)
-	if bytes.HasPrefix(resp.Body, []byte{0x1f, 0x8b}) {
-		zr, err := gzip.NewReader(body)
-		if err != nil {
-			return r
-		}
-		defer zr.Close()
-		body = io.LimitReader(zr, parseBudget)
-	}
-	d := xml.NewDecoder(body)
-	d.Strict = false
-	var inSitemap, inLoc bool
-	var loc strings.Builder
-	for len(r.locs) < sitemapMaxURLs {
-		tok, err := d.Token()
-		if err != nil {
-			break
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			switch t.Name.Local {
-			case "sitemap":
-				inSitemap = true
-			case "loc":
-				inLoc = true
-				loc.Reset()
-			}
-		case xml.CharData:
-			if inLoc && loc.Len() < 4096 {
-				loc.Write(t)
-			}
-		case xml.EndElement:
-			switch t.Name.Local {
-			case "sitemap":
-				inSitemap = false
-			case "loc":
-				inLoc = false
-				u, err := p.cz.resolve(j.url, strings.TrimSpace(loc.String()))
-				switch {
-				case err != nil:
-				case inSitemap:
-					r.sitemaps = append(r.sitemaps, u)
-				case p.inScope(u):
-					r.locs = append(r.locs, u)
-				}
-			}
-		}
-	}
-	return r
-}
-
-// inScope reports whether links to canonical URL u are followed.
-func (p *pipeline) inScope(u string) bool {
-	c := p.c
-	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-		return false
-	}
-	switch c.Scope {
-	case ScopeHost:
-		if !p.scopeHosts[authority(u)] {
-			return false
-		}
-	case ScopeDomain:
-		h := hostname(u)
-		ok := p.scopeDomains[h]
-		for d := range p.scopeDomains {
-			if ok = ok || strings.HasSuffix(h, "."+d); ok {
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	for _, re := range c.Deny {
-		if re.MatchString(u) {
-			return false
-		}
-	}
-	if len(c.Allow) == 0 {
-		return true
-	}
-	for _, re := range c.Allow {
-		if re.MatchString(u) {
-			return true
-		}
-	}
-	return false
-}
-
-// authority returns the host and port of a canonical URL.
-func authority(u string) string {
-	rest := u[strings.Index(u, "://")+3:]
-	if j := strings.IndexByte(rest, '/'); j >= 0 {
-		rest = rest[:j]
-	}
-	return rest
-}
-
-// hostname returns the host name of a canonical URL, without port.
-func hostname(u string) string {
-	i := strings.Index(u, "://")
-	rest := u[i+3:]
-	if j := strings.IndexByte(rest, '/'); j >= 0 {
-		rest = rest[:j]
-	}
-	if strings.HasPrefix(rest, "[") {
-		if j := strings.IndexByte(rest, ']'); j >= 0 {
-			return rest[:j+1]
-		}
-	}
-	if j := strings.LastIndexByte(rest, ':'); j >= 0 {
-		rest = rest[:j]
-	}
-	return rest
-}
-
-// registrable returns the registrable domain of a host name (example.com
-// for www.example.com), or the name itself for IP addresses and the like.
-func registrable(h string) string {
-	d, err := publicsuffix.EffectiveTLDPlusOne(h)
-	if err != nil {
-		return h
-	}
-	return d
-}
-
 // mediaType returns the media type of a Content-Type header; when there is
 // none, it is sniffed from the body.
 func mediaType(ct string, body []byte) string {
@@ -658,75 +443,4 @@ func mediaType(ct string, body []byte) string {
 		return strings.ToLower(strings.TrimSpace(strings.Split(ct, ";")[0]))
 	}
 	return mt
-}
-
-// retryableErr reports whether a failed fetch may succeed if tried again.
-func retryableErr(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, errStopped) {
-		return false
-	}
-	var dns *net.DNSError
-	if errors.As(err, &dns) && dns.IsNotFound {
-		return false
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
-}
-
-// retryableStatus reports whether a status asks for a retry, and the pause
-// its Retry-After asks for (at most a minute; longer ones are not waited).
-func retryableStatus(resp *sluice.Response) (time.Duration, bool) {
-	switch resp.StatusCode {
-	case 429, 500, 502, 503, 504:
-	default:
-		return 0, false
-	}
-	ra := resp.Header.Get("Retry-After")
-	if ra == "" || resp.StatusCode != 429 && resp.StatusCode != 503 {
-		return 0, true
-	}
-	var d time.Duration
-	if secs, err := strconv.Atoi(strings.TrimSpace(ra)); err == nil {
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(ra); err == nil {
-		d = time.Until(t)
-	}
-	if d > time.Minute {
-		return 0, false
-	}
-	return max(d, 0), true
-}
-
-// errKind names the kind of a failure for the summary.
-func errKind(err error) string {
-	var dns *net.DNSError
-	var op *net.OpError
-	var ne net.Error
-	var cert *tls.CertificateVerificationError
-	var rec tls.RecordHeaderError
-	switch {
-	case errors.Is(err, ErrRobots):
-		return "robots"
-	case errors.Is(err, ErrTooManyRedirects):
-		return "redirects"
-	case errors.Is(err, errStopped) || errors.Is(err, context.Canceled):
-		return "cancelled"
-	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
-	case errors.As(err, &dns):
-		return "dns"
-	case errors.As(err, &cert) || errors.As(err, &rec):
-		return "tls"
-	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-		return "reset"
-	case errors.As(err, &op) && op.Op == "dial":
-		return "connect"
-	case errors.Is(err, ErrBadURL):
-		return "url"
-	}
-	return "other"
 }

@@ -57,7 +57,7 @@ func TestCrawlRobots(t *testing.T) {
 		{name: "disallow", robots: disallowPrivate, denied: []string{"/private/c"}},
 		{name: "404 allows all", robots: http.NotFound},
 		{name: "410 allows all", robots: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) }},
-		{name: "503 disallows all", robots: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) },
+		{name: "503 disallows all", robots: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) },
 			denied: []string{"/"}, note: "503"},
 		{name: "hang disallows all", timeout: 200 * time.Millisecond,
 			robots: func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
 	"strings"
 	"time"
 
@@ -447,21 +446,3 @@ func (s *scheduler) seed(cz *canonicalizer, seeds []string) {
 
 // errStopped is the cause of fetches cut short when the grace period ends.
 var errStopped = errors.New("crawler: stopped before the page finished")
-
-// seedScope returns the hosts (with port) and domains of the seeds, for the scope test.
-func seedScope(cz *canonicalizer, seeds []string) (hosts, domains map[string]bool) {
-	hosts, domains = make(map[string]bool), make(map[string]bool)
-	for _, raw := range seeds {
-		u, err := cz.resolve("", raw)
-		if err != nil {
-			continue
-		}
-		p, err := url.Parse(u)
-		if err != nil {
-			continue
-		}
-		hosts[p.Host] = true
-		domains[registrable(p.Hostname())] = true
-	}
-	return hosts, domains
-}
