@@ -244,7 +244,9 @@ func TestCrawlHostileSite(t *testing.T) {
 	check("/huge", func(r crawlRecord) bool { return r.Status == 200 && r.Bytes == 100000 })
 	check("/loop1", func(r crawlRecord) bool { return r.Status == 302 && r.Links == 1 })
 	check("/loop2", func(r crawlRecord) bool { return r.Status == 302 && r.Links == 1 })
-	check("/hang", func(r crawlRecord) bool { return strings.Contains(r.Error, "deadline") || strings.Contains(r.Error, "timeout") })
+	check("/hang", func(r crawlRecord) bool {
+		return strings.Contains(r.Error, "deadline") || strings.Contains(r.Error, "timeout")
+	})
 	check("/reset", func(r crawlRecord) bool { return r.Error != "" })
 	check("/plain", func(r crawlRecord) bool { return r.Status == 200 && r.Links == 0 && r.ContentType == "text/plain" })
 	check("/latin1", func(r crawlRecord) bool { return r.Title == "café" })
