@@ -48,10 +48,8 @@ func (h *host) ready(s *scheduler) bool {
 	if h.inFlight >= s.perHost || h.robotsBusy {
 		return false
 	}
-	if len(h.sitemaps) > 0 || s.needRobots(h) {
-		return true
-	}
-	return h.pending > 0 || h.held != nil
+	// robots.txt is fetched, when due, before the work it guards.
+	return len(h.sitemaps) > 0 || h.pending > 0 || h.held != nil
 }
 
 // hostHeap orders hosts by their next start time.
