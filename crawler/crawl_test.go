@@ -57,7 +57,7 @@ func TestCrawlSyntheticSiteExactlyOnce(t *testing.T) {
 		t.Errorf("visited %d pages, want 2000", len(pages))
 	}
 	st := c.Stats()
-	if st.Pages != 2000 || st.Fetched != 2000 || st.Queued != 0 || st.InFlight != 0 {
+	if st.Pages != 2000 || st.Fetched != 2000 || st.StatusCodes[200] != 2000 || st.Queued != 0 || st.InFlight != 0 {
 		t.Errorf("stats: %+v", st)
 	}
 	if st.Duplicates < 2000*9-2000 {

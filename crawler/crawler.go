@@ -228,6 +228,8 @@ type Stats struct {
 	// Errors counts failed URLs by kind (timeout, dns, connect, reset,
 	// robots, redirects, tls, other).
 	Errors map[string]int64
+	// StatusCodes counts the pages fetched by HTTP status.
+	StatusCodes map[int]int64
 	// Bytes is the body bytes read.
 	Bytes int64
 	// Retries is the number of fetches repeated after a failure.
@@ -267,6 +269,10 @@ func (c *Crawler) Stats() Stats {
 	s.Errors = make(map[string]int64, len(c.stats.Errors))
 	for k, v := range c.stats.Errors {
 		s.Errors[k] = v
+	}
+	s.StatusCodes = make(map[int]int64, len(c.stats.StatusCodes))
+	for k, v := range c.stats.StatusCodes {
+		s.StatusCodes[k] = v
 	}
 	if !s.done && !s.start.IsZero() {
 		s.Elapsed = time.Since(s.start)

@@ -132,7 +132,7 @@ func (c *Crawler) Crawl(ctx context.Context, seeds []string, visit func(*Page) e
 	}
 	p.scopeHosts, p.scopeDomains = seedScope(cz, seeds)
 	c.mu.Lock()
-	c.stats = Stats{start: time.Now(), Errors: make(map[string]int64)}
+	c.stats = Stats{start: time.Now(), Errors: make(map[string]int64), StatusCodes: make(map[int]int64)}
 	c.abort = func() { cancelFetch(errStopped) }
 	c.mu.Unlock()
 	defer func() {
@@ -381,6 +381,7 @@ func (p *pipeline) visitWorker() {
 			st.Pages++
 			if page.Response != nil {
 				st.Fetched++
+				st.StatusCodes[page.Response.StatusCode]++
 				st.Bytes += int64(len(page.Response.Body))
 			}
 			if page.Err != nil {

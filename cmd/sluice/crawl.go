@@ -280,6 +280,18 @@ func printCrawlSummary(w io.Writer, st *crawler.Stats, c *crawler.Crawler) {
 	}
 	fmt.Fprintf(w, "crawled %d pages in %.2fs (%.1f pages/s): %d fetched, %d errors, %s\n",
 		st.Pages, secs, float64(st.Pages)/max(secs, 1e-9), st.Fetched, errs, humanBytes(st.Bytes))
+	if len(st.StatusCodes) > 0 {
+		codes := make([]int, 0, len(st.StatusCodes))
+		for code := range st.StatusCodes {
+			codes = append(codes, code)
+		}
+		sort.Ints(codes)
+		parts := make([]string, 0, len(codes))
+		for _, code := range codes {
+			parts = append(parts, fmt.Sprintf("%d %d", code, st.StatusCodes[code]))
+		}
+		fmt.Fprintln(w, "  status:", strings.Join(parts, ", "))
+	}
 	if len(st.Errors) > 0 {
 		kinds := make([]string, 0, len(st.Errors))
 		for k := range st.Errors {
