@@ -526,3 +526,55 @@ func TestCrawlBadSeeds(t *testing.T) {
 		}
 	}
 }
+
+// TestCrawlSharedFrontier runs two crawls at once on one frontier, as
+// several machines share one crawl through a shared store: together they
+// fetch every page once, and both end only when the whole crawl is done.
+func TestCrawlSharedFrontier(t *testing.T) {
+	site := crawltest.NewSite(3000, 10)
+	site.Latency = time.Millisecond
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	shared := &MemoryFrontier{}
+	var mu sync.Mutex
+	seen := make(map[string]int)
+	var counts [2]int
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() {
+			c := &Crawler{Concurrency: 10, Frontier: shared}
+			// The second crawl starts from a page the first will also
+			// find; it must not fetch it again.
+			seed := srv.URL + "/p/0"
+			if i == 1 {
+				seed = srv.URL + "/p/1500"
+			}
+			err := c.Crawl(context.Background(), []string{seed}, func(p *Page) error {
+				mu.Lock()
+				seen[p.URL]++
+				counts[i]++
+				mu.Unlock()
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	unique, dups := site.Fetches()
+	if unique != 3000 || dups != 0 || len(seen) != 3000 {
+		t.Errorf("%d pages fetched, %d twice, %d visited", unique, dups, len(seen))
+	}
+	for u, n := range seen {
+		if n != 1 {
+			t.Errorf("%s visited %d times", u, n)
+		}
+	}
+	if counts[0] == 0 || counts[1] == 0 {
+		t.Errorf("work split %v: one crawl did nothing", counts)
+	}
+	if p, n, _ := shared.Counts(context.Background()); p != 0 || n != 0 {
+		t.Errorf("frontier left with %d pending, %d in flight", p, n)
+	}
+}

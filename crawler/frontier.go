@@ -62,9 +62,12 @@ type Entry struct {
 }
 
 // Frontier holds the seen-set and the pending URLs of a crawl, one queue
-// per host, with each URL's state explicit. The scheduler is its only
-// writer in a process; an implementation backed by shared storage lets
-// several processes share one crawl, each popping from the same queues.
+// per host, with each URL's state explicit. A host is named by its scheme
+// and authority ("https://example.com:8443"). Several crawls, in one process
+// or in many, may share a Frontier: each admits what it finds, pops from
+// the hosts it schedules and learns of the others' hosts through Hosts, so
+// every URL is fetched once by one of them; a crawl ends when Counts shows
+// nothing pending or in flight anywhere.
 //
 // Implementations must be safe for concurrent use.
 type Frontier interface {
@@ -78,12 +81,15 @@ type Frontier interface {
 	// Retry puts an InFlight entry back at the back of host's queue as
 	// Pending, with its Attempts and NotBefore updated by the caller.
 	Retry(ctx context.Context, host string, e Entry) error
-	// Finish moves an InFlight URL to Done or Failed.
+	// Finish moves a URL to Done or Failed.
 	Finish(ctx context.Context, url string, s State) error
 	// State returns the state of a URL.
 	State(ctx context.Context, url string) (State, error)
-	// Len returns the number of URLs pending in all queues.
-	Len(ctx context.Context) (int, error)
+	// Hosts returns up to n hosts whose queues hold pending URLs.
+	Hosts(ctx context.Context, n int) ([]string, error)
+	// Counts returns the number of URLs pending and in flight, for every
+	// crawl sharing the frontier.
+	Counts(ctx context.Context) (pending, inFlight int, err error)
 }
 
 // MemoryFrontier is a Frontier held in memory. Its seen-set keeps one
@@ -96,10 +102,11 @@ type Frontier interface {
 // The zero value is an empty frontier ready to use. A MemoryFrontier is
 // safe for concurrent use.
 type MemoryFrontier struct {
-	mu     sync.Mutex
-	seen   map[[16]byte]State
-	queues map[string]*entryQueue
-	n      int
+	mu       sync.Mutex
+	seen     map[[16]byte]State
+	queues   map[string]*entryQueue
+	n        int // pending
+	inFlight int
 }
 
 // Admit implements Frontier.
@@ -122,7 +129,7 @@ func (f *MemoryFrontier) Admit(_ context.Context, host string, e Entry) (bool, e
 func (f *MemoryFrontier) push(host string, e Entry) {
 	q := f.queues[host]
 	if q == nil {
-		q = &entryQueue{prefix: hostPrefix(e.URL, host)}
+		q = &entryQueue{prefix: host}
 		f.queues[host] = q
 	}
 	q.push(e)
@@ -142,6 +149,7 @@ func (f *MemoryFrontier) Pop(_ context.Context, host string) (Entry, bool, error
 		delete(f.queues, host)
 	}
 	f.n--
+	f.inFlight++
 	f.seen[fingerprint(e.URL)] = InFlight
 	return e, true, nil
 }
@@ -154,7 +162,11 @@ func (f *MemoryFrontier) Retry(_ context.Context, host string, e Entry) error {
 		f.seen = make(map[[16]byte]State)
 		f.queues = make(map[string]*entryQueue)
 	}
-	f.seen[fingerprint(e.URL)] = Pending
+	fp := fingerprint(e.URL)
+	if f.seen[fp] == InFlight {
+		f.inFlight--
+	}
+	f.seen[fp] = Pending
 	f.push(host, e)
 	return nil
 }
@@ -166,7 +178,11 @@ func (f *MemoryFrontier) Finish(_ context.Context, url string, s State) error {
 	if f.seen == nil {
 		f.seen = make(map[[16]byte]State)
 	}
-	f.seen[fingerprint(url)] = s
+	fp := fingerprint(url)
+	if f.seen[fp] == InFlight {
+		f.inFlight--
+	}
+	f.seen[fp] = s
 	return nil
 }
 
@@ -177,11 +193,25 @@ func (f *MemoryFrontier) State(_ context.Context, url string) (State, error) {
 	return f.seen[fingerprint(url)], nil
 }
 
-// Len implements Frontier.
-func (f *MemoryFrontier) Len(context.Context) (int, error) {
+// Hosts implements Frontier.
+func (f *MemoryFrontier) Hosts(_ context.Context, n int) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.n, nil
+	hosts := make([]string, 0, min(n, len(f.queues)))
+	for h := range f.queues {
+		if len(hosts) == n {
+			break
+		}
+		hosts = append(hosts, h)
+	}
+	return hosts, nil
+}
+
+// Counts implements Frontier.
+func (f *MemoryFrontier) Counts(context.Context) (pending, inFlight int, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n, f.inFlight, nil
 }
 
 // Seen returns the number of URLs the frontier has admitted.
@@ -191,19 +221,6 @@ func (f *MemoryFrontier) Seen() int {
 	return len(f.seen)
 }
 
-// hostPrefix returns the scheme and authority of url ("http://h:1"), the
-// part every URL of a host's queue shares.
-func hostPrefix(url, host string) string {
-	i := len("http://")
-	if len(url) > 5 && url[4] == 's' {
-		i++
-	}
-	if j := i + len(host); j <= len(url) && url[i:j] == host {
-		return url[:j]
-	}
-	return ""
-}
-
 // chunkSize is the size of the byte chunks of an entryQueue: large enough
 // that the slice headers are noise, small enough that an idle host's queue
 // costs little.
@@ -211,7 +228,7 @@ const chunkSize = 4096
 
 // entryQueue is a FIFO of entries encoded into byte chunks.
 type entryQueue struct {
-	prefix string   // shared by the URLs; stripped when it matches
+	prefix string   // the host, which most URLs start with; stripped when they do
 	chunks [][]byte // written at the back, read from the front
 	head   int      // read offset in chunks[0]
 	len    int

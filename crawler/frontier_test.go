@@ -31,14 +31,23 @@ func TestMemoryFrontierStates(t *testing.T) {
 	}
 	e.Attempts, e.NotBefore = 1, 12345
 	f.Retry(ctx, "a.example", e)
-	if n, _ := f.Len(ctx); n != 1 {
-		t.Fatalf("len %d after retry", n)
+	if p, n, _ := f.Counts(ctx); p != 1 || n != 0 {
+		t.Fatalf("counts %d pending, %d in flight after retry", p, n)
+	}
+	if hosts, _ := f.Hosts(ctx, 10); len(hosts) != 1 || hosts[0] != "a.example" {
+		t.Fatalf("hosts %v", hosts)
 	}
 	e2, _, _ := f.Pop(ctx, "a.example")
 	if e2 != e {
 		t.Fatalf("retried entry came back as %+v, want %+v", e2, e)
 	}
+	if _, n, _ := f.Counts(ctx); n != 1 {
+		t.Fatalf("%d in flight after pop", n)
+	}
 	f.Finish(ctx, u, Failed)
+	if p, n, _ := f.Counts(ctx); p != 0 || n != 0 {
+		t.Fatalf("counts %d, %d after finish", p, n)
+	}
 	if s, _ := f.State(ctx, u); s != Failed {
 		t.Fatalf("state %v, want failed", s)
 	}

@@ -196,6 +196,9 @@ func (s *scheduler) loop(ctx context.Context, grace time.Duration, cancelFetch c
 		if s.idle() {
 			return
 		}
+		if !s.poll.IsZero() && (wake.IsZero() || s.poll.Before(wake)) {
+			wake = s.poll
+		}
 		var timerC <-chan time.Time
 		if !wake.IsZero() {
 			timer.Reset(time.Until(wake))

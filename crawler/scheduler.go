@@ -29,8 +29,7 @@ const paceSlack = 10 * time.Millisecond
 
 // host is the scheduler's state of one host (scheme and authority).
 type host struct {
-	key      string // "http://example.com:8080"
-	name     string // "example.com:8080", the frontier's queue key
+	key      string // "http://example.com:8080", the frontier's queue key
 	pending  int    // entries this process queued and has not popped
 	held     *Entry // popped, waiting for its NotBefore
 	inFlight int
@@ -97,6 +96,7 @@ type scheduler struct {
 
 	stopping bool
 	stopErr  error
+	poll     time.Time // when to look at a shared frontier again
 }
 
 // jobKind says what a worker does with a job.
@@ -152,7 +152,7 @@ func (s *scheduler) hostOf(u string) *host {
 	key := u[:i+j]
 	h := s.hosts[key]
 	if h == nil {
-		h = &host{key: key, name: u[i : i+j], index: -1}
+		h = &host{key: key, index: -1}
 		s.hosts[key] = h
 	}
 	return h
@@ -177,7 +177,7 @@ func (s *scheduler) admit(e Entry) {
 		return
 	}
 	h := s.hostOf(e.URL)
-	ok, err := s.frontier.Admit(s.ctx, h.name, e)
+	ok, err := s.frontier.Admit(s.ctx, h.key, e)
 	if err != nil {
 		// The URL is taken in, so it gets its record.
 		s.failNow = append(s.failNow, &job{kind: jobFail, e: e, err: fmt.Errorf("crawler: frontier: %w", err)})
@@ -286,7 +286,7 @@ func (s *scheduler) startPage(h *host, now time.Time) {
 	} else {
 		var ok bool
 		var err error
-		e, ok, err = s.frontier.Pop(s.ctx, h.name)
+		e, ok, err = s.frontier.Pop(s.ctx, h.key)
 		if err != nil || !ok {
 			s.pending -= h.pending
 			h.pending = 0
@@ -371,7 +371,7 @@ func (s *scheduler) finish(r *result) {
 			if r.pause > 0 && h != nil {
 				h.next = maxTime(h.next, now.Add(r.pause))
 			}
-			err := s.frontier.Retry(s.ctx, h.name, e)
+			err := s.frontier.Retry(s.ctx, h.key, e)
 			if err == nil {
 				h.pending++
 				s.pending++
@@ -416,8 +416,16 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-// idle reports whether nothing is left to do.
+// remotePoll is how often a crawl that shares its frontier looks for work
+// while the other crawls have URLs in flight and it has none.
+const remotePoll = 100 * time.Millisecond
+
+// idle reports whether nothing is left to do. When the frontier holds
+// pending URLs of hosts this crawl does not know, it takes those hosts on;
+// when other crawls sharing the frontier have URLs in flight, it is not
+// idle and sets s.poll to look again.
 func (s *scheduler) idle() bool {
+	s.poll = time.Time{}
 	if s.inFlight > 0 || len(s.failNow) > 0 {
 		return false
 	}
@@ -432,8 +440,29 @@ func (s *scheduler) idle() bool {
 			return false
 		}
 	}
-	n, err := s.frontier.Len(s.ctx)
-	return err != nil || n == 0
+	pending, inFlight, err := s.frontier.Counts(s.ctx)
+	if err != nil {
+		return true
+	}
+	if pending > 0 {
+		hosts, err := s.frontier.Hosts(s.ctx, 1000)
+		if err == nil && len(hosts) > 0 {
+			for _, key := range hosts {
+				h := s.hostOf(key + "/")
+				if h.pending == 0 {
+					h.pending = 1 // a hint: Pop tells the truth
+					s.pending++
+				}
+				s.touch(h)
+			}
+			return false
+		}
+	}
+	if pending > 0 || inFlight > 0 {
+		s.poll = time.Now().Add(remotePoll)
+		return false
+	}
+	return true
 }
 
 // seedEntries canonicalises the seeds; bad ones are queued to fail.
