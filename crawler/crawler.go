@@ -59,6 +59,9 @@ var SkipAll = fs.SkipAll
 // ErrBadURL is the error of a seed that is not an http or https URL.
 var ErrBadURL = errors.New("crawler: bad URL")
 
+// ErrAborted is the error of a crawl stopped by Crawler.Abort.
+var ErrAborted = errors.New("crawler: aborted")
+
 // ErrRobots is the error of a page that robots.txt does not allow to fetch.
 var ErrRobots = errors.New("crawler: disallowed by robots.txt")
 

@@ -154,6 +154,7 @@ func (c *Crawler) Crawl(ctx context.Context, seeds []string, visit func(*Page) e
 
 	s.seed(cz, seeds)
 	s.loop(ctx, c.Grace, cancelFetch)
+	s.release()
 
 	close(s.jobs)
 	fetchers.Wait()
@@ -168,8 +169,12 @@ func (c *Crawler) Crawl(ctx context.Context, seeds []string, visit func(*Page) e
 		return nil
 	case s.stopErr != nil:
 		return s.stopErr
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case context.Cause(fetchCtx) != nil:
+		return ErrAborted
 	}
-	return ctx.Err()
+	return nil
 }
 
 // loop runs the scheduler until the crawl is over.

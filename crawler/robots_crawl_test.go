@@ -47,23 +47,35 @@ func TestCrawlRobots(t *testing.T) {
 		fmt.Fprint(w, "User-agent: *\nDisallow: /private/\n")
 	}
 	for _, tc := range []struct {
-		name    string
-		robots  http.HandlerFunc
-		ua      string
-		denied  []string // paths recorded as denied
-		note    string   // in the denial's message
-		timeout time.Duration
+		name     string
+		robots   http.HandlerFunc
+		ua       string
+		denied   []string // paths recorded as denied
+		note     string   // in the denial's message
+		timeout  time.Duration
+		fetches  int64 // robots.txt fetches by the crawler; 0 means 1
+		requests int32 // robots.txt requests the server saw; 0 means fetches
 	}{
 		{name: "disallow", robots: disallowPrivate, denied: []string{"/private/c"}},
 		{name: "404 allows all", robots: http.NotFound},
 		{name: "410 allows all", robots: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) }},
 		{name: "503 disallows all", robots: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) },
-			denied: []string{"/"}, note: "503"},
+			denied: []string{"/"}, note: "503", fetches: 2}, // with one retry
+		{name: "503 once, then rules", robots: func() http.HandlerFunc {
+			var n atomic.Int32
+			return func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) == 1 {
+					http.Error(w, "down", http.StatusServiceUnavailable)
+					return
+				}
+				disallowPrivate(w, r)
+			}
+		}(), denied: []string{"/private/c"}, fetches: 2},
 		{name: "hang disallows all", timeout: 200 * time.Millisecond,
 			robots: func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
-			denied: []string{"/"}, note: "timeout"},
-		{name: "five redirects followed", robots: redirects(5, disallowPrivate), denied: []string{"/private/c"}},
-		{name: "six redirects: unavailable, allow all", robots: redirects(6, disallowPrivate)},
+			denied: []string{"/"}, note: "timeout", fetches: 2},
+		{name: "five redirects followed", robots: redirects(5, disallowPrivate), denied: []string{"/private/c"}, requests: 6},
+		{name: "six redirects: unavailable, allow all", robots: redirects(6, disallowPrivate), requests: 6},
 		{name: "group by product token", ua: "FooBot/2.1 (+http://foo.example)",
 			robots: func(w http.ResponseWriter, r *http.Request) {
 				fmt.Fprint(w, "User-agent: *\nDisallow: /a\n\nUser-agent: foobot\nDisallow: /b\n")
@@ -109,11 +121,16 @@ func TestCrawlRobots(t *testing.T) {
 			if len(pages) != want {
 				t.Errorf("%d pages, want %d", len(pages), want)
 			}
-			if st := c.Stats(); st.RobotsFetched != 1 || st.RobotsDenied != int64(len(tc.denied)) {
+			fetches := max(tc.fetches, 1)
+			requests := tc.requests
+			if requests == 0 {
+				requests = int32(fetches)
+			}
+			if st := c.Stats(); st.RobotsFetched != fetches || st.RobotsDenied != int64(len(tc.denied)) {
 				t.Errorf("robots fetched %d times, %d denials", st.RobotsFetched, st.RobotsDenied)
 			}
-			if hits.Load() == 0 {
-				t.Error("robots.txt never requested")
+			if n := hits.Load(); n != requests {
+				t.Errorf("robots.txt requested %d times, want %d", n, requests)
 			}
 		})
 	}

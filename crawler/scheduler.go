@@ -40,6 +40,7 @@ type host struct {
 	robotsNote  string // why robots.txt disallows all, if it does
 	robotsUntil time.Time
 	robotsBusy  bool
+	robotsFails int // unreachable fetches in a row
 
 	seed     bool
 	sitemaps []string // sitemap URLs to fetch
@@ -229,9 +230,10 @@ func (s *scheduler) start(j *job, h *host, now time.Time, paced bool) {
 			// to 1,100 starts a second. A start more than paceSlack late
 			// (a host that was idle) counts from now, so no credit
 			// builds up beyond that.
+			// Hosts without a delay go to the back of the line.
 			d := s.delay(h)
 			due := h.next
-			if now.Sub(due) > paceSlack {
+			if d == 0 || now.Sub(due) > paceSlack {
 				due = now
 			}
 			h.next = due.Add(d)
@@ -243,17 +245,28 @@ func (s *scheduler) start(j *job, h *host, now time.Time, paced bool) {
 
 // dispatch starts all the work that is due, and returns when it should be
 // called again if nothing else happens first (zero: not before an event).
-func (s *scheduler) dispatch() time.Time {
-	for len(s.failNow) > 0 && s.inFlight < s.conc {
-		j := s.failNow[0]
-		s.failNow = s.failNow[1:]
-		s.start(j, nil, time.Time{}, false)
-	}
+//
+// While several hosts have work, none may hold more than its share of the
+// in-flight slots (Concurrency over the number of such hosts), so a host
+// whose requests hang holds at most its share and the others go on.
+func (s *scheduler) dispatch() (wake time.Time) {
+	s.dispatchFailed()
+	var skipped []*host
+	defer func() {
+		for _, h := range skipped {
+			s.touch(h)
+		}
+	}()
 	for s.inFlight < s.conc && len(s.ready) > 0 {
 		now := time.Now()
 		h := s.ready[0]
 		if h.next.After(now) {
 			return h.next
+		}
+		if hosts := len(s.ready) + len(skipped); hosts > 1 && h.inFlight >= max(1, s.conc/hosts) {
+			heap.Pop(&s.ready)
+			skipped = append(skipped, h)
+			continue
 		}
 		if s.limiter != nil {
 			release, wait, _ := s.limiter.TryAcquire("", now)
@@ -287,7 +300,11 @@ func (s *scheduler) startPage(h *host, now time.Time) {
 		var ok bool
 		var err error
 		e, ok, err = s.frontier.Pop(s.ctx, h.key)
-		if err != nil || !ok {
+		if err != nil {
+			h.next = now.Add(time.Second) // a store that failed: try again
+			return
+		}
+		if !ok {
 			s.pending -= h.pending
 			h.pending = 0
 			return
@@ -346,9 +363,19 @@ func (s *scheduler) finish(r *result) {
 	switch j.kind {
 	case jobRobots:
 		h.robotsBusy = false
+		if r.note != "" && h.robotsFails < s.c.Retries && !s.stopping {
+			// Unreachable: the host's URLs wait while robots.txt is asked
+			// for again, 500 ms, 1 s, 2 s … later, Retries times.
+			h.robotsFails++
+			h.next = now.Add(min(500*time.Millisecond<<(h.robotsFails-1), 30*time.Second))
+			break
+		}
+		h.robotsFails = 0
 		h.robots, h.robotsNote = r.robots, r.note
 		h.robotsUntil = now.Add(robotsTTL)
 		if r.note != "" {
+			// Unreachable after the retries: disallow all (RFC 9309
+			// §2.3.1.4), and ask again a minute from now.
 			h.robotsUntil = now.Add(robotsRetry)
 		}
 		if s.c.Sitemaps && h.seed {
@@ -416,6 +443,24 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
+// release puts back in the frontier the entries popped but not started,
+// those waiting out a retry's backoff, when the crawl stops: they stay
+// pending, like every URL not fetched, and are counted as queued.
+func (s *scheduler) release() {
+	ctx := context.WithoutCancel(s.ctx)
+	for _, h := range s.hosts {
+		if h.held == nil {
+			continue
+		}
+		e := *h.held
+		h.held = nil
+		if err := s.frontier.Retry(ctx, h.key, e); err == nil {
+			s.pending++
+		}
+	}
+	s.c.update(func(st *Stats) { st.Queued = int64(s.pending) })
+}
+
 // remotePoll is how often a crawl that shares its frontier looks for work
 // while the other crawls have URLs in flight and it has none.
 const remotePoll = 100 * time.Millisecond
@@ -455,6 +500,7 @@ func (s *scheduler) idle() bool {
 				}
 				s.touch(h)
 			}
+			s.poll = time.Now() // dispatch to them at once
 			return false
 		}
 	}
