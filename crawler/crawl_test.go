@@ -578,3 +578,95 @@ func TestCrawlSharedFrontier(t *testing.T) {
 		t.Errorf("frontier left with %d pending, %d in flight", p, n)
 	}
 }
+
+// TestCrawlDeadHostDoesNotStarve crawls a host whose pages hang next to a
+// healthy one with the default PerHost: the hanging host holds at most its
+// share of the slots, so every healthy page is visited before the first
+// hanging request times out.
+func TestCrawlDeadHostDoesNotStarve(t *testing.T) {
+	dead := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			w.Header().Set("Content-Type", "text/html")
+			for i := range 10 {
+				fmt.Fprintf(w, `<a href="/hang/%d">x</a>`, i)
+			}
+			return
+		}
+		if r.URL.Path != "/robots.txt" {
+			<-r.Context().Done()
+		}
+	}))
+	defer dead.Close()
+	healthy := crawltest.NewSite(200, 5)
+	srv := httptest.NewServer(healthy)
+	defer srv.Close()
+	c := &Crawler{Concurrency: 10, Timeout: time.Second}
+	var healthyDone int
+	var timedOutFirst bool
+	err := c.Crawl(context.Background(), []string{dead.URL + "/", srv.URL + "/p/0"}, func(p *Page) error {
+		switch {
+		case strings.HasPrefix(p.URL, srv.URL):
+			healthyDone++
+		case p.Err != nil && healthyDone < 200:
+			timedOutFirst = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if timedOutFirst || healthyDone != 200 {
+		t.Errorf("a hanging request timed out before the healthy host was done (%d of 200 pages)", healthyDone)
+	}
+}
+
+func TestCrawlAbort(t *testing.T) {
+	site := crawltest.NewSite(100000, 10)
+	site.Latency = 20 * time.Millisecond
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	c := &Crawler{Concurrency: 10, Grace: time.Minute}
+	n := 0
+	err := c.Crawl(context.Background(), []string{srv.URL + "/p/0"}, func(p *Page) error {
+		if n++; n == 20 {
+			c.Abort()
+		}
+		return nil
+	})
+	if !errors.Is(err, ErrAborted) {
+		t.Fatalf("err %v, want ErrAborted", err)
+	}
+	if st := c.Stats(); st.Queued == 0 || st.InFlight != 0 || st.Errors["cancelled"] == 0 {
+		t.Errorf("after abort: %d queued, %d in flight, errors %v", st.Queued, st.InFlight, st.Errors)
+	}
+}
+
+// TestCrawlStopKeepsRetriesQueued stops a crawl while a page waits out its
+// retry backoff: the page stays pending in the frontier, unrecorded, as
+// every URL not yet fetched does.
+func TestCrawlStopKeepsRetriesQueued(t *testing.T) {
+	srv, _ := linkSite(t, map[string]string{"/": `<a href="/busy">b</a>`})
+	busy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+	}))
+	defer busy.Close()
+	f := &MemoryFrontier{}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Crawler{Retries: 5, IgnoreRobots: true, Frontier: f}
+	var visited []string
+	err := c.Crawl(ctx, []string{srv.URL + "/", busy.URL + "/x"}, func(p *Page) error {
+		visited = append(visited, p.URL)
+		cancel() // after the first page; /x is then waiting to be retried
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v", err)
+	}
+	pending, inFlight, _ := f.Counts(context.Background())
+	if inFlight != 0 || pending+len(visited) != 3 {
+		t.Errorf("visited %v; frontier: %d pending, %d in flight", visited, pending, inFlight)
+	}
+	if st := c.Stats(); st.Queued != int64(pending) {
+		t.Errorf("stats say %d queued, frontier %d", st.Queued, pending)
+	}
+}
