@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -350,8 +351,8 @@ func TestCrawlVisitErrors(t *testing.T) {
 		}
 		return nil
 	})
-	if !errors.Is(err, boom) || n != 5 {
-		t.Errorf("error: %d pages, err %v", n, err)
+	if !errors.Is(err, boom) || n != 5 || c.Stats().Pages != 5 {
+		t.Errorf("error: %d pages, %d records, err %v", n, c.Stats().Pages, err)
 	}
 
 	err = c.Crawl(context.Background(), []string{srv.URL + "/p/0"}, func(p *Page) error { panic("visit panicked") })
@@ -430,6 +431,10 @@ func TestCrawlCancelGrace(t *testing.T) {
 	err = c.Crawl(ctx, []string{srv.URL + "/p/0"}, func(p *Page) error {
 		if p.Err != nil {
 			failed.Add(1)
+			var fe *sluice.FetchError
+			if !errors.As(p.Err, &fe) || !errors.Is(p.Err, errStopped) {
+				t.Errorf("cut short: %v", p.Err)
+			}
 		}
 		if seen.Add(1) == 5 {
 			cancel()
@@ -668,5 +673,23 @@ func TestCrawlStopKeepsRetriesQueued(t *testing.T) {
 	}
 	if st := c.Stats(); st.Queued != int64(pending) {
 		t.Errorf("stats say %d queued, frontier %d", st.Queued, pending)
+	}
+}
+
+func TestCrawlScopeIPv6(t *testing.T) {
+	ln, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skip("no IPv6 loopback:", err)
+	}
+	srv := httptest.NewUnstartedServer(crawltest.NewSite(20, 3))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	defer srv.Close()
+	for _, scope := range []Scope{ScopeHost, ScopeDomain} {
+		pages, err := crawlAll(t, &Crawler{Scope: scope}, srv.URL+"/p/0")
+		if err != nil || len(pages) != 20 {
+			t.Errorf("scope %d: %d pages, err %v", scope, len(pages), err)
+		}
 	}
 }

@@ -65,10 +65,15 @@ type pageWork struct {
 
 // Crawl crawls from seeds and calls visit once for every URL taken in: each
 // seed and each admitted link, whether it was fetched (Page.Response) or
-// failed (Page.Err). It returns when nothing is pending or in flight, when
-// visit returns an error other than SkipLinks, or when ctx ends; then intake
-// stops, pages in flight get Grace to finish and are visited, and Crawl
-// returns visit's error (nil for SkipAll) or ctx's error.
+// failed (Page.Err). It returns nil when nothing is left pending or in
+// flight.
+//
+// When ctx ends, intake stops, pages in flight get Grace to finish (those
+// cut short are visited with their error), and Crawl returns ctx's error;
+// URLs not yet fetched stay pending in the Frontier. When visit returns an
+// error other than SkipLinks, intake stops the same way but visit is not
+// called again, as with filepath.WalkDir, and Crawl returns that error (nil
+// for SkipAll). Crawler.Abort ends a crawl at once with ErrAborted.
 //
 // visit is called from VisitWorkers goroutines (one by default), never
 // after Crawl returns. A panic in visit stops the crawl and is returned as a
@@ -276,7 +281,7 @@ func (p *pipeline) fetchPage(j *job) {
 	page := &Page{URL: e.URL, Depth: e.Depth, Parent: e.Parent, Response: resp, Duration: time.Since(start)}
 	if err != nil {
 		if cause := context.Cause(p.fetchCtx); cause != nil {
-			err = fmt.Errorf("crawler: %s: %w", e.URL, cause)
+			err = fmt.Errorf("%w (%w)", err, cause) // the FetchError, and why
 		}
 		page.Response = nil
 		page.Err = err
@@ -385,18 +390,18 @@ func (p *pipeline) visitWorker() {
 		if page.Err != nil {
 			r.state = Failed
 		}
-		p.c.update(func(st *Stats) {
-			st.Pages++
-			if page.Response != nil {
-				st.Fetched++
-				st.StatusCodes[page.Response.StatusCode]++
-				st.Bytes += int64(len(page.Response.Body))
-			}
-			if page.Err != nil {
-				st.Errors[errKind(page.Err)]++
-			}
-		})
 		if !p.stopped.Load() {
+			p.c.update(func(st *Stats) {
+				st.Pages++
+				if page.Response != nil {
+					st.Fetched++
+					st.StatusCodes[page.Response.StatusCode]++
+					st.Bytes += int64(len(page.Response.Body))
+				}
+				if page.Err != nil {
+					st.Errors[errKind(page.Err)]++
+				}
+			})
 			err := p.call(page)
 			switch {
 			case err == nil:

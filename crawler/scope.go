@@ -3,7 +3,6 @@
 package crawler
 
 import (
-	"net/url"
 	"strings"
 
 	"golang.org/x/net/publicsuffix"
@@ -93,12 +92,9 @@ func seedScope(cz *canonicalizer, seeds []string) (hosts, domains map[string]boo
 		if err != nil {
 			continue
 		}
-		p, err := url.Parse(u)
-		if err != nil {
-			continue
-		}
-		hosts[p.Host] = true
-		domains[registrable(p.Hostname())] = true
+		// The same functions read the links' hosts, so [::1] matches.
+		hosts[authority(u)] = true
+		domains[registrable(hostname(u))] = true
 	}
 	return hosts, domains
 }
