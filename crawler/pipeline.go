@@ -281,7 +281,10 @@ func (p *pipeline) fetchPage(j *job) {
 	page := &Page{URL: e.URL, Depth: e.Depth, Parent: e.Parent, Response: resp, Duration: time.Since(start)}
 	if err != nil {
 		if cause := context.Cause(p.fetchCtx); cause != nil {
-			err = fmt.Errorf("%w (%w)", err, cause) // the FetchError, and why
+			err = fmt.Errorf("%w (%w)", err, cause)
+		}
+		if fe := (*sluice.FetchError)(nil); !errors.As(err, &fe) {
+			err = &sluice.FetchError{URL: e.URL, Err: err} // cancellations too
 		}
 		page.Response = nil
 		page.Err = err
