@@ -693,3 +693,32 @@ func TestCrawlScopeIPv6(t *testing.T) {
 		}
 	}
 }
+
+func TestCrawlLinkBytesCapped(t *testing.T) {
+	// 10,000 two-byte links against an 8,000-byte <base href> would
+	// resolve to 80 MB of URLs.
+	var b strings.Builder
+	b.WriteString(`<base href="/` + strings.Repeat("d/", 4000) + `">`)
+	for i := range 10000 {
+		fmt.Fprintf(&b, `<a href="%d">x</a>`, i)
+	}
+	srv, _ := linkSite(t, map[string]string{"/": b.String()})
+	var links, size int
+	c := &Crawler{MaxDepth: 1, IgnoreRobots: true}
+	err := c.Crawl(context.Background(), []string{srv.URL + "/"}, func(p *Page) error {
+		if p.Depth == 0 {
+			links = len(p.Links)
+			for _, l := range p.Links {
+				size += len(l)
+			}
+			return SkipLinks
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size > maxLinkBytes || links == 0 || c.Stats().LinksDropped != int64(10000-links) {
+		t.Errorf("%d links of %d bytes kept, %d dropped", links, size, c.Stats().LinksDropped)
+	}
+}

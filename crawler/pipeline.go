@@ -23,6 +23,8 @@ import (
 )
 
 const (
+	// maxLinkBytes caps the bytes of the resolved links kept from one page.
+	maxLinkBytes = 4 << 20
 	// parseBudget bounds the body bytes fetched and not yet visited, so a
 	// slow parse or visit holds the fetchers back instead of piling up
 	// bodies in memory.
@@ -351,10 +353,18 @@ func (p *pipeline) parse(w *pageWork) {
 	if len(pl.links) > 16 {
 		seen = make(map[string]bool, len(pl.links))
 	}
-	for _, l := range pl.links {
+	size := 0
+	for i, l := range pl.links {
 		u, err := p.cz.resolve(base, l.href)
 		if err != nil || u == page.URL {
 			continue
+		}
+		// Short links against a long <base href> resolve to long URLs:
+		// the bytes kept per page are capped as well as their number.
+		if size += len(u); size > maxLinkBytes {
+			dropped := len(pl.links) - i
+			p.c.update(func(st *Stats) { st.LinksDropped += int64(dropped) })
+			break
 		}
 		if seen != nil {
 			if seen[u] {
@@ -366,6 +376,7 @@ func (p *pipeline) parse(w *pageWork) {
 		}
 		page.Links = append(page.Links, u)
 		if p.c.Nofollow && l.nofollow {
+			p.c.update(func(st *Stats) { st.OutOfScope++ })
 			continue
 		}
 		if p.inScope(u) {
