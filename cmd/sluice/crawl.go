@@ -153,12 +153,16 @@ func (o *crawlOptions) check() error {
 	return nil
 }
 
+// errOutputFailed stops a crawl whose records cannot be written.
+var errOutputFailed = errors.New("crawl: output failed")
+
 // crawlRun crawls from seeds, writing records through a single writer.
 func crawlRun(ctx context.Context, o *crawlOptions, seeds []string, out, stderr io.Writer) error {
 	c := &o.c
 	c.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	records := make(chan *crawlRecord, 256)
 	writeErr := make(chan error, 1)
+	writeFailed := make(chan struct{}) // closed when the output fails
 	go func() {
 		bw := bufio.NewWriterSize(out, 64<<10)
 		enc := json.NewEncoder(bw)
@@ -170,6 +174,10 @@ func crawlRun(ctx context.Context, o *crawlOptions, seeds []string, out, stderr 
 			}
 			if len(records) == 0 && err == nil {
 				err = bw.Flush()
+			}
+			if err != nil && writeFailed != nil {
+				close(writeFailed) // stop the crawl: its records have nowhere to go
+				writeFailed = nil
 			}
 		}
 		if err == nil {
@@ -198,7 +206,13 @@ func crawlRun(ctx context.Context, o *crawlOptions, seeds []string, out, stderr 
 		}
 	}()
 
+	failed := writeFailed
 	err := c.Crawl(ctx, seeds, func(p *crawler.Page) error {
+		select {
+		case <-failed:
+			return errOutputFailed
+		default:
+		}
 		records <- toCrawlRecord(p)
 		return nil
 	})

@@ -258,3 +258,19 @@ func TestCrawlHostileSite(t *testing.T) {
 		t.Errorf("%d records, want 13:\n%s", len(recs), out)
 	}
 }
+
+func TestCrawlStopsWhenOutputFails(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	site := crawltest.NewSite(5000, 10)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	code, _, errOut := runFetchCLI(context.Background(), "", "crawl", "-c", "4", "-o", "/dev/full", srv.URL+"/p/0")
+	if code != 1 || !strings.Contains(errOut, "no space left") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if unique, _ := site.Fetches(); unique > 1000 {
+		t.Errorf("went on to fetch %d pages after the output failed", unique)
+	}
+}
