@@ -3,7 +3,10 @@ package crawler
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
+	"time"
 )
 
 func TestMemoryFrontierStates(t *testing.T) {
@@ -114,5 +117,25 @@ func BenchmarkMemoryFrontierAdmitPop(b *testing.B) {
 		}
 		f.Admit(ctx, "site.example", Entry{URL: u, Parent: "http://site.example/"})
 		f.Pop(ctx, "site.example")
+	}
+}
+
+func TestSchedulerSweepsIdleHosts(t *testing.T) {
+	now := time.Now()
+	s := &scheduler{hosts: map[string]*host{
+		"http://idle":     {index: -1, active: now.Add(-2 * hostIdle)},
+		"http://recent":   {index: -1, active: now.Add(-hostIdle / 2)},
+		"http://pending":  {index: -1, active: now.Add(-2 * hostIdle), pending: 1},
+		"http://inflight": {index: -1, active: now.Add(-2 * hostIdle), inFlight: 1},
+		"http://seed":     {index: -1, active: now.Add(-2 * hostIdle), seed: true},
+	}}
+	s.sweep(now)
+	if _, ok := s.hosts["http://idle"]; ok || len(s.hosts) != 4 {
+		t.Errorf("hosts left: %v", slices.Sorted(maps.Keys(s.hosts)))
+	}
+	s.hosts["http://idle2"] = &host{index: -1}
+	s.sweep(now.Add(time.Second)) // within 10 s of the last sweep: no-op
+	if len(s.hosts) != 5 {
+		t.Errorf("swept again within 10 s")
 	}
 }

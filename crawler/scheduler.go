@@ -45,6 +45,27 @@ type host struct {
 	seed     bool
 	sitemaps []string // sitemap URLs to fetch
 	smSeen   map[string]bool
+	active   time.Time // last start or finish
+}
+
+// hostIdle is how long a host with nothing pending or in flight keeps its
+// state (robots.txt rules included) before it is dropped, so that a crawl
+// across many hosts holds the state of those active recently, not of all
+// it has seen; a host that comes back fetches its robots.txt again.
+const hostIdle = time.Minute
+
+// sweep drops the state of hosts idle for hostIdle, at most every 10 s.
+func (s *scheduler) sweep(now time.Time) {
+	if now.Sub(s.swept) < 10*time.Second {
+		return
+	}
+	s.swept = now
+	for key, h := range s.hosts {
+		if h.inFlight == 0 && h.pending == 0 && h.held == nil && len(h.sitemaps) == 0 &&
+			h.index < 0 && !h.robotsBusy && !h.seed && now.Sub(h.active) > hostIdle {
+			delete(s.hosts, key)
+		}
+	}
 }
 
 // ready reports whether h has work it may start, setting aside time.
@@ -98,6 +119,7 @@ type scheduler struct {
 	stopping bool
 	stopErr  error
 	poll     time.Time // when to look at a shared frontier again
+	swept    time.Time // last sweep of idle hosts
 }
 
 // jobKind says what a worker does with a job.
@@ -223,6 +245,7 @@ func (s *scheduler) start(j *job, h *host, now time.Time, paced bool) {
 	s.inFlight++
 	if h != nil {
 		h.inFlight++
+		h.active = now
 		if paced {
 			// The next start is due a delay after this one was due, not
 			// after it happened: timers wake about 1 ms late here
@@ -352,10 +375,12 @@ func (s *scheduler) finish(r *result) {
 	s.inFlight--
 	s.c.update(func(st *Stats) { st.InFlight = int64(s.inFlight) })
 	h := j.h
+	now := time.Now()
 	if h != nil {
 		h.inFlight--
+		h.active = now
 	}
-	now := time.Now()
+	defer s.sweep(now)
 	if r.stop != nil && s.stopErr == nil {
 		s.stopErr = r.stop
 		s.stopping = true
