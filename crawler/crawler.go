@@ -49,7 +49,7 @@ func ParseScope(s string) (Scope, error) {
 // page's links are not to be followed. The crawl goes on.
 //
 //lint:ignore ST1012 a control-flow sentinel, named like fs.SkipDir
-var SkipLinks = errors.New("skip this page's links")
+var SkipLinks = errors.New("crawler: skip this page's links")
 
 // SkipAll is used as a return value from visit functions to stop the crawl
 // without error: no page is fetched after it and Crawl returns nil once the
@@ -132,15 +132,18 @@ type Crawler struct {
 	// Timeout bounds each request, body included; 0 means 30 seconds.
 	Timeout time.Duration
 	// Retries is how many times a page is fetched again after a network
-	// error, a timeout, 429 or 5xx, each after a backoff taken in the
-	// frontier; 0 means none.
+	// error, a timeout, or a status of 429, 500, 502, 503 or 504, each
+	// after a backoff taken in the frontier (Retry-After is honoured), and
+	// how many times an unreachable robots.txt is asked for again before
+	// its host is disallowed; 0 means none.
 	Retries int
 	// MaxBody caps the bytes of a page kept; 0 means 10 MiB. A longer page
 	// is cut and its links are taken from what was read.
 	MaxBody int64
 	// MaxRedirects caps the redirects followed to reach one page; 0 means
-	// 10. Redirect targets go through the frontier like links, so a page
-	// reached by a redirect is still fetched once.
+	// 10, negative means none (a 3xx page is recorded with
+	// ErrTooManyRedirects). Redirect targets go through the frontier like
+	// links, so a page reached by a redirect is still fetched once.
 	MaxRedirects int
 	// Client sends the requests; nil means a client sized to Concurrency.
 	// It must not follow redirects itself.
@@ -229,7 +232,7 @@ type Stats struct {
 	// Fetched is the number of pages that got a response.
 	Fetched int64
 	// Errors counts failed URLs by kind (timeout, dns, connect, reset,
-	// robots, redirects, tls, other).
+	// tls, robots, redirects, url, cancelled, other).
 	Errors map[string]int64
 	// StatusCodes counts the pages fetched by HTTP status.
 	StatusCodes map[int]int64
@@ -290,7 +293,8 @@ func (c *Crawler) update(fn func(s *Stats)) {
 	c.mu.Unlock()
 }
 
-// Crawl crawls from seeds with a zero Crawler; see Crawler.Crawl.
+// Crawl crawls from seeds with a zero [Crawler], whose defaults are
+// documented on its fields; see [Crawler.Crawl].
 func Crawl(ctx context.Context, seeds []string, visit func(*Page) error) error {
 	var c Crawler
 	return c.Crawl(ctx, seeds, visit)

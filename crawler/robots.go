@@ -1,7 +1,7 @@
-package crawler
-
-// robots.go reads robots.txt files (RFC 9309) into the rules one crawler
+// This file reads robots.txt files (RFC 9309) into the rules one crawler
 // obeys on one host.
+
+package crawler
 
 import (
 	"bytes"

@@ -1,3 +1,6 @@
+// This file holds sluice crawl: flags, the record writer, the progress
+// line and the summary.
+
 package main
 
 import (

@@ -1,3 +1,6 @@
+// This file holds sluice demo: a synthetic site on loopback, crawled end
+// to end.
+
 package main
 
 import (

@@ -1,3 +1,5 @@
+// This file holds sluice fetch: URLs in, one JSON record per URL out.
+
 package main
 
 import (
