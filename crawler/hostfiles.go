@@ -80,20 +80,40 @@ func (p *pipeline) fetchSitemap(j *job) *result {
 	if err != nil || resp.StatusCode/100 != 2 {
 		return r
 	}
-	var body io.Reader = bytes.NewReader(resp.Body)
-	if bytes.HasPrefix(resp.Body, []byte{0x1f, 0x8b}) {
-		zr, err := gzip.NewReader(body)
+	pages, sitemaps := parseSitemap(resp.Body, sitemapMaxURLs)
+	for _, loc := range sitemaps {
+		if u, err := p.cz.resolve(j.url, loc); err == nil {
+			r.sitemaps = append(r.sitemaps, u)
+		}
+	}
+	for _, loc := range pages {
+		if u, err := p.cz.resolve(j.url, loc); err == nil && p.inScope(u) {
+			r.locs = append(r.locs, u)
+		}
+	}
+	return r
+}
+
+// parseSitemap reads a sitemap (<urlset>) or sitemap index
+// (<sitemapindex>), plain or gzipped, and returns the <loc> values of its
+// pages and of the sitemaps it lists, at most limit of each, as written
+// but trimmed. Malformed XML ends the reading, keeping what came before;
+// a gzipped body is read to parseBudget bytes at most.
+func parseSitemap(body []byte, limit int) (pages, sitemaps []string) {
+	var r io.Reader = bytes.NewReader(body)
+	if bytes.HasPrefix(body, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(r)
 		if err != nil {
-			return r
+			return nil, nil
 		}
 		defer zr.Close()
-		body = io.LimitReader(zr, parseBudget)
+		r = io.LimitReader(zr, parseBudget)
 	}
-	d := xml.NewDecoder(body)
+	d := xml.NewDecoder(r)
 	d.Strict = false
 	var inSitemap, inLoc bool
 	var loc strings.Builder
-	for len(r.locs) < sitemapMaxURLs {
+	for len(pages) < limit && len(sitemaps) < limit {
 		tok, err := d.Token()
 		if err != nil {
 			break
@@ -108,8 +128,8 @@ func (p *pipeline) fetchSitemap(j *job) *result {
 				loc.Reset()
 			}
 		case xml.CharData:
-			if inLoc && loc.Len() < 4096 {
-				loc.Write(t)
+			if inLoc && loc.Len() < maxURLLen {
+				loc.Write(t[:min(len(t), maxURLLen)])
 			}
 		case xml.EndElement:
 			switch t.Name.Local {
@@ -117,16 +137,16 @@ func (p *pipeline) fetchSitemap(j *job) *result {
 				inSitemap = false
 			case "loc":
 				inLoc = false
-				u, err := p.cz.resolve(j.url, strings.TrimSpace(loc.String()))
+				v := strings.TrimSpace(loc.String())
 				switch {
-				case err != nil:
+				case v == "":
 				case inSitemap:
-					r.sitemaps = append(r.sitemaps, u)
-				case p.inScope(u):
-					r.locs = append(r.locs, u)
+					sitemaps = append(sitemaps, v)
+				default:
+					pages = append(pages, v)
 				}
 			}
 		}
 	}
-	return r
+	return pages, sitemaps
 }

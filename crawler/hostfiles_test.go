@@ -1,0 +1,62 @@
+package crawler
+
+import (
+	"bytes"
+	"compress/gzip"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseSitemap(t *testing.T) {
+	gz := func(s string) []byte {
+		var b bytes.Buffer
+		w := gzip.NewWriter(&b)
+		w.Write([]byte(s))
+		w.Close()
+		return b.Bytes()
+	}
+	urlset := `<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+  <url><loc> https://a.example/1 </loc><lastmod>2026-01-01</lastmod></url>
+  <url><loc>https://a.example/2?x=1&amp;y=2</loc></url>
+  <url><loc></loc></url>
+</urlset>`
+	index := `<sitemapindex><sitemap><loc>https://a.example/s1.xml</loc></sitemap><sitemap><loc>https://a.example/s2.xml.gz</loc></sitemap></sitemapindex>`
+	for _, tc := range []struct {
+		name            string
+		body            []byte
+		limit           int
+		pages, sitemaps []string
+	}{
+		{"urlset", []byte(urlset), 10, []string{"https://a.example/1", "https://a.example/2?x=1&y=2"}, nil},
+		{"gzipped", gz(urlset), 10, []string{"https://a.example/1", "https://a.example/2?x=1&y=2"}, nil},
+		{"index", []byte(index), 10, nil, []string{"https://a.example/s1.xml", "https://a.example/s2.xml.gz"}},
+		{"limit", []byte(urlset), 1, []string{"https://a.example/1"}, nil},
+		{"truncated XML keeps what came before", []byte(urlset[:strings.Index(urlset, "<url><loc>https://a.example/2")+20]), 10, []string{"https://a.example/1"}, nil},
+		{"not XML", []byte("\x00\xffgarbage<<<"), 10, nil, nil},
+		{"bad gzip", []byte{0x1f, 0x8b, 1, 2, 3}, 10, nil, nil},
+	} {
+		pages, sitemaps := parseSitemap(tc.body, tc.limit)
+		if !slices.Equal(pages, tc.pages) || !slices.Equal(sitemaps, tc.sitemaps) {
+			t.Errorf("%s: pages %q, sitemaps %q", tc.name, pages, sitemaps)
+		}
+	}
+}
+
+func FuzzParseSitemap(f *testing.F) {
+	f.Add([]byte(`<urlset><url><loc>https://a.example/1</loc></url></urlset>`), 5)
+	f.Add([]byte(`<sitemapindex><sitemap><loc>x</loc></sitemap></sitemapindex>`), 1)
+	f.Fuzz(func(t *testing.T, body []byte, limit int) {
+		limit = 1 + (limit&0xff)%100
+		pages, sitemaps := parseSitemap(body, limit)
+		if len(pages) > limit || len(sitemaps) > limit {
+			t.Fatalf("%d pages, %d sitemaps past the limit %d", len(pages), len(sitemaps), limit)
+		}
+		for _, v := range append(pages, sitemaps...) {
+			if v == "" || len(v) > maxURLLen || v != strings.TrimSpace(v) {
+				t.Fatalf("bad loc %q", v)
+			}
+		}
+	})
+}
