@@ -260,17 +260,44 @@ func (s *scheduler) dispatchFailed() {
 // fetchWorker runs jobs until the scheduler closes the channel.
 func (p *pipeline) fetchWorker() {
 	for j := range p.s.jobs {
+		p.run(j)
+	}
+}
+
+// run does one job. Every job ends in exactly one result or visit; a panic
+// becomes the job's error instead of ending the process.
+func (p *pipeline) run(j *job) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		err := panicError(v)
 		switch j.kind {
 		case jobRobots:
-			p.s.results <- p.fetchRobots(j)
+			p.s.results <- &result{j: j, robots: disallowRobots(), note: "robots.txt: " + err.Error()}
 		case jobSitemap:
-			p.s.results <- p.fetchSitemap(j)
-		case jobFail:
-			p.toVisit(&pageWork{j: j, state: Failed, page: &Page{URL: j.e.URL, Depth: j.e.Depth, Parent: j.e.Parent, Err: j.err}})
+			p.s.results <- &result{j: j}
 		default:
-			p.fetchPage(j)
+			p.toVisit(&pageWork{j: j, state: Failed, page: &Page{URL: j.e.URL, Depth: j.e.Depth, Parent: j.e.Parent, Err: err}})
 		}
+	}()
+	switch j.kind {
+	case jobRobots:
+		p.s.results <- p.fetchRobots(j)
+	case jobSitemap:
+		p.s.results <- p.fetchSitemap(j)
+	case jobFail:
+		p.toVisit(&pageWork{j: j, state: Failed, page: &Page{URL: j.e.URL, Depth: j.e.Depth, Parent: j.e.Parent, Err: j.err}})
+	default:
+		p.fetchPage(j)
 	}
+}
+
+// panicError records a recovered panic with its stack.
+func panicError(v any) *sluice.PanicError {
+	buf := make([]byte, 64<<10)
+	return &sluice.PanicError{Value: v, Stack: buf[:runtime.Stack(buf, false)]}
 }
 
 func (p *pipeline) toVisit(w *pageWork) { p.visitCh <- w }
@@ -330,9 +357,19 @@ func (p *pipeline) fetchPage(j *job) {
 // parseWorker extracts the links of HTML pages.
 func (p *pipeline) parseWorker() {
 	for w := range p.parseCh {
-		p.parse(w)
+		p.parseSafely(w)
 		p.toVisit(w)
 	}
+}
+
+// parseSafely parses w, turning a panic into the page's error.
+func (p *pipeline) parseSafely(w *pageWork) {
+	defer func() {
+		if v := recover(); v != nil {
+			w.page.Err, w.state, w.follow = panicError(v), Failed, nil
+		}
+	}()
+	p.parse(w)
 }
 
 // parse fills in the page's title and links and picks those to follow.
@@ -440,8 +477,7 @@ func (p *pipeline) call(page *Page) (err error) {
 	defer func() {
 		d := time.Since(start)
 		if v := recover(); v != nil {
-			buf := make([]byte, 64<<10)
-			err = &sluice.PanicError{Value: v, Stack: buf[:runtime.Stack(buf, false)]}
+			err = panicError(v)
 		}
 		slow := p.slow > 0 && d > p.slow
 		p.c.update(func(st *Stats) {

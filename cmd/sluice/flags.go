@@ -1,3 +1,5 @@
+// This file holds flag types shared by the subcommands.
+
 package main
 
 import (

@@ -1,3 +1,5 @@
+// This file reads input URLs from arguments, files and standard input.
+
 package main
 
 import (
