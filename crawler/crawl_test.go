@@ -722,3 +722,99 @@ func TestCrawlLinkBytesCapped(t *testing.T) {
 		t.Errorf("%d links of %d bytes kept, %d dropped", links, size, c.Stats().LinksDropped)
 	}
 }
+
+// TestCrawlResumesFromFrontier stops a crawl from visit, then runs it again
+// on the same frontier: the second takes up what the first left, and
+// between them every page is visited once. Only the pages in flight at the
+// stop, fetched but not visited, are fetched again.
+func TestCrawlResumesFromFrontier(t *testing.T) {
+	site := crawltest.NewSite(300, 5)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	f := &MemoryFrontier{}
+	visited := map[string]int{}
+	stop := errors.New("stop")
+	c := &Crawler{Concurrency: 8, Frontier: f}
+	err := c.Crawl(context.Background(), []string{srv.URL + "/p/0"}, func(p *Page) error {
+		visited[p.URL]++
+		if len(visited) == 20 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) {
+		t.Fatalf("first crawl: %v", err)
+	}
+	pending, inFlight, _ := f.Counts(context.Background())
+	if pending == 0 || inFlight != 0 || c.Stats().Queued != int64(pending) {
+		t.Fatalf("after the stop: %d pending, %d in flight, %d queued", pending, inFlight, c.Stats().Queued)
+	}
+	err = (&Crawler{Concurrency: 8, Frontier: f}).Crawl(context.Background(), []string{srv.URL + "/p/0"}, func(p *Page) error {
+		visited[p.URL]++
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("second crawl: %v", err)
+	}
+	for u, n := range visited {
+		if n != 1 {
+			t.Errorf("%s visited %d times", u, n)
+		}
+	}
+	if unique, dups := site.Fetches(); len(visited) != 300 || unique != 300 || dups > 8 {
+		t.Errorf("%d visited, %d fetched, %d fetched twice", len(visited), unique, dups)
+	}
+}
+
+func TestCrawlAbortWhilePaced(t *testing.T) {
+	srv := httptest.NewServer(crawltest.NewSite(100, 5))
+	defer srv.Close()
+	// A start every 5 s: Abort must not wait for the next one.
+	c := &Crawler{HostRate: 0.2, IgnoreRobots: true}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err := c.Crawl(ctx, []string{srv.URL + "/p/0"}, func(p *Page) error {
+		c.Abort()
+		return nil
+	})
+	if !errors.Is(err, ErrAborted) {
+		t.Fatalf("err %v, want ErrAborted at once", err)
+	}
+}
+
+// TestCrawlFairShareLeavesNoSlotIdle crawls a host that asks for a 5 s
+// Crawl-delay next to a fast one: the fast host may use the slots the slow
+// one cannot, beyond its half share.
+func TestCrawlFairShareLeavesNoSlotIdle(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			fmt.Fprint(w, "User-agent: *\nCrawl-delay: 5\n")
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		for i := range 20 {
+			fmt.Fprintf(w, `<a href="/%d">x</a>`, i)
+		}
+	}))
+	defer slow.Close()
+	fast := crawltest.NewSite(400, 10)
+	fast.Latency = 5 * time.Millisecond
+	srv := httptest.NewServer(fast)
+	defer srv.Close()
+	c := &Crawler{Concurrency: 10}
+	done := 0
+	err := c.Crawl(context.Background(), []string{slow.URL + "/", srv.URL + "/p/0"}, func(p *Page) error {
+		if strings.HasPrefix(p.URL, srv.URL) {
+			if done++; done == 400 {
+				return SkipAll
+			}
+		}
+		return nil
+	})
+	if err != nil || done != 400 {
+		t.Fatalf("%d fast pages, err %v", done, err)
+	}
+	if peak := fast.PeakInFlight(); peak <= 5 {
+		t.Errorf("fast host peaked at %d in flight of 10 while the other waited out its delay", peak)
+	}
+}

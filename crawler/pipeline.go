@@ -74,8 +74,12 @@ type pageWork struct {
 // cut short are visited with their error), and Crawl returns ctx's error;
 // URLs not yet fetched stay pending in the Frontier. When visit returns an
 // error other than SkipLinks, intake stops the same way but visit is not
-// called again, as with filepath.WalkDir, and Crawl returns that error (nil
-// for SkipAll). Crawler.Abort ends a crawl at once with ErrAborted.
+// called again, as with filepath.WalkDir: the pages still in flight go back
+// to the Frontier as pending, and Crawl returns visit's error (nil for
+// SkipAll). Crawler.Abort ends a crawl at once with ErrAborted.
+//
+// Run again on the same Frontier with the same seeds (seen already, so not
+// fetched again), a Crawl takes up the URLs left pending.
 //
 // visit is called from VisitWorkers goroutines (one by default), never
 // after Crawl returns. A panic in visit stops the crawl and is returned as a
@@ -110,7 +114,7 @@ func (c *Crawler) Crawl(ctx context.Context, seeds []string, visit func(*Page) e
 	defer cancelFetch(nil)
 
 	s := &scheduler{
-		c: c, ctx: fetchCtx, frontier: frontier, hosts: make(map[string]*host),
+		c: c, ctx: fetchCtx, fctx: context.WithoutCancel(fetchCtx), frontier: frontier, hosts: make(map[string]*host),
 		rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())), conc: conc, perHost: perHost,
 		jobs: make(chan *job, conc), results: make(chan *result, conc),
 	}
@@ -197,7 +201,7 @@ func (s *scheduler) loop(ctx context.Context, grace time.Duration, cancelFetch c
 			graceTimer.Stop()
 		}
 	}()
-	ctxDone := ctx.Done()
+	ctxDone, abortC := ctx.Done(), s.ctx.Done()
 	for !s.idle() {
 		var wake time.Time
 		if s.stopping {
@@ -231,6 +235,8 @@ func (s *scheduler) loop(ctx context.Context, grace time.Duration, cancelFetch c
 		case <-ctxDone:
 			ctxDone = nil
 			s.stopping = true
+		case <-abortC: // Abort, or the grace period has ended
+			abortC = nil
 		}
 		if s.ctx.Err() != nil {
 			s.stopping = true // aborted
@@ -463,6 +469,8 @@ func (p *pipeline) visitWorker() {
 				p.stopped.Store(true)
 				r.stop = err
 			}
+		} else {
+			r.requeue = true
 		}
 		if w.charged > 0 {
 			p.budget.Release(w.charged)

@@ -62,7 +62,7 @@ func (s *scheduler) sweep(now time.Time) {
 	s.swept = now
 	for key, h := range s.hosts {
 		if h.inFlight == 0 && h.pending == 0 && h.held == nil && len(h.sitemaps) == 0 &&
-			h.index < 0 && !h.robotsBusy && !h.seed && now.Sub(h.active) > hostIdle {
+			h.index < 0 && !h.robotsBusy && !h.seed && now.Sub(h.active) > hostIdle && !h.next.After(now) {
 			delete(s.hosts, key)
 		}
 	}
@@ -100,7 +100,8 @@ func (q *hostHeap) Pop() any {
 // except those the workers read, which are set before they start.
 type scheduler struct {
 	c        *Crawler
-	ctx      context.Context // the crawl's: cancelled on stop
+	ctx      context.Context // the fetches': cancelled when the grace ends
+	fctx     context.Context // the frontier's: ctx without its cancellation
 	frontier Frontier
 	hosts    map[string]*host
 	ready    hostHeap
@@ -145,6 +146,7 @@ type job struct {
 type result struct {
 	j        *job
 	retry    bool          // put e back with a backoff
+	requeue  bool          // fetched, not visited (the crawl stopped): put e back
 	pause    time.Duration // Retry-After: hold the host this long
 	state    State         // Done or Failed, for pages
 	follow   []string      // links to admit, in scope
@@ -200,7 +202,7 @@ func (s *scheduler) admit(e Entry) {
 		return
 	}
 	h := s.hostOf(e.URL)
-	ok, err := s.frontier.Admit(s.ctx, h.key, e)
+	ok, err := s.frontier.Admit(s.fctx, h.key, e)
 	if err != nil {
 		// The URL is taken in, so it gets its record.
 		s.failNow = append(s.failNow, &job{kind: jobFail, e: e, err: fmt.Errorf("crawler: frontier: %w", err)})
@@ -274,44 +276,80 @@ func (s *scheduler) start(j *job, h *host, now time.Time, paced bool) {
 // whose requests hang holds at most its share and the others go on.
 func (s *scheduler) dispatch() (wake time.Time) {
 	s.dispatchFailed()
-	var skipped []*host
-	defer func() {
-		for _, h := range skipped {
-			s.touch(h)
-		}
-	}()
+	now := time.Now()
+	var held []*host // due, but at their share of the slots
+	limited := false // the global rate says wait
 	for s.inFlight < s.conc && len(s.ready) > 0 {
-		now := time.Now()
 		h := s.ready[0]
 		if h.next.After(now) {
-			return h.next
+			wake = h.next
+			break
 		}
-		if hosts := len(s.ready) + len(skipped); hosts > 1 && h.inFlight >= max(1, s.conc/hosts) {
+		if hosts := len(s.ready) + len(held); hosts > 1 && h.inFlight >= max(1, s.conc/hosts) {
 			heap.Pop(&s.ready)
-			skipped = append(skipped, h)
+			held = append(held, h)
 			continue
 		}
-		if s.limiter != nil {
-			release, wait, _ := s.limiter.TryAcquire("", now)
-			if release == nil {
-				return now.Add(wait)
-			}
-			release()
+		if limited = !s.allow(now, &wake); limited {
+			break
 		}
-		switch {
-		case s.needRobots(h):
-			h.robotsBusy = true
-			s.start(&job{kind: jobRobots, h: h, url: h.key + "/robots.txt"}, h, now, true)
-		case len(h.sitemaps) > 0:
-			u := h.sitemaps[0]
-			h.sitemaps = h.sitemaps[1:]
-			s.start(&job{kind: jobSitemap, h: h, url: u}, h, now, true)
-		default:
-			s.startPage(h, now)
-		}
+		s.startNext(h, now)
 		s.touch(h)
 	}
-	return time.Time{}
+	// Slots that no host under its share can use now (the others are not
+	// due) go to the hosts held to their share, in turn.
+	for more := !limited; more && s.inFlight < s.conc; {
+		more = false
+		for _, h := range held {
+			if s.inFlight >= s.conc || !h.ready(s) || h.next.After(now) {
+				continue
+			}
+			if !s.allow(now, &wake) {
+				more = false
+				break
+			}
+			s.startNext(h, now)
+			more = true
+		}
+	}
+	for _, h := range held {
+		s.touch(h)
+		if h.index >= 0 && h.next.After(now) && (wake.IsZero() || h.next.Before(wake)) {
+			wake = h.next
+		}
+	}
+	return wake
+}
+
+// allow reports whether the global rate lets a request start now; if not,
+// it sets wake to when it will.
+func (s *scheduler) allow(now time.Time, wake *time.Time) bool {
+	if s.limiter == nil {
+		return true
+	}
+	release, wait, _ := s.limiter.TryAcquire("", now)
+	if release == nil {
+		*wake = now.Add(wait)
+		return false
+	}
+	release()
+	return true
+}
+
+// startNext starts h's next piece of work: robots.txt when it is due, then
+// its sitemaps, then its pages.
+func (s *scheduler) startNext(h *host, now time.Time) {
+	switch {
+	case s.needRobots(h):
+		h.robotsBusy = true
+		s.start(&job{kind: jobRobots, h: h, url: h.key + "/robots.txt"}, h, now, true)
+	case len(h.sitemaps) > 0:
+		u := h.sitemaps[0]
+		h.sitemaps = h.sitemaps[1:]
+		s.start(&job{kind: jobSitemap, h: h, url: u}, h, now, true)
+	default:
+		s.startPage(h, now)
+	}
 }
 
 // startPage pops h's next entry and starts it, if it is due.
@@ -322,7 +360,7 @@ func (s *scheduler) startPage(h *host, now time.Time) {
 	} else {
 		var ok bool
 		var err error
-		e, ok, err = s.frontier.Pop(s.ctx, h.key)
+		e, ok, err = s.frontier.Pop(s.fctx, h.key)
 		if err != nil {
 			h.next = now.Add(time.Second) // a store that failed: try again
 			return
@@ -392,7 +430,7 @@ func (s *scheduler) finish(r *result) {
 			// Unreachable: the host's URLs wait while robots.txt is asked
 			// for again, 500 ms, 1 s, 2 s … later, Retries times.
 			h.robotsFails++
-			h.next = now.Add(min(500*time.Millisecond<<(h.robotsFails-1), 30*time.Second))
+			h.next = maxTime(h.next, now.Add(min(500*time.Millisecond<<min(h.robotsFails-1, 6), 30*time.Second)))
 			break
 		}
 		h.robotsFails = 0
@@ -416,6 +454,16 @@ func (s *scheduler) finish(r *result) {
 			s.admit(Entry{URL: u, Parent: j.url, Depth: 1})
 		}
 	case jobPage, jobFail:
+		if r.requeue && h != nil {
+			// Fetched but not visited, the crawl having stopped: it stays
+			// pending for a crawl that resumes from this frontier.
+			if s.frontier.Retry(s.fctx, h.key, j.e) == nil {
+				h.pending++
+				s.pending++
+				s.c.update(func(st *Stats) { st.Queued = int64(s.pending) })
+			}
+			break
+		}
 		// A retry due when the crawl stops stays pending in the frontier,
 		// like every URL not yet fetched, and is counted as queued.
 		if r.retry {
@@ -423,7 +471,7 @@ func (s *scheduler) finish(r *result) {
 			if r.pause > 0 && h != nil {
 				h.next = maxTime(h.next, now.Add(r.pause))
 			}
-			err := s.frontier.Retry(s.ctx, h.key, e)
+			err := s.frontier.Retry(s.fctx, h.key, e)
 			if err == nil {
 				h.pending++
 				s.pending++
@@ -434,7 +482,8 @@ func (s *scheduler) finish(r *result) {
 			s.failNow = append(s.failNow, &job{kind: jobFail, e: e, err: fmt.Errorf("crawler: frontier: %w", err)})
 			break
 		}
-		s.frontier.Finish(s.ctx, j.e.URL, r.state)
+		// Links first, then the page: a crawl sharing the frontier must
+		// not see it empty in between and end.
 		for _, u := range r.follow {
 			e := Entry{URL: u, Parent: j.e.URL, Depth: j.e.Depth + 1}
 			if r.redirect {
@@ -442,6 +491,7 @@ func (s *scheduler) finish(r *result) {
 			}
 			s.admit(e)
 		}
+		s.frontier.Finish(s.fctx, j.e.URL, r.state)
 	}
 	if h != nil {
 		s.touch(h)
@@ -472,7 +522,7 @@ func maxTime(a, b time.Time) time.Time {
 // those waiting out a retry's backoff, when the crawl stops: they stay
 // pending, like every URL not fetched, and are counted as queued.
 func (s *scheduler) release() {
-	ctx := context.WithoutCancel(s.ctx)
+	ctx := s.fctx
 	for _, h := range s.hosts {
 		if h.held == nil {
 			continue
@@ -510,12 +560,12 @@ func (s *scheduler) idle() bool {
 			return false
 		}
 	}
-	pending, inFlight, err := s.frontier.Counts(s.ctx)
+	pending, inFlight, err := s.frontier.Counts(s.fctx)
 	if err != nil {
 		return true
 	}
 	if pending > 0 {
-		hosts, err := s.frontier.Hosts(s.ctx, 1000)
+		hosts, err := s.frontier.Hosts(s.fctx, 1000)
 		if err == nil && len(hosts) > 0 {
 			for _, key := range hosts {
 				h := s.hostOf(key + "/")
