@@ -214,8 +214,8 @@ func clipTitle(b []byte) string {
 
 // linkAttrs holds the attributes of a tag that extractLinks looks at.
 type linkAttrs struct {
-	href, src, rel, name, content, httpEquiv, charset []byte
-	hasHref                                           bool
+	href, src, rel, name, content, httpEquiv []byte
+	hasHref                                  bool
 }
 
 // readLinkAttrs reads the current tag's attributes. The tokenizer lower-cases
@@ -238,8 +238,6 @@ func readLinkAttrs(z *html.Tokenizer) (a linkAttrs) {
 			a.content = v
 		case "http-equiv":
 			a.httpEquiv = v
-		case "charset":
-			a.charset = v
 		}
 	}
 	return a
