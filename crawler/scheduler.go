@@ -164,17 +164,7 @@ func (s *scheduler) needRobots(h *host) bool {
 
 // hostOf returns the host state of a canonical URL, creating it.
 func (s *scheduler) hostOf(u string) *host {
-	i := strings.Index(u, "://")
-	if i < 0 {
-		i = 0
-	} else {
-		i += 3
-	}
-	j := strings.IndexByte(u[i:], '/')
-	if j < 0 {
-		j = len(u) - i
-	}
-	key := u[:i+j]
+	key, _ := splitURL(u)
 	h := s.hosts[key]
 	if h == nil {
 		h = &host{key: key, index: -1}
@@ -379,7 +369,7 @@ func (s *scheduler) startPage(h *host, now time.Time) {
 		h.next = time.Unix(0, e.NotBefore)
 		return
 	}
-	if h.robots != nil && !h.robots.allowed(pathQuery(e.URL)) {
+	if _, path := splitURL(e.URL); h.robots != nil && !h.robots.allowed(path) {
 		s.c.update(func(st *Stats) { st.RobotsDenied++ })
 		s.start(&job{kind: jobFail, e: e, h: h, err: robotsDenial(h.robotsNote)}, h, now, false)
 		return
@@ -393,18 +383,6 @@ func robotsDenial(note string) error {
 		return ErrRobots
 	}
 	return fmt.Errorf("%w (%s)", ErrRobots, note)
-}
-
-// pathQuery returns the path and query of a canonical URL.
-func pathQuery(u string) string {
-	i := strings.Index(u, "://")
-	if i < 0 {
-		return u
-	}
-	if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
-		return u[i+3+j:]
-	}
-	return "/"
 }
 
 // finish applies a job's result.

@@ -47,22 +47,29 @@ func (p *pipeline) inScope(u string) bool {
 	return false
 }
 
+// splitURL splits a canonical URL into its origin ("https://host:port")
+// and its path with query ("/" when empty).
+func splitURL(u string) (origin, path string) {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return "", u
+	}
+	if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
+		return u[:i+3+j], u[i+3+j:]
+	}
+	return u, "/"
+}
+
 // authority returns the host and port of a canonical URL.
 func authority(u string) string {
-	rest := u[strings.Index(u, "://")+3:]
-	if j := strings.IndexByte(rest, '/'); j >= 0 {
-		rest = rest[:j]
-	}
-	return rest
+	origin, _ := splitURL(u)
+	_, auth, _ := strings.Cut(origin, "://")
+	return auth
 }
 
 // hostname returns the host name of a canonical URL, without port.
 func hostname(u string) string {
-	i := strings.Index(u, "://")
-	rest := u[i+3:]
-	if j := strings.IndexByte(rest, '/'); j >= 0 {
-		rest = rest[:j]
-	}
+	rest := authority(u)
 	if strings.HasPrefix(rest, "[") {
 		if j := strings.IndexByte(rest, ']'); j >= 0 {
 			return rest[:j+1]
