@@ -4,9 +4,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -167,26 +165,18 @@ func crawlRun(ctx context.Context, o *crawlOptions, seeds []string, out, stderr 
 	writeErr := make(chan error, 1)
 	writeFailed := make(chan struct{}) // closed when the output fails
 	go func() {
-		bw := bufio.NewWriterSize(out, 64<<10)
-		enc := json.NewEncoder(bw)
-		enc.SetEscapeHTML(false)
-		var err error
+		w := newJSONLines(out)
 		for r := range records {
-			if err == nil {
-				err = enc.Encode(r)
-			}
-			if len(records) == 0 && err == nil {
-				err = bw.Flush()
+			err := w.write(r)
+			if len(records) == 0 {
+				err = w.flush()
 			}
 			if err != nil && writeFailed != nil {
 				close(writeFailed) // stop the crawl: its records have nowhere to go
 				writeFailed = nil
 			}
 		}
-		if err == nil {
-			err = bw.Flush()
-		}
-		writeErr <- err
+		writeErr <- w.flush()
 	}()
 
 	stopBar := o.progress(stderr)

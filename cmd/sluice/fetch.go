@@ -3,9 +3,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -266,14 +264,9 @@ func fetchAll(ctx context.Context, o *fetchOptions, args []string, stdin io.Read
 	// The single writer.
 	writeErr := make(chan error, 1)
 	go func() {
-		bw := bufio.NewWriterSize(out, 64<<10)
-		enc := json.NewEncoder(bw)
-		enc.SetEscapeHTML(false)
-		var err error
+		w := newJSONLines(out)
 		for r := range records {
-			if err == nil {
-				err = enc.Encode(r)
-			}
+			w.write(r)
 			sum.add(r)
 			if bar != nil {
 				bar.Describe(fmt.Sprintf("fetch: %d ok, %d errors", sum.ok, sum.errs))
@@ -282,14 +275,11 @@ func fetchAll(ctx context.Context, o *fetchOptions, args []string, stdin io.Read
 			if r.slot {
 				<-slots
 			}
-			if len(records) == 0 && err == nil {
-				err = bw.Flush() // keep the output current for tail -f readers
+			if len(records) == 0 {
+				w.flush()
 			}
 		}
-		if err == nil {
-			err = bw.Flush()
-		}
-		writeErr <- err
+		writeErr <- w.flush()
 	}()
 
 	// In --ordered mode, a forwarder waits for futures in input order.
