@@ -300,16 +300,7 @@ func printCrawlSummary(w io.Writer, st *crawler.Stats, c *crawler.Crawler) {
 		fmt.Fprintln(w, "  status:", strings.Join(parts, ", "))
 	}
 	if len(st.Errors) > 0 {
-		kinds := make([]string, 0, len(st.Errors))
-		for k := range st.Errors {
-			kinds = append(kinds, k)
-		}
-		sort.Slice(kinds, func(i, j int) bool { return st.Errors[kinds[i]] > st.Errors[kinds[j]] })
-		parts := make([]string, 0, len(kinds))
-		for _, k := range kinds {
-			parts = append(parts, fmt.Sprintf("%s %d", k, st.Errors[k]))
-		}
-		fmt.Fprintln(w, "  errors:", strings.Join(parts, ", "))
+		fmt.Fprintln(w, "  errors:", byCount(st.Errors))
 	}
 	fmt.Fprintf(w, "  robots.txt: %d fetched, %d URLs denied; duplicates skipped %d; out of scope %d; peak queue %d\n",
 		st.RobotsFetched, st.RobotsDenied, st.Duplicates, st.OutOfScope, st.PeakQueue)

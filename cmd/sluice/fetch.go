@@ -3,14 +3,16 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -188,16 +190,7 @@ func (s *fetchSummary) print(w io.Writer) {
 		fmt.Fprintln(w, "  status:", strings.Join(parts, ", "))
 	}
 	if len(s.errKinds) > 0 {
-		kinds := make([]string, 0, len(s.errKinds))
-		for k := range s.errKinds {
-			kinds = append(kinds, k)
-		}
-		sort.Slice(kinds, func(i, j int) bool { return s.errKinds[kinds[i]] > s.errKinds[kinds[j]] })
-		parts = parts[:0]
-		for _, k := range kinds {
-			parts = append(parts, fmt.Sprintf("%s %d", k, s.errKinds[k]))
-		}
-		fmt.Fprintln(w, "  errors:", strings.Join(parts, ", "))
+		fmt.Fprintln(w, "  errors:", byCount(s.errKinds))
 	}
 	if s.skipped > 0 {
 		fmt.Fprintf(w, "  skipped %d blank or comment lines\n", s.skipped)
@@ -205,6 +198,18 @@ func (s *fetchSummary) print(w io.Writer) {
 	if s.interrupted {
 		fmt.Fprintln(w, "  interrupted: every line read has its record")
 	}
+}
+
+// byCount formats counts by kind as "kind n, kind n", most first (ties in
+// name order).
+func byCount[N int | int64](counts map[string]N) string {
+	kinds := slices.Sorted(maps.Keys(counts))
+	slices.SortStableFunc(kinds, func(a, b string) int { return cmp.Compare(counts[b], counts[a]) })
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%s %d", k, counts[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func humanBytes(n int64) string {
