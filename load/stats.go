@@ -38,6 +38,7 @@ type Second struct {
 	P90     float64 `json:"p90_ms"`
 	P99     float64 `json:"p99_ms"`
 	Max     float64 `json:"max_ms"`
+	Hist    string  `json:"hist,omitempty"` // response times, as in [Histograms]
 }
 
 // result is one finished request. Offsets are from the phase start.
@@ -206,12 +207,7 @@ func (r *recorder) rollTo(sec int) {
 func (r *recorder) closeRow() {
 	s := r.ivSec
 	row := Second{T: s, Done: r.ivDone, OK: r.ivOK, Errors: r.ivErr}
-	if r.iv.TotalCount() > 0 {
-		row.P50 = ms(r.iv.ValueAtQuantile(50))
-		row.P90 = ms(r.iv.ValueAtQuantile(90))
-		row.P99 = ms(r.iv.ValueAtQuantile(99))
-		row.Max = ms(r.iv.Max())
-	}
+	setPercentiles(&row, r.iv)
 	if s < len(r.sent) {
 		row.Sent = r.sent[s]
 	}
