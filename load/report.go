@@ -69,6 +69,8 @@ type Report struct {
 	MergedFrom int `json:"merged_from,omitempty"`
 	// Workers lists the workers of a distributed run (see [RunDistributed]).
 	Workers []WorkerState `json:"workers,omitempty"`
+
+	genLate int64 // see phase.genLate; read by FindMax
 }
 
 // Latency summarises one histogram, in milliseconds.
