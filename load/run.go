@@ -51,7 +51,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.Warmup > 0 {
 		wc := cfg
-		wc.OnSecond = nil
+		wc.OnSecond, wc.Metrics = nil, nil
 		wc.Requests = 0
 		wc.Duration = cfg.Warmup
 		if cfg.open() {
@@ -122,6 +122,9 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 		p.sched = &s
 	}
 	p.rec = newRecorder(len(cfg.Targets), p.sched)
+	if cfg.Metrics != nil {
+		p.rec.metrics = newRunMetrics(cfg.Metrics, cfg.Targets)
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

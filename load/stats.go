@@ -76,6 +76,7 @@ type recorder struct {
 	kinds                                         [numKinds]int64
 	samples                                       [numKinds]string
 	targets                                       []targetStats
+	metrics                                       *runMetrics // nil without Config.Metrics
 }
 
 func newRecorder(nTargets int, sched *schedule) *recorder {
@@ -162,14 +163,18 @@ func (r *recorder) record(res *result) {
 		}
 	}
 	ok := res.err == nil && res.status < 400
+	k := -1
 	if res.err != nil {
-		k := classify(res.err)
+		k = classify(res.err)
 		r.kinds[k]++
 		if r.samples[k] == "" {
 			r.samples[k] = res.err.Error()
 		}
 	} else {
 		r.status[res.status]++
+	}
+	if r.metrics != nil {
+		r.metrics.record(res, k, respTime)
 	}
 	if ok {
 		r.ok++
@@ -216,6 +221,9 @@ func (r *recorder) closeRow() {
 	}
 	if r.sched != nil {
 		row.Target = r.sched.count(time.Duration(s+1)*time.Second) - r.sched.count(time.Duration(s)*time.Second)
+	}
+	if r.metrics != nil {
+		r.metrics.second(&row)
 	}
 	r.rows = append(r.rows, row)
 	r.iv.Reset()
