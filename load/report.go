@@ -223,6 +223,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		status = " (interrupted: partial results)"
 	}
 	fmt.Fprintf(&b, "%s model, %d connections, %.2fs%s\n", r.Model, r.Connections, r.Duration, status)
+	r.writeWorkers(&b)
 	fmt.Fprintf(&b, "  requests   %d (%d ok, %d failed)", r.Requests, r.Success, r.Failed)
 	if r.Dropped > 0 {
 		fmt.Fprintf(&b, ", %d dropped (in-flight cap, or still unsent a timeout after the plan ended)", r.Dropped)
@@ -271,6 +272,29 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeWorkers lists a distributed run's workers, and says what a dead
+// one leaves out.
+func (r *Report) writeWorkers(b *strings.Builder) {
+	if len(r.Workers) == 0 {
+		if r.MergedFrom > 1 {
+			fmt.Fprintf(b, "  merged     %d runs\n", r.MergedFrom)
+		}
+		return
+	}
+	fmt.Fprintf(b, "  workers    %d:", len(r.Workers))
+	for _, w := range r.Workers {
+		fmt.Fprintf(b, " %s (%s, %d req)", w.Name, w.State, w.Requests)
+	}
+	b.WriteString("\n")
+	for _, w := range r.Workers {
+		if w.State == stateDead {
+			fmt.Fprintf(b, "  MISSING    worker %s stopped reporting after second %d: its 1/%d share of the load after that is missing; "+
+				"its earlier seconds count here with response times only (no status codes, service times or bytes)\n",
+				w.Name, w.LastSecond, len(r.Workers))
+		}
+	}
 }
 
 // fullSeconds counts the planned seconds after the first that the run
