@@ -98,7 +98,8 @@ type Crawler struct {
 	// limit.
 	MaxDepth int
 	// MaxPages caps the URLs admitted (each ends as one record); 0 means
-	// no limit.
+	// no limit. A URL robots.txt denies still gets its record but gives
+	// its place back, so links found later can take it.
 	MaxPages int
 	// Scope says which hosts links are followed to; the zero value is
 	// ScopeHost.
