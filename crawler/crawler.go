@@ -65,6 +65,12 @@ var ErrAborted = errors.New("crawler: aborted")
 // ErrRobots is the error of a page that robots.txt does not allow to fetch.
 var ErrRobots = errors.New("crawler: disallowed by robots.txt")
 
+// ErrRobotsUnreachable is wrapped, together with [ErrRobots], in the error
+// of a page not fetched because its host's robots.txt could not be fetched
+// (a network error or a 5xx status): the host was not reached, rather than
+// the page denied.
+var ErrRobotsUnreachable = errors.New("crawler: robots.txt unreachable")
+
 // ErrTooManyRedirects is the error of a redirect that would pass the
 // Crawler's MaxRedirects.
 var ErrTooManyRedirects = errors.New("crawler: too many redirects")

@@ -383,7 +383,7 @@ func robotsDenial(note string) error {
 	if note == "" {
 		return ErrRobots
 	}
-	return fmt.Errorf("%w (%s)", ErrRobots, note)
+	return fmt.Errorf("%w (%s): %w", ErrRobots, note, ErrRobotsUnreachable)
 }
 
 // finish applies a job's result.

@@ -38,7 +38,7 @@ func toCrawlRecord(p *crawler.Page) *crawlRecord {
 		r.Status, r.Bytes, r.Truncated = p.Response.StatusCode, len(p.Response.Body), p.Response.Truncated
 	}
 	switch {
-	case errors.Is(p.Err, crawler.ErrRobots):
+	case errors.Is(p.Err, crawler.ErrRobots) && !errors.Is(p.Err, crawler.ErrRobotsUnreachable):
 		r.Skipped = "robots.txt"
 	case p.Err != nil:
 		r.Error, r.err = p.Err.Error(), p.Err

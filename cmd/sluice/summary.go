@@ -150,6 +150,8 @@ func errKind(err error) string {
 		return "bad URL"
 	case errors.Is(err, errNotFetched):
 		return "not fetched"
+	case errors.Is(err, crawler.ErrRobotsUnreachable):
+		return "robots.txt unreachable"
 	case errors.Is(err, crawler.ErrTooManyRedirects), strings.Contains(err.Error(), "stopped after"):
 		return "redirects"
 	case errors.Is(err, context.Canceled), errors.Is(err, sluice.ErrCancelled), errors.Is(err, crawler.ErrAborted):
