@@ -164,7 +164,7 @@ func TestReadReportRejects(t *testing.T) {
 	var badBuf bytes.Buffer
 	_ = bad.WriteJSON(&badBuf)
 	miscount := *a
-	miscount.Requests++
+	miscount.Requests = 1
 	var miscountBuf bytes.Buffer
 	_ = miscount.WriteJSON(&miscountBuf)
 	for _, tc := range []struct {

@@ -14,7 +14,7 @@ import (
 //
 //	sluice_load_requests_total{target,status}  completed requests; status is the HTTP code, or "error"
 //	sluice_load_errors_total{target,kind}       transport failures by kind (as in Report.Errors)
-//	sluice_load_response_seconds{target}        response time histogram (from the intended send)
+//	sluice_load_response_seconds{target}        response time histogram (from the intended send; requests without a response left out)
 //	sluice_load_target_rps                      requests planned in the last second (open model)
 //	sluice_load_achieved_rps                    requests completed in the last second
 //
@@ -100,10 +100,13 @@ func newRunMetrics(m *Metrics, targets []Target) *runMetrics {
 }
 
 // record counts one finished request; kind is its error kind when
-// res.err is set.
-func (rm *runMetrics) record(res *result, kind int, respTimeMicros int64) {
+// res.err is set, and timed says whether its response time counts (as in
+// the report, requests that got no response are not timed).
+func (rm *runMetrics) record(res *result, kind int, respTimeMicros int64, timed bool) {
 	t := res.target
-	rm.latency[t].Observe(float64(respTimeMicros) / 1e6)
+	if timed {
+		rm.latency[t].Observe(float64(respTimeMicros) / 1e6)
+	}
 	status := res.status
 	if res.err != nil {
 		rm.errs[t][kind].Inc()

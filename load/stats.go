@@ -180,7 +180,7 @@ func (r *recorder) record(res *result) {
 		r.status[res.status]++
 	}
 	if r.metrics != nil {
-		r.metrics.record(res, k, respTime)
+		r.metrics.record(res, k, respTime, timed)
 	}
 	if ok {
 		r.ok++
