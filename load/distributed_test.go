@@ -159,6 +159,10 @@ func TestDistributedDeadWorker(t *testing.T) {
 	if !strings.Contains(buf.String(), "worker doomed stopped reporting after second") {
 		t.Fatal("the text report does not say the share is missing")
 	}
+	buf.Reset()
+	if err := rep.WriteHTML(&buf); err != nil || !strings.Contains(buf.String(), "doomed (dead") {
+		t.Fatalf("the HTML report does not name the dead worker: %v", err)
+	}
 }
 
 func deadRun(name string) Distributed {
