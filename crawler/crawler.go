@@ -4,7 +4,6 @@
 package crawler
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -214,22 +213,11 @@ type Page struct {
 	// Duration is the time the fetch took.
 	Duration time.Duration
 
-	doc    *goquery.Document
-	docErr error
-}
-
-// Document parses the page into a goquery document for CSS selectors. It
-// is built on the first call only, so pages whose visit does not ask for it
-// cost no DOM. It is not safe for concurrent use.
-func (p *Page) Document() (*goquery.Document, error) {
-	if p.doc == nil && p.docErr == nil {
-		if p.Response == nil {
-			p.docErr = errors.New("crawler: no response for " + p.URL)
-		} else {
-			p.doc, p.docErr = goquery.NewDocumentFromReader(bytes.NewReader(p.Response.Body))
-		}
-	}
-	return p.doc, p.docErr
+	doc     *goquery.Document
+	docErr  error
+	base    string    // what links resolve against: <base href>, else URL
+	pl      *pipeline // the crawl, while visit runs; nil otherwise
+	follows []string  // URLs Follow and Enqueue queued during visit
 }
 
 // Stats are the counters of a crawl.

@@ -392,6 +392,7 @@ func (p *pipeline) parse(w *pageWork) {
 			base = b
 		}
 	}
+	page.base = base
 	var seen map[string]bool
 	if len(pl.links) > 16 {
 		seen = make(map[string]bool, len(pl.links))
@@ -459,12 +460,15 @@ func (p *pipeline) visitWorker() {
 					st.Errors[errKind(page.Err)]++
 				}
 			})
+			page.pl = p
 			err := p.call(page)
+			page.pl = nil // Follow after visit returns is refused
 			switch {
 			case err == nil:
-				r.follow = w.follow
+				r.follow = append(w.follow, page.follows...)
 				r.redirect = w.redir
 			case errors.Is(err, SkipLinks):
+				r.follow = page.follows // what visit asked for explicitly
 			default:
 				p.stopped.Store(true)
 				r.stop = err

@@ -150,7 +150,7 @@ type result struct {
 	pause    time.Duration // Retry-After: hold the host this long
 	state    State         // Done or Failed, for pages
 	follow   []string      // links to admit, in scope
-	redirect bool          // follow holds a redirect target
+	redirect bool          // follow[0] is a redirect target; the rest are links visit followed
 	robots   *robotsRules
 	note     string   // robots.txt unreachable: why
 	sitemaps []string // sitemap URLs found in a robots.txt or sitemap index
@@ -484,7 +484,7 @@ func (s *scheduler) finish(r *result) {
 		links := make([]Entry, len(r.follow))
 		for i, u := range r.follow {
 			links[i] = Entry{URL: u, Parent: j.e.URL, Depth: j.e.Depth + 1}
-			if r.redirect {
+			if r.redirect && i == 0 {
 				links[i].Depth, links[i].Redirects = j.e.Depth, j.e.Redirects+1
 			}
 		}
