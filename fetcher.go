@@ -5,6 +5,7 @@ package sluice
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,6 +17,23 @@ import (
 
 // DefaultUserAgent is the User-Agent a [Fetcher] sends when none is set.
 const DefaultUserAgent = "sluice/0.1 (+https://github.com/sluicehq/sluice)"
+
+// DefaultRetries is how many times a [Fetcher] (and a crawler.Crawler)
+// retries a failed attempt when its Retries field is 0. The sluice command
+// uses it as the default of --retries.
+const DefaultRetries = 2
+
+// ResolveRetries returns the retries a Retries setting means: 0 means
+// DefaultRetries, a negative number none.
+func ResolveRetries(n int) int {
+	switch {
+	case n == 0:
+		return DefaultRetries
+	case n < 0:
+		return 0
+	}
+	return n
+}
 
 // Fetcher fetches URLs concurrently under limits and returns each result as
 // a [Future]. Requests wait in a bounded queue, one line per host; a single
@@ -41,8 +59,9 @@ type Fetcher struct {
 	Timeout time.Duration
 	// Retries is how many times a failed attempt of an idempotent request
 	// is retried (network errors, timeouts, 429, 500, 502, 503, 504);
-	// 0 means none. Waits grow exponentially from 250 ms with jitter and
-	// honour Retry-After on 429 and 503.
+	// 0 means DefaultRetries (2), negative means none. Waits grow
+	// exponentially from 250 ms with jitter and honour Retry-After on 429
+	// and 503.
 	Retries int
 	// MaxRetryWait caps the wait before a retry; a Retry-After longer than
 	// it ends the fetch with the response instead. 0 means 30 seconds.
@@ -64,8 +83,20 @@ type Fetcher struct {
 	// none (the 3xx response is returned). Ignored when Client is set.
 	MaxRedirects int
 	// Client sends the requests; nil means a client of the Fetcher's own
-	// whose transport is sized to MaxInFlight and PerHost.
+	// whose transport is sized to MaxInFlight and PerHost and speaks
+	// HTTP/2 over TLS where the server offers it, HTTP/1.1 otherwise.
 	Client *http.Client
+	// Jar keeps the cookies responses set and sends them back; nil means
+	// cookies are not kept. Ignored when Client is set.
+	Jar http.CookieJar
+	// Proxy is the proxy every request goes through: an http, https,
+	// socks5 or socks5h URL. nil means the proxy the environment names
+	// (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as net/http's default transport
+	// does. Ignored when Client is set.
+	Proxy *url.URL
+	// TLSConfig configures TLS connections; nil means net/http's defaults.
+	// Ignored when Client is set.
+	TLSConfig *tls.Config
 
 	once   sync.Once
 	client *http.Client
@@ -132,11 +163,17 @@ func (f *Fetcher) init() {
 		}
 		f.client = f.Client
 		if f.client == nil {
-			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr := http.DefaultTransport.(*http.Transport).Clone() // ForceAttemptHTTP2 is set
 			tr.MaxConnsPerHost = perHost
 			tr.MaxIdleConns = n
 			tr.MaxIdleConnsPerHost = perHost
-			f.client = &http.Client{Transport: tr, CheckRedirect: f.checkRedirect}
+			if f.Proxy != nil {
+				tr.Proxy = http.ProxyURL(f.Proxy)
+			}
+			if f.TLSConfig != nil {
+				tr.TLSClientConfig = f.TLSConfig.Clone()
+			}
+			f.client = &http.Client{Transport: tr, CheckRedirect: f.checkRedirect, Jar: f.Jar}
 		}
 		f.lim = Limiter{MaxInFlight: n, PerHost: f.PerHost, Rate: f.Rate, HostRate: f.HostRate}
 		queue := f.MaxQueue
@@ -386,7 +423,7 @@ func (f *Fetcher) worker() {
 		if errors.As(err, &ue) {
 			err = ue.Err // FetchError already names the URL
 		}
-		if retry, after := retryable(resp, err); retry && j.attempts <= f.Retries && idempotent(j.req) &&
+		if retry, after := retryable(resp, err); retry && j.attempts <= ResolveRetries(f.Retries) && idempotent(j.req) &&
 			j.fut.ctx.Err() == nil && after <= f.maxRetryWait() {
 			j.retryAt = time.Now().Add(max(backoff(j.attempts, f.maxRetryWait()), after))
 			f.done <- j

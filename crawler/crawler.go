@@ -5,10 +5,12 @@ package crawler
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sync"
 	"time"
@@ -141,7 +143,8 @@ type Crawler struct {
 	// error, a timeout, or a status of 429, 500, 502, 503 or 504, each
 	// after a backoff taken in the frontier (Retry-After is honoured), and
 	// how many times an unreachable robots.txt is asked for again before
-	// its host is disallowed; 0 means none.
+	// its host is disallowed; 0 means sluice.DefaultRetries (2), negative
+	// means none.
 	Retries int
 	// MaxBody caps the bytes of a page kept; 0 means 10 MiB. A longer page
 	// is cut and its links are taken from what was read.
@@ -151,9 +154,21 @@ type Crawler struct {
 	// ErrTooManyRedirects). Redirect targets go through the frontier like
 	// links, so a page reached by a redirect is still fetched once.
 	MaxRedirects int
-	// Client sends the requests; nil means a client sized to Concurrency.
-	// It must not follow redirects itself.
+	// Client sends the requests; nil means a client sized to Concurrency
+	// that speaks HTTP/2 over TLS where the server offers it. It must not
+	// follow redirects itself.
 	Client *http.Client
+	// Jar keeps the cookies responses set and sends them back, robots.txt
+	// and sitemaps included; nil means cookies are not kept. Ignored when
+	// Client is set.
+	Jar http.CookieJar
+	// Proxy is the proxy every request goes through (http, https, socks5
+	// or socks5h URL); nil means the environment's, as net/http does.
+	// Ignored when Client is set.
+	Proxy *url.URL
+	// TLSConfig configures TLS connections; nil means net/http's defaults.
+	// Ignored when Client is set.
+	TLSConfig *tls.Config
 
 	// Frontier holds the seen-set and pending URLs; nil means a new
 	// MemoryFrontier.

@@ -103,6 +103,7 @@ func (c *Crawler) Crawl(ctx context.Context, seeds []string, visit func(*Page) e
 	fetcher := &sluice.Fetcher{
 		MaxInFlight: conc, PerHost: perHost, Timeout: c.Timeout, MaxBody: c.MaxBody,
 		UserAgent: ua, Header: c.Header, MaxRedirects: -1, Client: c.Client,
+		Jar: c.Jar, Proxy: c.Proxy, TLSConfig: c.TLSConfig, Retries: -1, // the crawler retries through the frontier
 	}
 	defer fetcher.Close()
 	frontier := c.Frontier
@@ -123,7 +124,7 @@ func (c *Crawler) Crawl(ctx context.Context, seeds []string, visit func(*Page) e
 	}
 	p := &pipeline{
 		c: c, s: s, fetcher: fetcher, cz: cz, visit: visit, fetchCtx: fetchCtx, ua: ua,
-		maxLinks: c.MaxLinks, retries: c.Retries, maxRedir: c.MaxRedirects,
+		maxLinks: c.MaxLinks, retries: sluice.ResolveRetries(c.Retries), maxRedir: c.MaxRedirects,
 		slow: c.SlowVisit, logger: c.Logger,
 		budget:  semaphore.NewWeighted(parseBudget),
 		parseCh: make(chan *pageWork, runtime.GOMAXPROCS(0)),

@@ -418,7 +418,7 @@ func (s *scheduler) finish(r *result) {
 	switch j.kind {
 	case jobRobots:
 		h.robotsBusy = false
-		if r.note != "" && h.robotsFails < s.c.Retries && !s.stopping {
+		if r.note != "" && h.robotsFails < sluice.ResolveRetries(s.c.Retries) && !s.stopping {
 			// Unreachable: the host's URLs wait while robots.txt is asked
 			// for again, 500 ms, 1 s, 2 s … later, Retries times.
 			h.robotsFails++

@@ -54,7 +54,7 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 	h := &o.http
 	fetcher := &sluice.Fetcher{
 		MaxInFlight: h.concurrency, PerHost: h.perHost, Rate: h.rate, HostRate: h.hostRate,
-		Timeout: h.timeout, Retries: h.retries, MaxBody: h.maxBody, UserAgent: h.userAgent,
+		Timeout: h.timeout, Retries: libRetries(h.retries), MaxBody: h.maxBody, UserAgent: h.userAgent,
 		Header: h.headers.Header(),
 	}
 	// Records wait for the writer in a channel with room for every URL that

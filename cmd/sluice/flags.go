@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice"
 	"github.com/spf13/pflag"
 )
 
@@ -82,10 +83,19 @@ func (h *httpFlags) add(fs *pflag.FlagSet) {
 	fs.Float64Var(&h.rate, "rate", 0, "request starts per second at most, all hosts together (0: no cap)")
 	fs.Float64Var(&h.hostRate, "host-rate", 0, "request starts per second per host at most (0: no cap)")
 	fs.DurationVar(&h.timeout, "timeout", 30*time.Second, "time limit of each attempt, body included")
-	fs.IntVar(&h.retries, "retries", 2, "retries of a failed attempt (network errors, timeouts, 429, 5xx)")
+	fs.IntVar(&h.retries, "retries", sluice.DefaultRetries, "retries of a failed attempt (network errors, timeouts, 429, 5xx); 0 for none")
 	fs.Int64Var(&h.maxBody, "max-body", 10<<20, "bytes of a body read at most; longer bodies are cut")
 	fs.VarP(&h.headers, "header", "H", "header to send (repeatable)")
 	fs.StringVarP(&h.userAgent, "user-agent", "A", userAgent(), "User-Agent header; its product token picks the robots.txt group")
+}
+
+// libRetries is the library's Retries setting for --retries n, where 0
+// means none rather than the default.
+func libRetries(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // check validates the request flags of command cmd.
