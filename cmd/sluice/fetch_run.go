@@ -24,10 +24,12 @@ type fetchRecord struct {
 	DurationMS float64 `json:"duration_ms"`
 	Attempts   int     `json:"attempts"`
 	Error      string  `json:"error,omitempty"`
+	kept
 
-	n    int   // input line number, for --ordered
-	slot bool  // holds one of the outstanding slots until written
-	err  error // the error behind Error, for the summary
+	n    int              // input line number, for --ordered
+	slot bool             // holds one of the outstanding slots until written
+	err  error            // the error behind Error, for the summary
+	resp *sluice.Response // for --save and --include, until written
 }
 
 func toRecord(n int, url string, resp *sluice.Response, err error) *fetchRecord {
@@ -41,7 +43,7 @@ func toRecord(n int, url string, resp *sluice.Response, err error) *fetchRecord 
 		}
 		return r
 	}
-	r.FinalURL, r.Status, r.Bytes, r.Truncated = resp.FinalURL, resp.StatusCode, len(resp.Body), resp.Truncated
+	r.FinalURL, r.Status, r.Bytes, r.Truncated, r.resp = resp.FinalURL, resp.StatusCode, len(resp.Body), resp.Truncated, resp
 	r.DurationMS, r.Attempts = durMS(resp.Elapsed), resp.Attempts
 	return r
 }
@@ -55,7 +57,7 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 	fetcher := &sluice.Fetcher{
 		MaxInFlight: h.concurrency, PerHost: h.perHost, Rate: h.rate, HostRate: h.hostRate,
 		Timeout: h.timeout, Retries: libRetries(h.retries), MaxBody: h.maxBody, UserAgent: h.userAgent,
-		Header: h.headers.Header(),
+		Header: o.client.header, Jar: o.client.jar, Proxy: o.client.proxy, TLSConfig: o.client.tls,
 	}
 	// Records wait for the writer in a channel with room for every URL that
 	// may be outstanding, so a completing worker never blocks on it.
@@ -72,6 +74,12 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 	go func() {
 		w := newJSONLines(out)
 		for r := range records {
+			if o.keep.active() {
+				if err := o.keep.fill(&r.kept, r.URL, r.resp); err != nil {
+					w.fail(err)
+				}
+			}
+			r.resp = nil
 			w.write(r)
 			sum.add(r)
 			if status != nil {
