@@ -40,9 +40,12 @@ type Fetcher struct {
 	// Timeout bounds each attempt, body included; 0 means 30 seconds.
 	Timeout time.Duration
 	// Retries is how many times a failed attempt of an idempotent request
-	// is retried (network errors, timeouts, 429, 500, 502, 503, 504);
-	// 0 means none. Waits grow exponentially from 250 ms with jitter and
-	// honour Retry-After on 429 and 503.
+	// is retried after a transient failure (connection refused or reset,
+	// a response cut short, a timeout) or a status of 408, 429, 500, 502,
+	// 503 or 504; 0 means none. TLS failures, malformed responses and bad
+	// URLs are not retried. Waits are drawn uniformly up to a ceiling that
+	// doubles from 250 ms (full jitter) and honour Retry-After on 429 and
+	// 503.
 	Retries int
 	// MaxRetryWait caps the wait before a retry; a Retry-After longer than
 	// it ends the fetch with the response instead. 0 means 30 seconds.
@@ -165,7 +168,7 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 		limit = 10
 	}
 	if len(via) > limit {
-		return fmt.Errorf("stopped after %d redirects", limit)
+		return fmt.Errorf("%w (%d)", ErrTooManyRedirects, limit)
 	}
 	return nil
 }
@@ -175,7 +178,7 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 func ParseURL(raw string) (*url.URL, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
-		return nil, errors.New("empty URL")
+		return nil, fmt.Errorf("%w: empty URL", ErrBadURL)
 	}
 	u, err := url.Parse(s)
 	if err != nil {
@@ -183,7 +186,7 @@ func ParseURL(raw string) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("invalid URL: %w", err)
+		return nil, fmt.Errorf("%w: invalid URL: %w", ErrBadURL, err)
 	}
 	if err := checkURL(u); err != nil {
 		return nil, err
@@ -195,12 +198,12 @@ func checkURL(u *url.URL) error {
 	switch strings.ToLower(u.Scheme) {
 	case "http", "https":
 	case "":
-		return errors.New("missing scheme (want http:// or https://)")
+		return fmt.Errorf("%w: missing scheme (want http:// or https://)", ErrBadURL)
 	default:
-		return fmt.Errorf("unsupported scheme %q (want http or https)", u.Scheme)
+		return fmt.Errorf("%w: unsupported scheme %q (want http or https)", ErrBadURL, u.Scheme)
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return errors.New("missing host")
+		return fmt.Errorf("%w: missing host", ErrBadURL)
 	}
 	return nil
 }
@@ -386,9 +389,8 @@ func (f *Fetcher) worker() {
 		if errors.As(err, &ue) {
 			err = ue.Err // FetchError already names the URL
 		}
-		if retry, after := retryable(resp, err); retry && j.attempts <= f.Retries && idempotent(j.req) &&
-			j.fut.ctx.Err() == nil && after <= f.maxRetryWait() {
-			j.retryAt = time.Now().Add(max(backoff(j.attempts, f.maxRetryWait()), after))
+		if wait, ok := f.retryWait(j, resp, err); ok {
+			j.retryAt = time.Now().Add(wait)
 			f.done <- j
 			continue
 		}

@@ -4,20 +4,21 @@ package sluice
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 // ErrCancelled is the error of a future whose task was cancelled before it
 // started, by [Future.Cancel] or by [Pool.Shutdown].
-var ErrCancelled = errors.New("sluice: future cancelled")
+var ErrCancelled = failure.New(failure.Cancelled, "sluice: future cancelled")
 
 // ErrPoolClosed is the error of a future submitted after [Pool.Close] or
 // [Pool.Shutdown] began.
-var ErrPoolClosed = errors.New("sluice: pool closed")
+var ErrPoolClosed = failure.New(failure.Cancelled, "sluice: pool closed")
 
 // PanicError is the error of a future whose task panicked. The pool recovers
 // the panic, records it here and goes on running other tasks.

@@ -323,14 +323,14 @@ func (p *pipeline) fetchPage(j *job) {
 		}
 		page.Response = nil
 		page.Err = err
-		if e.Attempts < p.retries && retryableErr(err) && p.fetchCtx.Err() == nil {
+		if _, ok := retryPause(nil, err); ok && e.Attempts < p.retries && p.fetchCtx.Err() == nil {
 			p.retry(j, 0)
 			return
 		}
 		p.toVisit(&pageWork{j: j, page: page, state: Failed})
 		return
 	}
-	if pause, ok := retryableStatus(resp); ok && e.Attempts < p.retries {
+	if pause, ok := retryPause(resp, nil); ok && e.Attempts < p.retries {
 		p.retry(j, pause)
 		return
 	}

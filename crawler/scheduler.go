@@ -7,13 +7,13 @@ package crawler
 import (
 	"container/heap"
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 // robotsTTL is how long a robots.txt is kept (RFC 9309 §2.4: at most 24
@@ -406,9 +406,9 @@ func (s *scheduler) finish(r *result) {
 		h.robotsBusy = false
 		if r.note != "" && h.robotsFails < s.c.Retries && !s.stopping {
 			// Unreachable: the host's URLs wait while robots.txt is asked
-			// for again, 500 ms, 1 s, 2 s … later, Retries times.
+			// for again after a backoff, Retries times.
 			h.robotsFails++
-			h.next = maxTime(h.next, now.Add(min(500*time.Millisecond<<min(h.robotsFails-1, 6), 30*time.Second)))
+			h.next = maxTime(h.next, now.Add(failure.Backoff(h.robotsFails, maxRetryWait)))
 			break
 		}
 		h.robotsFails = 0
@@ -586,4 +586,4 @@ func (s *scheduler) seed(cz *canonicalizer, seeds []string) {
 }
 
 // errStopped is the cause of fetches cut short when the grace period ends.
-var errStopped = errors.New("crawler: stopped before the page finished")
+var errStopped = failure.New(failure.Cancelled, "crawler: stopped before the page finished")

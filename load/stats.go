@@ -8,6 +8,8 @@ import (
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 // Histogram range in microseconds: 1 µs to 1 hour at 3 significant
@@ -72,8 +74,8 @@ type recorder struct {
 
 	requests, ok, failed, lateSends, totalDropped int64
 	status                                        map[int]int64
-	kinds                                         [numKinds]int64
-	samples                                       [numKinds]string
+	kinds                                         [failure.NumKinds]int64
+	samples                                       [failure.NumKinds]string
 	targets                                       []targetStats
 }
 

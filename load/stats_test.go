@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 func TestRecorderRows(t *testing.T) {
@@ -32,8 +34,8 @@ func TestRecorderRows(t *testing.T) {
 			t.Errorf("row %d = %+v, want %+v", i, got, w)
 		}
 	}
-	if r.lateSends != 1 || r.kinds[kOther] != 1 || r.failed != 1 || r.ok != 1 {
-		t.Fatalf("late %d other %d failed %d ok %d", r.lateSends, r.kinds[kOther], r.failed, r.ok)
+	if r.lateSends != 1 || r.kinds[failure.Other] != 1 || r.failed != 1 || r.ok != 1 {
+		t.Fatalf("late %d other %d failed %d ok %d", r.lateSends, r.kinds[failure.Other], r.failed, r.ok)
 	}
 }
 

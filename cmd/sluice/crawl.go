@@ -20,6 +20,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/crawler"
+	"github.com/sluicehq/sluice/internal/failure"
 	"golang.org/x/term"
 )
 
@@ -27,7 +28,7 @@ const crawlUsage = `usage: sluice crawl [flags] URL...
 
 Crawls from the seed URLs, following links in scope, and writes one JSON
 line per URL taken in (fetched or failed):
-  {"url","status","depth","parent","links","bytes","duration_ms","content_type","title","error"}
+  {"url","status","depth","parent","links","bytes","duration_ms","content_type","title","error","error_kind"}
 Each canonical URL is fetched once. robots.txt is obeyed unless --robots=false.
 On Ctrl+C intake stops, pages in flight get --grace to finish (a second
 Ctrl+C cancels them), and their records are written.
@@ -46,6 +47,7 @@ type crawlRecord struct {
 	ContentType string  `json:"content_type,omitempty"`
 	Title       string  `json:"title,omitempty"`
 	Error       string  `json:"error,omitempty"`
+	ErrorKind   string  `json:"error_kind,omitempty"`
 }
 
 // regexpsFlag is a repeatable flag of regular expressions.
@@ -237,7 +239,7 @@ func toCrawlRecord(p *crawler.Page) *crawlRecord {
 		r.Status, r.Bytes = p.Response.StatusCode, len(p.Response.Body)
 	}
 	if p.Err != nil {
-		r.Error = p.Err.Error()
+		r.Error, r.ErrorKind = p.Err.Error(), failure.Classify(p.Err).String()
 	}
 	return r
 }

@@ -78,7 +78,7 @@ func TestCrawlCLI(t *testing.T) {
 	if _, dups := site.Fetches(); dups != 0 {
 		t.Errorf("%d duplicate fetches", dups)
 	}
-	for _, want := range []string{"crawled 501 pages", "status: 200 500", "robots.txt: 1 fetched", "duplicates skipped", "peak queue", "errors: url 1"} {
+	for _, want := range []string{"crawled 501 pages", "status: 200 500", "robots.txt: 1 fetched", "duplicates skipped", "peak queue", "errors: bad-url 1"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("summary lacks %q:\n%s", want, errOut)
 		}

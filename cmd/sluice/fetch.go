@@ -19,13 +19,14 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/internal/failure"
 	"golang.org/x/term"
 )
 
 const fetchUsage = `usage: sluice fetch [flags] [URL...]
 
 Fetches each URL once and writes one JSON line per URL:
-  {"url","final_url","status","bytes","duration_ms","attempts","error"}
+  {"url","final_url","status","bytes","duration_ms","attempts","error","error_kind"}
 URLs come from the arguments, from -i files, or from standard input. Blank
 lines and lines starting with # are skipped. A bad URL gets a record with
 its error. On Ctrl+C intake stops, requests already started get --grace to
@@ -43,6 +44,7 @@ type fetchRecord struct {
 	DurationMS float64 `json:"duration_ms"`
 	Attempts   int     `json:"attempts"`
 	Error      string  `json:"error,omitempty"`
+	ErrorKind  string  `json:"error_kind,omitempty"`
 
 	n    int  // input line number, for --ordered
 	slot bool // holds one of the outstanding slots until written
@@ -142,38 +144,11 @@ func (s *fetchSummary) add(r *fetchRecord) {
 	s.bytes += int64(r.Bytes)
 	if r.Error != "" {
 		s.errs++
-		s.errKinds[errKind(r.Error)]++
+		s.errKinds[r.ErrorKind]++
 		return
 	}
 	s.ok++
 	s.statuses[r.Status/100]++
-}
-
-// errKind names the kind of a fetch error for the summary.
-func errKind(msg string) string {
-	for _, k := range []struct{ needle, kind string }{
-		{"not fetched", "not fetched"},
-		{"cancelled", "cancelled"},
-		{"context canceled", "cancelled"},
-		{"deadline exceeded", "timeout"},
-		{"Timeout", "timeout"},
-		{"invalid URL", "bad URL"},
-		{"scheme", "bad URL"},
-		{"missing host", "bad URL"},
-		{"empty URL", "bad URL"},
-		{"no such host", "dns"},
-		{"connection refused", "refused"},
-		{"connection reset", "reset"},
-		{"EOF", "reset"},
-		{"redirects", "redirects"},
-		{"tls", "tls"},
-		{"x509", "tls"},
-	} {
-		if strings.Contains(msg, k.needle) {
-			return k.kind
-		}
-	}
-	return "other"
 }
 
 func (s *fetchSummary) print(w io.Writer) {
@@ -227,7 +202,7 @@ func humanBytes(n int64) string {
 func toRecord(n int, url string, resp *sluice.Response, err error) *fetchRecord {
 	r := &fetchRecord{URL: url, n: n}
 	if err != nil {
-		r.Error = err.Error()
+		r.Error, r.ErrorKind = err.Error(), failure.Classify(err).String()
 		var fe *sluice.FetchError
 		if errors.As(err, &fe) {
 			r.Attempts = fe.Attempts
@@ -315,7 +290,8 @@ func fetchAll(ctx context.Context, o *fetchOptions, args []string, stdin io.Read
 	skipped := readInputs(ctx, args, o.inputs, stdin, o.follow, lines, inputErrs)
 
 	emitUnfetched := func(ln inputLine, why string) {
-		records <- &fetchRecord{URL: ln.text, n: ln.n, Error: "sluice: not fetched: " + why}
+		records <- &fetchRecord{URL: ln.text, n: ln.n, Error: "sluice: not fetched: " + why,
+			ErrorKind: failure.Cancelled.String()}
 	}
 	linesOpen, readerDone := true, false
 intake:
