@@ -34,7 +34,7 @@ func TestRetryAfter(t *testing.T) {
 		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
 		{now.Add(72 * time.Hour).Format(http.TimeFormat), MaxRetryAfter, true},
 		{"Friday, 02-Jan-26 03:05:05 GMT", time.Minute, true}, // RFC 850
-		{"Fri Jan  2 03:04:15 2026", 10 * time.Second, true}, // asctime
+		{"Fri Jan  2 03:04:15 2026", 10 * time.Second, true},  // asctime
 		{"tomorrow", 0, false},
 	}
 	for _, tt := range tests {
