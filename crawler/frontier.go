@@ -6,6 +6,7 @@ package crawler
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"sync"
 )
 
@@ -20,7 +21,7 @@ const (
 	Unseen State = iota
 	// Pending URLs are admitted and wait to be fetched.
 	Pending
-	// InFlight URLs have been handed to the scheduler for fetching.
+	// InFlight URLs have been handed out by Pop, under a lease.
 	InFlight
 	// Done URLs were fetched and recorded.
 	Done
@@ -43,10 +44,20 @@ func (s State) String() string {
 	return "unseen"
 }
 
+// ErrLeaseLost is returned by [Frontier.Retry] and [Frontier.Finish] when
+// the entry's lease is no longer the frontier's current hand-out of its URL:
+// the frontier took the URL back (a lease that expired, a crawl that died)
+// and may have handed it to another crawl. The caller must not record the
+// URL: whoever holds the current lease will.
+var ErrLeaseLost = errors.New("crawler: lease lost")
+
 // Entry is a pending URL: a compact record, not a request.
 type Entry struct {
 	// URL is the canonical URL.
 	URL string
+	// Host is the URL's host key, as [HostKey] returns it; "" means the
+	// frontier computes it from URL.
+	Host string
 	// Parent is the canonical URL of the page that linked to URL, or ""
 	// for a seed.
 	Parent string
@@ -59,33 +70,63 @@ type Entry struct {
 	// NotBefore, in Unix nanoseconds, is when URL may be fetched again
 	// after a failed attempt; 0 means at once.
 	NotBefore int64
+	// Lease identifies the hand-out of the entry by Pop: Retry and Finish
+	// present it back, so that a frontier can tell an answer for a
+	// hand-out it has since taken back. It is 0 in an entry never popped.
+	Lease uint64
+}
+
+// HostKey returns the host key of a canonical URL: its scheme and authority
+// ("https://example.com:8443"). Frontiers keep one queue per host key.
+func HostKey(url string) string {
+	origin, _ := splitURL(url)
+	return origin
+}
+
+func (e *Entry) host() string {
+	if e.Host == "" {
+		return HostKey(e.URL)
+	}
+	return e.Host
 }
 
 // Frontier holds the seen-set and the pending URLs of a crawl, one queue
-// per host, with each URL's state explicit. A host is named by its scheme
-// and authority ("https://example.com:8443"). Several crawls, in one process
-// or in many, may share a Frontier: each admits what it finds, pops from
-// the hosts it schedules and learns of the others' hosts through Hosts, so
-// every URL is fetched once by one of them; a crawl ends when Counts shows
-// nothing pending or in flight anywhere.
+// per host key, with each URL's state explicit. Several crawls, in one
+// process or in many, may share a Frontier: each admits what it finds, pops
+// from the hosts it schedules and learns of the others' hosts through
+// Hosts, so every URL is fetched once by one of them; a crawl ends when
+// Counts shows nothing pending or in flight anywhere.
+//
+// A URL handed out by Pop is leased: the entry carries its Lease, and only
+// a Retry or Finish presenting the current lease takes effect. A frontier
+// that takes back the URLs of a crawl that died (a durable frontier opened
+// again, a shared one whose worker stopped renewing) answers a late Retry
+// or Finish of the old lease with [ErrLeaseLost], so no URL is recorded
+// twice.
 //
 // Implementations must be safe for concurrent use.
 type Frontier interface {
-	// Admit marks e.URL seen and queues e at the back of host's queue,
-	// unless its fingerprint was already seen; it reports whether e was
-	// new. The check and the mark are one atomic step.
-	Admit(ctx context.Context, host string, e Entry) (bool, error)
-	// Pop moves the entry at the front of host's queue to InFlight and
-	// returns it; ok is false when the queue is empty.
+	// Admit marks the URLs of batch seen and queues each one not seen
+	// before at the back of its host's queue, as one atomic step: a
+	// page's links are taken in together or not at all, and a URL
+	// repeated within batch is new only once. added[i] reports whether
+	// batch[i] was new.
+	Admit(ctx context.Context, batch []Entry) (added []bool, err error)
+	// Pop moves the entry at the front of host's queue to InFlight under
+	// a new lease and returns it; ok is false when the queue is empty.
 	Pop(ctx context.Context, host string) (e Entry, ok bool, err error)
-	// Retry puts an InFlight entry back at the back of host's queue as
-	// Pending, with its Attempts and NotBefore updated by the caller.
-	Retry(ctx context.Context, host string, e Entry) error
-	// Finish moves a URL to Done or Failed.
-	Finish(ctx context.Context, url string, s State) error
+	// Retry puts a popped entry back at the back of its host's queue as
+	// Pending, with its Attempts and NotBefore as the caller set them.
+	// It returns ErrLeaseLost if e.Lease is not the current lease.
+	Retry(ctx context.Context, e Entry) error
+	// Finish moves a popped URL to Done or Failed. It returns
+	// ErrLeaseLost if e.Lease is not the current lease. An entry with
+	// Lease 0 (never popped: a URL that failed on admission) is recorded
+	// as s unless it is in flight.
+	Finish(ctx context.Context, e Entry, s State) error
 	// State returns the state of a URL.
 	State(ctx context.Context, url string) (State, error)
-	// Hosts returns up to n hosts whose queues hold pending URLs.
+	// Hosts returns up to n host keys whose queues hold pending URLs.
 	Hosts(ctx context.Context, n int) ([]string, error)
 	// Counts returns the number of URLs pending and in flight, for every
 	// crawl sharing the frontier.
@@ -97,36 +138,47 @@ type Frontier interface {
 // pending URL as a varint-encoded record in byte chunks, with the host left
 // out and the parent written relative to the host, so a million pending URLs
 // of a typical site take tens of megabytes and give the garbage collector no
-// pointers to scan.
+// pointers to scan. Leases live only while a URL is in flight.
 //
 // The zero value is an empty frontier ready to use. A MemoryFrontier is
 // safe for concurrent use.
 type MemoryFrontier struct {
-	mu       sync.Mutex
-	seen     map[[16]byte]State
-	queues   map[string]*entryQueue
-	n        int // pending
-	inFlight int
+	mu     sync.Mutex
+	seen   map[[16]byte]State
+	leases map[[16]byte]uint64 // of the URLs in flight
+	queues map[string]*entryQueue
+	n      int // pending
+	lease  uint64
+}
+
+func (f *MemoryFrontier) init() {
+	if f.seen == nil {
+		f.seen = make(map[[16]byte]State)
+		f.leases = make(map[[16]byte]uint64)
+		f.queues = make(map[string]*entryQueue)
+	}
 }
 
 // Admit implements Frontier.
-func (f *MemoryFrontier) Admit(_ context.Context, host string, e Entry) (bool, error) {
-	fp := fingerprint(e.URL)
+func (f *MemoryFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
+	added := make([]bool, len(batch))
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.seen == nil {
-		f.seen = make(map[[16]byte]State)
-		f.queues = make(map[string]*entryQueue)
+	f.init()
+	for i := range batch {
+		fp := fingerprint(batch[i].URL)
+		if _, ok := f.seen[fp]; ok {
+			continue
+		}
+		f.seen[fp] = Pending
+		f.push(batch[i])
+		added[i] = true
 	}
-	if _, ok := f.seen[fp]; ok {
-		return false, nil
-	}
-	f.seen[fp] = Pending
-	f.push(host, e)
-	return true, nil
+	return added, nil
 }
 
-func (f *MemoryFrontier) push(host string, e Entry) {
+func (f *MemoryFrontier) push(e Entry) {
+	host := e.host()
 	q := f.queues[host]
 	if q == nil {
 		q = &entryQueue{prefix: host}
@@ -145,42 +197,53 @@ func (f *MemoryFrontier) Pop(_ context.Context, host string) (Entry, bool, error
 		return Entry{}, false, nil
 	}
 	e := q.pop()
+	e.Host = host
 	if q.len == 0 {
 		delete(f.queues, host)
 	}
 	f.n--
-	f.inFlight++
-	f.seen[fingerprint(e.URL)] = InFlight
+	f.lease++
+	e.Lease = f.lease
+	fp := fingerprint(e.URL)
+	f.seen[fp] = InFlight
+	f.leases[fp] = e.Lease
 	return e, true, nil
 }
 
+// take ends the lease of e, if it is the current one.
+func (f *MemoryFrontier) take(fp [16]byte, e *Entry) error {
+	if f.seen[fp] != InFlight || f.leases[fp] != e.Lease {
+		return ErrLeaseLost
+	}
+	delete(f.leases, fp)
+	return nil
+}
+
 // Retry implements Frontier.
-func (f *MemoryFrontier) Retry(_ context.Context, host string, e Entry) error {
+func (f *MemoryFrontier) Retry(_ context.Context, e Entry) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.seen == nil {
-		f.seen = make(map[[16]byte]State)
-		f.queues = make(map[string]*entryQueue)
-	}
+	f.init()
 	fp := fingerprint(e.URL)
-	if f.seen[fp] == InFlight {
-		f.inFlight--
+	if err := f.take(fp, &e); err != nil {
+		return err
 	}
 	f.seen[fp] = Pending
-	f.push(host, e)
+	e.Lease = 0
+	f.push(e)
 	return nil
 }
 
 // Finish implements Frontier.
-func (f *MemoryFrontier) Finish(_ context.Context, url string, s State) error {
+func (f *MemoryFrontier) Finish(_ context.Context, e Entry, s State) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.seen == nil {
-		f.seen = make(map[[16]byte]State)
-	}
-	fp := fingerprint(url)
-	if f.seen[fp] == InFlight {
-		f.inFlight--
+	f.init()
+	fp := fingerprint(e.URL)
+	if e.Lease != 0 || f.seen[fp] == InFlight {
+		if err := f.take(fp, &e); err != nil {
+			return err
+		}
 	}
 	f.seen[fp] = s
 	return nil
@@ -211,7 +274,7 @@ func (f *MemoryFrontier) Hosts(_ context.Context, n int) ([]string, error) {
 func (f *MemoryFrontier) Counts(context.Context) (pending, inFlight int, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.n, f.inFlight, nil
+	return f.n, len(f.leases), nil
 }
 
 // Seen returns the number of URLs the frontier has admitted.

