@@ -7,6 +7,7 @@ package crawler
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
