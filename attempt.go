@@ -85,7 +85,7 @@ func readCapped(r io.Reader, limit int64) ([]byte, bool, error) {
 // errors and the statuses it names, for idempotent requests, while
 // retries remain and the server does not ask for more than MaxRetryWait.
 func (f *Fetcher) retryWait(j *job, resp *Response, err error) (time.Duration, bool) {
-	if j.attempts > f.Retries || !idempotent(j.req) || j.fut.ctx.Err() != nil {
+	if j.attempts > f.Retries || !idempotent(j.req) || j.fut.taskContext().Err() != nil {
 		return 0, false
 	}
 	var pause time.Duration

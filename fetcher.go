@@ -1,5 +1,6 @@
-// This file holds Fetcher: HTTP fetches as futures, under a Limiter, with
-// retries that wait in a queue rather than in a worker.
+// This file holds Fetcher: HTTP fetches as futures, under the host
+// scheduler's limits, with retries that wait in a queue rather than in a
+// worker.
 
 package sluice
 
@@ -19,9 +20,11 @@ const DefaultUserAgent = "sluice/0.1 (+https://github.com/sluicehq/sluice)"
 
 // Fetcher fetches URLs concurrently under limits and returns each result as
 // a [Future]. Requests wait in a bounded queue, one line per host; a single
-// dispatcher starts each one when the [Limiter] admits it, on one of
-// MaxInFlight fixed workers. A request waiting for a token, a host slot or
-// a retry backoff holds no worker and no in-flight slot.
+// dispatcher starts each one when the host scheduler (the one the crawler
+// uses too) lets its host start, on one of MaxInFlight fixed workers. A
+// request waiting for its host's turn, the global rate or a retry backoff
+// holds no worker and no in-flight slot. While several hosts have work,
+// none holds more than its share of the slots.
 //
 // The zero value is ready to use with the defaults below. Set the fields
 // before the first fetch and do not change them after. Call Close or
@@ -35,7 +38,9 @@ type Fetcher struct {
 	PerHost int
 	// Rate caps request starts per second overall; 0 means no cap.
 	Rate float64
-	// HostRate caps request starts per second per host; 0 means no cap.
+	// HostRate paces each host: its starts are spaced 1/HostRate seconds
+	// apart, measured from one start to the next, as in the crawler;
+	// 0 means no pacing.
 	HostRate float64
 	// Timeout bounds each attempt, body included; 0 means 30 seconds.
 	Timeout time.Duration
@@ -72,7 +77,6 @@ type Fetcher struct {
 
 	once   sync.Once
 	client *http.Client
-	lim    Limiter
 
 	mu      sync.RWMutex // held for reading while a submitter sends on in
 	closed  bool
@@ -141,7 +145,6 @@ func (f *Fetcher) init() {
 			tr.MaxIdleConnsPerHost = perHost
 			f.client = &http.Client{Transport: tr, CheckRedirect: f.checkRedirect}
 		}
-		f.lim = Limiter{MaxInFlight: n, PerHost: f.PerHost, Rate: f.Rate, HostRate: f.HostRate}
 		queue := f.MaxQueue
 		if queue <= 0 {
 			queue = n
@@ -367,14 +370,7 @@ func (j *job) fail(err error) {
 	if j.stop != nil {
 		j.stop()
 	}
-	fe := &FetchError{URL: j.url, Attempts: j.attempts, Elapsed: elapsed, Err: err}
-	if j.fut.state.CompareAndSwap(int32(Pending), int32(Cancelled)) {
-		j.fut.complete(nil, fe, Cancelled)
-		return
-	}
-	if j.fut.state.CompareAndSwap(int32(Running), int32(Done)) {
-		j.fut.complete(nil, fe, Done)
-	}
+	j.fut.settle(nil, &FetchError{URL: j.url, Attempts: j.attempts, Elapsed: elapsed, Err: err})
 }
 
 func (f *Fetcher) worker() {
@@ -384,7 +380,7 @@ func (f *Fetcher) worker() {
 			j.first = time.Now()
 		}
 		j.attempts++
-		resp, err := f.attempt(&j.fut.ctx, j.req)
+		resp, err := f.attempt(j.fut.taskContext(), j.req)
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // FetchError already names the URL
@@ -401,7 +397,7 @@ func (f *Fetcher) worker() {
 				j.stop()
 			}
 			resp.URL, resp.Attempts = j.url, j.attempts
-			j.fut.complete(resp, nil, Done)
+			j.fut.settle(resp, nil)
 		}
 		f.done <- j
 	}

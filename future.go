@@ -186,6 +186,34 @@ func (f *Future[T]) run() {
 	f.complete(val, err, Done)
 }
 
+// The helpers below are how code outside this file (the Fetcher) moves a
+// future through its life cycle; nothing else touches its state.
+
+// start moves a pending future to Running and reports whether it did; it
+// does not when the future was cancelled first.
+func (f *Future[T]) start() bool {
+	return f.state.CompareAndSwap(int32(Pending), int32(Running))
+}
+
+// settle completes the future with val and err from whatever stage it is
+// in: a pending future becomes Cancelled, a running one Done. It does
+// nothing to a future already final.
+func (f *Future[T]) settle(val T, err error) {
+	if f.state.CompareAndSwap(int32(Pending), int32(Cancelled)) {
+		f.complete(val, err, Cancelled)
+		return
+	}
+	if f.state.CompareAndSwap(int32(Running), int32(Done)) {
+		f.complete(val, err, Done)
+	}
+}
+
+// taskContext returns the context the future's work runs with.
+func (f *Future[T]) taskContext() context.Context { return &f.ctx }
+
+// cancelTask cancels the context the future's work runs with.
+func (f *Future[T]) cancelTask() { f.ctx.cancel() }
+
 // complete records the outcome and wakes every waiter. The caller must own
 // the transition to final (by CAS or by creating the future).
 func (f *Future[T]) complete(val T, err error, final State) {
