@@ -158,6 +158,6 @@ func (f *Fetcher) Attempt(ctx context.Context, req *http.Request) (*Response, er
 		}
 		return nil, &FetchError{URL: raw, Attempts: 1, Elapsed: time.Since(start), Err: err}
 	}
-	resp.URL, resp.Attempts = raw, 1
+	resp.URL, resp.Attempts, resp.Elapsed = raw, 1, time.Since(start)
 	return resp, nil
 }

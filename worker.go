@@ -58,7 +58,7 @@ func (f *Fetcher) worker() {
 			if j.stop != nil {
 				j.stop()
 			}
-			resp.URL, resp.Attempts = j.url, j.attempts
+			resp.URL, resp.Attempts, resp.Elapsed = j.url, j.attempts, time.Since(j.first)
 			j.fut.settle(resp, nil)
 		}
 		f.done <- j

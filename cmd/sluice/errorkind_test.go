@@ -22,7 +22,7 @@ func TestErrorKindSameEverywhere(t *testing.T) {
 	const want = "connect"
 
 	code, out, errOut := runFetchCLI(context.Background(), url+"\n", "fetch")
-	if code != 0 {
+	if code != 1 {
 		t.Fatalf("fetch: exit %d: %s", code, errOut)
 	}
 	if recs := decodeRecords(t, out); len(recs) != 1 || recs[0].ErrorKind != want {
@@ -30,7 +30,7 @@ func TestErrorKindSameEverywhere(t *testing.T) {
 	}
 
 	code, out, errOut = runCLI(context.Background(), "crawl", "--robots=false", url)
-	if code != 0 {
+	if code != 1 {
 		t.Fatalf("crawl: exit %d: %s", code, errOut)
 	}
 	if recs := decodeCrawl(t, out); len(recs) != 1 || recs[0].ErrorKind != want {
@@ -38,7 +38,7 @@ func TestErrorKindSameEverywhere(t *testing.T) {
 	}
 
 	jsonFile := filepath.Join(t.TempDir(), "r.json")
-	if code, _, errOut = runCLI(context.Background(), "load", "-n", "3", "--json", jsonFile, url); code != 0 {
+	if code, _, errOut = runCLI(context.Background(), "load", "-n", "3", "--json", jsonFile, url); code != 1 {
 		t.Fatalf("load: exit %d: %s", code, errOut)
 	}
 	data, err := os.ReadFile(jsonFile)
