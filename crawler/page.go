@@ -1,122 +1,62 @@
-// This file holds what visit can do with a Page beyond reading its fields:
-// parse it into a document, resolve its links, and add URLs to the crawl.
+// This file holds how the scheduler takes a host's next page from the
+// frontier: due or held, allowed by robots.txt or recorded as denied.
 
 package crawler
 
 import (
-	"bytes"
-	"errors"
+	"context"
 	"fmt"
-	"io"
-	"net/url"
-
-	"github.com/PuerkitoBio/goquery"
-	"golang.org/x/net/html/charset"
+	"time"
 )
 
-// ErrOutOfScope is the error of [Page.Follow] and [Page.Enqueue] for a URL
-// that the crawl's Scope, Allow or Deny excludes.
-var ErrOutOfScope = errors.New("crawler: out of scope")
-
-// errNotVisiting is the error of Follow and Enqueue outside visit.
-var errNotVisiting = errors.New("crawler: Follow and Enqueue work only while visit runs")
-
-// Document parses the page into a goquery document for CSS selectors,
-// decoded from the page's charset (Content-Type header, byte order mark or
-// <meta charset>) to UTF-8, with the document's Url set to the page's URL.
-// It is built on the first call only, so pages whose visit does not ask for
-// it cost no DOM. It is not safe for concurrent use.
-func (p *Page) Document() (*goquery.Document, error) {
-	if p.doc == nil && p.docErr == nil {
-		if p.Response == nil {
-			p.docErr = errors.New("crawler: no response for " + p.URL)
-			return nil, p.docErr
-		}
-		body := p.Response.Body
-		var r io.Reader = bytes.NewReader(body)
-		if dec, err := charset.NewReader(r, p.Response.Header.Get("Content-Type")); err == nil {
-			r = dec
-		}
-		p.doc, p.docErr = goquery.NewDocumentFromReader(r)
-		if p.docErr == nil {
-			p.doc.Url, _ = url.Parse(p.URL)
-		}
+// nextPage pops h's next entry and returns its job if it is due: a fetch,
+// or a failure when robots.txt denies it. It returns nil when there is
+// none or it is not yet due (h is then held until it is).
+func (s *scheduler) nextPage(store context.Context, h *host, now time.Time) *job {
+	e, ok := s.pop(store, h, now)
+	if !ok {
+		return nil
 	}
-	return p.doc, p.docErr
+	if e.NotBefore > now.UnixNano() {
+		h.held = &e
+		s.hosts.Hold(h.sh, time.Unix(0, e.NotBefore))
+		return nil
+	}
+	if _, path := splitURL(e.URL); h.robots != nil && !h.robots.allowed(path) {
+		s.c.update(func(st *Stats) { st.RobotsDenied++ })
+		s.admitted-- // a denied URL gets its record but does not use up MaxPages
+		return &job{kind: jobFail, e: e, h: h, err: robotsDenial(h.robotsNote)}
+	}
+	return &job{kind: jobPage, e: e, h: h}
 }
 
-// Resolve returns href made absolute against the page, as the crawl
-// resolves the page's own links: against its <base href> if it has one,
-// by the WHATWG URL rules, canonicalised (fragment dropped, case and
-// default ports normalised). It is safe to call after visit returns.
-func (p *Page) Resolve(href string) (string, error) {
-	base := p.base
-	if base == "" {
-		base = p.URL
+// pop returns h's held entry or the next one from the frontier.
+func (s *scheduler) pop(store context.Context, h *host, now time.Time) (Entry, bool) {
+	if h.held != nil {
+		e := *h.held
+		h.held = nil
+		return e, true
 	}
-	if p.pl != nil {
-		u, err := p.pl.cz.resolve(base, href)
-		if err != nil {
-			return "", fmt.Errorf("%w %q: %w", ErrBadURL, href, err)
-		}
-		return u, nil
-	}
-	return resolvePlain(base, href)
-}
-
-// resolvePlain resolves with net/url, for a Page not made by a crawl.
-func resolvePlain(base, href string) (string, error) {
-	b, err := url.Parse(base)
-	if err == nil {
-		var r *url.URL
-		if r, err = url.Parse(href); err == nil {
-			u := b.ResolveReference(r)
-			u.Fragment, u.RawFragment = "", ""
-			return u.String(), nil
-		}
-	}
-	return "", fmt.Errorf("%w %q: %w", ErrBadURL, href, err)
-}
-
-// Follow adds href, resolved against the page (see [Page.Resolve]), to the
-// crawl as a link of this page: one level deeper, with this page as its
-// parent. It is admitted when visit returns (nil or SkipLinks) through the
-// same rules as the page's own links: Scope, Allow and Deny (checked now:
-// ErrOutOfScope), MaxDepth, MaxPages, robots.txt, and the seen-set, so a
-// URL already taken in is not fetched again. It works only while visit
-// runs, on visit's goroutine.
-func (p *Page) Follow(href string) error {
-	if p.pl == nil {
-		return errNotVisiting
-	}
-	u, err := p.Resolve(href)
+	e, ok, err := s.frontier.Pop(store, h.key)
 	if err != nil {
-		return err
+		s.hosts.Hold(h.sh, now.Add(time.Second)) // a store that failed: try again
+		return Entry{}, false
 	}
-	return p.add(u)
+	if !ok {
+		s.pending -= h.pending
+		h.pending = 0
+		return Entry{}, false
+	}
+	h.pending--
+	s.pending--
+	s.c.update(func(st *Stats) { st.Queued = int64(s.pending) })
+	return e, true
 }
 
-// Enqueue is [Page.Follow] for an absolute URL, for example one built
-// from data on the page; a relative URL is an error.
-func (p *Page) Enqueue(rawURL string) error {
-	if p.pl == nil {
-		return errNotVisiting
+// robotsDenial returns the error of a URL robots.txt does not allow.
+func robotsDenial(note string) error {
+	if note == "" {
+		return ErrRobots
 	}
-	if u, err := url.Parse(rawURL); err != nil || !u.IsAbs() {
-		return fmt.Errorf("%w %q: not an absolute URL", ErrBadURL, rawURL)
-	}
-	u, err := p.pl.cz.resolve("", rawURL)
-	if err != nil {
-		return fmt.Errorf("%w %q: %w", ErrBadURL, rawURL, err)
-	}
-	return p.add(u)
-}
-
-func (p *Page) add(u string) error {
-	if !p.pl.inScope(u) {
-		p.pl.c.update(func(st *Stats) { st.OutOfScope++ })
-		return fmt.Errorf("%w: %s", ErrOutOfScope, u)
-	}
-	p.follows = append(p.follows, u)
-	return nil
+	return fmt.Errorf("%w (%s): %w", ErrRobots, note, ErrRobotsUnreachable)
 }

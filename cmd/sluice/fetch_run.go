@@ -24,6 +24,7 @@ type fetchRecord struct {
 	DurationMS float64 `json:"duration_ms"`
 	Attempts   int     `json:"attempts"`
 	Error      string  `json:"error,omitempty"`
+	ErrorKind  string  `json:"error_kind,omitempty"`
 	kept
 
 	n    int              // input line number, for --ordered
@@ -35,7 +36,7 @@ type fetchRecord struct {
 func toRecord(n int, url string, resp *sluice.Response, err error) *fetchRecord {
 	r := &fetchRecord{URL: url, n: n}
 	if err != nil {
-		r.Error, r.err = err.Error(), err
+		r.Error, r.ErrorKind, r.err = err.Error(), errKind(err), err
 		var fe *sluice.FetchError
 		if errors.As(err, &fe) {
 			r.Attempts = fe.Attempts
@@ -125,7 +126,7 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 	skipped := readInputs(ctx, args, o.inputs, e.stdin, o.follow, lines, inputErrs)
 
 	emitUnfetched := func(ln inputLine, err error) {
-		records <- &fetchRecord{URL: ln.text, n: ln.n, Error: err.Error(), err: err}
+		records <- &fetchRecord{URL: ln.text, n: ln.n, Error: err.Error(), ErrorKind: errKind(err), err: err}
 	}
 	linesOpen, readerDone := true, false
 intake:
