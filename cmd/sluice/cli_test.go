@@ -360,7 +360,6 @@ func TestDemoCounts(t *testing.T) {
 	}
 }
 
-
 // TestSubcommandsExtend checks the shape later commands rely on: a
 // subcommand of load (as load merge will be) leaves 'sluice load URL' and
 // its flags after the URL working.
