@@ -112,34 +112,11 @@ func runLoad(cmd *cobra.Command, e *env, o *loadOptions, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return usageErrorf("%v", err)
 	}
-	if o.jsonFile == "-" && o.htmlFile == "-" {
-		return usageErrorf("load: only one of --json and --html can go to standard output")
+	rw, err := o.openReports(e)
+	if err != nil {
+		return err
 	}
-	// Create the output files before the run so a typo fails in a second,
-	// not after a ten-minute test.
-	text, jsonOut, htmlOut := e.stdout, io.Writer(nil), io.Writer(nil)
-	if o.jsonFile == "-" || o.htmlFile == "-" {
-		text = e.stderr
-	}
-	var files []*os.File
-	defer func() { closeOutputs(files) }()
-	for _, f := range []struct {
-		name string
-		w    *io.Writer
-	}{{o.jsonFile, &jsonOut}, {o.htmlFile, &htmlOut}} {
-		switch f.name {
-		case "":
-		case "-":
-			*f.w = e.stdout
-		default:
-			file, err := os.Create(f.name)
-			if err != nil {
-				return usageErrorf("load: %v", err)
-			}
-			files = append(files, file)
-			*f.w = file
-		}
-	}
+	defer rw.discard()
 	if !o.quiet && isTerminal(e.stderr) {
 		cfg.OnSecond = func(s load.Second) { fmt.Fprintf(e.stderr, "\r\033[K%s", liveLine(s)) }
 	}
@@ -150,18 +127,7 @@ func runLoad(cmd *cobra.Command, e *env, o *loadOptions, args []string) error {
 	if cfg.OnSecond != nil {
 		fmt.Fprint(e.stderr, "\r\033[K")
 	}
-	errs := []error{rep.WriteText(text)}
-	if jsonOut != nil {
-		errs = append(errs, rep.WriteJSON(jsonOut))
-	}
-	if htmlOut != nil {
-		errs = append(errs, rep.WriteHTML(htmlOut))
-	}
-	for _, f := range files {
-		errs = append(errs, f.Close())
-	}
-	files = nil
-	if err := errors.Join(errs...); err != nil {
+	if err := rw.write(rep); err != nil {
 		return fmt.Errorf("load: writing the report: %w", err)
 	}
 	if rep.Interrupted {
@@ -173,12 +139,69 @@ func runLoad(cmd *cobra.Command, e *env, o *loadOptions, args []string) error {
 	return o.failOn.check("load", rep.Requests, rep.Failed, "request")
 }
 
-// closeOutputs closes and removes report files of a run that failed.
-func closeOutputs(files []*os.File) {
-	for _, f := range files {
+// reportWriters are where a load report goes: the text report to
+// standard output (standard error when a report file goes to standard
+// output), and the --json and --html reports.
+type reportWriters struct {
+	text, json, html io.Writer
+	files            []*os.File // created for --json and --html; closed by write
+}
+
+// openReports creates the report files before the run, so that a typo
+// fails in a second, not after a ten-minute test.
+func (o *loadOptions) openReports(e *env) (*reportWriters, error) {
+	if o.jsonFile == "-" && o.htmlFile == "-" {
+		return nil, usageErrorf("load: only one of --json and --html can go to standard output")
+	}
+	rw := &reportWriters{text: e.stdout}
+	if o.jsonFile == "-" || o.htmlFile == "-" {
+		rw.text = e.stderr
+	}
+	for _, f := range []struct {
+		name string
+		w    *io.Writer
+	}{{o.jsonFile, &rw.json}, {o.htmlFile, &rw.html}} {
+		switch f.name {
+		case "":
+		case "-":
+			*f.w = e.stdout
+		default:
+			file, err := os.Create(f.name)
+			if err != nil {
+				rw.discard()
+				return nil, usageErrorf("load: %v", err)
+			}
+			rw.files = append(rw.files, file)
+			*f.w = file
+		}
+	}
+	return rw, nil
+}
+
+// write writes the reports and closes the files.
+func (rw *reportWriters) write(rep *load.Report) error {
+	errs := []error{rep.WriteText(rw.text)}
+	if rw.json != nil {
+		errs = append(errs, rep.WriteJSON(rw.json))
+	}
+	if rw.html != nil {
+		errs = append(errs, rep.WriteHTML(rw.html))
+	}
+	for _, f := range rw.files {
+		errs = append(errs, f.Close())
+	}
+	rw.files = nil
+	return errors.Join(errs...)
+}
+
+// discard closes and removes the report files of a run that failed; after
+// write it does nothing.
+func (rw *reportWriters) discard() {
+	for _, f := range rw.files {
 		_ = f.Close()
 		_ = os.Remove(f.Name())
 	}
+	rw.files = nil
 }
 
 // loadTargets builds the target list from --targets or the URL argument.
