@@ -18,8 +18,7 @@ type job struct {
 	host     string
 	attempts int
 	first    time.Time
-	retryAt  time.Time // set by a worker when the attempt should be retried
-	release  func()
+	retryAt  time.Time   // set by a worker when the attempt should be retried
 	stop     func() bool // detaches the request's context, if any
 }
 

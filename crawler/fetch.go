@@ -185,4 +185,3 @@ func (p *pipeline) fetchRobots(ctx context.Context, j *job) *result {
 	}
 	return r
 }
-

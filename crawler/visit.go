@@ -72,4 +72,3 @@ func (p *pipeline) call(page *Page) (err error) {
 	}()
 	return p.visit(page)
 }
-
