@@ -16,7 +16,7 @@ func TestFetcherStop(t *testing.T) {
 	for i := range 6 {
 		fs = append(fs, f.Submit(fmt.Sprintf("%s/%d", srv.URL, i)))
 	}
-	for fs[0].State() != Running || fs[1].State() != Running {
+	for fs[0].State() != FutureRunning || fs[1].State() != FutureRunning {
 		time.Sleep(time.Millisecond)
 	}
 	f.Stop()
