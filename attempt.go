@@ -57,11 +57,15 @@ func (f *Fetcher) attempt(ctx context.Context, req *http.Request) (*Response, er
 	if err != nil {
 		return nil, err
 	}
+	final := req.URL
+	if resp.Request != nil { // a RoundTripper of the caller's may leave it unset
+		final = resp.Request.URL
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	t.Total = time.Since(start)
 	return &Response{
-		FinalURL:   resp.Request.URL.String(),
+		FinalURL:   final.String(),
 		StatusCode: resp.StatusCode,
 		Header:     resp.Header,
 		Body:       body,
