@@ -195,3 +195,32 @@ func TestMockTruncatedBodies(t *testing.T) {
 		t.Fatalf("always cut: %v; want a read failure", err)
 	}
 }
+
+// TestMockRetryAfterHoldsHost checks that a Retry-After holds the whole
+// host, as in the crawler: a request to it submitted meanwhile waits too.
+func TestMockRetryAfterHoldsHost(t *testing.T) {
+	// PerHost 1: b waits for a's first attempt to end, and so sees the hold.
+	f, mt := mockFetcher(t, &Fetcher{Retries: 1, MaxRetryWait: 5 * time.Second, PerHost: 1})
+	var busyAt, otherAt time.Time
+	busy := httpmock.NewStringResponder(http.StatusServiceUnavailable, "").HeaderSet(http.Header{"Retry-After": {"1"}})
+	mt.RegisterResponder(http.MethodGet, "http://site.test/a", sequence(
+		func(req *http.Request) (*http.Response, error) { busyAt = time.Now(); return busy(req) },
+		recorded(t, "200-html.http")))
+	mt.RegisterResponder(http.MethodGet, "http://site.test/b", func(req *http.Request) (*http.Response, error) {
+		otherAt = time.Now()
+		return recorded(t, "200-html.http")(req)
+	})
+	a := f.Submit("http://site.test/a")
+	for mt.GetTotalCallCount() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := f.Fetch(context.Background(), "http://site.test/b"); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := a.Result(); err != nil || resp.Attempts != 2 {
+		t.Fatalf("a: %+v, %v", resp, err)
+	}
+	if d := otherAt.Sub(busyAt); d < 900*time.Millisecond {
+		t.Fatalf("b started %v after the host asked for 1 s", d)
+	}
+}
