@@ -90,7 +90,7 @@ func readCapped(r io.Reader, limit int64) ([]byte, bool, error) {
 // retries remain and the server does not ask for more than MaxRetryWait.
 // pause is what the server's Retry-After asked for, for its whole host.
 func (f *Fetcher) retryWait(j *job, resp *Response, err error) (wait, pause time.Duration, ok bool) {
-	if j.attempts > f.Retries || !idempotent(j.req) || j.fut.taskContext().Err() != nil {
+	if j.attempts > ResolveRetries(f.Retries) || !idempotent(j.req) || j.fut.taskContext().Err() != nil {
 		return 0, 0, false
 	}
 	if err != nil {

@@ -16,6 +16,7 @@ type config struct {
 	*Crawler // the fields without a default, read as set
 
 	inFlight      int // MaxInFlight
+	retries       int // Retries: 0 means sluice.DefaultRetries
 	perHost       int
 	userAgent     string
 	maxLinks      int
@@ -34,7 +35,7 @@ func (c *Crawler) resolve() *config {
 		Crawler: c, inFlight: c.MaxInFlight, perHost: c.PerHost, userAgent: c.UserAgent,
 		maxLinks: c.MaxLinks, maxRedirects: c.MaxRedirects, maxCrawlDelay: c.MaxCrawlDelay,
 		slowVisit: c.SlowVisit, grace: c.Grace, visitWorkers: max(c.VisitWorkers, 1),
-		logger: c.Logger, frontier: c.Frontier,
+		logger: c.Logger, frontier: c.Frontier, retries: sluice.ResolveRetries(c.Retries),
 	}
 	if cfg.inFlight <= 0 {
 		cfg.inFlight = 50
@@ -76,5 +77,6 @@ func (cfg *config) fetcher() *sluice.Fetcher {
 	return &sluice.Fetcher{
 		MaxInFlight: cfg.inFlight, PerHost: cfg.perHost, Timeout: cfg.Timeout, MaxBody: cfg.MaxBody,
 		UserAgent: cfg.userAgent, Header: cfg.Header, MaxRedirects: -1, Client: cfg.Client,
+		Jar: cfg.Jar, Proxy: cfg.Proxy, TLSConfig: cfg.TLSConfig,
 	}
 }

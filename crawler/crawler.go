@@ -4,12 +4,13 @@
 package crawler
 
 import (
-	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sync"
 	"time"
@@ -146,7 +147,8 @@ type Crawler struct {
 	// error, a timeout, or a status of 429, 500, 502, 503 or 504, each
 	// after a backoff taken in the frontier (Retry-After is honoured), and
 	// how many times an unreachable robots.txt is asked for again before
-	// its host is disallowed; 0 means none.
+	// its host is disallowed; 0 means sluice.DefaultRetries (2), negative
+	// means none.
 	Retries int
 	// MaxBody caps the bytes of a page kept; 0 means 10 MiB. A longer page
 	// is cut and its links are taken from what was read.
@@ -156,9 +158,21 @@ type Crawler struct {
 	// ErrTooManyRedirects). Redirect targets go through the frontier like
 	// links, so a page reached by a redirect is still fetched once.
 	MaxRedirects int
-	// Client sends the requests; nil means a client sized to MaxInFlight.
-	// It must not follow redirects itself.
+	// Client sends the requests; nil means a client sized to MaxInFlight
+	// that speaks HTTP/2 over TLS where the server offers it. It must not
+	// follow redirects itself.
 	Client *http.Client
+	// Jar keeps the cookies responses set and sends them back, robots.txt
+	// and sitemaps included; nil means cookies are not kept. Ignored when
+	// Client is set.
+	Jar http.CookieJar
+	// Proxy is the proxy every request goes through (http, https, socks5
+	// or socks5h URL); nil means the environment's, as net/http does.
+	// Ignored when Client is set.
+	Proxy *url.URL
+	// TLSConfig configures TLS connections; nil means net/http's defaults.
+	// Ignored when Client is set.
+	TLSConfig *tls.Config
 
 	// Frontier holds the seen-set and pending URLs; nil means a new
 	// MemoryFrontier.
@@ -218,22 +232,11 @@ type Page struct {
 	// Duration is the time the fetch took.
 	Duration time.Duration
 
-	doc    *goquery.Document
-	docErr error
-}
-
-// Document parses the page into a goquery document for CSS selectors. It
-// is built on the first call only, so pages whose visit does not ask for it
-// cost no DOM. It is not safe for concurrent use.
-func (p *Page) Document() (*goquery.Document, error) {
-	if p.doc == nil && p.docErr == nil {
-		if p.Response == nil {
-			p.docErr = errors.New("crawler: no response for " + p.URL)
-		} else {
-			p.doc, p.docErr = goquery.NewDocumentFromReader(bytes.NewReader(p.Response.Body))
-		}
-	}
-	return p.doc, p.docErr
+	doc     *goquery.Document
+	docErr  error
+	base    string    // what links resolve against: <base href>, else URL
+	pl      *pipeline // the crawl, while visit runs; nil otherwise
+	follows []string  // URLs Follow and Enqueue queued during visit
 }
 
 // Stats are the counters of a crawl.

@@ -79,7 +79,7 @@ type result struct {
 	pause    time.Duration // Retry-After: hold the host this long
 	state    State         // Done or Failed, for pages
 	follow   []string      // links to admit, in scope
-	redirect bool          // follow holds a redirect target
+	redirect bool          // follow[0] is a redirect target; the rest are URLs visit followed
 	robots   *robotsRules
 	note     string   // robots.txt unreachable: why
 	sitemaps []string // sitemap URLs found in a robots.txt or sitemap index
