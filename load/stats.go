@@ -173,7 +173,7 @@ func (r *recorder) record(res *result) {
 	ok := res.err == nil && res.status < 400
 	k := -1
 	if res.err != nil {
-		k = classify(res.err)
+		k = int(classify(res.err))
 		r.kinds[k]++
 		if r.samples[k] == "" {
 			r.samples[k] = res.err.Error()
