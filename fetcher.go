@@ -58,7 +58,8 @@ type Fetcher struct {
 	// apart, measured from one start to the next, as in the crawler;
 	// 0 means no pacing.
 	HostRate float64
-	// Timeout bounds each attempt, body included; 0 means 30 seconds.
+	// Timeout bounds each attempt (one request, body included; a retry is
+	// a new attempt); 0 means 30 seconds.
 	Timeout time.Duration
 	// Retries is how many times a failed attempt of an idempotent request
 	// is retried after a transient failure (connection refused or reset,

@@ -15,7 +15,7 @@ import (
 type config struct {
 	*Crawler // the fields without a default, read as set
 
-	inFlight      int // Concurrency
+	inFlight      int // MaxInFlight
 	retries       int // Retries: 0 means sluice.DefaultRetries
 	perHost       int
 	userAgent     string
@@ -32,7 +32,7 @@ type config struct {
 // resolve returns c's configuration with the documented defaults.
 func (c *Crawler) resolve() *config {
 	cfg := &config{
-		Crawler: c, inFlight: c.Concurrency, perHost: c.PerHost, userAgent: c.UserAgent,
+		Crawler: c, inFlight: c.MaxInFlight, perHost: c.PerHost, userAgent: c.UserAgent,
 		maxLinks: c.MaxLinks, maxRedirects: c.MaxRedirects, maxCrawlDelay: c.MaxCrawlDelay,
 		slowVisit: c.SlowVisit, grace: c.Grace, visitWorkers: max(c.VisitWorkers, 1),
 		logger: c.Logger, frontier: c.Frontier, retries: sluice.ResolveRetries(c.Retries),

@@ -85,15 +85,17 @@ var ErrTooManyRedirects = failure.New(failure.Redirects, "crawler: too many redi
 // one Crawl at a time. Set the fields before Crawl and do not change them
 // during it. Stats is safe to call from any goroutine while Crawl runs.
 type Crawler struct {
-	// Concurrency caps requests in flight, robots.txt and sitemaps
-	// included; 0 means 50.
-	Concurrency int
-	// PerHost caps requests in flight per host; 0 means Concurrency.
+	// MaxInFlight caps requests in flight, robots.txt and sitemaps
+	// included; 0 means 50. (sluice.Fetcher and sluice.Limiter use the
+	// same name for the same cap.)
+	MaxInFlight int
+	// PerHost caps requests in flight per host; 0 means MaxInFlight.
 	PerHost int
 	// Rate caps request starts per second overall; 0 means no cap.
 	Rate float64
-	// HostRate caps request starts per second per host, measured from one
-	// start to the next; 0 means no cap.
+	// HostRate paces each host: its starts are spaced 1/HostRate seconds
+	// apart, measured from one start to the next, as in sluice.Fetcher;
+	// 0 means no pacing.
 	HostRate float64
 	// Jitter spreads each host's delay uniformly over ±Jitter of itself
 	// (0.2 is ±20%); 0 means none.
@@ -138,7 +140,8 @@ type Crawler struct {
 	UserAgent string
 	// Header is added to every request.
 	Header http.Header
-	// Timeout bounds each request, body included; 0 means 30 seconds.
+	// Timeout bounds each attempt (one request, body included; a retry is
+	// a new attempt), as in sluice.Fetcher; 0 means 30 seconds.
 	Timeout time.Duration
 	// Retries is how many times a page is fetched again after a network
 	// error, a timeout, or a status of 429, 500, 502, 503 or 504, each
@@ -155,7 +158,7 @@ type Crawler struct {
 	// ErrTooManyRedirects). Redirect targets go through the frontier like
 	// links, so a page reached by a redirect is still fetched once.
 	MaxRedirects int
-	// Client sends the requests; nil means a client sized to Concurrency
+	// Client sends the requests; nil means a client sized to MaxInFlight
 	// that speaks HTTP/2 over TLS where the server offers it. It must not
 	// follow redirects itself.
 	Client *http.Client

@@ -15,12 +15,7 @@ import (
 // finish applies a job's result.
 func (s *scheduler) finish(store context.Context, r *result) {
 	j, h, now := r.j, r.j.h, time.Now()
-	if h == nil {
-		s.hosts.Done(nil)
-	} else {
-		s.hosts.Done(h.sh)
-		h.active = now
-	}
+	s.hosts.Done(h.slot(now))
 	s.c.update(func(st *Stats) { st.InFlight = int64(s.hosts.InFlight()) })
 	defer s.sweep(now)
 	if r.stop != nil && s.stopErr == nil {

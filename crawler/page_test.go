@@ -38,7 +38,7 @@ func TestPageFollow(t *testing.T) {
 	var errs []error
 	var kept *Page
 	got := map[string]*Page{}
-	c := &Crawler{Concurrency: 2}
+	c := &Crawler{MaxInFlight: 2}
 	err := c.Crawl(context.Background(), []string{srv.URL + "/"}, func(p *Page) error {
 		got[p.URL] = p
 		if p.URL != srv.URL+"/" {

@@ -185,12 +185,7 @@ func (s *scheduler) dispatchFailed() {
 
 // start hands j to a worker, counting it in flight (on h, if not nil).
 func (s *scheduler) start(j *job, h *host, now time.Time) {
-	if h == nil {
-		s.hosts.Start(nil)
-	} else {
-		s.hosts.Start(h.sh)
-		h.active = now
-	}
+	s.hosts.Start(h.slot(now))
 	s.c.update(func(st *Stats) { st.InFlight = int64(s.hosts.InFlight()) })
 	s.jobs <- j
 }

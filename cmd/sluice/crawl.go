@@ -110,7 +110,7 @@ func (o *crawlOptions) check() error {
 		return usageErrorf("crawl: --jitter must be between 0 and 1, got %v", c.Jitter)
 	}
 	c.Scope, c.IgnoreRobots = scope, !o.robots
-	c.Concurrency, c.PerHost, c.Rate, c.HostRate = h.concurrency, h.perHost, h.rate, h.hostRate
+	c.MaxInFlight, c.PerHost, c.Rate, c.HostRate = h.concurrency, h.perHost, h.rate, h.hostRate
 	c.Timeout, c.Retries, c.MaxBody = h.timeout, libRetries(h.retries), h.maxBody
 	client, err := h.client("crawl")
 	if err != nil {

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,7 @@ type loadOptions struct {
 	jsonFile, htmlFile           string
 	keepAlive, quiet             bool
 	failOn                       failOn
+	scale                        scaleOptions
 }
 
 func newLoadCmd(e *env) *cobra.Command {
@@ -56,6 +58,7 @@ partial report is printed and written.
 		}),
 	}
 	o.addFlags(cmd)
+	cmd.AddCommand(newLoadMergeCmd(e), newLoadWatchCmd(e))
 	return cmd
 }
 
@@ -77,16 +80,20 @@ func (o *loadOptions) addFlags(cmd *cobra.Command) {
 	fs.BoolVar(&o.keepAlive, "keepalive", true, "reuse connections (--keepalive=false opens one per request)")
 	fs.BoolVar(&cfg.HTTP2, "http2", false, "use HTTP/2 (h2 over TLS, h2c prior knowledge over http)")
 	fs.BoolVarP(&cfg.InsecureSkipVerify, "insecure", "k", false, "skip TLS certificate verification")
-	fs.StringVar(&o.jsonFile, "json", "", "write the JSON report (schema 1) to this file; - for standard output")
+	fs.StringVar(&o.jsonFile, "json", "", "write the JSON report (schema 2, mergeable with 'sluice load merge') to this file; - for standard output")
 	fs.StringVar(&o.htmlFile, "html", "", "write the self-contained HTML report to this file; - for standard output")
 	fs.StringVar(&o.threshold, "threshold", "", "exit 1 unless every condition holds, e.g. 'p99<200ms,errors<1%'")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no live line on a terminal")
 	addFailOn(fs, &o.failOn)
+	o.scale.addFlags(fs)
 }
 
 func runLoad(cmd *cobra.Command, e *env, o *loadOptions, args []string) error {
 	cfg := &o.cfg
 	if err := checkAtLeast1("load", "concurrency", cfg.Connections); err != nil {
+		return err
+	}
+	if err := o.scale.check(cmd); err != nil {
 		return err
 	}
 	var ths []load.Threshold
@@ -112,55 +119,21 @@ func runLoad(cmd *cobra.Command, e *env, o *loadOptions, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return usageErrorf("%v", err)
 	}
-	rw, err := o.openReports(e)
-	if err != nil {
-		return err
-	}
-	defer rw.discard()
-	if !o.quiet && isTerminal(e.stderr) {
-		cfg.OnSecond = func(s load.Second) { fmt.Fprintf(e.stderr, "\r\033[K%s", liveLine(s)) }
-	}
-	rep, err := load.Run(cmd.Context(), *cfg)
-	if err != nil {
-		return err
-	}
-	if cfg.OnSecond != nil {
-		fmt.Fprint(e.stderr, "\r\033[K")
-	}
-	if err := rw.write(rep); err != nil {
-		return fmt.Errorf("load: writing the report: %w", err)
-	}
-	if rep.Interrupted {
-		return &exitError{code: exitInterrupted, err: errors.New("load: interrupted; partial report written")}
-	}
-	if bad := rep.Check(ths); len(bad) > 0 {
-		return &exitError{code: exitFailed, err: fmt.Errorf("load: threshold violated: %s", strings.Join(bad, "; "))}
-	}
-	return o.failOn.check("load", rep.Requests, rep.Failed, "request")
-}
-
-// reportWriters are where a load report goes: the text report to
-// standard output (standard error when a report file goes to standard
-// output), and the --json and --html reports.
-type reportWriters struct {
-	text, json, html io.Writer
-	files            []*os.File // created for --json and --html; closed by write
-}
-
-// openReports creates the report files before the run, so that a typo
-// fails in a second, not after a ten-minute test.
-func (o *loadOptions) openReports(e *env) (*reportWriters, error) {
 	if o.jsonFile == "-" && o.htmlFile == "-" {
-		return nil, usageErrorf("load: only one of --json and --html can go to standard output")
+		return usageErrorf("load: only one of --json and --html can go to standard output")
 	}
-	rw := &reportWriters{text: e.stdout}
+	// Create the output files before the run so a typo fails in a second,
+	// not after a ten-minute test.
+	text, jsonOut, htmlOut := e.stdout, io.Writer(nil), io.Writer(nil)
 	if o.jsonFile == "-" || o.htmlFile == "-" {
-		rw.text = e.stderr
+		text = e.stderr
 	}
+	var files []*os.File
+	defer func() { closeOutputs(files) }()
 	for _, f := range []struct {
 		name string
 		w    *io.Writer
-	}{{o.jsonFile, &rw.json}, {o.htmlFile, &rw.html}} {
+	}{{o.jsonFile, &jsonOut}, {o.htmlFile, &htmlOut}} {
 		switch f.name {
 		case "":
 		case "-":
@@ -168,40 +141,81 @@ func (o *loadOptions) openReports(e *env) (*reportWriters, error) {
 		default:
 			file, err := os.Create(f.name)
 			if err != nil {
-				rw.discard()
-				return nil, usageErrorf("load: %v", err)
+				return usageErrorf("load: %v", err)
 			}
-			rw.files = append(rw.files, file)
+			files = append(files, file)
 			*f.w = file
 		}
 	}
-	return rw, nil
+	if !o.quiet && isTerminal(e.stderr) {
+		cfg.OnSecond = func(s load.Second) { fmt.Fprintf(e.stderr, "\r\033[K%s", liveLine(s)) }
+	}
+	stopMetrics, err := o.scale.startMetrics(e, cfg, o.quiet)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	out, verdict, err := o.run(cmd.Context(), e, *cfg, ths)
+	if err != nil {
+		return err
+	}
+	if cfg.OnSecond != nil {
+		fmt.Fprint(e.stderr, "\r\033[K")
+	}
+	err = writeOutputs(out, text, jsonOut, htmlOut, files)
+	files = nil
+	if err != nil {
+		return err
+	}
+	return verdict()
 }
 
-// write writes the reports and closes the files.
-func (rw *reportWriters) write(rep *load.Report) error {
-	errs := []error{rep.WriteText(rw.text)}
-	if rw.json != nil {
-		errs = append(errs, rep.WriteJSON(rw.json))
+// run makes the run, distributed run or search the flags ask for. The
+// verdict it returns gives the exit status once the reports are written.
+func (o *loadOptions) run(ctx context.Context, e *env, cfg load.Config, ths []load.Threshold) (reporter, func() error, error) {
+	if o.scale.findMax != "" {
+		return o.scale.search(ctx, e, cfg)
 	}
-	if rw.html != nil {
-		errs = append(errs, rep.WriteHTML(rw.html))
+	rep, err := o.scale.runOnce(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
 	}
-	for _, f := range rw.files {
+	return rep, func() error {
+		if rep.Interrupted {
+			return &exitError{code: exitInterrupted, err: errors.New("load: interrupted; partial report written")}
+		}
+		if bad := rep.Check(ths); len(bad) > 0 {
+			return &exitError{code: exitFailed, err: fmt.Errorf("load: threshold violated: %s", strings.Join(bad, "; "))}
+		}
+		return o.failOn.check("load", rep.Requests, rep.Failed, "request")
+	}, nil
+}
+
+// writeOutputs writes out as text, JSON and HTML to the writers that are
+// set, and closes files.
+func writeOutputs(out reporter, text, jsonOut, htmlOut io.Writer, files []*os.File) error {
+	errs := []error{out.WriteText(text)}
+	if jsonOut != nil {
+		errs = append(errs, out.WriteJSON(jsonOut))
+	}
+	if htmlOut != nil {
+		errs = append(errs, out.WriteHTML(htmlOut))
+	}
+	for _, f := range files {
 		errs = append(errs, f.Close())
 	}
-	rw.files = nil
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("load: writing the report: %w", err)
+	}
+	return nil
 }
 
-// discard closes and removes the report files of a run that failed; after
-// write it does nothing.
-func (rw *reportWriters) discard() {
-	for _, f := range rw.files {
+// closeOutputs closes and removes report files of a run that failed.
+func closeOutputs(files []*os.File) {
+	for _, f := range files {
 		_ = f.Close()
 		_ = os.Remove(f.Name())
 	}
-	rw.files = nil
 }
 
 // loadTargets builds the target list from --targets or the URL argument.
