@@ -1,5 +1,5 @@
-// This file holds Limiter, the admission control shared by fetches: an
-// in-flight cap, a global token bucket, and per-host caps and buckets.
+// This file holds Limiter, admission control for callers that run their
+// own goroutines: caps counted by the host scheduler, and token buckets.
 
 package sluice
 
@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/hostsched"
 	"golang.org/x/time/rate"
 )
 
@@ -36,7 +37,10 @@ type Limiter struct {
 	PerHost int
 	// Rate caps request starts per second overall; 0 means no cap.
 	Rate float64
-	// HostRate caps request starts per second per host; 0 means no cap.
+	// HostRate caps request starts per second per host with a token
+	// bucket of 10 ms worth (a burst of 1 below 100/s, which spaces the
+	// starts 1/HostRate apart as the Fetcher and the crawler do); 0 means
+	// no cap.
 	HostRate float64
 	// IdleTimeout is how long a host's state is kept after its last
 	// request ends; 0 means 30 seconds.
@@ -45,34 +49,30 @@ type Limiter struct {
 	once     sync.Once
 	mu       sync.Mutex
 	global   *rate.Limiter
-	hosts    map[string]*hostState
-	inFlight int
-	released chan struct{} // closed and replaced on every release
+	hosts    *hostsched.Scheduler[*hostState] // counts in flight, overall and per host
+	released chan struct{}                    // closed and replaced on every release
 	calls    int
 	swept    time.Time
 }
 
+// hostState is what a Limiter keeps of a host beside its in-flight count.
 type hostState struct {
 	lim      *rate.Limiter
-	inFlight int
 	lastUsed time.Time
 }
 
 func (l *Limiter) init() {
 	l.once.Do(func() {
-		l.global = bucket(l.Rate)
-		l.hosts = make(map[string]*hostState)
+		l.global = hostsched.Bucket(l.Rate)
+		// The host scheduler counts the caps; 0 (no cap) is a cap no
+		// count reaches.
+		maxInFlight := l.MaxInFlight
+		if maxInFlight <= 0 {
+			maxInFlight = math.MaxInt
+		}
+		l.hosts = hostsched.New[*hostState](maxInFlight, l.PerHost, 0)
 		l.released = make(chan struct{})
 	})
-}
-
-// bucket returns a token bucket for r events per second with a burst of
-// 10 ms worth, or nil for no limit.
-func bucket(r float64) *rate.Limiter {
-	if r <= 0 || math.IsInf(r, 1) {
-		return nil
-	}
-	return rate.NewLimiter(rate.Limit(r), max(1, int(math.Ceil(r/100))))
 }
 
 // TryAcquire takes, at time now, everything a request to host needs, if it
@@ -86,51 +86,36 @@ func (l *Limiter) TryAcquire(host string, now time.Time) (release func(), wait t
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweep(now)
-	if l.MaxInFlight > 0 && l.inFlight >= l.MaxInFlight {
+	if l.hosts.Full() {
 		return nil, 0, false
 	}
-	hs := l.hosts[host]
-	if hs == nil {
-		hs = &hostState{lim: bucket(l.HostRate)}
-		l.hosts[host] = hs
+	h, created := l.hosts.Host(host)
+	if created {
+		h.Val = &hostState{lim: hostsched.Bucket(l.HostRate)}
 	}
+	hs := h.Val
 	hs.lastUsed = now
-	if l.PerHost > 0 && hs.inFlight >= l.PerHost {
+	if l.hosts.HostFull(h) {
 		return nil, 0, true
 	}
-	g, d := take(l.global, now)
+	g, d := hostsched.Take(l.global, now)
 	if d > 0 {
 		return nil, d, false
 	}
-	if _, d := take(hs.lim, now); d > 0 {
+	if _, d := hostsched.Take(hs.lim, now); d > 0 {
 		if g != nil {
 			g.CancelAt(now) // give back the global token
 		}
 		return nil, d, false
 	}
-	l.inFlight++
-	hs.inFlight++
+	l.hosts.Start(h)
 	var once sync.Once
-	return func() { once.Do(func() { l.release(hs) }) }, 0, false
+	return func() { once.Do(func() { l.release(h) }) }, 0, false
 }
 
-// take takes a token at now, or reports how long until one is due.
-func take(lim *rate.Limiter, now time.Time) (*rate.Reservation, time.Duration) {
-	if lim == nil {
-		return nil, 0
-	}
-	r := lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return nil, d
-	}
-	return r, 0
-}
-
-func (l *Limiter) release(hs *hostState) {
+func (l *Limiter) release(h *hostsched.Host[*hostState]) {
 	l.mu.Lock()
-	l.inFlight--
-	hs.inFlight-- // lastUsed stays the start time: the bucket refills from then
+	l.hosts.Done(h) // lastUsed stays the start time: the bucket refills from then
 	close(l.released)
 	l.released = make(chan struct{})
 	l.mu.Unlock()
@@ -152,11 +137,11 @@ func (l *Limiter) sweep(now time.Time) {
 		return
 	}
 	l.swept = now
-	for h, hs := range l.hosts {
-		if hs.inFlight == 0 && now.Sub(hs.lastUsed) >= idle {
-			delete(l.hosts, h)
+	l.hosts.Each(func(h *hostsched.Host[*hostState]) {
+		if h.InFlight() == 0 && now.Sub(h.Val.lastUsed) >= idle {
+			l.hosts.Forget(h)
 		}
-	}
+	})
 }
 
 // Hosts returns the number of hosts whose state the Limiter holds.
@@ -164,7 +149,7 @@ func (l *Limiter) Hosts() int {
 	l.init()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.hosts)
+	return l.hosts.Len()
 }
 
 // InFlight returns the number of requests admitted and not yet released.
@@ -172,7 +157,7 @@ func (l *Limiter) InFlight() int {
 	l.init()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.inFlight
+	return l.hosts.InFlight()
 }
 
 // Wait blocks until a request to host may start, then returns the function

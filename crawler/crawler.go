@@ -4,18 +4,20 @@
 package crawler
 
 import (
-	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sync"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 // Scope says which hosts a crawl follows links to.
@@ -57,23 +59,23 @@ var SkipLinks = errors.New("crawler: skip this page's links")
 var SkipAll = fs.SkipAll
 
 // ErrBadURL is the error of a seed that is not an http or https URL.
-var ErrBadURL = errors.New("crawler: bad URL")
+var ErrBadURL = failure.New(failure.BadURL, "crawler: bad URL")
 
 // ErrAborted is the error of a crawl stopped by Crawler.Abort.
-var ErrAborted = errors.New("crawler: aborted")
+var ErrAborted = failure.New(failure.Cancelled, "crawler: aborted")
 
 // ErrRobots is the error of a page that robots.txt does not allow to fetch.
-var ErrRobots = errors.New("crawler: disallowed by robots.txt")
+var ErrRobots = failure.New(failure.Robots, "crawler: disallowed by robots.txt")
 
 // ErrRobotsUnreachable is wrapped, together with [ErrRobots], in the error
 // of a page not fetched because its host's robots.txt could not be fetched
 // (a network error or a 5xx status): the host was not reached, rather than
 // the page denied.
-var ErrRobotsUnreachable = errors.New("crawler: robots.txt unreachable")
+var ErrRobotsUnreachable = failure.New(failure.Robots, "crawler: robots.txt unreachable")
 
 // ErrTooManyRedirects is the error of a redirect that would pass the
 // Crawler's MaxRedirects.
-var ErrTooManyRedirects = errors.New("crawler: too many redirects")
+var ErrTooManyRedirects = failure.New(failure.Redirects, "crawler: too many redirects")
 
 // Crawler crawls web sites: it fetches pages, extracts their links and
 // follows those in scope, fetching each canonical URL exactly once, under a
@@ -83,15 +85,17 @@ var ErrTooManyRedirects = errors.New("crawler: too many redirects")
 // one Crawl at a time. Set the fields before Crawl and do not change them
 // during it. Stats is safe to call from any goroutine while Crawl runs.
 type Crawler struct {
-	// Concurrency caps requests in flight, robots.txt and sitemaps
-	// included; 0 means 50.
-	Concurrency int
-	// PerHost caps requests in flight per host; 0 means Concurrency.
+	// MaxInFlight caps requests in flight, robots.txt and sitemaps
+	// included; 0 means 50. (sluice.Fetcher and sluice.Limiter use the
+	// same name for the same cap.)
+	MaxInFlight int
+	// PerHost caps requests in flight per host; 0 means MaxInFlight.
 	PerHost int
 	// Rate caps request starts per second overall; 0 means no cap.
 	Rate float64
-	// HostRate caps request starts per second per host, measured from one
-	// start to the next; 0 means no cap.
+	// HostRate paces each host: its starts are spaced 1/HostRate seconds
+	// apart, measured from one start to the next, as in sluice.Fetcher;
+	// 0 means no pacing.
 	HostRate float64
 	// Jitter spreads each host's delay uniformly over ±Jitter of itself
 	// (0.2 is ±20%); 0 means none.
@@ -136,13 +140,15 @@ type Crawler struct {
 	UserAgent string
 	// Header is added to every request.
 	Header http.Header
-	// Timeout bounds each request, body included; 0 means 30 seconds.
+	// Timeout bounds each attempt (one request, body included; a retry is
+	// a new attempt), as in sluice.Fetcher; 0 means 30 seconds.
 	Timeout time.Duration
 	// Retries is how many times a page is fetched again after a network
 	// error, a timeout, or a status of 429, 500, 502, 503 or 504, each
 	// after a backoff taken in the frontier (Retry-After is honoured), and
 	// how many times an unreachable robots.txt is asked for again before
-	// its host is disallowed; 0 means none.
+	// its host is disallowed; 0 means sluice.DefaultRetries (2), negative
+	// means none.
 	Retries int
 	// MaxBody caps the bytes of a page kept; 0 means 10 MiB. A longer page
 	// is cut and its links are taken from what was read.
@@ -152,9 +158,21 @@ type Crawler struct {
 	// ErrTooManyRedirects). Redirect targets go through the frontier like
 	// links, so a page reached by a redirect is still fetched once.
 	MaxRedirects int
-	// Client sends the requests; nil means a client sized to Concurrency.
-	// It must not follow redirects itself.
+	// Client sends the requests; nil means a client sized to MaxInFlight
+	// that speaks HTTP/2 over TLS where the server offers it. It must not
+	// follow redirects itself.
 	Client *http.Client
+	// Jar keeps the cookies responses set and sends them back, robots.txt
+	// and sitemaps included; nil means cookies are not kept. Ignored when
+	// Client is set.
+	Jar http.CookieJar
+	// Proxy is the proxy every request goes through (http, https, socks5
+	// or socks5h URL); nil means the environment's, as net/http does.
+	// Ignored when Client is set.
+	Proxy *url.URL
+	// TLSConfig configures TLS connections; nil means net/http's defaults.
+	// Ignored when Client is set.
+	TLSConfig *tls.Config
 
 	// Frontier holds the seen-set and pending URLs; nil means a new
 	// MemoryFrontier.
@@ -214,22 +232,11 @@ type Page struct {
 	// Duration is the time the fetch took.
 	Duration time.Duration
 
-	doc    *goquery.Document
-	docErr error
-}
-
-// Document parses the page into a goquery document for CSS selectors. It
-// is built on the first call only, so pages whose visit does not ask for it
-// cost no DOM. It is not safe for concurrent use.
-func (p *Page) Document() (*goquery.Document, error) {
-	if p.doc == nil && p.docErr == nil {
-		if p.Response == nil {
-			p.docErr = errors.New("crawler: no response for " + p.URL)
-		} else {
-			p.doc, p.docErr = goquery.NewDocumentFromReader(bytes.NewReader(p.Response.Body))
-		}
-	}
-	return p.doc, p.docErr
+	doc     *goquery.Document
+	docErr  error
+	base    string    // what links resolve against: <base href>, else URL
+	pl      *pipeline // the crawl, while visit runs; nil otherwise
+	follows []string  // URLs Follow and Enqueue queued during visit
 }
 
 // Stats are the counters of a crawl.
@@ -238,8 +245,9 @@ type Stats struct {
 	Pages int64
 	// Fetched is the number of pages that got a response.
 	Fetched int64
-	// Errors counts failed URLs by kind (timeout, dns, connect, reset,
-	// tls, robots, redirects, url, cancelled, other).
+	// Errors counts failed URLs by kind, in the vocabulary `sluice fetch`
+	// and `sluice load` share: dns, connect, tls, timeout, reset, read,
+	// protocol, cancelled, too-large, redirects, robots, bad-url, other.
 	Errors map[string]int64
 	// StatusCodes counts the pages fetched by HTTP status.
 	StatusCodes map[int]int64

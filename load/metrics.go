@@ -3,6 +3,7 @@
 package load
 
 import (
+	"github.com/sluicehq/sluice/internal/failure"
 	"net/http"
 	"strconv"
 
@@ -40,7 +41,7 @@ func NewMetrics() *Metrics {
 			Name: "sluice_load_requests_total", Help: "Requests completed, by target and HTTP status (\"error\" for transport failures).",
 		}, []string{"target", "status"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sluice_load_errors_total", Help: "Transport failures by target and kind (dns, dial, tls, timeout, reset, read, other).",
+			Name: "sluice_load_errors_total", Help: "Transport failures by target and kind, named as in the --json report (dns, connect, tls, timeout, reset, read, ...).",
 		}, []string{"target", "kind"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "sluice_load_response_seconds", Help: "Response time from the intended send time (queueing included).",
@@ -76,7 +77,7 @@ type runMetrics struct {
 	m        *Metrics
 	labels   []string
 	latency  []prometheus.Observer
-	errs     [][numKinds]prometheus.Counter
+	errs     [][failure.NumKinds]prometheus.Counter
 	byStatus []map[int]prometheus.Counter
 }
 
@@ -89,9 +90,9 @@ func newRunMetrics(m *Metrics, targets []Target) *runMetrics {
 		}
 		rm.labels = append(rm.labels, label)
 		rm.latency = append(rm.latency, m.latency.WithLabelValues(label))
-		var errs [numKinds]prometheus.Counter
+		var errs [failure.NumKinds]prometheus.Counter
 		for k := range errs {
-			errs[k] = m.errors.WithLabelValues(label, errKinds[k])
+			errs[k] = m.errors.WithLabelValues(label, failure.Kind(k).String())
 		}
 		rm.errs = append(rm.errs, errs)
 		rm.byStatus = append(rm.byStatus, map[int]prometheus.Counter{})

@@ -74,7 +74,7 @@ func TestMetricsScrapedDuringRun(t *testing.T) {
 	for _, re := range []string{
 		`sluice_load_requests_total\{status="404",target="[^"]+/missing"\}`,
 		`sluice_load_requests_total\{status="error",target="[^"]+/refused"\}`,
-		`sluice_load_errors_total\{kind="dial",target="[^"]+/refused"\}`,
+		`sluice_load_errors_total\{kind="connect",target="[^"]+/refused"\}`,
 		`sluice_load_response_seconds_count\{target="[^"]+/ok"\}`,
 		`sluice_load_target_rps`,
 		`sluice_load_achieved_rps`,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/crawler/crawltest"
+	"github.com/spf13/cobra"
 )
 
 // cliSite is a small site for the command-line tests: a home page linking
@@ -112,12 +111,12 @@ func TestCLIFindings(t *testing.T) {
 		{name: "fetch all failed", args: []string{"fetch", "--retries", "0", dead}, code: 1,
 			stderr: []string{"1 of 1 URL failed"}},
 		{name: "crawl of a refused host", args: []string{"crawl", "--retries", "0", dead}, code: 1,
-			stderr: []string{"0 pages fetched (0 with status 4xx/5xx), 1 failed, 0 denied by robots.txt", "failed: robots.txt unreachable 1"}},
+			stderr: []string{"0 pages fetched (0 with status 4xx/5xx), 1 failed, 0 denied by robots.txt", "failed: robots 1"}},
 		{name: "crawl of a refused host, --fail-on never", args: []string{"crawl", "--retries", "0", "--fail-on", "never", dead}, code: 0},
 		{name: "fetch some failed, --fail-on all", args: []string{"fetch", "--retries", "0", "--fail-on=all", dead, u + "/0"}, code: 0},
 		{name: "fetch all failed, --fail-on all", args: []string{"fetch", "--retries", "0", "--fail-on=all", dead}, code: 1},
 		{name: "load of a refused host", args: []string{"load", "-n", "20", "-c", "2", dead}, code: 1,
-			stdout: []string{"failed     20: 0 with status 400 and above, 20 without a response (dial: 20)"}},
+			stdout: []string{"failed     20: 0 with status 400 and above, 20 without a response (connect: 20)"}},
 		{name: "load of 404s", args: []string{"load", "-n", "20", "-c", "2", u + "/404"}, code: 1,
 			stdout: []string{"failed     20: 20 with status 400 and above, 0 without a response"}, noStdout: []string{"errors     none"}},
 		{name: "bad --fail-on", args: []string{"fetch", "--fail-on", "some"}, code: 2, stderr: []string{`bad value "some" for --fail-on`}},
@@ -361,5 +360,35 @@ func TestDemoCounts(t *testing.T) {
 	}
 }
 
-var _ = io.Discard
-var _ = crawltest.NewSite
+// TestSubcommandsExtend checks the shape later commands rely on: one more
+// subcommand of load leaves 'sluice load URL' and its flags after the URL
+// working.
+func TestSubcommandsExtend(t *testing.T) {
+	site := cliSite(t)
+	var stdout, stderr strings.Builder
+	e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}
+	root := newRoot(e)
+	load, _, err := root.Find([]string{"load"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := false
+	probe := &cobra.Command{Use: "probe", RunE: func(*cobra.Command, []string) error { ran = true; return nil }}
+	load.AddCommand(probe)
+	for _, tc := range []struct {
+		args []string
+		ok   func() bool
+	}{
+		{[]string{"load", "probe"}, func() bool { return ran }},
+		{[]string{"load", site.URL + "/0", "-n", "3", "-c", "1"}, func() bool { return strings.Contains(stdout.String(), "requests   3") }},
+	} {
+		args, err := normalizeArgs(root, tc.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		root.SetArgs(args)
+		if err := root.ExecuteContext(context.Background()); err != nil || !tc.ok() {
+			t.Errorf("%q: %v\n%s%s", tc.args, err, stdout.String(), stderr.String())
+		}
+	}
+}

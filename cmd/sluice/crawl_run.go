@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/crawler"
 )
 
@@ -27,21 +28,24 @@ type crawlRecord struct {
 	Title       string  `json:"title,omitempty"`
 	Skipped     string  `json:"skipped,omitempty"` // "robots.txt" for a URL robots.txt denies
 	Error       string  `json:"error,omitempty"`
+	ErrorKind   string  `json:"error_kind,omitempty"`
+	kept
 
-	err error // the error behind Error, for the summary
+	err  error            // the error behind Error, for the summary
+	resp *sluice.Response // for --save and --include, until written
 }
 
 func toCrawlRecord(p *crawler.Page) *crawlRecord {
 	r := &crawlRecord{URL: p.URL, Depth: p.Depth, Parent: p.Parent, Links: len(p.Links),
 		DurationMS: durMS(p.Duration), ContentType: p.ContentType, Title: p.Title}
 	if p.Response != nil {
-		r.Status, r.Bytes, r.Truncated = p.Response.StatusCode, len(p.Response.Body), p.Response.Truncated
+		r.Status, r.Bytes, r.Truncated, r.resp = p.Response.StatusCode, len(p.Response.Body), p.Response.Truncated, p.Response
 	}
 	switch {
 	case errors.Is(p.Err, crawler.ErrRobots) && !errors.Is(p.Err, crawler.ErrRobotsUnreachable):
 		r.Skipped = "robots.txt"
 	case p.Err != nil:
-		r.Error, r.err = p.Err.Error(), p.Err
+		r.Error, r.ErrorKind, r.err = p.Err.Error(), errKind(p.Err), p.Err
 	}
 	return r
 }
@@ -61,31 +65,13 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 		status = newStatusLine(e.stderr)
 	}
 	records := make(chan *crawlRecord, 256)
-	writeErr := make(chan error, 1)
 	writeFailed := make(chan struct{}) // closed when the output fails
-	go func() {
-		w := newJSONLines(out)
-		for r := range records {
-			err := w.write(r)
-			sum.add(r)
-			if len(records) == 0 {
-				err = w.flush()
-			}
-			if err != nil && writeFailed != nil {
-				close(writeFailed) // stop the crawl: its records have nowhere to go
-				writeFailed = nil
-			}
-			if status != nil {
-				status.show(sum.records, "URLs", func() string { return o.statusText(sum) })
-			}
-		}
-		writeErr <- w.flush()
-	}()
+	writeErr := o.startWriter(out, records, sum, status, writeFailed)
 
 	var good []string
 	for _, s := range seeds {
 		if err := checkURL(s); err != nil {
-			records <- &crawlRecord{URL: s, Error: err.Error(), err: err}
+			records <- &crawlRecord{URL: s, Error: err.Error(), ErrorKind: errKind(err), err: err}
 			continue
 		}
 		good = append(good, s)
@@ -120,6 +106,38 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 		return fmt.Errorf("crawl: %w", err)
 	}
 	return o.out.failOn.check("crawl", sum.records-sum.denied, sum.errs, "URL")
+}
+
+// startWriter starts the single writer of records to out. It closes
+// failed when the output fails, and sends its error once records is closed
+// and drained.
+func (o *crawlOptions) startWriter(out io.Writer, records <-chan *crawlRecord, sum *crawlSummary, status *statusLine, failed chan struct{}) <-chan error {
+	writeErr := make(chan error, 1)
+	go func() {
+		w := newJSONLines(out)
+		for r := range records {
+			if o.keep.active() {
+				if err := o.keep.fill(&r.kept, r.URL, r.resp); err != nil {
+					w.fail(err)
+				}
+			}
+			r.resp = nil
+			err := w.write(r)
+			sum.add(r)
+			if len(records) == 0 {
+				err = w.flush()
+			}
+			if err != nil && failed != nil {
+				close(failed) // stop the crawl: its records have nowhere to go
+				failed = nil
+			}
+			if status != nil {
+				status.show(sum.records, "URLs", func() string { return o.statusText(sum) })
+			}
+		}
+		writeErr <- w.flush()
+	}()
+	return writeErr
 }
 
 // statusText is the status line of a crawl: the records written so far
