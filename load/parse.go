@@ -24,81 +24,109 @@ import (
 func ParseTargets(r io.Reader, readFile func(name string) ([]byte, error)) ([]Target, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	var (
-		out  []Target
-		cur  *Target
-		line int
-	)
-	fail := func(format string, args ...any) error {
-		return fmt.Errorf("load: targets line %d: %s", line, fmt.Sprintf(format, args...))
-	}
+	p := targetParser{readFile: readFile}
 	for sc.Scan() {
-		line++
-		text := strings.TrimSpace(sc.Text())
-		switch {
-		case strings.HasPrefix(text, "#"):
-			continue
-		case text == "":
-			cur = nil
-			continue
-		case cur == nil:
-			method, rawURL, ok := strings.Cut(text, " ")
-			rawURL = strings.TrimSpace(rawURL)
-			if !ok || rawURL == "" || strings.ContainsAny(rawURL, " \t") {
-				return nil, fail("want 'METHOD URL', got %q", text)
-			}
-			t := Target{Method: strings.ToUpper(method), URL: rawURL}
-			if err := validateTarget(t); err != nil {
-				return nil, fail("%v", strings.TrimPrefix(err.Error(), "load: "))
-			}
-			out = append(out, t)
-			cur = &out[len(out)-1]
-		case strings.HasPrefix(text, "@"):
-			name := strings.TrimSpace(text[1:])
-			if name == "" {
-				return nil, fail("empty body file name")
-			}
-			if cur.Body != nil {
-				return nil, fail("second body file for one target")
-			}
-			if readFile == nil {
-				return nil, fail("body files are not allowed here")
-			}
-			b, err := readFile(name)
-			if err != nil {
-				return nil, fail("body file: %v", err)
-			}
-			if b == nil {
-				b = []byte{}
-			}
-			cur.Body = b
-		default:
-			if cur.Body != nil {
-				return nil, fail("header after the body file")
-			}
-			k, v, ok := strings.Cut(text, ":")
-			k = strings.TrimSpace(k)
-			v = strings.TrimSpace(v)
-			if !ok || !isToken(k) || strings.ContainsAny(v, "\x00") {
-				return nil, fail("want 'Key: Value' header or a blank line, got %q", text)
-			}
-			if cur.Header == nil {
-				cur.Header = make(http.Header)
-			}
-			cur.Header.Add(k, v)
+		p.line++
+		if err := p.parseLine(strings.TrimSpace(sc.Text())); err != nil {
+			return nil, err
 		}
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			line++
-			return nil, fail("line too long")
+			p.line++
+			return nil, p.fail("line too long")
 		}
 		return nil, fmt.Errorf("load: targets: %w", err)
 	}
-	if len(out) == 0 {
+	if len(p.out) == 0 {
 		return nil, errors.New("load: targets: no targets in file")
 	}
-	return out, nil
+	return p.out, nil
+}
+
+// targetParser is the state of ParseTargets between lines.
+type targetParser struct {
+	readFile func(name string) ([]byte, error)
+	out      []Target
+	cur      *Target // the target of the current block, nil between blocks
+	line     int
+}
+
+func (p *targetParser) fail(format string, args ...any) error {
+	return fmt.Errorf("load: targets line %d: %s", p.line, fmt.Sprintf(format, args...))
+}
+
+// parseLine takes one trimmed line of a targets file.
+func (p *targetParser) parseLine(text string) error {
+	switch {
+	case strings.HasPrefix(text, "#"):
+		return nil
+	case text == "":
+		p.cur = nil
+		return nil
+	case p.cur == nil:
+		return p.parseRequestLine(text)
+	case strings.HasPrefix(text, "@"):
+		return p.parseBodyLine(strings.TrimSpace(text[1:]))
+	default:
+		return p.parseHeaderLine(text)
+	}
+}
+
+// parseRequestLine starts a target from "METHOD URL".
+func (p *targetParser) parseRequestLine(text string) error {
+	method, rawURL, ok := strings.Cut(text, " ")
+	rawURL = strings.TrimSpace(rawURL)
+	if !ok || rawURL == "" || strings.ContainsAny(rawURL, " \t") {
+		return p.fail("want 'METHOD URL', got %q", text)
+	}
+	t := Target{Method: strings.ToUpper(method), URL: rawURL}
+	if err := validateTarget(t); err != nil {
+		return p.fail("%v", strings.TrimPrefix(err.Error(), "load: "))
+	}
+	p.out = append(p.out, t)
+	p.cur = &p.out[len(p.out)-1]
+	return nil
+}
+
+// parseBodyLine reads the body file named in an "@name" line.
+func (p *targetParser) parseBodyLine(name string) error {
+	if name == "" {
+		return p.fail("empty body file name")
+	}
+	if p.cur.Body != nil {
+		return p.fail("second body file for one target")
+	}
+	if p.readFile == nil {
+		return p.fail("body files are not allowed here")
+	}
+	b, err := p.readFile(name)
+	if err != nil {
+		return p.fail("body file: %v", err)
+	}
+	if b == nil {
+		b = []byte{}
+	}
+	p.cur.Body = b
+	return nil
+}
+
+// parseHeaderLine adds a "Key: Value" header to the current target.
+func (p *targetParser) parseHeaderLine(text string) error {
+	if p.cur.Body != nil {
+		return p.fail("header after the body file")
+	}
+	k, v, ok := strings.Cut(text, ":")
+	k = strings.TrimSpace(k)
+	v = strings.TrimSpace(v)
+	if !ok || !isToken(k) || strings.ContainsAny(v, "\x00") {
+		return p.fail("want 'Key: Value' header or a blank line, got %q", text)
+	}
+	if p.cur.Header == nil {
+		p.cur.Header = make(http.Header)
+	}
+	p.cur.Header.Add(k, v)
+	return nil
 }
 
 // ParseStages parses a ramp such as "10s:100,30s:1000,10s:0": each

@@ -162,17 +162,7 @@ func (p *phase) report(cfg *Config) *Report {
 		Spectrum:     spectrum(r.resp),
 		Histograms:   Histograms{Response: encodeHist(r.resp), Service: encodeHist(r.svc), Lateness: encodeHist(r.late)},
 	}
-	// Sends and drops are counted by the second they were due or made;
-	// drops at the end of an overloaded run land in rows already closed.
-	for i := range rep.Seconds {
-		row := &rep.Seconds[i]
-		if row.T < len(r.sent) {
-			row.Sent = r.sent[row.T]
-		}
-		if row.T < len(r.dropped) {
-			row.Dropped = r.dropped[row.T]
-		}
-	}
+	r.fillSeconds(rep.Seconds)
 	if secs := p.elapsed.Seconds(); secs > 0 {
 		rep.RPS = math.Round(float64(r.requests)/secs*10) / 10
 		rep.SuccessRPS = math.Round(float64(r.ok)/secs*10) / 10
@@ -183,6 +173,30 @@ func (p *phase) report(cfg *Config) *Report {
 			rep.TargetRPS = math.Round(float64(p.sched.total)/d*10) / 10
 		}
 	}
+	r.fillCounts(rep)
+	rep.Targets = r.targetSummaries(cfg.Targets)
+	return rep
+}
+
+// fillSeconds copies the sends and drops of each second into rows. Sends
+// and drops are counted by the second they were due or made; drops at the
+// end of an overloaded run land in rows already closed. The caller holds
+// r.mu.
+func (r *recorder) fillSeconds(rows []Second) {
+	for i := range rows {
+		row := &rows[i]
+		if row.T < len(r.sent) {
+			row.Sent = r.sent[row.T]
+		}
+		if row.T < len(r.dropped) {
+			row.Dropped = r.dropped[row.T]
+		}
+	}
+}
+
+// fillCounts copies the status and failure-kind counts into rep. The
+// caller holds r.mu.
+func (r *recorder) fillCounts(rep *Report) {
 	for code, n := range r.status {
 		rep.StatusCodes[strconv.Itoa(code)] = n
 	}
@@ -192,16 +206,21 @@ func (p *phase) report(cfg *Config) *Report {
 			rep.ErrorSamples[failure.Kind(k).String()] = r.samples[k]
 		}
 	}
+}
+
+// targetSummaries sums up each target's requests. The caller holds r.mu.
+func (r *recorder) targetSummaries(targets []Target) []TargetSummary {
+	var out []TargetSummary
 	for i, ts := range r.targets {
-		t := cfg.Targets[i]
+		t := targets[i]
 		s := TargetSummary{Method: method(t), URL: t.URL, Requests: ts.requests, Success: ts.ok, Failed: ts.errors}
 		if ts.resp.TotalCount() > 0 {
 			s.P50, s.P99, s.Max = ms(quantile(ts.resp, 50)), ms(quantile(ts.resp, 99)), ms(ts.resp.Max())
 			s.Hist = encodeHist(ts.resp)
 		}
-		rep.Targets = append(rep.Targets, s)
+		out = append(out, s)
 	}
-	return rep
+	return out
 }
 
 // WriteJSON writes r as indented JSON.
@@ -233,32 +252,8 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, ", %d dropped (in-flight cap, or still unsent a timeout after the plan ended)", r.Dropped)
 	}
 	b.WriteString("\n")
-	fmt.Fprintf(&b, "  rate       %.1f req/s (%.1f ok/s)", r.RPS, r.SuccessRPS)
-	if r.Model == "open" {
-		fmt.Fprintf(&b, ", target %.1f req/s", r.TargetRPS)
-		if worst, ok := r.worstSecond(); ok {
-			fmt.Fprintf(&b, "\n  plan       worst second %d/%d sent; %d of %d full seconds more than 1%% off plan",
-				worst.Sent, worst.Target, r.secondsOffPlan(), r.fullSeconds())
-		}
-	}
-	b.WriteString("\n")
-	fmt.Fprintf(&b, "  transfer   %s read, %s written; connections %d opened, %d reused\n",
-		bytesString(r.BytesRead), bytesString(r.BytesWritten), r.ConnsOpened, r.ConnsReused)
-	b.WriteString("\n               p50      p90      p95      p99    p99.9   p99.99      max     mean\n")
-	row := func(name string, l Latency) {
-		fmt.Fprintf(&b, "  %-9s", name)
-		for _, v := range []float64{l.P50, l.P90, l.P95, l.P99, l.P999, l.P9999, l.Max, l.Mean} {
-			fmt.Fprintf(&b, " %8s", msString(v))
-		}
-		b.WriteString("\n")
-	}
-	row("response", r.Latency)
-	row("service", r.Service)
-	if r.Model == "open" {
-		row("lateness", r.Lateness)
-		fmt.Fprintf(&b, "  late sends (>1ms) %d\n", r.LateSends)
-	}
-	fmt.Fprintf(&b, "  (%s)\n\n", LatencyNote)
+	r.writeRate(&b)
+	r.writeLatency(&b)
 	b.WriteString("  status     ")
 	b.WriteString(countsString(r.StatusCodes))
 	var noResponse int64
@@ -282,6 +277,40 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeRate writes the achieved rate, the plan kept and the transfer.
+func (r *Report) writeRate(b *strings.Builder) {
+	fmt.Fprintf(b, "  rate       %.1f req/s (%.1f ok/s)", r.RPS, r.SuccessRPS)
+	if r.Model == "open" {
+		fmt.Fprintf(b, ", target %.1f req/s", r.TargetRPS)
+		if worst, ok := r.worstSecond(); ok {
+			fmt.Fprintf(b, "\n  plan       worst second %d/%d sent; %d of %d full seconds more than 1%% off plan",
+				worst.Sent, worst.Target, r.secondsOffPlan(), r.fullSeconds())
+		}
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(b, "  transfer   %s read, %s written; connections %d opened, %d reused\n",
+		bytesString(r.BytesRead), bytesString(r.BytesWritten), r.ConnsOpened, r.ConnsReused)
+}
+
+// writeLatency writes the latency table and its note.
+func (r *Report) writeLatency(b *strings.Builder) {
+	b.WriteString("\n               p50      p90      p95      p99    p99.9   p99.99      max     mean\n")
+	row := func(name string, l Latency) {
+		fmt.Fprintf(b, "  %-9s", name)
+		for _, v := range []float64{l.P50, l.P90, l.P95, l.P99, l.P999, l.P9999, l.Max, l.Mean} {
+			fmt.Fprintf(b, " %8s", msString(v))
+		}
+		b.WriteString("\n")
+	}
+	row("response", r.Latency)
+	row("service", r.Service)
+	if r.Model == "open" {
+		row("lateness", r.Lateness)
+		fmt.Fprintf(b, "  late sends (>1ms) %d\n", r.LateSends)
+	}
+	fmt.Fprintf(b, "  (%s)\n\n", LatencyNote)
 }
 
 // writeWorkers lists a distributed run's workers, and says what a dead

@@ -96,19 +96,9 @@ func runLoad(cmd *cobra.Command, e *env, o *loadOptions, args []string) error {
 	if err := o.scale.check(cmd); err != nil {
 		return err
 	}
-	var ths []load.Threshold
-	if o.threshold != "" {
-		var err error
-		if ths, err = load.ParseThresholds(o.threshold); err != nil {
-			return usageErrorf("load: --threshold: %v", err)
-		}
-	}
-	if o.stages != "" {
-		st, err := load.ParseStages(o.stages)
-		if err != nil {
-			return usageErrorf("load: --stages: %v", err)
-		}
-		cfg.Stages = st
+	ths, err := o.parseSpecs()
+	if err != nil {
+		return err
 	}
 	targets, err := o.loadTargets(e, args)
 	if err != nil {
@@ -119,33 +109,12 @@ func runLoad(cmd *cobra.Command, e *env, o *loadOptions, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return usageErrorf("%v", err)
 	}
-	if o.jsonFile == "-" && o.htmlFile == "-" {
-		return usageErrorf("load: only one of --json and --html can go to standard output")
-	}
 	// Create the output files before the run so a typo fails in a second,
 	// not after a ten-minute test.
-	text, jsonOut, htmlOut := e.stdout, io.Writer(nil), io.Writer(nil)
-	if o.jsonFile == "-" || o.htmlFile == "-" {
-		text = e.stderr
-	}
-	var files []*os.File
+	text, jsonOut, htmlOut, files, err := o.openOutputs(e)
 	defer func() { closeOutputs(files) }()
-	for _, f := range []struct {
-		name string
-		w    *io.Writer
-	}{{o.jsonFile, &jsonOut}, {o.htmlFile, &htmlOut}} {
-		switch f.name {
-		case "":
-		case "-":
-			*f.w = e.stdout
-		default:
-			file, err := os.Create(f.name)
-			if err != nil {
-				return usageErrorf("load: %v", err)
-			}
-			files = append(files, file)
-			*f.w = file
-		}
+	if err != nil {
+		return err
 	}
 	if !o.quiet && isTerminal(e.stderr) {
 		cfg.OnSecond = func(s load.Second) { fmt.Fprintf(e.stderr, "\r\033[K%s", liveLine(s)) }
@@ -168,6 +137,56 @@ func runLoad(cmd *cobra.Command, e *env, o *loadOptions, args []string) error {
 		return err
 	}
 	return verdict()
+}
+
+// parseSpecs parses --threshold and --stages; the stages go into o.cfg.
+func (o *loadOptions) parseSpecs() ([]load.Threshold, error) {
+	var ths []load.Threshold
+	if o.threshold != "" {
+		var err error
+		if ths, err = load.ParseThresholds(o.threshold); err != nil {
+			return nil, usageErrorf("load: --threshold: %v", err)
+		}
+	}
+	if o.stages != "" {
+		st, err := load.ParseStages(o.stages)
+		if err != nil {
+			return nil, usageErrorf("load: --stages: %v", err)
+		}
+		o.cfg.Stages = st
+	}
+	return ths, nil
+}
+
+// openOutputs picks the writers of the text, JSON and HTML reports and
+// creates the report files. The files it returns, even with an error, are
+// the caller's to close.
+func (o *loadOptions) openOutputs(e *env) (text, jsonOut, htmlOut io.Writer, files []*os.File, err error) {
+	if o.jsonFile == "-" && o.htmlFile == "-" {
+		return nil, nil, nil, nil, usageErrorf("load: only one of --json and --html can go to standard output")
+	}
+	text = e.stdout
+	if o.jsonFile == "-" || o.htmlFile == "-" {
+		text = e.stderr
+	}
+	for _, f := range []struct {
+		name string
+		w    *io.Writer
+	}{{o.jsonFile, &jsonOut}, {o.htmlFile, &htmlOut}} {
+		switch f.name {
+		case "":
+		case "-":
+			*f.w = e.stdout
+		default:
+			file, err := os.Create(f.name)
+			if err != nil {
+				return nil, nil, nil, files, usageErrorf("load: %v", err)
+			}
+			files = append(files, file)
+			*f.w = file
+		}
+	}
+	return text, jsonOut, htmlOut, files, nil
 }
 
 // run makes the run, distributed run or search the flags ask for. The
