@@ -32,8 +32,8 @@ type sharedFlags struct {
 	Stages      []Stage        `json:"stages"`
 	Duration    time.Duration  `json:"duration"`
 	Requests    int64          `json:"requests"`
-	Connections int            `json:"connections"`
-	MaxInFlight int            `json:"max-in-flight"`
+	MaxInFlight int            `json:"connections"`
+	DropAbove   int            `json:"max-in-flight"`
 	Warmup      time.Duration  `json:"warmup"`
 	Timeout     time.Duration  `json:"timeout"`
 	NoKeepAlive bool           `json:"disable-keepalive"`
@@ -51,7 +51,7 @@ type sharedTarget struct {
 func newSharedFlags(cfg *Config, workers int) sharedFlags {
 	f := sharedFlags{
 		Workers: workers, Rate: cfg.Rate, Stages: cfg.Stages, Duration: cfg.duration(), Requests: cfg.Requests,
-		Connections: cfg.connections(), MaxInFlight: cfg.MaxInFlight, Warmup: cfg.Warmup, Timeout: cfg.timeout(),
+		MaxInFlight: cfg.maxInFlight(), DropAbove: cfg.DropAbove, Warmup: cfg.Warmup, Timeout: cfg.timeout(),
 		NoKeepAlive: cfg.DisableKeepAlives, HTTP2: cfg.HTTP2, Insecure: cfg.InsecureSkipVerify,
 	}
 	for _, t := range cfg.Targets {

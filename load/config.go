@@ -13,7 +13,7 @@ import (
 
 // Defaults used when the matching [Config] field is zero.
 const (
-	DefaultConnections = 50
+	DefaultMaxInFlight = 50
 	DefaultDuration    = 10 * time.Second
 	DefaultTimeout     = 10 * time.Second
 	DefaultUserAgent   = "sluice/0.1 (+https://github.com/sluicehq/sluice)"
@@ -49,11 +49,14 @@ type Config struct {
 	// down per target.
 	Targets []Target
 
-	// Connections is the number of connections (and sending workers).
-	// Zero means DefaultConnections. In the open model a request that
-	// finds every connection busy waits for one, and the wait counts in
-	// its response time.
-	Connections int
+	// MaxInFlight caps requests in flight: it is the number of
+	// connections and of sending workers, each with at most one request
+	// outstanding, as MaxInFlight is in sluice.Fetcher and
+	// crawler.Crawler. In the closed model this many requests are always
+	// in flight; in the open model a request that finds every worker
+	// busy waits for one, and the wait counts in its response time. Zero
+	// means DefaultMaxInFlight. The CLI sets it with -c.
+	MaxInFlight int
 
 	// Requests, in the closed model, stops the run after this many
 	// requests. Zero means no count limit.
@@ -71,11 +74,13 @@ type Config struct {
 	// Stages and Rate are mutually exclusive.
 	Stages []Stage
 
-	// MaxInFlight, in the open model, caps requests in flight: a request
-	// that falls due while MaxInFlight are outstanding is dropped and
-	// counted instead of waiting. Zero means requests wait (and the wait
-	// counts in their latency). When set it also replaces Connections.
-	MaxInFlight int
+	// DropAbove, in the open model, drops instead of queueing: a request
+	// that falls due while DropAbove are outstanding is not sent, and is
+	// counted in Report.Dropped. Zero means requests wait for a worker
+	// (and the wait counts in their latency). When set it is also the
+	// in-flight cap, replacing MaxInFlight. The CLI sets it with
+	// --max-inflight.
+	DropAbove int
 
 	// Warmup runs the load for this long before measuring; its requests
 	// are excluded from every statistic and its connections are reused.
@@ -111,14 +116,15 @@ type Config struct {
 // open reports whether c selects the open model.
 func (c *Config) open() bool { return c.Rate > 0 || len(c.Stages) > 0 }
 
-func (c *Config) connections() int {
+// maxInFlight returns the number of workers, defaults resolved.
+func (c *Config) maxInFlight() int {
 	switch {
-	case c.MaxInFlight > 0 && c.open():
+	case c.DropAbove > 0 && c.open():
+		return c.DropAbove
+	case c.MaxInFlight > 0:
 		return c.MaxInFlight
-	case c.Connections > 0:
-		return c.Connections
 	}
-	return DefaultConnections
+	return DefaultMaxInFlight
 }
 
 func (c *Config) timeout() time.Duration {
@@ -162,8 +168,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	switch {
-	case c.Connections < 0:
-		return errors.New("load: connections must not be negative")
+	case c.MaxInFlight < 0:
+		return errors.New("load: in-flight cap (connections) must not be negative")
 	case c.Requests < 0:
 		return errors.New("load: requests must not be negative")
 	case c.Duration < 0:
@@ -174,10 +180,10 @@ func (c *Config) Validate() error {
 		return errors.New("load: rate and stages are mutually exclusive")
 	case c.Requests > 0 && c.open():
 		return errors.New("load: a request count applies to the closed model only; use a duration with a rate")
-	case c.MaxInFlight < 0:
-		return errors.New("load: max in-flight must not be negative")
-	case c.MaxInFlight > 0 && !c.open():
-		return errors.New("load: max in-flight applies to the open model only (set a rate or stages)")
+	case c.DropAbove < 0:
+		return errors.New("load: drop-above cap must not be negative")
+	case c.DropAbove > 0 && !c.open():
+		return errors.New("load: dropping above an in-flight cap (--max-inflight) applies to the open model only (set a rate or stages)")
 	case c.Warmup < 0:
 		return errors.New("load: warmup must not be negative")
 	case c.Timeout < 0:

@@ -282,9 +282,9 @@ func shareOf(cfg Config, slot, n int) Config {
 	if cfg.Requests > 0 {
 		cfg.Requests = max(part(cfg.Requests), 1)
 	}
-	cfg.Connections = int(max(part(int64(cfg.connections())), 1))
-	if cfg.MaxInFlight > 0 {
-		cfg.MaxInFlight = int(max(part(int64(cfg.MaxInFlight)), 1))
+	cfg.MaxInFlight = int(max(part(int64(cfg.maxInFlight())), 1))
+	if cfg.DropAbove > 0 {
+		cfg.DropAbove = int(max(part(int64(cfg.DropAbove)), 1))
 	}
 	return cfg
 }

@@ -15,7 +15,7 @@ import (
 )
 
 func TestShareOf(t *testing.T) {
-	base := Config{Targets: []Target{{URL: "http://x/"}}, Rate: 1000, Connections: 5, MaxInFlight: 7,
+	base := Config{Targets: []Target{{URL: "http://x/"}}, Rate: 1000, MaxInFlight: 5, DropAbove: 7,
 		Stages: []Stage{{Duration: time.Second, Rate: 300}}}
 	for _, tc := range []struct {
 		slot, n       int
@@ -29,15 +29,15 @@ func TestShareOf(t *testing.T) {
 		{9, 10, 100, 30, 1, 1},
 	} {
 		got := shareOf(base, tc.slot, tc.n)
-		if got.Rate != tc.rate || got.Stages[0].Rate != tc.stage || got.Connections != tc.conns || got.MaxInFlight != tc.flight {
+		if got.Rate != tc.rate || got.Stages[0].Rate != tc.stage || got.MaxInFlight != tc.conns || got.DropAbove != tc.flight {
 			t.Errorf("slot %d of %d: rate %v stage %v conns %d in-flight %d; want %v %v %d %d",
-				tc.slot, tc.n, got.Rate, got.Stages[0].Rate, got.Connections, got.MaxInFlight, tc.rate, tc.stage, tc.conns, tc.flight)
+				tc.slot, tc.n, got.Rate, got.Stages[0].Rate, got.MaxInFlight, got.DropAbove, tc.rate, tc.stage, tc.conns, tc.flight)
 		}
 	}
 	if base.Stages[0].Rate != 300 {
 		t.Fatal("shareOf changed its argument's stages")
 	}
-	closed := Config{Targets: base.Targets, Requests: 10, Connections: 4}
+	closed := Config{Targets: base.Targets, Requests: 10, MaxInFlight: 4}
 	var sum int64
 	for s := range 3 {
 		sum += shareOf(closed, s, 3).Requests
@@ -51,7 +51,7 @@ func TestDistributedTwoWorkers(t *testing.T) {
 	addr := startRedis(t)
 	srv := httptest.NewServer(http.HandlerFunc(okHandler))
 	defer srv.Close()
-	cfg := Config{Targets: []Target{{URL: srv.URL}}, Rate: 400, Duration: 3 * time.Second, Connections: 32}
+	cfg := Config{Targets: []Target{{URL: srv.URL}}, Rate: 400, Duration: 3 * time.Second, MaxInFlight: 32}
 	ctx := context.Background()
 	var (
 		wg      sync.WaitGroup
@@ -117,7 +117,7 @@ func TestDistributedRefusesMismatch(t *testing.T) {
 	}()
 	time.Sleep(300 * time.Millisecond)
 	_, err := RunDistributed(ctx, newRedis(t, addr), Distributed{Run: "mm", Workers: 2, Name: "b"},
-		Config{Targets: target, Rate: 200, Duration: time.Second, Connections: 50})
+		Config{Targets: target, Rate: 200, Duration: time.Second, MaxInFlight: 50})
 	if err == nil || !strings.Contains(err.Error(), "rate 200 here, 100 in the run") || strings.Contains(err.Error(), "connections") {
 		t.Fatalf("second worker: %v", err)
 	}
@@ -178,7 +178,7 @@ func deadRun(name string) Distributed {
 }
 
 func deadCfg(url string) Config {
-	return Config{Targets: []Target{{URL: url}}, Rate: 200, Duration: 5 * time.Second, Connections: 4}
+	return Config{Targets: []Target{{URL: url}}, Rate: 200, Duration: 5 * time.Second, MaxInFlight: 4}
 }
 
 // doomedWorker is the child process of TestDistributedDeadWorker.

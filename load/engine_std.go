@@ -24,7 +24,7 @@ type stdEngine struct {
 
 func newStdEngine(cfg *Config) *stdEngine {
 	e := &stdEngine{tr: newConnTracker(), reqs: cfg.Targets, timeout: cfg.timeout()}
-	conns := cfg.connections()
+	conns := cfg.maxInFlight()
 	t := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return e.tr.dial(ctx, network, addr, e.timeout)

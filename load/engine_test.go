@@ -52,7 +52,7 @@ func cannedServer(tb testing.TB) (addr string, stop func()) {
 func BenchmarkFastWorker(b *testing.B) {
 	addr, stop := cannedServer(b)
 	defer stop()
-	cfg := Config{Targets: []Target{{URL: "http://" + addr + "/1k"}}, Connections: 1}
+	cfg := Config{Targets: []Target{{URL: "http://" + addr + "/1k"}}, MaxInFlight: 1}
 	e, err := newFastEngine(&cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -71,7 +71,7 @@ func BenchmarkFastWorker(b *testing.B) {
 func TestFastWorkerAllocs(t *testing.T) {
 	addr, stop := cannedServer(t)
 	defer stop()
-	cfg := Config{Targets: []Target{{URL: "http://" + addr + "/1k"}}, Connections: 1}
+	cfg := Config{Targets: []Target{{URL: "http://" + addr + "/1k"}}, MaxInFlight: 1}
 	e, err := newFastEngine(&cfg)
 	if err != nil {
 		t.Fatal(err)

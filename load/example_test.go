@@ -20,7 +20,7 @@ func ExampleRun() {
 
 	rep, err := load.Run(context.Background(), load.Config{
 		Targets:     []load.Target{{URL: srv.URL}},
-		Connections: 4,
+		MaxInFlight: 4,
 		Requests:    100,
 	})
 	if err != nil {

@@ -94,7 +94,7 @@ func ParseSLO(s string) ([]Threshold, error) {
 // until a step fails, then bisects between the highest pass and the
 // lowest failure. base must not set Rate, Stages, Duration or Requests;
 // its other fields (connections, timeout, warmup per step...) apply to
-// every step. Connections should exceed the rate times the latency the
+// every step. MaxInFlight should exceed the rate times the latency the
 // SLO allows, or the steps measure the connection pool.
 //
 // The search stops early, and says so in the result, when the generator

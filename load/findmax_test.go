@@ -113,11 +113,11 @@ func TestFindMaxKnownCapacity(t *testing.T) {
 	// 4 at a time for 20 ms: about 200 req/s, less the sleep overshoot.
 	srv := capacityServer(4, 20*time.Millisecond)
 	defer srv.Close()
-	base := Config{Targets: []Target{{URL: srv.URL}}, Connections: 100}
+	base := Config{Targets: []Target{{URL: srv.URL}}, MaxInFlight: 100}
 	// The capacity, measured the way a closed-model tool would, with a
 	// few more connections than the server serves at once.
 	closed := base
-	closed.Connections, closed.Duration = 16, 2*time.Second
+	closed.MaxInFlight, closed.Duration = 16, 2*time.Second
 	capacity := mustRun(t, closed).RPS
 	// The SLO leaves room above the 20 ms service time for a busy
 	// machine's stalls; queueing past capacity breaks it within a step.

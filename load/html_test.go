@@ -48,7 +48,7 @@ func sampleReport(t *testing.T) *Report {
 	}))
 	defer srv.Close()
 	rep, err := Run(context.Background(), Config{
-		Targets: []Target{{URL: srv.URL}}, Connections: 1,
+		Targets: []Target{{URL: srv.URL}}, MaxInFlight: 1,
 		Stages: []Stage{{time.Second, 400}, {time.Second, 800}, {time.Second, 0}},
 	})
 	if err != nil {

@@ -22,8 +22,8 @@ func mergeFixtures(t *testing.T) (a, b *Report) {
 		okHandler(w, r)
 	}))
 	t.Cleanup(slow.Close)
-	a = mustRun(t, Config{Targets: []Target{{URL: fast.URL + "/a"}, {URL: fast.URL + "/b"}}, Connections: 4, Requests: 2000})
-	b = mustRun(t, Config{Targets: []Target{{URL: fast.URL + "/a"}, {URL: slow.URL + "/c"}}, Connections: 4, Requests: 400})
+	a = mustRun(t, Config{Targets: []Target{{URL: fast.URL + "/a"}, {URL: fast.URL + "/b"}}, MaxInFlight: 4, Requests: 2000})
+	b = mustRun(t, Config{Targets: []Target{{URL: fast.URL + "/a"}, {URL: slow.URL + "/c"}}, MaxInFlight: 4, Requests: 400})
 	return a, b
 }
 

@@ -54,7 +54,7 @@ func TestMetricsScrapedDuringRun(t *testing.T) {
 		Targets:     []Target{{URL: srv.URL + "/ok"}, {URL: srv.URL + "/missing"}, {URL: "http://127.0.0.1:1/refused"}},
 		Rate:        300,
 		Duration:    2500 * time.Millisecond,
-		Connections: 8,
+		MaxInFlight: 8,
 		Metrics:     m,
 		// Scrape from inside the run, as Prometheus would.
 		OnSecond: func(Second) { during = append(during, scrape(t, ms.URL)) },

@@ -31,10 +31,10 @@ const SchemaVersion = 2
 // goroutines, not to modify concurrently.
 type Report struct {
 	Schema      int       `json:"schema"`
-	Start       time.Time `json:"start"` // wall-clock start of measurement
-	Model       string    `json:"model"` // "open" or "closed"; a merge of both is "mixed"
-	URL         string    `json:"url"`   // first target
-	Connections int       `json:"connections"`
+	Start       time.Time `json:"start"`       // wall-clock start of measurement
+	Model       string    `json:"model"`       // "open" or "closed"; a merge of both is "mixed"
+	URL         string    `json:"url"`         // first target
+	Connections int       `json:"connections"` // the run's in-flight cap, Config.MaxInFlight resolved (summed by a merge)
 	Duration    float64   `json:"duration_s"`
 	Requests    int64     `json:"requests"` // requests completed (answered or failed)
 	Success     int64     `json:"success"`  // answered with a status below 400
@@ -42,7 +42,7 @@ type Report struct {
 	RPS         float64   `json:"rps"`      // Requests per second of Duration
 	SuccessRPS  float64   `json:"success_rps"`
 	TargetRPS   float64   `json:"target_rps"` // planned mean rate; 0 in the closed model
-	Dropped     int64     `json:"dropped"`    // due but never sent: over MaxInFlight, or still queued Timeout after the plan ended
+	Dropped     int64     `json:"dropped"`    // due but never sent: over DropAbove, or still queued Timeout after the plan ended
 	LateSends   int64     `json:"late_sends"` // sent more than 1 ms after their intended time
 
 	StatusCodes  map[string]int64  `json:"status_codes"`
@@ -145,7 +145,7 @@ func (p *phase) report(cfg *Config) *Report {
 		Start:        p.start.UTC(),
 		Model:        "closed",
 		URL:          cfg.Targets[0].URL,
-		Connections:  cfg.connections(),
+		Connections:  cfg.maxInFlight(),
 		Duration:     math.Round(p.elapsed.Seconds()*1000) / 1000,
 		Requests:     r.requests,
 		Success:      r.ok,

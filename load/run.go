@@ -16,7 +16,7 @@ import (
 // run stops, in-flight requests are abandoned, and Run returns the report
 // of what was measured so far with Interrupted set.
 //
-// Run starts Connections goroutines (plus a dispatcher and a clock) and
+// Run starts MaxInFlight goroutines (plus a dispatcher and a clock) and
 // they have all ended when it returns. Separate calls may run concurrently.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
@@ -45,7 +45,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	// Workers (and, with fasthttp, their connections) outlive the warmup so
 	// the measured phase starts on warm connections.
-	workers := make([]worker, cfg.connections())
+	workers := make([]worker, cfg.maxInFlight())
 	for i := range workers {
 		workers[i] = eng.newWorker()
 	}
@@ -142,7 +142,7 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 		for _, w := range workers {
 			wg.Go(func() { p.openWorker(ctx, cfg, w, jobs, &inflight) })
 		}
-		p.dispatch(ctx, cfg.MaxInFlight, cfg.timeout(), len(workers), jobs, &inflight)
+		p.dispatch(ctx, cfg.DropAbove, cfg.timeout(), len(workers), jobs, &inflight)
 	} else {
 		var issued atomic.Int64
 		for _, w := range workers {

@@ -40,7 +40,7 @@ func TestClosedRequestCount(t *testing.T) {
 	defer tlsSrv.Close()
 	for _, tc := range []struct{ name, url string }{{"fasthttp", srv.URL}, {"net/http", tlsSrv.URL}} {
 		t.Run(tc.name, func(t *testing.T) {
-			rep := mustRun(t, Config{Targets: []Target{{URL: tc.url + "/x"}}, Connections: 4, Requests: 200, InsecureSkipVerify: true})
+			rep := mustRun(t, Config{Targets: []Target{{URL: tc.url + "/x"}}, MaxInFlight: 4, Requests: 200, InsecureSkipVerify: true})
 			if rep.Requests != 200 || rep.Success != 200 || rep.StatusCodes["200"] != 200 {
 				t.Fatalf("requests %d success %d status %v, want 200 each", rep.Requests, rep.Success, rep.StatusCodes)
 			}
@@ -61,7 +61,7 @@ func TestClosedRequestCount(t *testing.T) {
 func TestClosedDuration(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(okHandler))
 	defer srv.Close()
-	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, Connections: 2, Duration: 300 * time.Millisecond})
+	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, MaxInFlight: 2, Duration: 300 * time.Millisecond})
 	if rep.Requests == 0 || rep.Duration < 0.3 || rep.Duration > 2 {
 		t.Fatalf("requests %d in %.3fs", rep.Requests, rep.Duration)
 	}
@@ -98,12 +98,12 @@ func TestOpenSendsThePlan(t *testing.T) {
 	}
 }
 
-func TestMaxInFlightDrops(t *testing.T) {
+func TestDropAbove(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(50 * time.Millisecond)
 	}))
 	defer srv.Close()
-	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, Rate: 1000, Duration: 500 * time.Millisecond, MaxInFlight: 5})
+	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, Rate: 1000, Duration: 500 * time.Millisecond, DropAbove: 5})
 	if rep.Dropped == 0 || rep.Requests+rep.Dropped != 500 {
 		t.Fatalf("requests %d dropped %d, want drops summing to 500", rep.Requests, rep.Dropped)
 	}
@@ -196,7 +196,7 @@ func TestErrorKinds(t *testing.T) {
 			if tt.kind == failure.Timeout.String() {
 				timeout = 200 * time.Millisecond
 			}
-			rep := mustRun(t, Config{Targets: []Target{{URL: tt.url}}, Connections: 2, Requests: 6,
+			rep := mustRun(t, Config{Targets: []Target{{URL: tt.url}}, MaxInFlight: 2, Requests: 6,
 				Timeout: timeout, HTTP2: tt.http2, InsecureSkipVerify: tt.insecure})
 			if rep.Requests != 6 || rep.Failed != 6 || rep.Success != 0 {
 				t.Fatalf("requests %d failed %d success %d, want 6 failed", rep.Requests, rep.Failed, rep.Success)
@@ -250,7 +250,7 @@ func TestTargetsBreakdown(t *testing.T) {
 		{URL: srv.URL + "/a"},
 		{Method: "POST", URL: srv.URL + "/b", Header: http.Header{"X-Kind": {"json"}}, Body: []byte(`{"a":1}`)},
 		{URL: srv.URL + "/missing"},
-	}, Connections: 1, Requests: 30})
+	}, MaxInFlight: 1, Requests: 30})
 	if len(rep.Targets) != 3 {
 		t.Fatalf("targets %+v", rep.Targets)
 	}
@@ -270,7 +270,7 @@ func TestKeepAliveOff(t *testing.T) {
 	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(okHandler))
 	defer tlsSrv.Close()
 	for _, url := range []string{srv.URL, tlsSrv.URL} {
-		rep := mustRun(t, Config{Targets: []Target{{URL: url}}, Connections: 2, Requests: 20, DisableKeepAlives: true, InsecureSkipVerify: true})
+		rep := mustRun(t, Config{Targets: []Target{{URL: url}}, MaxInFlight: 2, Requests: 20, DisableKeepAlives: true, InsecureSkipVerify: true})
 		if rep.ConnsOpened != 20 || rep.ConnsReused != 0 || rep.Success != 20 {
 			t.Fatalf("%s keep-alive off: opened %d reused %d ok %d, want 20 0 20", url, rep.ConnsOpened, rep.ConnsReused, rep.Success)
 		}
@@ -296,7 +296,7 @@ func TestHTTP2(t *testing.T) {
 	defer h2c.Close()
 	for _, url := range []string{tlsSrv.URL, h2c.URL} {
 		h2.Store(0)
-		rep := mustRun(t, Config{Targets: []Target{{URL: url}}, Connections: 4, Requests: 40, HTTP2: true, InsecureSkipVerify: true})
+		rep := mustRun(t, Config{Targets: []Target{{URL: url}}, MaxInFlight: 4, Requests: 40, HTTP2: true, InsecureSkipVerify: true})
 		if rep.Success != 40 || h2.Load() != 40 {
 			t.Fatalf("%s: ok %d, over HTTP/2 %d; want 40 and 40 (errors %v)", url, rep.Success, h2.Load(), rep.ErrorSamples)
 		}
@@ -310,7 +310,7 @@ func TestWarmupExcluded(t *testing.T) {
 	var seen atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen.Add(1) }))
 	defer srv.Close()
-	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, Connections: 2, Requests: 50, Warmup: 100 * time.Millisecond})
+	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, MaxInFlight: 2, Requests: 50, Warmup: 100 * time.Millisecond})
 	if rep.Requests != 50 || seen.Load() <= 50 {
 		t.Fatalf("report counts %d, server saw %d; want 50 and more than 50", rep.Requests, seen.Load())
 	}
@@ -332,7 +332,7 @@ func TestInterrupted(t *testing.T) {
 	h2.StartTLS()
 	defer h2.Close()
 	for _, cfg := range []Config{
-		{Targets: []Target{{URL: srv.URL}, {URL: srv.URL + "/?slow=1"}}, Connections: 4, Duration: time.Minute},
+		{Targets: []Target{{URL: srv.URL}, {URL: srv.URL + "/?slow=1"}}, MaxInFlight: 4, Duration: time.Minute},
 		{Targets: []Target{{URL: srv.URL}}, Rate: 200, Duration: time.Minute},
 		{Targets: []Target{{URL: h2.URL + "/?slow=1"}}, Rate: 200, Duration: time.Minute, HTTP2: true, InsecureSkipVerify: true},
 	} {
@@ -364,9 +364,9 @@ func TestValidate(t *testing.T) {
 		{Config{Targets: []Target{{URL: "http://x/", Header: map[string][]string{"A": {"b\r\nc"}}}}}, "bad value"},
 		{Config{Targets: u, Rate: 10, Stages: []Stage{{time.Second, 1}}}, "mutually exclusive"},
 		{Config{Targets: u, Rate: 10, Requests: 5}, "closed model only"},
-		{Config{Targets: u, MaxInFlight: 5}, "open model only"},
+		{Config{Targets: u, DropAbove: 5}, "open model only"},
 		{Config{Targets: u, Stages: []Stage{{time.Second, 0}}}, "every stage has rate 0"},
-		{Config{Targets: u, Connections: -1}, "connections"},
+		{Config{Targets: u, MaxInFlight: -1}, "connections"},
 	}
 	for _, tt := range tests {
 		err := tt.cfg.Validate()
@@ -394,7 +394,7 @@ func TestLargeBodies(t *testing.T) {
 	}))
 	defer srv.Close()
 	for _, url := range []string{srv.URL + "/?cl=1", srv.URL + "/"} {
-		rep := mustRun(t, Config{Targets: []Target{{URL: url}}, Connections: 2, Requests: 6})
+		rep := mustRun(t, Config{Targets: []Target{{URL: url}}, MaxInFlight: 2, Requests: 6})
 		if rep.Success != 6 || rep.BytesRead < 6*size {
 			t.Fatalf("%s: ok %d, read %d bytes; want 6 and at least %d (errors %v)", url, rep.Success, rep.BytesRead, 6*size, rep.ErrorSamples)
 		}
@@ -415,7 +415,7 @@ func TestOverloadEndsOnTime(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	start := time.Now()
-	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, Connections: 1, Rate: 100, Duration: time.Second, Timeout: 300 * time.Millisecond})
+	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, MaxInFlight: 1, Rate: 100, Duration: time.Second, Timeout: 300 * time.Millisecond})
 	if took := time.Since(start); took > 3*time.Second {
 		t.Fatalf("run took %v for a 1 s plan with a 300 ms timeout", took)
 	}

@@ -54,7 +54,7 @@ func TestStallShowsInOpenModel(t *testing.T) {
 
 	srv2 := stallServer()
 	defer srv2.Close()
-	closed, err := Run(context.Background(), Config{Targets: []Target{{URL: srv2.URL}}, Connections: 10, Duration: 6 * time.Second})
+	closed, err := Run(context.Background(), Config{Targets: []Target{{URL: srv2.URL}}, MaxInFlight: 10, Duration: 6 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,12 +64,12 @@ partial report is printed and written.
 
 func (o *loadOptions) addFlags(cmd *cobra.Command) {
 	fs, cfg := cmd.Flags(), &o.cfg
-	fs.IntVarP(&cfg.Connections, "concurrency", "c", load.DefaultConnections, "connections (and sending workers)")
+	fs.IntVarP(&cfg.MaxInFlight, "concurrency", "c", load.DefaultMaxInFlight, "connections (and sending workers)")
 	fs.Int64VarP(&cfg.Requests, "requests", "n", 0, "closed model: stop after N requests")
 	fs.DurationVarP(&cfg.Duration, "duration", "d", 0, "run time (default 10s unless -n or --stages is given)")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open model: requests/s at constant arrival")
 	fs.StringVar(&o.stages, "stages", "", "open-model ramp, e.g. 10s:100,30s:1000,10s:0")
-	fs.IntVar(&cfg.MaxInFlight, "max-inflight", 0, "open model: drop and count requests due while N are in flight (default: they wait, and the wait counts)")
+	fs.IntVar(&cfg.DropAbove, "max-inflight", 0, "open model: drop and count requests due while N are in flight (default: they wait, and the wait counts)")
 	fs.DurationVar(&cfg.Warmup, "warmup", 0, "load for this long before measuring; excluded from the statistics")
 	fs.DurationVar(&cfg.Timeout, "timeout", load.DefaultTimeout, "per-request timeout")
 	fs.StringVarP(&o.method, "method", "m", "GET", "request method")
@@ -90,7 +90,7 @@ func (o *loadOptions) addFlags(cmd *cobra.Command) {
 
 func runLoad(cmd *cobra.Command, e *env, o *loadOptions, args []string) error {
 	cfg := &o.cfg
-	if err := checkAtLeast1("load", "concurrency", cfg.Connections); err != nil {
+	if err := checkAtLeast1("load", "concurrency", cfg.MaxInFlight); err != nil {
 		return err
 	}
 	if err := o.scale.check(cmd); err != nil {
