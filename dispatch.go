@@ -44,10 +44,7 @@ func (f *Fetcher) dispatch(maxPending int) {
 	defer close(f.stopped)
 	defer close(f.work)
 	d := &dispatcher{f: f, active: make(map[*job]struct{}),
-		hosts: hostsched.New[*line](f.maxInFlight(), f.PerHost, f.Rate)}
-	if f.HostRate > 0 {
-		d.spacing = time.Duration(float64(time.Second) / f.HostRate)
-	}
+		hosts: hostsched.New[*line](f.maxInFlight(), f.PerHost, f.Rate), spacing: hostsched.Spacing(f.HostRate)}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	in, abort := f.in, f.abort

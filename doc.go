@@ -17,8 +17,9 @@
 // The crawler package schedules its hosts on the same host scheduler and
 // sends each request through [Fetcher.Attempt]; the crawler, the Fetcher
 // and the load package name and retry failures by one failure policy. A
-// [Limiter] (in-flight cap, global and per-host token buckets, per-host
-// concurrency) admits requests for callers that run their own goroutines;
-// the Fetcher and the crawler do not use it. The load package drives its
+// [Limiter] (in-flight cap, global token bucket, per-host concurrency and
+// the same per-host pacing, kept by the same host scheduler) admits
+// requests for callers that run their own goroutines; the Fetcher and the
+// crawler do not use it. The load package drives its
 // own connections and shares only the failure names.
 package sluice

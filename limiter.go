@@ -1,5 +1,6 @@
 // This file holds Limiter, admission control for callers that run their
-// own goroutines: caps counted by the host scheduler, and token buckets.
+// own goroutines: caps and per-host pacing kept by the host scheduler, and
+// a token bucket for the global rate.
 
 package sluice
 
@@ -15,18 +16,23 @@ import (
 
 // Limiter admits requests under four limits at once: at most MaxInFlight
 // running, at most PerHost running per host, at most Rate starting per
-// second overall and at most HostRate per second per host.
+// second overall, and a host's starts spaced 1/HostRate apart.
 //
-// Tokens are taken before slots, and a request that has to wait for a token
-// holds no slot while it waits. Token buckets are sized to 10 ms of their
-// rate (at least 1), so a waiter woken late by the timer (about 1 ms here,
-// golang/go#47084) finds the tokens it missed still in the bucket and the
-// achieved rate stays on target; at 200/s that burst is 2, so no second
-// sees more than Rate+2 starts.
+// HostRate means what it means in [Fetcher] and crawler.Crawler: the same
+// host scheduler paces a host, so a start counts from when it was due
+// unless it is more than 10 ms late (a timer woken late does not lower the
+// rate; a host that was idle gets no credit). Rate is a token bucket sized
+// to 10 ms of its rate (at least 1), for the same reason: a waiter woken
+// late by the timer (about 1 ms here, golang/go#47084) finds the tokens it
+// missed still in the bucket and the achieved rate stays on target; at
+// 200/s that burst is 2, so no second sees more than Rate+2 starts.
 //
-// The state of a host is dropped once it has been idle long enough for its
-// bucket to refill (and at least IdleTimeout), so the memory a Limiter uses
-// is bounded by the hosts active recently, not by all hosts ever seen.
+// Pacing and tokens are checked before slots are taken, and a request that
+// has to wait for either holds no slot while it waits.
+//
+// The state of a host is dropped once it has been idle for IdleTimeout and
+// its next start is due, so the memory a Limiter uses is bounded by the
+// hosts active recently, not by all hosts ever seen.
 //
 // The zero value admits everything at once. Set the fields before first
 // use and do not change them after. A Limiter is safe for concurrent use.
@@ -37,33 +43,32 @@ type Limiter struct {
 	PerHost int
 	// Rate caps request starts per second overall; 0 means no cap.
 	Rate float64
-	// HostRate caps request starts per second per host with a token
-	// bucket of 10 ms worth (a burst of 1 below 100/s, which spaces the
-	// starts 1/HostRate apart as the Fetcher and the crawler do); 0 means
-	// no cap.
+	// HostRate paces each host: its starts are spaced 1/HostRate seconds
+	// apart, as in the Fetcher and the crawler; 0 means no pacing.
 	HostRate float64
-	// IdleTimeout is how long a host's state is kept after its last
-	// request ends; 0 means 30 seconds.
+	// IdleTimeout is how long a host's state is kept once no request to
+	// it runs or is asked for; 0 means 30 seconds.
 	IdleTimeout time.Duration
 
 	once     sync.Once
 	mu       sync.Mutex
 	global   *rate.Limiter
-	hosts    *hostsched.Scheduler[*hostState] // counts in flight, overall and per host
+	spacing  time.Duration                    // from HostRate
+	hosts    *hostsched.Scheduler[*hostState] // counts in flight and paces, overall and per host
 	released chan struct{}                    // closed and replaced on every release
 	calls    int
 	swept    time.Time
 }
 
-// hostState is what a Limiter keeps of a host beside its in-flight count.
+// hostState is what a Limiter keeps of a host beside its scheduling state.
 type hostState struct {
-	lim      *rate.Limiter
 	lastUsed time.Time
 }
 
 func (l *Limiter) init() {
 	l.once.Do(func() {
 		l.global = hostsched.Bucket(l.Rate)
+		l.spacing = hostsched.Spacing(l.HostRate)
 		// The host scheduler counts the caps; 0 (no cap) is a cap no
 		// count reaches.
 		maxInFlight := l.MaxInFlight
@@ -78,9 +83,10 @@ func (l *Limiter) init() {
 // TryAcquire takes, at time now, everything a request to host needs, if it
 // can without waiting. On success it returns the function that ends the
 // request; call it exactly once. Otherwise release is nil and wait says how
-// long until a token is due, or is 0 when a slot is missing, in which case
-// hostBusy tells whether it is the host's slot; try again after a release.
-// Schedulers that must not block use TryAcquire; others use [Limiter.Wait].
+// long until the host's pacing or a token allows a start, or is 0 when a
+// slot is missing, in which case hostBusy tells whether it is the host's
+// slot; try again after a release. Schedulers that must not block use
+// TryAcquire; others use [Limiter.Wait].
 func (l *Limiter) TryAcquire(host string, now time.Time) (release func(), wait time.Duration, hostBusy bool) {
 	l.init()
 	l.mu.Lock()
@@ -91,54 +97,49 @@ func (l *Limiter) TryAcquire(host string, now time.Time) (release func(), wait t
 	}
 	h, created := l.hosts.Host(host)
 	if created {
-		h.Val = &hostState{lim: hostsched.Bucket(l.HostRate)}
+		h.Val = &hostState{}
 	}
-	hs := h.Val
-	hs.lastUsed = now
+	h.Val.lastUsed = now
 	if l.hosts.HostFull(h) {
 		return nil, 0, true
 	}
-	g, d := hostsched.Take(l.global, now)
-	if d > 0 {
+	if d := h.Next().Sub(now); d > 0 {
 		return nil, d, false
 	}
-	if _, d := hostsched.Take(hs.lim, now); d > 0 {
-		if g != nil {
-			g.CancelAt(now) // give back the global token
-		}
+	if _, d := hostsched.Take(l.global, now); d > 0 {
 		return nil, d, false
 	}
 	l.hosts.Start(h)
+	if l.spacing > 0 {
+		l.hosts.Pace(h, now, l.spacing)
+	}
 	var once sync.Once
 	return func() { once.Do(func() { l.release(h) }) }, 0, false
 }
 
 func (l *Limiter) release(h *hostsched.Host[*hostState]) {
 	l.mu.Lock()
-	l.hosts.Done(h) // lastUsed stays the start time: the bucket refills from then
+	l.hosts.Done(h)
 	close(l.released)
 	l.released = make(chan struct{})
 	l.mu.Unlock()
 }
 
-// sweep drops idle hosts now and then; the caller holds l.mu.
+// sweep drops idle hosts now and then; the caller holds l.mu. A host is
+// kept until its next start is due, so forgetting it cannot let one start
+// early.
 func (l *Limiter) sweep(now time.Time) {
 	l.calls++
 	idle := l.IdleTimeout
 	if idle <= 0 {
 		idle = 30 * time.Second
 	}
-	if l.HostRate > 0 {
-		// Only a full bucket may be forgotten, or a host could burst.
-		refill := time.Duration(float64(max(1, int(math.Ceil(l.HostRate/100)))) / l.HostRate * float64(time.Second))
-		idle = max(idle, refill)
-	}
 	if l.calls%4096 != 0 && now.Sub(l.swept) < idle {
 		return
 	}
 	l.swept = now
 	l.hosts.Each(func(h *hostsched.Host[*hostState]) {
-		if h.InFlight() == 0 && now.Sub(h.Val.lastUsed) >= idle {
+		if h.InFlight() == 0 && now.Sub(h.Val.lastUsed) >= idle && !now.Before(h.Next()) {
 			l.hosts.Forget(h)
 		}
 	})

@@ -85,6 +85,77 @@ func TestLimiterReportsTokenWait(t *testing.T) {
 	}
 }
 
+// TestLimiterHostPacing checks that HostRate spaces a host's starts as the
+// Fetcher and the crawler do: 1/HostRate apart, counted from when a start
+// was due unless it came more than hostsched.PaceSlack late.
+func TestLimiterHostPacing(t *testing.T) {
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	for _, tc := range []struct {
+		name  string
+		tries []int // ms at which TryAcquire("h") is called in turn
+		want  []int // for each try: -1 granted, else the wait in ms
+	}{
+		{"spaced 100ms", []int{0, 0, 50, 100, 100, 200}, []int{-1, 100, 50, -1, 100, -1}},
+		{"a start a little late counts from when it was due", []int{0, 105, 200}, []int{-1, -1, -1}},
+		{"a start much late counts from then", []int{0, 150, 200, 250}, []int{-1, -1, 50, -1}},
+		{"no burst after idling", []int{0, 5000, 5000, 5100}, []int{-1, -1, 100, -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := &Limiter{HostRate: 10}
+			for i, at := range tc.tries {
+				r, wait, hostBusy := l.TryAcquire("h", ms(at))
+				switch {
+				case hostBusy:
+					t.Fatalf("try %d at %dms: blamed on the host's slots", i, at)
+				case tc.want[i] < 0 && r == nil:
+					t.Fatalf("try %d at %dms: refused, wait %v; want granted", i, at, wait)
+				case tc.want[i] >= 0 && (r != nil || wait != time.Duration(tc.want[i])*time.Millisecond):
+					t.Fatalf("try %d at %dms: granted=%v wait=%v; want a %dms wait", i, at, r != nil, wait, tc.want[i])
+				}
+				if r != nil {
+					r()
+				}
+			}
+			if l.InFlight() != 0 {
+				t.Fatalf("in flight %d after every release", l.InFlight())
+			}
+		})
+	}
+}
+
+// TestLimiterPacingHoldsNoSlot checks that a request waiting for its host's
+// pacing takes no slot, and that other hosts are not paced by it.
+func TestLimiterPacingHoldsNoSlot(t *testing.T) {
+	l := &Limiter{HostRate: 1, MaxInFlight: 2}
+	ra, _, _ := l.TryAcquire("a", t0)
+	if r, wait, _ := l.TryAcquire("a", t0); r != nil || wait != time.Second {
+		t.Fatalf("second start on a: granted=%v wait=%v; want a 1s wait", r != nil, wait)
+	}
+	rb, _, _ := l.TryAcquire("b", t0)
+	if ra == nil || rb == nil || l.InFlight() != 2 {
+		t.Fatalf("a and b not both running: in flight %d", l.InFlight())
+	}
+	ra()
+	rb()
+}
+
+// TestLimiterKeepsPacedHosts checks that a host is not forgotten, and so
+// not let start early, before its next start is due.
+func TestLimiterKeepsPacedHosts(t *testing.T) {
+	l := &Limiter{HostRate: 0.1, IdleTimeout: time.Second} // 10s apart
+	r, _, _ := l.TryAcquire("h", t0)
+	r()
+	for i := range 5000 { // sweeps run every 4096 calls
+		l.TryAcquire(fmt.Sprint("o", i), t0.Add(5*time.Second))
+	}
+	if r, wait, _ := l.TryAcquire("h", t0.Add(5*time.Second)); r != nil || wait != 5*time.Second {
+		t.Fatalf("h at 5s: granted=%v wait=%v; want a 5s wait", r != nil, wait)
+	}
+	if r, _, _ := l.TryAcquire("h", t0.Add(10*time.Second)); r == nil {
+		t.Fatal("h refused at 10s, when it was due")
+	}
+}
+
 func TestLimiterEvictsIdleHosts(t *testing.T) {
 	l := &Limiter{HostRate: 10, IdleTimeout: time.Second}
 	for i := range 100_000 {

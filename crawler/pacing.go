@@ -4,7 +4,11 @@
 
 package crawler
 
-import "time"
+import (
+	"time"
+
+	"github.com/sluicehq/sluice/internal/hostsched"
+)
 
 // pace spaces h's next start after this one, which began at now.
 func (s *scheduler) pace(h *host, now time.Time) {
@@ -15,10 +19,7 @@ func (s *scheduler) pace(h *host, now time.Time) {
 // 1/HostRate and the robots.txt Crawl-delay (capped at MaxCrawlDelay),
 // spread by Jitter.
 func (s *scheduler) delay(h *host) time.Duration {
-	var d time.Duration
-	if s.cfg.HostRate > 0 {
-		d = time.Duration(float64(time.Second) / s.cfg.HostRate)
-	}
+	d := hostsched.Spacing(s.cfg.HostRate)
 	if h.robots != nil && s.cfg.maxCrawlDelay >= 0 {
 		d = max(d, min(h.robots.crawlDelay(), s.cfg.maxCrawlDelay))
 	}

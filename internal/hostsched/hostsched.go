@@ -176,6 +176,16 @@ func (s *Scheduler[T]) fix(h *Host[T]) {
 	}
 }
 
+// Spacing returns the start-to-start spacing of a host paced at r starts
+// a second (what HostRate means in the Fetcher, the crawler and the
+// Limiter), or 0 for no pacing.
+func Spacing(r float64) time.Duration {
+	if r <= 0 || math.IsInf(r, 1) {
+		return 0
+	}
+	return time.Duration(float64(time.Second) / r)
+}
+
 // Bucket returns a token bucket for r events per second, or nil for no
 // limit. Its burst is 10 ms worth (at least 1): a waiter woken late by the
 // timer finds the tokens it missed still in the bucket, so the achieved
