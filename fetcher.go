@@ -12,10 +12,17 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/buildinfo"
 )
 
-// DefaultUserAgent is the User-Agent a [Fetcher] sends when none is set.
-const DefaultUserAgent = "sluice/0.1 (+https://github.com/sluicehq/sluice)"
+// DefaultUserAgent is the User-Agent a [Fetcher] (and a crawler.Crawler)
+// sends when none is set: "sluice/VERSION (+https://github.com/sluicehq/sluice)",
+// where VERSION is the version of this module the program was built with
+// (as the Go toolchain recorded it; "devel" when unknown), the one
+// `sluice --version` prints. It is computed once at start and is meant to
+// be read, not changed: set [Fetcher.UserAgent] instead.
+var DefaultUserAgent = buildinfo.UserAgent()
 
 // DefaultRetries is how many times a [Fetcher] (and a crawler.Crawler)
 // retries a failed attempt when its Retries field is 0. The sluice command

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/buildinfo"
 )
 
 // Defaults used when the matching [Config] field is zero.
@@ -16,8 +18,14 @@ const (
 	DefaultMaxInFlight = 50
 	DefaultDuration    = 10 * time.Second
 	DefaultTimeout     = 10 * time.Second
-	DefaultUserAgent   = "sluice/0.1 (+https://github.com/sluicehq/sluice)"
 )
+
+// DefaultUserAgent is the User-Agent sent unless a target sets one, the
+// same string as sluice.DefaultUserAgent: "sluice/VERSION (+https://...)"
+// with the version of this module the program was built with ("devel"
+// when unknown). It is computed once at start and is meant to be read,
+// not changed: set a target's header instead.
+var DefaultUserAgent = buildinfo.UserAgent()
 
 // Target is one request template. The zero value is not usable: URL is
 // required.

@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/internal/buildinfo"
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 )
@@ -139,13 +141,10 @@ func newManCmd() *cobra.Command {
 // toolchain recorded it ("devel" for a build outside version control),
 // with the VCS revision when it is known.
 func version() string {
+	v := buildinfo.Version()
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "devel"
-	}
-	v := bi.Main.Version
-	if v == "" || v == "(devel)" {
-		v = "devel"
+		return v
 	}
 	for _, s := range bi.Settings {
 		if s.Key == "vcs.revision" && !strings.Contains(v, shortRev(s.Value)) {
@@ -157,10 +156,7 @@ func version() string {
 
 func shortRev(r string) string { return r[:min(len(r), 12)] }
 
-// userAgent is the User-Agent fetch, crawl and load send by default: the
-// product token "sluice" (which robots.txt groups match) and the version
-// --version prints.
-func userAgent() string {
-	v, _, _ := strings.Cut(version(), " ")
-	return "sluice/" + v + " (+https://github.com/sluicehq/sluice)"
-}
+// userAgent is the User-Agent fetch, crawl and load send by default, the
+// library's own: the product token "sluice" (which robots.txt groups
+// match) and the version --version prints.
+func userAgent() string { return sluice.DefaultUserAgent }
