@@ -141,12 +141,7 @@ func mergeRows(t int, rows []Second) (Second, error) {
 	out := Second{T: t}
 	h := hdr.New(histMin, histMax, histDigits)
 	for _, r := range rows {
-		out.Target += r.Target
-		out.Sent += r.Sent
-		out.Dropped += r.Dropped
-		out.Done += r.Done
-		out.OK += r.OK
-		out.Errors += r.Errors
+		out.addCounts(&r)
 		if err := mergeEncoded(h, r.Hist); err != nil {
 			return out, err
 		}

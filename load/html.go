@@ -10,6 +10,8 @@ import (
 	"io"
 	"maps"
 	"slices"
+
+	"github.com/sluicehq/sluice/internal/humanize"
 )
 
 //go:embed report.html.tmpl
@@ -62,8 +64,8 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		"Note":    LatencyNote,
 		"Status":  status,
 		"Errors":  errs,
-		"Read":    bytesString(r.BytesRead),
-		"Written": bytesString(r.BytesWritten),
+		"Read":    humanize.Bytes(r.BytesRead, 2),
+		"Written": humanize.Bytes(r.BytesWritten, 2),
 	})
 	if err != nil {
 		return fmt.Errorf("load: write html: %w", err)

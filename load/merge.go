@@ -217,12 +217,7 @@ func mergeSeconds(reports []*Report, ds []*decoded, start time.Time) []Second {
 				rows[t] = row
 				hists[t] = hdr.New(histMin, histMax, histDigits)
 			}
-			row.Target += s.Target
-			row.Sent += s.Sent
-			row.Dropped += s.Dropped
-			row.Done += s.Done
-			row.OK += s.OK
-			row.Errors += s.Errors
+			row.addCounts(&s)
 			hists[t].Merge(ds[i].seconds[j])
 		}
 	}

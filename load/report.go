@@ -16,6 +16,7 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/sluicehq/sluice/internal/failure"
+	"github.com/sluicehq/sluice/internal/humanize"
 )
 
 // SchemaVersion is the value of [Report.Schema] written by this package.
@@ -291,7 +292,7 @@ func (r *Report) writeRate(b *strings.Builder) {
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(b, "  transfer   %s read, %s written; connections %d opened, %d reused\n",
-		bytesString(r.BytesRead), bytesString(r.BytesWritten), r.ConnsOpened, r.ConnsReused)
+		humanize.Bytes(r.BytesRead, 2), humanize.Bytes(r.BytesWritten, 2), r.ConnsOpened, r.ConnsReused)
 }
 
 // writeLatency writes the latency table and its note.
@@ -399,16 +400,4 @@ func msString(v float64) string {
 		return fmt.Sprintf("%.2fms", v)
 	}
 	return fmt.Sprintf("%.0fµs", v*1000)
-}
-
-func bytesString(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.2f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -43,6 +43,17 @@ type Second struct {
 	Hist    string  `json:"hist,omitempty"` // response times, as in [Histograms]
 }
 
+// addCounts adds r's counts to s, for a merge of the same second of
+// several runs; the percentiles are the caller's to set.
+func (s *Second) addCounts(r *Second) {
+	s.Target += r.Target
+	s.Sent += r.Sent
+	s.Dropped += r.Dropped
+	s.Done += r.Done
+	s.OK += r.OK
+	s.Errors += r.Errors
+}
+
 // result is one finished request. Offsets are from the phase start.
 type result struct {
 	target               int

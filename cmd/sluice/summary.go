@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluicehq/sluice/crawler"
 	"github.com/sluicehq/sluice/internal/failure"
+	"github.com/sluicehq/sluice/internal/humanize"
 )
 
 // fetchSummary counts what a fetch run wrote.
@@ -50,7 +51,7 @@ func (s *fetchSummary) print(w io.Writer) {
 	secs := s.elapsed.Seconds()
 	fmt.Fprintf(w, "fetched %s in %.2fs (%.1f/s): %s (%d with status 4xx/5xx), %d failed, %s\n",
 		plural(int64(s.records), "URL"), secs, float64(s.records)/max(secs, 1e-9),
-		plural(int64(s.ok), "response"), s.httpErrs, s.errs, humanBytes(s.bytes))
+		plural(int64(s.ok), "response"), s.httpErrs, s.errs, humanize.Bytes(s.bytes, 1))
 	var parts []string
 	for c := 1; c <= 5; c++ {
 		if n := s.statuses[c]; n > 0 {
@@ -106,7 +107,7 @@ func (s *crawlSummary) print(w io.Writer, st *crawler.Stats) {
 	secs := st.Elapsed.Seconds()
 	fmt.Fprintf(w, "crawled %s in %.2fs (%.1f/s): %s fetched (%d with status 4xx/5xx), %d failed, %d denied by robots.txt, %s\n",
 		plural(s.records, "URL"), secs, float64(s.records)/max(secs, 1e-9),
-		plural(s.fetched, "page"), s.httpErrs, s.errs, s.denied, humanBytes(s.bytes))
+		plural(s.fetched, "page"), s.httpErrs, s.errs, s.denied, humanize.Bytes(s.bytes, 1))
 	if len(s.statuses) > 0 {
 		codes := slices.Sorted(maps.Keys(s.statuses))
 		parts := make([]string, len(codes))
@@ -155,16 +156,4 @@ func byCount[N int | int64](counts map[string]N) string {
 		parts[i] = fmt.Sprintf("%s %d", k, counts[k])
 	}
 	return strings.Join(parts, ", ")
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
