@@ -70,11 +70,11 @@ type recorder struct {
 	sent    []int64 // by second of actual send
 	dropped []int64 // by second of intended send
 
-	requests, ok, failed, lateSends, totalDropped int64
-	status                                        map[int]int64
-	kinds                                         [numKinds]int64
-	samples                                       [numKinds]string
-	targets                                       []targetStats
+	requests, ok, failed, lateSends, totalDropped, cancelled int64
+	status                                                   map[int]int64
+	kinds                                                    [numKinds]int64
+	samples                                                  [numKinds]string
+	targets                                                  []targetStats
 }
 
 func newRecorder(nTargets int, sched *schedule) *recorder {
@@ -123,6 +123,13 @@ func (r *recorder) drop(t time.Duration) {
 	r.dropped = grow(r.dropped, sec)
 	r.dropped[sec]++
 	r.totalDropped++
+	r.mu.Unlock()
+}
+
+// cancel counts a request cut off in flight by the end of the run.
+func (r *recorder) cancel() {
+	r.mu.Lock()
+	r.cancelled++
 	r.mu.Unlock()
 }
 
