@@ -6,6 +6,8 @@
 package hostile
 
 import (
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -30,6 +32,7 @@ import (
 //	/sitemap/i.xml.gz?size=N one such sitemap
 //	/tree/...                an HTML page linking to ten children, without end
 //	/redirect?to=URL         302 to URL, wherever it points
+//	/loop                    302 to itself, for ever
 //	/robots.txt              as Robots says
 //
 // Create one with [New] or [NewTLS] and Close it when done. A Server is
@@ -75,6 +78,8 @@ func NewTLS(cfg Config) *Server {
 func newServer(cfg Config) *Server {
 	s := &Server{cfg: cfg, done: make(chan struct{}), seen: make(map[string][]string)}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	// Refused handshakes and cut connections are the point; not news.
+	s.Server.Config.ErrorLog = log.New(io.Discard, "", 0)
 	return s
 }
 
@@ -138,6 +143,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.gzip(w, r, []byte(`<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">`))
 	case strings.HasPrefix(path, "/tree/") || path == "/tree":
 		s.tree(w, r)
+	case path == "/loop":
+		http.Redirect(w, r, "/loop", http.StatusFound)
 	case path == "/redirect":
 		http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
 	case path == "/robots.txt":
