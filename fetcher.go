@@ -398,7 +398,7 @@ func (f *Fetcher) worker() {
 			if j.stop != nil {
 				j.stop()
 			}
-			resp.URL, resp.Attempts = j.url, j.attempts
+			resp.URL, resp.Attempts, resp.Elapsed = j.url, j.attempts, time.Since(j.first)
 			j.fut.complete(resp, nil, Done)
 		}
 		f.done <- j

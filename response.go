@@ -25,6 +25,10 @@ type Response struct {
 	Truncated bool
 	// Attempts is how many times the request was sent, retries included.
 	Attempts int
+	// Elapsed is the time from the first attempt's start to the end of the
+	// final body, retries and their backoff included; it matches
+	// [FetchError.Elapsed] for a fetch that failed.
+	Elapsed time.Duration
 	// Timings are those of the final attempt.
 	Timings Timings
 }

@@ -65,6 +65,12 @@ var ErrAborted = errors.New("crawler: aborted")
 // ErrRobots is the error of a page that robots.txt does not allow to fetch.
 var ErrRobots = errors.New("crawler: disallowed by robots.txt")
 
+// ErrRobotsUnreachable is wrapped, together with [ErrRobots], in the error
+// of a page not fetched because its host's robots.txt could not be fetched
+// (a network error or a 5xx status): the host was not reached, rather than
+// the page denied.
+var ErrRobotsUnreachable = errors.New("crawler: robots.txt unreachable")
+
 // ErrTooManyRedirects is the error of a redirect that would pass the
 // Crawler's MaxRedirects.
 var ErrTooManyRedirects = errors.New("crawler: too many redirects")
@@ -98,7 +104,8 @@ type Crawler struct {
 	// limit.
 	MaxDepth int
 	// MaxPages caps the URLs admitted (each ends as one record); 0 means
-	// no limit.
+	// no limit. A URL robots.txt denies still gets its record but gives
+	// its place back, so links found later can take it.
 	MaxPages int
 	// Scope says which hosts links are followed to; the zero value is
 	// ScopeHost.

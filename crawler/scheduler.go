@@ -384,6 +384,7 @@ func (s *scheduler) startPage(h *host, now time.Time) {
 	}
 	if _, path := splitURL(e.URL); h.robots != nil && !h.robots.allowed(path) {
 		s.c.update(func(st *Stats) { st.RobotsDenied++ })
+		s.admitted-- // a denied URL gets its record but does not use up MaxPages
 		s.start(&job{kind: jobFail, e: e, h: h, err: robotsDenial(h.robotsNote)}, h, now, false)
 		return
 	}
@@ -395,7 +396,7 @@ func robotsDenial(note string) error {
 	if note == "" {
 		return ErrRobots
 	}
-	return fmt.Errorf("%w (%s)", ErrRobots, note)
+	return fmt.Errorf("%w (%s): %w", ErrRobots, note, ErrRobotsUnreachable)
 }
 
 // finish applies a job's result.

@@ -197,7 +197,8 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // LatencyNote explains the three latency figures of a report.
 const LatencyNote = "response time counts from when each request was due to be sent (what a user waits, queueing included); " +
-	"service time from when it was actually sent (what the server took); send lateness is the gap between the two"
+	"service time from when it was actually sent (what the server took); send lateness is the gap between the two. " +
+	"Requests that got no response (refused, reset, DNS) are left out; a timeout counts as the time it waited"
 
 // WriteText writes the human-readable summary.
 func (r *Report) WriteText(w io.Writer) error {
@@ -243,8 +244,14 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "  (%s)\n\n", LatencyNote)
 	b.WriteString("  status     ")
 	b.WriteString(countsString(r.StatusCodes))
-	b.WriteString("\n  errors     ")
-	b.WriteString(countsString(r.Errors))
+	var noResponse int64
+	for _, n := range r.Errors {
+		noResponse += n
+	}
+	fmt.Fprintf(&b, "\n  failed     %d: %d with status 400 and above, %d without a response", r.Failed, r.Failed-noResponse, noResponse)
+	if noResponse > 0 {
+		b.WriteString(" (" + countsString(r.Errors) + ")")
+	}
 	b.WriteString("\n")
 	for _, k := range slices.Sorted(maps.Keys(r.ErrorSamples)) {
 		fmt.Fprintf(&b, "    %s: %s\n", k, r.ErrorSamples[k])

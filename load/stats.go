@@ -156,9 +156,15 @@ func (r *recorder) record(res *result) {
 	defer r.mu.Unlock()
 	r.rollTo(sec)
 	r.requests++
-	_ = r.resp.RecordValue(respTime)
-	_ = r.svc.RecordValue(svcTime)
-	_ = r.iv.RecordValue(respTime)
+	// A request that got no response says nothing of how fast the server
+	// answers (a refused connect takes microseconds), so it is left out of
+	// the latency figures; a timeout is kept, at the time it waited.
+	timed := res.err == nil || classify(res.err) == kTimeout
+	if timed {
+		_ = r.resp.RecordValue(respTime)
+		_ = r.svc.RecordValue(svcTime)
+		_ = r.iv.RecordValue(respTime)
+	}
 	r.ivDone++
 	if r.open {
 		late := res.sent - res.intended
@@ -192,7 +198,9 @@ func (r *recorder) record(res *result) {
 		} else {
 			ts.errors++
 		}
-		_ = ts.resp.RecordValue(respTime)
+		if timed {
+			_ = ts.resp.RecordValue(respTime)
+		}
 	}
 }
 
