@@ -120,7 +120,8 @@ type Crawler struct {
 	// marked <meta name=robots content=nofollow>.
 	Nofollow bool
 	// MaxLinks caps the links taken from one page; 0 means 10,000. The
-	// links dropped are counted in Stats.LinksDropped.
+	// links of a page also stop at 4 MiB of resolved URLs, whatever
+	// MaxLinks says. The links dropped are counted in Stats.LinksDropped.
 	MaxLinks int
 	// Sitemaps seeds the crawl with the URLs of the sitemaps listed in the
 	// seed hosts' robots.txt, and of their /sitemap.xml.

@@ -48,9 +48,25 @@ func toRecord(n int, url string, resp *sluice.Response, err error) *fetchRecord 
 
 func durMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// fetchAll runs the pipeline and returns its counts.
+// errFetchOutput ends a fetch run whose records can no longer be written.
+var errFetchOutput = errors.New("fetch: output failed")
+
+// pendingFetch is a record to come in --ordered mode: a future, or a
+// record already made (a line that was not fetched).
+type pendingFetch struct {
+	n   int
+	url string
+	fut *sluice.Future[*sluice.Response]
+	rec *fetchRecord
+}
+
+// fetchAll runs the pipeline and returns its counts. The first failed
+// write of a record stops it: intake ends and what is in flight is
+// cancelled.
 func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out io.Writer) (*fetchSummary, error) {
 	start := time.Now()
+	ctx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
 	h := &o.http
 	fetcher := &sluice.Fetcher{
 		MaxInFlight: h.concurrency, PerHost: h.perHost, Rate: h.rate, HostRate: h.hostRate,
@@ -63,38 +79,14 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 	slots := make(chan struct{}, outstanding)
 	records := make(chan *fetchRecord, outstanding)
 	sum := newFetchSummary()
-
 	var status *statusLine
 	if e.showProgress(o.out.quiet, out) {
 		status = newStatusLine(e.stderr)
 	}
 	writeErr := make(chan error, 1)
-	go func() {
-		w := newJSONLines(out)
-		for r := range records {
-			w.write(r)
-			sum.add(r)
-			if status != nil {
-				status.show(int64(sum.records), "URLs", func() string {
-					return fmt.Sprintf("fetch: %s: %s, %d failed", plural(int64(sum.records), "URL"), plural(int64(sum.ok), "response"), sum.errs)
-				})
-			}
-			if r.slot {
-				<-slots
-			}
-			if len(records) == 0 {
-				w.flush()
-			}
-		}
-		writeErr <- w.flush()
-	}()
+	go func() { writeErr <- writeFetchRecords(out, records, slots, sum, status, stopRun) }()
 
 	// In --ordered mode, a forwarder waits for futures in input order.
-	type pendingFetch struct {
-		n   int
-		url string
-		fut *sluice.Future[*sluice.Response]
-	}
 	var (
 		ordered   chan pendingFetch
 		forwarded sync.WaitGroup
@@ -104,6 +96,10 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 		ordered = make(chan pendingFetch, outstanding)
 		forwarded.Go(func() {
 			for p := range ordered {
+				if p.rec != nil {
+					records <- p.rec
+					continue
+				}
 				resp, err := p.fut.Result()
 				r := toRecord(p.n, p.url, resp, err)
 				r.slot = true
@@ -116,8 +112,14 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 	inputErrs := make(chan error, len(o.inputs)+1)
 	skipped := readInputs(ctx, args, o.inputs, e.stdin, o.follow, lines, inputErrs)
 
+	// A line that is not fetched gets its record in its turn.
 	emitUnfetched := func(ln inputLine, err error) {
-		records <- &fetchRecord{URL: ln.text, n: ln.n, Error: err.Error(), err: err}
+		r := &fetchRecord{URL: ln.text, n: ln.n, Error: err.Error(), err: err}
+		if ordered != nil {
+			ordered <- pendingFetch{n: ln.n, url: ln.text, rec: r}
+			return
+		}
+		records <- r
 	}
 	linesOpen, readerDone := true, false
 intake:
@@ -127,6 +129,10 @@ intake:
 			if !ok {
 				linesOpen, readerDone = false, true
 				break intake
+			}
+			if ln.err != nil {
+				emitUnfetched(ln, ln.err)
+				continue
 			}
 			if err := checkURL(ln.text); err != nil {
 				emitUnfetched(ln, err)
@@ -149,7 +155,7 @@ intake:
 				continue
 			}
 			if o.ordered {
-				ordered <- pendingFetch{ln.n, ln.text, fut}
+				ordered <- pendingFetch{n: ln.n, url: ln.text, fut: fut}
 				continue
 			}
 			inFlight.Add(1)
@@ -165,24 +171,24 @@ intake:
 		}
 	}
 	if ctx.Err() != nil {
-		sum.interrupted = true
-		// Lines already read still get their records. A reader blocked on
-		// a terminal has no line in hand, so a short quiet spell ends this.
-		for linesOpen {
-			select {
-			case ln, ok := <-lines:
-				if !ok {
-					linesOpen, readerDone = false, true
-					break
-				}
-				emitUnfetched(ln, errNotFetched)
-			case <-time.After(200 * time.Millisecond):
-				linesOpen = false
-			}
+		// Interrupted, requests in flight get the grace period; after a
+		// failed write, none. The Fetcher shuts down while the lines
+		// already read get their records, so --ordered, which waits for
+		// the futures before them, cannot hold the shutdown up.
+		outputFailed := errors.Is(context.Cause(ctx), errFetchOutput)
+		sum.interrupted = !outputFailed
+		grace := o.grace
+		if outputFailed {
+			grace = 0
 		}
-		graceCtx, cancel := context.WithTimeout(context.Background(), o.grace)
+		graceCtx, cancel := context.WithTimeout(context.Background(), grace)
 		stop := e.onAbort(cancel) // a second signal cancels what is running
-		fetcher.Shutdown(graceCtx)
+		shut := make(chan struct{})
+		go func() { fetcher.Shutdown(graceCtx); close(shut) }()
+		if linesOpen {
+			readerDone = drainLines(lines, func(ln inputLine) { emitUnfetched(ln, errNotFetched) })
+		}
+		<-shut
 		stop()
 		cancel()
 	} else {
@@ -211,4 +217,51 @@ intake:
 	default:
 	}
 	return sum, nil
+}
+
+// drainLines hands every line still coming to emit, and reports whether
+// the reader finished. A reader blocked on a terminal has no line in hand,
+// so a short quiet spell ends the wait.
+func drainLines(lines <-chan inputLine, emit func(inputLine)) (readerDone bool) {
+	for {
+		select {
+		case ln, ok := <-lines:
+			if !ok {
+				return true
+			}
+			emit(ln)
+		case <-time.After(200 * time.Millisecond):
+			return false
+		}
+	}
+}
+
+// writeFetchRecords is the single writer: it writes and counts each record
+// and frees its slot. At the first failed write it calls stop with
+// errFetchOutput and goes on counting (the writes then do nothing), so no
+// sender blocks; it returns the write error.
+func writeFetchRecords(out io.Writer, records <-chan *fetchRecord, slots <-chan struct{}, sum *fetchSummary,
+	status *statusLine, stop context.CancelCauseFunc) error {
+	w := newJSONLines(out)
+	check := func(err error) {
+		if err != nil {
+			stop(errFetchOutput)
+		}
+	}
+	for r := range records {
+		check(w.write(r))
+		sum.add(r)
+		if status != nil {
+			status.show(int64(sum.records), "URLs", func() string {
+				return fmt.Sprintf("fetch: %s: %s, %d failed", plural(int64(sum.records), "URL"), plural(int64(sum.ok), "response"), sum.errs)
+			})
+		}
+		if r.slot {
+			<-slots
+		}
+		if len(records) == 0 {
+			check(w.flush())
+		}
+	}
+	return w.flush()
 }

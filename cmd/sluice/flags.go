@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"strings"
@@ -88,11 +89,18 @@ func (h *httpFlags) add(fs *pflag.FlagSet) {
 	fs.StringVarP(&h.userAgent, "user-agent", "A", userAgent(), "User-Agent header; its product token picks the robots.txt group")
 }
 
+// maxConcurrency bounds -c and --per-host: each request in flight is a
+// worker, a socket and buffers, so a count far past any machine's file
+// descriptors would take gigabytes before the first request.
+const maxConcurrency = 10_000
+
 // check validates the request flags of command cmd.
 func (h *httpFlags) check(cmd string) error {
 	return errors.Join(
 		checkAtLeast1(cmd, "concurrency", h.concurrency),
+		checkAtMost(cmd, "concurrency", h.concurrency, maxConcurrency),
 		checkNotNegative(cmd, "per-host", h.perHost),
+		checkAtMost(cmd, "per-host", h.perHost, maxConcurrency),
 		checkNotNegative(cmd, "rate", h.rate),
 		checkNotNegative(cmd, "host-rate", h.hostRate),
 		checkNotNegative(cmd, "retries", h.retries),
@@ -122,8 +130,20 @@ func checkAtLeast1(cmd, flag string, v int) error {
 	return nil
 }
 
-// checkNotNegative is the one message for a flag below 0.
+// checkAtMost is the one message for a count flag above its bound.
+func checkAtMost(cmd, flag string, v, limit int) error {
+	if v > limit {
+		return usageErrorf("%s: --%s must be at most %d, got %d", cmd, flag, limit, v)
+	}
+	return nil
+}
+
+// checkNotNegative is the one message for a flag below 0; for a float it
+// also refuses NaN and infinity, which no rate or duration means.
 func checkNotNegative[N int | int64 | float64](cmd, flag string, v N) error {
+	if f := float64(v); f != f || math.IsInf(f, 0) {
+		return usageErrorf("%s: --%s must be a number, got %v", cmd, flag, v)
+	}
 	if v < 0 {
 		return usageErrorf("%s: --%s must not be negative, got %v", cmd, flag, v)
 	}
