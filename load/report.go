@@ -14,6 +14,8 @@ import (
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 // SchemaVersion is the value of [Report.Schema] written by this package.
@@ -41,7 +43,7 @@ type Report struct {
 	LateSends   int64   `json:"late_sends"` // sent more than 1 ms after their intended time
 
 	StatusCodes  map[string]int64  `json:"status_codes"`
-	Errors       map[string]int64  `json:"errors"`        // by kind: dns, dial, tls, timeout, reset, read, other
+	Errors       map[string]int64  `json:"errors"`        // by kind, named as in fetch and crawl records: dns, connect, tls, timeout, reset, read, protocol, too-large, cancelled, other
 	ErrorSamples map[string]string `json:"error_samples"` // the first message seen of each kind
 
 	Latency  Latency `json:"latency_ms"`       // response time, from the intended send time
@@ -170,8 +172,8 @@ func (p *phase) report(cfg *Config) *Report {
 	}
 	for k, n := range r.kinds {
 		if n > 0 {
-			rep.Errors[errKinds[k]] = n
-			rep.ErrorSamples[errKinds[k]] = r.samples[k]
+			rep.Errors[failure.Kind(k).String()] = n
+			rep.ErrorSamples[failure.Kind(k).String()] = r.samples[k]
 		}
 	}
 	for i, ts := range r.targets {

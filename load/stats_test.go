@@ -5,6 +5,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 func TestRecorderRows(t *testing.T) {
@@ -35,8 +37,8 @@ func TestRecorderRows(t *testing.T) {
 			t.Errorf("row %d = %+v, want %+v", i, got, w)
 		}
 	}
-	if r.lateSends != 1 || r.kinds[kTimeout] != 1 || r.kinds[kDial] != 1 || r.failed != 2 || r.ok != 1 || r.resp.TotalCount() != 2 {
-		t.Fatalf("late %d timeout %d dial %d failed %d ok %d timed %d", r.lateSends, r.kinds[kTimeout], r.kinds[kDial], r.failed, r.ok, r.resp.TotalCount())
+	if r.lateSends != 1 || r.kinds[failure.Timeout] != 1 || r.kinds[failure.Connect] != 1 || r.failed != 2 || r.ok != 1 || r.resp.TotalCount() != 2 {
+		t.Fatalf("late %d timeout %d dial %d failed %d ok %d timed %d", r.lateSends, r.kinds[failure.Timeout], r.kinds[failure.Connect], r.failed, r.ok, r.resp.TotalCount())
 	}
 }
 

@@ -27,6 +27,7 @@ type crawlRecord struct {
 	Title       string  `json:"title,omitempty"`
 	Skipped     string  `json:"skipped,omitempty"` // "robots.txt" for a URL robots.txt denies
 	Error       string  `json:"error,omitempty"`
+	ErrorKind   string  `json:"error_kind,omitempty"`
 
 	err error // the error behind Error, for the summary
 }
@@ -41,7 +42,7 @@ func toCrawlRecord(p *crawler.Page) *crawlRecord {
 	case errors.Is(p.Err, crawler.ErrRobots) && !errors.Is(p.Err, crawler.ErrRobotsUnreachable):
 		r.Skipped = "robots.txt"
 	case p.Err != nil:
-		r.Error, r.err = p.Err.Error(), p.Err
+		r.Error, r.ErrorKind, r.err = p.Err.Error(), errKind(p.Err), p.Err
 	}
 	return r
 }
@@ -85,7 +86,7 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 	var good []string
 	for _, s := range seeds {
 		if err := checkURL(s); err != nil {
-			records <- &crawlRecord{URL: s, Error: err.Error(), err: err}
+			records <- &crawlRecord{URL: s, Error: err.Error(), ErrorKind: errKind(err), err: err}
 			continue
 		}
 		good = append(good, s)

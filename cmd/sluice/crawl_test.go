@@ -78,7 +78,7 @@ func TestCrawlCLI(t *testing.T) {
 	if _, dups := site.Fetches(); dups != 0 {
 		t.Errorf("%d duplicate fetches", dups)
 	}
-	for _, want := range []string{"crawled 501 URLs", "500 pages fetched", "status: 200 500", "robots.txt: 1 fetched", "duplicates skipped", "peak queue", "failed: bad URL 1", "1 of 501 URLs failed"} {
+	for _, want := range []string{"crawled 501 URLs", "500 pages fetched", "status: 200 500", "robots.txt: 1 fetched", "duplicates skipped", "peak queue", "failed: bad-url 1", "1 of 501 URLs failed"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("summary lacks %q:\n%s", want, errOut)
 		}

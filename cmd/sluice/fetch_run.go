@@ -24,6 +24,7 @@ type fetchRecord struct {
 	DurationMS float64 `json:"duration_ms"`
 	Attempts   int     `json:"attempts"`
 	Error      string  `json:"error,omitempty"`
+	ErrorKind  string  `json:"error_kind,omitempty"`
 
 	n    int   // input line number, for --ordered
 	slot bool  // holds one of the outstanding slots until written
@@ -33,7 +34,7 @@ type fetchRecord struct {
 func toRecord(n int, url string, resp *sluice.Response, err error) *fetchRecord {
 	r := &fetchRecord{URL: url, n: n}
 	if err != nil {
-		r.Error, r.err = err.Error(), err
+		r.Error, r.ErrorKind, r.err = err.Error(), errKind(err), err
 		var fe *sluice.FetchError
 		if errors.As(err, &fe) {
 			r.Attempts = fe.Attempts
@@ -114,7 +115,7 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 
 	// A line that is not fetched gets its record in its turn.
 	emitUnfetched := func(ln inputLine, err error) {
-		r := &fetchRecord{URL: ln.text, n: ln.n, Error: err.Error(), err: err}
+		r := &fetchRecord{URL: ln.text, n: ln.n, Error: err.Error(), ErrorKind: errKind(err), err: err}
 		if ordered != nil {
 			ordered <- pendingFetch{n: ln.n, url: ln.text, rec: r}
 			return

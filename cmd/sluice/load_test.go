@@ -169,7 +169,7 @@ func TestLoadTargetDown(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "5 of 5 requests failed") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stdout, "dial: 5") || !strings.Contains(stdout, "connection refused") {
+	if !strings.Contains(stdout, "connect: 5") || !strings.Contains(stdout, "connection refused") {
 		t.Fatalf("report does not count the refused dials:\n%s", stdout)
 	}
 	if _, err := os.Stat(jsonFile); err != nil {

@@ -16,6 +16,8 @@ import (
 	"syscall"
 
 	"golang.org/x/term"
+
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 // notifySignals returns a context the first SIGINT or SIGTERM cancels and
@@ -95,7 +97,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 // errBadURL marks a URL sluice cannot fetch; checkURL's messages wrap it.
-var errBadURL = errors.New("bad URL")
+var errBadURL = failure.New(failure.BadURL, "bad URL")
 
 // checkURL returns nil for an absolute http or https URL with a host, and
 // otherwise the one message fetch, crawl and load give for that mistake.

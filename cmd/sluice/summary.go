@@ -6,21 +6,16 @@ package main
 
 import (
 	"cmp"
-	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/crawler"
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 // fetchSummary counts what a fetch run wrote.
@@ -136,45 +131,13 @@ func (s *crawlSummary) print(w io.Writer, st *crawler.Stats) {
 	}
 }
 
-// errKind names the kind of a record's error for the summaries.
-func errKind(err error) string {
-	var dns *net.DNSError
-	var op *net.OpError
-	var ne net.Error
-	var cert *tls.CertificateVerificationError
-	var rec tls.RecordHeaderError
-	switch {
-	case err == nil:
-		return "other"
-	case errors.Is(err, errBadURL), errors.Is(err, crawler.ErrBadURL):
-		return "bad URL"
-	case errors.Is(err, errNotFetched):
-		return "not fetched"
-	case errors.Is(err, crawler.ErrRobotsUnreachable):
-		return "robots.txt unreachable"
-	case errors.Is(err, crawler.ErrTooManyRedirects), strings.Contains(err.Error(), "stopped after"):
-		return "redirects"
-	case errors.Is(err, context.Canceled), errors.Is(err, sluice.ErrCancelled), errors.Is(err, crawler.ErrAborted):
-		return "cancelled"
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
-	case errors.As(err, &dns):
-		return "dns"
-	case errors.As(err, &cert), errors.As(err, &rec):
-		return "tls"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "refused"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return "reset"
-	case errors.As(err, &op) && op.Op == "dial":
-		return "connect"
-	}
-	return "other"
-}
+// errKind names the kind of a record's error, in the one vocabulary of
+// internal/failure that load reports use too.
+func errKind(err error) string { return failure.Classify(err).String() }
 
 // errNotFetched is the error of a line read but not fetched because the
 // run was interrupted.
-var errNotFetched = errors.New("sluice: not fetched: interrupted")
+var errNotFetched = failure.New(failure.Cancelled, "sluice: not fetched: interrupted")
 
 // plural formats n with the noun, adding an s unless n is 1.
 func plural[N int | int64](n N, noun string) string {
