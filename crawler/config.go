@@ -75,6 +75,7 @@ func (c *Crawler) resolve() *config {
 func (cfg *config) fetcher() *sluice.Fetcher {
 	return &sluice.Fetcher{
 		MaxInFlight: cfg.inFlight, PerHost: cfg.perHost, Timeout: cfg.Timeout, MaxBody: cfg.MaxBody,
-		UserAgent: cfg.userAgent, Header: cfg.Header, MaxRedirects: -1, Client: cfg.Client,
-	}
+		UserAgent: cfg.userAgent, MaxRedirects: -1, Client: cfg.Client,
+		MaxHeaderBytes: cfg.MaxHeaderBytes, DenyPrivate: cfg.DenyPrivate, InsecureSkipVerify: cfg.InsecureSkipVerify,
+	} // Header is added per request, by origin: see pipeline.get
 }

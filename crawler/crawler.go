@@ -136,8 +136,25 @@ type Crawler struct {
 	// UserAgent is sent with every request and chooses the robots.txt
 	// group by its product token; "" means sluice.DefaultUserAgent.
 	UserAgent string
-	// Header is added to every request.
+	// Header is added to the requests sent to the seeds' origins (scheme,
+	// host and port), robots.txt included, and to no other: credentials
+	// given for a site do not follow its links, redirects or <base href>
+	// elsewhere. HeaderAnyHost sends it everywhere.
 	Header http.Header
+	// HeaderAnyHost sends Header to every origin the crawl reaches.
+	HeaderAnyHost bool
+	// MaxHeaderBytes caps the bytes of a response's header; 0 means 1 MiB.
+	// Ignored when Client is set.
+	MaxHeaderBytes int64
+	// DenyPrivate refuses connections to loopback, private, link-local
+	// (cloud metadata included), unique-local and other non-public
+	// addresses, checked at dial time after DNS resolution; the pages
+	// refused fail with kind "blocked". Set it when crawling on behalf of
+	// others. Ignored when Client is set.
+	DenyPrivate bool
+	// InsecureSkipVerify accepts any TLS certificate. Ignored when Client
+	// is set.
+	InsecureSkipVerify bool
 	// Timeout bounds each request, body included; 0 means 30 seconds.
 	Timeout time.Duration
 	// Retries is how many times a page is fetched again after a network

@@ -80,6 +80,13 @@ func (p *pipeline) get(ctx context.Context, u string) (*sluice.Response, error) 
 	if err != nil {
 		return nil, &sluice.FetchError{URL: u, Err: err}
 	}
+	if len(p.cfg.Header) > 0 && (p.cfg.HeaderAnyHost || p.headerOrigins[sluice.Origin(req.URL)]) {
+		for k, vs := range p.cfg.Header {
+			if _, ok := req.Header[k]; !ok {
+				req.Header[k] = vs
+			}
+		}
+	}
 	resp, err := p.fetcher.Attempt(ctx, req)
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {

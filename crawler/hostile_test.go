@@ -2,11 +2,15 @@ package crawler
 
 import (
 	"context"
+	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/failure"
 	"github.com/sluicehq/sluice/internal/hostile"
 )
 
@@ -69,5 +73,50 @@ func TestCrawlHostile(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCrawlHeadersStayWithTheSeeds crawls, in scope "any", a seed whose
+// links, redirect and <base href> lead to another port: the Header goes to
+// the seed's origin (its robots.txt included) and nowhere else, unless
+// HeaderAnyHost is set.
+func TestCrawlHeadersStayWithTheSeeds(t *testing.T) {
+	for _, anyHost := range []bool{false, true} {
+		seed := hostile.New(hostile.Config{})
+		other := hostile.New(hostile.Config{})
+		q := url.Values{"to": {other.URL + "/ok?via=link", seed.URL + "/redirect?to=" + url.QueryEscape(other.URL+"/ok?via=redirect"), seed.URL + "/base?to=" + url.QueryEscape(other.URL+"/dir/")}}
+		c := &Crawler{Scope: ScopeAny, MaxDepth: 3, HeaderAnyHost: anyHost,
+			Header: http.Header{"Authorization": {"Bearer SECRET"}, "X-Api-Key": {"SECRET"}}}
+		crawlHostile(t, c, seed.URL+"/links?"+q.Encode())
+		seed.Close()
+		other.Close()
+		hits := other.Hits()
+		if len(hits) < 4 { // robots.txt, two /ok, /dir/ok
+			t.Fatalf("the other port served %v; the test reaches too little", hits)
+		}
+		for _, h := range []string{"Authorization", "X-Api-Key"} {
+			if !slices.Contains(seed.Saw(h), "/robots.txt") {
+				t.Errorf("the seed's robots.txt came without %s: %v", h, seed.Saw(h))
+			}
+			got := other.Saw(h)
+			if anyHost && len(got) != len(hits) || !anyHost && len(got) != 0 {
+				t.Errorf("HeaderAnyHost %v: the other port saw %s on %v of %v", anyHost, h, got, hits)
+			}
+		}
+	}
+}
+
+// TestCrawlDenyPrivate crawls a loopback seed with DenyPrivate: its record
+// is a blocked failure and nothing reaches the server.
+func TestCrawlDenyPrivate(t *testing.T) {
+	srv := hostile.New(hostile.Config{})
+	defer srv.Close()
+	pages := crawlHostile(t, &Crawler{DenyPrivate: true, Retries: 2, IgnoreRobots: true}, srv.URL+"/ok")
+	p := pages[srv.URL+"/ok"]
+	if p == nil || failure.Classify(p.Err) != failure.Blocked {
+		t.Fatalf("page %+v", p)
+	}
+	if n := len(srv.Hits()); n != 0 {
+		t.Fatalf("the server was reached %d times", n)
 	}
 }

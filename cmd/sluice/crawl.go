@@ -109,6 +109,7 @@ func (o *crawlOptions) check() error {
 	c.Scope, c.IgnoreRobots = scope, !o.robots
 	c.Concurrency, c.PerHost, c.Rate, c.HostRate = h.concurrency, h.perHost, h.rate, h.hostRate
 	c.Timeout, c.Retries, c.MaxBody = h.timeout, h.retries, h.maxBody
-	c.UserAgent, c.Header = h.userAgent, h.headers.Header()
+	c.UserAgent, c.Header, c.HeaderAnyHost = h.userAgent, h.headers.Header(), h.headerAnyHost
+	c.MaxHeaderBytes, c.DenyPrivate, c.InsecureSkipVerify = h.maxHeader, h.denyPrivate, h.insecure
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/crawler"
 )
 
@@ -33,7 +34,7 @@ type crawlRecord struct {
 }
 
 func toCrawlRecord(p *crawler.Page) *crawlRecord {
-	r := &crawlRecord{URL: p.URL, Depth: p.Depth, Parent: p.Parent, Links: len(p.Links),
+	r := &crawlRecord{URL: sluice.RedactURL(p.URL), Depth: p.Depth, Parent: sluice.RedactURL(p.Parent), Links: len(p.Links),
 		DurationMS: durMS(p.Duration), ContentType: p.ContentType, Title: p.Title}
 	if p.Response != nil {
 		r.Status, r.Bytes, r.Truncated = p.Response.StatusCode, len(p.Response.Body), p.Response.Truncated

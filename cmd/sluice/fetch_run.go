@@ -32,7 +32,7 @@ type fetchRecord struct {
 }
 
 func toRecord(n int, url string, resp *sluice.Response, err error) *fetchRecord {
-	r := &fetchRecord{URL: url, n: n}
+	r := &fetchRecord{URL: sluice.RedactURL(url), n: n}
 	if err != nil {
 		r.Error, r.ErrorKind, r.err = err.Error(), errKind(err), err
 		var fe *sluice.FetchError
@@ -42,7 +42,7 @@ func toRecord(n int, url string, resp *sluice.Response, err error) *fetchRecord 
 		}
 		return r
 	}
-	r.FinalURL, r.Status, r.Bytes, r.Truncated = resp.FinalURL, resp.StatusCode, len(resp.Body), resp.Truncated
+	r.FinalURL, r.Status, r.Bytes, r.Truncated = resp.FinalURL, resp.StatusCode, int(resp.BodySize), resp.Truncated
 	r.DurationMS, r.Attempts = durMS(resp.Elapsed), resp.Attempts
 	return r
 }
@@ -72,7 +72,9 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 	fetcher := &sluice.Fetcher{
 		MaxInFlight: h.concurrency, PerHost: h.perHost, Rate: h.rate, HostRate: h.hostRate,
 		Timeout: h.timeout, Retries: h.retries, MaxBody: h.maxBody, UserAgent: h.userAgent,
-		Header: h.headers.Header(),
+		Header: h.headers.Header(), HeaderAnyHost: h.headerAnyHost, MaxHeaderBytes: h.maxHeader,
+		DenyPrivate: h.denyPrivate, InsecureSkipVerify: h.insecure,
+		DiscardBody: true, // records carry the body's size, never the body
 	}
 	// Records wait for the writer in a channel with room for every URL that
 	// may be outstanding, so a completing worker never blocks on it.
@@ -115,7 +117,7 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 
 	// A line that is not fetched gets its record in its turn.
 	emitUnfetched := func(ln inputLine, err error) {
-		r := &fetchRecord{URL: ln.text, n: ln.n, Error: err.Error(), ErrorKind: errKind(err), err: err}
+		r := &fetchRecord{URL: sluice.RedactURL(ln.text), n: ln.n, Error: err.Error(), ErrorKind: errKind(err), err: err}
 		if ordered != nil {
 			ordered <- pendingFetch{n: ln.n, url: ln.text, rec: r}
 			return

@@ -72,9 +72,11 @@ type httpFlags struct {
 	concurrency, perHost, retries int
 	rate, hostRate                float64
 	timeout                       time.Duration
-	maxBody                       int64
+	maxBody, maxHeader            int64
 	userAgent                     string
 	headers                       headerFlag
+	headerAnyHost                 bool
+	denyPrivate, insecure         bool
 }
 
 func (h *httpFlags) add(fs *pflag.FlagSet) {
@@ -85,7 +87,11 @@ func (h *httpFlags) add(fs *pflag.FlagSet) {
 	fs.DurationVar(&h.timeout, "timeout", 30*time.Second, "time limit of each attempt, body included")
 	fs.IntVar(&h.retries, "retries", 2, "retries of a failed attempt (network errors, timeouts, 429, 5xx)")
 	fs.Int64Var(&h.maxBody, "max-body", 10<<20, "bytes of a body read at most; longer bodies are cut")
-	fs.VarP(&h.headers, "header", "H", "header to send (repeatable)")
+	fs.Int64Var(&h.maxHeader, "max-header", 1<<20, "bytes of a response's header read at most; a longer one fails with kind too-large")
+	fs.VarP(&h.headers, "header", "H", "header to send (repeatable), to the origins (scheme, host, port) of the URLs given only")
+	fs.BoolVar(&h.headerAnyHost, "header-any-host", false, "send -H headers to every host, after redirects and links too")
+	fs.BoolVar(&h.denyPrivate, "deny-private", false, "refuse loopback, private, link-local (cloud metadata) and other non-public addresses, checked after DNS at connect time")
+	fs.BoolVarP(&h.insecure, "insecure", "k", false, "accept any TLS certificate")
 	fs.StringVarP(&h.userAgent, "user-agent", "A", userAgent(), "User-Agent header; its product token picks the robots.txt group")
 }
 
@@ -106,6 +112,7 @@ func (h *httpFlags) check(cmd string) error {
 		checkNotNegative(cmd, "retries", h.retries),
 		checkPositive(cmd, "timeout", h.timeout),
 		checkPositive(cmd, "max-body", h.maxBody),
+		checkPositive(cmd, "max-header", h.maxHeader),
 	)
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -268,5 +270,51 @@ func TestSIGTERMLosesNoRecord(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFetchHostileFlags runs fetch against the hostile server with the
+// protection flags: -H headers stay with the URL's origin, passwords are
+// redacted, --deny-private blocks loopback, -k accepts a self-signed
+// certificate and --max-header bounds headers, each failure by its kind.
+func TestFetchHostileFlags(t *testing.T) {
+	srv := hostile.New(hostile.Config{})
+	defer srv.Close()
+	other := hostile.New(hostile.Config{})
+	defer other.Close()
+	tlsSrv := hostile.NewTLS(hostile.Config{})
+	defer tlsSrv.Close()
+	withPassword := strings.Replace(srv.URL, "http://", "http://user:SECRET@", 1) + "/ok"
+	for _, tc := range []struct {
+		args []string
+		want string // status or error kind of the one record
+	}{
+		{[]string{"-H", "Authorization: Bearer SECRET", "-H", "X-Api-Key: SECRET", srv.URL + "/redirect?to=" + other.URL + "/ok"}, "200"},
+		{[]string{withPassword}, "200"},
+		{[]string{"--deny-private", srv.URL + "/ok"}, "blocked"},
+		{[]string{tlsSrv.URL + "/ok"}, "tls"},
+		{[]string{"-k", tlsSrv.URL + "/ok"}, "200"},
+		{[]string{srv.URL + "/headers?size=2000000"}, "too-large"},
+		{[]string{"--max-header", "4000000", srv.URL + "/headers?size=2000000"}, "200"},
+		{[]string{srv.URL + "/gzip?size=100000000"}, "200"},
+	} {
+		_, stdout, stderr := runFetchCLI(context.Background(), "", append([]string{"fetch", "-q", "--retries", "0"}, tc.args...)...)
+		recs := decodeRecords(t, stdout)
+		if len(recs) != 1 {
+			t.Fatalf("%q: %d records\n%s", tc.args, len(recs), stderr)
+		}
+		r := recs[0]
+		if got := cmp.Or(r.ErrorKind, strconv.Itoa(r.Status)); got != tc.want {
+			t.Errorf("%q: %s (%s), want %s", tc.args, got, r.Error, tc.want)
+		}
+		if strings.Contains(stdout, "SECRET") {
+			t.Errorf("%q: a password in the record: %s", tc.args, stdout)
+		}
+	}
+	if n := other.Requests("Authorization") + other.Requests("X-Api-Key"); n != 0 || len(other.Hits()) != 1 {
+		t.Errorf("the other port saw the headers %d times in %v", n, other.Hits())
+	}
+	if srv.Requests("X-Api-Key") != 1 {
+		t.Errorf("the origin saw X-Api-Key %d times, want 1", srv.Requests("X-Api-Key"))
 	}
 }

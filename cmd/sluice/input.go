@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 // maxLineBytes caps an input line. A URL is rarely over 8 KiB; a line past
@@ -24,7 +26,7 @@ const maxLineBytes = 64 << 10
 const lineHead = 256
 
 // errLineTooLong is the error of an input line longer than maxLineBytes.
-var errLineTooLong = fmt.Errorf("sluice: line too long (over %d bytes)", maxLineBytes)
+var errLineTooLong = failure.New(failure.TooLarge, fmt.Sprintf("sluice: line too long (over %d bytes)", maxLineBytes))
 
 // bom is the UTF-8 byte order mark some editors put before the first line.
 var bom = []byte("\ufeff")

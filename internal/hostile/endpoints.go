@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -234,4 +235,15 @@ func (s *Server) robots(w http.ResponseWriter, r *http.Request) {
 	default:
 		io.WriteString(w, s.cfg.Robots)
 	}
+}
+
+func (s *Server) links(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html")
+	var b strings.Builder
+	b.WriteString("<html><body>\n")
+	for _, u := range r.URL.Query()["to"] {
+		fmt.Fprintf(&b, "<a href=\"%s\">link</a>\n", html.EscapeString(u))
+	}
+	b.WriteString("</body></html>\n")
+	io.WriteString(w, b.String())
 }

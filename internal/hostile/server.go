@@ -6,6 +6,8 @@
 package hostile
 
 import (
+	"fmt"
+	"html"
 	"io"
 	"log"
 	"net/http"
@@ -33,6 +35,8 @@ import (
 //	/tree/...                an HTML page linking to ten children, without end
 //	/redirect?to=URL         302 to URL, wherever it points
 //	/loop                    302 to itself, for ever
+//	/links?to=URL&to=URL     an HTML page linking to each URL
+//	/base?to=URL             an HTML page whose <base href> is URL, linking to "ok"
 //	/robots.txt              as Robots says
 //
 // Create one with [New] or [NewTLS] and Close it when done. A Server is
@@ -76,6 +80,7 @@ func NewTLS(cfg Config) *Server {
 }
 
 func newServer(cfg Config) *Server {
+	memberOnce.Do(members) // before any request, so none waits for it
 	s := &Server{cfg: cfg, done: make(chan struct{}), seen: make(map[string][]string)}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	// Refused handshakes and cut connections are the point; not news.
@@ -143,6 +148,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.gzip(w, r, []byte(`<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">`))
 	case strings.HasPrefix(path, "/tree/") || path == "/tree":
 		s.tree(w, r)
+	case path == "/links":
+		s.links(w, r)
+	case path == "/base":
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<html><head><base href="%s"></head><body><a href="ok">ok</a></body></html>`, html.EscapeString(r.URL.Query().Get("to")))
 	case path == "/loop":
 		http.Redirect(w, r, "/loop", http.StatusFound)
 	case path == "/redirect":
