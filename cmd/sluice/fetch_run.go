@@ -33,6 +33,10 @@ type fetchRecord struct {
 
 func toRecord(n int, url string, resp *sluice.Response, err error) *fetchRecord {
 	r := &fetchRecord{URL: sluice.RedactURL(url), n: n}
+	var fe *sluice.FetchError
+	if errors.Is(err, sluice.ErrCancelled) && (!errors.As(err, &fe) || fe.Attempts == 0) {
+		err = errNotFetched // cancelled while waiting for its turn: never sent
+	}
 	if err != nil {
 		r.Error, r.ErrorKind, r.err = err.Error(), errKind(err), err
 		var fe *sluice.FetchError
@@ -55,10 +59,11 @@ var errFetchOutput = errors.New("fetch: output failed")
 // pendingFetch is a record to come in --ordered mode: a future, or a
 // record already made (a line that was not fetched).
 type pendingFetch struct {
-	n   int
-	url string
-	fut *sluice.Future[*sluice.Response]
-	rec *fetchRecord
+	n    int
+	url  string
+	host string
+	fut  *sluice.Future[*sluice.Response]
+	rec  *fetchRecord
 }
 
 // fetchAll runs the pipeline and returns its counts. The first failed
@@ -75,10 +80,13 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 		Header: h.headers.Header(), HeaderAnyHost: h.headerAnyHost, MaxHeaderBytes: h.maxHeader,
 		DenyPrivate: h.denyPrivate, InsecureSkipVerify: h.insecure,
 		DiscardBody: true, // records carry the body's size, never the body
+		MaxQueue:    waitingURLs(h.concurrency),
 	}
+	room := newHostRoom(fetcher.MaxQueue)
+	var waiting waitingSet
 	// Records wait for the writer in a channel with room for every URL that
 	// may be outstanding, so a completing worker never blocks on it.
-	outstanding := 2*h.concurrency + 64
+	outstanding := fetcher.MaxQueue + 2*h.concurrency + 64
 	slots := make(chan struct{}, outstanding)
 	records := make(chan *fetchRecord, outstanding)
 	sum := newFetchSummary()
@@ -104,6 +112,8 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 					continue
 				}
 				resp, err := p.fut.Result()
+				waiting.remove(p.fut)
+				room.release(p.host)
 				r := toRecord(p.n, p.url, resp, err)
 				r.slot = true
 				records <- r
@@ -145,25 +155,37 @@ intake:
 				emitUnfetched(ln, errNotFetched)
 				continue
 			}
+			// A host at its share of the waiting room holds intake here;
+			// the other half of the room stays for the other hosts.
+			host := hostKey(ln.text)
+			if !room.acquire(ctx, host) {
+				emitUnfetched(ln, errNotFetched)
+				break intake
+			}
 			select {
 			case slots <- struct{}{}:
 			case <-ctx.Done():
+				room.release(host)
 				emitUnfetched(ln, errNotFetched)
 				break intake
 			}
 			fut, err := fetcher.SubmitCtx(ctx, ln.text)
 			if err != nil {
 				<-slots
+				room.release(host)
 				emitUnfetched(ln, errNotFetched)
 				continue
 			}
+			waiting.add(fut)
 			if o.ordered {
-				ordered <- pendingFetch{n: ln.n, url: ln.text, fut: fut}
+				ordered <- pendingFetch{n: ln.n, url: ln.text, host: host, fut: fut}
 				continue
 			}
 			inFlight.Add(1)
 			fut.OnDone(func() {
 				resp, err := fut.Result()
+				waiting.remove(fut)
+				room.release(host)
 				r := toRecord(ln.n, ln.text, resp, err)
 				r.slot = true
 				records <- r
@@ -172,6 +194,18 @@ intake:
 		case <-ctx.Done():
 			break intake
 		}
+	}
+	// With the input read, the fetches run out unless a signal or a failed
+	// write comes first.
+	closed := make(chan struct{})
+	if ctx.Err() == nil {
+		go func() { fetcher.Close(); close(closed) }()
+		select {
+		case <-closed:
+		case <-ctx.Done():
+		}
+	} else {
+		close(closed)
 	}
 	if ctx.Err() != nil {
 		// Interrupted, requests in flight get the grace period; after a
@@ -184,6 +218,7 @@ intake:
 		if outputFailed {
 			grace = 0
 		}
+		waiting.cancelPending() // the grace period is for requests started
 		graceCtx, cancel := context.WithTimeout(context.Background(), grace)
 		stop := e.onAbort(cancel) // a second signal cancels what is running
 		shut := make(chan struct{})
@@ -194,9 +229,8 @@ intake:
 		<-shut
 		stop()
 		cancel()
-	} else {
-		fetcher.Close()
 	}
+	<-closed
 	if ordered != nil {
 		close(ordered)
 	}
