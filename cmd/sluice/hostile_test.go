@@ -358,8 +358,10 @@ func TestHostRoom(t *testing.T) {
 	r := newHostRoom(4) // a share of 2
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if !r.acquire(ctx, "a") || !r.acquire(ctx, "a") || !r.acquire(ctx, "b") {
-		t.Fatal("room refused below the share")
+	for _, host := range []string{"a", "a", "b"} {
+		if !r.acquire(ctx, host) {
+			t.Fatalf("room refused to %s below the share", host)
+		}
 	}
 	if r.acquire(ctx, "a") {
 		t.Fatal("a third URL of a host got in past its share")
