@@ -44,7 +44,7 @@ func TestCrawlHostile(t *testing.T) {
 		t.Run("robots="+robots, func(t *testing.T) {
 			srv := hostile.New(hostile.Config{Robots: robots})
 			defer srv.Close()
-			c := &Crawler{Timeout: time.Second, MaxBody: 1 << 20, MaxDepth: 1, Concurrency: 8}
+			c := &Crawler{Timeout: time.Second, MaxBody: 1 << 20, MaxDepth: 1, MaxInFlight: 8}
 			want := map[string]string{ // path → error substring, "" for a page
 				"/slowloris?every=20ms": "deadline exceeded",
 				"/stall":                "deadline exceeded",

@@ -56,7 +56,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.Warmup > 0 {
 		wc := cfg
-		wc.OnSecond = nil
+		wc.OnSecond, wc.Metrics = nil, nil
 		wc.Requests = 0
 		wc.Duration = cfg.Warmup
 		if cfg.open() {
@@ -80,6 +80,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.BytesRead = tr.bytesIn.Load() - in0
 	rep.BytesWritten = tr.bytesOut.Load() - out0
 	rep.Interrupted = ctx.Err() != nil
+	rep.genLate = p.genLate.Load()
 	return rep, nil
 }
 
@@ -105,7 +106,15 @@ type phase struct {
 	notified int          // rows already passed to OnSecond; used by the clock goroutine, then by runPhase after it ends
 	stopped  *atomic.Bool // set when the caller's context is done
 	ended    atomic.Bool  // set when the phase reached its duration
+	// genLate counts requests released more than genLateAfter after they
+	// were due while a connection was free: the generator, not the
+	// target, was behind.
+	genLate atomic.Int64
 }
+
+// genLateAfter is how late a release with a free connection must be to
+// count against the generator; the sleeper wakes well within it.
+const genLateAfter = 10 * time.Millisecond
 
 // runPhase runs one phase. With cut set, the phase ends at its duration:
 // the workers' context ends then and cut closes what is in flight (a
@@ -124,6 +133,9 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 		p.sched = &s
 	}
 	p.rec = newRecorder(len(cfg.Targets), p.sched)
+	if cfg.Metrics != nil {
+		p.rec.metrics = newRunMetrics(cfg.Metrics, cfg.Targets)
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -153,7 +165,7 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 		for _, w := range workers {
 			wg.Go(func() { p.openWorker(ctx, cfg, w, jobs, &inflight) })
 		}
-		p.dispatch(ctx, parent, cfg.MaxInFlight, jobs, &inflight)
+		p.dispatch(ctx, parent, cfg.MaxInFlight, len(workers), jobs, &inflight)
 	} else {
 		var issued atomic.Int64
 		for _, w := range workers {
@@ -186,7 +198,7 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 // recomputed from their index. Nothing is released after the plan ends:
 // requests still unsent then are counted as dropped, unless the caller's
 // context (parent) ended the run first.
-func (p *phase) dispatch(ctx, parent context.Context, maxInFlight int, jobs chan<- int64, inflight *atomic.Int64) {
+func (p *phase) dispatch(ctx, parent context.Context, maxInFlight, conns int, jobs chan<- int64, inflight *atomic.Int64) {
 	defer close(jobs)
 	sl := newSleeper(ctx)
 	defer sl.close()
@@ -216,6 +228,9 @@ func (p *phase) dispatch(ctx, parent context.Context, maxInFlight int, jobs chan
 				next++
 				continue
 			}
+		}
+		if now-at > genLateAfter && inflight.Load() < int64(conns) {
+			p.genLate.Add(1)
 		}
 		inflight.Add(1)
 		select {

@@ -25,10 +25,12 @@ type fetchRecord struct {
 	Attempts   int     `json:"attempts"`
 	Error      string  `json:"error,omitempty"`
 	ErrorKind  string  `json:"error_kind,omitempty"`
+	kept
 
-	n    int   // input line number, for --ordered
-	slot bool  // holds one of the outstanding slots until written
-	err  error // the error behind Error, for the summary
+	n    int              // input line number, for --ordered
+	slot bool             // holds one of the outstanding slots until written
+	err  error            // the error behind Error, for the summary
+	resp *sluice.Response // for --save and --include, until written
 }
 
 func toRecord(n int, url string, resp *sluice.Response, err error) *fetchRecord {
@@ -46,7 +48,7 @@ func toRecord(n int, url string, resp *sluice.Response, err error) *fetchRecord 
 		}
 		return r
 	}
-	r.FinalURL, r.Status, r.Bytes, r.Truncated = resp.FinalURL, resp.StatusCode, int(resp.BodySize), resp.Truncated
+	r.FinalURL, r.Status, r.Bytes, r.Truncated, r.resp = resp.FinalURL, resp.StatusCode, int(resp.BodySize), resp.Truncated, resp
 	r.DurationMS, r.Attempts = durMS(resp.Elapsed), resp.Attempts
 	return r
 }
@@ -76,10 +78,12 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 	h := &o.http
 	fetcher := &sluice.Fetcher{
 		MaxInFlight: h.concurrency, PerHost: h.perHost, Rate: h.rate, HostRate: h.hostRate,
-		Timeout: h.timeout, Retries: h.retries, MaxBody: h.maxBody, UserAgent: h.userAgent,
-		Header: h.headers.Header(), HeaderAnyHost: h.headerAnyHost, MaxHeaderBytes: h.maxHeader,
-		DenyPrivate: h.denyPrivate, InsecureSkipVerify: h.insecure,
-		DiscardBody: true, // records carry the body's size, never the body
+		Timeout: h.timeout, Retries: libRetries(h.retries), MaxBody: h.maxBody, UserAgent: h.userAgent,
+		Header: o.client.header, Jar: o.client.jar, Proxy: o.client.proxy, TLSConfig: o.client.tls,
+		HeaderAnyHost: h.headerAnyHost, MaxHeaderBytes: h.maxHeader, DenyPrivate: h.denyPrivate,
+		// Without --save or --include a record carries the body's size,
+		// never the body: it is counted and dropped as it streams.
+		DiscardBody: !o.keep.active(),
 		MaxQueue:    waitingURLs(h.concurrency),
 	}
 	room := newHostRoom(fetcher.MaxQueue)
@@ -95,7 +99,7 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 		status = newStatusLine(e.stderr)
 	}
 	writeErr := make(chan error, 1)
-	go func() { writeErr <- writeFetchRecords(out, records, slots, sum, status, stopRun) }()
+	go func() { writeErr <- writeFetchRecords(out, records, slots, sum, status, &o.keep, stopRun) }()
 
 	// In --ordered mode, a forwarder waits for futures in input order.
 	var (
@@ -278,7 +282,7 @@ func drainLines(lines <-chan inputLine, emit func(inputLine)) (readerDone bool) 
 // errFetchOutput and goes on counting (the writes then do nothing), so no
 // sender blocks; it returns the write error.
 func writeFetchRecords(out io.Writer, records <-chan *fetchRecord, slots <-chan struct{}, sum *fetchSummary,
-	status *statusLine, stop context.CancelCauseFunc) error {
+	status *statusLine, keep *keepFlags, stop context.CancelCauseFunc) error {
 	w := newJSONLines(out)
 	check := func(err error) {
 		if err != nil {
@@ -286,6 +290,12 @@ func writeFetchRecords(out io.Writer, records <-chan *fetchRecord, slots <-chan 
 		}
 	}
 	for r := range records {
+		if keep.active() {
+			if err := keep.fill(&r.kept, r.URL, r.resp); err != nil {
+				w.fail(err)
+			}
+		}
+		r.resp = nil
 		check(w.write(r))
 		sum.add(r)
 		if status != nil {

@@ -103,7 +103,7 @@ func (w *waitingSet) cancelPending() {
 	w.mu.Lock()
 	var pending []*sluice.Future[*sluice.Response]
 	for f := range w.m {
-		if f.State() == sluice.Pending {
+		if f.State() == sluice.FuturePending {
 			pending = append(pending, f)
 		}
 	}

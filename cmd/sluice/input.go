@@ -176,3 +176,38 @@ func scanLines(ctx context.Context, r io.Reader, follow bool, emit func(string, 
 		}
 	}
 }
+
+// readSeeds returns the seed URLs of a crawl: the arguments, then the
+// non-blank, non-comment lines of each file (- for standard input).
+func readSeeds(ctx context.Context, args, files []string, stdin io.Reader) ([]string, error) {
+	seeds := append([]string(nil), args...)
+	var lineErr error
+	emit := func(s string, err error) bool {
+		if err != nil { // a seed list is short: a line past the cap is a mistake
+			lineErr = fmt.Errorf("%w: %.40s…", err, s)
+			return false
+		}
+		if s = strings.TrimSpace(s); s != "" && !strings.HasPrefix(s, "#") {
+			seeds = append(seeds, s)
+		}
+		return true
+	}
+	for _, name := range files {
+		r := stdin
+		if name != "-" {
+			f, err := os.Open(name)
+			if err != nil {
+				return nil, usageErrorf("crawl: -i: %v", err)
+			}
+			defer f.Close()
+			r = f
+		}
+		if err := scanLines(ctx, r, false, emit); err != nil {
+			return nil, fmt.Errorf("crawl: reading %s: %w", name, err)
+		}
+		if lineErr != nil {
+			return nil, usageErrorf("crawl: -i %s: %v", name, lineErr)
+		}
+	}
+	return seeds, nil
+}
