@@ -41,7 +41,6 @@ func toRecord(n int, url string, resp *sluice.Response, err error) *fetchRecord 
 	}
 	if err != nil {
 		r.Error, r.ErrorKind, r.err = err.Error(), errKind(err), err
-		var fe *sluice.FetchError
 		if errors.As(err, &fe) {
 			r.Attempts = fe.Attempts
 			r.DurationMS = durMS(fe.Elapsed)
@@ -58,16 +57,6 @@ func durMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // errFetchOutput ends a fetch run whose records can no longer be written.
 var errFetchOutput = errors.New("fetch: output failed")
 
-// pendingFetch is a record to come in --ordered mode: a future, or a
-// record already made (a line that was not fetched).
-type pendingFetch struct {
-	n    int
-	url  string
-	host string
-	fut  *sluice.Future[*sluice.Response]
-	rec  *fetchRecord
-}
-
 // fetchAll runs the pipeline and returns its counts. The first failed
 // write of a record stops it: intake ends and what is in flight is
 // cancelled.
@@ -75,135 +64,17 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 	start := time.Now()
 	ctx, stopRun := context.WithCancelCause(ctx)
 	defer stopRun(nil)
-	h := &o.http
-	fetcher := &sluice.Fetcher{
-		MaxInFlight: h.concurrency, PerHost: h.perHost, Rate: h.rate, HostRate: h.hostRate,
-		Timeout: h.timeout, Retries: libRetries(h.retries), MaxBody: h.maxBody, UserAgent: h.userAgent,
-		Header: o.client.header, Jar: o.client.jar, Proxy: o.client.proxy, TLSConfig: o.client.tls,
-		HeaderAnyHost: h.headerAnyHost, MaxHeaderBytes: h.maxHeader, DenyPrivate: h.denyPrivate,
-		// Without --save or --include a record carries the body's size,
-		// never the body: it is counted and dropped as it streams.
-		DiscardBody: !o.keep.active(),
-		MaxQueue:    waitingURLs(h.concurrency),
-	}
-	room := newHostRoom(fetcher.MaxQueue)
-	var waiting waitingSet
-	// Records wait for the writer in a channel with room for every URL that
-	// may be outstanding, so a completing worker never blocks on it.
-	outstanding := fetcher.MaxQueue + 2*h.concurrency + 64
-	slots := make(chan struct{}, outstanding)
-	records := make(chan *fetchRecord, outstanding)
-	sum := newFetchSummary()
-	var status *statusLine
-	if e.showProgress(o.out.quiet, out) {
-		status = newStatusLine(e.stderr)
-	}
-	writeErr := make(chan error, 1)
-	go func() { writeErr <- writeFetchRecords(out, records, slots, sum, status, &o.keep, stopRun) }()
-
-	// In --ordered mode, a forwarder waits for futures in input order.
-	var (
-		ordered   chan pendingFetch
-		forwarded sync.WaitGroup
-		inFlight  sync.WaitGroup
-	)
-	if o.ordered {
-		ordered = make(chan pendingFetch, outstanding)
-		forwarded.Go(func() {
-			for p := range ordered {
-				if p.rec != nil {
-					records <- p.rec
-					continue
-				}
-				resp, err := p.fut.Result()
-				waiting.remove(p.fut)
-				room.release(p.host)
-				r := toRecord(p.n, p.url, resp, err)
-				r.slot = true
-				records <- r
-			}
-		})
-	}
-
-	lines := make(chan inputLine, 64)
+	r := newFetchRun(e, o)
+	writeErr := r.startWriter(out, stopRun)
+	r.startForwarder()
 	inputErrs := make(chan error, len(o.inputs)+1)
-	skipped := readInputs(ctx, args, o.inputs, e.stdin, o.follow, lines, inputErrs)
-
-	// A line that is not fetched gets its record in its turn.
-	emitUnfetched := func(ln inputLine, err error) {
-		r := &fetchRecord{URL: sluice.RedactURL(ln.text), n: ln.n, Error: err.Error(), ErrorKind: errKind(err), err: err}
-		if ordered != nil {
-			ordered <- pendingFetch{n: ln.n, url: ln.text, rec: r}
-			return
-		}
-		records <- r
-	}
-	linesOpen, readerDone := true, false
-intake:
-	for linesOpen {
-		select {
-		case ln, ok := <-lines:
-			if !ok {
-				linesOpen, readerDone = false, true
-				break intake
-			}
-			if ln.err != nil {
-				emitUnfetched(ln, ln.err)
-				continue
-			}
-			if err := checkURL(ln.text); err != nil {
-				emitUnfetched(ln, err)
-				continue
-			}
-			if ctx.Err() != nil {
-				emitUnfetched(ln, errNotFetched)
-				continue
-			}
-			// A host at its share of the waiting room holds intake here;
-			// the other half of the room stays for the other hosts.
-			host := hostKey(ln.text)
-			if !room.acquire(ctx, host) {
-				emitUnfetched(ln, errNotFetched)
-				break intake
-			}
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				room.release(host)
-				emitUnfetched(ln, errNotFetched)
-				break intake
-			}
-			fut, err := fetcher.SubmitCtx(ctx, ln.text)
-			if err != nil {
-				<-slots
-				room.release(host)
-				emitUnfetched(ln, errNotFetched)
-				continue
-			}
-			waiting.add(fut)
-			if o.ordered {
-				ordered <- pendingFetch{n: ln.n, url: ln.text, host: host, fut: fut}
-				continue
-			}
-			inFlight.Add(1)
-			fut.OnDone(func() {
-				resp, err := fut.Result()
-				waiting.remove(fut)
-				room.release(host)
-				r := toRecord(ln.n, ln.text, resp, err)
-				r.slot = true
-				records <- r
-				inFlight.Done()
-			})
-		case <-ctx.Done():
-			break intake
-		}
-	}
+	skipped := readInputs(ctx, args, o.inputs, e.stdin, o.follow, r.lines, inputErrs)
+	r.intake(ctx)
 	// With the input read, the fetches run out unless a signal or a failed
 	// write comes first.
 	closed := make(chan struct{})
 	if ctx.Err() == nil {
-		go func() { fetcher.Close(); close(closed) }()
+		go func() { r.fetcher.Close(); close(closed) }()
 		select {
 		case <-closed:
 		case <-ctx.Done():
@@ -212,52 +83,259 @@ intake:
 		close(closed)
 	}
 	if ctx.Err() != nil {
-		// Interrupted, requests in flight get the grace period; after a
-		// failed write, none. The Fetcher shuts down while the lines
-		// already read get their records, so --ordered, which waits for
-		// the futures before them, cannot hold the shutdown up.
-		outputFailed := errors.Is(context.Cause(ctx), errFetchOutput)
-		sum.interrupted = !outputFailed
-		grace := o.grace
-		if outputFailed {
-			grace = 0
-		}
-		waiting.cancelPending() // the grace period is for requests started
-		graceCtx, cancel := context.WithTimeout(context.Background(), grace)
-		stop := e.onAbort(cancel) // a second signal cancels what is running
-		shut := make(chan struct{})
-		go func() { fetcher.Shutdown(graceCtx); close(shut) }()
-		if linesOpen {
-			readerDone = drainLines(lines, func(ln inputLine) { emitUnfetched(ln, errNotFetched) })
-		}
-		<-shut
-		stop()
-		cancel()
+		r.stopInterrupted(errors.Is(context.Cause(ctx), errFetchOutput))
 	}
 	<-closed
-	if ordered != nil {
-		close(ordered)
+	if r.ordered != nil {
+		close(r.ordered)
 	}
-	forwarded.Wait()
-	inFlight.Wait()
-	close(records)
+	r.forwarded.Wait()
+	r.inFlight.Wait()
+	close(r.records)
 	err := <-writeErr
-	if status != nil {
-		status.clear()
+	if r.status != nil {
+		r.status.clear()
 	}
-	if readerDone {
-		sum.skipped = *skipped // the reader has finished with it
+	if r.readerDone {
+		r.sum.skipped = *skipped // the reader has finished with it
 	}
-	sum.elapsed = time.Since(start)
+	r.sum.elapsed = time.Since(start)
 	if err != nil {
-		return sum, fmt.Errorf("fetch: writing records: %w", err)
+		return r.sum, fmt.Errorf("fetch: writing records: %w", err)
 	}
 	select {
 	case ierr := <-inputErrs:
-		return sum, fmt.Errorf("fetch: reading input: %w", ierr)
+		return r.sum, fmt.Errorf("fetch: reading input: %w", ierr)
 	default:
 	}
-	return sum, nil
+	return r.sum, nil
+}
+
+// pendingFetch is a record to come, in --ordered mode, in its turn: a
+// future, or a record already made (a line that was not fetched).
+type pendingFetch struct {
+	n    int
+	url  string
+	host string
+	fut  *sluice.Future[*sluice.Response]
+	rec  *fetchRecord
+}
+
+// fetchRun is one run of the fetch pipeline: the reader's lines go in,
+// the Fetcher works, and a single writer writes the records.
+type fetchRun struct {
+	e       *env
+	o       *fetchOptions
+	fetcher *sluice.Fetcher
+	room    *hostRoom  // a host's share of the waiting URLs
+	waiting waitingSet // futures not yet done, to cancel those not started
+	sum     *fetchSummary
+	status  *statusLine // nil when no progress is shown
+
+	lines     chan inputLine
+	slots     chan struct{} // one per URL outstanding, released when written
+	records   chan *fetchRecord
+	ordered   chan pendingFetch // --ordered only
+	forwarded sync.WaitGroup    // the --ordered forwarder
+	inFlight  sync.WaitGroup    // futures not yet turned into records
+
+	linesOpen, readerDone bool
+}
+
+func newFetchRun(e *env, o *fetchOptions) *fetchRun {
+	h := &o.http
+	waiting := waitingURLs(h.concurrency)
+	// Records wait for the writer in a channel with room for every URL that
+	// may be outstanding, so a completing worker never blocks on it.
+	outstanding := waiting + 2*h.concurrency + 64
+	return &fetchRun{
+		e: e, o: o, sum: newFetchSummary(), room: newHostRoom(waiting),
+		fetcher: &sluice.Fetcher{
+			MaxInFlight: h.concurrency, PerHost: h.perHost, Rate: h.rate, HostRate: h.hostRate,
+			Timeout: h.timeout, Retries: libRetries(h.retries), MaxBody: h.maxBody, UserAgent: h.userAgent,
+			Header: o.client.header, Jar: o.client.jar, Proxy: o.client.proxy, TLSConfig: o.client.tls,
+			HeaderAnyHost: h.headerAnyHost, MaxHeaderBytes: h.maxHeader, DenyPrivate: h.denyPrivate,
+			// Without --save or --include a record carries the body's
+			// size, never the body: it is counted and dropped as it streams.
+			DiscardBody: !o.keep.active(),
+			MaxQueue:    waiting,
+		},
+		lines:     make(chan inputLine, 64),
+		slots:     make(chan struct{}, outstanding),
+		records:   make(chan *fetchRecord, outstanding),
+		linesOpen: true,
+	}
+}
+
+// startWriter starts the single writer of records to out; its error
+// arrives on the channel once records is closed and drained. At the first
+// failed write it calls stop with errFetchOutput and goes on counting (the
+// writes then do nothing), so no sender blocks.
+func (r *fetchRun) startWriter(out io.Writer, stop context.CancelCauseFunc) <-chan error {
+	if r.e.showProgress(r.o.out.quiet, out) {
+		r.status = newStatusLine(r.e.stderr)
+	}
+	writeErr := make(chan error, 1)
+	sum := r.sum
+	go func() {
+		w := newJSONLines(out)
+		for rec := range r.records {
+			if r.o.keep.active() {
+				if err := r.o.keep.fill(&rec.kept, rec.URL, rec.resp); err != nil {
+					w.fail(err)
+				}
+			}
+			rec.resp = nil
+			if w.write(rec) != nil {
+				stop(errFetchOutput)
+			}
+			sum.add(rec)
+			if r.status != nil {
+				r.status.show(int64(sum.records), "URLs", func() string {
+					return fmt.Sprintf("fetch: %s: %s, %d failed", plural(int64(sum.records), "URL"), plural(int64(sum.ok), "response"), sum.errs)
+				})
+			}
+			if rec.slot {
+				<-r.slots
+			}
+			if len(r.records) == 0 && w.flush() != nil {
+				stop(errFetchOutput)
+			}
+		}
+		writeErr <- w.flush()
+	}()
+	return writeErr
+}
+
+// startForwarder starts, in --ordered mode, the goroutine that waits for
+// futures in input order.
+func (r *fetchRun) startForwarder() {
+	if !r.o.ordered {
+		return
+	}
+	r.ordered = make(chan pendingFetch, cap(r.slots))
+	r.forwarded.Go(func() {
+		for p := range r.ordered {
+			if p.rec != nil {
+				r.records <- p.rec
+				continue
+			}
+			resp, err := p.fut.Result()
+			r.waiting.remove(p.fut)
+			r.room.release(p.host)
+			rec := toRecord(p.n, p.url, resp, err)
+			rec.slot = true
+			r.records <- rec
+		}
+	})
+}
+
+// unfetched writes the record of a line that is not fetched, in its turn
+// in --ordered mode.
+func (r *fetchRun) unfetched(ln inputLine, err error) {
+	rec := &fetchRecord{URL: sluice.RedactURL(ln.text), n: ln.n, Error: err.Error(), ErrorKind: errKind(err), err: err}
+	if r.ordered != nil {
+		r.ordered <- pendingFetch{n: ln.n, url: ln.text, rec: rec}
+		return
+	}
+	r.records <- rec
+}
+
+// intake submits each line read until the reader is done or ctx ends.
+func (r *fetchRun) intake(ctx context.Context) {
+	for r.linesOpen {
+		select {
+		case ln, ok := <-r.lines:
+			if !ok {
+				r.linesOpen, r.readerDone = false, true
+				return
+			}
+			if !r.submit(ctx, ln) {
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// submit fetches one line, or writes why it is not fetched; it returns
+// false when ctx ended while it waited for a slot.
+func (r *fetchRun) submit(ctx context.Context, ln inputLine) bool {
+	if ln.err != nil {
+		r.unfetched(ln, ln.err)
+		return true
+	}
+	if err := checkURL(ln.text); err != nil {
+		r.unfetched(ln, err)
+		return true
+	}
+	if ctx.Err() != nil {
+		r.unfetched(ln, errNotFetched)
+		return true
+	}
+	// A host at its share of the waiting room holds intake here; the
+	// other half of the room stays for the other hosts.
+	host := hostKey(ln.text)
+	if !r.room.acquire(ctx, host) {
+		r.unfetched(ln, errNotFetched)
+		return false
+	}
+	select {
+	case r.slots <- struct{}{}:
+	case <-ctx.Done():
+		r.room.release(host)
+		r.unfetched(ln, errNotFetched)
+		return false
+	}
+	fut, err := r.fetcher.SubmitCtx(ctx, ln.text)
+	if err != nil {
+		<-r.slots
+		r.room.release(host)
+		r.unfetched(ln, errNotFetched)
+		return true
+	}
+	r.waiting.add(fut)
+	if r.ordered != nil {
+		r.ordered <- pendingFetch{n: ln.n, url: ln.text, host: host, fut: fut}
+		return true
+	}
+	r.inFlight.Add(1)
+	fut.OnDone(func() {
+		resp, err := fut.Result()
+		r.waiting.remove(fut)
+		r.room.release(host)
+		rec := toRecord(ln.n, ln.text, resp, err)
+		rec.slot = true
+		r.records <- rec
+		r.inFlight.Done()
+	})
+	return true
+}
+
+// stopInterrupted cancels the URLs still waiting, writes records for the
+// lines already read and gives the requests in flight the grace period (a
+// second signal cuts it short); after a failed write, none. The Fetcher
+// shuts down while the lines get their records, so --ordered, which waits
+// for the futures before them, cannot hold the shutdown up.
+func (r *fetchRun) stopInterrupted(outputFailed bool) {
+	r.sum.interrupted = !outputFailed
+	grace := r.o.grace
+	if outputFailed {
+		grace = 0
+	}
+	r.waiting.cancelPending() // the grace period is for requests started
+	graceCtx, cancel := context.WithTimeout(context.Background(), grace)
+	stop := r.e.onAbort(cancel)
+	shut := make(chan struct{})
+	go func() { r.fetcher.Shutdown(graceCtx); close(shut) }()
+	if r.linesOpen {
+		r.readerDone = drainLines(r.lines, func(ln inputLine) { r.unfetched(ln, errNotFetched) })
+		r.linesOpen = false
+	}
+	<-shut
+	stop()
+	cancel()
 }
 
 // drainLines hands every line still coming to emit, and reports whether
@@ -275,40 +353,4 @@ func drainLines(lines <-chan inputLine, emit func(inputLine)) (readerDone bool) 
 			return false
 		}
 	}
-}
-
-// writeFetchRecords is the single writer: it writes and counts each record
-// and frees its slot. At the first failed write it calls stop with
-// errFetchOutput and goes on counting (the writes then do nothing), so no
-// sender blocks; it returns the write error.
-func writeFetchRecords(out io.Writer, records <-chan *fetchRecord, slots <-chan struct{}, sum *fetchSummary,
-	status *statusLine, keep *keepFlags, stop context.CancelCauseFunc) error {
-	w := newJSONLines(out)
-	check := func(err error) {
-		if err != nil {
-			stop(errFetchOutput)
-		}
-	}
-	for r := range records {
-		if keep.active() {
-			if err := keep.fill(&r.kept, r.URL, r.resp); err != nil {
-				w.fail(err)
-			}
-		}
-		r.resp = nil
-		check(w.write(r))
-		sum.add(r)
-		if status != nil {
-			status.show(int64(sum.records), "URLs", func() string {
-				return fmt.Sprintf("fetch: %s: %s, %d failed", plural(int64(sum.records), "URL"), plural(int64(sum.ok), "response"), sum.errs)
-			})
-		}
-		if r.slot {
-			<-slots
-		}
-		if len(records) == 0 {
-			check(w.flush())
-		}
-	}
-	return w.flush()
 }
