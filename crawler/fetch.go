@@ -183,7 +183,9 @@ func (p *pipeline) fetchRobots(ctx context.Context, j *job) *result {
 		r.robots = allowRobots()
 	default:
 		body := resp.Body[:min(len(resp.Body), robotsMaxBytes)]
+		release := p.charge(int64(len(resp.Body)))
 		r.robots = parseRobots(body, p.cfg.userAgent)
+		release()
 		for _, u := range r.robots.sitemaps() {
 			if c, err := p.cz.resolve(j.url, u); err == nil {
 				r.sitemaps = append(r.sitemaps, c)

@@ -120,3 +120,27 @@ func TestCrawlDenyPrivate(t *testing.T) {
 		t.Fatalf("the server was reached %d times", n)
 	}
 }
+
+// TestCrawlSitemapBombsBounded crawls a host whose robots.txt lists a
+// sitemap index of ten gzip sitemaps, each inflating to 16 MiB of
+// whitespace: the sitemaps are read one at a time and none is held whole,
+// so the heap stays far below what they inflate to.
+func TestCrawlSitemapBombsBounded(t *testing.T) {
+	srv := hostile.New(hostile.Config{Sitemaps: true, SitemapQuery: "n=10&size=16777216"})
+	defer srv.Close()
+	c := &Crawler{Sitemaps: true, MaxInFlight: 20, MaxDepth: 0, Timeout: 30 * time.Second}
+	peak := hostile.HeapPeak(func() { crawlHostile(t, c, srv.URL+"/ok") })
+	var sitemaps int
+	for _, h := range srv.Hits() {
+		if strings.HasPrefix(h, "/sitemap/") {
+			sitemaps++
+		}
+	}
+	if sitemaps != 10 {
+		t.Fatalf("%d sitemaps fetched, want 10", sitemaps)
+	}
+	if budget := uint64(32 << 20); peak > budget {
+		t.Fatalf("heap peak %d MiB for ten 16 MiB sitemap bombs, budget %d MiB", peak>>20, budget>>20)
+	}
+	t.Logf("heap peak %.1f MiB", float64(peak)/(1<<20))
+}

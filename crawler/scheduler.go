@@ -198,9 +198,12 @@ func (s *scheduler) startNext(store context.Context, h *host, now time.Time) boo
 	case s.needRobots(h):
 		h.robotsBusy = true
 		j = &job{kind: jobRobots, h: h, url: h.key + "/robots.txt"}
-	case len(h.sitemaps) > 0:
+	case len(h.sitemaps) > 0 && !h.sitemapBusy:
+		// One at a time: a sitemap index of a hundred bombs is read one
+		// bomb after the other.
 		j = &job{kind: jobSitemap, h: h, url: h.sitemaps[0]}
 		h.sitemaps = h.sitemaps[1:]
+		h.sitemapBusy = true
 	default:
 		j = s.nextPage(store, h, now)
 	}

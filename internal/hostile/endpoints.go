@@ -208,7 +208,7 @@ func (s *Server) robots(w http.ResponseWriter, r *http.Request) {
 	switch s.cfg.Robots {
 	case "":
 		if s.cfg.Sitemaps {
-			fmt.Fprintf(w, "User-agent: *\nAllow: /\nSitemap: http://%s/sitemap-index\n", r.Host)
+			fmt.Fprintf(w, "User-agent: *\nAllow: /\nSitemap: http://%s/sitemap-index?%s\n", r.Host, s.cfg.SitemapQuery)
 			return
 		}
 		http.NotFound(w, r)

@@ -61,6 +61,9 @@ type Config struct {
 	Robots string
 	// Sitemaps lists "/sitemap-index" in robots.txt when Robots is "".
 	Sitemaps bool
+	// SitemapQuery is the query of the sitemap index robots.txt lists,
+	// such as "n=10&size=67108864"; "" means the defaults.
+	SitemapQuery string
 }
 
 // New starts a Server on a loopback port.
