@@ -27,6 +27,7 @@ type config struct {
 	visitWorkers  int
 	logger        *slog.Logger
 	frontier      Frontier
+	maxQueue      int // 0: no cap
 }
 
 // resolve returns c's configuration with the documented defaults.
@@ -66,6 +67,10 @@ func (c *Crawler) resolve() *config {
 	}
 	if cfg.frontier == nil {
 		cfg.frontier = &MemoryFrontier{}
+	}
+	cfg.maxQueue = max(c.MaxQueue, 0)
+	if _, inMemory := cfg.frontier.(*MemoryFrontier); inMemory && c.MaxQueue == 0 {
+		cfg.maxQueue = DefaultMaxQueue
 	}
 	return cfg
 }

@@ -195,6 +195,13 @@ type Crawler struct {
 	// Frontier holds the seen-set and pending URLs; nil means a new
 	// MemoryFrontier.
 	Frontier Frontier
+	// MaxQueue caps the URLs this crawl keeps pending in the frontier: while
+	// it is full, links and sitemap URLs are not admitted; they are counted
+	// in Stats.QueueFull and Logger gets one warning. 0 means
+	// DefaultMaxQueue with a MemoryFrontier (whose pending URLs are held in
+	// memory) and no cap with another Frontier (which may spill to disk);
+	// negative means no cap.
+	MaxQueue int
 	// VisitWorkers is how many visit calls may run at once; 0 means 1, so
 	// visit needs no locking.
 	VisitWorkers int
@@ -285,6 +292,9 @@ type Stats struct {
 	OutOfScope int64
 	// LinksDropped is the number of links past the per-page cap.
 	LinksDropped int64
+	// QueueFull is the number of URLs not admitted because MaxQueue URLs
+	// were pending.
+	QueueFull int64
 	// Queued is the number of URLs pending now; PeakQueue the most ever.
 	Queued, PeakQueue int64
 	// InFlight is the number of requests running now.

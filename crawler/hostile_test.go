@@ -2,6 +2,7 @@ package crawler
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -143,4 +144,31 @@ func TestCrawlSitemapBombsBounded(t *testing.T) {
 		t.Fatalf("heap peak %d MiB for ten 16 MiB sitemap bombs, budget %d MiB", peak>>20, budget>>20)
 	}
 	t.Logf("heap peak %.1f MiB", float64(peak)/(1<<20))
+}
+
+// TestCrawlEndlessTreeQueueCap crawls an endless tree (ten new links a
+// page) with MaxQueue 1,000: the pending URLs never pass the cap, the URLs
+// turned away are counted, and the crawl goes on.
+func TestCrawlEndlessTreeQueueCap(t *testing.T) {
+	srv := hostile.New(hostile.Config{})
+	defer srv.Close()
+	var logs strings.Builder
+	c := &Crawler{MaxQueue: 1000, MaxInFlight: 8, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	pages := 0
+	err := c.Crawl(context.Background(), []string{srv.URL + "/tree"}, func(p *Page) error {
+		if pages++; pages == 400 {
+			return SkipAll
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := c.Stats()
+	if st.PeakQueue > 1000 || st.QueueFull == 0 {
+		t.Fatalf("peak queue %d (cap 1000), %d not admitted", st.PeakQueue, st.QueueFull)
+	}
+	if strings.Count(logs.String(), "frontier full") != 1 {
+		t.Fatalf("want one warning, got:\n%s", logs.String())
+	}
 }

@@ -24,11 +24,12 @@ const (
 // scheduler runs one crawl. Only its loop goroutine touches its fields,
 // except those the workers read, which are set before they start.
 type scheduler struct {
-	cfg      *config
-	c        *Crawler // for Stats
-	frontier Frontier
-	hosts    *hostsched.Scheduler[*host]
-	rng      *rand.Rand
+	cfg         *config
+	queueWarned bool     // the MaxQueue warning was given
+	c           *Crawler // for Stats
+	frontier    Frontier
+	hosts       *hostsched.Scheduler[*host]
+	rng         *rand.Rand
 
 	pending  int // entries queued by this process and not popped
 	admitted int

@@ -90,6 +90,7 @@ func (o *crawlOptions) addFlags(cmd *cobra.Command) {
 	fs.BoolVar(&c.SortQuery, "sort-query", false, "sort query parameters when comparing URLs")
 	fs.BoolVar(&c.StripTracking, "strip-tracking", false, "drop tracking parameters (utm_*, gclid, …) when comparing URLs")
 	fs.IntVar(&c.MaxLinks, "max-links", 10000, fmt.Sprintf("links taken from one page at most (up to %d; a page's links also stop at 4 MiB of URLs; links dropped are counted)", maxLinksFlag))
+	fs.IntVar(&c.MaxQueue, "max-queue", 0, fmt.Sprintf("URLs kept pending at most; links found while full are counted, not admitted (0: %d for the in-memory frontier, none for a frontier on disk; -1: no cap)", crawler.DefaultMaxQueue))
 	fs.DurationVar(&c.Grace, "grace", 10*time.Second, "on Ctrl+C, time pages in flight get to finish")
 }
 
