@@ -16,7 +16,7 @@ if [[ -z ${SLUICE:-} ]]; then
 	SLUICE=$tmp/sluice
 fi
 (cd bench && go build -o "$tmp/server" ./hostile/server)
-cases=${CASES:-"sitemaps line headers tree bombs"}
+cases=${CASES:-"sitemaps line headers tree treecap bombs"}
 port=18300
 
 # serve ROBOTS: start the hostile server on the next port.
@@ -62,6 +62,9 @@ for c in $cases; do
 	tree) # 6: an endless tree of ten links a page, crawled for 20 s
 		serve ""
 		measure "6 endless link tree, crawl 20 s" timeout -s INT 20s "$SLUICE" crawl -q -c 50 --grace 1s "http://127.0.0.1:$port/tree" ;;
+	treecap) # 6, with the pending URLs capped at 100,000
+		serve ""
+		measure "6 endless link tree, crawl 20 s --max-queue 100000" timeout -s INT 20s "$SLUICE" crawl -q -c 50 --grace 1s --max-queue 100000 "http://127.0.0.1:$port/tree" ;;
 	bombs) # 12: 200 gzip bombs of 1 GiB at -c 50, bodies not kept
 		serve ""
 		seq 200 | sed "s|.*|http://127.0.0.1:$port/gzip?size=1073741824\&n=&|" >"$tmp/urls"
