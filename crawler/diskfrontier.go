@@ -1,0 +1,418 @@
+// This file holds the DiskFrontier: a Frontier kept in a Pebble store in a
+// directory, so that a crawl survives the death of its process; here are its
+// opening, locking, metadata and closing.
+
+package crawler
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
+	"github.com/cockroachdb/pebble/vfs"
+)
+
+// DiskFormat is the format version of the state directories this package
+// writes. A directory written by a newer version is refused.
+const DiskFormat = 1
+
+// ErrStateLocked is the error of opening a state directory that another
+// DiskFrontier, in this process or another, holds open.
+var ErrStateLocked = errors.New("crawler: state dir is in use by another crawl")
+
+// ErrStateCorrupt is the error of a state directory that cannot be read.
+var ErrStateCorrupt = errors.New("crawler: state dir is corrupt")
+
+// DiskOptions configures a DiskFrontier. The zero value, like a nil
+// *DiskOptions, is ready to use.
+type DiskOptions struct {
+	// CacheSize is the bytes of Pebble's block cache; 0 means 8 MiB.
+	CacheSize int64
+	// SyncInterval is how often writes are made durable with one fsync
+	// (a group commit); 0 means 200 ms. Close makes everything durable.
+	SyncInterval time.Duration
+	// CommitOutput holds the outcome of finished URLs in memory until the
+	// caller names them in a [DiskFrontier.Commit] along with the length
+	// of its output file, so that the output and the frontier cannot
+	// disagree after a crash. Without it, Finish is written at once and
+	// made durable at the next group commit.
+	CommitOutput bool
+}
+
+// DiskFrontier is a [Frontier] kept in a directory, on Pebble (an embedded
+// log-structured store with a write-ahead log and atomic batches). The
+// seen-set is keyed by each URL's 128-bit fingerprint; each host's pending
+// URLs are ordered keys read a small window at a time, so memory holds the
+// in-flight URLs, a window of up to 16 entries per host being popped, one
+// counter per host with pending URLs, and Pebble's cache and memtables
+// (about 30 MB), however many URLs the crawl has.
+//
+// Crash guarantees. Each call's writes go to Pebble as one atomic batch
+// (Admit writes a page's links together), unsynced; every SyncInterval one
+// fsync makes all earlier batches durable, so after a crash, even a power
+// loss, the directory holds a prefix of the calls made. A URL in flight
+// when its process died is pending when the directory is opened again:
+// the only URLs fetched twice across a crash are those in flight, and a
+// late Retry or Finish of their old lease gets [ErrLeaseLost]. With
+// CommitOutput, a URL is Done on disk only once a Commit has named the
+// record written for it, with the output's length, in one synced batch:
+// truncate the output to [DiskFrontier.Committed] after opening and every
+// URL has exactly one record.
+//
+// A write that fails (a full disk: ENOSPC) sticks: every later call
+// returns its error, so the directory keeps the last consistent prefix and
+// the crawl can be resumed once there is room.
+//
+// OpenDiskFrontier locks the directory: a second open, in this process or
+// another, fails with [ErrStateLocked]. A directory of a newer format or
+// one that cannot be read fails with a clear error, never a fresh start.
+//
+// A DiskFrontier is safe for concurrent use. Close it when done.
+type DiskFrontier struct {
+	dir  string
+	db   *pebble.DB
+	lock *os.File
+	opt  DiskOptions
+
+	stop chan struct{} // closed by Close to end the syncer
+	done chan struct{} // closed when the syncer has ended
+
+	mu      sync.Mutex
+	err     error // the first write error: it sticks
+	closing bool // Close has begun
+	closed  bool
+	dirty   bool   // written since the last fsync
+	seq     uint64 // of the last queue key
+	lease   uint64
+	pending int
+	hosts   map[string]*diskHost
+	out     map[[16]byte]*leased // popped, not finished
+	acks    map[[16]byte]*leased // CommitOutput: finished, not committed
+	commit  int64                // the output length of the last Commit
+}
+
+// diskHost is the memory a DiskFrontier keeps of a host with queue keys.
+type diskHost struct {
+	pending int    // queue keys not popped
+	keys    int    // queue keys on disk
+	last    uint64 // seq of the last key read into window
+	window  []queued
+}
+
+// queued is an entry read ahead from a host's queue.
+type queued struct {
+	e   Entry
+	seq uint64
+}
+
+// leased is a popped entry, and once finished its outcome.
+type leased struct {
+	e     Entry
+	seq   uint64 // of its queue key; 0 for none
+	state State
+	v     *Validators
+}
+
+// OpenDiskFrontier opens the state directory dir, creating it if it does
+// not exist. o may be nil. The URLs that were in flight when dir was last
+// used are pending again.
+func OpenDiskFrontier(dir string, o *DiskOptions) (*DiskFrontier, error) {
+	f := &DiskFrontier{dir: dir, hosts: make(map[string]*diskHost),
+		out: make(map[[16]byte]*leased), acks: make(map[[16]byte]*leased)}
+	if o != nil {
+		f.opt = *o
+	}
+	if f.opt.CacheSize <= 0 {
+		f.opt.CacheSize = 8 << 20
+	}
+	if f.opt.SyncInterval <= 0 {
+		f.opt.SyncInterval = 200 * time.Millisecond
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("crawler: state dir: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	f.lock = lock
+	if err := f.open(); err != nil {
+		if f.db != nil {
+			f.db.Close()
+		}
+		unlockDir(lock)
+		return nil, err
+	}
+	f.stop, f.done = make(chan struct{}), make(chan struct{})
+	go f.syncer()
+	return f, nil
+}
+
+// lockDir takes an exclusive lock on dir's lock file, which holds the pid
+// of its holder for the error a second opener gets.
+func lockDir(dir string) (*os.File, error) {
+	name := filepath.Join(dir, "LOCK")
+	lock, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("crawler: state dir: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(name)
+		lock.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s (held by pid %s)", ErrStateLocked, dir, holder)
+		}
+		return nil, fmt.Errorf("crawler: state dir: locking %s: %w", name, err)
+	}
+	if err := lock.Truncate(0); err == nil {
+		_, _ = lock.WriteAt([]byte(strconv.Itoa(os.Getpid())), 0)
+	}
+	return lock, nil
+}
+
+func unlockDir(lock *os.File) {
+	_ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	lock.Close()
+}
+
+// open opens or creates the store and loads what memory keeps of it.
+func (f *DiskFrontier) open() error {
+	path := filepath.Join(f.dir, "db")
+	_, statErr := os.Stat(path)
+	fresh := errors.Is(statErr, fs.ErrNotExist)
+	cache := pebble.NewCache(f.opt.CacheSize)
+	defer cache.Unref()
+	opts := &pebble.Options{
+		Cache: cache, MemTableSize: 8 << 20, MaxOpenFiles: 256,
+		ErrorIfNotExists: !fresh, Logger: quietLogger{},
+		// Pebble's disk-health wrapper leaks its goroutine when Open
+		// fails; the plain file system has none.
+		FS: vfs.Default,
+	}
+	opts.Levels = make([]pebble.LevelOptions, 7)
+	for i := range opts.Levels {
+		// Most links are seen already: a Bloom filter answers most of
+		// the seen-set's lookups without reading a block.
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	db, err := pebble.Open(path, opts)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+	}
+	f.db = db
+	if fresh {
+		b := db.NewBatch()
+		_ = b.Set(metaKey("format"), []byte(strconv.Itoa(DiskFormat)), nil)
+		if err := b.Commit(pebble.Sync); err != nil {
+			return fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+		}
+	}
+	if err := f.checkFormat(); err != nil {
+		return err
+	}
+	return f.load()
+}
+
+// checkFormat refuses a directory without a format version or with a newer
+// one.
+func (f *DiskFrontier) checkFormat() error {
+	v, ok, err := f.get(metaKey("format"))
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+	}
+	if !ok {
+		return fmt.Errorf("%w: %s has no format version", ErrStateCorrupt, f.dir)
+	}
+	n, err := strconv.Atoi(string(v))
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %s has format version %q", ErrStateCorrupt, f.dir, v)
+	case n > DiskFormat:
+		return fmt.Errorf("crawler: state dir %s has format version %d, newer than this sluice reads (%d)", f.dir, n, DiskFormat)
+	}
+	return nil
+}
+
+// load reads the queue counters, the last sequence number and the lease
+// epoch, and starts a new epoch so that no lease of a past run is valid.
+func (f *DiskFrontier) load() error {
+	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindHost}, UpperBound: []byte{kindHost + 1}})
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+	}
+	for iter.First(); iter.Valid(); iter.Next() {
+		n, k := binary.Uvarint(iter.Value())
+		if k <= 0 {
+			iter.Close()
+			return fmt.Errorf("%w: %s: bad host counter", ErrStateCorrupt, f.dir)
+		}
+		if n > 0 {
+			f.hosts[string(iter.Key()[1:])] = &diskHost{pending: int(n), keys: int(n)}
+			f.pending += int(n)
+		}
+	}
+	if err := iter.Close(); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+	}
+	f.seq = f.metaUint("seq")
+	f.commit = int64(f.metaUint("output"))
+	epoch := f.metaUint("epoch") + 1
+	f.lease = epoch << 40
+	b := f.db.NewBatch()
+	_ = b.Set(metaKey("epoch"), binary.AppendUvarint(nil, epoch), nil)
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+	}
+	return nil
+}
+
+// metaUint reads a uvarint metadata value; 0 if it is absent.
+func (f *DiskFrontier) metaUint(name string) uint64 {
+	v, ok, err := f.get(metaKey(name))
+	if err != nil || !ok {
+		return 0
+	}
+	n, _ := binary.Uvarint(v)
+	return n
+}
+
+// get returns a copy of key's value.
+func (f *DiskFrontier) get(key []byte) ([]byte, bool, error) {
+	v, closer, err := f.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	defer closer.Close()
+	return append([]byte(nil), v...), true, nil
+}
+
+// Dir returns the directory the frontier is kept in.
+func (f *DiskFrontier) Dir() string { return f.dir }
+
+// Meta returns the metadata value stored under name, and whether there is
+// one. Callers keep their own records of a crawl here (the CLI keeps the
+// seeds and scope a state dir was made with).
+func (f *DiskFrontier) Meta(name string) ([]byte, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.usable(); err != nil {
+		return nil, false, err
+	}
+	return f.get(metaKey("user." + name))
+}
+
+// SetMeta stores value under name, durably, before it returns.
+func (f *DiskFrontier) SetMeta(_ context.Context, name string, value []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b := f.db.NewBatch()
+	_ = b.Set(metaKey("user."+name), value, nil)
+	return f.apply(b, true)
+}
+
+// usable returns the sticky error, or an error once closed.
+func (f *DiskFrontier) usable() error {
+	if f.closed {
+		return fmt.Errorf("crawler: state dir %s: frontier closed", f.dir)
+	}
+	return f.err
+}
+
+// apply commits b, unsynced unless sync; a failure sticks.
+func (f *DiskFrontier) apply(b *pebble.Batch, sync bool) error {
+	defer b.Close()
+	if err := f.usable(); err != nil {
+		return err
+	}
+	opts := pebble.NoSync
+	if sync {
+		opts = pebble.Sync
+	}
+	if err := b.Commit(opts); err != nil {
+		f.err = writeError(f.dir, err)
+		return f.err
+	}
+	f.dirty = !sync
+	return nil
+}
+
+// writeError names a full disk plainly.
+func writeError(dir string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) {
+		return fmt.Errorf("crawler: state dir %s: disk full, crawl stopped (resume once there is room): %w", dir, err)
+	}
+	return fmt.Errorf("crawler: state dir %s: write failed, crawl stopped: %w", dir, err)
+}
+
+// syncer makes the unsynced writes durable every SyncInterval.
+func (f *DiskFrontier) syncer() {
+	defer close(f.done)
+	t := time.NewTicker(f.opt.SyncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-f.stop:
+			return
+		case <-t.C:
+		}
+		f.mu.Lock()
+		if f.dirty && f.err == nil {
+			f.dirty = false
+			if err := f.db.LogData(nil, pebble.Sync); err != nil {
+				f.err = writeError(f.dir, err)
+			}
+		}
+		f.mu.Unlock()
+	}
+}
+
+// Close makes every write durable, closes the store and releases the
+// directory. In-flight URLs and, with CommitOutput, finished URLs not yet
+// committed stay pending for the next open. Close returns the first write
+// error the frontier met, if any.
+func (f *DiskFrontier) Close() error {
+	f.mu.Lock()
+	if f.closing {
+		f.mu.Unlock()
+		return nil
+	}
+	f.closing = true
+	f.mu.Unlock()
+	close(f.stop)
+	<-f.done
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	err := f.err
+	if err == nil {
+		if err = f.db.LogData(nil, pebble.Sync); err != nil {
+			err = writeError(f.dir, err)
+		}
+	}
+	f.closed = true
+	if cerr := f.db.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("crawler: state dir %s: %w", f.dir, cerr)
+	}
+	unlockDir(f.lock)
+	return err
+}
+
+// quietLogger drops Pebble's informational lines.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	pebble.DefaultLogger.Fatalf(format, args...)
+}
