@@ -89,7 +89,7 @@ type DiskFrontier struct {
 
 	mu      sync.Mutex
 	err     error // the first write error: it sticks
-	closing bool // Close has begun
+	closing bool  // Close has begun
 	closed  bool
 	dirty   bool   // written since the last fsync
 	seq     uint64 // of the last queue key
