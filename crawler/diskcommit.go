@@ -15,66 +15,74 @@ import (
 // Record names a record the caller has written to its output for a URL,
 // and the output's length just after that record.
 type Record struct {
-	// URL is the URL the record is for, as Finish was given it.
+	// URL is the URL the record is for, as the crawl gave it.
 	URL string
 	// End is the output's length, in bytes, once the record is written.
 	End int64
 }
 
-// Commit makes durable, in one synced batch, the outcome of the finished
-// URLs whose records are named in recs (in the order they were written)
-// together with the output's length after the last of them. It commits the
-// longest prefix of recs whose URLs have been finished and returns its
-// length n; the caller keeps recs[n:] for a later Commit. A record written
-// by a visit call comes before its URL's Finish, so the tail of recs may
-// not be finished yet.
+// Commit marks the URLs of recs recorded and stores the output's length
+// after the last of them, in one synced batch. Each URL stays pending until
+// its Finish, written after its page's links are admitted, makes it Done;
+// a URL recorded but not Done when the process died is fetched again for
+// its links, and [DiskFrontier.Recorded] tells the caller not to write its
+// record a second time.
 //
-// The caller must have flushed and fsynced the output up to recs[n-1].End
-// before calling Commit, and must not call it from two goroutines at once:
-// the one writer of the output commits under the lock it writes with. After
-// a crash, truncating the output to [DiskFrontier.Committed] leaves exactly
-// one record per URL the frontier holds as Done or Failed; the URLs whose
-// records were cut off are pending again.
-//
-// Without DiskOptions.CommitOutput, Finish writes at once and Commit only
-// records the length.
-func (f *DiskFrontier) Commit(_ context.Context, recs []Record) (int, error) {
+// The caller must have flushed and fsynced the output up to the last
+// record's End before calling Commit, must call Commit before the URL's
+// Finish (a visit function waits for the commit of its record before it
+// returns), and must not call it from two goroutines at once: the one
+// writer of the output commits under the lock it writes with. After a
+// crash, truncating the output to [DiskFrontier.Committed] leaves exactly
+// one record for each URL recorded; the URLs whose records were cut off
+// are pending and unrecorded.
+func (f *DiskFrontier) Commit(_ context.Context, recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	f.mu.Lock()
+	if err := f.usable(); err != nil {
+		f.mu.Unlock()
+		return err
+	}
+	b := f.db.NewBatch()
+	for _, r := range recs {
+		_ = b.Set(recordedKey(fingerprint(r.URL)), nil, nil)
+	}
+	end := recs[len(recs)-1].End
+	_ = b.Set(metaKey("output"), binary.AppendUvarint(nil, uint64(end)), nil)
+	err := f.apply(b, false)
+	if err == nil {
+		f.commit = end
+	}
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	// One fsync of the log, outside the lock so that the crawl goes on
+	// meanwhile, makes the batch and all before it durable.
+	if err := f.db.LogData(nil, pebble.Sync); err != nil {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.err == nil {
+			f.err = writeError(f.dir, err)
+		}
+		return f.err
+	}
+	return nil
+}
+
+// Recorded reports whether a Commit has named a record of url that its
+// Finish has not yet followed: a URL fetched again after a crash for its
+// links, whose record is in the output already.
+func (f *DiskFrontier) Recorded(_ context.Context, url string) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.usable(); err != nil {
-		return 0, err
+		return false, err
 	}
-	n := 0
-	if f.opt.CommitOutput {
-		for n < len(recs) && f.acks[fingerprint(recs[n].URL)] != nil {
-			n++
-		}
-	} else {
-		n = len(recs)
-	}
-	if n == 0 {
-		return 0, nil
-	}
-	b := f.db.NewBatch()
-	done := make([]*leased, 0, n)
-	for _, r := range recs[:n] {
-		fp := fingerprint(r.URL)
-		if l := f.acks[fp]; l != nil {
-			f.writeDone(b, fp, l)
-			done = append(done, l)
-			delete(f.acks, fp)
-		}
-	}
-	end := recs[n-1].End
-	_ = b.Set(metaKey("output"), binary.AppendUvarint(nil, uint64(end)), nil)
-	if err := f.apply(b, true); err != nil {
-		return 0, err
-	}
-	f.commit = end
-	for _, l := range done {
-		f.doneWritten(l)
-	}
-	return n, nil
+	_, ok, err := f.get(recordedKey(fingerprint(url)))
+	return ok, err
 }
 
 // Committed returns the output length of the last Commit, 0 if there has
@@ -134,8 +142,8 @@ func (f *DiskFrontier) Recrawl(_ context.Context) (int, error) {
 	if err := f.usable(); err != nil {
 		return 0, err
 	}
-	if f.pending > 0 || len(f.out) > 0 || len(f.acks) > 0 {
-		return 0, fmt.Errorf("crawler: recrawl: %d URLs are pending, %d in flight", f.pending, len(f.out)+len(f.acks))
+	if f.pending > 0 || len(f.out) > 0 {
+		return 0, fmt.Errorf("crawler: recrawl: %d URLs are pending, %d in flight", f.pending, len(f.out))
 	}
 	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindState}, UpperBound: []byte{kindState + 1}})
 	if err != nil {

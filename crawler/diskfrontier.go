@@ -41,12 +41,6 @@ type DiskOptions struct {
 	// SyncInterval is how often writes are made durable with one fsync
 	// (a group commit); 0 means 200 ms. Close makes everything durable.
 	SyncInterval time.Duration
-	// CommitOutput holds the outcome of finished URLs in memory until the
-	// caller names them in a [DiskFrontier.Commit] along with the length
-	// of its output file, so that the output and the frontier cannot
-	// disagree after a crash. Without it, Finish is written at once and
-	// made durable at the next group commit.
-	CommitOutput bool
 }
 
 // DiskFrontier is a [Frontier] kept in a directory, on Pebble (an embedded
@@ -63,11 +57,10 @@ type DiskOptions struct {
 // loss, the directory holds a prefix of the calls made. A URL in flight
 // when its process died is pending when the directory is opened again:
 // the only URLs fetched twice across a crash are those in flight, and a
-// late Retry or Finish of their old lease gets [ErrLeaseLost]. With
-// CommitOutput, a URL is Done on disk only once a Commit has named the
-// record written for it, with the output's length, in one synced batch:
-// truncate the output to [DiskFrontier.Committed] after opening and every
-// URL has exactly one record.
+// late Retry or Finish of their old lease gets [ErrLeaseLost]. A caller
+// that writes one record per URL to an output file keeps it in step with
+// the frontier through [Output] (see [DiskFrontier.Commit]): after a crash
+// the output holds exactly one record for every URL that has one.
 //
 // A write that fails (a full disk: ENOSPC) sticks: every later call
 // returns its error, so the directory keeps the last consistent prefix and
@@ -97,7 +90,6 @@ type DiskFrontier struct {
 	pending int
 	hosts   map[string]*diskHost
 	out     map[[16]byte]*leased // popped, not finished
-	acks    map[[16]byte]*leased // CommitOutput: finished, not committed
 	commit  int64                // the output length of the last Commit
 }
 
@@ -117,10 +109,10 @@ type queued struct {
 
 // leased is a popped entry, and once finished its outcome.
 type leased struct {
-	e     Entry
-	seq   uint64 // of its queue key; 0 for none
-	state State
-	v     *Validators
+	e         Entry
+	seq       uint64 // of its queue key; 0 for none
+	state     State
+	v         *Validators
 }
 
 // OpenDiskFrontier opens the state directory dir, creating it if it does
@@ -128,7 +120,7 @@ type leased struct {
 // used are pending again.
 func OpenDiskFrontier(dir string, o *DiskOptions) (*DiskFrontier, error) {
 	f := &DiskFrontier{dir: dir, hosts: make(map[string]*diskHost),
-		out: make(map[[16]byte]*leased), acks: make(map[[16]byte]*leased)}
+		out: make(map[[16]byte]*leased)}
 	if o != nil {
 		f.opt = *o
 	}
@@ -188,13 +180,69 @@ func unlockDir(lock *os.File) {
 // open opens or creates the store and loads what memory keeps of it.
 func (f *DiskFrontier) open() error {
 	path := filepath.Join(f.dir, "db")
-	_, statErr := os.Stat(path)
-	fresh := errors.Is(statErr, fs.ErrNotExist)
-	cache := pebble.NewCache(f.opt.CacheSize)
-	defer cache.Unref()
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if err := f.create(path); err != nil {
+			return err
+		}
+	}
+	opts := f.options(false)
+	defer opts.Cache.Unref() // the store holds its own reference
+	db, err := pebble.Open(path, opts)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+	}
+	f.db = db
+	if err := f.checkFormat(); err != nil {
+		return err
+	}
+	return f.load()
+}
+
+// create makes a new store at path: built under another name and renamed
+// into place once it holds its format version, so that a process killed
+// while creating it leaves no store without one.
+func (f *DiskFrontier) create(path string) error {
+	tmp := path + ".new"
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("crawler: state dir: %w", err)
+	}
+	opts := f.options(true)
+	defer opts.Cache.Unref()
+	db, err := pebble.Open(tmp, opts)
+	if err != nil {
+		return fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+	}
+	err = db.Set(metaKey("format"), []byte(strconv.Itoa(DiskFormat)), pebble.Sync)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err == nil {
+		err = syncDir(f.dir)
+	}
+	if err != nil {
+		return fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+	}
+	return nil
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// options returns the Pebble options of the store.
+func (f *DiskFrontier) options(create bool) *pebble.Options {
 	opts := &pebble.Options{
-		Cache: cache, MemTableSize: 8 << 20, MaxOpenFiles: 256,
-		ErrorIfNotExists: !fresh, Logger: quietLogger{},
+		Cache: pebble.NewCache(f.opt.CacheSize), MemTableSize: 8 << 20, MaxOpenFiles: 256,
+		ErrorIfNotExists: !create, Logger: quietLogger{},
 		// Pebble's disk-health wrapper leaks its goroutine when Open
 		// fails; the plain file system has none.
 		FS: vfs.Default,
@@ -205,22 +253,7 @@ func (f *DiskFrontier) open() error {
 		// the seen-set's lookups without reading a block.
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
-	db, err := pebble.Open(path, opts)
-	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
-	}
-	f.db = db
-	if fresh {
-		b := db.NewBatch()
-		_ = b.Set(metaKey("format"), []byte(strconv.Itoa(DiskFormat)), nil)
-		if err := b.Commit(pebble.Sync); err != nil {
-			return fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
-		}
-	}
-	if err := f.checkFormat(); err != nil {
-		return err
-	}
-	return f.load()
+	return opts
 }
 
 // checkFormat refuses a directory without a format version or with a newer
@@ -380,8 +413,7 @@ func (f *DiskFrontier) syncer() {
 }
 
 // Close makes every write durable, closes the store and releases the
-// directory. In-flight URLs and, with CommitOutput, finished URLs not yet
-// committed stay pending for the next open. Close returns the first write
+// directory. In-flight URLs stay pending for the next open. Close returns the first write
 // error the frontier met, if any.
 func (f *DiskFrontier) Close() error {
 	f.mu.Lock()

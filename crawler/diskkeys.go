@@ -14,6 +14,7 @@ import (
 //	q<host>\x00<seq:8>     a pending URL in its host's queue, in admission order
 //	h<host>                the number of queue keys of host, uvarint
 //	v<fp:16>               the validators of a fetched URL: status, ETag, Last-Modified
+//	r<fp:16>               a URL whose record is committed and that is not Done yet
 //
 // A URL handed out by Pop keeps its queue key until it is finished, so
 // whatever is in flight when the process dies is pending when the store is
@@ -24,6 +25,7 @@ const (
 	kindQueue      = 'q'
 	kindHost       = 'h'
 	kindValidators = 'v'
+	kindRecorded   = 'r'
 )
 
 // errCorruptValue is the error of a stored value that does not decode.
@@ -34,6 +36,8 @@ func metaKey(name string) []byte { return append([]byte{kindMeta}, name...) }
 func stateKey(fp [16]byte) []byte { return append([]byte{kindState}, fp[:]...) }
 
 func validatorsKey(fp [16]byte) []byte { return append([]byte{kindValidators}, fp[:]...) }
+
+func recordedKey(fp [16]byte) []byte { return append([]byte{kindRecorded}, fp[:]...) }
 
 func hostKey(host string) []byte { return append([]byte{kindHost}, host...) }
 

@@ -179,9 +179,9 @@ func (f *DiskFrontier) Retry(_ context.Context, e Entry) error {
 	return nil
 }
 
-// Finish implements Frontier. With CommitOutput the outcome waits in memory
-// for the Commit that names the URL's record; otherwise it is written at
-// once.
+// Finish implements Frontier. The outcome is written at once, unsynced,
+// after the batch that admitted the page's links: a crash leaves the URL
+// Done only if its links are in.
 func (f *DiskFrontier) Finish(_ context.Context, e Entry, s State) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -200,16 +200,9 @@ func (f *DiskFrontier) Finish(_ context.Context, e Entry, s State) error {
 		l = &leased{e: e}
 	}
 	l.state = s
-	if f.opt.CommitOutput {
-		f.acks[fp] = l
-		return nil
-	}
 	b := f.db.NewBatch()
 	f.writeDone(b, fp, l)
 	if err := f.apply(b, false); err != nil {
-		if l.e.Lease != 0 {
-			f.out[fp] = l
-		}
 		return err
 	}
 	f.doneWritten(l)
@@ -220,6 +213,7 @@ func (f *DiskFrontier) Finish(_ context.Context, e Entry, s State) error {
 // validators, and the removal of its queue key.
 func (f *DiskFrontier) writeDone(b *pebble.Batch, fp [16]byte, l *leased) {
 	_ = b.Set(stateKey(fp), appendDone(nil, l.state, &l.e), nil)
+	_ = b.Delete(recordedKey(fp), nil)
 	if l.v != nil {
 		_ = b.Set(validatorsKey(fp), appendValidators(nil, l.v), nil)
 	}
@@ -243,7 +237,7 @@ func (f *DiskFrontier) doneWritten(l *leased) {
 	if l.seq == 0 {
 		return
 	}
-	if h := f.hosts[l.e.Host]; h.keys == 0 && h.pending == 0 {
+	if h := f.hosts[l.e.Host]; h != nil && h.keys == 0 && h.pending == 0 {
 		delete(f.hosts, l.e.Host)
 	}
 }
@@ -256,9 +250,6 @@ func (f *DiskFrontier) State(_ context.Context, url string) (State, error) {
 		return Unseen, err
 	}
 	fp := fingerprint(url)
-	if l := f.acks[fp]; l != nil {
-		return l.state, nil
-	}
 	if f.out[fp] != nil {
 		return InFlight, nil
 	}
