@@ -109,10 +109,10 @@ type queued struct {
 
 // leased is a popped entry, and once finished its outcome.
 type leased struct {
-	e         Entry
-	seq       uint64 // of its queue key; 0 for none
-	state     State
-	v         *Validators
+	e     Entry
+	seq   uint64 // of its queue key; 0 for none
+	state State
+	v     *Validators
 }
 
 // OpenDiskFrontier opens the state directory dir, creating it if it does
