@@ -137,6 +137,12 @@ type Crawler struct {
 	UserAgent string
 	// Header is added to every request.
 	Header http.Header
+	// PageHeader, when set, returns headers to add to the request of the
+	// page at url (not of robots.txt or sitemaps); nil adds none. A
+	// recrawl sends a page's stored validators this way (If-None-Match,
+	// If-Modified-Since), and records a 304 as unchanged. It is called
+	// from the fetch workers and must be safe for concurrent use.
+	PageHeader func(url string) http.Header
 	// Timeout bounds each request, body included; 0 means 30 seconds.
 	Timeout time.Duration
 	// Retries is how many times a page is fetched again after a network

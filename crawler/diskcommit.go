@@ -134,16 +134,17 @@ const recrawlBatch = 1000
 
 // Recrawl queues every Done or Failed URL again, as pending, with its
 // depth and parent, for a new pass of the crawl; its validators stay. It
-// returns the number of URLs queued. It fails if any URL is pending, in
-// flight or waiting for a Commit: a pass must end before the next begins.
+// returns the number of URLs queued. The URLs pending already stay as they
+// are, so a Recrawl cut short by a crash is finished by calling it again.
+// It fails while URLs are in flight.
 func (f *DiskFrontier) Recrawl(_ context.Context) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.usable(); err != nil {
 		return 0, err
 	}
-	if f.pending > 0 || len(f.out) > 0 {
-		return 0, fmt.Errorf("crawler: recrawl: %d URLs are pending, %d in flight", f.pending, len(f.out))
+	if len(f.out) > 0 {
+		return 0, fmt.Errorf("crawler: recrawl: %d URLs are in flight", len(f.out))
 	}
 	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindState}, UpperBound: []byte{kindState + 1}})
 	if err != nil {

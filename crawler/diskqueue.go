@@ -279,6 +279,16 @@ func (f *DiskFrontier) Hosts(_ context.Context, n int) ([]string, error) {
 	return hosts, nil
 }
 
+// HostPending returns the number of host's URLs pending.
+func (f *DiskFrontier) HostPending(_ context.Context, host string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if h := f.hosts[host]; h != nil {
+		return h.pending, f.usable()
+	}
+	return 0, f.usable()
+}
+
 // Counts implements Frontier. URLs finished and waiting for a Commit count
 // as neither pending nor in flight.
 func (f *DiskFrontier) Counts(context.Context) (pending, inFlight int, err error) {

@@ -3,7 +3,9 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/sluicehq/sluice/crawler"
@@ -19,6 +21,9 @@ type crawlOptions struct {
 	scope  string
 	robots bool
 	label  string // progress line label
+	state  stateFlags
+
+	durable *durable // with --state, set by the run
 }
 
 func newCrawlCmd(e *env) *cobra.Command {
@@ -47,6 +52,12 @@ finish (a second signal cancels them), and their records are written.
 			if err := o.check(); err != nil {
 				return err
 			}
+			if o.state.dir != "" {
+				return crawlDurable(cmd.Context(), e, o, args, cmd.Flags().Changed("output"))
+			}
+			if o.state.recrawl || o.state.accept {
+				return usageErrorf("crawl: --recrawl and --accept-changes need --state DIR")
+			}
 			out, closeOut, err := e.output(o.out.output)
 			if err != nil {
 				return err
@@ -67,6 +78,7 @@ func (o *crawlOptions) addFlags(cmd *cobra.Command) {
 	c := &o.c
 	o.http.add(fs)
 	o.out.add(fs, "records")
+	o.state.add(fs)
 	fs.Float64Var(&c.Jitter, "jitter", 0, "spread each host's delay over ±this fraction of it")
 	fs.IntVar(&c.MaxDepth, "depth", 0, "links followed from a seed at most (0: unlimited)")
 	fs.IntVar(&c.MaxPages, "max-pages", 0, "URLs taken in at most (0: unlimited)")
@@ -104,4 +116,18 @@ func (o *crawlOptions) check() error {
 	c.Timeout, c.Retries, c.MaxBody = h.timeout, h.retries, h.maxBody
 	c.UserAgent, c.Header = h.userAgent, h.headers.Header()
 	return nil
+}
+
+// crawlDurable runs a crawl kept in the state dir of --state.
+func crawlDurable(ctx context.Context, e *env, o *crawlOptions, seeds []string, outputSet bool) error {
+	d, err := openDurable(ctx, o, seeds, outputSet)
+	if err != nil {
+		return err
+	}
+	o.durable = d
+	err = crawlRun(ctx, e, o, seeds, io.Discard)
+	if cerr := d.close(context.WithoutCancel(ctx)); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -26,10 +26,12 @@ type crawlRecord struct {
 	ContentType string  `json:"content_type,omitempty"`
 	Title       string  `json:"title,omitempty"`
 	Skipped     string  `json:"skipped,omitempty"` // "robots.txt" for a URL robots.txt denies
+	Unchanged   bool    `json:"unchanged,omitempty"` // a recrawl's 304
 	Error       string  `json:"error,omitempty"`
 	ErrorKind   string  `json:"error_kind,omitempty"`
 
-	err error // the error behind Error, for the summary
+	err  error      // the error behind Error, for the summary
+	done chan error // with --state: told when the record is committed
 }
 
 func toCrawlRecord(p *crawler.Page) *crawlRecord {
@@ -64,13 +66,33 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 	records := make(chan *crawlRecord, 256)
 	writeErr := make(chan error, 1)
 	writeFailed := make(chan struct{}) // closed when the output fails
+	d := o.durable
 	go func() {
 		w := newJSONLines(out)
+		var group []chan error // records waiting for their commit
 		for r := range records {
-			err := w.write(r)
+			var err error
+			if d != nil {
+				err = d.write(r)
+			} else {
+				err = w.write(r)
+			}
 			sum.add(r)
-			if len(records) == 0 {
-				err = w.flush()
+			if r.done != nil {
+				group = append(group, r.done)
+			}
+			if len(records) == 0 || len(group) >= 256 {
+				// With --state, one commit (a group commit) covers
+				// the records written during the last one's fsync.
+				if d != nil {
+					err = d.out.Commit(ctx)
+				} else {
+					err = w.flush()
+				}
+				for _, done := range group {
+					done <- err
+				}
+				group = group[:0]
 			}
 			if err != nil && writeFailed != nil {
 				close(writeFailed) // stop the crawl: its records have nowhere to go
@@ -80,12 +102,19 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 				status.show(sum.records, "URLs", func() string { return o.statusText(sum) })
 			}
 		}
+		if d != nil {
+			writeErr <- d.out.Commit(ctx)
+			return
+		}
 		writeErr <- w.flush()
 	}()
 
 	var good []string
 	for _, s := range seeds {
 		if err := checkURL(s); err != nil {
+			if d != nil && d.seedRecorded(ctx, s) {
+				continue // recorded by the run this one resumes
+			}
 			records <- &crawlRecord{URL: s, Error: err.Error(), ErrorKind: errKind(err), err: err}
 			continue
 		}
@@ -93,7 +122,7 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 	}
 	stopAbort := e.onAbort(c.Abort) // a second signal cuts the grace period short
 	failed := writeFailed
-	err := c.Crawl(ctx, good, func(p *crawler.Page) error {
+	visit := func(p *crawler.Page) error {
 		select {
 		case <-failed:
 			return errOutputFailed
@@ -101,7 +130,15 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 		}
 		records <- toCrawlRecord(p)
 		return nil
-	})
+	}
+	if d != nil {
+		visit = d.visitFunc(ctx, records)
+		c.Frontier, c.VisitWorkers = d.f, c.Concurrency
+		if d.recrawl {
+			c.PageHeader = d.pageHeader(ctx)
+		}
+	}
+	err := c.Crawl(ctx, good, visit)
 	stopAbort()
 	close(records)
 	werr := <-writeErr
@@ -111,6 +148,9 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 	st := c.Stats()
 	if !o.out.quiet {
 		sum.print(e.stderr, &st)
+		if d != nil {
+			d.printRecrawl(e.stderr)
+		}
 	}
 	switch {
 	case werr != nil:
