@@ -192,4 +192,3 @@ func (p *pipeline) fetchRobots(ctx context.Context, j *job) *result {
 	}
 	return r
 }
-

@@ -25,7 +25,7 @@ type crawlRecord struct {
 	DurationMS  float64 `json:"duration_ms"`
 	ContentType string  `json:"content_type,omitempty"`
 	Title       string  `json:"title,omitempty"`
-	Skipped     string  `json:"skipped,omitempty"` // "robots.txt" for a URL robots.txt denies
+	Skipped     string  `json:"skipped,omitempty"`   // "robots.txt" for a URL robots.txt denies
 	Unchanged   bool    `json:"unchanged,omitempty"` // a recrawl's 304
 	Error       string  `json:"error,omitempty"`
 	ErrorKind   string  `json:"error_kind,omitempty"`
