@@ -12,7 +12,6 @@ import (
 //	m<name>                crawl metadata (format version, config, output length, …)
 //	s<fp:16>               a URL's state; Done and Failed carry the URL, parent and depth
 //	q<host>\x00<seq:8>     a pending URL in its host's queue, in admission order
-//	h<host>                the number of queue keys of host, uvarint
 //	v<fp:16>               the validators of a fetched URL: status, ETag, Last-Modified
 //	r<fp:16>               a URL whose record is committed and that is not Done yet
 //
@@ -23,7 +22,6 @@ const (
 	kindMeta       = 'm'
 	kindState      = 's'
 	kindQueue      = 'q'
-	kindHost       = 'h'
 	kindValidators = 'v'
 	kindRecorded   = 'r'
 )
@@ -38,8 +36,6 @@ func stateKey(fp [16]byte) []byte { return append([]byte{kindState}, fp[:]...) }
 func validatorsKey(fp [16]byte) []byte { return append([]byte{kindValidators}, fp[:]...) }
 
 func recordedKey(fp [16]byte) []byte { return append([]byte{kindRecorded}, fp[:]...) }
-
-func hostKey(host string) []byte { return append([]byte{kindHost}, host...) }
 
 // queuePrefix is the prefix of host's queue keys; queueEnd bounds them.
 func queuePrefix(host string) []byte {

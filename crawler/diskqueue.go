@@ -5,7 +5,6 @@ package crawler
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 
 	"github.com/cockroachdb/pebble"
@@ -67,23 +66,17 @@ func (f *DiskFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
 	return added, nil
 }
 
-// setCounts writes the host counters changed by delta into b, and the
-// sequence number; the hosts are created in memory as needed, their counts
-// left for the caller to change once b is committed.
-func (f *DiskFrontier) setCounts(b *pebble.Batch, delta map[string]int) {
-	for host, n := range delta {
-		h := f.hosts[host]
-		if h == nil {
-			h = &diskHost{}
-			f.hosts[host] = h
-		}
-		if k := h.keys + n; k > 0 {
-			_ = b.Set(hostKey(host), binary.AppendUvarint(nil, uint64(k)), nil)
-		} else {
-			_ = b.Delete(hostKey(host), nil)
+// setCounts creates in memory the hosts of delta that are new; their
+// counts are left for the caller to change once the batch is committed.
+// Neither the counts nor the sequence number are stored: rewriting such a
+// key with every batch made Pebble's memtable the crawl's hottest code, and
+// OpenDiskFrontier counts the queue keys instead.
+func (f *DiskFrontier) setCounts(_ *pebble.Batch, delta map[string]int) {
+	for host := range delta {
+		if f.hosts[host] == nil {
+			f.hosts[host] = &diskHost{}
 		}
 	}
-	_ = b.Set(metaKey("seq"), binary.AppendUvarint(nil, f.seq), nil)
 }
 
 // Pop implements Frontier. The entry keeps its queue key until it is
@@ -168,7 +161,6 @@ func (f *DiskFrontier) Retry(_ context.Context, e Entry) error {
 	_ = b.Delete(queueKey(host, l.seq), nil)
 	f.seq++
 	_ = b.Set(queueKey(host, f.seq), appendEntry(nil, &e, host), nil)
-	_ = b.Set(metaKey("seq"), binary.AppendUvarint(nil, f.seq), nil)
 	if err := f.apply(b, false); err != nil {
 		f.out[fp] = l
 		return err
@@ -222,13 +214,7 @@ func (f *DiskFrontier) writeDone(b *pebble.Batch, fp [16]byte, l *leased) {
 	}
 	host := l.e.Host
 	_ = b.Delete(queueKey(host, l.seq), nil)
-	h := f.hosts[host]
-	if h.keys > 1 {
-		_ = b.Set(hostKey(host), binary.AppendUvarint(nil, uint64(h.keys-1)), nil)
-	} else {
-		_ = b.Delete(hostKey(host), nil)
-	}
-	h.keys-- // a failed batch sticks: nothing is written after it
+	f.hosts[host].keys-- // a failed batch sticks: nothing is written after it
 }
 
 // doneWritten forgets a host that has nothing left on disk, once its

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/sluicehq/sluice/crawler"
 )
@@ -70,6 +71,7 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 	go func() {
 		w := newJSONLines(out)
 		var group []chan error // records waiting for their commit
+		var lastCommit time.Time
 		for r := range records {
 			var err error
 			if d != nil {
@@ -81,10 +83,18 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 			if r.done != nil {
 				group = append(group, r.done)
 			}
+			if d != nil && len(records) == 0 && len(group) > 0 && len(group) < 256 {
+				// Group commits at most every commitGap: the records that
+				// come meanwhile share its two fsyncs.
+				if wait := commitGap - time.Since(lastCommit); wait > 0 {
+					time.Sleep(wait)
+				}
+			}
 			if len(records) == 0 || len(group) >= 256 {
 				// With --state, one commit (a group commit) covers
 				// the records written during the last one's fsync.
 				if d != nil {
+					lastCommit = time.Now()
 					err = d.out.Commit(ctx)
 				} else {
 					err = w.flush()
@@ -170,3 +180,10 @@ func (o *crawlOptions) statusText(sum *crawlSummary) string {
 	return fmt.Sprintf("%s: %s, %d failed, %d queued, %d in flight",
 		o.label, plural(sum.records, "URL"), sum.errs, st.Queued, st.InFlight)
 }
+
+// commitGap is the least time between two commits of a crawl with --state:
+// each costs two fsyncs (the records file, the state's log), and on a
+// loopback site with no latency (bench/crawl scenario A) committing as
+// soon as the writer was idle made groups of two records and cut the rate
+// from 3,349 to 810 pages/s; 5 ms gave 1,132.
+const commitGap = 2 * time.Millisecond
