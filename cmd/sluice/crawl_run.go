@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/crawler"
 )
 
@@ -30,16 +31,18 @@ type crawlRecord struct {
 	Unchanged   bool    `json:"unchanged,omitempty"` // a recrawl's 304
 	Error       string  `json:"error,omitempty"`
 	ErrorKind   string  `json:"error_kind,omitempty"`
+	kept
 
-	err  error      // the error behind Error, for the summary
-	done chan error // with --state: told when the record is committed
+	err  error            // the error behind Error, for the summary
+	resp *sluice.Response // for --save and --include, until written
+	done chan error       // with --state: told when the record is committed
 }
 
 func toCrawlRecord(p *crawler.Page) *crawlRecord {
 	r := &crawlRecord{URL: p.URL, Depth: p.Depth, Parent: p.Parent, Links: len(p.Links),
 		DurationMS: durMS(p.Duration), ContentType: p.ContentType, Title: p.Title}
 	if p.Response != nil {
-		r.Status, r.Bytes, r.Truncated = p.Response.StatusCode, len(p.Response.Body), p.Response.Truncated
+		r.Status, r.Bytes, r.Truncated, r.resp = p.Response.StatusCode, len(p.Response.Body), p.Response.Truncated, p.Response
 	}
 	switch {
 	case errors.Is(p.Err, crawler.ErrRobots) && !errors.Is(p.Err, crawler.ErrRobotsUnreachable):
@@ -73,6 +76,12 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 		var group []chan error // records waiting for their commit
 		var lastCommit time.Time
 		for r := range records {
+			if o.keep.active() {
+				if err := o.keep.fill(&r.kept, r.URL, r.resp); err != nil {
+					w.fail(err)
+				}
+			}
+			r.resp = nil
 			var err error
 			if d != nil {
 				err = d.write(r)
@@ -143,7 +152,7 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 	}
 	if d != nil {
 		visit = d.visitFunc(ctx, records)
-		c.Frontier, c.VisitWorkers = d.f, c.Concurrency
+		c.Frontier, c.VisitWorkers = d.f, c.MaxInFlight
 		if d.recrawl {
 			c.PageHeader = d.pageHeader(ctx)
 		}
