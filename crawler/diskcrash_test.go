@@ -67,7 +67,7 @@ func crawlChild(dir, seed string) int {
 		}
 		written <- err
 	}()
-	c := &Crawler{Concurrency: crashConc, VisitWorkers: crashConc, Frontier: f}
+	c := &Crawler{MaxInFlight: crashConc, VisitWorkers: crashConc, Frontier: f}
 	err = c.Crawl(ctx, []string{seed}, func(p *Page) error {
 		if again, err := f.Recorded(ctx, p.URL); again || err != nil {
 			return err // fetched again for its links only

@@ -24,7 +24,7 @@ func TestCrawlResumesFromDisk(t *testing.T) {
 	stop := errors.New("stop")
 
 	f := openDisk(t, dir, nil)
-	err := (&Crawler{Concurrency: 8, Frontier: f}).Crawl(context.Background(), seeds, func(p *Page) error {
+	err := (&Crawler{MaxInFlight: 8, Frontier: f}).Crawl(context.Background(), seeds, func(p *Page) error {
 		visit(p)
 		if len(visited) == 200 {
 			return stop
@@ -38,7 +38,7 @@ func TestCrawlResumesFromDisk(t *testing.T) {
 
 	for range 2 {
 		f = openDisk(t, dir, nil)
-		if err := (&Crawler{Concurrency: 8, Frontier: f}).Crawl(context.Background(), seeds, visit); err != nil {
+		if err := (&Crawler{MaxInFlight: 8, Frontier: f}).Crawl(context.Background(), seeds, visit); err != nil {
 			t.Fatal(err)
 		}
 		must(t, f.Close())
