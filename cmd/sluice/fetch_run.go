@@ -137,6 +137,10 @@ intake:
 				linesOpen, readerDone = false, true
 				break intake
 			}
+			if o.done != nil && o.done.take(ln.text) {
+				sum.resumed++ // recorded by the run this one resumes
+				continue
+			}
 			if err := checkURL(ln.text); err != nil {
 				emitUnfetched(ln, err)
 				continue
