@@ -89,8 +89,10 @@ type DiskFrontier struct {
 	lease   uint64
 	pending int
 	hosts   map[string]*diskHost
-	out     map[[16]byte]*leased // popped, not finished
-	commit  int64                // the output length of the last Commit
+	out     map[[16]byte]*leased  // popped, not finished
+	commit  int64                 // the output length of the last Commit
+	recent  map[[16]byte]struct{} // URLs seen lately: see seenCache
+	older   map[[16]byte]struct{}
 }
 
 // diskHost is the memory a DiskFrontier keeps of a host with queue keys.

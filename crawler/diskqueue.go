@@ -33,11 +33,15 @@ func (f *DiskFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
 			continue
 		}
 		inBatch[fp] = true
+		if f.seenRecently(fp) {
+			continue
+		}
 		_, seen, err := f.get(stateKey(fp))
 		if err != nil {
 			b.Close()
 			return nil, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
 		}
+		f.noteSeen(fp)
 		if seen {
 			continue
 		}
@@ -64,6 +68,31 @@ func (f *DiskFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
 		f.pending += n
 	}
 	return added, nil
+}
+
+// seenCache is how many fingerprints each of the two generations of the
+// cache of URLs seen holds: at most 2 × 131,072 × about 40 bytes, 10 MB,
+// however large the crawl. Most links a page has were seen recently, and a
+// Pebble lookup of each was the crawl's hottest code.
+const seenCache = 1 << 17
+
+// seenRecently reports whether fp is in the cache of URLs seen; a URL once
+// seen stays seen, so the cache never answers wrong, only not at all.
+func (f *DiskFrontier) seenRecently(fp [16]byte) bool {
+	if _, ok := f.recent[fp]; ok {
+		return true
+	}
+	_, ok := f.older[fp]
+	return ok
+}
+
+// noteSeen adds fp to the cache of URLs seen, dropping the older
+// generation when the newer is full.
+func (f *DiskFrontier) noteSeen(fp [16]byte) {
+	if len(f.recent) >= seenCache || f.recent == nil {
+		f.older, f.recent = f.recent, make(map[[16]byte]struct{}, seenCache)
+	}
+	f.recent[fp] = struct{}{}
 }
 
 // setCounts creates in memory the hosts of delta that are new; their
