@@ -191,8 +191,11 @@ func (o *crawlOptions) statusText(sum *crawlSummary) string {
 }
 
 // commitGap is the least time between two commits of a crawl with --state:
-// each costs two fsyncs (the records file, the state's log), and on a
-// loopback site with no latency (bench/crawl scenario A) committing as
-// soon as the writer was idle made groups of two records and cut the rate
-// from 3,349 to 810 pages/s; 5 ms gave 1,132.
-const commitGap = 2 * time.Millisecond
+// each costs two fsyncs (the records file, the state's log), which on the
+// benchmark machine cost CPU as well as time. On bench/crawl's scenario A
+// (20,000 pages, no latency, -c 50, one core), committing whenever the
+// writer was idle made groups of two records; a 2 ms gap took 34.8 s (11.4
+// s of CPU), a 10 ms gap 15.9 s (8.0 s of CPU). A page waits for its
+// record's commit, so the gap is also the most a page's slot is held
+// longer.
+const commitGap = 10 * time.Millisecond
