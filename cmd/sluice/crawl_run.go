@@ -68,65 +68,9 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 		status = newStatusLine(e.stderr)
 	}
 	records := make(chan *crawlRecord, 256)
-	writeErr := make(chan error, 1)
 	writeFailed := make(chan struct{}) // closed when the output fails
+	writeErr := o.startWriter(ctx, out, records, sum, status, writeFailed)
 	d := o.durable
-	go func() {
-		w := newJSONLines(out)
-		var group []chan error // records waiting for their commit
-		var lastCommit time.Time
-		for r := range records {
-			if o.keep.active() {
-				if err := o.keep.fill(&r.kept, r.URL, r.resp); err != nil {
-					w.fail(err)
-				}
-			}
-			r.resp = nil
-			var err error
-			if d != nil {
-				err = d.write(r)
-			} else {
-				err = w.write(r)
-			}
-			sum.add(r)
-			if r.done != nil {
-				group = append(group, r.done)
-			}
-			if d != nil && len(records) == 0 && len(group) > 0 && len(group) < 256 {
-				// Group commits at most every commitGap: the records that
-				// come meanwhile share its two fsyncs.
-				if wait := commitGap - time.Since(lastCommit); wait > 0 {
-					time.Sleep(wait)
-				}
-			}
-			if len(records) == 0 || len(group) >= 256 {
-				// With --state, one commit (a group commit) covers
-				// the records written during the last one's fsync.
-				if d != nil {
-					lastCommit = time.Now()
-					err = d.out.Commit(ctx)
-				} else {
-					err = w.flush()
-				}
-				for _, done := range group {
-					done <- err
-				}
-				group = group[:0]
-			}
-			if err != nil && writeFailed != nil {
-				close(writeFailed) // stop the crawl: its records have nowhere to go
-				writeFailed = nil
-			}
-			if status != nil {
-				status.show(sum.records, "URLs", func() string { return o.statusText(sum) })
-			}
-		}
-		if d != nil {
-			writeErr <- d.out.Commit(ctx)
-			return
-		}
-		writeErr <- w.flush()
-	}()
 
 	var good []string
 	for _, s := range seeds {
@@ -182,14 +126,6 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 	return o.out.failOn.check("crawl", sum.records-sum.denied, sum.errs, "URL")
 }
 
-// statusText is the status line of a crawl: the records written so far
-// and what the crawler holds.
-func (o *crawlOptions) statusText(sum *crawlSummary) string {
-	st := o.c.Stats()
-	return fmt.Sprintf("%s: %s, %d failed, %d queued, %d in flight",
-		o.label, plural(sum.records, "URL"), sum.errs, st.Queued, st.InFlight)
-}
-
 // commitGap is the least time between two commits of a crawl with --state:
 // each costs two fsyncs (the records file, the state's log), which on the
 // benchmark machine cost CPU as well as time. On bench/crawl's scenario A
@@ -199,3 +135,75 @@ func (o *crawlOptions) statusText(sum *crawlSummary) string {
 // record's commit, so the gap is also the most a page's slot is held
 // longer.
 const commitGap = 10 * time.Millisecond
+
+// startWriter starts the single writer of records to out, or with --state
+// to the state's records file, committing in groups. It closes failed when
+// the output fails, and sends its error once records is closed and
+// drained.
+func (o *crawlOptions) startWriter(ctx context.Context, out io.Writer, records <-chan *crawlRecord, sum *crawlSummary, status *statusLine, failed chan struct{}) <-chan error {
+	writeErr := make(chan error, 1)
+	d := o.durable
+	go func() {
+		w := newJSONLines(out)
+		var group []chan error // records waiting for their commit
+		var lastCommit time.Time
+		for r := range records {
+			if o.keep.active() {
+				if err := o.keep.fill(&r.kept, r.URL, r.resp); err != nil {
+					w.fail(err)
+				}
+			}
+			r.resp = nil
+			var err error
+			if d != nil {
+				err = d.write(r)
+			} else {
+				err = w.write(r)
+			}
+			sum.add(r)
+			if r.done != nil {
+				group = append(group, r.done)
+			}
+			if d != nil && len(records) == 0 && len(group) > 0 && len(group) < 256 {
+				// The records that come during the gap share the
+				// commit's two fsyncs.
+				if wait := commitGap - time.Since(lastCommit); wait > 0 {
+					time.Sleep(wait)
+				}
+			}
+			if len(records) == 0 || len(group) >= 256 {
+				if d != nil {
+					lastCommit = time.Now()
+					err = d.out.Commit(ctx)
+				} else {
+					err = w.flush()
+				}
+				for _, done := range group {
+					done <- err
+				}
+				group = group[:0]
+			}
+			if err != nil && failed != nil {
+				close(failed) // stop the crawl: its records have nowhere to go
+				failed = nil
+			}
+			if status != nil {
+				status.show(sum.records, "URLs", func() string { return o.statusText(sum) })
+			}
+		}
+		if d != nil {
+			writeErr <- d.out.Commit(ctx)
+			return
+		}
+		writeErr <- w.flush()
+	}()
+	return writeErr
+}
+
+// statusText is the status line of a crawl: the records written so far
+// and what the crawler holds.
+func (o *crawlOptions) statusText(sum *crawlSummary) string {
+	st := o.c.Stats()
+	return fmt.Sprintf("%s: %s, %d failed, %d queued, %d in flight",
+		o.label, plural(sum.records, "URL"), sum.errs, st.Queued, st.InFlight)
+}
