@@ -61,7 +61,7 @@ func (f *DiskFrontier) Commit(_ context.Context, recs []Record) error {
 	}
 	// One fsync of the log, outside the lock so that the crawl goes on
 	// meanwhile, makes the batch and all before it durable.
-	if err := f.db.LogData(nil, pebble.Sync); err != nil {
+	if err := guard(func() error { return f.db.LogData(nil, pebble.Sync) }); err != nil {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if f.err == nil {

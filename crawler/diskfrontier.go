@@ -12,7 +12,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -41,6 +43,8 @@ type DiskOptions struct {
 	// SyncInterval is how often writes are made durable with one fsync
 	// (a group commit); 0 means 200 ms. Close makes everything durable.
 	SyncInterval time.Duration
+
+	fs vfs.FS // the store's file system, for tests that fail its writes; nil means the disk
 }
 
 // DiskFrontier is a [Frontier] kept in a directory, on Pebble (an embedded
@@ -249,6 +253,9 @@ func (f *DiskFrontier) options(create bool) *pebble.Options {
 		// fails; the plain file system has none.
 		FS: vfs.Default,
 	}
+	if f.opt.fs != nil {
+		opts.FS = f.opt.fs
+	}
 	opts.Levels = make([]pebble.LevelOptions, 7)
 	for i := range opts.Levels {
 		// Most links are seen already: a Bloom filter answers most of
@@ -384,7 +391,7 @@ func (f *DiskFrontier) apply(b *pebble.Batch, sync bool) error {
 	if sync {
 		opts = pebble.Sync
 	}
-	if err := b.Commit(opts); err != nil {
+	if err := guard(func() error { return b.Commit(opts) }); err != nil {
 		f.err = writeError(f.dir, err)
 		return f.err
 	}
@@ -414,7 +421,7 @@ func (f *DiskFrontier) syncer() {
 		f.mu.Lock()
 		if f.dirty && f.err == nil {
 			f.dirty = false
-			if err := f.db.LogData(nil, pebble.Sync); err != nil {
+			if err := guard(func() error { return f.db.LogData(nil, pebble.Sync) }); err != nil {
 				f.err = writeError(f.dir, err)
 			}
 		}
@@ -439,22 +446,78 @@ func (f *DiskFrontier) Close() error {
 	defer f.mu.Unlock()
 	err := f.err
 	if err == nil {
-		if err = f.db.LogData(nil, pebble.Sync); err != nil {
+		if err = guard(func() error { return f.db.LogData(nil, pebble.Sync) }); err != nil {
 			err = writeError(f.dir, err)
 		}
 	}
 	f.closed = true
-	if cerr := f.db.Close(); err == nil && cerr != nil {
+	if f.err != nil {
+		// A store whose write failed may not close cleanly; the
+		// directory is as a crash would leave it, which opening handles.
+		_ = guard(func() error { return f.db.Close() })
+	} else if cerr := guard(f.db.Close); cerr != nil && err == nil {
 		err = fmt.Errorf("crawler: state dir %s: %w", f.dir, cerr)
 	}
 	unlockDir(f.lock)
 	return err
 }
 
-// quietLogger drops Pebble's informational lines.
+// quietLogger drops Pebble's informational lines. Pebble reports a write
+// that failed in a commit (a full disk) through Fatalf, which by default
+// ends the process; called from a DiskFrontier method, Fatalf panics with a
+// storeFailure instead, which guard turns into the method's error.
 type quietLogger struct{}
 
 func (quietLogger) Infof(string, ...any) {}
 func (quietLogger) Fatalf(format string, args ...any) {
+	if calledFromFrontier() {
+		sf := storeFailure{msg: fmt.Sprintf(format, args...)}
+		for _, a := range args {
+			if err, ok := a.(error); ok {
+				sf.err = err
+			}
+		}
+		panic(sf)
+	}
 	pebble.DefaultLogger.Fatalf(format, args...)
+}
+
+// storeFailure is a failed Pebble commit, carried by a panic to guard.
+type storeFailure struct {
+	msg string
+	err error
+}
+
+func (s storeFailure) Error() string { return s.msg }
+func (s storeFailure) Unwrap() error { return s.err }
+
+// guard runs fn, a call into the store, turning a storeFailure panic into
+// its error.
+func guard(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			sf, ok := v.(storeFailure)
+			if !ok {
+				panic(v)
+			}
+			err = sf
+		}
+	}()
+	return fn()
+}
+
+// calledFromFrontier reports whether a DiskFrontier method is on the stack,
+// so that only its own calls into the store panic.
+func calledFromFrontier() bool {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
+	for {
+		fr, more := frames.Next()
+		if strings.Contains(fr.Function, "crawler.guard") {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
 }

@@ -9,11 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
+	"github.com/cockroachdb/pebble/vfs/errorfs"
 )
 
 func openDisk(t *testing.T, dir string, o *DiskOptions) *DiskFrontier {
@@ -337,6 +339,51 @@ func TestDiskFrontierKilled(t *testing.T) {
 	for i := 20; i < 30; i++ {
 		if e := pop(t, f, host); e.URL != fmt.Sprintf("%s/p/%d", host, i) {
 			t.Fatalf("pop: %s, want /p/%d", e.URL, i)
+		}
+	}
+}
+
+// TestDiskFrontierDiskFull fails the store's writes with ENOSPC: the
+// frontier says so, every later call fails the same way, and once there is
+// room the directory opens with everything written before the failure.
+func TestDiskFrontierDiskFull(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var full atomic.Bool
+	fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op, _ string) error {
+		if full.Load() && (op == errorfs.OpFileWrite || op == errorfs.OpFileSync || op == errorfs.OpCreate) {
+			return syscall.ENOSPC
+		}
+		return nil
+	}))
+	const host = "http://a.example"
+	f := openDisk(t, dir, &DiskOptions{fs: fs})
+	admitN(t, f, host, 0, 10)
+	must(t, f.SetMeta(ctx, "x", []byte("y"))) // synced: the 10 URLs are durable
+	full.Store(true)
+	var err error
+	for i := 0; err == nil && i < 100; i++ {
+		// Unsynced writes may sit in a buffer; a synced one must fail.
+		_, err = f.Admit(ctx, []Entry{{URL: fmt.Sprintf("%s/late/%d", host, i)}})
+		if err == nil {
+			err = f.SetMeta(ctx, "x", []byte("z"))
+		}
+	}
+	if err == nil || !strings.Contains(err.Error(), "disk full") || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("write on a full disk: %v", err)
+	}
+	if _, _, err2 := f.Pop(ctx, host); err2 == nil {
+		t.Fatal("pop after a failed write succeeded")
+	}
+	if err := f.Close(); err == nil {
+		t.Fatal("close after a failed write reported nothing")
+	}
+	full.Store(false)
+	f = openDisk(t, dir, nil)
+	defer f.Close()
+	for i := range 10 {
+		if s, _ := f.State(ctx, fmt.Sprintf("%s/p/%d", host, i)); s != Pending {
+			t.Fatalf("URL %d admitted before the disk filled is %v", i, s)
 		}
 	}
 }
