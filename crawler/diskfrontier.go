@@ -56,8 +56,9 @@ type DiskOptions struct {
 // (Admit writes a page's links together), unsynced; every SyncInterval one
 // fsync makes all earlier batches durable, so after a crash, even a power
 // loss, the directory holds a prefix of the calls made. A URL in flight
-// when its process died is pending when the directory is opened again:
-// the only URLs fetched twice across a crash are those in flight, and a
+// when its process died is pending when the directory is opened again, as
+// is one whose Finish had not reached the disk (the writes since the last
+// group commit): those are the URLs fetched twice across a crash, and a
 // late Retry or Finish of their old lease gets [ErrLeaseLost]. A caller
 // that writes one record per URL to an output file keeps it in step with
 // the frontier through [Output] (see [DiskFrontier.Commit]): after a crash
