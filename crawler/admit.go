@@ -148,15 +148,30 @@ func (s *scheduler) adoptHosts(store context.Context) bool {
 	if err != nil || len(hosts) == 0 {
 		return false
 	}
+	counter, _ := s.frontier.(hostCounter)
 	for _, key := range hosts {
 		h := s.hostOf(key + "/")
 		if h.pending == 0 {
 			h.pending = 1 // a hint: Pop tells the truth
-			s.pending++
+			if counter != nil {
+				// A frontier that counts each host's queue (one opened
+				// again to resume a crawl) lets the host run at full
+				// speed, not one URL per look.
+				if n, err := counter.HostPending(store, key); err == nil && n > 0 {
+					h.pending = n
+				}
+			}
+			s.pending += h.pending
 		}
 		s.touch(h)
 	}
 	return true
+}
+
+// hostCounter is implemented by frontiers that count the pending URLs of
+// each host, as DiskFrontier does.
+type hostCounter interface {
+	HostPending(ctx context.Context, host string) (int, error)
 }
 
 // DefaultMaxQueue is the cap on pending URLs of a crawl on a MemoryFrontier

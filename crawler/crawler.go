@@ -144,6 +144,12 @@ type Crawler struct {
 	// given for a site do not follow its links, redirects or <base href>
 	// elsewhere. HeaderAnyHost sends it everywhere.
 	Header http.Header
+	// PageHeader, when set, returns headers to add to the request of the
+	// page at url (not of robots.txt or sitemaps); nil adds none. A
+	// recrawl sends a page's stored validators this way (If-None-Match,
+	// If-Modified-Since), and records a 304 as unchanged. It is called
+	// from the fetch workers and must be safe for concurrent use.
+	PageHeader func(url string) http.Header
 	// HeaderAnyHost sends Header to every origin the crawl reaches.
 	HeaderAnyHost bool
 	// MaxHeaderBytes caps the bytes of a response's header; 0 means 1 MiB.

@@ -3,8 +3,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/sluicehq/sluice/crawler"
@@ -22,6 +24,9 @@ type crawlOptions struct {
 	scope  string
 	robots bool
 	label  string // progress line label
+	state  stateFlags
+
+	durable *durable // with --state, set by the run
 }
 
 func newCrawlCmd(e *env) *cobra.Command {
@@ -56,6 +61,12 @@ finish (a second signal cancels them), and their records are written.
 			if err != nil {
 				return err
 			}
+			if o.state.dir != "" {
+				return crawlDurable(cmd.Context(), e, o, seeds, cmd.Flags().Changed("output"))
+			}
+			if o.state.recrawl || o.state.accept {
+				return usageErrorf("crawl: --recrawl and --accept-changes need --state DIR")
+			}
 			out, closeOut, err := e.output(o.out.output)
 			if err != nil {
 				return err
@@ -76,6 +87,7 @@ func (o *crawlOptions) addFlags(cmd *cobra.Command) {
 	c := &o.c
 	o.http.add(fs)
 	o.out.add(fs, "records")
+	o.state.add(fs)
 	o.keep.add(fs)
 	fs.StringArrayVarP(&o.inputs, "input", "i", nil, "file of seed URLs, one per line; - for standard input (repeatable)")
 	fs.Float64Var(&c.Jitter, "jitter", 0, "spread each host's delay over ±this fraction of it")
@@ -127,4 +139,18 @@ func (o *crawlOptions) check() error {
 	c.UserAgent, c.Header, c.Jar, c.Proxy, c.TLSConfig = h.userAgent, client.header, client.jar, client.proxy, client.tls
 	c.HeaderAnyHost, c.MaxHeaderBytes, c.DenyPrivate = h.headerAnyHost, h.maxHeader, h.denyPrivate
 	return nil
+}
+
+// crawlDurable runs a crawl kept in the state dir of --state.
+func crawlDurable(ctx context.Context, e *env, o *crawlOptions, seeds []string, outputSet bool) error {
+	d, err := openDurable(ctx, o, seeds, outputSet)
+	if err != nil {
+		return err
+	}
+	o.durable = d
+	err = crawlRun(ctx, e, o, seeds, io.Discard)
+	if cerr := d.close(context.WithoutCancel(ctx)); err == nil {
+		err = cerr
+	}
+	return err
 }

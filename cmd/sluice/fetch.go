@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -21,6 +22,8 @@ type fetchOptions struct {
 	follow  bool
 	ordered bool
 	grace   time.Duration
+	resume  bool
+	done    recorded // with --resume: the records already written
 }
 
 func newFetchCmd(e *env) *cobra.Command {
@@ -58,6 +61,7 @@ finish (a second signal cancels them), and every line read gets its record.
 	fs.BoolVar(&o.follow, "follow", false, "keep reading -i files as they grow, until interrupted")
 	fs.BoolVar(&o.ordered, "ordered", false, "write records in input order instead of completion order")
 	fs.DurationVar(&o.grace, "grace", 10*time.Second, "time requests in flight get to finish after Ctrl+C")
+	fs.BoolVar(&o.resume, "resume", false, "append to the -o file, skipping the input lines it has records for (a run cut short is run again with this flag)")
 	return cmd
 }
 
@@ -84,7 +88,7 @@ func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error 
 	if err := checkNotInput(o.out.output, o.inputs); err != nil {
 		return err
 	}
-	out, closeOut, err := e.output(o.out.output)
+	out, closeOut, err := o.openOutput(e)
 	if err != nil {
 		return err
 	}
@@ -98,11 +102,31 @@ func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error 
 	}
 	if !o.out.quiet {
 		sum.print(e.stderr)
+		if o.resume {
+			fmt.Fprintf(e.stderr, "  resumed: %s already recorded, skipped\n", plural(int64(sum.resumed), "line"))
+		}
 	}
 	if sum.interrupted {
 		return errInterrupted("fetch")
 	}
 	return o.out.failOn.check("fetch", int64(sum.records), int64(sum.errs), "URL")
+}
+
+// openOutput opens the records' destination: with --resume, the -o file
+// for appending, after reading back the records it holds.
+func (o *fetchOptions) openOutput(e *env) (io.Writer, func() error, error) {
+	if !o.resume {
+		return e.output(o.out.output)
+	}
+	if o.out.output == "" || o.out.output == "-" {
+		return nil, nil, usageErrorf("fetch: --resume needs -o FILE: it reads back the records written there")
+	}
+	done, f, err := openResume(o.out.output)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.done = done
+	return f, f.Close, nil
 }
 
 // checkNotInput refuses an output file that is also an input: creating it

@@ -266,6 +266,10 @@ func (r *fetchRun) submit(ctx context.Context, ln inputLine) bool {
 		r.unfetched(ln, ln.err)
 		return true
 	}
+	if r.o.done != nil && r.o.done.take(ln.text) {
+		r.sum.resumed++ // recorded by the run this one resumes
+		return true
+	}
 	if err := checkURL(ln.text); err != nil {
 		r.unfetched(ln, err)
 		return true

@@ -25,6 +25,7 @@ type fetchSummary struct {
 	bytes                      int64
 	elapsed                    time.Duration
 	interrupted                bool
+	resumed                    int // --resume: input lines recorded already
 }
 
 func newFetchSummary() *fetchSummary {

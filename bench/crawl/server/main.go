@@ -28,9 +28,11 @@ import (
 )
 
 type stats struct {
-	Unique       int `json:"unique"`
-	Duplicates   int `json:"duplicates"`
-	PeakInFlight int `json:"peak_in_flight"`
+	Unique       int   `json:"unique"`
+	Duplicates   int   `json:"duplicates"`
+	PeakInFlight int   `json:"peak_in_flight"`
+	NotModified  int   `json:"not_modified"`
+	BodyBytes    int64 `json:"body_bytes"`
 }
 
 func main() {
@@ -48,18 +50,21 @@ func run(ctx context.Context, args []string) error {
 	pages := fs.Int("pages", 20000, "pages of the site")
 	links := fs.Int("links", 10, "links on each page")
 	latency := fs.Duration("latency", 0, "time added to every response")
+	validators := fs.Bool("validators", false, "give pages an ETag and Last-Modified and answer conditional requests with 304")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	raiseFileLimit()
 
 	site := crawltest.NewSite(*pages, *links)
+	site.Validators = *validators
 	mux := http.NewServeMux()
 	var inFlight, peak atomic.Int64
 	mux.HandleFunc("GET /__stats", func(w http.ResponseWriter, r *http.Request) {
 		var s stats
 		s.Unique, s.Duplicates = site.Fetches()
 		s.PeakInFlight = int(peak.Load())
+		s.NotModified, s.BodyBytes = site.NotModified(), site.BodyBytes()
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(s)
 	})
