@@ -28,6 +28,10 @@ func (f *RedisFrontier) heartbeat(ctx context.Context) {
 		if n, err := f.Beat(ctx); err == nil && n > 0 {
 			f.log.Info("crawler: took back URLs of workers that stopped renewing their leases", "urls", n, "crawl", f.prefix)
 		}
+		// The client may have repeated a hand-out whose reply it lost,
+		// unseen by the frontier: the lease of the first is in Redis only.
+		f.lost.Store(true)
+		f.reconcile(ctx)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
@@ -55,7 +59,8 @@ func (f *RedisFrontier) Beat(ctx context.Context) (reaped int, err error) {
 }
 
 // reconcile puts back the leases Redis holds for this worker that it does
-// not know of: those granted by a Pop whose reply was lost.
+// not know of: those granted by a Pop whose reply was lost. It runs after a
+// Pop that failed for an unreachable Redis, and on every heartbeat.
 func (f *RedisFrontier) reconcile(ctx context.Context) {
 	f.gate.Lock()
 	defer f.gate.Unlock()

@@ -363,9 +363,9 @@ func (s *scheduler) startPage(h *host, now time.Time) {
 	} else {
 		var ok bool
 		var err error
-		e, ok, err = s.frontier.Pop(s.fctx, h.key)
+		e, ok, err = s.pop(h)
 		if err != nil {
-			h.next = now.Add(time.Second) // a store that failed: try again
+			h.next = now.Add(popWait(err))
 			return
 		}
 		if !ok {
@@ -388,6 +388,24 @@ func (s *scheduler) startPage(h *host, now time.Time) {
 		return
 	}
 	s.start(&job{kind: jobPage, e: e, h: h}, h, now, true)
+}
+
+// pop takes h's next entry from the frontier; a frontier shared with
+// other crawls paces the host for all of them.
+func (s *scheduler) pop(h *host) (Entry, bool, error) {
+	if pf, ok := s.frontier.(PacedFrontier); ok {
+		return pf.PopPaced(s.fctx, h.key, HostLimits{Delay: s.delay(h), PerHost: s.c.PerHost})
+	}
+	return s.frontier.Pop(s.fctx, h.key)
+}
+
+// popWait is how long a host waits after a Pop that failed: the wait a
+// PacedFrontier asked for, or a second for a store that failed.
+func popWait(err error) time.Duration {
+	if w := (*HostWaitError)(nil); errors.As(err, &w) {
+		return w.Wait
+	}
+	return time.Second
 }
 
 // robotsDenial returns the error of a URL robots.txt does not allow.
