@@ -277,10 +277,8 @@ func TestRedisCrawlSurvivesRedisRestart(t *testing.T) {
 	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	var crawlers []*crawler.Crawler
-	var frontiers []*crawler.RedisFrontier
 	for i := range 2 {
 		f := openRedisCrawl(t, newClient(t, srv), "restart", crawler.RedisOptions{Worker: fmt.Sprint("w", i), LeaseTTL: 2 * time.Second, Logger: logger})
-		frontiers = append(frontiers, f)
 		crawlers = append(crawlers, &crawler.Crawler{Concurrency: 8, Frontier: f, Logger: logger})
 	}
 	var mu sync.Mutex
