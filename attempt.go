@@ -6,14 +6,13 @@ package sluice
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptrace"
-	"strconv"
 	"sync"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 // attempt sends req once and reads the body up to maxBody bytes.
@@ -81,44 +80,26 @@ func readCapped(r io.Reader, limit int64) ([]byte, bool, error) {
 	return body, false, err
 }
 
-// retryable reports whether an attempt's outcome is worth another try and,
-// for 429 and 503, how long the server asked to wait.
-func retryable(resp *Response, err error) (retry bool, after time.Duration) {
+// retryWait reports whether j's attempt, which ended with resp or err, is
+// to be retried and after how long, by the failure policy: transient
+// errors and the statuses it names, for idempotent requests, while
+// retries remain and the server does not ask for more than MaxRetryWait.
+func (f *Fetcher) retryWait(j *job, resp *Response, err error) (time.Duration, bool) {
+	if j.attempts > f.Retries || !idempotent(j.req) || j.fut.taskContext().Err() != nil {
+		return 0, false
+	}
+	var pause time.Duration
 	if err != nil {
-		// A cancelled fetch is over; timeouts and network errors are not.
-		return !errors.Is(err, context.Canceled), 0
+		if !failure.Retryable(err) {
+			return 0, false
+		}
+	} else {
+		if !failure.RetryableStatus(resp.StatusCode) {
+			return 0, false
+		}
+		pause = failure.StatusPause(resp.StatusCode, resp.Header, time.Now())
 	}
-	switch resp.StatusCode {
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		return true, retryAfter(resp.Header.Get("Retry-After"), time.Now())
-	case http.StatusBadGateway, http.StatusGatewayTimeout, http.StatusInternalServerError:
-		return true, 0
-	}
-	return false, 0
-}
-
-// retryAfter parses a Retry-After value: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
-// backoff returns the wait before retry n (1-based): exponential from
-// 250 ms with jitter in [d/2, d), capped at max.
-func backoff(n int, max time.Duration) time.Duration {
-	d := 250 * time.Millisecond << min(n-1, 16)
-	if d > max {
-		d = max
-	}
-	return d/2 + rand.N(d/2+1)
+	return failure.Wait(j.attempts, pause, f.maxRetryWait())
 }
 
 // idempotent reports whether req may be sent again safely.

@@ -1,41 +1,18 @@
 // This file holds the Fetcher's dispatcher: the one goroutine that keeps
-// the per-host queues and starts each request when the Limiter admits it.
+// the per-host lines of requests and starts each one when the host
+// scheduler (internal/hostsched) says its host may start.
 
 package sluice
 
 import (
 	"container/heap"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/hostsched"
 )
 
-// hostQueue is the line of requests for one host.
-type hostQueue struct {
-	host    string
-	jobs    []*job
-	next    time.Time // earliest time worth trying the head job
-	index   int       // in the ready heap; -1 when not in it
-	running int
-	parked  bool // waiting for one of its running requests to end
-}
-
-// hostHeap orders the hosts that have jobs and are not parked by next.
-type hostHeap []*hostQueue
-
-func (h hostHeap) Len() int           { return len(h) }
-func (h hostHeap) Less(i, j int) bool { return h[i].next.Before(h[j].next) }
-func (h hostHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
-}
-func (h *hostHeap) Push(x any) { q := x.(*hostQueue); q.index = len(*h); *h = append(*h, q) }
-func (h *hostHeap) Pop() any {
-	old := *h
-	q := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	q.index = -1
-	return q
-}
+// line is the queue of requests for one host.
+type line struct{ jobs []*job }
 
 // retryHeap orders jobs waiting to be retried by retryAt.
 type retryHeap []*job
@@ -54,39 +31,31 @@ func (h *retryHeap) Pop() any {
 
 type dispatcher struct {
 	f       *Fetcher
-	hosts   map[string]*hostQueue
-	ready   hostHeap
+	hosts   *hostsched.Scheduler[*line]
+	spacing time.Duration // between starts on one host, from HostRate
 	retries retryHeap
 	active  map[*job]struct{}
-	pending int // queued in hosts or retries
+	pending int // queued in lines or retries
 	aborted bool
+	swept   time.Time
 }
 
 func (f *Fetcher) dispatch(maxPending int) {
 	defer close(f.stopped)
 	defer close(f.work)
-	d := &dispatcher{f: f, hosts: make(map[string]*hostQueue), active: make(map[*job]struct{})}
+	d := &dispatcher{f: f, active: make(map[*job]struct{}),
+		hosts: hostsched.New[*line](f.maxInFlight(), f.PerHost, f.Rate)}
+	if f.HostRate > 0 {
+		d.spacing = time.Duration(float64(time.Second) / f.HostRate)
+	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	in, abort := f.in, f.abort
 	for {
 		now := time.Now()
-		for len(d.retries) > 0 && !d.retries[0].retryAt.After(now) {
-			j := heap.Pop(&d.retries).(*job)
-			j.retryAt = time.Time{}
-			d.pending--
-			d.enqueue(j, now)
-		}
-		d.start(now)
+		wake := d.step(now)
 		if in == nil && d.pending == 0 && len(d.active) == 0 {
 			return
-		}
-		var wake time.Time
-		if len(d.ready) > 0 {
-			wake = d.ready[0].next
-		}
-		if len(d.retries) > 0 && (wake.IsZero() || d.retries[0].retryAt.Before(wake)) {
-			wake = d.retries[0].retryAt
 		}
 		var tick <-chan time.Time
 		if !wake.IsZero() && wake.After(now) {
@@ -101,15 +70,11 @@ func (f *Fetcher) dispatch(maxPending int) {
 		case j, ok := <-intake:
 			if !ok {
 				in = nil
-				continue
+			} else {
+				d.take(j, now)
 			}
-			if d.aborted {
-				j.fail(ErrCancelled)
-				continue
-			}
-			d.enqueue(j, now)
 		case j := <-f.done:
-			d.finish(j, time.Now())
+			d.finish(j)
 		case <-tick:
 		case <-abort:
 			abort = nil
@@ -119,91 +84,94 @@ func (f *Fetcher) dispatch(maxPending int) {
 	}
 }
 
+// step moves due retries back to their lines, starts what the host
+// scheduler admits and returns when to look again (zero: at an event).
+func (d *dispatcher) step(now time.Time) (wake time.Time) {
+	for len(d.retries) > 0 && !d.retries[0].retryAt.After(now) {
+		j := heap.Pop(&d.retries).(*job)
+		j.retryAt = time.Time{}
+		d.pending--
+		d.enqueue(j)
+	}
+	d.sweep(now)
+	wake = d.hosts.Dispatch(now, func(h *hostsched.Host[*line]) bool { return d.start(h, now) })
+	if len(d.retries) > 0 && (wake.IsZero() || d.retries[0].retryAt.Before(wake)) {
+		wake = d.retries[0].retryAt
+	}
+	return wake
+}
+
+// take accepts a newly submitted job.
+func (d *dispatcher) take(j *job, now time.Time) {
+	if d.aborted {
+		j.fail(ErrCancelled)
+		return
+	}
+	d.enqueue(j)
+}
+
 // enqueue puts j at the back of its host's line.
-func (d *dispatcher) enqueue(j *job, now time.Time) {
+func (d *dispatcher) enqueue(j *job) {
 	d.pending++
-	q := d.hosts[j.host]
-	if q == nil {
-		q = &hostQueue{host: j.host, index: -1, next: now}
-		d.hosts[j.host] = q
+	h, created := d.hosts.Host(j.host)
+	if created {
+		h.Val = &line{}
 	}
-	q.jobs = append(q.jobs, j)
-	if q.index < 0 && !q.parked {
-		heap.Push(&d.ready, q)
-	}
+	h.Val.jobs = append(h.Val.jobs, j)
+	d.hosts.SetWork(h, true)
 }
 
-// start starts every job the limiter admits now.
-func (d *dispatcher) start(now time.Time) {
-	for len(d.ready) > 0 && !d.ready[0].next.After(now) {
-		q := d.ready[0]
-		j := q.jobs[0]
-		if j.fut.State() == Cancelled || j.fut.ctx.Err() != nil {
-			d.dequeue(q)
-			j.fail(j.fut.ctx.Err()) // no-op when already cancelled
-			d.drop(q)
-			continue
-		}
-		release, wait, hostBusy := d.f.lim.TryAcquire(q.host, now)
-		if release == nil {
-			switch {
-			case wait > 0:
-				q.next = now.Add(wait)
-				heap.Fix(&d.ready, 0)
-				continue
-			case hostBusy:
-				heap.Pop(&d.ready)
-				q.parked = true
-				continue
-			}
-			return // every slot is taken; a finishing job wakes us
-		}
-		d.dequeue(q)
-		if j.attempts == 0 && !j.fut.state.CompareAndSwap(int32(Pending), int32(Running)) {
-			release() // cancelled just now
-			d.drop(q)
-			continue
-		}
-		j.release = release
-		q.running++
-		d.active[j] = struct{}{}
-		d.f.work <- j // never blocks: at most MaxInFlight jobs hold slots
-		d.drop(q)
+// start starts the head job of h's line and reports whether it did; a job
+// cancelled while it waited is failed and dropped instead.
+func (d *dispatcher) start(h *hostsched.Host[*line], now time.Time) bool {
+	j := d.dequeue(h)
+	if err := j.fut.taskContext().Err(); err != nil || j.attempts == 0 && !j.fut.start() {
+		j.fail(err) // no-op when already cancelled
+		d.drop(h)
+		return false
 	}
+	d.hosts.Start(h)
+	d.hosts.Pace(h, now, d.spacing)
+	d.active[j] = struct{}{}
+	d.f.work <- j // never blocks: at most MaxInFlight jobs hold slots
+	return true
 }
 
-// dequeue takes the head job off q's line.
-func (d *dispatcher) dequeue(q *hostQueue) {
+// dequeue takes the head job off h's line.
+func (d *dispatcher) dequeue(h *hostsched.Host[*line]) *job {
+	q := h.Val
+	j := q.jobs[0]
 	q.jobs[0] = nil
 	q.jobs = q.jobs[1:]
 	d.pending--
-	if len(q.jobs) == 0 && q.index >= 0 {
-		heap.Remove(&d.ready, q.index)
+	d.hosts.SetWork(h, len(q.jobs) > 0)
+	return j
+}
+
+// drop forgets h once it has nothing queued or running and needs no
+// pacing remembered.
+func (d *dispatcher) drop(h *hostsched.Host[*line]) {
+	if len(h.Val.jobs) == 0 && h.InFlight() == 0 && !h.Next().After(time.Now()) {
+		d.hosts.Forget(h)
 	}
 }
 
-// drop forgets q once it has nothing queued or running.
-func (d *dispatcher) drop(q *hostQueue) {
-	if len(q.jobs) == 0 && q.running == 0 {
-		delete(d.hosts, q.host)
+// sweep forgets, at most once a second, the hosts that drop kept for
+// their pacing, so the state held is bounded by the hosts active recently.
+func (d *dispatcher) sweep(now time.Time) {
+	if now.Sub(d.swept) < time.Second {
+		return
 	}
+	d.swept = now
+	d.hosts.Each(d.drop)
 }
 
 // finish handles a job whose attempt ended: it frees the slot and either
 // schedules the retry or forgets the job.
-func (d *dispatcher) finish(j *job, now time.Time) {
-	j.release()
-	j.release = nil
+func (d *dispatcher) finish(j *job) {
 	delete(d.active, j)
-	q := d.hosts[j.host]
-	q.running--
-	if q.parked {
-		q.parked = false
-		if len(q.jobs) > 0 {
-			q.next = now
-			heap.Push(&d.ready, q)
-		}
-	}
+	h := d.hosts.Lookup(j.host)
+	d.hosts.Done(h)
 	if !j.retryAt.IsZero() {
 		if d.aborted {
 			j.fail(ErrCancelled)
@@ -212,33 +180,27 @@ func (d *dispatcher) finish(j *job, now time.Time) {
 			heap.Push(&d.retries, j)
 		}
 	}
-	d.drop(q)
+	d.drop(h)
 }
 
 // abort cancels everything queued or waiting to retry and the contexts of
 // running requests.
 func (d *dispatcher) abort() {
 	d.aborted = true
-	for _, q := range d.hosts {
-		for _, j := range q.jobs {
+	d.hosts.Each(func(h *hostsched.Host[*line]) {
+		for _, j := range h.Val.jobs {
 			j.fail(ErrCancelled)
 		}
-		d.pending -= len(q.jobs)
-		q.jobs = nil
-	}
-	d.ready = d.ready[:0]
+		d.pending -= len(h.Val.jobs)
+		h.Val.jobs = nil
+		d.hosts.SetWork(h, false)
+	})
 	for _, j := range d.retries {
 		j.fail(ErrCancelled)
 	}
 	d.pending -= len(d.retries)
 	d.retries = nil
 	for j := range d.active {
-		j.fut.ctx.cancel()
-	}
-	for h, q := range d.hosts {
-		q.index, q.parked = -1, false
-		if q.running == 0 {
-			delete(d.hosts, h)
-		}
+		j.fut.cancelTask()
 	}
 }

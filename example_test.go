@@ -125,7 +125,7 @@ func ExampleFuture_Cancel() {
 	// true
 }
 
-func ExamplePool_Shutdown() {
+func ExamplePool_Stop() {
 	pool := sluice.NewPool[int](1)
 	started := make(chan struct{})
 	running := pool.Submit(func(ctx context.Context) (int, error) {
@@ -136,15 +136,12 @@ func ExamplePool_Shutdown() {
 	<-started
 	queued := pool.Submit(func(context.Context) (int, error) { return 1, nil })
 
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel() // no grace period
-	fmt.Println(pool.Shutdown(ctx))
+	pool.Stop() // no grace period
 	_, err := running.Result()
 	fmt.Println("running:", err)
 	_, err = queued.Result()
 	fmt.Println("queued:", err)
 	// Output:
-	// context canceled
 	// running: context canceled
 	// queued: sluice: future cancelled
 }
@@ -177,5 +174,5 @@ func ExampleFetcher() {
 	// Output:
 	// 200 hello from /a
 	// 200 hello from /b
-	// error: sluice: fetch ftp://not-http/: unsupported scheme "ftp" (want http or https)
+	// error: sluice: fetch ftp://not-http/: sluice: bad URL: unsupported scheme "ftp" (want http or https)
 }

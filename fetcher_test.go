@@ -71,7 +71,7 @@ func TestFetchBadURLs(t *testing.T) {
 		t.Run(tc.in, func(t *testing.T) {
 			_, err := f.Submit(tc.in).Result()
 			var fe *FetchError
-			if !errors.As(err, &fe) || fe.URL != tc.in || !strings.Contains(err.Error(), tc.want) {
+			if !errors.As(err, &fe) || fe.URL != tc.in || !errors.Is(err, ErrBadURL) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Submit(%q) error = %v; want a FetchError containing %q", tc.in, err, tc.want)
 			}
 			if !strings.HasPrefix(err.Error(), "sluice: fetch ") {
@@ -154,7 +154,7 @@ func TestFetchFailures(t *testing.T) {
 			},
 			fetcher: func() *Fetcher { return &Fetcher{MaxRedirects: 3} },
 			check: func(t *testing.T, resp *Response, err error) {
-				if err == nil || !strings.Contains(err.Error(), "stopped after 3 redirects") {
+				if !errors.Is(err, ErrTooManyRedirects) || !strings.Contains(err.Error(), "(3)") {
 					t.Fatalf("err = %v", err)
 				}
 			},

@@ -4,20 +4,21 @@ package sluice
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 // ErrCancelled is the error of a future whose task was cancelled before it
 // started, by [Future.Cancel] or by [Pool.Shutdown].
-var ErrCancelled = errors.New("sluice: future cancelled")
+var ErrCancelled = failure.New(failure.Cancelled, "sluice: future cancelled")
 
 // ErrPoolClosed is the error of a future submitted after [Pool.Close] or
 // [Pool.Shutdown] began.
-var ErrPoolClosed = errors.New("sluice: pool closed")
+var ErrPoolClosed = failure.New(failure.Cancelled, "sluice: pool closed")
 
 // PanicError is the error of a future whose task panicked. The pool recovers
 // the panic, records it here and goes on running other tasks.
@@ -184,6 +185,34 @@ func (f *Future[T]) run() {
 	}()
 	f.complete(val, err, Done)
 }
+
+// The helpers below are how code outside this file (the Fetcher) moves a
+// future through its life cycle; nothing else touches its state.
+
+// start moves a pending future to Running and reports whether it did; it
+// does not when the future was cancelled first.
+func (f *Future[T]) start() bool {
+	return f.state.CompareAndSwap(int32(Pending), int32(Running))
+}
+
+// settle completes the future with val and err from whatever stage it is
+// in: a pending future becomes Cancelled, a running one Done. It does
+// nothing to a future already final.
+func (f *Future[T]) settle(val T, err error) {
+	if f.state.CompareAndSwap(int32(Pending), int32(Cancelled)) {
+		f.complete(val, err, Cancelled)
+		return
+	}
+	if f.state.CompareAndSwap(int32(Running), int32(Done)) {
+		f.complete(val, err, Done)
+	}
+}
+
+// taskContext returns the context the future's work runs with.
+func (f *Future[T]) taskContext() context.Context { return &f.ctx }
+
+// cancelTask cancels the context the future's work runs with.
+func (f *Future[T]) cancelTask() { f.ctx.cancel() }
 
 // complete records the outcome and wakes every waiter. The caller must own
 // the transition to final (by CAS or by creating the future).

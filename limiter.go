@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/hostsched"
 	"golang.org/x/time/rate"
 )
 
@@ -60,19 +61,10 @@ type hostState struct {
 
 func (l *Limiter) init() {
 	l.once.Do(func() {
-		l.global = bucket(l.Rate)
+		l.global = hostsched.Bucket(l.Rate)
 		l.hosts = make(map[string]*hostState)
 		l.released = make(chan struct{})
 	})
-}
-
-// bucket returns a token bucket for r events per second with a burst of
-// 10 ms worth, or nil for no limit.
-func bucket(r float64) *rate.Limiter {
-	if r <= 0 || math.IsInf(r, 1) {
-		return nil
-	}
-	return rate.NewLimiter(rate.Limit(r), max(1, int(math.Ceil(r/100))))
 }
 
 // TryAcquire takes, at time now, everything a request to host needs, if it
@@ -91,18 +83,18 @@ func (l *Limiter) TryAcquire(host string, now time.Time) (release func(), wait t
 	}
 	hs := l.hosts[host]
 	if hs == nil {
-		hs = &hostState{lim: bucket(l.HostRate)}
+		hs = &hostState{lim: hostsched.Bucket(l.HostRate)}
 		l.hosts[host] = hs
 	}
 	hs.lastUsed = now
 	if l.PerHost > 0 && hs.inFlight >= l.PerHost {
 		return nil, 0, true
 	}
-	g, d := take(l.global, now)
+	g, d := hostsched.Take(l.global, now)
 	if d > 0 {
 		return nil, d, false
 	}
-	if _, d := take(hs.lim, now); d > 0 {
+	if _, d := hostsched.Take(hs.lim, now); d > 0 {
 		if g != nil {
 			g.CancelAt(now) // give back the global token
 		}
@@ -112,19 +104,6 @@ func (l *Limiter) TryAcquire(host string, now time.Time) (release func(), wait t
 	hs.inFlight++
 	var once sync.Once
 	return func() { once.Do(func() { l.release(hs) }) }, 0, false
-}
-
-// take takes a token at now, or reports how long until one is due.
-func take(lim *rate.Limiter, now time.Time) (*rate.Reservation, time.Duration) {
-	if lim == nil {
-		return nil, 0
-	}
-	r := lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return nil, d
-	}
-	return r, 0
 }
 
 func (l *Limiter) release(hs *hostState) {

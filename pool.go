@@ -169,6 +169,16 @@ func (p *Pool[T]) Shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// Stop stops the pool at once: intake stops, queued tasks are cancelled
+// (their futures fail with [ErrCancelled]) and the contexts of running
+// tasks are cancelled; Stop returns once the workers have exited. It is
+// Shutdown with no grace period, and safe to call more than once.
+func (p *Pool[T]) Stop() {
+	p.abort()
+	p.stopIntake()
+	p.wg.Wait()
+}
+
 func (p *Pool[T]) stopIntake() {
 	p.mu.Lock()
 	if !p.closed {

@@ -5,6 +5,8 @@ package sluice
 import (
 	"net/http"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 // Response is the outcome of a fetch that got an HTTP response, whatever its
@@ -25,6 +27,10 @@ type Response struct {
 	Truncated bool
 	// Attempts is how many times the request was sent, retries included.
 	Attempts int
+	// Elapsed is the time from the first attempt's start to the end of the
+	// final body, retries and their backoff included; it matches
+	// [FetchError.Elapsed] for a fetch that failed.
+	Elapsed time.Duration
 	// Timings are those of the final attempt.
 	Timings Timings
 }
@@ -45,6 +51,15 @@ type Timings struct {
 	// body.
 	Total time.Duration
 }
+
+// ErrBadURL is wrapped by the error of a fetch whose URL cannot be fetched:
+// empty, malformed, without a host, or of a scheme other than http and
+// https.
+var ErrBadURL = failure.New(failure.BadURL, "sluice: bad URL")
+
+// ErrTooManyRedirects is wrapped by the error of a fetch that would follow
+// more than MaxRedirects redirects.
+var ErrTooManyRedirects = failure.New(failure.Redirects, "sluice: too many redirects")
 
 // FetchError is the error of a fetch that got no usable response: a bad URL,
 // a network failure, a timeout or a cancellation. It wraps the cause.

@@ -152,7 +152,7 @@ func TestCrawlScopeAndLimits(t *testing.T) {
 func TestCrawlDomainScope(t *testing.T) {
 	var c Crawler
 	c.Scope = ScopeDomain
-	p := &pipeline{c: &c}
+	p := &pipeline{cfg: c.resolve(), c: &c}
 	cz := newCanonicalizer(canonOptions{})
 	p.scopeHosts, p.scopeDomains = seedScope(cz, []string{"https://www.example.co.uk/"})
 	for u, want := range map[string]bool{

@@ -16,6 +16,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 // Scope says which hosts a crawl follows links to.
@@ -57,17 +58,23 @@ var SkipLinks = errors.New("crawler: skip this page's links")
 var SkipAll = fs.SkipAll
 
 // ErrBadURL is the error of a seed that is not an http or https URL.
-var ErrBadURL = errors.New("crawler: bad URL")
+var ErrBadURL = failure.New(failure.BadURL, "crawler: bad URL")
 
 // ErrAborted is the error of a crawl stopped by Crawler.Abort.
-var ErrAborted = errors.New("crawler: aborted")
+var ErrAborted = failure.New(failure.Cancelled, "crawler: aborted")
 
 // ErrRobots is the error of a page that robots.txt does not allow to fetch.
-var ErrRobots = errors.New("crawler: disallowed by robots.txt")
+var ErrRobots = failure.New(failure.Robots, "crawler: disallowed by robots.txt")
+
+// ErrRobotsUnreachable is wrapped, together with [ErrRobots], in the error
+// of a page not fetched because its host's robots.txt could not be fetched
+// (a network error or a 5xx status): the host was not reached, rather than
+// the page denied.
+var ErrRobotsUnreachable = failure.New(failure.Robots, "crawler: robots.txt unreachable")
 
 // ErrTooManyRedirects is the error of a redirect that would pass the
 // Crawler's MaxRedirects.
-var ErrTooManyRedirects = errors.New("crawler: too many redirects")
+var ErrTooManyRedirects = failure.New(failure.Redirects, "crawler: too many redirects")
 
 // Crawler crawls web sites: it fetches pages, extracts their links and
 // follows those in scope, fetching each canonical URL exactly once, under a
@@ -98,7 +105,8 @@ type Crawler struct {
 	// limit.
 	MaxDepth int
 	// MaxPages caps the URLs admitted (each ends as one record); 0 means
-	// no limit.
+	// no limit. A URL robots.txt denies still gets its record but gives
+	// its place back, so links found later can take it.
 	MaxPages int
 	// Scope says which hosts links are followed to; the zero value is
 	// ScopeHost.
@@ -231,8 +239,9 @@ type Stats struct {
 	Pages int64
 	// Fetched is the number of pages that got a response.
 	Fetched int64
-	// Errors counts failed URLs by kind (timeout, dns, connect, reset,
-	// tls, robots, redirects, url, cancelled, other).
+	// Errors counts failed URLs by kind, in the vocabulary `sluice fetch`
+	// and `sluice load` share: dns, connect, tls, timeout, reset, read,
+	// protocol, cancelled, too-large, redirects, robots, bad-url, other.
 	Errors map[string]int64
 	// StatusCodes counts the pages fetched by HTTP status.
 	StatusCodes map[int]int64

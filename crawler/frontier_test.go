@@ -3,8 +3,6 @@ package crawler
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"testing"
 	"time"
 )
@@ -74,20 +72,23 @@ func BenchmarkMemoryFrontierAdmitPop(b *testing.B) {
 
 func TestSchedulerSweepsIdleHosts(t *testing.T) {
 	now := time.Now()
-	s := &scheduler{hosts: map[string]*host{
-		"http://idle":     {index: -1, active: now.Add(-2 * hostIdle)},
-		"http://recent":   {index: -1, active: now.Add(-hostIdle / 2)},
-		"http://pending":  {index: -1, active: now.Add(-2 * hostIdle), pending: 1},
-		"http://inflight": {index: -1, active: now.Add(-2 * hostIdle), inFlight: 1},
-		"http://seed":     {index: -1, active: now.Add(-2 * hostIdle), seed: true},
-	}}
-	s.sweep(now)
-	if _, ok := s.hosts["http://idle"]; ok || len(s.hosts) != 4 {
-		t.Errorf("hosts left: %v", slices.Sorted(maps.Keys(s.hosts)))
+	s := newScheduler((&Crawler{}).resolve())
+	for key, set := range map[string]func(h *host){
+		"http://idle":     func(h *host) { h.active = now.Add(-2 * hostIdle) },
+		"http://recent":   func(h *host) { h.active = now.Add(-hostIdle / 2) },
+		"http://pending":  func(h *host) { h.active = now.Add(-2 * hostIdle); h.pending = 1 },
+		"http://inflight": func(h *host) { h.active = now.Add(-2 * hostIdle); s.hosts.Start(h.sh) },
+		"http://seed":     func(h *host) { h.active = now.Add(-2 * hostIdle); h.seed = true },
+	} {
+		set(s.hostOf(key + "/"))
 	}
-	s.hosts["http://idle2"] = &host{index: -1}
+	s.sweep(now)
+	if s.hosts.Lookup("http://idle") != nil || s.hosts.Len() != 4 {
+		t.Errorf("%d hosts left, idle one among them: %v", s.hosts.Len(), s.hosts.Lookup("http://idle") != nil)
+	}
+	s.hostOf("http://idle2/")
 	s.sweep(now.Add(time.Second)) // within 10 s of the last sweep: no-op
-	if len(s.hosts) != 5 {
+	if s.hosts.Len() != 5 {
 		t.Errorf("swept again within 10 s")
 	}
 }

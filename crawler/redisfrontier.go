@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sluicehq/sluice/internal/hostsched"
 )
 
 // RedisOptions configures a [RedisFrontier]. The zero value is ready to
@@ -195,7 +196,7 @@ func (f *RedisFrontier) PopPaced(ctx context.Context, host string, lim HostLimit
 
 func (f *RedisFrontier) pop(ctx context.Context, host string, lim HostLimits) (Entry, bool, error) {
 	keys := []string{f.key("n"), f.key("r"), f.key("t"), f.key("h"), f.key("l"), f.okey, f.key("q:" + host)}
-	args := []any{host, f.worker, lim.Delay.Microseconds(), lim.PerHost, 1, paceSlack.Microseconds(), f.prefix, f.mask}
+	args := []any{host, f.worker, lim.Delay.Microseconds(), lim.PerHost, 1, hostsched.PaceSlack.Microseconds(), f.prefix, f.mask}
 	var res []any
 	err := f.do(ctx, func(ctx context.Context) (err error) {
 		res, err = popScript.Run(ctx, f.rdb, keys, args...).Slice()

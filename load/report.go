@@ -14,6 +14,8 @@ import (
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 // SchemaVersion is the value of [Report.Schema] written by this package.
@@ -40,7 +42,7 @@ type Report struct {
 	LateSends   int64   `json:"late_sends"` // sent more than 1 ms after their intended time
 
 	StatusCodes  map[string]int64  `json:"status_codes"`
-	Errors       map[string]int64  `json:"errors"`        // by kind: dns, dial, tls, timeout, reset, read, other
+	Errors       map[string]int64  `json:"errors"`        // by kind, named as in fetch and crawl records: dns, connect, tls, timeout, reset, read, protocol, too-large, cancelled, other
 	ErrorSamples map[string]string `json:"error_samples"` // the first message seen of each kind
 
 	Latency  Latency `json:"latency_ms"`       // response time, from the intended send time
@@ -168,8 +170,8 @@ func (p *phase) report(cfg *Config) *Report {
 	}
 	for k, n := range r.kinds {
 		if n > 0 {
-			rep.Errors[errKinds[k]] = n
-			rep.ErrorSamples[errKinds[k]] = r.samples[k]
+			rep.Errors[failure.Kind(k).String()] = n
+			rep.ErrorSamples[failure.Kind(k).String()] = r.samples[k]
 		}
 	}
 	for i, ts := range r.targets {
@@ -195,7 +197,8 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // LatencyNote explains the three latency figures of a report.
 const LatencyNote = "response time counts from when each request was due to be sent (what a user waits, queueing included); " +
-	"service time from when it was actually sent (what the server took); send lateness is the gap between the two"
+	"service time from when it was actually sent (what the server took); send lateness is the gap between the two. " +
+	"Requests that got no response (refused, reset, DNS) are left out; a timeout counts as the time it waited"
 
 // WriteText writes the human-readable summary.
 func (r *Report) WriteText(w io.Writer) error {
@@ -238,8 +241,14 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "  (%s)\n\n", LatencyNote)
 	b.WriteString("  status     ")
 	b.WriteString(countsString(r.StatusCodes))
-	b.WriteString("\n  errors     ")
-	b.WriteString(countsString(r.Errors))
+	var noResponse int64
+	for _, n := range r.Errors {
+		noResponse += n
+	}
+	fmt.Fprintf(&b, "\n  failed     %d: %d with status 400 and above, %d without a response", r.Failed, r.Failed-noResponse, noResponse)
+	if noResponse > 0 {
+		b.WriteString(" (" + countsString(r.Errors) + ")")
+	}
 	b.WriteString("\n")
 	for _, k := range slices.Sorted(maps.Keys(r.ErrorSamples)) {
 		fmt.Fprintf(&b, "    %s: %s\n", k, r.ErrorSamples[k])

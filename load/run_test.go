@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 func okHandler(w http.ResponseWriter, r *http.Request) {
@@ -176,22 +178,22 @@ func TestErrorKinds(t *testing.T) {
 		insecure bool
 		kind     string
 	}{
-		{"down", downURL, false, false, KindDial},
-		{"down net/http", downURL, true, false, KindDial},
-		{"timeout", slow.URL, false, false, KindTimeout},
-		{"timeout net/http", slowTLS.URL, false, true, KindTimeout},
-		{"reset", reset.URL, false, false, KindReset},
-		{"short body", short.URL, false, false, KindRead},
-		{"short body net/http", shortTLS.URL, false, true, KindRead},
-		{"not http", garbage.URL, false, false, KindRead},
-		{"untrusted cert", tlsSrv.URL, false, false, KindTLS},
-		{"tls to plain", strings.Replace(status.URL, "http:", "https:", 1), false, true, KindTLS},
+		{"down", downURL, false, false, failure.Connect.String()},
+		{"down net/http", downURL, true, false, failure.Connect.String()},
+		{"timeout", slow.URL, false, false, failure.Timeout.String()},
+		{"timeout net/http", slowTLS.URL, false, true, failure.Timeout.String()},
+		{"reset", reset.URL, false, false, failure.Reset.String()},
+		{"short body", short.URL, false, false, failure.Read.String()},
+		{"short body net/http", shortTLS.URL, false, true, failure.Read.String()},
+		{"not http", garbage.URL, false, false, failure.Other.String()}, // a bad status line carries no error value in either engine
+		{"untrusted cert", tlsSrv.URL, false, false, failure.TLS.String()},
+		{"tls to plain", strings.Replace(status.URL, "http:", "https:", 1), false, true, failure.TLS.String()},
 		{"status 503", status.URL, false, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			timeout := 5 * time.Second
-			if tt.kind == KindTimeout {
+			if tt.kind == failure.Timeout.String() {
 				timeout = 200 * time.Millisecond
 			}
 			rep := mustRun(t, Config{Targets: []Target{{URL: tt.url}}, Connections: 2, Requests: 6,
@@ -217,14 +219,14 @@ func TestClassify(t *testing.T) {
 		err  error
 		want string
 	}{
-		{&net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}}, KindDNS},
-		{fmt.Errorf("wrapped: %w", context.DeadlineExceeded), KindTimeout},
-		{io.ErrUnexpectedEOF, KindRead},
-		{io.EOF, KindReset},
-		{errors.New("something odd"), KindOther},
+		{&net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}}, failure.DNS.String()},
+		{fmt.Errorf("wrapped: %w", context.DeadlineExceeded), failure.Timeout.String()},
+		{io.ErrUnexpectedEOF, failure.Read.String()},
+		{io.EOF, failure.Reset.String()},
+		{errors.New("something odd"), failure.Other.String()},
 	}
 	for _, tt := range tests {
-		if got := errKinds[classify(tt.err)]; got != tt.want {
+		if got := classify(tt.err).String(); got != tt.want {
 			t.Errorf("classify(%v) = %s, want %s", tt.err, got, tt.want)
 		}
 	}

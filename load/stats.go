@@ -8,6 +8,8 @@ import (
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 // Histogram range in microseconds: 1 µs to 1 hour at 3 significant
@@ -72,8 +74,8 @@ type recorder struct {
 
 	requests, ok, failed, lateSends, totalDropped int64
 	status                                        map[int]int64
-	kinds                                         [numKinds]int64
-	samples                                       [numKinds]string
+	kinds                                         [failure.NumKinds]int64
+	samples                                       [failure.NumKinds]string
 	targets                                       []targetStats
 }
 
@@ -149,9 +151,15 @@ func (r *recorder) record(res *result) {
 	defer r.mu.Unlock()
 	r.rollTo(sec)
 	r.requests++
-	_ = r.resp.RecordValue(respTime)
-	_ = r.svc.RecordValue(svcTime)
-	_ = r.iv.RecordValue(respTime)
+	// A request that got no response says nothing of how fast the server
+	// answers (a refused connect takes microseconds), so it is left out of
+	// the latency figures; a timeout is kept, at the time it waited.
+	timed := res.err == nil || classify(res.err) == failure.Timeout
+	if timed {
+		_ = r.resp.RecordValue(respTime)
+		_ = r.svc.RecordValue(svcTime)
+		_ = r.iv.RecordValue(respTime)
+	}
 	r.ivDone++
 	if r.open {
 		late := res.sent - res.intended
@@ -185,7 +193,9 @@ func (r *recorder) record(res *result) {
 		} else {
 			ts.errors++
 		}
-		_ = ts.resp.RecordValue(respTime)
+		if timed {
+			_ = ts.resp.RecordValue(respTime)
+		}
 	}
 }
 

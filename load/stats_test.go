@@ -1,9 +1,12 @@
 package load
 
 import (
-	"errors"
+	"context"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 func TestRecorderRows(t *testing.T) {
@@ -12,7 +15,9 @@ func TestRecorderRows(t *testing.T) {
 	r.markSent(100 * time.Millisecond)
 	r.record(&result{intended: 100 * time.Millisecond, sent: 100 * time.Millisecond, done: 300 * time.Millisecond, status: 200})
 	r.markSent(1500 * time.Millisecond)
-	r.record(&result{intended: 1200 * time.Millisecond, sent: 1500 * time.Millisecond, done: 2500 * time.Millisecond, err: errors.New("boom")})
+	r.record(&result{intended: 1200 * time.Millisecond, sent: 1500 * time.Millisecond, done: 2500 * time.Millisecond, err: context.DeadlineExceeded})
+	// A refused connect is counted but kept out of the latency figures.
+	r.record(&result{intended: 2550 * time.Millisecond, sent: 2550 * time.Millisecond, done: 2551 * time.Millisecond, err: syscall.ECONNREFUSED})
 	r.advance(3 * time.Second)
 	if len(r.rows) != 3 {
 		t.Fatalf("%d rows, want 3", len(r.rows))
@@ -20,7 +25,7 @@ func TestRecorderRows(t *testing.T) {
 	want := []Second{
 		{T: 0, Target: 10, Sent: 1, Done: 1, OK: 1, P50: 200, P90: 200, P99: 200, Max: 200},
 		{T: 1, Target: 10, Sent: 1},
-		{T: 2, Target: 10, Done: 1, Errors: 1, P50: 1300, P90: 1300, P99: 1300, Max: 1300},
+		{T: 2, Target: 10, Done: 2, Errors: 2, P50: 1300, P90: 1300, P99: 1300, Max: 1300},
 	}
 	for i, w := range want {
 		got := r.rows[i]
@@ -32,8 +37,8 @@ func TestRecorderRows(t *testing.T) {
 			t.Errorf("row %d = %+v, want %+v", i, got, w)
 		}
 	}
-	if r.lateSends != 1 || r.kinds[kOther] != 1 || r.failed != 1 || r.ok != 1 {
-		t.Fatalf("late %d other %d failed %d ok %d", r.lateSends, r.kinds[kOther], r.failed, r.ok)
+	if r.lateSends != 1 || r.kinds[failure.Timeout] != 1 || r.kinds[failure.Connect] != 1 || r.failed != 2 || r.ok != 1 || r.resp.TotalCount() != 2 {
+		t.Fatalf("late %d timeout %d dial %d failed %d ok %d timed %d", r.lateSends, r.kinds[failure.Timeout], r.kinds[failure.Connect], r.failed, r.ok, r.resp.TotalCount())
 	}
 }
 

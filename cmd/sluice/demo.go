@@ -4,29 +4,51 @@
 package main
 
 import (
-	"context"
-	"flag"
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/crawler/crawltest"
+	"github.com/spf13/cobra"
 )
 
-const demoUsage = `usage: sluice demo [flags]
+// demoOptions holds sluice demo's flags.
+type demoOptions struct {
+	pages, concurrency int
+	rate               float64
+	output             string
+}
 
-Starts a synthetic site on loopback (no network needed) and crawls it end to
-end from its home page, with a progress bar on a terminal and a summary at
-the end. The pages link to each other in several equivalent spellings, so
+func newDemoCmd(e *env) *cobra.Command {
+	o := &demoOptions{}
+	cmd := &cobra.Command{
+		Use:   "demo [flags]",
+		Short: "Crawl an embedded synthetic site on loopback (no network needed)",
+		Long: `Demo starts a synthetic site on loopback (no network needed) and crawls it
+end to end from its home page, with a status line on a terminal and a summary
+at the end. The pages link to each other in several equivalent spellings, so
 the crawl shows each page fetched once; some pages are slow, some missing
-and some fail, so the summary shows each kind of outcome.
+(404) and some busy (503), so the summary shows each kind of outcome.
 
-Flags:`
+` + exitHelp,
+		Args: exactArgs(0),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			return runDemo(cmd, e, o)
+		}),
+	}
+	fs := cmd.Flags()
+	fs.IntVar(&o.pages, "pages", 5000, "pages on the synthetic site")
+	fs.IntVarP(&o.concurrency, "concurrency", "c", 50, "requests in flight at most")
+	fs.Float64Var(&o.rate, "rate", 0, "requests per second at most (0: no cap)")
+	fs.StringVarP(&o.output, "output", "o", "", "write the JSON records to this file; - for standard output (default: show the first few)")
+	return cmd
+}
 
 // demoSite wraps a synthetic site: every 50th page is missing, every 97th
 // fails with 503 and every 10th takes 20 ms.
@@ -48,68 +70,64 @@ func demoSite(site *crawltest.Site) http.Handler {
 	})
 }
 
-func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, demoUsage); fs.PrintDefaults() }
-	pages := fs.Int("pages", 5000, "pages on the synthetic site")
-	conc := fs.Int("c", 50, "requests in flight at most")
-	rate := fs.Float64("rate", 0, "requests per second at most (0: no cap)")
-	output := fs.String("o", "", "write the JSON records to this file (default: show the first few)")
-	if err := parseFlags(fs, args); err != nil {
+func runDemo(cmd *cobra.Command, e *env, o *demoOptions) error {
+	if err := errors.Join(checkAtLeast1("demo", "pages", o.pages), checkAtLeast1("demo", "concurrency", o.concurrency),
+		checkNotNegative("demo", "rate", o.rate)); err != nil {
 		return err
 	}
-	if *pages < 1 || *conc < 1 || *rate < 0 {
-		return usageErrorf("demo: -pages and -c must be at least 1, -rate not negative")
-	}
-	site := crawltest.NewSite(*pages, 10)
+	site := crawltest.NewSite(o.pages, 10)
 	srv := httptest.NewServer(demoSite(site))
 	defer srv.Close()
-	fmt.Fprintf(stderr, "demo: synthetic site of %d pages at %s; crawling it from /p/0 with -c %d\n", *pages, srv.URL, *conc)
+	fmt.Fprintf(e.stderr, "demo: synthetic site of %d pages at %s; crawling it from /p/0 with -c %d\n", o.pages, srv.URL, o.concurrency)
 
-	o := crawlOptions{robots: true, label: "demo"}
-	o.c.Concurrency, o.c.Rate, o.c.Retries = *conc, *rate, 1
-	o.c.Timeout, o.c.Grace, o.c.MaxBody, o.c.UserAgent = 10*time.Second, 5*time.Second, 1<<20, "sluice-demo"
+	co := crawlOptions{robots: true, label: "demo"}
+	co.out.failOn = failOnNever // the site's 404s and 503s are responses, and the demo checks its own counts
+	co.c.Concurrency, co.c.Rate, co.c.Retries = o.concurrency, o.rate, 1
+	co.c.Timeout, co.c.Grace, co.c.MaxBody, co.c.UserAgent = 10*time.Second, 5*time.Second, 1<<20, "sluice-demo"
 
-	var out io.Writer = &headWriter{w: stdout, lines: 5}
-	if *output != "" {
-		f, err := os.Create(*output)
+	// The first records are shown after the crawl, when the status line is
+	// gone, so the two never mix on a terminal.
+	head := &headWriter{lines: 5}
+	out := io.Writer(head)
+	if o.output != "" {
+		w, closeOut, err := e.output(o.output)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		out = f
-	} else {
-		fmt.Fprintln(stdout, "first records (sluice crawl writes one JSON line per page):")
+		defer closeOut()
+		out = w
 	}
-	if err := crawlRun(ctx, &o, []string{srv.URL + "/p/0"}, out, stderr); err != nil {
+	err := crawlRun(cmd.Context(), e, &co, []string{srv.URL + "/p/0"}, out)
+	if head.buf.Len() > 0 {
+		fmt.Fprintln(e.stdout, "first records (sluice crawl writes one JSON line per page):")
+		e.stdout.Write(head.buf.Bytes())
+	}
+	if err != nil {
 		return err
 	}
 	unique, dups := site.Fetches()
-	fmt.Fprintf(stderr, "demo: the site served %d distinct pages and %d duplicate fetches\n", unique, dups)
-	if st := o.c.Stats(); dups != 0 || int(st.Pages) != *pages {
-		return fmt.Errorf("demo: %d records and %d duplicate fetches for a site of %d pages", st.Pages, dups, *pages)
+	fmt.Fprintf(e.stderr, "demo: the site served %d distinct pages and %d duplicate fetches\n", unique, dups)
+	if st := co.c.Stats(); dups != 0 || int(st.Pages) != o.pages {
+		return fmt.Errorf("demo: %d records and %d duplicate fetches for a site of %d pages", st.Pages, dups, o.pages)
 	}
 	return nil
 }
 
-// headWriter passes on the first few lines and drops the rest.
+// headWriter keeps the first few lines and drops the rest.
 type headWriter struct {
-	w     io.Writer
+	buf   bytes.Buffer
 	lines int
 }
 
 func (h *headWriter) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 && h.lines > 0 {
-		i := strings.IndexByte(string(p), '\n')
+		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
-			_, err := h.w.Write(p)
-			return n, err
+			h.buf.Write(p)
+			return n, nil
 		}
-		if _, err := h.w.Write(p[:i+1]); err != nil {
-			return n, err
-		}
+		h.buf.Write(p[:i+1])
 		p = p[i+1:]
 		h.lines--
 	}

@@ -75,7 +75,7 @@ func TestFetchEveryLineGetsOneRecord(t *testing.T) {
 		"ftp://example.com":          `unsupported scheme "ftp"`,
 		"no-scheme.example":          "missing scheme",
 		"http://":                    "missing host",
-		"http://[::1":                "invalid URL",
+		"http://[::1":                "missing ']' in host",
 		"http://127.0.0.1:1/refused": "connection refused",
 	}
 	var in strings.Builder
@@ -83,7 +83,7 @@ func TestFetchEveryLineGetsOneRecord(t *testing.T) {
 		fmt.Fprintf(&in, "%s\n\n   \n# comment\n", k)
 	}
 	code, out, errOut := runFetchCLI(context.Background(), in.String(), "fetch", "--retries", "1", "--timeout", "300ms", "--max-body", "1000")
-	if code != 0 {
+	if code != 1 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	seen := map[string]int{}

@@ -1,11 +1,16 @@
-// This file holds flag types shared by the subcommands.
+// This file holds the flag types and flag groups the subcommands share.
 
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
 )
 
 // headerFlag collects repeatable -H 'Key: Value' flags.
@@ -37,5 +42,98 @@ func (f *headerFlag) Set(s string) error {
 	return nil
 }
 
+func (f *headerFlag) Type() string { return "'Key: Value'" }
+
 // Header returns the collected headers; nil if none were given.
 func (f *headerFlag) Header() http.Header { return f.h }
+
+// regexpsFlag is a repeatable flag of regular expressions.
+type regexpsFlag []*regexp.Regexp
+
+func (f *regexpsFlag) String() string {
+	if len(*f) == 0 {
+		return ""
+	}
+	return fmt.Sprint(*f)
+}
+func (f *regexpsFlag) Type() string { return "regexp" }
+func (f *regexpsFlag) Set(s string) error {
+	re, err := regexp.Compile(s)
+	if err != nil {
+		return err
+	}
+	*f = append(*f, re)
+	return nil
+}
+
+// httpFlags are the request flags fetch and crawl share.
+type httpFlags struct {
+	concurrency, perHost, retries int
+	rate, hostRate                float64
+	timeout                       time.Duration
+	maxBody                       int64
+	userAgent                     string
+	headers                       headerFlag
+}
+
+func (h *httpFlags) add(fs *pflag.FlagSet) {
+	fs.IntVarP(&h.concurrency, "concurrency", "c", 50, "requests in flight at most")
+	fs.IntVar(&h.perHost, "per-host", 0, "requests in flight per host at most (0: no cap beyond -c)")
+	fs.Float64Var(&h.rate, "rate", 0, "request starts per second at most, all hosts together (0: no cap)")
+	fs.Float64Var(&h.hostRate, "host-rate", 0, "request starts per second per host at most (0: no cap)")
+	fs.DurationVar(&h.timeout, "timeout", 30*time.Second, "time limit of each attempt, body included")
+	fs.IntVar(&h.retries, "retries", 2, "retries of a failed attempt (network errors, timeouts, 429, 5xx)")
+	fs.Int64Var(&h.maxBody, "max-body", 10<<20, "bytes of a body read at most; longer bodies are cut")
+	fs.VarP(&h.headers, "header", "H", "header to send (repeatable)")
+	fs.StringVarP(&h.userAgent, "user-agent", "A", userAgent(), "User-Agent header; its product token picks the robots.txt group")
+}
+
+// check validates the request flags of command cmd.
+func (h *httpFlags) check(cmd string) error {
+	return errors.Join(
+		checkAtLeast1(cmd, "concurrency", h.concurrency),
+		checkNotNegative(cmd, "per-host", h.perHost),
+		checkNotNegative(cmd, "rate", h.rate),
+		checkNotNegative(cmd, "host-rate", h.hostRate),
+		checkNotNegative(cmd, "retries", h.retries),
+		checkPositive(cmd, "timeout", h.timeout),
+		checkPositive(cmd, "max-body", h.maxBody),
+	)
+}
+
+// outputFlags are the flags of commands that write records.
+type outputFlags struct {
+	output string
+	quiet  bool
+	failOn failOn
+}
+
+func (o *outputFlags) add(fs *pflag.FlagSet, what string) {
+	fs.StringVarP(&o.output, "output", "o", "-", "write "+what+" to this file; - for standard output")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress line and no summary")
+	addFailOn(fs, &o.failOn)
+}
+
+// checkAtLeast1 is the one message for a count flag below 1.
+func checkAtLeast1(cmd, flag string, v int) error {
+	if v < 1 {
+		return usageErrorf("%s: --%s must be at least 1, got %d", cmd, flag, v)
+	}
+	return nil
+}
+
+// checkNotNegative is the one message for a flag below 0.
+func checkNotNegative[N int | int64 | float64](cmd, flag string, v N) error {
+	if v < 0 {
+		return usageErrorf("%s: --%s must not be negative, got %v", cmd, flag, v)
+	}
+	return nil
+}
+
+// checkPositive is the one message for a flag that must be above 0.
+func checkPositive[N int | int64 | time.Duration](cmd, flag string, v N) error {
+	if v <= 0 {
+		return usageErrorf("%s: --%s must be positive, got %v", cmd, flag, v)
+	}
+	return nil
+}

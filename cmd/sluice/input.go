@@ -19,12 +19,6 @@ type inputLine struct {
 	text string
 }
 
-// stringsFlag collects a repeatable string flag.
-type stringsFlag []string
-
-func (s *stringsFlag) String() string     { return strings.Join(*s, ",") }
-func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
-
 // readInputs sends every non-blank, non-comment line of the sources to out,
 // numbered, and closes out when they are exhausted or ctx ends. With follow,
 // files are read concurrently and polled for growth, like tail -f, until ctx

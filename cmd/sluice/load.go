@@ -1,217 +1,265 @@
-// sluice load: the command-line face of package load.
+// This file holds sluice load: its flags and its run, the command-line
+// face of package load.
 
 package main
 
 import (
-	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/load"
-	"golang.org/x/term"
+	"github.com/spf13/cobra"
 )
 
-const loadUsage = `usage: sluice load [flags] URL
-       sluice load [flags] --targets FILE
+// loadOptions holds sluice load's flags; the engine's own settings go
+// straight into cfg.
+type loadOptions struct {
+	cfg                          load.Config
+	headers                      headerFlag
+	method, body, targets        string
+	stages, threshold, userAgent string
+	jsonFile, htmlFile           string
+	keepAlive, quiet             bool
+	failOn                       failOn
+}
+
+func newLoadCmd(e *env) *cobra.Command {
+	o := &loadOptions{}
+	cmd := &cobra.Command{
+		Use:   "load [flags] URL | --targets FILE",
+		Short: "Load-test an HTTP endpoint (open or closed model)",
+		Long: `Load sends requests to one URL, or to the targets of a file, and prints a
+report on standard output.
 
 Closed model (default): -c connections send back to back for -d or -n.
 Open model: --rate R or --stages 10s:100,30s:1000,10s:0 releases requests
 at planned times; latency counts from the planned time.
 
-flags:`
+A request failed if it got no response or a status of 400 and above. With
+--json - (or --html -) the report file goes to standard output alone and the
+text report to standard error. On Ctrl+C or SIGTERM the run stops and the
+partial report is printed and written.
 
-const loadExamples = `
-examples:
-  sluice load -c 50 -d 30s http://127.0.0.1:8080/
+` + exitHelp,
+		Example: `  sluice load -c 50 -d 30s http://127.0.0.1:8080/
   sluice load --rate 2000 -d 1m --html report.html http://127.0.0.1:8080/
   sluice load --stages 30s:500,2m:500,10s:0 --threshold 'p99<200ms,errors<1%' http://127.0.0.1:8080/
-  sluice load --targets targets.txt --rate 500 -d 1m --json report.json
-
-Exit status: 0 done, 1 a --threshold was violated, 2 bad usage, 130 interrupted
-(the partial report is still printed and written).`
-
-func runLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		cfg         load.Config
-		headers     headerFlag
-		method      = fs.String("m", "GET", "request `method`")
-		body        = fs.String("body", "", "request body: a `STRING`, or @FILE to read it from a file")
-		targetsFile = fs.String("targets", "", "`file` of targets: 'METHOD URL' per block, optional 'Key: Value' headers and '@bodyfile'")
-		stages      = fs.String("stages", "", "open-model ramp `list`, e.g. 10s:100,30s:1000,10s:0")
-		keepAlive   = fs.Bool("keepalive", true, "reuse connections (--keepalive=false opens one per request)")
-		jsonFile    = fs.String("json", "", "write the JSON report (schema 1) to `file`")
-		htmlFile    = fs.String("html", "", "write the self-contained HTML report to `file`")
-		threshold   = fs.String("threshold", "", "fail with exit code 1 unless every condition holds, e.g. 'p99<200ms,errors<1%'")
-		quiet       = fs.Bool("q", false, "no live line on a terminal")
-	)
-	fs.IntVar(&cfg.Connections, "c", load.DefaultConnections, "`connections` (and sending workers)")
-	fs.Int64Var(&cfg.Requests, "n", 0, "closed model: stop after `N` requests")
-	fs.DurationVar(&cfg.Duration, "d", 0, "run `duration` (default 10s unless -n or --stages is given)")
-	fs.Float64Var(&cfg.Rate, "rate", 0, "open model: `requests/s` at constant arrival")
-	fs.IntVar(&cfg.MaxInFlight, "max-inflight", 0, "open model: drop and count requests due while `N` are in flight (default: they wait, and the wait counts)")
-	fs.DurationVar(&cfg.Warmup, "warmup", 0, "load for `duration` before measuring; excluded from the statistics")
-	fs.DurationVar(&cfg.Timeout, "timeout", load.DefaultTimeout, "per-request `timeout`")
-	fs.BoolVar(&cfg.HTTP2, "http2", false, "use HTTP/2 (h2 over TLS, h2c prior knowledge over http)")
-	fs.BoolVar(&cfg.InsecureSkipVerify, "k", false, "skip TLS certificate verification")
-	fs.Var(&headers, "H", "request header 'Key: Value' (repeatable)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, loadUsage)
-		fs.PrintDefaults()
-		fmt.Fprintln(stderr, loadExamples)
+  sluice load --targets targets.txt --rate 500 -d 1m --json - | jq .latency_ms`,
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			return runLoad(cmd, e, o, args)
+		}),
 	}
-	if err := parseFlags(fs, args); err != nil {
+	o.addFlags(cmd)
+	return cmd
+}
+
+func (o *loadOptions) addFlags(cmd *cobra.Command) {
+	fs, cfg := cmd.Flags(), &o.cfg
+	fs.IntVarP(&cfg.Connections, "concurrency", "c", load.DefaultConnections, "connections (and sending workers)")
+	fs.Int64VarP(&cfg.Requests, "requests", "n", 0, "closed model: stop after N requests")
+	fs.DurationVarP(&cfg.Duration, "duration", "d", 0, "run time (default 10s unless -n or --stages is given)")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "open model: requests/s at constant arrival")
+	fs.StringVar(&o.stages, "stages", "", "open-model ramp, e.g. 10s:100,30s:1000,10s:0")
+	fs.IntVar(&cfg.MaxInFlight, "max-inflight", 0, "open model: drop and count requests due while N are in flight (default: they wait, and the wait counts)")
+	fs.DurationVar(&cfg.Warmup, "warmup", 0, "load for this long before measuring; excluded from the statistics")
+	fs.DurationVar(&cfg.Timeout, "timeout", load.DefaultTimeout, "per-request timeout")
+	fs.StringVarP(&o.method, "method", "m", "GET", "request method")
+	fs.StringVar(&o.body, "body", "", "request body: a string, or @FILE to read it from a file (@- for standard input)")
+	fs.StringVar(&o.targets, "targets", "", "file of targets ('METHOD URL' per block, optional 'Key: Value' headers and '@bodyfile'); - for standard input")
+	fs.VarP(&o.headers, "header", "H", "request header (repeatable)")
+	fs.StringVarP(&o.userAgent, "user-agent", "A", userAgent(), "User-Agent header (an -H User-Agent wins)")
+	fs.BoolVar(&o.keepAlive, "keepalive", true, "reuse connections (--keepalive=false opens one per request)")
+	fs.BoolVar(&cfg.HTTP2, "http2", false, "use HTTP/2 (h2 over TLS, h2c prior knowledge over http)")
+	fs.BoolVarP(&cfg.InsecureSkipVerify, "insecure", "k", false, "skip TLS certificate verification")
+	fs.StringVar(&o.jsonFile, "json", "", "write the JSON report (schema 1) to this file; - for standard output")
+	fs.StringVar(&o.htmlFile, "html", "", "write the self-contained HTML report to this file; - for standard output")
+	fs.StringVar(&o.threshold, "threshold", "", "exit 1 unless every condition holds, e.g. 'p99<200ms,errors<1%'")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no live line on a terminal")
+	addFailOn(fs, &o.failOn)
+}
+
+func runLoad(cmd *cobra.Command, e *env, o *loadOptions, args []string) error {
+	cfg := &o.cfg
+	if err := checkAtLeast1("load", "concurrency", cfg.Connections); err != nil {
 		return err
 	}
-
 	var ths []load.Threshold
-	if *threshold != "" {
+	if o.threshold != "" {
 		var err error
-		if ths, err = load.ParseThresholds(*threshold); err != nil {
-			return usageErrorf("%v", err)
+		if ths, err = load.ParseThresholds(o.threshold); err != nil {
+			return usageErrorf("load: --threshold: %v", err)
 		}
 	}
-	if *stages != "" {
-		st, err := load.ParseStages(*stages)
+	if o.stages != "" {
+		st, err := load.ParseStages(o.stages)
 		if err != nil {
-			return usageErrorf("%v", err)
+			return usageErrorf("load: --stages: %v", err)
 		}
 		cfg.Stages = st
 	}
-	targets, err := loadTargets(fs, *targetsFile, *method, *body, headers.Header())
+	targets, err := o.loadTargets(e, args)
 	if err != nil {
 		return err
 	}
 	cfg.Targets = targets
-	cfg.DisableKeepAlives = !*keepAlive
+	cfg.DisableKeepAlives = !o.keepAlive
 	if err := cfg.Validate(); err != nil {
 		return usageErrorf("%v", err)
 	}
+	if o.jsonFile == "-" && o.htmlFile == "-" {
+		return usageErrorf("load: only one of --json and --html can go to standard output")
+	}
 	// Create the output files before the run so a typo fails in a second,
 	// not after a ten-minute test.
-	jsonOut, err := createOutput(*jsonFile)
-	if err != nil {
-		return err
+	text, jsonOut, htmlOut := e.stdout, io.Writer(nil), io.Writer(nil)
+	if o.jsonFile == "-" || o.htmlFile == "-" {
+		text = e.stderr
 	}
-	htmlOut, err := createOutput(*htmlFile)
-	if err != nil {
-		closeOutput(jsonOut)
-		return err
-	}
-
-	if f, ok := stderr.(*os.File); ok && !*quiet && term.IsTerminal(int(f.Fd())) {
-		cfg.OnSecond = func(s load.Second) {
-			fmt.Fprintf(stderr, "\r\033[K%s", liveLine(s))
+	var files []*os.File
+	defer func() { closeOutputs(files) }()
+	for _, f := range []struct {
+		name string
+		w    *io.Writer
+	}{{o.jsonFile, &jsonOut}, {o.htmlFile, &htmlOut}} {
+		switch f.name {
+		case "":
+		case "-":
+			*f.w = e.stdout
+		default:
+			file, err := os.Create(f.name)
+			if err != nil {
+				return usageErrorf("load: %v", err)
+			}
+			files = append(files, file)
+			*f.w = file
 		}
 	}
-	rep, err := load.Run(ctx, cfg)
+	if !o.quiet && isTerminal(e.stderr) {
+		cfg.OnSecond = func(s load.Second) { fmt.Fprintf(e.stderr, "\r\033[K%s", liveLine(s)) }
+	}
+	rep, err := load.Run(cmd.Context(), *cfg)
 	if err != nil {
-		closeOutput(jsonOut)
-		closeOutput(htmlOut)
 		return err
 	}
 	if cfg.OnSecond != nil {
-		fmt.Fprint(stderr, "\r\033[K")
+		fmt.Fprint(e.stderr, "\r\033[K")
 	}
-	var errs []error
-	errs = append(errs, rep.WriteText(stdout))
+	errs := []error{rep.WriteText(text)}
 	if jsonOut != nil {
-		errs = append(errs, rep.WriteJSON(jsonOut), jsonOut.Close())
+		errs = append(errs, rep.WriteJSON(jsonOut))
 	}
 	if htmlOut != nil {
-		errs = append(errs, rep.WriteHTML(htmlOut), htmlOut.Close())
+		errs = append(errs, rep.WriteHTML(htmlOut))
 	}
+	for _, f := range files {
+		errs = append(errs, f.Close())
+	}
+	files = nil
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("load: writing the report: %w", err)
 	}
 	if rep.Interrupted {
-		return &exitError{code: 130, err: errors.New("load: interrupted; partial report written")}
+		return &exitError{code: exitInterrupted, err: errors.New("load: interrupted; partial report written")}
 	}
 	if bad := rep.Check(ths); len(bad) > 0 {
-		return &exitError{code: 1, err: fmt.Errorf("load: threshold violated: %s", strings.Join(bad, "; "))}
+		return &exitError{code: exitFailed, err: fmt.Errorf("load: threshold violated: %s", strings.Join(bad, "; "))}
 	}
-	return nil
+	return o.failOn.check("load", rep.Requests, rep.Failed, "request")
+}
+
+// closeOutputs closes and removes report files of a run that failed.
+func closeOutputs(files []*os.File) {
+	for _, f := range files {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+	}
 }
 
 // loadTargets builds the target list from --targets or the URL argument.
-func loadTargets(fs *flag.FlagSet, file, method, body string, h map[string][]string) ([]load.Target, error) {
-	if file != "" {
-		if fs.NArg() > 0 {
+func (o *loadOptions) loadTargets(e *env, args []string) ([]load.Target, error) {
+	h := o.headers.Header().Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	if h.Get("User-Agent") == "" {
+		h.Set("User-Agent", o.userAgent)
+	}
+	if o.targets != "" {
+		if len(args) > 0 {
 			return nil, usageErrorf("load: give a URL or --targets, not both")
 		}
-		f, err := os.Open(file)
-		if err != nil {
-			return nil, usageErrorf("load: targets: %v", err)
-		}
-		defer f.Close()
-		dir := filepath.Dir(file)
-		ts, err := load.ParseTargets(f, func(name string) ([]byte, error) {
-			if !filepath.IsAbs(name) {
-				name = filepath.Join(dir, name)
-			}
-			return os.ReadFile(name)
-		})
-		if err != nil {
-			return nil, usageErrorf("%v", err)
-		}
-		for i := range ts {
-			for k, vs := range h {
-				if ts[i].Header == nil {
-					ts[i].Header = map[string][]string{}
-				}
-				if _, set := ts[i].Header[k]; !set {
-					ts[i].Header[k] = vs
-				}
-			}
-		}
-		return ts, nil
+		return o.readTargets(e, h)
 	}
-	switch fs.NArg() {
+	switch len(args) {
 	case 0:
-		fs.Usage()
-		return nil, usageErrorf("load: no URL given")
+		return nil, &usageError{msg: "load: no URL given", cmd: "sluice load"}
 	case 1:
 	default:
-		return nil, usageErrorf("load: one URL expected, got %d (use --targets for several)", fs.NArg())
+		return nil, usageErrorf("load: one URL expected, got %d (use --targets for several)", len(args))
 	}
-	t := load.Target{Method: strings.ToUpper(method), URL: fs.Arg(0), Header: h}
+	if err := checkURL(args[0]); err != nil {
+		return nil, usageErrorf("load: %v", err)
+	}
+	t := load.Target{Method: strings.ToUpper(o.method), URL: args[0], Header: h}
 	switch {
-	case strings.HasPrefix(body, "@"):
-		b, err := os.ReadFile(body[1:])
+	case o.body == "@-":
+		b, err := io.ReadAll(e.stdin)
 		if err != nil {
-			return nil, usageErrorf("load: body: %v", err)
+			return nil, fmt.Errorf("load: --body: %w", err)
 		}
 		t.Body = b
-	case body != "":
-		t.Body = []byte(body)
+	case strings.HasPrefix(o.body, "@"):
+		b, err := os.ReadFile(o.body[1:])
+		if err != nil {
+			return nil, usageErrorf("load: --body: %v", err)
+		}
+		t.Body = b
+	case o.body != "":
+		t.Body = []byte(o.body)
 	}
 	return []load.Target{t}, nil
 }
 
-func createOutput(name string) (*os.File, error) {
-	if name == "" {
-		return nil, nil
+// readTargets parses the --targets file; its headers win over -H and -A.
+func (o *loadOptions) readTargets(e *env, h http.Header) ([]load.Target, error) {
+	r, dir := e.stdin, "."
+	if o.targets != "-" {
+		f, err := os.Open(o.targets)
+		if err != nil {
+			return nil, usageErrorf("load: --targets: %v", err)
+		}
+		defer f.Close()
+		r, dir = f, filepath.Dir(o.targets)
 	}
-	f, err := os.Create(name)
+	ts, err := load.ParseTargets(r, func(name string) ([]byte, error) {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(dir, name)
+		}
+		return os.ReadFile(name)
+	})
 	if err != nil {
-		return nil, usageErrorf("load: %v", err)
+		return nil, usageErrorf("load: --targets: %v", err)
 	}
-	return f, nil
-}
-
-func closeOutput(f *os.File) {
-	if f != nil {
-		name := f.Name()
-		_ = f.Close()
-		_ = os.Remove(name)
+	for i := range ts {
+		if err := checkURL(ts[i].URL); err != nil {
+			return nil, usageErrorf("load: --targets: %v", err)
+		}
+		for k, vs := range h {
+			if ts[i].Header == nil {
+				ts[i].Header = map[string][]string{}
+			}
+			if _, set := ts[i].Header[k]; !set {
+				ts[i].Header[k] = vs
+			}
+		}
 	}
+	return ts, nil
 }
 
 // liveLine renders one second for the terminal; the figures are the same

@@ -1,82 +1,21 @@
-// This file holds the fetches of the files a crawl reads beside pages:
-// robots.txt and sitemaps.
+// This file holds sitemaps: their fetch and their parsing.
 
 package crawler
 
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/xml"
 	"io"
-	"strconv"
 	"strings"
-
-	"github.com/sluicehq/sluice"
 )
-
-const (
-	// robotsMaxBytes is the part of a robots.txt parsed (RFC 9309 §2.5).
-	robotsMaxBytes = 500 << 10
-	// robotsMaxRedirects is the redirects followed to a robots.txt or a
-	// sitemap (RFC 9309 §2.3.1.2).
-	robotsMaxRedirects = 5
-	// sitemapMaxURLs is the URLs taken from one sitemap (the sitemap
-	// protocol's own limit).
-	sitemapMaxURLs = 50000
-)
-
-// fetchRobots fetches and parses a host's robots.txt.
-func (p *pipeline) fetchRobots(j *job) *result {
-	p.c.update(func(st *Stats) { st.RobotsFetched++ })
-	resp, err := p.fetchFollowing(j.url)
-	r := &result{j: j}
-	switch {
-	case err != nil:
-		r.robots, r.note = disallowRobots(), "robots.txt unreachable: "+errKind(err)
-	case resp.StatusCode >= 300 && resp.StatusCode < 400:
-		// More than five redirects: unavailable, as a 4xx.
-		r.robots = allowRobots()
-	case resp.StatusCode >= 500:
-		r.robots, r.note = disallowRobots(), "robots.txt status "+strconv.Itoa(resp.StatusCode)
-	case resp.StatusCode >= 400:
-		r.robots = allowRobots()
-	default:
-		body := resp.Body[:min(len(resp.Body), robotsMaxBytes)]
-		r.robots = parseRobots(body, p.ua)
-		for _, u := range r.robots.sitemaps() {
-			if c, err := p.cz.resolve(j.url, u); err == nil {
-				r.sitemaps = append(r.sitemaps, c)
-			}
-		}
-	}
-	return r
-}
-
-// fetchFollowing GETs u, following up to five redirects; past them it
-// returns the last redirect response.
-func (p *pipeline) fetchFollowing(u string) (*sluice.Response, error) {
-	for i := 0; ; i++ {
-		resp, err := p.fetcher.Fetch(p.fetchCtx, u)
-		if err != nil {
-			return nil, err
-		}
-		loc := resp.Header.Get("Location")
-		if resp.StatusCode < 300 || resp.StatusCode >= 400 || loc == "" || i == robotsMaxRedirects {
-			return resp, nil
-		}
-		next, err := p.cz.resolve(u, loc)
-		if err != nil {
-			return resp, nil
-		}
-		u = next
-	}
-}
 
 // fetchSitemap fetches a sitemap or sitemap index and returns the URLs in
 // scope that it lists.
-func (p *pipeline) fetchSitemap(j *job) *result {
+func (p *pipeline) fetchSitemap(ctx context.Context, j *job) *result {
 	r := &result{j: j}
-	resp, err := p.fetchFollowing(j.url)
+	resp, err := p.fetchFollowing(ctx, j.url)
 	if err != nil || resp.StatusCode/100 != 2 {
 		return r
 	}

@@ -1,0 +1,135 @@
+// This file prepares the command line for pflag: single-dash long flags
+// from the Go flag package's syntax keep working, a bool flag given a
+// separate true/false is refused, and a bad flag gets a one-line error
+// with a hint.
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// normalizeArgs rewrites single-dash long flags (-per-host 4, -pages=5),
+// which sluice accepted before it took GNU-style flags, to their double-dash
+// form. Flags may stand anywhere on the line; "--" ends them. A bool flag
+// followed by a bare true or false is a usage error: the word would
+// otherwise become a URL.
+func normalizeArgs(root *cobra.Command, args []string) ([]string, error) {
+	cmd, _, err := root.Find(args)
+	if err != nil || cmd == nil {
+		return args, nil // cobra reports the unknown command
+	}
+	lookup := func(name string) *pflag.Flag {
+		if f := cmd.Flags().Lookup(name); f != nil {
+			return f
+		}
+		return cmd.InheritedFlags().Lookup(name)
+	}
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			out = append(out, args[i:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			out = append(out, a)
+			continue
+		}
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+		var f *pflag.Flag
+		switch {
+		case strings.HasPrefix(a, "--"):
+			f = lookup(name)
+		case len(name) > 1 && (lookup(name) != nil || name == "help" || name == "version"):
+			a, f = "-"+a, lookup(name)
+		case len(name) == 1:
+			f = cmd.Flags().ShorthandLookup(name)
+			if f == nil {
+				f = cmd.InheritedFlags().ShorthandLookup(name)
+			}
+		}
+		out = append(out, a)
+		if f == nil || hasValue {
+			continue
+		}
+		if f.NoOptDefVal != "" { // a bool flag takes no separate value
+			if i+1 < len(args) && (args[i+1] == "true" || args[i+1] == "false") {
+				return nil, &usageError{
+					msg: fmt.Sprintf("--%s takes no separate value: write --%s=%s", f.Name, f.Name, args[i+1]),
+					cmd: cmd.CommandPath(),
+				}
+			}
+			continue
+		}
+		if i+1 < len(args) { // the flag's value, whatever it looks like
+			i++
+			out = append(out, args[i])
+		}
+	}
+	return out, nil
+}
+
+// flagError turns a flag parsing error into a usage error that names the
+// flag, points to the command's help and, for a mistyped flag, names the
+// closest one.
+func flagError(cmd *cobra.Command, err error) error {
+	msg := err.Error()
+	var notExist *pflag.NotExistError
+	var invalid *pflag.InvalidValueError
+	var num *strconv.NumError
+	switch {
+	case errors.As(err, &notExist) && notExist.GetSpecifiedName() != "":
+		if s := closestFlag(cmd, notExist.GetSpecifiedName()); s != "" {
+			msg += fmt.Sprintf(" (did you mean --%s?)", s)
+		}
+	case errors.As(err, &invalid):
+		f, why := invalid.GetFlag(), invalid.Unwrap()
+		if errors.As(why, &num) || strings.HasPrefix(why.Error(), "time: invalid duration") {
+			why = fmt.Errorf("want %s", f.Value.Type())
+		}
+		msg = fmt.Sprintf("bad value %q for --%s: %v", invalid.GetValue(), f.Name, why)
+	}
+	return &usageError{msg: cmd.Name() + ": " + msg, cmd: cmd.CommandPath()}
+}
+
+// closestFlag returns the flag of cmd nearest to name by edit distance, or
+// "" if none is within two edits.
+func closestFlag(cmd *cobra.Command, name string) string {
+	best, bestD := "", 3
+	visit := func(f *pflag.Flag) {
+		if d := editDistance(name, f.Name); d < bestD {
+			best, bestD = f.Name, d
+		}
+	}
+	cmd.Flags().VisitAll(visit)
+	cmd.InheritedFlags().VisitAll(visit)
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,365 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/crawler/crawltest"
+)
+
+// cliSite is a small site for the command-line tests: a home page linking
+// to nine pages, each linking on to deeper ones; /private/ is denied by
+// robots.txt; /404 is missing; /big is 4 KiB.
+func cliSite(t *testing.T) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "User-agent: *\nDisallow: /private/\n")
+	})
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(strings.Repeat("x", 4096)))
+	})
+	mux.HandleFunc("/404", http.NotFound)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		depth := strings.Count(strings.Trim(r.URL.Path, "/"), "/")
+		if r.URL.Path == "/" {
+			depth = -1
+		}
+		fmt.Fprintf(w, "<title>%s</title>", r.URL.Path)
+		if depth < 3 {
+			for i := range 3 {
+				fmt.Fprintf(w, `<a href="%s/%d">x</a>`, strings.TrimSuffix(r.URL.Path, "/"), i)
+			}
+		}
+		if r.URL.Path == "/" {
+			fmt.Fprint(w, `<a href="/private/x">p</a><a href="/404">m</a><a href="/big">b</a>`)
+		}
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// refusedURL returns a loopback URL nothing listens on.
+func refusedURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := "http://" + ln.Addr().String() + "/"
+	ln.Close()
+	return u
+}
+
+// TestCLIFindings reproduces, one row each, what a new user met on the
+// command line, and checks what sluice does now.
+func TestCLIFindings(t *testing.T) {
+	site := cliSite(t)
+	u := site.URL
+	dead := refusedURL(t)
+	dir := t.TempDir()
+	tests := []struct {
+		name     string
+		args     []string
+		stdin    string
+		code     int
+		stdout   []string // fragments of standard output
+		stderr   []string // fragments of standard error
+		noStdout []string
+		check    func(t *testing.T, stdout, stderr string)
+	}{
+		// 1. Flags after a URL are flags; -- ends them.
+		{name: "flag after the URL", args: []string{"crawl", u + "/", "--depth", "1", "-q"}, code: 0,
+			check: func(t *testing.T, out, _ string) {
+				recs := decodeCrawl(t, out)
+				if len(recs) != 7 { // home, 3 pages, private, 404, big
+					t.Errorf("%d records, want 7", len(recs))
+				}
+				for _, r := range recs {
+					if r.Depth > 1 || strings.HasPrefix(r.URL, "-") || r.URL == "1" {
+						t.Errorf("record %+v", r)
+					}
+				}
+			}},
+		{name: "quiet after the URL", args: []string{"fetch", u + "/0", "-q"}, code: 0,
+			check: func(t *testing.T, out, errOut string) {
+				if n := len(decodeRecords(t, out)); n != 1 || errOut != "" {
+					t.Errorf("%d records, stderr %q", n, errOut)
+				}
+			}},
+		{name: "bool flag with a separate value", args: []string{"crawl", "--robots", "false", u + "/"}, code: 2,
+			stderr: []string{"--robots takes no separate value: write --robots=false", "Run 'sluice crawl --help'"}},
+		{name: "double dash ends the flags", args: []string{"fetch", "-q", "--", "-q"}, code: 1,
+			stdout: []string{`"url":"-q"`, `missing scheme`}},
+		{name: "single-dash long flag as before", args: []string{"fetch", "-q", "-per-host", "2", "-timeout=5s", u + "/0"}, code: 0},
+
+		// 3. Exit codes.
+		{name: "fetch all failed", args: []string{"fetch", "--retries", "0", dead}, code: 1,
+			stderr: []string{"1 of 1 URL failed"}},
+		{name: "crawl of a refused host", args: []string{"crawl", "--retries", "0", dead}, code: 1,
+			stderr: []string{"0 pages fetched (0 with status 4xx/5xx), 1 failed, 0 denied by robots.txt", "failed: robots 1"}},
+		{name: "crawl of a refused host, --fail-on never", args: []string{"crawl", "--retries", "0", "--fail-on", "never", dead}, code: 0},
+		{name: "fetch some failed, --fail-on all", args: []string{"fetch", "--retries", "0", "--fail-on=all", dead, u + "/0"}, code: 0},
+		{name: "fetch all failed, --fail-on all", args: []string{"fetch", "--retries", "0", "--fail-on=all", dead}, code: 1},
+		{name: "load of a refused host", args: []string{"load", "-n", "20", "-c", "2", dead}, code: 1,
+			stdout: []string{"failed     20: 0 with status 400 and above, 20 without a response (connect: 20)"}},
+		{name: "load of 404s", args: []string{"load", "-n", "20", "-c", "2", u + "/404"}, code: 1,
+			stdout: []string{"failed     20: 20 with status 400 and above, 0 without a response"}, noStdout: []string{"errors     none"}},
+		{name: "bad --fail-on", args: []string{"fetch", "--fail-on", "some"}, code: 2, stderr: []string{`bad value "some" for --fail-on`}},
+
+		// 4. Help.
+		{name: "help crawl", args: []string{"help", "crawl"}, code: 0,
+			stdout: []string{"Crawl starts from the seed URLs", "-c, --concurrency int", "Exit status:", "130"}},
+		{name: "help bogus", args: []string{"help", "bogus"}, code: 2, stderr: []string{`unknown help topic "bogus"`}},
+		{name: "crawl -h on stdout", args: []string{"crawl", "-h"}, code: 0, stdout: []string{"Usage:", "sluice crawl [flags] URL..."}},
+		{name: "load long forms", args: []string{"load", "--help"}, code: 0,
+			stdout: []string{"-c, --concurrency int", "-d, --duration duration", "-n, --requests int", "-A, --user-agent string", "-k, --insecure"}},
+		{name: "mistyped flag", args: []string{"crawl", "--dpeth", "2", u + "/"}, code: 2,
+			check: func(t *testing.T, out, errOut string) {
+				want := "sluice: crawl: unknown flag: --dpeth (did you mean --depth?)\nRun 'sluice crawl --help' for usage.\n"
+				if errOut != want || out != "" {
+					t.Errorf("stderr %q, stdout %q; want %q", errOut, out, want)
+				}
+			}},
+		{name: "version", args: []string{"--version"}, code: 0, stdout: []string{"sluice "}},
+		{name: "unknown command", args: []string{"fecth"}, code: 2, stderr: []string{`unknown command "fecth"`, "fetch"}},
+		{name: "no command", args: nil, code: 2, stderr: []string{"no command given", "Available Commands"}},
+		{name: "completion", args: []string{"completion", "bash"}, code: 0, stdout: []string{"bash completion", "sluice"}},
+
+		// 5. One message per mistake.
+		{name: "missing scheme in fetch", args: []string{"fetch", "example.com"}, code: 1,
+			stdout: []string{`bad URL \"example.com\": missing scheme (want http:// or https://)`}},
+		{name: "missing scheme in crawl", args: []string{"crawl", "example.com"}, code: 1,
+			stdout: []string{`bad URL \"example.com\": missing scheme (want http:// or https://)`}},
+		{name: "missing scheme in load", args: []string{"load", "example.com"}, code: 2,
+			stderr: []string{`bad URL "example.com": missing scheme (want http:// or https://)`}},
+		{name: "unsupported scheme in fetch", args: []string{"fetch", "ftp://example.com/"}, code: 1,
+			stdout: []string{`bad URL \"ftp://example.com/\": unsupported scheme \"ftp\" (want http or https)`}},
+		{name: "unsupported scheme in crawl", args: []string{"crawl", "ftp://example.com/"}, code: 1,
+			stdout: []string{`bad URL \"ftp://example.com/\": unsupported scheme \"ftp\" (want http or https)`}},
+		{name: "unsupported scheme in load", args: []string{"load", "ftp://example.com/"}, code: 2,
+			stderr: []string{`bad URL "ftp://example.com/": unsupported scheme "ftp" (want http or https)`}},
+		{name: "bad value in fetch", args: []string{"fetch", "-c", "x"}, code: 2, stderr: []string{`fetch: bad value "x" for --concurrency: want int`}},
+		{name: "bad value in crawl", args: []string{"crawl", "-c", "x"}, code: 2, stderr: []string{`crawl: bad value "x" for --concurrency: want int`}},
+		{name: "bad value in load", args: []string{"load", "-c", "x"}, code: 2, stderr: []string{`load: bad value "x" for --concurrency: want int`}},
+		{name: "zero concurrency in fetch", args: []string{"fetch", "-c", "0"}, code: 2, stderr: []string{"fetch: --concurrency must be at least 1, got 0"}},
+		{name: "zero concurrency in crawl", args: []string{"crawl", "-c", "0", u}, code: 2, stderr: []string{"crawl: --concurrency must be at least 1, got 0"}},
+		{name: "zero concurrency in load", args: []string{"load", "-c", "0", u}, code: 2, stderr: []string{"load: --concurrency must be at least 1, got 0"}},
+
+		// 6. - is standard input or output everywhere.
+		{name: "fetch -i - -o -", args: []string{"fetch", "-q", "-i", "-", "-o", "-"}, stdin: u + "/0\n", code: 0, stdout: []string{`"status":200`}},
+		{name: "crawl -o -", args: []string{"crawl", "-q", "--depth", "0", "-o", "-", u + "/"}, code: 0, stdout: []string{`"status":200`}},
+		{name: "load --json -", args: []string{"load", "-n", "5", "-c", "1", "--json", "-", u + "/0"}, code: 0,
+			stderr: []string{"closed model"},
+			check: func(t *testing.T, out, _ string) {
+				if !json.Valid([]byte(out)) {
+					t.Errorf("stdout is not JSON alone:\n%s", out)
+				}
+			}},
+		{name: "load --targets -", args: []string{"load", "-n", "3", "-c", "1", "--targets", "-"}, stdin: "GET " + u + "/0\n", code: 0,
+			stdout: []string{"requests   3 (3 ok"}},
+		{name: "load --json - and --html -", args: []string{"load", "--json", "-", "--html", "-", u}, code: 2, stderr: []string{"only one of --json and --html"}},
+		{name: "output to a missing directory", args: []string{"fetch", "-o", filepath.Join(dir, "no", "x"), u}, code: 2, stderr: []string{"no such file"}},
+
+		// 7. Counts and pluralisation.
+		{name: "one URL", args: []string{"fetch", u + "/0"}, code: 0, stderr: []string{"fetched 1 URL in", "1 response (0 with status 4xx/5xx), 0 failed"}},
+		{name: "robots denials are not errors", args: []string{"crawl", "--depth", "1", u + "/"}, code: 0,
+			stdout: []string{`"skipped":"robots.txt"`},
+			stderr: []string{"crawled 7 URLs", "6 pages fetched (1 with status 4xx/5xx), 0 failed, 1 denied by robots.txt"}},
+		{name: "crawl records say truncated", args: []string{"crawl", "-q", "--depth", "1", "--max-body", "1000", u + "/"}, code: 0,
+			stdout: []string{`"links":0,"bytes":1000,"truncated":true`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runFetchCLI(context.Background(), tt.stdin, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out, errOut)
+			}
+			for _, w := range tt.stdout {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tt.noStdout {
+				if strings.Contains(out, w) {
+					t.Errorf("stdout has %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tt.stderr {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errOut)
+				}
+			}
+			if tt.check != nil {
+				tt.check(t, out, errOut)
+			}
+		})
+	}
+}
+
+// TestExitCodes runs one command per exit code.
+func TestExitCodes(t *testing.T) {
+	site := cliSite(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		ctx  context.Context
+		args []string
+		code int
+	}{
+		{context.Background(), []string{"fetch", "-q", site.URL + "/0"}, exitOK},
+		{context.Background(), []string{"fetch", "-q", site.URL + "/0", "nope"}, exitFailed},
+		{context.Background(), []string{"fetch", "--nope"}, exitUsage},
+		{ctx, []string{"crawl", "-q", site.URL + "/"}, exitInterrupted},
+	} {
+		if code, _, errOut := runFetchCLI(tc.ctx, "", tc.args...); code != tc.code {
+			t.Errorf("%q: exit %d, want %d: %s", tc.args, code, tc.code, errOut)
+		}
+	}
+}
+
+// TestSummariesMatchRecords checks the counts of the summaries against the
+// records they summarise.
+func TestSummariesMatchRecords(t *testing.T) {
+	site := cliSite(t)
+	dead := refusedURL(t)
+	num := func(t *testing.T, s, pattern string) int {
+		t.Helper()
+		m := regexp.MustCompile(pattern).FindStringSubmatch(s)
+		if m == nil {
+			t.Fatalf("summary lacks %q:\n%s", pattern, s)
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	t.Run("fetch", func(t *testing.T) {
+		in := strings.Join([]string{site.URL + "/0", site.URL + "/404", dead, "nope", site.URL + "/big", "# comment", ""}, "\n")
+		_, out, errOut := runFetchCLI(context.Background(), in, "fetch", "--retries", "0")
+		recs := decodeRecords(t, out)
+		var ok, failed, httpErr int
+		for _, r := range recs {
+			switch {
+			case r.Error != "":
+				failed++
+			case r.Status >= 400:
+				httpErr++
+				ok++
+			default:
+				ok++
+			}
+		}
+		if num(t, errOut, `fetched (\d+) URLs`) != len(recs) || num(t, errOut, `(\d+) responses`) != ok ||
+			num(t, errOut, `\((\d+) with status 4xx/5xx\)`) != httpErr || num(t, errOut, `(\d+) failed`) != failed ||
+			num(t, errOut, `(\d+) of \d+ URLs failed`) != failed || failed != 2 || httpErr != 1 {
+			t.Errorf("records: %d, %d responses (%d 4xx/5xx), %d failed; summary:\n%s", len(recs), ok, httpErr, failed, errOut)
+		}
+	})
+	t.Run("crawl", func(t *testing.T) {
+		_, out, errOut := runFetchCLI(context.Background(), "", "crawl", "--retries", "0", site.URL+"/", dead, "nope")
+		recs := decodeCrawl(t, out)
+		var fetched, denied, failed, httpErr int
+		for _, r := range recs {
+			switch {
+			case r.Skipped != "":
+				denied++
+			case r.Error != "":
+				failed++
+			default:
+				fetched++
+				if r.Status >= 400 {
+					httpErr++
+				}
+			}
+		}
+		if num(t, errOut, `crawled (\d+) URLs`) != len(recs) || num(t, errOut, `(\d+) pages fetched`) != fetched ||
+			num(t, errOut, `\((\d+) with status 4xx/5xx\)`) != httpErr || num(t, errOut, `(\d+) failed,`) != failed ||
+			num(t, errOut, `(\d+) denied by robots.txt`) != denied || denied != 1 || failed != 2 {
+			t.Errorf("records: %d, %d fetched (%d 4xx/5xx), %d failed, %d denied; summary:\n%s", len(recs), fetched, httpErr, failed, denied, errOut)
+		}
+	})
+}
+
+// TestFetchDurationIncludesRetries checks that duration_ms runs from the
+// first attempt to the last, for a success after a retry as for a failure.
+func TestFetchDurationIncludesRetries(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(60 * time.Millisecond)
+		if r.URL.Path == "/flaky" && hits.Add(1) == 1 || r.URL.Path == "/down" {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	_, out, errOut := runFetchCLI(context.Background(), "", "fetch", "--retries", "1", srv.URL+"/flaky", srv.URL+"/down")
+	recs := decodeRecords(t, out)
+	if len(recs) != 2 {
+		t.Fatalf("%d records: %s", len(recs), errOut)
+	}
+	for _, r := range recs {
+		if r.Attempts != 2 || r.DurationMS < 120 {
+			t.Errorf("%s: %d attempts in %.1f ms; want 2 attempts of 60 ms each counted", r.URL, r.Attempts, r.DurationMS)
+		}
+	}
+}
+
+func TestStatusLine(t *testing.T) {
+	var b strings.Builder
+	s := newStatusLine(&b)
+	s.show(3, "URLs", func() string { return "crawl: 3 URLs, 0 failed" })
+	s.show(4, "URLs", func() string { t.Error("redrawn within 100ms"); return "" })
+	s.clear()
+	got := b.String()
+	if !strings.HasPrefix(got, "\r\033[Kcrawl: 3 URLs, 0 failed (") || !strings.HasSuffix(got, " URLs/s)\r\033[K") ||
+		strings.Contains(got, "/-") || strings.Contains(got, "/hr") {
+		t.Errorf("status line %q", got)
+	}
+}
+
+func TestPlural(t *testing.T) {
+	for n, want := range map[int]string{0: "0 URLs", 1: "1 URL", 2: "2 URLs"} {
+		if got := plural(n, "URL"); got != want {
+			t.Errorf("plural(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestManPages(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := runFetchCLI(context.Background(), "", "man", dir); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, name := range []string{"sluice.1", "sluice-crawl.1", "sluice-fetch.1", "sluice-load.1"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || !strings.Contains(string(b), ".TH") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestDemoCounts checks that the demo's summary shows its 404s and 503s
+// as pages with an HTTP error status, not as "0 errors" alone.
+func TestDemoCounts(t *testing.T) {
+	code, _, errOut := runFetchCLI(context.Background(), "", "demo", "--pages", "200")
+	if code != 0 || !strings.Contains(errOut, "200 pages fetched (6 with status 4xx/5xx), 0 failed") {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+}
+
+var _ = io.Discard
+var _ = crawltest.NewSite

@@ -1,0 +1,132 @@
+// This file holds the crawl run shared by sluice crawl and sluice demo:
+// the crawler, a single writer of records, the status line and the summary.
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/sluicehq/sluice/crawler"
+)
+
+// crawlRecord is one output line of sluice crawl.
+type crawlRecord struct {
+	URL         string  `json:"url"`
+	Status      int     `json:"status,omitempty"`
+	Depth       int     `json:"depth"`
+	Parent      string  `json:"parent,omitempty"`
+	Links       int     `json:"links"`
+	Bytes       int     `json:"bytes"`
+	Truncated   bool    `json:"truncated,omitempty"`
+	DurationMS  float64 `json:"duration_ms"`
+	ContentType string  `json:"content_type,omitempty"`
+	Title       string  `json:"title,omitempty"`
+	Skipped     string  `json:"skipped,omitempty"` // "robots.txt" for a URL robots.txt denies
+	Error       string  `json:"error,omitempty"`
+	ErrorKind   string  `json:"error_kind,omitempty"`
+
+	err error // the error behind Error, for the summary
+}
+
+func toCrawlRecord(p *crawler.Page) *crawlRecord {
+	r := &crawlRecord{URL: p.URL, Depth: p.Depth, Parent: p.Parent, Links: len(p.Links),
+		DurationMS: durMS(p.Duration), ContentType: p.ContentType, Title: p.Title}
+	if p.Response != nil {
+		r.Status, r.Bytes, r.Truncated = p.Response.StatusCode, len(p.Response.Body), p.Response.Truncated
+	}
+	switch {
+	case errors.Is(p.Err, crawler.ErrRobots) && !errors.Is(p.Err, crawler.ErrRobotsUnreachable):
+		r.Skipped = "robots.txt"
+	case p.Err != nil:
+		r.Error, r.ErrorKind, r.err = p.Err.Error(), errKind(p.Err), p.Err
+	}
+	return r
+}
+
+// errOutputFailed stops a crawl whose records cannot be written.
+var errOutputFailed = errors.New("crawl: output failed")
+
+// crawlRun crawls from seeds, writing records to out through a single
+// writer, and returns the run's exit error. A seed that is not an http or
+// https URL gets its record here, with the message fetch and load give.
+func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out io.Writer) error {
+	c := &o.c
+	c.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	sum := newCrawlSummary()
+	var status *statusLine
+	if e.showProgress(o.out.quiet, out) {
+		status = newStatusLine(e.stderr)
+	}
+	records := make(chan *crawlRecord, 256)
+	writeErr := make(chan error, 1)
+	writeFailed := make(chan struct{}) // closed when the output fails
+	go func() {
+		w := newJSONLines(out)
+		for r := range records {
+			err := w.write(r)
+			sum.add(r)
+			if len(records) == 0 {
+				err = w.flush()
+			}
+			if err != nil && writeFailed != nil {
+				close(writeFailed) // stop the crawl: its records have nowhere to go
+				writeFailed = nil
+			}
+			if status != nil {
+				status.show(sum.records, "URLs", func() string { return o.statusText(sum) })
+			}
+		}
+		writeErr <- w.flush()
+	}()
+
+	var good []string
+	for _, s := range seeds {
+		if err := checkURL(s); err != nil {
+			records <- &crawlRecord{URL: s, Error: err.Error(), ErrorKind: errKind(err), err: err}
+			continue
+		}
+		good = append(good, s)
+	}
+	stopAbort := e.onAbort(c.Abort) // a second signal cuts the grace period short
+	failed := writeFailed
+	err := c.Crawl(ctx, good, func(p *crawler.Page) error {
+		select {
+		case <-failed:
+			return errOutputFailed
+		default:
+		}
+		records <- toCrawlRecord(p)
+		return nil
+	})
+	stopAbort()
+	close(records)
+	werr := <-writeErr
+	if status != nil {
+		status.clear()
+	}
+	st := c.Stats()
+	if !o.out.quiet {
+		sum.print(e.stderr, &st)
+	}
+	switch {
+	case werr != nil:
+		return fmt.Errorf("crawl: writing records: %w", werr)
+	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
+		return errInterrupted("crawl")
+	case err != nil:
+		return fmt.Errorf("crawl: %w", err)
+	}
+	return o.out.failOn.check("crawl", sum.records-sum.denied, sum.errs, "URL")
+}
+
+// statusText is the status line of a crawl: the records written so far
+// and what the crawler holds.
+func (o *crawlOptions) statusText(sum *crawlSummary) string {
+	st := o.c.Stats()
+	return fmt.Sprintf("%s: %s, %d failed, %d queued, %d in flight",
+		o.label, plural(sum.records, "URL"), sum.errs, st.Queued, st.InFlight)
+}

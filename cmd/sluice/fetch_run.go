@@ -1,0 +1,215 @@
+// This file holds the fetch pipeline: one reader of the inputs, the
+// Fetcher, and a single writer of records.
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice"
+)
+
+// fetchRecord is one output line of sluice fetch.
+type fetchRecord struct {
+	URL        string  `json:"url"`
+	FinalURL   string  `json:"final_url,omitempty"`
+	Status     int     `json:"status,omitempty"`
+	Bytes      int     `json:"bytes"`
+	Truncated  bool    `json:"truncated,omitempty"`
+	DurationMS float64 `json:"duration_ms"`
+	Attempts   int     `json:"attempts"`
+	Error      string  `json:"error,omitempty"`
+	ErrorKind  string  `json:"error_kind,omitempty"`
+
+	n    int   // input line number, for --ordered
+	slot bool  // holds one of the outstanding slots until written
+	err  error // the error behind Error, for the summary
+}
+
+func toRecord(n int, url string, resp *sluice.Response, err error) *fetchRecord {
+	r := &fetchRecord{URL: url, n: n}
+	if err != nil {
+		r.Error, r.ErrorKind, r.err = err.Error(), errKind(err), err
+		var fe *sluice.FetchError
+		if errors.As(err, &fe) {
+			r.Attempts = fe.Attempts
+			r.DurationMS = durMS(fe.Elapsed)
+		}
+		return r
+	}
+	r.FinalURL, r.Status, r.Bytes, r.Truncated = resp.FinalURL, resp.StatusCode, len(resp.Body), resp.Truncated
+	r.DurationMS, r.Attempts = durMS(resp.Elapsed), resp.Attempts
+	return r
+}
+
+func durMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// fetchAll runs the pipeline and returns its counts.
+func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out io.Writer) (*fetchSummary, error) {
+	start := time.Now()
+	h := &o.http
+	fetcher := &sluice.Fetcher{
+		MaxInFlight: h.concurrency, PerHost: h.perHost, Rate: h.rate, HostRate: h.hostRate,
+		Timeout: h.timeout, Retries: h.retries, MaxBody: h.maxBody, UserAgent: h.userAgent,
+		Header: h.headers.Header(),
+	}
+	// Records wait for the writer in a channel with room for every URL that
+	// may be outstanding, so a completing worker never blocks on it.
+	outstanding := 2*h.concurrency + 64
+	slots := make(chan struct{}, outstanding)
+	records := make(chan *fetchRecord, outstanding)
+	sum := newFetchSummary()
+
+	var status *statusLine
+	if e.showProgress(o.out.quiet, out) {
+		status = newStatusLine(e.stderr)
+	}
+	writeErr := make(chan error, 1)
+	go func() {
+		w := newJSONLines(out)
+		for r := range records {
+			w.write(r)
+			sum.add(r)
+			if status != nil {
+				status.show(int64(sum.records), "URLs", func() string {
+					return fmt.Sprintf("fetch: %s: %s, %d failed", plural(int64(sum.records), "URL"), plural(int64(sum.ok), "response"), sum.errs)
+				})
+			}
+			if r.slot {
+				<-slots
+			}
+			if len(records) == 0 {
+				w.flush()
+			}
+		}
+		writeErr <- w.flush()
+	}()
+
+	// In --ordered mode, a forwarder waits for futures in input order.
+	type pendingFetch struct {
+		n   int
+		url string
+		fut *sluice.Future[*sluice.Response]
+	}
+	var (
+		ordered   chan pendingFetch
+		forwarded sync.WaitGroup
+		inFlight  sync.WaitGroup
+	)
+	if o.ordered {
+		ordered = make(chan pendingFetch, outstanding)
+		forwarded.Go(func() {
+			for p := range ordered {
+				resp, err := p.fut.Result()
+				r := toRecord(p.n, p.url, resp, err)
+				r.slot = true
+				records <- r
+			}
+		})
+	}
+
+	lines := make(chan inputLine, 64)
+	inputErrs := make(chan error, len(o.inputs)+1)
+	skipped := readInputs(ctx, args, o.inputs, e.stdin, o.follow, lines, inputErrs)
+
+	emitUnfetched := func(ln inputLine, err error) {
+		records <- &fetchRecord{URL: ln.text, n: ln.n, Error: err.Error(), ErrorKind: errKind(err), err: err}
+	}
+	linesOpen, readerDone := true, false
+intake:
+	for linesOpen {
+		select {
+		case ln, ok := <-lines:
+			if !ok {
+				linesOpen, readerDone = false, true
+				break intake
+			}
+			if err := checkURL(ln.text); err != nil {
+				emitUnfetched(ln, err)
+				continue
+			}
+			if ctx.Err() != nil {
+				emitUnfetched(ln, errNotFetched)
+				continue
+			}
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				emitUnfetched(ln, errNotFetched)
+				break intake
+			}
+			fut, err := fetcher.SubmitCtx(ctx, ln.text)
+			if err != nil {
+				<-slots
+				emitUnfetched(ln, errNotFetched)
+				continue
+			}
+			if o.ordered {
+				ordered <- pendingFetch{ln.n, ln.text, fut}
+				continue
+			}
+			inFlight.Add(1)
+			fut.OnDone(func() {
+				resp, err := fut.Result()
+				r := toRecord(ln.n, ln.text, resp, err)
+				r.slot = true
+				records <- r
+				inFlight.Done()
+			})
+		case <-ctx.Done():
+			break intake
+		}
+	}
+	if ctx.Err() != nil {
+		sum.interrupted = true
+		// Lines already read still get their records. A reader blocked on
+		// a terminal has no line in hand, so a short quiet spell ends this.
+		for linesOpen {
+			select {
+			case ln, ok := <-lines:
+				if !ok {
+					linesOpen, readerDone = false, true
+					break
+				}
+				emitUnfetched(ln, errNotFetched)
+			case <-time.After(200 * time.Millisecond):
+				linesOpen = false
+			}
+		}
+		graceCtx, cancel := context.WithTimeout(context.Background(), o.grace)
+		stop := e.onAbort(cancel) // a second signal cancels what is running
+		fetcher.Shutdown(graceCtx)
+		stop()
+		cancel()
+	} else {
+		fetcher.Close()
+	}
+	if ordered != nil {
+		close(ordered)
+	}
+	forwarded.Wait()
+	inFlight.Wait()
+	close(records)
+	err := <-writeErr
+	if status != nil {
+		status.clear()
+	}
+	if readerDone {
+		sum.skipped = *skipped // the reader has finished with it
+	}
+	sum.elapsed = time.Since(start)
+	if err != nil {
+		return sum, fmt.Errorf("fetch: writing records: %w", err)
+	}
+	select {
+	case ierr := <-inputErrs:
+		return sum, fmt.Errorf("fetch: reading input: %w", ierr)
+	default:
+	}
+	return sum, nil
+}

@@ -1,0 +1,166 @@
+// This file holds the command tree: the root command, help, version,
+// shell completion and man pages, and how errors become exit codes.
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/cobra/doc"
+)
+
+// env is what every subcommand's run gets besides its context and flags:
+// the process's streams and the abort signal.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	abort          <-chan struct{} // closed at the second SIGINT or SIGTERM
+}
+
+// newRoot builds the command tree. Each subcommand lives in its own file
+// as newXxxCmd(e); a subcommand may have subcommands of its own.
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "sluice",
+		Short: "Fetch URL lists, crawl sites and load-test HTTP endpoints",
+		Long: `sluice fetches URL lists, crawls sites politely and load-tests HTTP
+endpoints, with bounded concurrency. fetch and crawl write one JSON line per
+URL; load prints a report.
+
+` + exitHelp,
+		Version:           version(),
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cmd.SetOut(e.stderr)
+			_ = cmd.Usage()
+			return usageErrorf("no command given")
+		},
+	}
+	root.SetVersionTemplate("sluice {{.Version}}\n")
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(flagError)
+	root.SetHelpCommand(newHelpCmd())
+	root.AddCommand(
+		newFetchCmd(e),
+		newCrawlCmd(e),
+		newLoadCmd(e),
+		newDemoCmd(e),
+		newManCmd(),
+	)
+	return root
+}
+
+// execute runs args through the command tree and returns the exit code.
+func (e *env) execute(ctx context.Context, args []string) int {
+	root := newRoot(e)
+	args, err := normalizeArgs(root, args)
+	if err == nil {
+		root.SetArgs(args)
+		err = root.ExecuteContext(ctx)
+	}
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(e.stderr, "sluice:", err)
+	var ue *usageError
+	if errors.As(err, &ue) && ue.cmd != "" {
+		fmt.Fprintf(e.stderr, "Run '%s --help' for usage.\n", ue.cmd)
+	}
+	return exitCode(err)
+}
+
+// newHelpCmd replaces cobra's help command, which answers an unknown topic
+// with the top-level usage and exit status 0.
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help prints the help of any command: sluice help crawl, sluice help load.",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || len(rest) > 0 {
+				return &usageError{msg: fmt.Sprintf("unknown help topic %q", strings.Join(args, " ")), cmd: "sluice"}
+			}
+			cmd.InitDefaultHelpFlag()
+			return cmd.Help()
+		},
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			cmd, _, err := c.Root().Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []cobra.Completion
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					names = append(names, sub.Name())
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+	}
+}
+
+// newManCmd writes man pages for every command; it is hidden from the
+// command list because packagers, not users, run it.
+func newManCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    "man DIR",
+		Short:  "Write man pages for sluice and its commands to DIR",
+		Hidden: true,
+		Args:   exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := args[0]
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("man: %w", err)
+			}
+			hdr := &doc.GenManHeader{Title: "SLUICE", Section: "1", Source: "sluice " + version()}
+			root := cmd.Root()
+			root.DisableAutoGenTag = true
+			if err := doc.GenManTree(root, hdr, dir); err != nil {
+				return fmt.Errorf("man: %w", err)
+			}
+			return nil
+		},
+	}
+}
+
+// version returns the module version the binary was built from, as the Go
+// toolchain recorded it ("devel" for a build outside version control),
+// with the VCS revision when it is known.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && !strings.Contains(v, shortRev(s.Value)) {
+			v += " (" + shortRev(s.Value) + ")"
+		}
+	}
+	return v
+}
+
+func shortRev(r string) string { return r[:min(len(r), 12)] }
+
+// userAgent is the User-Agent fetch, crawl and load send by default: the
+// product token "sluice" (which robots.txt groups match) and the version
+// --version prints.
+func userAgent() string {
+	v, _, _ := strings.Cut(version(), " ")
+	return "sluice/" + v + " (+https://github.com/sluicehq/sluice)"
+}

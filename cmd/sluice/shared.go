@@ -1,0 +1,123 @@
+// This file holds what the subcommands share at run time: signals and the
+// grace period, where records go (- is standard output), whether a
+// progress line is shown, and the one message for a URL sluice cannot use.
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/sluicehq/sluice/internal/failure"
+)
+
+// notifySignals returns a context the first SIGINT or SIGTERM cancels and
+// a channel the second one closes (commands then cut their grace period
+// short); a third exits the process at once. stop undoes it.
+func notifySignals(parent context.Context) (ctx context.Context, abort <-chan struct{}, stop func()) {
+	ctx, cancel := context.WithCancel(parent)
+	aborted := make(chan struct{})
+	sigs := make(chan os.Signal, 3)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		for n := 1; ; n++ {
+			select {
+			case <-done:
+				return
+			case <-sigs:
+			}
+			switch n {
+			case 1:
+				cancel()
+			case 2:
+				close(aborted)
+			default:
+				os.Exit(exitInterrupted)
+			}
+		}
+	}()
+	return ctx, aborted, func() {
+		signal.Stop(sigs)
+		close(done)
+		<-finished
+		cancel()
+	}
+}
+
+// onAbort calls fn if the run is aborted (a second signal) before stop is
+// called; stop returns once fn can no longer start.
+func (e *env) onAbort(fn func()) (stop func()) {
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		select {
+		case <-e.abort:
+			fn()
+		case <-done:
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// output returns where records named by name go: standard output for ""
+// or "-", else the file, created now so that a bad path fails before the
+// run. close closes the file (not standard output).
+func (e *env) output(name string) (w io.Writer, close func() error, err error) {
+	if name == "" || name == "-" {
+		return e.stdout, func() error { return nil }, nil
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, nil, usageErrorf("%v", err)
+	}
+	return f, f.Close, nil
+}
+
+// showProgress reports whether a progress line goes to stderr: only when
+// it is a terminal, and not when records go to that terminal too, where
+// the line would land among them.
+func (e *env) showProgress(quiet bool, out io.Writer) bool {
+	return !quiet && isTerminal(e.stderr) && !isTerminal(out)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// errBadURL marks a URL sluice cannot fetch; checkURL's messages wrap it.
+var errBadURL = failure.New(failure.BadURL, "bad URL")
+
+// checkURL returns nil for an absolute http or https URL with a host, and
+// otherwise the one message fetch, crawl and load give for that mistake.
+func checkURL(raw string) error {
+	if !strings.Contains(raw, "://") {
+		return fmt.Errorf("%w %q: missing scheme (want http:// or https://)", errBadURL, raw)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("%w %q: %v", errBadURL, raw, err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%w %q: unsupported scheme %q (want http or https)", errBadURL, raw, u.Scheme)
+	case u.Host == "":
+		return fmt.Errorf("%w %q: missing host", errBadURL, raw)
+	}
+	return nil
+}

@@ -1,0 +1,159 @@
+// This file holds how URLs come into a crawl and how it knows it is over:
+// seeds and links admitted to the frontier, hosts learned from a shared
+// frontier, and the entries put back when the crawl stops.
+
+package crawler
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/failure"
+	"github.com/sluicehq/sluice/internal/hostsched"
+)
+
+// errStopped is the cause of fetches cut short when the grace period ends.
+var errStopped = failure.New(failure.Cancelled, "crawler: stopped before the page finished")
+
+// seed canonicalises the seeds and admits them; bad ones are queued to
+// fail.
+func (s *scheduler) seed(store context.Context, cz *canonicalizer, seeds []string) {
+	for _, raw := range seeds {
+		u, err := cz.resolve("", raw)
+		if err != nil {
+			s.admitted++
+			s.failNow = append(s.failNow, &job{kind: jobFail, e: Entry{URL: strings.TrimSpace(raw)}, err: fmt.Errorf("%w %q: %w", ErrBadURL, raw, err)})
+			continue
+		}
+		h := s.hostOf(u)
+		if !h.seed {
+			// robots.txt, fetched before any sitemap, may list more.
+			h.seed = true
+			if s.cfg.Sitemaps {
+				s.addSitemap(h, h.key+"/sitemap.xml")
+			}
+		}
+		s.admit(store, Entry{URL: u})
+	}
+}
+
+// admit offers a batch (one page's links, or one seed) to the frontier in
+// one step, under the depth and page limits.
+func (s *scheduler) admit(store context.Context, batch ...Entry) {
+	keep := batch[:0:0]
+	for _, e := range batch {
+		if s.cfg.MaxDepth > 0 && e.Depth > s.cfg.MaxDepth || s.cfg.MaxPages > 0 && s.admitted+len(keep) >= s.cfg.MaxPages {
+			s.c.update(func(st *Stats) { st.OutOfScope++ })
+			continue
+		}
+		e.Host = s.hostOf(e.URL).key
+		keep = append(keep, e)
+	}
+	if len(keep) == 0 {
+		return
+	}
+	added, err := s.frontier.Admit(store, keep)
+	if err != nil {
+		// The URLs are taken in, so each gets its record.
+		for _, e := range keep {
+			s.failNow = append(s.failNow, &job{kind: jobFail, e: e, err: fmt.Errorf("crawler: frontier: %w", err)})
+		}
+		s.admitted += len(keep)
+		return
+	}
+	for i, e := range keep {
+		if !added[i] {
+			s.c.update(func(st *Stats) { st.Duplicates++ })
+			continue
+		}
+		h := s.hostOf(e.URL)
+		s.admitted++
+		h.pending++
+		s.pending++
+		s.touch(h)
+	}
+	s.c.update(func(st *Stats) {
+		st.Queued = int64(s.pending)
+		st.PeakQueue = max(st.PeakQueue, st.Queued)
+	})
+}
+
+// release puts back in the frontier the entries popped but not started,
+// those waiting out a retry's backoff, when the crawl stops: they stay
+// pending, like every URL not fetched, and are counted as queued.
+func (s *scheduler) release(store context.Context) {
+	s.hosts.Each(func(sh *hostsched.Host[*host]) {
+		h := sh.Val
+		if h.held == nil {
+			return
+		}
+		e := *h.held
+		h.held = nil
+		if err := s.frontier.Retry(store, e); err == nil {
+			s.pending++
+		}
+	})
+	s.c.update(func(st *Stats) { st.Queued = int64(s.pending) })
+}
+
+// remotePoll is how often a crawl that shares its frontier looks for work
+// while the other crawls have URLs in flight and it has none.
+const remotePoll = 100 * time.Millisecond
+
+// idle reports whether nothing is left to do. When the frontier holds
+// pending URLs of hosts this crawl does not know, it takes those hosts on;
+// when other crawls sharing the frontier have URLs in flight, it is not
+// idle and sets s.poll to look again.
+func (s *scheduler) idle(store context.Context) bool {
+	s.poll = time.Time{}
+	switch {
+	case s.hosts.InFlight() > 0 || len(s.failNow) > 0:
+		return false
+	case s.stopping:
+		return true
+	case s.hosts.Waiting() > 0 || s.pending > 0 || s.localWork():
+		return false
+	}
+	pending, inFlight, err := s.frontier.Counts(store)
+	if err != nil {
+		return true
+	}
+	if pending > 0 && s.adoptHosts(store) {
+		s.poll = time.Now() // dispatch to them at once
+		return false
+	}
+	if pending > 0 || inFlight > 0 {
+		s.poll = time.Now().Add(remotePoll)
+		return false
+	}
+	return true
+}
+
+// localWork reports whether a host holds an entry or sitemaps to fetch.
+func (s *scheduler) localWork() bool {
+	work := false
+	s.hosts.Each(func(sh *hostsched.Host[*host]) {
+		work = work || sh.Val.held != nil || len(sh.Val.sitemaps) > 0
+	})
+	return work
+}
+
+// adoptHosts takes on the hosts whose queues in a shared frontier hold
+// pending URLs, and reports whether there were any.
+func (s *scheduler) adoptHosts(store context.Context) bool {
+	hosts, err := s.frontier.Hosts(store, 1000)
+	if err != nil || len(hosts) == 0 {
+		return false
+	}
+	for _, key := range hosts {
+		h := s.hostOf(key + "/")
+		if h.pending == 0 {
+			h.pending = 1 // a hint: Pop tells the truth
+			s.pending++
+		}
+		s.touch(h)
+	}
+	return true
+}

@@ -1,0 +1,139 @@
+// This file holds what the scheduler does when a job is over: it frees
+// the slot and applies the result to the host and the frontier.
+
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/failure"
+)
+
+// finish applies a job's result.
+func (s *scheduler) finish(store context.Context, r *result) {
+	j, h, now := r.j, r.j.h, time.Now()
+	if h == nil {
+		s.hosts.Done(nil)
+	} else {
+		s.hosts.Done(h.sh)
+		h.active = now
+	}
+	s.c.update(func(st *Stats) { st.InFlight = int64(s.hosts.InFlight()) })
+	defer s.sweep(now)
+	if r.stop != nil && s.stopErr == nil {
+		s.stopErr = r.stop
+		s.stopping = true
+	}
+	switch j.kind {
+	case jobRobots:
+		s.finishRobots(h, r, now)
+	case jobSitemap:
+		s.finishSitemap(store, h, r)
+	default:
+		s.finishPage(store, h, r, now)
+	}
+	if h != nil {
+		s.touch(h)
+	}
+}
+
+// finishRobots keeps the rules of a robots.txt, or asks for it again after
+// a backoff when it was unreachable and retries remain.
+func (s *scheduler) finishRobots(h *host, r *result, now time.Time) {
+	h.robotsBusy = false
+	if r.note != "" && h.robotsFails < s.cfg.Retries && !s.stopping {
+		// Unreachable: the host's URLs wait while robots.txt is asked
+		// for again after a backoff, Retries times.
+		h.robotsFails++
+		s.hosts.Hold(h.sh, now.Add(failure.Backoff(h.robotsFails, maxRetryWait)))
+		return
+	}
+	h.robotsFails = 0
+	h.robots, h.robotsNote = r.robots, r.note
+	h.robotsUntil = now.Add(robotsTTL)
+	if r.note != "" {
+		// Unreachable after the retries: disallow all (RFC 9309
+		// §2.3.1.4), and ask again a minute from now.
+		h.robotsUntil = now.Add(robotsRetry)
+	}
+	if s.cfg.Sitemaps && h.seed {
+		for _, u := range r.sitemaps {
+			s.addSitemap(h, u)
+		}
+	}
+}
+
+// finishSitemap queues the sitemaps a sitemap lists and admits its pages.
+func (s *scheduler) finishSitemap(store context.Context, h *host, r *result) {
+	for _, u := range r.sitemaps {
+		s.addSitemap(h, u)
+	}
+	locs := make([]Entry, len(r.locs))
+	for i, u := range r.locs {
+		locs[i] = Entry{URL: u, Parent: r.j.url, Depth: 1}
+	}
+	s.admit(store, locs...)
+}
+
+// finishPage puts a page back (to retry, or because the crawl stopped
+// before it was visited) or admits its links and records it.
+func (s *scheduler) finishPage(store context.Context, h *host, r *result, now time.Time) {
+	j := r.j
+	switch {
+	case r.requeue && h != nil:
+		// Fetched but not visited, the crawl having stopped: it stays
+		// pending for a crawl that resumes from this frontier.
+		s.putBack(store, h, j.e, false)
+	case r.retry:
+		// A retry due when the crawl stops stays pending in the
+		// frontier, like every URL not yet fetched, and is counted as
+		// queued.
+		if r.pause > 0 && h != nil {
+			s.hosts.Hold(h.sh, now.Add(r.pause))
+		}
+		s.putBack(store, h, j.e, true)
+	default:
+		// Links first, then the page: a crawl sharing the frontier must
+		// not see it empty in between and end.
+		s.admit(store, links(r)...)
+		// A lost lease means another crawl took the URL back and records
+		// it; nothing more to do here.
+		_ = s.frontier.Finish(store, j.e, r.state)
+	}
+}
+
+// putBack returns a popped entry to the frontier as pending. A retry that
+// the frontier cannot take still needs its record.
+func (s *scheduler) putBack(store context.Context, h *host, e Entry, retry bool) {
+	err := s.frontier.Retry(store, e)
+	if err == nil {
+		h.pending++
+		s.pending++
+		s.c.update(func(st *Stats) {
+			if retry {
+				st.Retries++
+			}
+			st.Queued = int64(s.pending)
+		})
+		return
+	}
+	if retry && !errors.Is(err, ErrLeaseLost) { // a lost lease: another crawl records it
+		s.failNow = append(s.failNow, &job{kind: jobFail, e: e, err: fmt.Errorf("crawler: frontier: %w", err)})
+	}
+}
+
+// links returns the entries of the links a page's result follows.
+func links(r *result) []Entry {
+	parent := r.j.e
+	out := make([]Entry, len(r.follow))
+	for i, u := range r.follow {
+		out[i] = Entry{URL: u, Parent: parent.URL, Depth: parent.Depth + 1}
+		if r.redirect {
+			out[i].Depth, out[i].Redirects = parent.Depth, parent.Redirects+1
+		}
+	}
+	return out
+}

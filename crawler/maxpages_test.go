@@ -1,0 +1,58 @@
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestMaxPagesSkipsRobotsDenials checks that URLs robots.txt denies get
+// their records without using up MaxPages: the pages found later are
+// still fetched.
+func TestMaxPagesSkipsRobotsDenials(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "User-agent: *\nDisallow: /private/\n")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		if r.URL.Path == "/" {
+			fmt.Fprint(w, `<a href="/private/0">x</a><a href="/private/1">x</a><a href="/private/2">x</a><a href="/pub/0">p</a>`)
+			return
+		}
+		// /pub/k links to /pub/k+1.
+		k, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/pub/"))
+		fmt.Fprintf(w, `<a href="/pub/%d">next</a>`, k+1)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	c := &Crawler{Concurrency: 1, MaxPages: 5}
+	var mu sync.Mutex
+	fetched, denied := 0, 0
+	err := c.Crawl(context.Background(), []string{srv.URL + "/"}, func(p *Page) error {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case errors.Is(p.Err, ErrRobots):
+			denied++
+		case p.Err == nil:
+			fetched++
+		default:
+			t.Errorf("%s: %v", p.URL, p.Err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fetched != 5 || denied != 3 {
+		t.Fatalf("%d pages fetched and %d denied, want 5 and 3", fetched, denied)
+	}
+}

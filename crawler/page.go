@@ -1,0 +1,76 @@
+// This file holds how the scheduler takes a host's next page from the
+// frontier: due or held, allowed by robots.txt or recorded as denied.
+
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// nextPage pops h's next entry and returns its job if it is due: a fetch,
+// or a failure when robots.txt denies it. It returns nil when there is
+// none or it is not yet due (h is then held until it is).
+func (s *scheduler) nextPage(store context.Context, h *host, now time.Time) *job {
+	e, ok := s.pop(store, h, now)
+	if !ok {
+		return nil
+	}
+	if e.NotBefore > now.UnixNano() {
+		h.held = &e
+		s.hosts.Hold(h.sh, time.Unix(0, e.NotBefore))
+		return nil
+	}
+	if _, path := splitURL(e.URL); h.robots != nil && !h.robots.allowed(path) {
+		s.c.update(func(st *Stats) { st.RobotsDenied++ })
+		s.admitted-- // a denied URL gets its record but does not use up MaxPages
+		return &job{kind: jobFail, e: e, h: h, err: robotsDenial(h.robotsNote)}
+	}
+	return &job{kind: jobPage, e: e, h: h}
+}
+
+// pop returns h's held entry or the next one from the frontier.
+func (s *scheduler) pop(store context.Context, h *host, now time.Time) (Entry, bool) {
+	if h.held != nil {
+		e := *h.held
+		h.held = nil
+		return e, true
+	}
+	e, ok, err := s.popPaced(store, h)
+	if w := (*HostWaitError)(nil); errors.As(err, &w) {
+		s.hosts.Hold(h.sh, now.Add(w.Wait)) // another crawl started it, or holds its cap
+		return Entry{}, false
+	}
+	if err != nil {
+		s.hosts.Hold(h.sh, now.Add(time.Second)) // a store that failed: try again
+		return Entry{}, false
+	}
+	if !ok {
+		s.pending -= h.pending
+		h.pending = 0
+		return Entry{}, false
+	}
+	h.pending--
+	s.pending--
+	s.c.update(func(st *Stats) { st.Queued = int64(s.pending) })
+	return e, true
+}
+
+// popPaced pops h's next entry; a frontier shared with other crawls paces
+// the host and caps its requests in flight for all of them.
+func (s *scheduler) popPaced(store context.Context, h *host) (Entry, bool, error) {
+	if pf, ok := s.frontier.(PacedFrontier); ok {
+		return pf.PopPaced(store, h.key, HostLimits{Delay: s.delay(h), PerHost: s.cfg.PerHost})
+	}
+	return s.frontier.Pop(store, h.key)
+}
+
+// robotsDenial returns the error of a URL robots.txt does not allow.
+func robotsDenial(note string) error {
+	if note == "" {
+		return ErrRobots
+	}
+	return fmt.Errorf("%w (%s): %w", ErrRobots, note, ErrRobotsUnreachable)
+}

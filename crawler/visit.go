@@ -1,0 +1,75 @@
+// This file holds the visit workers: they count each page in Stats, call
+// visit and report the outcome to the scheduler.
+
+package crawler
+
+import (
+	"errors"
+	"time"
+)
+
+// visitWorker calls visit and reports each page to the scheduler.
+func (p *pipeline) visitWorker() {
+	for w := range p.visitCh {
+		r := &result{j: w.j, state: w.state}
+		page := w.page
+		if page.Err != nil {
+			r.state = Failed
+		}
+		if !p.stopped.Load() {
+			p.c.update(func(st *Stats) {
+				st.Pages++
+				if page.Response != nil {
+					st.Fetched++
+					st.StatusCodes[page.Response.StatusCode]++
+					st.Bytes += int64(len(page.Response.Body))
+				}
+				if page.Err != nil {
+					st.Errors[errKind(page.Err)]++
+				}
+			})
+			err := p.call(page)
+			switch {
+			case err == nil:
+				r.follow = w.follow
+				r.redirect = w.redir
+			case errors.Is(err, SkipLinks):
+			default:
+				p.stopped.Store(true)
+				r.stop = err
+			}
+		} else {
+			r.requeue = true
+		}
+		if w.charged > 0 {
+			p.budget.Release(w.charged)
+		}
+		p.s.results <- r
+	}
+}
+
+// call runs visit, timing it and turning a panic into an error.
+func (p *pipeline) call(page *Page) (err error) {
+	start := time.Now()
+	defer func() {
+		d := time.Since(start)
+		if v := recover(); v != nil {
+			err = panicError(v)
+		}
+		slow := p.cfg.slowVisit > 0 && d > p.cfg.slowVisit
+		p.c.update(func(st *Stats) {
+			st.VisitTime += d
+			if slow {
+				st.SlowVisits++
+			}
+		})
+		if slow {
+			now := time.Now().UnixNano()
+			if last := p.lastSlow.Load(); now-last >= int64(time.Second) && p.lastSlow.CompareAndSwap(last, now) {
+				p.cfg.logger.Warn("crawler: slow visit callback", "url", page.URL, "duration", d.Round(time.Millisecond))
+			}
+		}
+	}()
+	return p.visit(page)
+}
+

@@ -1,0 +1,163 @@
+// This file holds the ways into a Fetcher: Submit and its forms, Fetch
+// and Do, and Attempt for callers that schedule requests themselves.
+
+package sluice
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Submit queues a GET of rawURL and returns its future. It blocks while the
+// queue is full. A bad URL gives a future already failed with a
+// *[FetchError]; so does a Fetcher that is closed ([ErrPoolClosed]).
+func (f *Fetcher) Submit(rawURL string) *Future[*Response] {
+	fut, _ := f.SubmitCtx(context.Background(), rawURL)
+	return fut
+}
+
+// SubmitCtx is like [Fetcher.Submit] but waits for queue space only until
+// ctx ends; it then returns ctx's error and no future. ctx bounds only the
+// wait for space, not the fetch.
+func (f *Fetcher) SubmitCtx(ctx context.Context, rawURL string) (*Future[*Response], error) {
+	req, err := newGet(rawURL)
+	if err != nil {
+		return failedFuture[*Response](err), nil
+	}
+	return f.submit(ctx, req, rawURL)
+}
+
+// SubmitRequest queues req and returns its future, like [Fetcher.Submit].
+// Cancelling req's context cancels the fetch. The Fetcher's UserAgent and
+// Header are added to a copy; req is not modified.
+func (f *Fetcher) SubmitRequest(req *http.Request) *Future[*Response] {
+	fut, _ := f.submit(context.Background(), req, req.URL.String())
+	return fut
+}
+
+// SubmitRequestCtx is like [Fetcher.SubmitRequest] but waits for queue
+// space only until ctx ends; it then returns ctx's error and no future.
+func (f *Fetcher) SubmitRequestCtx(ctx context.Context, req *http.Request) (*Future[*Response], error) {
+	return f.submit(ctx, req, req.URL.String())
+}
+
+// newGet returns a GET of rawURL, or a *FetchError if the URL is bad.
+func newGet(rawURL string) (*http.Request, error) {
+	u, err := ParseURL(rawURL)
+	if err == nil {
+		var req *http.Request
+		if req, err = http.NewRequest(http.MethodGet, u.String(), nil); err == nil {
+			return req, nil
+		}
+	}
+	return nil, &FetchError{URL: rawURL, Err: err}
+}
+
+// submit queues req; it returns ctx's error and no future if ctx ends
+// before there is room.
+func (f *Fetcher) submit(ctx context.Context, req *http.Request, rawURL string) (*Future[*Response], error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkURL(req.URL); err != nil {
+		return failedFuture[*Response](&FetchError{URL: rawURL, Err: err}), nil
+	}
+	f.init()
+	req = f.prepare(req)
+	j := &job{fut: newFuture[*Response](nil), req: req, url: rawURL, host: strings.ToLower(req.URL.Host)}
+	if req.Context().Done() != nil {
+		fut := j.fut
+		j.stop = context.AfterFunc(req.Context(), func() { fut.Cancel() })
+	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.closed {
+		j.fail(ErrPoolClosed)
+		return j.fut, nil
+	}
+	select {
+	case f.in <- j:
+		return j.fut, nil
+	case <-ctx.Done():
+		if j.stop != nil {
+			j.stop()
+		}
+		return nil, ctx.Err()
+	}
+}
+
+// prepare returns a copy of req with the Fetcher's Header and User-Agent.
+func (f *Fetcher) prepare(req *http.Request) *http.Request {
+	req = req.Clone(req.Context())
+	for k, vs := range f.Header {
+		if _, ok := req.Header[k]; !ok {
+			req.Header[k] = vs
+		}
+	}
+	if req.Header.Get("User-Agent") == "" {
+		ua := f.UserAgent
+		if ua == "" {
+			ua = DefaultUserAgent
+		}
+		req.Header.Set("User-Agent", ua)
+	}
+	return req
+}
+
+// Fetch GETs rawURL through the Fetcher's limits and waits for the result.
+// If ctx ends first, while the request waits for queue space or after, the
+// fetch is cancelled and ctx's error returned.
+func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (*Response, error) {
+	fut, err := f.SubmitCtx(ctx, rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return waitOrCancel(ctx, fut)
+}
+
+// Do sends req through the Fetcher's limits and waits for the result, like
+// [Fetcher.Fetch].
+func (f *Fetcher) Do(ctx context.Context, req *http.Request) (*Response, error) {
+	fut, err := f.SubmitRequestCtx(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return waitOrCancel(ctx, fut)
+}
+
+func waitOrCancel(ctx context.Context, fut *Future[*Response]) (*Response, error) {
+	resp, err := fut.Wait(ctx)
+	if err != nil && ctx.Err() != nil && fut.State() < Done {
+		fut.Cancel()
+	}
+	return resp, err
+}
+
+// Attempt sends req once, at once, with the Fetcher's client, UserAgent,
+// Header, Timeout and MaxBody, but outside its queue, its limits and its
+// retries: it is for callers that schedule requests themselves, as the
+// crawler does on the same host scheduler the Fetcher's dispatcher uses.
+// A failure is a *[FetchError]. It starts no goroutine of the Fetcher's
+// and is safe for concurrent use.
+func (f *Fetcher) Attempt(ctx context.Context, req *http.Request) (*Response, error) {
+	raw := req.URL.String()
+	if err := checkURL(req.URL); err != nil {
+		return nil, &FetchError{URL: raw, Err: err}
+	}
+	f.setup()
+	start := time.Now()
+	resp, err := f.attempt(ctx, f.prepare(req))
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // FetchError already names the URL
+		}
+		return nil, &FetchError{URL: raw, Attempts: 1, Elapsed: time.Since(start), Err: err}
+	}
+	resp.URL, resp.Attempts, resp.Elapsed = raw, 1, time.Since(start)
+	return resp, nil
+}

@@ -1,0 +1,103 @@
+package sluice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestFetcherStop(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	f := &Fetcher{MaxInFlight: 2, MaxQueue: 10}
+	var fs []*Future[*Response]
+	for i := range 6 {
+		fs = append(fs, f.Submit(fmt.Sprintf("%s/%d", srv.URL, i)))
+	}
+	for fs[0].State() != Running || fs[1].State() != Running {
+		time.Sleep(time.Millisecond)
+	}
+	f.Stop()
+	var cancelled, interrupted int
+	for _, fut := range fs {
+		_, err := fut.Result()
+		switch {
+		case errors.Is(err, ErrCancelled):
+			cancelled++
+		case errors.Is(err, context.Canceled):
+			interrupted++
+		default:
+			t.Fatalf("future ended with %v", err)
+		}
+	}
+	if cancelled != 4 || interrupted != 2 {
+		t.Fatalf("%d cancelled, %d interrupted; want 4 and 2", cancelled, interrupted)
+	}
+	f.Stop() // a second Stop is harmless
+}
+
+// TestFetchStopsWaitingForQueueSpace fills the queue and checks that
+// Fetch, Do and the ctx forms of Submit give up when ctx ends.
+func TestFetchStopsWaitingForQueueSpace(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	f := &Fetcher{MaxInFlight: 1, MaxQueue: 1}
+	defer f.Stop()
+	for { // fill the queue: submit until a submission has to wait
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		_, err := f.SubmitCtx(ctx, srv.URL)
+		cancel()
+		if err != nil {
+			break
+		}
+	}
+	tries := map[string]func(ctx context.Context) error{
+		"Fetch": func(ctx context.Context) error { _, err := f.Fetch(ctx, srv.URL); return err },
+		"Do": func(ctx context.Context) error {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+			_, err := f.Do(ctx, req)
+			return err
+		},
+		"SubmitCtx": func(ctx context.Context) error { _, err := f.SubmitCtx(ctx, srv.URL); return err },
+		"SubmitRequestCtx": func(ctx context.Context) error {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+			_, err := f.SubmitRequestCtx(ctx, req)
+			return err
+		},
+	}
+	for name, try := range tries {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- try(ctx) }()
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("%s = %v, want the deadline", name, err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s still waits for queue space after ctx ended", name)
+			}
+		})
+	}
+}
+
+func TestAttempt(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, r.Header.Get("User-Agent"))
+	})
+	f := &Fetcher{UserAgent: "probe/1"}
+	defer f.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/x", nil)
+	resp, err := f.Attempt(context.Background(), req)
+	if err != nil || string(resp.Body) != "probe/1" || resp.Attempts != 1 || resp.URL != srv.URL+"/x" {
+		t.Fatalf("Attempt = %+v, %v", resp, err)
+	}
+	bad, _ := http.NewRequest(http.MethodGet, "ftp://x/", nil)
+	var fe *FetchError
+	if _, err := f.Attempt(context.Background(), bad); !errors.As(err, &fe) || !errors.Is(err, ErrBadURL) {
+		t.Fatalf("Attempt(ftp) = %v", err)
+	}
+}
