@@ -57,11 +57,15 @@ func (f *Fetcher) attempt(ctx context.Context, req *http.Request) (*Response, er
 	if err != nil {
 		return nil, err
 	}
+	final := req.URL
+	if resp.Request != nil { // a RoundTripper of the caller's may leave it unset
+		final = resp.Request.URL
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	t.Total = time.Since(start)
 	return &Response{
-		FinalURL:   resp.Request.URL.String(),
+		FinalURL:   final.String(),
 		StatusCode: resp.StatusCode,
 		Header:     resp.Header,
 		Body:       body,
@@ -84,22 +88,23 @@ func readCapped(r io.Reader, limit int64) ([]byte, bool, error) {
 // to be retried and after how long, by the failure policy: transient
 // errors and the statuses it names, for idempotent requests, while
 // retries remain and the server does not ask for more than MaxRetryWait.
-func (f *Fetcher) retryWait(j *job, resp *Response, err error) (time.Duration, bool) {
-	if j.attempts > f.Retries || !idempotent(j.req) || j.fut.taskContext().Err() != nil {
-		return 0, false
+// pause is what the server's Retry-After asked for, for its whole host.
+func (f *Fetcher) retryWait(j *job, resp *Response, err error) (wait, pause time.Duration, ok bool) {
+	if j.attempts > ResolveRetries(f.Retries) || !idempotent(j.req) || j.fut.taskContext().Err() != nil {
+		return 0, 0, false
 	}
-	var pause time.Duration
 	if err != nil {
 		if !failure.Retryable(err) {
-			return 0, false
+			return 0, 0, false
 		}
 	} else {
 		if !failure.RetryableStatus(resp.StatusCode) {
-			return 0, false
+			return 0, 0, false
 		}
 		pause = failure.StatusPause(resp.StatusCode, resp.Header, time.Now())
 	}
-	return failure.Wait(j.attempts, pause, f.maxRetryWait())
+	wait, ok = failure.Wait(j.attempts, pause, f.maxRetryWait())
+	return wait, pause, ok
 }
 
 // idempotent reports whether req may be sent again safely.

@@ -173,6 +173,8 @@ func (d *dispatcher) finish(j *job) {
 	h := d.hosts.Lookup(j.host)
 	d.hosts.Done(h)
 	if !j.retryAt.IsZero() {
+		// A Retry-After holds the whole host, as in the crawler.
+		d.hosts.Hold(h, j.holdTill)
 		if d.aborted {
 			j.fail(ErrCancelled)
 		} else {

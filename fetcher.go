@@ -6,14 +6,33 @@ package sluice
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 )
 
 // DefaultUserAgent is the User-Agent a [Fetcher] sends when none is set.
 const DefaultUserAgent = "sluice/0.1 (+https://github.com/sluicehq/sluice)"
+
+// DefaultRetries is how many times a [Fetcher] (and a crawler.Crawler)
+// retries a failed attempt when its Retries field is 0. The sluice command
+// uses it as the default of --retries.
+const DefaultRetries = 2
+
+// ResolveRetries returns the retries a Retries setting means: 0 means
+// DefaultRetries, a negative number none.
+func ResolveRetries(n int) int {
+	switch {
+	case n == 0:
+		return DefaultRetries
+	case n < 0:
+		return 0
+	}
+	return n
+}
 
 // Fetcher fetches URLs concurrently under limits and returns each result as
 // a [Future]. Requests wait in a bounded queue, one line per host; a single
@@ -39,12 +58,13 @@ type Fetcher struct {
 	// apart, measured from one start to the next, as in the crawler;
 	// 0 means no pacing.
 	HostRate float64
-	// Timeout bounds each attempt, body included; 0 means 30 seconds.
+	// Timeout bounds each attempt (one request, body included; a retry is
+	// a new attempt); 0 means 30 seconds.
 	Timeout time.Duration
 	// Retries is how many times a failed attempt of an idempotent request
 	// is retried after a transient failure (connection refused or reset,
 	// a response cut short, a timeout) or a status of 408, 429, 500, 502,
-	// 503 or 504; 0 means none. TLS failures, malformed responses and bad
+	// 503 or 504; 0 means DefaultRetries (2), negative means none. TLS failures, malformed responses and bad
 	// URLs are not retried. Waits are drawn uniformly up to a ceiling that
 	// doubles from 250 ms (full jitter) and honour Retry-After on 429 and
 	// 503.
@@ -69,8 +89,20 @@ type Fetcher struct {
 	// none (the 3xx response is returned). Ignored when Client is set.
 	MaxRedirects int
 	// Client sends the requests; nil means a client of the Fetcher's own
-	// whose transport is sized to MaxInFlight and PerHost.
+	// whose transport is sized to MaxInFlight and PerHost and speaks
+	// HTTP/2 over TLS where the server offers it, HTTP/1.1 otherwise.
 	Client *http.Client
+	// Jar keeps the cookies responses set and sends them back; nil means
+	// cookies are not kept. Ignored when Client is set.
+	Jar http.CookieJar
+	// Proxy is the proxy every request goes through: an http, https,
+	// socks5 or socks5h URL. nil means the proxy the environment names
+	// (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as net/http's default transport
+	// does. Ignored when Client is set.
+	Proxy *url.URL
+	// TLSConfig configures TLS connections; nil means net/http's defaults.
+	// Ignored when Client is set.
+	TLSConfig *tls.Config
 
 	clientOnce sync.Once
 	client     *http.Client
@@ -127,11 +159,17 @@ func (f *Fetcher) setup() {
 		if perHost <= 0 || perHost > n {
 			perHost = n
 		}
-		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr := http.DefaultTransport.(*http.Transport).Clone() // ForceAttemptHTTP2 is set
 		tr.MaxConnsPerHost = perHost
 		tr.MaxIdleConns = n
 		tr.MaxIdleConnsPerHost = perHost
-		f.client = &http.Client{Transport: tr, CheckRedirect: f.checkRedirect}
+		if f.Proxy != nil {
+			tr.Proxy = http.ProxyURL(f.Proxy)
+		}
+		if f.TLSConfig != nil {
+			tr.TLSClientConfig = f.TLSConfig.Clone()
+		}
+		f.client = &http.Client{Transport: tr, CheckRedirect: f.checkRedirect, Jar: f.Jar}
 	})
 }
 

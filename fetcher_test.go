@@ -310,18 +310,7 @@ func TestFetcherShutdownCancels(t *testing.T) {
 	if err := f.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Shutdown = %v", err)
 	}
-	var cancelled, interrupted int
-	for _, fut := range fs {
-		_, err := fut.Result()
-		switch {
-		case errors.Is(err, ErrCancelled):
-			cancelled++
-		case errors.Is(err, context.Canceled):
-			interrupted++
-		default:
-			t.Fatalf("future ended with %v", err)
-		}
-	}
+	cancelled, interrupted := countEnds(t, fs)
 	if cancelled != 6 || interrupted != 2 {
 		t.Fatalf("%d cancelled, %d interrupted; want 6 and 2", cancelled, interrupted)
 	}

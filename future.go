@@ -39,35 +39,37 @@ func (e *PanicError) Unwrap() error {
 	return err
 }
 
-// State is the life-cycle stage of a [Future].
-type State int32
+// FutureState is the life-cycle stage of a [Future].
+type FutureState int32
 
-// The states of a Future. A future moves from Pending to Running to Done, or
-// from Pending straight to Cancelled; Done and Cancelled are final.
+// The states of a Future. A future moves from FuturePending to FutureRunning
+// to FutureDone, or from FuturePending straight to FutureCancelled;
+// FutureDone and FutureCancelled are final. (A crawler.State is the state of
+// a URL in a crawl, a different thing.)
 const (
-	// Pending: queued, not yet started.
-	Pending State = iota
-	// Running: a worker is running the task.
-	Running
-	// Done: the task returned (with a result or an error) or panicked.
-	Done
-	// Cancelled: the task was cancelled before it started and never runs.
-	Cancelled
+	// FuturePending: queued, not yet started.
+	FuturePending FutureState = iota
+	// FutureRunning: a worker is running the task.
+	FutureRunning
+	// FutureDone: the task returned (with a result or an error) or panicked.
+	FutureDone
+	// FutureCancelled: the task was cancelled before it started and never runs.
+	FutureCancelled
 )
 
 // String returns the state's name in lower case.
-func (s State) String() string {
+func (s FutureState) String() string {
 	switch s {
-	case Pending:
+	case FuturePending:
 		return "pending"
-	case Running:
+	case FutureRunning:
 		return "running"
-	case Done:
+	case FutureDone:
 		return "done"
-	case Cancelled:
+	case FutureCancelled:
 		return "cancelled"
 	}
-	return fmt.Sprintf("State(%d)", int32(s))
+	return fmt.Sprintf("FutureState(%d)", int32(s))
 }
 
 // closedChan is returned by Done methods once the future has completed, so
@@ -104,7 +106,7 @@ func newFuture[T any](fn func(context.Context) (T, error)) *Future[T] {
 func failedFuture[T any](err error) *Future[T] {
 	f := newFuture[T](nil)
 	var zero T
-	f.complete(zero, err, Done)
+	f.complete(zero, err, FutureDone)
 	return f
 }
 
@@ -120,7 +122,7 @@ func (f *Future[T]) Result() (T, error) {
 // Wait is like [Future.Result], but gives up when ctx is done and then
 // returns ctx's error. ctx bounds only the wait: the task goes on.
 func (f *Future[T]) Wait(ctx context.Context) (T, error) {
-	if State(f.state.Load()) >= Done {
+	if FutureState(f.state.Load()) >= FutureDone {
 		return f.val, f.err
 	}
 	select {
@@ -137,7 +139,7 @@ func (f *Future[T]) Wait(ctx context.Context) (T, error) {
 func (f *Future[T]) Done() <-chan struct{} {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if State(f.state.Load()) >= Done {
+	if FutureState(f.state.Load()) >= FutureDone {
 		return closedChan
 	}
 	if f.done == nil {
@@ -147,7 +149,7 @@ func (f *Future[T]) Done() <-chan struct{} {
 }
 
 // State reports the future's current state.
-func (f *Future[T]) State() State { return State(f.state.Load()) }
+func (f *Future[T]) State() FutureState { return FutureState(f.state.Load()) }
 
 // Cancel tries to cancel the task. If it had not started, it never will:
 // the future completes with [ErrCancelled] and Cancel returns true. If it is
@@ -155,12 +157,12 @@ func (f *Future[T]) State() State { return State(f.state.Load()) }
 // the future completes when the task returns. If it has finished, Cancel
 // does nothing and returns false.
 func (f *Future[T]) Cancel() bool {
-	if f.state.CompareAndSwap(int32(Pending), int32(Cancelled)) {
+	if f.state.CompareAndSwap(int32(FuturePending), int32(FutureCancelled)) {
 		var zero T
-		f.complete(zero, ErrCancelled, Cancelled)
+		f.complete(zero, ErrCancelled, FutureCancelled)
 		return true
 	}
-	if State(f.state.Load()) == Running {
+	if FutureState(f.state.Load()) == FutureRunning {
 		f.ctx.cancel()
 	}
 	return false
@@ -168,7 +170,7 @@ func (f *Future[T]) Cancel() bool {
 
 // run runs the task on the calling goroutine unless it was cancelled first.
 func (f *Future[T]) run() {
-	if !f.state.CompareAndSwap(int32(Pending), int32(Running)) {
+	if !f.state.CompareAndSwap(int32(FuturePending), int32(FutureRunning)) {
 		return // cancelled while queued
 	}
 	var (
@@ -183,28 +185,29 @@ func (f *Future[T]) run() {
 		}()
 		val, err = f.fn(&f.ctx)
 	}()
-	f.complete(val, err, Done)
+	f.complete(val, err, FutureDone)
 }
 
 // The helpers below are how code outside this file (the Fetcher) moves a
 // future through its life cycle; nothing else touches its state.
 
-// start moves a pending future to Running and reports whether it did; it
+// start moves a pending future to FutureRunning and reports whether it
+// did; it
 // does not when the future was cancelled first.
 func (f *Future[T]) start() bool {
-	return f.state.CompareAndSwap(int32(Pending), int32(Running))
+	return f.state.CompareAndSwap(int32(FuturePending), int32(FutureRunning))
 }
 
 // settle completes the future with val and err from whatever stage it is
-// in: a pending future becomes Cancelled, a running one Done. It does
+// in: a pending future becomes FutureCancelled, a running one FutureDone. It does
 // nothing to a future already final.
 func (f *Future[T]) settle(val T, err error) {
-	if f.state.CompareAndSwap(int32(Pending), int32(Cancelled)) {
-		f.complete(val, err, Cancelled)
+	if f.state.CompareAndSwap(int32(FuturePending), int32(FutureCancelled)) {
+		f.complete(val, err, FutureCancelled)
 		return
 	}
-	if f.state.CompareAndSwap(int32(Running), int32(Done)) {
-		f.complete(val, err, Done)
+	if f.state.CompareAndSwap(int32(FutureRunning), int32(FutureDone)) {
+		f.complete(val, err, FutureDone)
 	}
 }
 
@@ -216,7 +219,7 @@ func (f *Future[T]) cancelTask() { f.ctx.cancel() }
 
 // complete records the outcome and wakes every waiter. The caller must own
 // the transition to final (by CAS or by creating the future).
-func (f *Future[T]) complete(val T, err error, final State) {
+func (f *Future[T]) complete(val T, err error, final FutureState) {
 	f.val, f.err, f.fn = val, err, nil
 	f.mu.Lock()
 	f.state.Store(int32(final))
@@ -240,7 +243,7 @@ func (f *Future[T]) OnDone(cb func()) { f.onDone(cb) }
 
 func (f *Future[T]) onDone(cb func()) {
 	f.mu.Lock()
-	if State(f.state.Load()) < Done {
+	if FutureState(f.state.Load()) < FutureDone {
 		f.callbacks = append(f.callbacks, cb)
 		f.mu.Unlock()
 		return

@@ -37,7 +37,10 @@ type Limiter struct {
 	PerHost int
 	// Rate caps request starts per second overall; 0 means no cap.
 	Rate float64
-	// HostRate caps request starts per second per host; 0 means no cap.
+	// HostRate caps request starts per second per host with a token
+	// bucket of 10 ms worth (a burst of 1 below 100/s, which spaces the
+	// starts 1/HostRate apart as the Fetcher and the crawler do); 0 means
+	// no cap.
 	HostRate float64
 	// IdleTimeout is how long a host's state is kept after its last
 	// request ends; 0 means 30 seconds.

@@ -134,24 +134,3 @@ func TestLimiterWait(t *testing.T) {
 		t.Fatalf("Wait = %v, want deadline exceeded", err)
 	}
 }
-
-func FuzzParseURL(f *testing.F) {
-	for _, s := range []string{"http://example.com/", " https://a.b/c?d#e ", "ftp://x", "http://", "http://[::1]:80/", "%", "http://a b", "HTTP://EX.com"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		u, err := ParseURL(s)
-		if err != nil {
-			if u != nil {
-				t.Fatal("URL and error both returned")
-			}
-			return
-		}
-		if u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "HTTP" && u.Scheme != "HTTPS") && checkURL(u) != nil {
-			t.Fatalf("accepted %q as %v", s, u)
-		}
-		if _, err := ParseURL(u.String()); err != nil {
-			t.Fatalf("%q parsed to %q, which does not parse again: %v", s, u, err)
-		}
-	})
-}

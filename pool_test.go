@@ -56,7 +56,7 @@ func TestPoolRunsEveryTask(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i, f := range fs {
-				if f.State() != Done {
+				if f.State() != FutureDone {
 					t.Fatalf("future %d state %v after Close", i, f.State())
 				}
 				v, err := f.Result()
@@ -145,7 +145,7 @@ func TestSubmitAfterClose(t *testing.T) {
 			if _, err := f.Result(); !errors.Is(err, ErrPoolClosed) {
 				t.Fatalf("Submit after %s: %v, want ErrPoolClosed", name, err)
 			}
-			if f.State() != Done {
+			if f.State() != FutureDone {
 				t.Fatalf("state %v", f.State())
 			}
 			if _, err := p.SubmitCtx(context.Background(), value(1)); !errors.Is(err, ErrPoolClosed) {
@@ -199,12 +199,12 @@ func TestShutdownDeadlineCancels(t *testing.T) {
 		if _, err := f.Result(); !errors.Is(err, context.Canceled) {
 			t.Errorf("running task %d: %v, want its context cancelled", i, err)
 		}
-		if f.State() != Done {
+		if f.State() != FutureDone {
 			t.Errorf("running task %d state %v", i, f.State())
 		}
 	}
 	for i, f := range queued {
-		if f.State() != Cancelled {
+		if f.State() != FutureCancelled {
 			t.Errorf("queued task %d state %v, want cancelled", i, f.State())
 		}
 		if _, err := f.Result(); !errors.Is(err, ErrCancelled) {
@@ -236,7 +236,7 @@ func TestCancel(t *testing.T) {
 	var ran atomic.Bool
 	queued := p.Submit(func(context.Context) (int, error) { ran.Store(true); return 0, nil })
 
-	if queued.State() != Pending || run.State() != Running {
+	if queued.State() != FuturePending || run.State() != FutureRunning {
 		t.Fatalf("states %v, %v; want pending, running", queued.State(), run.State())
 	}
 	if !queued.Cancel() {
@@ -250,7 +250,7 @@ func TestCancel(t *testing.T) {
 	default:
 		t.Fatal("cancelled future not done")
 	}
-	if queued.State() != Cancelled {
+	if queued.State() != FutureCancelled {
 		t.Fatalf("state %v", queued.State())
 	}
 	if run.Cancel() {
@@ -259,7 +259,7 @@ func TestCancel(t *testing.T) {
 	if _, err := run.Result(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("running task after Cancel: %v", err)
 	}
-	if run.State() != Done {
+	if run.State() != FutureDone {
 		t.Fatalf("state %v", run.State())
 	}
 	if run.Cancel() {
@@ -330,7 +330,7 @@ func TestFutureWait(t *testing.T) {
 	if _, err := f.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Wait = %v", err)
 	}
-	if f.State() != Running {
+	if f.State() != FutureRunning {
 		t.Fatal("Wait's ctx affected the task")
 	}
 	close(release)
@@ -340,7 +340,7 @@ func TestFutureWait(t *testing.T) {
 }
 
 func TestStateString(t *testing.T) {
-	for s, want := range map[State]string{Pending: "pending", Running: "running", Done: "done", Cancelled: "cancelled", 9: "State(9)"} {
+	for s, want := range map[FutureState]string{FuturePending: "pending", FutureRunning: "running", FutureDone: "done", FutureCancelled: "cancelled", 9: "FutureState(9)"} {
 		if s.String() != want {
 			t.Errorf("%d.String() = %q", s, s.String())
 		}

@@ -131,7 +131,7 @@ func (f *Fetcher) Do(ctx context.Context, req *http.Request) (*Response, error) 
 
 func waitOrCancel(ctx context.Context, fut *Future[*Response]) (*Response, error) {
 	resp, err := fut.Wait(ctx)
-	if err != nil && ctx.Err() != nil && fut.State() < Done {
+	if err != nil && ctx.Err() != nil && fut.State() < FutureDone {
 		fut.Cancel()
 	}
 	return resp, err

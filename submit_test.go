@@ -16,22 +16,11 @@ func TestFetcherStop(t *testing.T) {
 	for i := range 6 {
 		fs = append(fs, f.Submit(fmt.Sprintf("%s/%d", srv.URL, i)))
 	}
-	for fs[0].State() != Running || fs[1].State() != Running {
+	for fs[0].State() != FutureRunning || fs[1].State() != FutureRunning {
 		time.Sleep(time.Millisecond)
 	}
 	f.Stop()
-	var cancelled, interrupted int
-	for _, fut := range fs {
-		_, err := fut.Result()
-		switch {
-		case errors.Is(err, ErrCancelled):
-			cancelled++
-		case errors.Is(err, context.Canceled):
-			interrupted++
-		default:
-			t.Fatalf("future ended with %v", err)
-		}
-	}
+	cancelled, interrupted := countEnds(t, fs)
 	if cancelled != 4 || interrupted != 2 {
 		t.Fatalf("%d cancelled, %d interrupted; want 4 and 2", cancelled, interrupted)
 	}
@@ -100,4 +89,22 @@ func TestAttempt(t *testing.T) {
 	if _, err := f.Attempt(context.Background(), bad); !errors.As(err, &fe) || !errors.Is(err, ErrBadURL) {
 		t.Fatalf("Attempt(ftp) = %v", err)
 	}
+}
+
+// countEnds waits for fs and counts those cancelled before they started
+// and those interrupted while running.
+func countEnds(t *testing.T, fs []*Future[*Response]) (cancelled, interrupted int) {
+	t.Helper()
+	for _, fut := range fs {
+		_, err := fut.Result()
+		switch {
+		case errors.Is(err, ErrCancelled):
+			cancelled++
+		case errors.Is(err, context.Canceled):
+			interrupted++
+		default:
+			t.Fatalf("future ended with %v", err)
+		}
+	}
+	return cancelled, interrupted
 }

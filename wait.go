@@ -138,7 +138,7 @@ func Map[In, Out any](ctx context.Context, p *Pool[Out], in iter.Seq[In], fn fun
 			f := window[head]
 			head++
 			v, err := f.Wait(ctx)
-			if ctx.Err() != nil && f.State() < Done {
+			if ctx.Err() != nil && f.State() < FutureDone {
 				f.Cancel()
 				yield(zero, ctx.Err())
 				return false

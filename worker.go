@@ -18,8 +18,8 @@ type job struct {
 	host     string
 	attempts int
 	first    time.Time
-	retryAt  time.Time // set by a worker when the attempt should be retried
-	release  func()
+	retryAt  time.Time   // set by a worker when the attempt should be retried
+	holdTill time.Time   // set with retryAt when the server asked its host to wait
 	stop     func() bool // detaches the request's context, if any
 }
 
@@ -47,8 +47,9 @@ func (f *Fetcher) worker() {
 		if errors.As(err, &ue) {
 			err = ue.Err // FetchError already names the URL
 		}
-		if wait, ok := f.retryWait(j, resp, err); ok {
-			j.retryAt = time.Now().Add(wait)
+		if wait, pause, ok := f.retryWait(j, resp, err); ok {
+			now := time.Now()
+			j.retryAt, j.holdTill = now.Add(wait), now.Add(pause)
 			f.done <- j
 			continue
 		}

@@ -19,7 +19,7 @@ func BenchmarkCrawl(b *testing.B) {
 		site := crawltest.NewSite(pages, 10)
 		srv := httptest.NewServer(site)
 		b.StartTimer()
-		c := &Crawler{Concurrency: 50}
+		c := &Crawler{MaxInFlight: 50}
 		if err := c.Crawl(context.Background(), []string{srv.URL + "/p/0"}, nil); err != nil {
 			b.Fatal(err)
 		}

@@ -15,7 +15,8 @@ import (
 type config struct {
 	*Crawler // the fields without a default, read as set
 
-	inFlight      int // Concurrency
+	inFlight      int // MaxInFlight
+	retries       int // Retries: 0 means sluice.DefaultRetries
 	perHost       int
 	userAgent     string
 	maxLinks      int
@@ -31,10 +32,10 @@ type config struct {
 // resolve returns c's configuration with the documented defaults.
 func (c *Crawler) resolve() *config {
 	cfg := &config{
-		Crawler: c, inFlight: c.Concurrency, perHost: c.PerHost, userAgent: c.UserAgent,
+		Crawler: c, inFlight: c.MaxInFlight, perHost: c.PerHost, userAgent: c.UserAgent,
 		maxLinks: c.MaxLinks, maxRedirects: c.MaxRedirects, maxCrawlDelay: c.MaxCrawlDelay,
 		slowVisit: c.SlowVisit, grace: c.Grace, visitWorkers: max(c.VisitWorkers, 1),
-		logger: c.Logger, frontier: c.Frontier,
+		logger: c.Logger, frontier: c.Frontier, retries: sluice.ResolveRetries(c.Retries),
 	}
 	if cfg.inFlight <= 0 {
 		cfg.inFlight = 50
@@ -76,5 +77,6 @@ func (cfg *config) fetcher() *sluice.Fetcher {
 	return &sluice.Fetcher{
 		MaxInFlight: cfg.inFlight, PerHost: cfg.perHost, Timeout: cfg.Timeout, MaxBody: cfg.MaxBody,
 		UserAgent: cfg.userAgent, Header: cfg.Header, MaxRedirects: -1, Client: cfg.Client,
+		Jar: cfg.Jar, Proxy: cfg.Proxy, TLSConfig: cfg.TLSConfig,
 	}
 }

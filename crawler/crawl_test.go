@@ -45,7 +45,7 @@ func TestCrawlSyntheticSiteExactlyOnce(t *testing.T) {
 	site := crawltest.NewSite(2000, 10)
 	srv := httptest.NewServer(site)
 	defer srv.Close()
-	c := &Crawler{Concurrency: 20}
+	c := &Crawler{MaxInFlight: 20}
 	pages, err := crawlAll(t, c, srv.URL+"/p/0")
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +178,7 @@ func TestCrawlCaps(t *testing.T) {
 	slowSrv, fastSrv := httptest.NewServer(slow), httptest.NewServer(fast)
 	defer slowSrv.Close()
 	defer fastSrv.Close()
-	c := &Crawler{Concurrency: 12, PerHost: 4}
+	c := &Crawler{MaxInFlight: 12, PerHost: 4}
 	var fastDone, slowAtFastDone atomic.Int64
 	err := c.Crawl(context.Background(), []string{slowSrv.URL + "/p/0", fastSrv.URL + "/p/0"}, func(p *Page) error {
 		if strings.HasPrefix(p.URL, fastSrv.URL) && fastDone.Add(1) == 400 {
@@ -322,7 +322,7 @@ func TestCrawlVisitErrors(t *testing.T) {
 	srv := httptest.NewServer(site)
 	defer srv.Close()
 
-	c := &Crawler{Concurrency: 4}
+	c := &Crawler{MaxInFlight: 4}
 	n := 0
 	err := c.Crawl(context.Background(), []string{srv.URL + "/p/0"}, func(p *Page) error {
 		n++
@@ -402,7 +402,7 @@ func TestCrawlCancelGrace(t *testing.T) {
 	srv := httptest.NewServer(site)
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Crawler{Concurrency: 10, Grace: 5 * time.Second}
+	c := &Crawler{MaxInFlight: 10, Grace: 5 * time.Second}
 	var visited atomic.Int64
 	err := c.Crawl(ctx, []string{srv.URL + "/p/0"}, func(p *Page) error {
 		if p.Err != nil {
@@ -426,7 +426,7 @@ func TestCrawlCancelGrace(t *testing.T) {
 	// With no grace left, pages in flight end with an error, still visited
 	// once each.
 	ctx, cancel = context.WithCancel(context.Background())
-	c = &Crawler{Concurrency: 10, Grace: time.Millisecond}
+	c = &Crawler{MaxInFlight: 10, Grace: time.Millisecond}
 	var failed, seen atomic.Int64
 	err = c.Crawl(ctx, []string{srv.URL + "/p/0"}, func(p *Page) error {
 		if p.Err != nil {
@@ -490,7 +490,7 @@ func TestCrawlManyLinksCapped(t *testing.T) {
 		fmt.Fprintf(&b, `<a href="/l/%d">x</a>`, i)
 	}
 	srv, _ := linkSite(t, map[string]string{"/": b.String()})
-	c := &Crawler{MaxLinks: 500, MaxDepth: 1, Concurrency: 50}
+	c := &Crawler{MaxLinks: 500, MaxDepth: 1, MaxInFlight: 50}
 	pages, err := crawlAll(t, c, srv.URL+"/")
 	if err != nil {
 		t.Fatal(err)
@@ -547,7 +547,7 @@ func TestCrawlSharedFrontier(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 2 {
 		wg.Go(func() {
-			c := &Crawler{Concurrency: 10, Frontier: shared}
+			c := &Crawler{MaxInFlight: 10, Frontier: shared}
 			// The second crawl starts from a page the first will also
 			// find; it must not fetch it again.
 			seed := srv.URL + "/p/0"
@@ -605,7 +605,7 @@ func TestCrawlDeadHostDoesNotStarve(t *testing.T) {
 	healthy := crawltest.NewSite(200, 5)
 	srv := httptest.NewServer(healthy)
 	defer srv.Close()
-	c := &Crawler{Concurrency: 10, Timeout: time.Second}
+	c := &Crawler{MaxInFlight: 10, Timeout: time.Second}
 	var healthyDone int
 	var timedOutFirst bool
 	err := c.Crawl(context.Background(), []string{dead.URL + "/", srv.URL + "/p/0"}, func(p *Page) error {
@@ -630,7 +630,7 @@ func TestCrawlAbort(t *testing.T) {
 	site.Latency = 20 * time.Millisecond
 	srv := httptest.NewServer(site)
 	defer srv.Close()
-	c := &Crawler{Concurrency: 10, Grace: time.Minute}
+	c := &Crawler{MaxInFlight: 10, Grace: time.Minute}
 	n := 0
 	err := c.Crawl(context.Background(), []string{srv.URL + "/p/0"}, func(p *Page) error {
 		if n++; n == 20 {
@@ -734,7 +734,7 @@ func TestCrawlResumesFromFrontier(t *testing.T) {
 	f := &MemoryFrontier{}
 	visited := map[string]int{}
 	stop := errors.New("stop")
-	c := &Crawler{Concurrency: 8, Frontier: f}
+	c := &Crawler{MaxInFlight: 8, Frontier: f}
 	err := c.Crawl(context.Background(), []string{srv.URL + "/p/0"}, func(p *Page) error {
 		visited[p.URL]++
 		if len(visited) == 20 {
@@ -749,7 +749,7 @@ func TestCrawlResumesFromFrontier(t *testing.T) {
 	if pending == 0 || inFlight != 0 || c.Stats().Queued != int64(pending) {
 		t.Fatalf("after the stop: %d pending, %d in flight, %d queued", pending, inFlight, c.Stats().Queued)
 	}
-	err = (&Crawler{Concurrency: 8, Frontier: f}).Crawl(context.Background(), []string{srv.URL + "/p/0"}, func(p *Page) error {
+	err = (&Crawler{MaxInFlight: 8, Frontier: f}).Crawl(context.Background(), []string{srv.URL + "/p/0"}, func(p *Page) error {
 		visited[p.URL]++
 		return nil
 	})
@@ -801,7 +801,7 @@ func TestCrawlFairShareLeavesNoSlotIdle(t *testing.T) {
 	fast.Latency = 5 * time.Millisecond
 	srv := httptest.NewServer(fast)
 	defer srv.Close()
-	c := &Crawler{Concurrency: 10}
+	c := &Crawler{MaxInFlight: 10}
 	done := 0
 	err := c.Crawl(context.Background(), []string{slow.URL + "/", srv.URL + "/p/0"}, func(p *Page) error {
 		if strings.HasPrefix(p.URL, srv.URL) {

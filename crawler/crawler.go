@@ -4,12 +4,13 @@
 package crawler
 
 import (
-	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sync"
 	"time"
@@ -84,15 +85,17 @@ var ErrTooManyRedirects = failure.New(failure.Redirects, "crawler: too many redi
 // one Crawl at a time. Set the fields before Crawl and do not change them
 // during it. Stats is safe to call from any goroutine while Crawl runs.
 type Crawler struct {
-	// Concurrency caps requests in flight, robots.txt and sitemaps
-	// included; 0 means 50.
-	Concurrency int
-	// PerHost caps requests in flight per host; 0 means Concurrency.
+	// MaxInFlight caps requests in flight, robots.txt and sitemaps
+	// included; 0 means 50. (sluice.Fetcher and sluice.Limiter use the
+	// same name for the same cap.)
+	MaxInFlight int
+	// PerHost caps requests in flight per host; 0 means MaxInFlight.
 	PerHost int
 	// Rate caps request starts per second overall; 0 means no cap.
 	Rate float64
-	// HostRate caps request starts per second per host, measured from one
-	// start to the next; 0 means no cap.
+	// HostRate paces each host: its starts are spaced 1/HostRate seconds
+	// apart, measured from one start to the next, as in sluice.Fetcher;
+	// 0 means no pacing.
 	HostRate float64
 	// Jitter spreads each host's delay uniformly over ±Jitter of itself
 	// (0.2 is ±20%); 0 means none.
@@ -137,13 +140,15 @@ type Crawler struct {
 	UserAgent string
 	// Header is added to every request.
 	Header http.Header
-	// Timeout bounds each request, body included; 0 means 30 seconds.
+	// Timeout bounds each attempt (one request, body included; a retry is
+	// a new attempt), as in sluice.Fetcher; 0 means 30 seconds.
 	Timeout time.Duration
 	// Retries is how many times a page is fetched again after a network
 	// error, a timeout, or a status of 429, 500, 502, 503 or 504, each
 	// after a backoff taken in the frontier (Retry-After is honoured), and
 	// how many times an unreachable robots.txt is asked for again before
-	// its host is disallowed; 0 means none.
+	// its host is disallowed; 0 means sluice.DefaultRetries (2), negative
+	// means none.
 	Retries int
 	// MaxBody caps the bytes of a page kept; 0 means 10 MiB. A longer page
 	// is cut and its links are taken from what was read.
@@ -153,9 +158,21 @@ type Crawler struct {
 	// ErrTooManyRedirects). Redirect targets go through the frontier like
 	// links, so a page reached by a redirect is still fetched once.
 	MaxRedirects int
-	// Client sends the requests; nil means a client sized to Concurrency.
-	// It must not follow redirects itself.
+	// Client sends the requests; nil means a client sized to MaxInFlight
+	// that speaks HTTP/2 over TLS where the server offers it. It must not
+	// follow redirects itself.
 	Client *http.Client
+	// Jar keeps the cookies responses set and sends them back, robots.txt
+	// and sitemaps included; nil means cookies are not kept. Ignored when
+	// Client is set.
+	Jar http.CookieJar
+	// Proxy is the proxy every request goes through (http, https, socks5
+	// or socks5h URL); nil means the environment's, as net/http does.
+	// Ignored when Client is set.
+	Proxy *url.URL
+	// TLSConfig configures TLS connections; nil means net/http's defaults.
+	// Ignored when Client is set.
+	TLSConfig *tls.Config
 
 	// Frontier holds the seen-set and pending URLs; nil means a new
 	// MemoryFrontier.
@@ -215,22 +232,11 @@ type Page struct {
 	// Duration is the time the fetch took.
 	Duration time.Duration
 
-	doc    *goquery.Document
-	docErr error
-}
-
-// Document parses the page into a goquery document for CSS selectors. It
-// is built on the first call only, so pages whose visit does not ask for it
-// cost no DOM. It is not safe for concurrent use.
-func (p *Page) Document() (*goquery.Document, error) {
-	if p.doc == nil && p.docErr == nil {
-		if p.Response == nil {
-			p.docErr = errors.New("crawler: no response for " + p.URL)
-		} else {
-			p.doc, p.docErr = goquery.NewDocumentFromReader(bytes.NewReader(p.Response.Body))
-		}
-	}
-	return p.doc, p.docErr
+	doc     *goquery.Document
+	docErr  error
+	base    string    // what links resolve against: <base href>, else URL
+	pl      *pipeline // the crawl, while visit runs; nil otherwise
+	follows []string  // URLs Follow and Enqueue queued during visit
 }
 
 // Stats are the counters of a crawl.

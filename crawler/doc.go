@@ -5,10 +5,26 @@
 // global in-flight cap, per-host caps and per-host pacing, with robots.txt
 // obeyed.
 //
-// A crawl runs in stages: one scheduler goroutine (a queue per host and a
-// heap of hosts ordered by when each may next be fetched), a fixed set of
-// fetch workers, a parse stage sized to GOMAXPROCS with a byte budget, and
-// the visit workers that run user code. Pending URLs are compact records in
-// a Frontier, not goroutines or requests, so a crawl of millions of pages
-// stays small.
+// A crawl runs in stages around one scheduler goroutine:
+//
+//	seeds, links ──Admit──▶ Frontier (seen-set, a queue per host)
+//	                            │ Pop, per host
+//	                            ▼
+//	   scheduler: robots.txt and sitemaps first; the host scheduler shared
+//	   with sluice.Fetcher decides which host starts (caps, fair share,
+//	   pacing by HostRate and Crawl-delay, Retry-After holds, global Rate)
+//	                            │ jobs
+//	                            ▼
+//	   fetch workers (MaxInFlight): one request each via Fetcher.Attempt
+//	        │ HTML                          │ other pages, failures
+//	        ▼                               │
+//	   parse workers (GOMAXPROCS,           │
+//	   64 MiB byte budget) ─────────────────┤
+//	                                        ▼
+//	   visit workers (VisitWorkers) call visit ──results──▶ scheduler:
+//	   links admitted, URL finished, or retried through the Frontier
+//	   after a backoff (the failure policy shared with sluice.Fetcher)
+//
+// Pending URLs are compact records in a Frontier, not goroutines or
+// requests, so a crawl of millions of pages stays small.
 package crawler

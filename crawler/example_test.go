@@ -14,7 +14,7 @@ func ExampleCrawler_Crawl() {
 	srv := httptest.NewServer(site)
 	defer srv.Close()
 
-	c := &crawler.Crawler{Concurrency: 20}
+	c := &crawler.Crawler{MaxInFlight: 20}
 	pages := 0
 	err := c.Crawl(context.Background(), []string{srv.URL + "/p/0"}, func(p *crawler.Page) error {
 		if p.Err != nil {

@@ -95,7 +95,7 @@ func (p *pipeline) fetchPage(ctx context.Context, j *job) {
 	start := time.Now()
 	resp, err := p.get(ctx, e.URL)
 	page := &Page{URL: e.URL, Depth: e.Depth, Parent: e.Parent, Response: resp, Err: err, Duration: time.Since(start)}
-	if pause, ok := retryPause(resp, err); ok && e.Attempts < p.cfg.Retries && ctx.Err() == nil {
+	if pause, ok := retryPause(resp, err); ok && e.Attempts < p.cfg.retries && ctx.Err() == nil {
 		p.retry(j, pause)
 		return
 	}
@@ -185,4 +185,3 @@ func (p *pipeline) fetchRobots(ctx context.Context, j *job) *result {
 	}
 	return r
 }
-

@@ -15,12 +15,7 @@ import (
 // finish applies a job's result.
 func (s *scheduler) finish(store context.Context, r *result) {
 	j, h, now := r.j, r.j.h, time.Now()
-	if h == nil {
-		s.hosts.Done(nil)
-	} else {
-		s.hosts.Done(h.sh)
-		h.active = now
-	}
+	s.hosts.Done(h.slot(now))
 	s.c.update(func(st *Stats) { st.InFlight = int64(s.hosts.InFlight()) })
 	defer s.sweep(now)
 	if r.stop != nil && s.stopErr == nil {
@@ -44,7 +39,7 @@ func (s *scheduler) finish(store context.Context, r *result) {
 // a backoff when it was unreachable and retries remain.
 func (s *scheduler) finishRobots(h *host, r *result, now time.Time) {
 	h.robotsBusy = false
-	if r.note != "" && h.robotsFails < s.cfg.Retries && !s.stopping {
+	if r.note != "" && h.robotsFails < s.cfg.retries && !s.stopping {
 		// Unreachable: the host's URLs wait while robots.txt is asked
 		// for again after a backoff, Retries times.
 		h.robotsFails++
@@ -131,7 +126,7 @@ func links(r *result) []Entry {
 	out := make([]Entry, len(r.follow))
 	for i, u := range r.follow {
 		out[i] = Entry{URL: u, Parent: parent.URL, Depth: parent.Depth + 1}
-		if r.redirect {
+		if r.redirect && i == 0 {
 			out[i].Depth, out[i].Redirects = parent.Depth, parent.Redirects+1
 		}
 	}

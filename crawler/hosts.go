@@ -34,6 +34,17 @@ func (h *host) hasWork() bool {
 	return !h.robotsBusy && (len(h.sitemaps) > 0 || h.pending > 0 || h.held != nil)
 }
 
+// slot marks h active at now and returns its host scheduler state, whose
+// in-flight count a start or a finish changes; nil for no host (a URL
+// that fails without a fetch), which counts in the global cap only.
+func (h *host) slot(now time.Time) *hostsched.Host[*host] {
+	if h == nil {
+		return nil
+	}
+	h.active = now
+	return h.sh
+}
+
 // hostIdle is how long a host with nothing pending or in flight keeps its
 // state (robots.txt rules included) before it is dropped, so that a crawl
 // across many hosts holds the state of those active recently, not of all

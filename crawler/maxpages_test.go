@@ -33,7 +33,7 @@ func TestMaxPagesSkipsRobotsDenials(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	c := &Crawler{Concurrency: 1, MaxPages: 5}
+	c := &Crawler{MaxInFlight: 1, MaxPages: 5}
 	var mu sync.Mutex
 	fetched, denied := 0, 0
 	err := c.Crawl(context.Background(), []string{srv.URL + "/"}, func(p *Page) error {

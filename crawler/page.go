@@ -6,7 +6,6 @@ package crawler
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -72,5 +71,15 @@ func robotsDenial(note string) error {
 	if note == "" {
 		return ErrRobots
 	}
-	return fmt.Errorf("%w (%s): %w", ErrRobots, note, ErrRobotsUnreachable)
+	return &robotsUnreachableError{note: note}
 }
+
+// robotsUnreachableError is the error of a URL whose host's robots.txt
+// could not be fetched: both ErrRobots and ErrRobotsUnreachable.
+type robotsUnreachableError struct{ note string }
+
+func (e *robotsUnreachableError) Error() string {
+	return "crawler: " + e.note + "; the host is disallowed"
+}
+
+func (e *robotsUnreachableError) Unwrap() []error { return []error{ErrRobotsUnreachable, ErrRobots} }

@@ -41,6 +41,7 @@ func (p *pipeline) parse(w *pageWork) {
 			base = b
 		}
 	}
+	page.base = base
 	var seen map[string]bool
 	if len(pl.links) > 16 {
 		seen = make(map[string]bool, len(pl.links))

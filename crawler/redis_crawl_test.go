@@ -151,7 +151,7 @@ func TestRedisCrawlTwoProcessesEnd(t *testing.T) {
 	site.Latency = time.Millisecond
 	hs := httptest.NewServer(site)
 	defer hs.Close()
-	crawlers := []*crawler.Crawler{{Concurrency: 8}, {Concurrency: 8}}
+	crawlers := []*crawler.Crawler{{MaxInFlight: 8}, {MaxInFlight: 8}}
 	seen, per := crawlShared(t, srv, "two", crawlers, []string{hs.URL + "/p/0"})
 	unique, dups := site.Fetches()
 	if unique != 1500 || dups != 0 || len(seen) != 1500 {
@@ -211,7 +211,7 @@ func TestRedisCrawlHostRateAcrossProcesses(t *testing.T) {
 	const rate = 40
 	var crawlers []*crawler.Crawler
 	for range 3 {
-		crawlers = append(crawlers, &crawler.Crawler{Concurrency: 10, HostRate: rate})
+		crawlers = append(crawlers, &crawler.Crawler{MaxInFlight: 10, HostRate: rate})
 	}
 	start := time.Now()
 	seen, per := crawlShared(t, srv, "rate", crawlers, []string{hs.URL + "/p/0"})
@@ -239,7 +239,7 @@ func TestRedisCrawlPerHostAcrossProcesses(t *testing.T) {
 	defer hs.Close()
 	var crawlers []*crawler.Crawler
 	for range 3 {
-		crawlers = append(crawlers, &crawler.Crawler{Concurrency: 10, PerHost: 2, IgnoreRobots: true})
+		crawlers = append(crawlers, &crawler.Crawler{MaxInFlight: 10, PerHost: 2, IgnoreRobots: true})
 	}
 	seen, _ := crawlShared(t, srv, "perhost", crawlers, []string{hs.URL + "/p/0"})
 	if len(seen) != 200 {
@@ -279,7 +279,7 @@ func TestRedisCrawlSurvivesRedisRestart(t *testing.T) {
 	var crawlers []*crawler.Crawler
 	for i := range 2 {
 		f := openRedisCrawl(t, newClient(t, srv), "restart", crawler.RedisOptions{Worker: fmt.Sprint("w", i), LeaseTTL: 2 * time.Second, Logger: logger})
-		crawlers = append(crawlers, &crawler.Crawler{Concurrency: 8, Frontier: f, Logger: logger})
+		crawlers = append(crawlers, &crawler.Crawler{MaxInFlight: 8, Frontier: f, Logger: logger})
 	}
 	var mu sync.Mutex
 	seen := make(map[string]int)

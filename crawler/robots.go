@@ -384,19 +384,32 @@ func (h *robotsHandler) rules() *robotsRules {
 	if h.specific {
 		list, delay = h.specRules, h.specDelay
 	}
-	pattern := func(pr pendingRule) []byte { return h.buf[pr.off:pr.end] }
-	// The length of a rule counts its "$", as Google does.
-	length := func(pr pendingRule) int {
-		if pr.flags&ruleAnchored != 0 {
-			return pr.end - pr.off + 1
-		}
-		return pr.end - pr.off
+	r := &robotsRules{delay: delay}
+	if list = h.sortRules(list); len(list) > 0 {
+		r.patterns, r.rules = h.packRules(list)
 	}
-	// The longest pattern first, then Allow before Disallow: the first
-	// match is then the one RFC 9309 §2.2.2 picks. The byte order last
-	// brings duplicates together.
+	r.sitemapURLs = copySitemaps(h.sitemapURLs)
+	return r
+}
+
+// pattern returns the bytes of a pending rule's pattern.
+func (h *robotsHandler) pattern(pr pendingRule) []byte { return h.buf[pr.off:pr.end] }
+
+// ruleLen is the length of a rule as matching ranks it: its "$" counts,
+// as Google does.
+func ruleLen(pr pendingRule) int {
+	if pr.flags&ruleAnchored != 0 {
+		return pr.end - pr.off + 1
+	}
+	return pr.end - pr.off
+}
+
+// sortRules orders the rules longest first, then Allow before Disallow:
+// the first match is then the one RFC 9309 §2.2.2 picks. The byte order
+// last brings duplicates together, and they are dropped.
+func (h *robotsHandler) sortRules(list []pendingRule) []pendingRule {
 	slices.SortFunc(list, func(a, b pendingRule) int {
-		if c := cmp.Compare(length(b), length(a)); c != 0 {
+		if c := cmp.Compare(ruleLen(b), ruleLen(a)); c != 0 {
 			return c
 		}
 		if c := cmp.Compare(b.flags&ruleAllow, a.flags&ruleAllow); c != 0 {
@@ -405,45 +418,51 @@ func (h *robotsHandler) rules() *robotsRules {
 		if c := cmp.Compare(a.flags, b.flags); c != 0 {
 			return c
 		}
-		return bytes.Compare(pattern(a), pattern(b))
+		return bytes.Compare(h.pattern(a), h.pattern(b))
 	})
-	list = slices.CompactFunc(list, func(a, b pendingRule) bool {
-		return a.flags == b.flags && bytes.Equal(pattern(a), pattern(b))
+	return slices.CompactFunc(list, func(a, b pendingRule) bool {
+		return a.flags == b.flags && bytes.Equal(h.pattern(a), h.pattern(b))
 	})
+}
 
-	r := &robotsRules{delay: delay}
-	if len(list) > 0 {
-		size := 0
-		for _, pr := range list {
-			size += pr.end - pr.off
-		}
-		var b strings.Builder
-		b.Grow(size)
-		for _, pr := range list {
-			b.Write(pattern(pr))
-		}
-		// A rule's end must fit in a uint32; beyond 4 GiB of patterns,
-		// which no capped body comes near, the rest are dropped.
-		rules := make([]robotsRule, 0, len(list))
-		end := 0
-		for _, pr := range list {
-			end += pr.end - pr.off
-			if end > 1<<32-1 {
-				break
-			}
-			rules = append(rules, robotsRule{end: uint32(end), flags: pr.flags})
-		}
-		r.patterns, r.rules = b.String(), rules
+// packRules writes the patterns of list end to end in one string, each
+// rule keeping where its pattern ends.
+func (h *robotsHandler) packRules(list []pendingRule) (string, []robotsRule) {
+	size := 0
+	for _, pr := range list {
+		size += pr.end - pr.off
 	}
-	if len(h.sitemapURLs) > 0 {
-		// One copy for all, so the rules do not keep the body alive.
-		all := strings.Join(h.sitemapURLs, "")
-		r.sitemapURLs = make([]string, len(h.sitemapURLs))
-		off := 0
-		for i, u := range h.sitemapURLs {
-			r.sitemapURLs[i] = all[off : off+len(u)]
-			off += len(u)
-		}
+	var b strings.Builder
+	b.Grow(size)
+	for _, pr := range list {
+		b.Write(h.pattern(pr))
 	}
-	return r
+	// A rule's end must fit in a uint32; beyond 4 GiB of patterns, which
+	// no capped body comes near, the rest are dropped.
+	rules := make([]robotsRule, 0, len(list))
+	end := 0
+	for _, pr := range list {
+		end += pr.end - pr.off
+		if end > 1<<32-1 {
+			break
+		}
+		rules = append(rules, robotsRule{end: uint32(end), flags: pr.flags})
+	}
+	return b.String(), rules
+}
+
+// copySitemaps copies the sitemap URLs into one string for all, so the
+// rules do not keep the body alive.
+func copySitemaps(urls []string) []string {
+	if len(urls) == 0 {
+		return nil
+	}
+	all := strings.Join(urls, "")
+	out := make([]string, len(urls))
+	off := 0
+	for i, u := range urls {
+		out[i] = all[off : off+len(u)]
+		off += len(u)
+	}
+	return out
 }

@@ -201,7 +201,7 @@ func TestCrawlSitemapFromRobots(t *testing.T) {
 
 func TestCrawlRobotsOnceForManyPages(t *testing.T) {
 	srv, hits := robotsSite(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "User-agent: *\nAllow: /\n") })
-	c := &Crawler{Concurrency: 50}
+	c := &Crawler{MaxInFlight: 50}
 	if _, err := crawlAll(t, c, srv.URL+"/", srv.URL+"/a", srv.URL+"/b"); err != nil {
 		t.Fatal(err)
 	}

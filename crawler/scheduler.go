@@ -79,7 +79,7 @@ type result struct {
 	pause    time.Duration // Retry-After: hold the host this long
 	state    State         // Done or Failed, for pages
 	follow   []string      // links to admit, in scope
-	redirect bool          // follow holds a redirect target
+	redirect bool          // follow[0] is a redirect target; the rest are URLs visit followed
 	robots   *robotsRules
 	note     string   // robots.txt unreachable: why
 	sitemaps []string // sitemap URLs found in a robots.txt or sitemap index
@@ -190,12 +190,7 @@ func (s *scheduler) dispatchFailed() {
 
 // start hands j to a worker, counting it in flight (on h, if not nil).
 func (s *scheduler) start(j *job, h *host, now time.Time) {
-	if h == nil {
-		s.hosts.Start(nil)
-	} else {
-		s.hosts.Start(h.sh)
-		h.active = now
-	}
+	s.hosts.Start(h.slot(now))
 	s.c.update(func(st *Stats) { st.InFlight = int64(s.hosts.InFlight()) })
 	s.jobs <- j
 }

@@ -28,12 +28,15 @@ func (p *pipeline) visitWorker() {
 					st.Errors[errKind(page.Err)]++
 				}
 			})
+			page.pl = p
 			err := p.call(page)
+			page.pl = nil // Follow after visit returns is refused
 			switch {
 			case err == nil:
-				r.follow = w.follow
+				r.follow = append(w.follow, page.follows...)
 				r.redirect = w.redir
 			case errors.Is(err, SkipLinks):
+				r.follow = page.follows // what visit asked for explicitly
 			default:
 				p.stopped.Store(true)
 				r.stop = err
@@ -72,4 +75,3 @@ func (p *pipeline) call(page *Page) (err error) {
 	}()
 	return p.visit(page)
 }
-

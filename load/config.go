@@ -102,6 +102,10 @@ type Config struct {
 	// that second's figures, from a single goroutine. It must not block
 	// for long. The same rows appear in [Report.Seconds].
 	OnSecond func(Second)
+
+	// Metrics, if non-nil, is fed every measured request and second as
+	// it happens (warmup excluded), for a Prometheus scraper to watch.
+	Metrics *Metrics
 }
 
 // open reports whether c selects the open model.

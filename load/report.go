@@ -19,27 +19,31 @@ import (
 )
 
 // SchemaVersion is the value of [Report.Schema] written by this package.
-// It changes only when a field changes meaning or goes away.
-const SchemaVersion = 1
+// It changes when a field changes meaning or goes away, or when a field
+// becomes necessary to merge reports. Schema 2 added the start time and
+// the histograms (whole run, per second and per target) that make
+// [Merge] exact; schema 1 reports cannot be merged.
+const SchemaVersion = 2
 
 // Report is the outcome of a run. Latencies are in milliseconds. Its size
 // does not depend on the number of requests; Seconds grows by one small
 // row per second of run. It is a plain value: safe to read from several
 // goroutines, not to modify concurrently.
 type Report struct {
-	Schema      int     `json:"schema"`
-	Model       string  `json:"model"` // "open" or "closed"
-	URL         string  `json:"url"`   // first target
-	Connections int     `json:"connections"`
-	Duration    float64 `json:"duration_s"`
-	Requests    int64   `json:"requests"` // requests completed (answered or failed)
-	Success     int64   `json:"success"`  // answered with a status below 400
-	Failed      int64   `json:"failed"`   // transport errors plus statuses of 400 and above
-	RPS         float64 `json:"rps"`      // Requests per second of Duration
-	SuccessRPS  float64 `json:"success_rps"`
-	TargetRPS   float64 `json:"target_rps"` // planned mean rate; 0 in the closed model
-	Dropped     int64   `json:"dropped"`    // due but never sent: over MaxInFlight, or still queued Timeout after the plan ended
-	LateSends   int64   `json:"late_sends"` // sent more than 1 ms after their intended time
+	Schema      int       `json:"schema"`
+	Start       time.Time `json:"start"` // wall-clock start of measurement
+	Model       string    `json:"model"` // "open" or "closed"; a merge of both is "mixed"
+	URL         string    `json:"url"`   // first target
+	Connections int       `json:"connections"`
+	Duration    float64   `json:"duration_s"`
+	Requests    int64     `json:"requests"` // requests completed (answered or failed)
+	Success     int64     `json:"success"`  // answered with a status below 400
+	Failed      int64     `json:"failed"`   // transport errors plus statuses of 400 and above
+	RPS         float64   `json:"rps"`      // Requests per second of Duration
+	SuccessRPS  float64   `json:"success_rps"`
+	TargetRPS   float64   `json:"target_rps"` // planned mean rate; 0 in the closed model
+	Dropped     int64     `json:"dropped"`    // due but never sent: over MaxInFlight, or still queued Timeout after the plan ended
+	LateSends   int64     `json:"late_sends"` // sent more than 1 ms after their intended time
 
 	StatusCodes  map[string]int64  `json:"status_codes"`
 	Errors       map[string]int64  `json:"errors"`        // by kind, named as in fetch and crawl records: dns, connect, tls, timeout, reset, read, protocol, too-large, cancelled, other
@@ -59,6 +63,16 @@ type Report struct {
 	Seconds  []Second        `json:"seconds"`
 	Spectrum []Percentile    `json:"spectrum"` // response-time percentile spectrum
 	Targets  []TargetSummary `json:"targets,omitempty"`
+
+	Histograms Histograms `json:"histograms"`
+
+	// MergedFrom counts the runs a merged report combines; 0 for a
+	// single run.
+	MergedFrom int `json:"merged_from,omitempty"`
+	// Workers lists the workers of a distributed run (see [RunDistributed]).
+	Workers []WorkerState `json:"workers,omitempty"`
+
+	genLate int64 // see phase.genLate; read by FindMax
 }
 
 // Latency summarises one histogram, in milliseconds.
@@ -89,6 +103,7 @@ type TargetSummary struct {
 	P50      float64 `json:"p50_ms"`
 	P99      float64 `json:"p99_ms"`
 	Max      float64 `json:"max_ms"`
+	Hist     string  `json:"hist,omitempty"` // response time, as in [Histograms]
 }
 
 func summarize(h *hdr.Histogram) Latency {
@@ -96,9 +111,9 @@ func summarize(h *hdr.Histogram) Latency {
 		return Latency{}
 	}
 	return Latency{
-		P50: ms(h.ValueAtQuantile(50)), P90: ms(h.ValueAtQuantile(90)),
-		P95: ms(h.ValueAtQuantile(95)), P99: ms(h.ValueAtQuantile(99)),
-		P999: ms(h.ValueAtQuantile(99.9)), P9999: ms(h.ValueAtQuantile(99.99)),
+		P50: ms(quantile(h, 50)), P90: ms(quantile(h, 90)),
+		P95: ms(quantile(h, 95)), P99: ms(quantile(h, 99)),
+		P999: ms(quantile(h, 99.9)), P9999: ms(quantile(h, 99.99)),
 		Max: ms(h.Max()), Mean: roundMs(h.Mean() / 1000),
 	}
 }
@@ -115,7 +130,7 @@ func spectrum(h *hdr.Histogram) []Percentile {
 		if i > 0 && (1-q/100)*float64(h.TotalCount()) < 1 {
 			break
 		}
-		out = append(out, Percentile{Percentile: math.Round(q*1e4) / 1e4, Ms: ms(h.ValueAtQuantile(q))})
+		out = append(out, Percentile{Percentile: math.Round(q*1e4) / 1e4, Ms: ms(quantile(h, q))})
 	}
 	return append(out, Percentile{Percentile: 100, Ms: ms(h.Max())})
 }
@@ -126,6 +141,7 @@ func (p *phase) report(cfg *Config) *Report {
 	defer r.mu.Unlock()
 	rep := &Report{
 		Schema:       SchemaVersion,
+		Start:        p.start.UTC(),
 		Model:        "closed",
 		URL:          cfg.Targets[0].URL,
 		Connections:  cfg.connections(),
@@ -143,6 +159,7 @@ func (p *phase) report(cfg *Config) *Report {
 		Lateness:     summarize(r.late),
 		Seconds:      append([]Second(nil), r.rows...),
 		Spectrum:     spectrum(r.resp),
+		Histograms:   Histograms{Response: encodeHist(r.resp), Service: encodeHist(r.svc), Lateness: encodeHist(r.late)},
 	}
 	// Sends and drops are counted by the second they were due or made;
 	// drops at the end of an overloaded run land in rows already closed.
@@ -178,7 +195,8 @@ func (p *phase) report(cfg *Config) *Report {
 		t := cfg.Targets[i]
 		s := TargetSummary{Method: method(t), URL: t.URL, Requests: ts.requests, Success: ts.ok, Failed: ts.errors}
 		if ts.resp.TotalCount() > 0 {
-			s.P50, s.P99, s.Max = ms(ts.resp.ValueAtQuantile(50)), ms(ts.resp.ValueAtQuantile(99)), ms(ts.resp.Max())
+			s.P50, s.P99, s.Max = ms(quantile(ts.resp, 50)), ms(quantile(ts.resp, 99)), ms(ts.resp.Max())
+			s.Hist = encodeHist(ts.resp)
 		}
 		rep.Targets = append(rep.Targets, s)
 	}
@@ -208,6 +226,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		status = " (interrupted: partial results)"
 	}
 	fmt.Fprintf(&b, "%s model, %d connections, %.2fs%s\n", r.Model, r.Connections, r.Duration, status)
+	r.writeWorkers(&b)
 	fmt.Fprintf(&b, "  requests   %d (%d ok, %d failed)", r.Requests, r.Success, r.Failed)
 	if r.Dropped > 0 {
 		fmt.Fprintf(&b, ", %d dropped (in-flight cap, or still unsent a timeout after the plan ended)", r.Dropped)
@@ -262,6 +281,29 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeWorkers lists a distributed run's workers, and says what a dead
+// one leaves out.
+func (r *Report) writeWorkers(b *strings.Builder) {
+	if len(r.Workers) == 0 {
+		if r.MergedFrom > 1 {
+			fmt.Fprintf(b, "  merged     %d runs\n", r.MergedFrom)
+		}
+		return
+	}
+	fmt.Fprintf(b, "  workers    %d:", len(r.Workers))
+	for _, w := range r.Workers {
+		fmt.Fprintf(b, " %s (%s, %d req)", w.Name, w.State, w.Requests)
+	}
+	b.WriteString("\n")
+	for _, w := range r.Workers {
+		if w.State == stateDead {
+			fmt.Fprintf(b, "  MISSING    worker %s stopped reporting after second %d: its 1/%d share of the load after that is missing; "+
+				"its earlier seconds count here with response times only (no status codes, service times or bytes)\n",
+				w.Name, w.LastSecond, len(r.Workers))
+		}
+	}
 }
 
 // fullSeconds counts the planned seconds after the first that the run

@@ -51,7 +51,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.Warmup > 0 {
 		wc := cfg
-		wc.OnSecond = nil
+		wc.OnSecond, wc.Metrics = nil, nil
 		wc.Requests = 0
 		wc.Duration = cfg.Warmup
 		if cfg.open() {
@@ -75,6 +75,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.BytesRead = tr.bytesIn.Load() - in0
 	rep.BytesWritten = tr.bytesOut.Load() - out0
 	rep.Interrupted = ctx.Err() != nil
+	rep.genLate = p.genLate.Load()
 	return rep, nil
 }
 
@@ -99,7 +100,15 @@ type phase struct {
 	elapsed  time.Duration
 	notified int          // rows already passed to OnSecond; used by the clock goroutine, then by runPhase after it ends
 	stopped  *atomic.Bool // set when the caller's context is done
+	// genLate counts requests released more than genLateAfter after they
+	// were due while a connection was free: the generator, not the
+	// target, was behind.
+	genLate atomic.Int64
 }
+
+// genLateAfter is how late a release with a free connection must be to
+// count against the generator; the sleeper wakes well within it.
+const genLateAfter = 10 * time.Millisecond
 
 func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomic.Bool) *phase {
 	p := &phase{stopped: stopped}
@@ -113,6 +122,9 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 		p.sched = &s
 	}
 	p.rec = newRecorder(len(cfg.Targets), p.sched)
+	if cfg.Metrics != nil {
+		p.rec.metrics = newRunMetrics(cfg.Metrics, cfg.Targets)
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -130,7 +142,7 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 		for _, w := range workers {
 			wg.Go(func() { p.openWorker(ctx, cfg, w, jobs, &inflight) })
 		}
-		p.dispatch(ctx, cfg.MaxInFlight, cfg.timeout(), jobs, &inflight)
+		p.dispatch(ctx, cfg.MaxInFlight, cfg.timeout(), len(workers), jobs, &inflight)
 	} else {
 		var issued atomic.Int64
 		for _, w := range workers {
@@ -163,7 +175,7 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 // recomputed from their index. So that an overloaded target cannot stretch
 // the run without bound, requests still unsent grace after the plan ends
 // are counted as dropped.
-func (p *phase) dispatch(ctx context.Context, maxInFlight int, grace time.Duration, jobs chan<- int64, inflight *atomic.Int64) {
+func (p *phase) dispatch(ctx context.Context, maxInFlight int, grace time.Duration, conns int, jobs chan<- int64, inflight *atomic.Int64) {
 	defer close(jobs)
 	sl := newSleeper(ctx)
 	defer sl.close()
@@ -184,6 +196,9 @@ func (p *phase) dispatch(ctx context.Context, maxInFlight int, grace time.Durati
 				next++
 				continue
 			}
+		}
+		if now-at > genLateAfter && inflight.Load() < int64(conns) {
+			p.genLate.Add(1)
 		}
 		inflight.Add(1)
 		select {

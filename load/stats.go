@@ -40,6 +40,7 @@ type Second struct {
 	P90     float64 `json:"p90_ms"`
 	P99     float64 `json:"p99_ms"`
 	Max     float64 `json:"max_ms"`
+	Hist    string  `json:"hist,omitempty"` // response times, as in [Histograms]
 }
 
 // result is one finished request. Offsets are from the phase start.
@@ -77,6 +78,7 @@ type recorder struct {
 	kinds                                         [failure.NumKinds]int64
 	samples                                       [failure.NumKinds]string
 	targets                                       []targetStats
+	metrics                                       *runMetrics // nil without Config.Metrics
 }
 
 func newRecorder(nTargets int, sched *schedule) *recorder {
@@ -169,14 +171,18 @@ func (r *recorder) record(res *result) {
 		}
 	}
 	ok := res.err == nil && res.status < 400
+	k := -1
 	if res.err != nil {
-		k := classify(res.err)
+		k = int(classify(res.err))
 		r.kinds[k]++
 		if r.samples[k] == "" {
 			r.samples[k] = res.err.Error()
 		}
 	} else {
 		r.status[res.status]++
+	}
+	if r.metrics != nil {
+		r.metrics.record(res, k, respTime, timed)
 	}
 	if ok {
 		r.ok++
@@ -216,12 +222,7 @@ func (r *recorder) rollTo(sec int) {
 func (r *recorder) closeRow() {
 	s := r.ivSec
 	row := Second{T: s, Done: r.ivDone, OK: r.ivOK, Errors: r.ivErr}
-	if r.iv.TotalCount() > 0 {
-		row.P50 = ms(r.iv.ValueAtQuantile(50))
-		row.P90 = ms(r.iv.ValueAtQuantile(90))
-		row.P99 = ms(r.iv.ValueAtQuantile(99))
-		row.Max = ms(r.iv.Max())
-	}
+	setPercentiles(&row, r.iv)
 	if s < len(r.sent) {
 		row.Sent = r.sent[s]
 	}
@@ -230,6 +231,9 @@ func (r *recorder) closeRow() {
 	}
 	if r.sched != nil {
 		row.Target = r.sched.count(time.Duration(s+1)*time.Second) - r.sched.count(time.Duration(s)*time.Second)
+	}
+	if r.metrics != nil {
+		r.metrics.second(&row)
 	}
 	r.rows = append(r.rows, row)
 	r.iv.Reset()

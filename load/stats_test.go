@@ -29,6 +29,10 @@ func TestRecorderRows(t *testing.T) {
 	}
 	for i, w := range want {
 		got := r.rows[i]
+		if h, err := decodeHist(got.Hist, histDigits); err != nil || h.TotalCount() > got.Done || (h.TotalCount() > 0) != (got.P50 > 0) {
+			t.Errorf("row %d: histogram holds %d requests (%v) of %d done, p50 %v", i, h.TotalCount(), err, got.Done, got.P50)
+		}
+		got.Hist = ""
 		// HDR buckets round to 3 significant digits.
 		for _, p := range []*float64{&got.P50, &got.P90, &got.P99, &got.Max} {
 			*p = float64(int(*p + 0.5))

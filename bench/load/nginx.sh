@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# nginx.sh start|stop DIR PORT: a one-worker nginx on 127.0.0.1:PORT
-# serving DIR/www/1k (1 KiB), pinned to CPU 0. Used by the other scripts.
+# nginx.sh start|stop DIR PORT [h2c]: a one-worker nginx on 127.0.0.1:PORT
+# serving DIR/www/1k (1 KiB), pinned to CPU 0; with h2c it speaks HTTP/2
+# with prior knowledge (cleartext) instead of HTTP/1.1. Used by the other
+# scripts.
 set -euo pipefail
-cmd=$1 dir=$2 port=${3:-18080}
+cmd=$1 dir=$2 port=${3:-18080} proto=${4:-}
+listen_opts=
+[ "$proto" = h2c ] && listen_opts=" http2"
 case $cmd in
 start)
 	mkdir -p "$dir/www" "$dir/logs"
@@ -23,15 +27,17 @@ http {
 	uwsgi_temp_path $dir/tmp;
 	scgi_temp_path $dir/tmp;
 	server {
-		listen 127.0.0.1:$port;
+		listen 127.0.0.1:$port$listen_opts;
 		root $dir/www;
 	}
 }
 CONF
 	mkdir -p "$dir/tmp"
 	taskset -c 0 nginx -c "$dir/nginx.conf" -p "$dir" -e "$dir/logs/error.log"
+	curl_opts=()
+	[ "$proto" = h2c ] && curl_opts=(--http2-prior-knowledge)
 	for _ in $(seq 50); do
-		curl -fs -o /dev/null "http://127.0.0.1:$port/1k" && exit 0
+		curl -fs "${curl_opts[@]}" -o /dev/null "http://127.0.0.1:$port/1k" && exit 0
 		sleep 0.1
 	done
 	tail -3 "$dir/logs/error.log" >&2

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/crawler/crawltest"
+	"github.com/spf13/cobra"
 )
 
 // cliSite is a small site for the command-line tests: a home page linking
@@ -361,5 +360,35 @@ func TestDemoCounts(t *testing.T) {
 	}
 }
 
-var _ = io.Discard
-var _ = crawltest.NewSite
+// TestSubcommandsExtend checks the shape later commands rely on: a
+// subcommand of load (as load merge will be) leaves 'sluice load URL' and
+// its flags after the URL working.
+func TestSubcommandsExtend(t *testing.T) {
+	site := cliSite(t)
+	var stdout, stderr strings.Builder
+	e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}
+	root := newRoot(e)
+	load, _, err := root.Find([]string{"load"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := false
+	merge := &cobra.Command{Use: "merge", RunE: func(*cobra.Command, []string) error { ran = true; return nil }}
+	load.AddCommand(merge)
+	for _, tc := range []struct {
+		args []string
+		ok   func() bool
+	}{
+		{[]string{"load", "merge"}, func() bool { return ran }},
+		{[]string{"load", site.URL + "/0", "-n", "3", "-c", "1"}, func() bool { return strings.Contains(stdout.String(), "requests   3") }},
+	} {
+		args, err := normalizeArgs(root, tc.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		root.SetArgs(args)
+		if err := root.ExecuteContext(context.Background()); err != nil || !tc.ok() {
+			t.Errorf("%q: %v\n%s%s", tc.args, err, stdout.String(), stderr.String())
+		}
+	}
+}

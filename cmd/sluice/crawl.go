@@ -16,6 +16,8 @@ type crawlOptions struct {
 	c      crawler.Crawler
 	http   httpFlags
 	out    outputFlags
+	keep   keepFlags
+	inputs []string // -i files of seeds
 	scope  string
 	robots bool
 	label  string // progress line label
@@ -24,7 +26,7 @@ type crawlOptions struct {
 func newCrawlCmd(e *env) *cobra.Command {
 	o := &crawlOptions{label: "crawl"}
 	cmd := &cobra.Command{
-		Use:   "crawl [flags] URL...",
+		Use:   "crawl [flags] URL... | -i FILE",
 		Short: "Crawl sites from seed URLs, one JSON line per page",
 		Long: `Crawl starts from the seed URLs, follows links in scope, and writes one
 JSON line per URL taken in (fetched, denied by robots.txt, or failed):
@@ -41,10 +43,14 @@ finish (a second signal cancels them), and their records are written.
   sluice crawl --per-host 4 --host-rate 2 --scope domain --deny '/calendar/' https://example.com/
   sluice crawl --sitemaps --max-pages 10000 -A 'mybot/1.0 (+https://me.example)' https://example.com/`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
+			if len(args) == 0 && len(o.inputs) == 0 {
 				return &usageError{msg: "crawl: no seed URL given", cmd: cmd.CommandPath()}
 			}
 			if err := o.check(); err != nil {
+				return err
+			}
+			seeds, err := readSeeds(cmd.Context(), args, o.inputs, e.stdin)
+			if err != nil {
 				return err
 			}
 			out, closeOut, err := e.output(o.out.output)
@@ -52,7 +58,7 @@ finish (a second signal cancels them), and their records are written.
 				return err
 			}
 			defer closeOut()
-			if err := crawlRun(cmd.Context(), e, o, args, out); err != nil {
+			if err := crawlRun(cmd.Context(), e, o, seeds, out); err != nil {
 				return err
 			}
 			return closeOut()
@@ -67,6 +73,8 @@ func (o *crawlOptions) addFlags(cmd *cobra.Command) {
 	c := &o.c
 	o.http.add(fs)
 	o.out.add(fs, "records")
+	o.keep.add(fs)
+	fs.StringArrayVarP(&o.inputs, "input", "i", nil, "file of seed URLs, one per line; - for standard input (repeatable)")
 	fs.Float64Var(&c.Jitter, "jitter", 0, "spread each host's delay over ±this fraction of it")
 	fs.IntVar(&c.MaxDepth, "depth", 0, "links followed from a seed at most (0: unlimited)")
 	fs.IntVar(&c.MaxPages, "max-pages", 0, "URLs taken in at most (0: unlimited)")
@@ -93,15 +101,19 @@ func (o *crawlOptions) check() error {
 		checkNotNegative("crawl", "depth", c.MaxDepth),
 		checkNotNegative("crawl", "max-pages", c.MaxPages),
 		checkNotNegative("crawl", "max-links", c.MaxLinks),
-		checkNotNegative("crawl", "grace", c.Grace.Seconds())); err != nil {
+		checkNotNegative("crawl", "grace", c.Grace.Seconds()), o.keep.check("crawl")); err != nil {
 		return err
 	}
 	if c.Jitter < 0 || c.Jitter > 1 {
 		return usageErrorf("crawl: --jitter must be between 0 and 1, got %v", c.Jitter)
 	}
 	c.Scope, c.IgnoreRobots = scope, !o.robots
-	c.Concurrency, c.PerHost, c.Rate, c.HostRate = h.concurrency, h.perHost, h.rate, h.hostRate
-	c.Timeout, c.Retries, c.MaxBody = h.timeout, h.retries, h.maxBody
-	c.UserAgent, c.Header = h.userAgent, h.headers.Header()
+	c.MaxInFlight, c.PerHost, c.Rate, c.HostRate = h.concurrency, h.perHost, h.rate, h.hostRate
+	c.Timeout, c.Retries, c.MaxBody = h.timeout, libRetries(h.retries), h.maxBody
+	client, err := h.client("crawl")
+	if err != nil {
+		return err
+	}
+	c.UserAgent, c.Header, c.Jar, c.Proxy, c.TLSConfig = h.userAgent, client.header, client.jar, client.proxy, client.tls
 	return nil
 }

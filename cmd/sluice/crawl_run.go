@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/crawler"
 )
 
@@ -28,15 +29,17 @@ type crawlRecord struct {
 	Skipped     string  `json:"skipped,omitempty"` // "robots.txt" for a URL robots.txt denies
 	Error       string  `json:"error,omitempty"`
 	ErrorKind   string  `json:"error_kind,omitempty"`
+	kept
 
-	err error // the error behind Error, for the summary
+	err  error            // the error behind Error, for the summary
+	resp *sluice.Response // for --save and --include, until written
 }
 
 func toCrawlRecord(p *crawler.Page) *crawlRecord {
 	r := &crawlRecord{URL: p.URL, Depth: p.Depth, Parent: p.Parent, Links: len(p.Links),
 		DurationMS: durMS(p.Duration), ContentType: p.ContentType, Title: p.Title}
 	if p.Response != nil {
-		r.Status, r.Bytes, r.Truncated = p.Response.StatusCode, len(p.Response.Body), p.Response.Truncated
+		r.Status, r.Bytes, r.Truncated, r.resp = p.Response.StatusCode, len(p.Response.Body), p.Response.Truncated, p.Response
 	}
 	switch {
 	case errors.Is(p.Err, crawler.ErrRobots) && !errors.Is(p.Err, crawler.ErrRobotsUnreachable):
@@ -67,6 +70,12 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 	go func() {
 		w := newJSONLines(out)
 		for r := range records {
+			if o.keep.active() {
+				if err := o.keep.fill(&r.kept, r.URL, r.resp); err != nil {
+					w.fail(err)
+				}
+			}
+			r.resp = nil
 			err := w.write(r)
 			sum.add(r)
 			if len(records) == 0 {

@@ -82,7 +82,7 @@ func runDemo(cmd *cobra.Command, e *env, o *demoOptions) error {
 
 	co := crawlOptions{robots: true, label: "demo"}
 	co.out.failOn = failOnNever // the site's 404s and 503s are responses, and the demo checks its own counts
-	co.c.Concurrency, co.c.Rate, co.c.Retries = o.concurrency, o.rate, 1
+	co.c.MaxInFlight, co.c.Rate, co.c.Retries = o.concurrency, o.rate, 1
 	co.c.Timeout, co.c.Grace, co.c.MaxBody, co.c.UserAgent = 10*time.Second, 5*time.Second, 1<<20, "sluice-demo"
 
 	// The first records are shown after the crawl, when the status line is

@@ -15,6 +15,8 @@ import (
 type fetchOptions struct {
 	http    httpFlags
 	out     outputFlags
+	keep    keepFlags
+	client  *clientOptions // resolved from http
 	inputs  []string
 	follow  bool
 	ordered bool
@@ -49,6 +51,7 @@ finish (a second signal cancels them), and every line read gets its record.
 	fs := cmd.Flags()
 	o.http.add(fs)
 	o.out.add(fs, "records")
+	o.keep.add(fs)
 	fs.StringArrayVarP(&o.inputs, "input", "i", nil, "file of URLs, one per line; - for standard input (repeatable)")
 	fs.BoolVar(&o.follow, "follow", false, "keep reading -i files as they grow, until interrupted")
 	fs.BoolVar(&o.ordered, "ordered", false, "write records in input order instead of completion order")
@@ -57,9 +60,14 @@ finish (a second signal cancels them), and every line read gets its record.
 }
 
 func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error {
-	if err := errors.Join(o.http.check("fetch"), checkNotNegative("fetch", "grace", o.grace.Seconds())); err != nil {
+	if err := errors.Join(o.http.check("fetch"), checkNotNegative("fetch", "grace", o.grace.Seconds()), o.keep.check("fetch")); err != nil {
 		return err
 	}
+	client, err := o.http.client("fetch")
+	if err != nil {
+		return err
+	}
+	o.client = client
 	if o.follow && len(o.inputs) == 0 {
 		return usageErrorf("fetch: --follow needs -i FILE")
 	}

@@ -25,10 +25,12 @@ type fetchRecord struct {
 	Attempts   int     `json:"attempts"`
 	Error      string  `json:"error,omitempty"`
 	ErrorKind  string  `json:"error_kind,omitempty"`
+	kept
 
-	n    int   // input line number, for --ordered
-	slot bool  // holds one of the outstanding slots until written
-	err  error // the error behind Error, for the summary
+	n    int              // input line number, for --ordered
+	slot bool             // holds one of the outstanding slots until written
+	err  error            // the error behind Error, for the summary
+	resp *sluice.Response // for --save and --include, until written
 }
 
 func toRecord(n int, url string, resp *sluice.Response, err error) *fetchRecord {
@@ -42,7 +44,7 @@ func toRecord(n int, url string, resp *sluice.Response, err error) *fetchRecord 
 		}
 		return r
 	}
-	r.FinalURL, r.Status, r.Bytes, r.Truncated = resp.FinalURL, resp.StatusCode, len(resp.Body), resp.Truncated
+	r.FinalURL, r.Status, r.Bytes, r.Truncated, r.resp = resp.FinalURL, resp.StatusCode, len(resp.Body), resp.Truncated, resp
 	r.DurationMS, r.Attempts = durMS(resp.Elapsed), resp.Attempts
 	return r
 }
@@ -55,8 +57,8 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 	h := &o.http
 	fetcher := &sluice.Fetcher{
 		MaxInFlight: h.concurrency, PerHost: h.perHost, Rate: h.rate, HostRate: h.hostRate,
-		Timeout: h.timeout, Retries: h.retries, MaxBody: h.maxBody, UserAgent: h.userAgent,
-		Header: h.headers.Header(),
+		Timeout: h.timeout, Retries: libRetries(h.retries), MaxBody: h.maxBody, UserAgent: h.userAgent,
+		Header: o.client.header, Jar: o.client.jar, Proxy: o.client.proxy, TLSConfig: o.client.tls,
 	}
 	// Records wait for the writer in a channel with room for every URL that
 	// may be outstanding, so a completing worker never blocks on it.
@@ -73,6 +75,12 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 	go func() {
 		w := newJSONLines(out)
 		for r := range records {
+			if o.keep.active() {
+				if err := o.keep.fill(&r.kept, r.URL, r.resp); err != nil {
+					w.fail(err)
+				}
+			}
+			r.resp = nil
 			w.write(r)
 			sum.add(r)
 			if status != nil {

@@ -3,13 +3,16 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice"
 	"github.com/spf13/pflag"
 )
 
@@ -74,6 +77,18 @@ type httpFlags struct {
 	maxBody                       int64
 	userAgent                     string
 	headers                       headerFlag
+	cookies                       cookieOptions
+	proxy                         string
+	insecure                      bool
+}
+
+// clientOptions are the request settings the flags resolve to, for a
+// sluice.Fetcher or a crawler.Crawler.
+type clientOptions struct {
+	header http.Header
+	jar    http.CookieJar
+	proxy  *url.URL
+	tls    *tls.Config
 }
 
 func (h *httpFlags) add(fs *pflag.FlagSet) {
@@ -82,10 +97,57 @@ func (h *httpFlags) add(fs *pflag.FlagSet) {
 	fs.Float64Var(&h.rate, "rate", 0, "request starts per second at most, all hosts together (0: no cap)")
 	fs.Float64Var(&h.hostRate, "host-rate", 0, "request starts per second per host at most (0: no cap)")
 	fs.DurationVar(&h.timeout, "timeout", 30*time.Second, "time limit of each attempt, body included")
-	fs.IntVar(&h.retries, "retries", 2, "retries of a failed attempt (network errors, timeouts, 429, 5xx)")
+	fs.IntVar(&h.retries, "retries", sluice.DefaultRetries, "retries of a failed attempt (network errors, timeouts, 429, 5xx); 0 for none")
 	fs.Int64Var(&h.maxBody, "max-body", 10<<20, "bytes of a body read at most; longer bodies are cut")
 	fs.VarP(&h.headers, "header", "H", "header to send (repeatable)")
 	fs.StringVarP(&h.userAgent, "user-agent", "A", userAgent(), "User-Agent header; its product token picks the robots.txt group")
+	fs.BoolVar(&h.cookies.jar, "cookies", false, "keep the cookies servers set and send them back")
+	fs.StringArrayVarP(&h.cookies.cookies, "cookie", "b", nil, "NAME=VALUE[; NAME=VALUE] to send with every request, or a Netscape cookies.txt FILE to load; implies --cookies (repeatable)")
+	fs.StringVar(&h.proxy, "proxy", "", "send requests through this proxy: http://, https://, socks5:// or socks5h://HOST:PORT")
+	fs.BoolVarP(&h.insecure, "insecure", "k", false, "skip TLS certificate verification")
+}
+
+// client resolves the flags that need more than a check: cookies, proxy,
+// TLS and headers.
+func (h *httpFlags) client(cmd string) (*clientOptions, error) {
+	o := &clientOptions{header: h.headers.Header()}
+	jar, cookie, err := h.cookies.build(cmd)
+	if err != nil {
+		return nil, err
+	}
+	o.jar = jar
+	if cookie != "" {
+		o.header = o.header.Clone()
+		if o.header == nil {
+			o.header = http.Header{}
+		}
+		o.header.Add("Cookie", cookie)
+	}
+	if h.proxy != "" {
+		u, err := url.Parse(h.proxy)
+		if err != nil || u.Host == "" {
+			return nil, usageErrorf("%s: bad value %q for --proxy: want SCHEME://HOST:PORT", cmd, h.proxy)
+		}
+		switch u.Scheme {
+		case "http", "https", "socks5", "socks5h":
+		default:
+			return nil, usageErrorf("%s: bad value %q for --proxy: unsupported scheme %q (want http, https, socks5 or socks5h)", cmd, h.proxy, u.Scheme)
+		}
+		o.proxy = u
+	}
+	if h.insecure {
+		o.tls = &tls.Config{InsecureSkipVerify: true}
+	}
+	return o, nil
+}
+
+// libRetries is the library's Retries setting for --retries n, where 0
+// means none rather than the default.
+func libRetries(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // check validates the request flags of command cmd.

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -133,4 +134,31 @@ func scanLines(ctx context.Context, r io.Reader, follow bool, emit func(string) 
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// readSeeds returns the seed URLs of a crawl: the arguments, then the
+// non-blank, non-comment lines of each file (- for standard input).
+func readSeeds(ctx context.Context, args, files []string, stdin io.Reader) ([]string, error) {
+	seeds := append([]string(nil), args...)
+	emit := func(s string) bool {
+		if s = strings.TrimSpace(s); s != "" && !strings.HasPrefix(s, "#") {
+			seeds = append(seeds, s)
+		}
+		return true
+	}
+	for _, name := range files {
+		r := stdin
+		if name != "-" {
+			f, err := os.Open(name)
+			if err != nil {
+				return nil, usageErrorf("crawl: -i: %v", err)
+			}
+			defer f.Close()
+			r = f
+		}
+		if err := scanLines(ctx, r, false, emit); err != nil {
+			return nil, fmt.Errorf("crawl: reading %s: %w", name, err)
+		}
+	}
+	return seeds, nil
 }

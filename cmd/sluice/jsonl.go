@@ -33,6 +33,13 @@ func (j *jsonLines) write(v any) error {
 	return j.err
 }
 
+// fail makes err the writer's error unless it has one already.
+func (j *jsonLines) fail(err error) {
+	if j.err == nil {
+		j.err = err
+	}
+}
+
 // flush writes out what is buffered; writers call it when no more values
 // are waiting, so the output stays current for readers such as tail -f,
 // and at the end.

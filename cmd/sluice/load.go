@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,7 @@ type loadOptions struct {
 	jsonFile, htmlFile           string
 	keepAlive, quiet             bool
 	failOn                       failOn
+	scale                        scaleOptions
 }
 
 func newLoadCmd(e *env) *cobra.Command {
@@ -56,6 +58,7 @@ partial report is printed and written.
 		}),
 	}
 	o.addFlags(cmd)
+	cmd.AddCommand(newLoadMergeCmd(e), newLoadWatchCmd(e))
 	return cmd
 }
 
@@ -77,16 +80,20 @@ func (o *loadOptions) addFlags(cmd *cobra.Command) {
 	fs.BoolVar(&o.keepAlive, "keepalive", true, "reuse connections (--keepalive=false opens one per request)")
 	fs.BoolVar(&cfg.HTTP2, "http2", false, "use HTTP/2 (h2 over TLS, h2c prior knowledge over http)")
 	fs.BoolVarP(&cfg.InsecureSkipVerify, "insecure", "k", false, "skip TLS certificate verification")
-	fs.StringVar(&o.jsonFile, "json", "", "write the JSON report (schema 1) to this file; - for standard output")
+	fs.StringVar(&o.jsonFile, "json", "", "write the JSON report (schema 2, mergeable with 'sluice load merge') to this file; - for standard output")
 	fs.StringVar(&o.htmlFile, "html", "", "write the self-contained HTML report to this file; - for standard output")
 	fs.StringVar(&o.threshold, "threshold", "", "exit 1 unless every condition holds, e.g. 'p99<200ms,errors<1%'")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no live line on a terminal")
 	addFailOn(fs, &o.failOn)
+	o.scale.addFlags(fs)
 }
 
 func runLoad(cmd *cobra.Command, e *env, o *loadOptions, args []string) error {
 	cfg := &o.cfg
 	if err := checkAtLeast1("load", "concurrency", cfg.Connections); err != nil {
+		return err
+	}
+	if err := o.scale.check(cmd); err != nil {
 		return err
 	}
 	var ths []load.Threshold
@@ -143,34 +150,64 @@ func runLoad(cmd *cobra.Command, e *env, o *loadOptions, args []string) error {
 	if !o.quiet && isTerminal(e.stderr) {
 		cfg.OnSecond = func(s load.Second) { fmt.Fprintf(e.stderr, "\r\033[K%s", liveLine(s)) }
 	}
-	rep, err := load.Run(cmd.Context(), *cfg)
+	stopMetrics, err := o.scale.startMetrics(e, cfg, o.quiet)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	out, verdict, err := o.run(cmd.Context(), e, *cfg, ths)
 	if err != nil {
 		return err
 	}
 	if cfg.OnSecond != nil {
 		fmt.Fprint(e.stderr, "\r\033[K")
 	}
-	errs := []error{rep.WriteText(text)}
+	err = writeOutputs(out, text, jsonOut, htmlOut, files)
+	files = nil
+	if err != nil {
+		return err
+	}
+	return verdict()
+}
+
+// run makes the run, distributed run or search the flags ask for. The
+// verdict it returns gives the exit status once the reports are written.
+func (o *loadOptions) run(ctx context.Context, e *env, cfg load.Config, ths []load.Threshold) (reporter, func() error, error) {
+	if o.scale.findMax != "" {
+		return o.scale.search(ctx, e, cfg)
+	}
+	rep, err := o.scale.runOnce(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rep, func() error {
+		if rep.Interrupted {
+			return &exitError{code: exitInterrupted, err: errors.New("load: interrupted; partial report written")}
+		}
+		if bad := rep.Check(ths); len(bad) > 0 {
+			return &exitError{code: exitFailed, err: fmt.Errorf("load: threshold violated: %s", strings.Join(bad, "; "))}
+		}
+		return o.failOn.check("load", rep.Requests, rep.Failed, "request")
+	}, nil
+}
+
+// writeOutputs writes out as text, JSON and HTML to the writers that are
+// set, and closes files.
+func writeOutputs(out reporter, text, jsonOut, htmlOut io.Writer, files []*os.File) error {
+	errs := []error{out.WriteText(text)}
 	if jsonOut != nil {
-		errs = append(errs, rep.WriteJSON(jsonOut))
+		errs = append(errs, out.WriteJSON(jsonOut))
 	}
 	if htmlOut != nil {
-		errs = append(errs, rep.WriteHTML(htmlOut))
+		errs = append(errs, out.WriteHTML(htmlOut))
 	}
 	for _, f := range files {
 		errs = append(errs, f.Close())
 	}
-	files = nil
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("load: writing the report: %w", err)
 	}
-	if rep.Interrupted {
-		return &exitError{code: exitInterrupted, err: errors.New("load: interrupted; partial report written")}
-	}
-	if bad := rep.Check(ths); len(bad) > 0 {
-		return &exitError{code: exitFailed, err: fmt.Errorf("load: threshold violated: %s", strings.Join(bad, "; "))}
-	}
-	return o.failOn.check("load", rep.Requests, rep.Failed, "request")
+	return nil
 }
 
 // closeOutputs closes and removes report files of a run that failed.

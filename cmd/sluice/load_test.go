@@ -110,7 +110,7 @@ func TestLoadReports(t *testing.T) {
 			t.Errorf("latency_ms lacks %q", k)
 		}
 	}
-	if rep["schema"].(float64) != 1 || rep["requests"].(float64) != 40 {
+	if rep["schema"].(float64) != load.SchemaVersion || rep["requests"].(float64) != 40 {
 		t.Errorf("schema %v requests %v", rep["schema"], rep["requests"])
 	}
 	if h, err := os.ReadFile(htmlFile); err != nil || !bytes.Contains(h, []byte(`id="latency-chart"`)) {

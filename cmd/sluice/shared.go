@@ -1,6 +1,7 @@
 // This file holds what the subcommands share at run time: signals and the
-// grace period, where records go (- is standard output), whether a
-// progress line is shown, and the one message for a URL sluice cannot use.
+// grace period, where records go (- is standard output), the progress
+// line and whether it is shown, and the one message for a URL sluice
+// cannot use.
 
 package main
 
@@ -13,7 +14,9 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/term"
 
@@ -120,4 +123,40 @@ func checkURL(raw string) error {
 		return fmt.Errorf("%w %q: missing host", errBadURL, raw)
 	}
 	return nil
+}
+
+// statusLine is a one-line status on a terminal, redrawn in place and
+// cleared at the end. Its methods are safe for concurrent use.
+type statusLine struct {
+	w     io.Writer
+	mu    sync.Mutex
+	start time.Time
+	last  time.Time
+	shown bool
+}
+
+func newStatusLine(w io.Writer) *statusLine { return &statusLine{w: w, start: time.Now()} }
+
+// show redraws the line with text() followed by the rate of n items, at
+// most ten times a second; text is called only when the line is redrawn.
+func (s *statusLine) show(n int64, unit string, text func() string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if s.shown && now.Sub(s.last) < 100*time.Millisecond {
+		return
+	}
+	s.last, s.shown = now, true
+	rate := float64(n) / max(now.Sub(s.start).Seconds(), 1e-9)
+	fmt.Fprintf(s.w, "\r\033[K%s (%.1f %s/s)", text(), rate, unit)
+}
+
+// clear erases the line.
+func (s *statusLine) clear() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shown {
+		fmt.Fprint(s.w, "\r\033[K")
+		s.shown = false
+	}
 }

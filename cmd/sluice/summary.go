@@ -1,6 +1,5 @@
 // This file holds the summaries fetch and crawl print on stderr, counted
-// from the records they wrote so that the two always agree, and the
-// progress line.
+// from the records they wrote so that the two always agree.
 
 package main
 
@@ -11,7 +10,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/crawler"
@@ -169,40 +167,4 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
-}
-
-// statusLine is a one-line status on a terminal, redrawn in place and
-// cleared at the end. Its methods are safe for concurrent use.
-type statusLine struct {
-	w     io.Writer
-	mu    sync.Mutex
-	start time.Time
-	last  time.Time
-	shown bool
-}
-
-func newStatusLine(w io.Writer) *statusLine { return &statusLine{w: w, start: time.Now()} }
-
-// show redraws the line with text() followed by the rate of n items, at
-// most ten times a second; text is called only when the line is redrawn.
-func (s *statusLine) show(n int64, unit string, text func() string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := time.Now()
-	if s.shown && now.Sub(s.last) < 100*time.Millisecond {
-		return
-	}
-	s.last, s.shown = now, true
-	rate := float64(n) / max(now.Sub(s.start).Seconds(), 1e-9)
-	fmt.Fprintf(s.w, "\r\033[K%s (%.1f %s/s)", text(), rate, unit)
-}
-
-// clear erases the line.
-func (s *statusLine) clear() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.shown {
-		fmt.Fprint(s.w, "\r\033[K")
-		s.shown = false
-	}
 }

@@ -29,7 +29,7 @@ func main() {
 		defer srv.Close()
 		seeds = []string{srv.URL + "/p/0"}
 	}
-	c := &crawler.Crawler{Concurrency: 20, PerHost: 4, MaxDepth: 2, Retries: 1}
+	c := &crawler.Crawler{MaxInFlight: 20, PerHost: 4, MaxDepth: 2, Retries: 1}
 	err := c.Crawl(ctx, seeds, func(p *crawler.Page) error {
 		switch {
 		case p.Err != nil:

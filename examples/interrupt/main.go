@@ -50,7 +50,7 @@ func main() {
 		switch {
 		case ferr == nil:
 			counts["finished"]++
-		case f.State() == sluice.Cancelled:
+		case f.State() == sluice.FutureCancelled:
 			counts["never started"]++
 		default:
 			counts["interrupted"]++

@@ -1,0 +1,155 @@
+// This file holds sluice load merge and sluice load watch: one report from
+// several, and the merged view of a distributed run.
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/sluicehq/sluice/load"
+	"github.com/spf13/cobra"
+)
+
+// reportFiles holds the -o/--json and --html outputs of merge and watch.
+type reportFiles struct {
+	jsonFile, htmlFile string
+}
+
+func (r *reportFiles) addFlags(cmd *cobra.Command, jsonName, jsonShort string) {
+	cmd.Flags().StringVarP(&r.jsonFile, jsonName, jsonShort, "", "write the merged JSON report to this file; - for standard output")
+	cmd.Flags().StringVar(&r.htmlFile, "html", "", "write the merged self-contained HTML report to this file; - for standard output")
+}
+
+// write writes rep as text to standard output (standard error when a file
+// goes to standard output) and to the files asked for.
+func (r *reportFiles) write(e *env, rep *load.Report) error {
+	if r.jsonFile == "-" && r.htmlFile == "-" {
+		return usageErrorf("load: only one of the JSON and HTML reports can go to standard output")
+	}
+	text := e.stdout
+	if r.jsonFile == "-" || r.htmlFile == "-" {
+		text = e.stderr
+	}
+	errs := []error{rep.WriteText(text)}
+	for _, f := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{{r.jsonFile, rep.WriteJSON}, {r.htmlFile, rep.WriteHTML}} {
+		if f.name == "" {
+			continue
+		}
+		w, closeFn, err := e.output(f.name)
+		if err != nil {
+			return err
+		}
+		errs = append(errs, f.write(w), closeFn())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("load: writing the report: %w", err)
+	}
+	return nil
+}
+
+func newLoadMergeCmd(e *env) *cobra.Command {
+	var out reportFiles
+	cmd := &cobra.Command{
+		Use:   "merge [flags] REPORT.json...",
+		Short: "Merge JSON reports of load runs exactly",
+		Long: `Merge combines JSON reports written by 'sluice load --json' (schema 2), or
+by earlier merges, as if one client had made every request: counts add,
+percentiles come from the merged HDR histograms, per-second rows line up
+on wall-clock time, and targets combine by method and URL. The merged text
+report goes to standard output.
+
+Reports of schema 1 carry no histograms and cannot be merged exactly; they
+are refused, as are corrupt files.
+
+` + exitHelp,
+		Example: `  sluice load merge -o all.json --html all.html a.json b.json c.json`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			reps := make([]*load.Report, 0, len(args))
+			for _, name := range args {
+				rep, err := readReport(name)
+				if err != nil {
+					return err
+				}
+				reps = append(reps, rep)
+			}
+			m, err := load.Merge(reps...)
+			if err != nil {
+				return usageErrorf("load merge: %v", err)
+			}
+			return out.write(e, m)
+		}),
+	}
+	out.addFlags(cmd, "output", "o")
+	return cmd
+}
+
+// readReport reads one report for merging; every problem is bad input.
+func readReport(name string) (*load.Report, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, usageErrorf("load merge: %v", err)
+	}
+	defer f.Close()
+	rep, err := load.ReadReport(f)
+	if err != nil {
+		return nil, usageErrorf("load merge: %s: %v", name, err)
+	}
+	return rep, nil
+}
+
+func newLoadWatchCmd(e *env) *cobra.Command {
+	var (
+		out           reportFiles
+		redisURL, run string
+		quiet         bool
+	)
+	cmd := &cobra.Command{
+		Use:   "watch --redis URL --run NAME",
+		Short: "Follow a distributed load run and write its merged report",
+		Long: `Watch follows the distributed run NAME ('sluice load --redis URL --run NAME
+--workers N' on each worker) without sending load: it waits for the run to
+start, shows the merged live line on a terminal, and prints the merged
+report once every worker has finished or died.
+
+` + exitHelp,
+		Example: `  sluice load watch --redis redis://10.0.0.5:6379/0 --run nightly --json nightly.json`,
+		Args:    cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if redisURL == "" || run == "" {
+				return usageErrorf("load watch: --redis and --run are required")
+			}
+			rdb, err := redisClient(redisURL)
+			if err != nil {
+				return err
+			}
+			defer rdb.Close()
+			var onSecond func(load.Second)
+			if !quiet && isTerminal(e.stderr) {
+				onSecond = func(s load.Second) { fmt.Fprintf(e.stderr, "\r\033[K%s", liveLine(s)) }
+			}
+			rep, err := load.Watch(cmd.Context(), rdb, run, 0, onSecond)
+			if onSecond != nil {
+				fmt.Fprint(e.stderr, "\r\033[K")
+			}
+			if err != nil {
+				if cmd.Context().Err() != nil {
+					return errInterrupted("load watch")
+				}
+				return err
+			}
+			return out.write(e, rep)
+		}),
+	}
+	cmd.Flags().StringVar(&redisURL, "redis", "", "the Redis the workers meet in, e.g. redis://127.0.0.1:6379/0")
+	cmd.Flags().StringVar(&run, "run", "", "the run's name")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live line on a terminal")
+	out.addFlags(cmd, "json", "")
+	return cmd
+}

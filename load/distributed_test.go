@@ -1,0 +1,177 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestShareOf(t *testing.T) {
+	base := Config{Targets: []Target{{URL: "http://x/"}}, Rate: 1000, Connections: 5, MaxInFlight: 7,
+		Stages: []Stage{{Duration: time.Second, Rate: 300}}}
+	for _, tc := range []struct {
+		slot, n       int
+		rate, stage   float64
+		conns, flight int
+	}{
+		{0, 1, 1000, 300, 7, 7},
+		{0, 2, 500, 150, 4, 4},
+		{1, 2, 500, 150, 3, 3},
+		{2, 3, 1000.0 / 3, 100, 2, 2},
+		{9, 10, 100, 30, 1, 1},
+	} {
+		got := shareOf(base, tc.slot, tc.n)
+		if got.Rate != tc.rate || got.Stages[0].Rate != tc.stage || got.Connections != tc.conns || got.MaxInFlight != tc.flight {
+			t.Errorf("slot %d of %d: rate %v stage %v conns %d in-flight %d; want %v %v %d %d",
+				tc.slot, tc.n, got.Rate, got.Stages[0].Rate, got.Connections, got.MaxInFlight, tc.rate, tc.stage, tc.conns, tc.flight)
+		}
+	}
+	if base.Stages[0].Rate != 300 {
+		t.Fatal("shareOf changed its argument's stages")
+	}
+	closed := Config{Targets: base.Targets, Requests: 10, Connections: 4}
+	var sum int64
+	for s := range 3 {
+		sum += shareOf(closed, s, 3).Requests
+	}
+	if sum != 10 {
+		t.Fatalf("request shares add to %d, want 10", sum)
+	}
+}
+
+func TestDistributedTwoWorkers(t *testing.T) {
+	addr := startRedis(t)
+	srv := httptest.NewServer(http.HandlerFunc(okHandler))
+	defer srv.Close()
+	cfg := Config{Targets: []Target{{URL: srv.URL}}, Rate: 400, Duration: 3 * time.Second, Connections: 8}
+	ctx := context.Background()
+	var (
+		wg      sync.WaitGroup
+		reps    [2]*Report
+		errs    [2]error
+		live    []Second
+		watched *Report
+		werr    error
+	)
+	wg.Go(func() { watched, werr = Watch(ctx, newRedis(t, addr), "two", 0, nil) })
+	for i, name := range []string{"a", "b"} {
+		d := Distributed{Run: "two", Workers: 2, Name: name}
+		if i == 0 {
+			d.OnSecond = func(s Second) { live = append(live, s) }
+		}
+		wg.Go(func() { reps[i], errs[i] = RunDistributed(ctx, newRedis(t, addr), d, cfg) })
+		time.Sleep(200 * time.Millisecond) // b arrives late: the barrier waits
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil || werr != nil {
+		t.Fatal(errs, werr)
+	}
+	m := reps[0]
+	var buf bytes.Buffer
+	_ = m.WriteText(&buf)
+	t.Log(buf.String())
+	if len(m.Workers) != 2 || m.Workers[0].State != "done" || m.Workers[1].State != "done" {
+		t.Fatalf("workers %+v", m.Workers)
+	}
+	if sum := m.Workers[0].Requests + m.Workers[1].Requests; m.Requests != sum || m.Requests < 1150 || m.Requests > 1210 {
+		t.Fatalf("merged %d requests, workers %d", m.Requests, sum)
+	}
+	if reps[1].Requests != m.Requests || watched.Requests != m.Requests || watched.Latency != m.Latency {
+		t.Fatalf("worker b saw %d requests, the watcher %d, worker a %d", reps[1].Requests, watched.Requests, m.Requests)
+	}
+	if len(live) < 3 {
+		t.Fatalf("%d live seconds", len(live))
+	}
+	for _, s := range live[1:3] {
+		if s.Target != 400 || s.Sent < 396 || s.Sent > 404 {
+			t.Errorf("live second %+v, want 400 sent of 400", s)
+		}
+	}
+}
+
+func TestDistributedRefusesMismatch(t *testing.T) {
+	addr := startRedis(t)
+	ctx := context.Background()
+	target := []Target{{URL: "http://127.0.0.1:1/"}}
+	first := make(chan error, 1)
+	go func() {
+		_, err := RunDistributed(ctx, newRedis(t, addr), Distributed{Run: "mm", Workers: 2, Name: "a", BarrierTimeout: 2 * time.Second},
+			Config{Targets: target, Rate: 100, Duration: time.Second})
+		first <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	_, err := RunDistributed(ctx, newRedis(t, addr), Distributed{Run: "mm", Workers: 2, Name: "b"},
+		Config{Targets: target, Rate: 200, Duration: time.Second, Connections: 50})
+	if err == nil || !strings.Contains(err.Error(), "rate 200 here, 100 in the run") || strings.Contains(err.Error(), "connections") {
+		t.Fatalf("second worker: %v", err)
+	}
+	err = <-first
+	if err == nil || !strings.Contains(err.Error(), "1 of 2 workers arrived") || !strings.Contains(err.Error(), "b: rate 200 here") {
+		t.Fatalf("first worker: %v", err)
+	}
+}
+
+// TestDistributedDeadWorker kills one of two workers, a child process,
+// with SIGKILL mid-run: the survivor's report names it and says its share
+// is missing.
+func TestDistributedDeadWorker(t *testing.T) {
+	if addr := os.Getenv("SLUICE_LOAD_TEST_WORKER"); addr != "" {
+		doomedWorker(addr, os.Getenv("SLUICE_LOAD_TEST_TARGET"))
+		return
+	}
+	addr := startRedis(t)
+	srv := httptest.NewServer(http.HandlerFunc(okHandler))
+	defer srv.Close()
+	child := exec.Command(os.Args[0], "-test.run=^TestDistributedDeadWorker$")
+	child.Env = append(os.Environ(), "SLUICE_LOAD_TEST_WORKER="+addr, "SLUICE_LOAD_TEST_TARGET="+srv.URL)
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(2500 * time.Millisecond) // 0.5 s barrier, then about 2 s of load
+		_ = child.Process.Signal(syscall.SIGKILL)
+	}()
+	rep, err := RunDistributed(context.Background(), newRedis(t, addr), deadRun("survivor"), deadCfg(srv.URL))
+	_ = child.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	_ = rep.WriteText(&buf)
+	t.Log(buf.String())
+	var dead *WorkerState
+	for i, w := range rep.Workers {
+		if w.State == "dead" {
+			dead = &rep.Workers[i]
+		}
+	}
+	if len(rep.Workers) != 2 || dead == nil || dead.Name != "doomed" || dead.LastSecond < 0 || dead.LastSecond > 3 || dead.Requests < 100 {
+		t.Fatalf("workers %+v", rep.Workers)
+	}
+	if !strings.Contains(buf.String(), "worker doomed stopped reporting after second") {
+		t.Fatal("the text report does not say the share is missing")
+	}
+}
+
+func deadRun(name string) Distributed {
+	return Distributed{Run: "dead", Workers: 2, Name: name, DeadAfter: time.Second}
+}
+
+func deadCfg(url string) Config {
+	return Config{Targets: []Target{{URL: url}}, Rate: 200, Duration: 5 * time.Second, Connections: 4}
+}
+
+// doomedWorker is the child process of TestDistributedDeadWorker.
+func doomedWorker(addr, url string) {
+	rdb := redisClient(addr)
+	defer rdb.Close()
+	_, _ = RunDistributed(context.Background(), rdb, deadRun("doomed"), deadCfg(url))
+}
