@@ -29,6 +29,7 @@ type crawlRecord struct {
 	Skipped     string  `json:"skipped,omitempty"` // "robots.txt" for a URL robots.txt denies
 	Error       string  `json:"error,omitempty"`
 	ErrorKind   string  `json:"error_kind,omitempty"`
+	Worker      string  `json:"worker,omitempty"` // --redis: the process that wrote it
 	kept
 
 	err  error            // the error behind Error, for the summary
@@ -100,6 +101,17 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 		}
 		good = append(good, s)
 	}
+	worker := ""
+	if o.redis.on() {
+		all, closeShared, err := shareCrawl(ctx, o, good)
+		if err != nil {
+			close(records)
+			<-writeErr
+			return err
+		}
+		defer closeShared()
+		good, worker = all, o.redis.name()
+	}
 	stopAbort := e.onAbort(c.Abort) // a second signal cuts the grace period short
 	failed := writeFailed
 	err := c.Crawl(ctx, good, func(p *crawler.Page) error {
@@ -108,7 +120,9 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 			return errOutputFailed
 		default:
 		}
-		records <- toCrawlRecord(p)
+		r := toCrawlRecord(p)
+		r.Worker = worker
+		records <- r
 		return nil
 	})
 	stopAbort()
