@@ -25,9 +25,11 @@ type fetchRecord struct {
 	Attempts   int     `json:"attempts"`
 	Error      string  `json:"error,omitempty"`
 	ErrorKind  string  `json:"error_kind,omitempty"`
+	Worker     string  `json:"worker,omitempty"` // --queue: the process that wrote it
 	kept
 
 	n    int              // input line number, for --ordered
+	id   string           // --queue: the message to acknowledge once written
 	slot bool             // holds one of the outstanding slots until written
 	err  error            // the error behind Error, for the summary
 	resp *sluice.Response // for --save and --include, until written
@@ -72,8 +74,14 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 		status = newStatusLine(e.stderr)
 	}
 	writeErr := make(chan error, 1)
+	src, err := openSource(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	defer src.close()
 	go func() {
 		w := newJSONLines(out)
+		var acks []string // written, to acknowledge at the next flush
 		for r := range records {
 			if o.keep.active() {
 				if err := o.keep.fill(&r.kept, r.URL, r.resp); err != nil {
@@ -83,6 +91,9 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 			r.resp = nil
 			w.write(r)
 			sum.add(r)
+			if r.id != "" {
+				acks = append(acks, r.id)
+			}
 			if status != nil {
 				status.show(int64(sum.records), "URLs", func() string {
 					return fmt.Sprintf("fetch: %s: %s, %d failed", plural(int64(sum.records), "URL"), plural(int64(sum.ok), "response"), sum.errs)
@@ -92,16 +103,17 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 				<-slots
 			}
 			if len(records) == 0 {
-				w.flush()
+				acks = ackWritten(ctx, e, w, src, acks)
 			}
 		}
-		writeErr <- w.flush()
+		err := w.flush()
+		ackWritten(ctx, e, w, src, acks)
+		writeErr <- err
 	}()
 
 	// In --ordered mode, a forwarder waits for futures in input order.
 	type pendingFetch struct {
-		n   int
-		url string
+		ln  inputLine
 		fut *sluice.Future[*sluice.Response]
 	}
 	var (
@@ -114,8 +126,8 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 		forwarded.Go(func() {
 			for p := range ordered {
 				resp, err := p.fut.Result()
-				r := toRecord(p.n, p.url, resp, err)
-				r.slot = true
+				r := toRecord(p.ln.n, p.ln.text, resp, err)
+				r.slot, r.id, r.Worker = true, p.ln.id, src.worker
 				records <- r
 			}
 		})
@@ -123,10 +135,18 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 
 	lines := make(chan inputLine, 64)
 	inputErrs := make(chan error, len(o.inputs)+1)
-	skipped := readInputs(ctx, args, o.inputs, e.stdin, o.follow, lines, inputErrs)
+	skipped := new(int)
+	if src.consumer != nil {
+		go readQueue(ctx, e, src.consumer, o.follow, lines)
+	} else {
+		skipped = readInputs(ctx, args, o.inputs, e.stdin, o.follow, lines, inputErrs)
+	}
 
 	emitUnfetched := func(ln inputLine, err error) {
-		records <- &fetchRecord{URL: ln.text, n: ln.n, Error: err.Error(), ErrorKind: errKind(err), err: err}
+		if ln.id != "" && errors.Is(err, errNotFetched) {
+			return // left in the queue: another worker takes it over
+		}
+		records <- &fetchRecord{URL: ln.text, n: ln.n, Error: err.Error(), ErrorKind: errKind(err), err: err, id: ln.id, Worker: src.worker}
 	}
 	linesOpen, readerDone := true, false
 intake:
@@ -158,14 +178,14 @@ intake:
 				continue
 			}
 			if o.ordered {
-				ordered <- pendingFetch{ln.n, ln.text, fut}
+				ordered <- pendingFetch{ln, fut}
 				continue
 			}
 			inFlight.Add(1)
 			fut.OnDone(func() {
 				resp, err := fut.Result()
 				r := toRecord(ln.n, ln.text, resp, err)
-				r.slot = true
+				r.slot, r.id, r.Worker = true, ln.id, src.worker
 				records <- r
 				inFlight.Done()
 			})
@@ -203,7 +223,7 @@ intake:
 	forwarded.Wait()
 	inFlight.Wait()
 	close(records)
-	err := <-writeErr
+	err = <-writeErr
 	if status != nil {
 		status.clear()
 	}

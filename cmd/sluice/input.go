@@ -18,6 +18,7 @@ import (
 type inputLine struct {
 	n    int
 	text string
+	id   string // the queue message it came from, with --queue
 }
 
 // readInputs sends every non-blank, non-comment line of the sources to out,
