@@ -34,6 +34,9 @@ type crawlRecord struct {
 
 	err  error            // the error behind Error, for the summary
 	resp *sluice.Response // for --save and --include, until written
+	// written, when not nil, is closed once the record has been handed to
+	// the operating system (flushed), for a visit that waits for it.
+	written chan struct{}
 }
 
 func toCrawlRecord(p *crawler.Page) *crawlRecord {
@@ -79,8 +82,11 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 			r.resp = nil
 			err := w.write(r)
 			sum.add(r)
-			if len(records) == 0 {
-				err = w.flush()
+			if len(records) == 0 || r.written != nil {
+				err = errors.Join(err, w.flush())
+			}
+			if r.written != nil {
+				close(r.written)
 			}
 			if err != nil && writeFailed != nil {
 				close(writeFailed) // stop the crawl: its records have nowhere to go
@@ -122,7 +128,16 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 		}
 		r := toCrawlRecord(p)
 		r.Worker = worker
+		if worker != "" {
+			// A shared crawl marks the URL done in Redis once visit
+			// returns: its record must be out of this process first, so
+			// that a SIGKILL cannot leave a URL done and unrecorded.
+			r.written = make(chan struct{})
+		}
 		records <- r
+		if r.written != nil {
+			<-r.written
+		}
 		return nil
 	})
 	stopAbort()
