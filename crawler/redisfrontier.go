@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math/bits"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,10 @@ type RedisOptions struct {
 	// hash-max-listpack-entries (128 by default) URLs, so size it to about
 	// the crawl's URLs / 64: the default suits up to about 8,000,000 URLs.
 	SeenBuckets int
+	// PopBatch is how many URLs of a host one round trip hands out when
+	// the host is not paced and not capped: the rest wait, leased to this
+	// process, for its next Pops. 0 means 8; 1 turns batching off.
+	PopBatch int
 	// Logger receives the frontier's reports (Redis unreachable, back,
 	// leases reaped); nil means slog.Default().
 	Logger *slog.Logger
@@ -84,6 +89,9 @@ type RedisFrontier struct {
 	gate sync.RWMutex
 	mu   sync.Mutex
 	held map[uint64]bool // leases handed out and not answered
+	buf  map[string][]Entry
+	nbuf int // entries in buf
+	batch int
 	lost atomic.Bool     // a Pop's reply was lost: held may miss leases
 	down atomic.Bool     // Redis is unreachable (and it was said)
 
@@ -110,7 +118,8 @@ func NewRedisFrontier(client redis.UniversalClient, crawl string, opts RedisOpti
 	f := &RedisFrontier{
 		rdb: client, prefix: "sluice:{" + crawl + "}:", worker: opts.Worker,
 		mask: uint32(buckets - 1), ttl: opts.LeaseTTL, log: opts.Logger,
-		held: make(map[uint64]bool), done: make(chan struct{}),
+		held: make(map[uint64]bool), buf: make(map[string][]Entry), done: make(chan struct{}),
+		batch: opts.PopBatch,
 	}
 	if f.worker == "" {
 		host, _ := os.Hostname()
@@ -118,6 +127,9 @@ func NewRedisFrontier(client redis.UniversalClient, crawl string, opts RedisOpti
 	}
 	if f.ttl <= 0 {
 		f.ttl = 30 * time.Second
+	}
+	if f.batch <= 0 {
+		f.batch = 8
 	}
 	if f.log == nil {
 		f.log = slog.Default()
@@ -185,6 +197,9 @@ const hostBusyWait = 10 * time.Millisecond
 // PopPaced implements [PacedFrontier]: the host's next start and its
 // URLs in flight are kept in Redis for all the processes together.
 func (f *RedisFrontier) PopPaced(ctx context.Context, host string, lim HostLimits) (Entry, bool, error) {
+	if e, ok := f.unbuffer(host); ok {
+		return e, true, nil
+	}
 	f.gate.RLock()
 	e, ok, err := f.pop(ctx, host, lim)
 	f.gate.RUnlock()
@@ -196,7 +211,11 @@ func (f *RedisFrontier) PopPaced(ctx context.Context, host string, lim HostLimit
 
 func (f *RedisFrontier) pop(ctx context.Context, host string, lim HostLimits) (Entry, bool, error) {
 	keys := []string{f.key("n"), f.key("r"), f.key("t"), f.key("h"), f.key("l"), f.okey, f.key("q:" + host)}
-	args := []any{host, f.worker, lim.Delay.Microseconds(), lim.PerHost, 1, hostsched.PaceSlack.Microseconds(), f.prefix, f.mask}
+	k := 1
+	if lim == (HostLimits{}) {
+		k = f.batch
+	}
+	args := []any{host, f.worker, lim.Delay.Microseconds(), lim.PerHost, k, hostsched.PaceSlack.Microseconds(), f.prefix, f.mask}
 	var res []any
 	err := f.do(ctx, func(ctx context.Context) (err error) {
 		res, err = popScript.Run(ctx, f.rdb, keys, args...).Slice()
@@ -215,20 +234,67 @@ func (f *RedisFrontier) pop(ctx context.Context, host string, lim HostLimits) (E
 		return Entry{}, false, &HostWaitError{Host: host, Wait: time.Duration(wait) * time.Microsecond}
 	case kind == 2:
 		return Entry{}, false, &HostWaitError{Host: host, Wait: hostBusyWait}
-	case kind != 3 || len(res) != 3:
+	case kind != 3 || len(res) < 3:
 		return Entry{}, false, nil
 	}
-	lease, _ := res[1].(int64)
-	item, _ := res[2].(string)
-	e, err := readRedisItem(item, host)
-	if err != nil {
-		return Entry{}, false, fmt.Errorf("crawler: redis pop: %w", err)
-	}
-	e.Lease = uint64(lease)
+	var popped []Entry
 	f.mu.Lock()
-	f.held[e.Lease] = true
-	f.mu.Unlock()
-	return e, true, nil
+	defer f.mu.Unlock()
+	for i := 1; i+1 < len(res); i += 2 {
+		lease, _ := res[i].(int64)
+		f.held[uint64(lease)] = true
+		item, _ := res[i+1].(string)
+		e, err := readRedisItem(item, host)
+		if err != nil {
+			// Left leased: the heartbeat's reconcile does not see it as
+			// lost, so it comes back when this process closes.
+			f.log.Warn("crawler: redis pop", "host", host, "err", err)
+			continue
+		}
+		e.Lease = uint64(lease)
+		popped = append(popped, e)
+	}
+	if len(popped) == 0 {
+		return Entry{}, false, fmt.Errorf("crawler: redis pop: %w", errBadItem)
+	}
+	if len(popped) > 1 {
+		f.buf[host] = append(f.buf[host], popped[1:]...)
+		f.nbuf += len(popped) - 1
+	}
+	return popped[0], true, nil
+}
+
+// unbuffer hands out an entry of host popped earlier in a batch.
+func (f *RedisFrontier) unbuffer(host string) (Entry, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := f.buf[host]
+	if len(q) == 0 {
+		return Entry{}, false
+	}
+	e := q[0]
+	if len(q) == 1 {
+		delete(f.buf, host)
+	} else {
+		f.buf[host] = q[1:]
+	}
+	f.nbuf--
+	return e, true
+}
+
+// buffered returns the hosts with entries popped in a batch and not yet
+// handed out, and how many entries.
+func (f *RedisFrontier) buffered(n int) ([]string, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var hosts []string
+	for h := range f.buf {
+		if len(hosts) == n {
+			break
+		}
+		hosts = append(hosts, h)
+	}
+	return hosts, f.nbuf
 }
 
 // forget drops a lease from those held, whatever became of it.
@@ -322,25 +388,35 @@ func (f *RedisFrontier) State(ctx context.Context, url string) (State, error) {
 	return Failed, nil
 }
 
-// Hosts implements Frontier: the hosts with pending URLs, those that may
-// start soonest first.
+// Hosts implements Frontier: the hosts with pending URLs, those this
+// process holds from a batch first, then those that may start soonest.
 func (f *RedisFrontier) Hosts(ctx context.Context, n int) ([]string, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	var hosts []string
+	hosts, _ := f.buffered(n)
+	if len(hosts) == n {
+		return hosts, nil
+	}
+	var more []string
 	err := f.do(ctx, func(ctx context.Context) (err error) {
-		hosts, err = f.rdb.ZRange(ctx, f.key("r"), 0, int64(n-1)).Result()
+		more, err = f.rdb.ZRange(ctx, f.key("r"), 0, int64(n-len(hosts)-1)).Result()
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("crawler: redis hosts: %w", err)
 	}
+	for _, h := range more {
+		if !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
 	return hosts, nil
 }
 
 // Counts implements Frontier: the URLs pending and in flight in every
-// process of the crawl.
+// process of the crawl. URLs this process holds from a batch, not yet
+// handed out, count as pending here and as in flight to the others.
 func (f *RedisFrontier) Counts(ctx context.Context) (pending, inFlight int, err error) {
 	var v []any
 	err = f.do(ctx, func(ctx context.Context) (err error) {
@@ -355,7 +431,8 @@ func (f *RedisFrontier) Counts(ctx context.Context) (pending, inFlight int, err 
 		n, _ := strconv.Atoi(s)
 		return n
 	}
-	return num(v[0]), num(v[1]), nil
+	_, nb := f.buffered(0)
+	return num(v[0]) + nb, num(v[1]) - nb, nil
 }
 
 // appendRedisItem appends a queue item: the fingerprint, then the entry

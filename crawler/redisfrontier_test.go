@@ -45,6 +45,7 @@ func TestRedisFrontierConformance(t *testing.T) {
 	}{
 		{"default buckets", crawler.RedisOptions{}},
 		{"one bucket", crawler.RedisOptions{SeenBuckets: 1}},
+		{"no batching", crawler.RedisOptions{PopBatch: 1}},
 		{"max buckets", crawler.RedisOptions{SeenBuckets: 1 << 24, LeaseTTL: time.Minute}},
 	}
 	for _, tt := range tests {

@@ -95,6 +95,10 @@ func (f *RedisFrontier) Close() error {
 	f.closeOnce.Do(func() {
 		f.stop()
 		<-f.done
+		f.mu.Lock()
+		clear(f.buf) // leased to this worker: released below
+		f.nbuf = 0
+		f.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), f.ttl)
 		defer cancel()
 		err = f.do(ctx, func(ctx context.Context) error {

@@ -13,7 +13,7 @@ import (
 func TestRedisFrontierReconcileLostPop(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
-	f, err := NewRedisFrontier(srv.Client(t), "lost", RedisOptions{Worker: "w"})
+	f, err := NewRedisFrontier(srv.Client(t), "lost", RedisOptions{Worker: "w", PopBatch: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -170,7 +170,9 @@ const luaRequeue = `
 local function requeue(prefix, mask, okey, worker, leases)
   local recs = redis.call('HGETALL', okey)
   local n = 0
-  for j = 1, #recs, 2 do
+  -- Backwards, so that the URLs go back to the front in the order they
+  -- were handed out.
+  for j = #recs - 1, 1, -2 do
     local lease, rec = recs[j], recs[j + 1]
     if leases == nil or leases[lease] then
       local nl = string.find(rec, '\n', 1, true)
