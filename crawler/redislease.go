@@ -26,7 +26,7 @@ func (f *RedisFrontier) heartbeat(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if n, err := f.Beat(ctx); err == nil && n > 0 {
-			f.log.Info("crawler: took back URLs of workers that stopped renewing their leases", "urls", n, "crawl", f.prefix)
+			f.log.Warn("crawler: took back URLs of workers that stopped renewing their leases", "urls", n, "crawl", f.prefix)
 		}
 		// The client may have repeated a hand-out whose reply it lost,
 		// unseen by the frontier: the lease of the first is in Redis only.

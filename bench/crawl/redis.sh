@@ -62,32 +62,43 @@ union() {
 }
 
 now() { date +%s.%N; }
+
+# rinfo: prints "cpu_seconds commands" of the Redis server so far.
+rinfo() {
+	redis-cli -p "$rport" info | tr -d '\r' | awk -F: '/^used_cpu_(user|sys):/ {c += $2}
+		/^total_commands_processed:/ {n = $2} END {print c, n}'
+}
 rate_of() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN {printf "%.0f", n / (b - a)}'; }
 
 scale() {
-	echo "| processes | frontier | -c each | seconds | unique pages | duplicate fetches | pages/s | ÷ one process on Redis |"
-	echo "|---:|---|---:|---:|---:|---:|---:|---:|"
+	echo "| processes | frontier | -c each | seconds | unique pages | duplicate fetches | pages/s | ÷ one process on Redis | Redis CPU µs per page | Redis commands per page |"
+	echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	serve -pages 20000 -latency 20ms
 	local t0 t1
 	t0=$(now)
 	taskset -c 1 "$tmp/sluice" crawl -c 20 -q -o /dev/null "$url/p/0"
 	t1=$(now)
 	read -r u d _ < <(stats)
-	echo "| 1 | memory | 20 | $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') | $u | $d | $(rate_of "$u" "$t0" "$t1") | |"
+	echo "| 1 | memory | 20 | $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') | $u | $d | $(rate_of "$u" "$t0" "$t1") | | | |"
 	unserve
 	local one=
 	for n in 1 3; do
 		serve -pages 20000 -latency 20ms
+		read -r c0 k0 < <(rinfo)
 		t0=$(now)
 		crawl "$n" "scale$n" -c 20
 		wait "${pids[@]}"
 		t1=$(now)
+		read -r c1 k1 < <(rinfo)
 		read -r u d _ < <(stats)
 		unserve
 		local r
 		r=$(rate_of "$u" "$t0" "$t1")
 		[ -n "$one" ] || one=$r
-		echo "| $n | redis | 20 | $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') | $u | $d | $r | $(awk -v r="$r" -v o="$one" 'BEGIN {printf "%.2f", r / o}') |"
+		echo "| $n | redis | 20 | $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') | $u | $d | $r |" \
+			"$(awk -v r="$r" -v o="$one" 'BEGIN {printf "%.2f", r / o}') |" \
+			"$(awk -v a="$c0" -v b="$c1" -v u="$u" 'BEGIN {printf "%.1f", (b - a) * 1e6 / u}') |" \
+			"$(awk -v a="$k0" -v b="$k1" -v u="$u" 'BEGIN {printf "%.2f", (b - a) / u}') |"
 	done
 }
 
