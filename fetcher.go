@@ -213,7 +213,9 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 // included) and returns when the Fetcher's goroutines have exited. It is
 // safe to call more than once; it returns nil.
 func (f *Fetcher) Close() error {
-	f.init()
+	if f.closeUnstarted() {
+		return nil
+	}
 	f.stopIntake()
 	<-f.stopped
 	f.workers.Wait()
@@ -232,7 +234,9 @@ func (f *Fetcher) closeIdle() {
 // then stops the Fetcher as [Fetcher.Stop] does and returns ctx's error
 // once the goroutines have exited. Every future is done when it returns.
 func (f *Fetcher) Shutdown(ctx context.Context) error {
-	f.init()
+	if f.closeUnstarted() {
+		return nil
+	}
 	stop := context.AfterFunc(ctx, f.abortAll)
 	f.Close()
 	if stop() {
@@ -247,9 +251,29 @@ func (f *Fetcher) Shutdown(ctx context.Context) error {
 // Every future is done when it returns. It is safe to call more than once
 // and after Close.
 func (f *Fetcher) Stop() {
-	f.init()
+	if f.closeUnstarted() {
+		return
+	}
 	f.abortAll()
 	f.Close()
+}
+
+// closeUnstarted closes a Fetcher whose dispatcher never started (one used
+// only through Attempt, or not at all) without starting it, and reports
+// whether the Fetcher is such a one. Submissions after it fail with
+// ErrPoolClosed.
+func (f *Fetcher) closeUnstarted() bool {
+	f.setup()
+	f.once.Do(func() {
+		f.mu.Lock()
+		f.closed = true
+		f.mu.Unlock()
+	})
+	if f.stopped != nil {
+		return false
+	}
+	f.closeIdle()
+	return true
 }
 
 // abortAll tells the dispatcher to fail what waits and cancel what runs.

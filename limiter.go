@@ -1,5 +1,5 @@
-// This file holds Limiter, the admission control shared by fetches: an
-// in-flight cap, a global token bucket, and per-host caps and buckets.
+// This file holds Limiter, admission control for callers that run their
+// own goroutines: caps counted by the host scheduler, and token buckets.
 
 package sluice
 
@@ -49,23 +49,28 @@ type Limiter struct {
 	once     sync.Once
 	mu       sync.Mutex
 	global   *rate.Limiter
-	hosts    map[string]*hostState
-	inFlight int
-	released chan struct{} // closed and replaced on every release
+	hosts    *hostsched.Scheduler[*hostState] // counts in flight, overall and per host
+	released chan struct{}                    // closed and replaced on every release
 	calls    int
 	swept    time.Time
 }
 
+// hostState is what a Limiter keeps of a host beside its in-flight count.
 type hostState struct {
 	lim      *rate.Limiter
-	inFlight int
 	lastUsed time.Time
 }
 
 func (l *Limiter) init() {
 	l.once.Do(func() {
 		l.global = hostsched.Bucket(l.Rate)
-		l.hosts = make(map[string]*hostState)
+		// The host scheduler counts the caps; 0 (no cap) is a cap no
+		// count reaches.
+		maxInFlight := l.MaxInFlight
+		if maxInFlight <= 0 {
+			maxInFlight = math.MaxInt
+		}
+		l.hosts = hostsched.New[*hostState](maxInFlight, l.PerHost, 0)
 		l.released = make(chan struct{})
 	})
 }
@@ -81,16 +86,16 @@ func (l *Limiter) TryAcquire(host string, now time.Time) (release func(), wait t
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweep(now)
-	if l.MaxInFlight > 0 && l.inFlight >= l.MaxInFlight {
+	if l.hosts.Full() {
 		return nil, 0, false
 	}
-	hs := l.hosts[host]
-	if hs == nil {
-		hs = &hostState{lim: hostsched.Bucket(l.HostRate)}
-		l.hosts[host] = hs
+	h, created := l.hosts.Host(host)
+	if created {
+		h.Val = &hostState{lim: hostsched.Bucket(l.HostRate)}
 	}
+	hs := h.Val
 	hs.lastUsed = now
-	if l.PerHost > 0 && hs.inFlight >= l.PerHost {
+	if l.hosts.HostFull(h) {
 		return nil, 0, true
 	}
 	g, d := hostsched.Take(l.global, now)
@@ -103,16 +108,14 @@ func (l *Limiter) TryAcquire(host string, now time.Time) (release func(), wait t
 		}
 		return nil, d, false
 	}
-	l.inFlight++
-	hs.inFlight++
+	l.hosts.Start(h)
 	var once sync.Once
-	return func() { once.Do(func() { l.release(hs) }) }, 0, false
+	return func() { once.Do(func() { l.release(h) }) }, 0, false
 }
 
-func (l *Limiter) release(hs *hostState) {
+func (l *Limiter) release(h *hostsched.Host[*hostState]) {
 	l.mu.Lock()
-	l.inFlight--
-	hs.inFlight-- // lastUsed stays the start time: the bucket refills from then
+	l.hosts.Done(h) // lastUsed stays the start time: the bucket refills from then
 	close(l.released)
 	l.released = make(chan struct{})
 	l.mu.Unlock()
@@ -134,11 +137,11 @@ func (l *Limiter) sweep(now time.Time) {
 		return
 	}
 	l.swept = now
-	for h, hs := range l.hosts {
-		if hs.inFlight == 0 && now.Sub(hs.lastUsed) >= idle {
-			delete(l.hosts, h)
+	l.hosts.Each(func(h *hostsched.Host[*hostState]) {
+		if h.InFlight() == 0 && now.Sub(h.Val.lastUsed) >= idle {
+			l.hosts.Forget(h)
 		}
-	}
+	})
 }
 
 // Hosts returns the number of hosts whose state the Limiter holds.
@@ -146,7 +149,7 @@ func (l *Limiter) Hosts() int {
 	l.init()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.hosts)
+	return l.hosts.Len()
 }
 
 // InFlight returns the number of requests admitted and not yet released.
@@ -154,7 +157,7 @@ func (l *Limiter) InFlight() int {
 	l.init()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.inFlight
+	return l.hosts.InFlight()
 }
 
 // Wait blocks until a request to host may start, then returns the function

@@ -108,3 +108,26 @@ func countEnds(t *testing.T, fs []*Future[*Response]) (cancelled, interrupted in
 	}
 	return cancelled, interrupted
 }
+
+// TestFetcherCloseUnstarted closes Fetchers that never queued a fetch:
+// nothing is started just to be stopped, and later submissions fail.
+func TestFetcherCloseUnstarted(t *testing.T) {
+	for name, stop := range map[string]func(f *Fetcher){
+		"Close":    func(f *Fetcher) { f.Close() },
+		"Stop":     func(f *Fetcher) { f.Stop() },
+		"Shutdown": func(f *Fetcher) { f.Shutdown(context.Background()) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := &Fetcher{}
+			stop(f)
+			if f.stopped != nil {
+				t.Fatal("closing started the dispatcher")
+			}
+			if _, err := f.Submit("http://127.0.0.1:1/").Result(); !errors.Is(err, ErrPoolClosed) {
+				t.Fatalf("Submit after %s: %v", name, err)
+			}
+			f.Close()
+			f.Stop()
+		})
+	}
+}

@@ -132,9 +132,10 @@ func TestFindMaxKnownCapacity(t *testing.T) {
 	_ = res.WriteText(&buf)
 	t.Logf("capacity %.1f req/s\n%s", capacity, buf.String())
 	// bench/load/findmax.sh holds the search to [0.75, 1.05] × capacity
-	// on a quiet machine; one-second steps on a shared one get more room.
-	if res.MaxRPS < 0.5*capacity || res.MaxRPS > 1.1*capacity {
-		t.Fatalf("max %.1f req/s, want within [0.5, 1.1] × capacity %.1f", res.MaxRPS, capacity)
+	// on a quiet machine; one-second steps on a shared one get more room
+	// below, and above are held to what the server can do at all.
+	if nominal := 4 / 0.020; res.MaxRPS < 0.5*capacity || res.MaxRPS > 1.05*nominal {
+		t.Fatalf("max %.1f req/s, want at least half the measured capacity %.1f and at most 1.05 × %.0f", res.MaxRPS, capacity, nominal)
 	}
 	if res.Unreachable || res.GeneratorLimited || seen != len(res.Steps) || len(res.Steps) < 4 {
 		t.Fatalf("result %+v, %d steps seen", res, seen)

@@ -237,6 +237,12 @@ func mergeSeconds(reports []*Report, ds []*decoded, start time.Time) []Second {
 
 // setPercentiles fills row's latency figures and histogram from h.
 func setPercentiles(row *Second, h *hdr.Histogram) {
+	rowPercentiles(row, h)
+	row.Hist = encodeHist(h)
+}
+
+// rowPercentiles fills row's latency figures from h.
+func rowPercentiles(row *Second, h *hdr.Histogram) {
 	row.P50, row.P90, row.P99, row.Max, row.Hist = 0, 0, 0, 0, ""
 	if h.TotalCount() == 0 {
 		return
@@ -245,7 +251,6 @@ func setPercentiles(row *Second, h *hdr.Histogram) {
 	row.P90 = ms(quantile(h, 90))
 	row.P99 = ms(quantile(h, 99))
 	row.Max = ms(h.Max())
-	row.Hist = encodeHist(h)
 }
 
 // mergeTargets combines per-target rows by method and URL, in order of

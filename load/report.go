@@ -137,6 +137,7 @@ func spectrum(h *hdr.Histogram) []Percentile {
 
 func (p *phase) report(cfg *Config) *Report {
 	r := p.rec
+	r.flushHists()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rep := &Report{

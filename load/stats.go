@@ -79,6 +79,8 @@ type recorder struct {
 	samples                                       [failure.NumKinds]string
 	targets                                       []targetStats
 	metrics                                       *runMetrics // nil without Config.Metrics
+	pending                                       []pendingHist
+	spare                                         *hdr.Histogram // an empty histogram for the next second
 }
 
 func newRecorder(nTargets int, sched *schedule) *recorder {
@@ -222,7 +224,7 @@ func (r *recorder) rollTo(sec int) {
 func (r *recorder) closeRow() {
 	s := r.ivSec
 	row := Second{T: s, Done: r.ivDone, OK: r.ivOK, Errors: r.ivErr}
-	setPercentiles(&row, r.iv)
+	rowPercentiles(&row, r.iv)
 	if s < len(r.sent) {
 		row.Sent = r.sent[s]
 	}
@@ -236,13 +238,56 @@ func (r *recorder) closeRow() {
 		r.metrics.second(&row)
 	}
 	r.rows = append(r.rows, row)
-	r.iv.Reset()
+	if r.iv.TotalCount() > 0 {
+		// Encoding takes milliseconds (BenchmarkEncodeSecond): it is done
+		// by flushHists, outside the lock every request takes.
+		r.pending = append(r.pending, pendingHist{row: len(r.rows) - 1, h: r.iv})
+		r.iv, r.spare = r.spare, nil
+		if r.iv == nil {
+			r.iv = hdr.New(histMin, histMax, histDigits)
+		}
+	}
 	r.ivDone, r.ivOK, r.ivErr = 0, 0, 0
 	r.ivSec++
 }
 
-// rowsSince returns a copy of the closed rows from index i on.
+// pendingHist is a closed second's histogram waiting to be encoded into
+// its row.
+type pendingHist struct {
+	row int
+	h   *hdr.Histogram
+}
+
+// flushHists encodes the histograms of closed rows into them. The caller
+// must not hold mu; rows read after it returns carry their histograms.
+func (r *recorder) flushHists() {
+	r.mu.Lock()
+	pending := r.pending
+	r.pending = nil
+	r.mu.Unlock()
+	if len(pending) == 0 {
+		return
+	}
+	enc := make([]string, len(pending))
+	for i, p := range pending {
+		enc[i] = encodeHist(p.h)
+	}
+	spare := pending[len(pending)-1].h
+	spare.Reset()
+	r.mu.Lock()
+	for i, p := range pending {
+		r.rows[p.row].Hist = enc[i]
+	}
+	if r.spare == nil {
+		r.spare = spare
+	}
+	r.mu.Unlock()
+}
+
+// rowsSince returns a copy of the closed rows from index i on, with their
+// histograms.
 func (r *recorder) rowsSince(i int) []Second {
+	r.flushHists()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if i >= len(r.rows) {

@@ -19,6 +19,7 @@ func TestRecorderRows(t *testing.T) {
 	// A refused connect is counted but kept out of the latency figures.
 	r.record(&result{intended: 2550 * time.Millisecond, sent: 2550 * time.Millisecond, done: 2551 * time.Millisecond, err: syscall.ECONNREFUSED})
 	r.advance(3 * time.Second)
+	r.flushHists()
 	if len(r.rows) != 3 {
 		t.Fatalf("%d rows, want 3", len(r.rows))
 	}

@@ -360,9 +360,9 @@ func TestDemoCounts(t *testing.T) {
 	}
 }
 
-// TestSubcommandsExtend checks the shape later commands rely on: a
-// subcommand of load (as load merge will be) leaves 'sluice load URL' and
-// its flags after the URL working.
+// TestSubcommandsExtend checks the shape later commands rely on: one more
+// subcommand of load leaves 'sluice load URL' and its flags after the URL
+// working.
 func TestSubcommandsExtend(t *testing.T) {
 	site := cliSite(t)
 	var stdout, stderr strings.Builder
@@ -373,13 +373,13 @@ func TestSubcommandsExtend(t *testing.T) {
 		t.Fatal(err)
 	}
 	ran := false
-	merge := &cobra.Command{Use: "merge", RunE: func(*cobra.Command, []string) error { ran = true; return nil }}
-	load.AddCommand(merge)
+	probe := &cobra.Command{Use: "probe", RunE: func(*cobra.Command, []string) error { ran = true; return nil }}
+	load.AddCommand(probe)
 	for _, tc := range []struct {
 		args []string
 		ok   func() bool
 	}{
-		{[]string{"load", "merge"}, func() bool { return ran }},
+		{[]string{"load", "probe"}, func() bool { return ran }},
 		{[]string{"load", site.URL + "/0", "-n", "3", "-c", "1"}, func() bool { return strings.Contains(stdout.String(), "requests   3") }},
 	} {
 		args, err := normalizeArgs(root, tc.args)

@@ -35,6 +35,8 @@ func newCrawlCmd(e *env) *cobra.Command {
 JSON line per URL taken in (fetched, denied by robots.txt, or failed):
   {"url","status","depth","parent","links","bytes","truncated","duration_ms",
    "content_type","title","skipped","error","error_kind"}
+plus "saved" with --save DIR and "headers", "body" (or "body_base64") with
+--include. Seeds come from the arguments and from -i files.
 Each canonical URL is fetched once. robots.txt is obeyed unless --robots=false;
 a URL it denies gets a record with "skipped":"robots.txt", which is neither a
 page fetched nor an error. An HTTP status of 400 and above is a page, not an

@@ -69,35 +69,8 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 		status = newStatusLine(e.stderr)
 	}
 	records := make(chan *crawlRecord, 256)
-	writeErr := make(chan error, 1)
 	writeFailed := make(chan struct{}) // closed when the output fails
-	go func() {
-		w := newJSONLines(out)
-		for r := range records {
-			if o.keep.active() {
-				if err := o.keep.fill(&r.kept, r.URL, r.resp); err != nil {
-					w.fail(err)
-				}
-			}
-			r.resp = nil
-			err := w.write(r)
-			sum.add(r)
-			if len(records) == 0 || r.written != nil {
-				err = errors.Join(err, w.flush())
-			}
-			if r.written != nil {
-				close(r.written)
-			}
-			if err != nil && writeFailed != nil {
-				close(writeFailed) // stop the crawl: its records have nowhere to go
-				writeFailed = nil
-			}
-			if status != nil {
-				status.show(sum.records, "URLs", func() string { return o.statusText(sum) })
-			}
-		}
-		writeErr <- w.flush()
-	}()
+	writeErr := o.startWriter(out, records, sum, status, writeFailed)
 
 	var good []string
 	for _, s := range seeds {
@@ -159,6 +132,41 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 		return fmt.Errorf("crawl: %w", err)
 	}
 	return o.out.failOn.check("crawl", sum.records-sum.denied, sum.errs, "URL")
+}
+
+// startWriter starts the single writer of records to out. It closes
+// failed when the output fails, and sends its error once records is closed
+// and drained.
+func (o *crawlOptions) startWriter(out io.Writer, records <-chan *crawlRecord, sum *crawlSummary, status *statusLine, failed chan struct{}) <-chan error {
+	writeErr := make(chan error, 1)
+	go func() {
+		w := newJSONLines(out)
+		for r := range records {
+			if o.keep.active() {
+				if err := o.keep.fill(&r.kept, r.URL, r.resp); err != nil {
+					w.fail(err)
+				}
+			}
+			r.resp = nil
+			err := w.write(r)
+			sum.add(r)
+			if len(records) == 0 || r.written != nil {
+				err = errors.Join(err, w.flush())
+			}
+			if r.written != nil {
+				close(r.written)
+			}
+			if err != nil && failed != nil {
+				close(failed) // stop the crawl: its records have nowhere to go
+				failed = nil
+			}
+			if status != nil {
+				status.show(sum.records, "URLs", func() string { return o.statusText(sum) })
+			}
+		}
+		writeErr <- w.flush()
+	}()
+	return writeErr
 }
 
 // statusText is the status line of a crawl: the records written so far

@@ -34,6 +34,8 @@ func newFetchCmd(e *env) *cobra.Command {
 		Short: "Fetch a list of URLs concurrently, one JSON line per URL",
 		Long: `Fetch fetches each URL once and writes one JSON line per URL:
   {"url","final_url","status","bytes","truncated","duration_ms","attempts","error","error_kind"}
+plus "saved" with --save DIR and "headers", "body" (or "body_base64") with
+--include.
 duration_ms runs from the start of the first attempt to the end of the last,
 retries and their backoff included.
 

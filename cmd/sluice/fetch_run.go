@@ -56,188 +56,242 @@ func durMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // fetchAll runs the pipeline and returns its counts.
 func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out io.Writer) (*fetchSummary, error) {
 	start := time.Now()
-	h := &o.http
-	fetcher := &sluice.Fetcher{
-		MaxInFlight: h.concurrency, PerHost: h.perHost, Rate: h.rate, HostRate: h.hostRate,
-		Timeout: h.timeout, Retries: libRetries(h.retries), MaxBody: h.maxBody, UserAgent: h.userAgent,
-		Header: o.client.header, Jar: o.client.jar, Proxy: o.client.proxy, TLSConfig: o.client.tls,
-	}
-	// Records wait for the writer in a channel with room for every URL that
-	// may be outstanding, so a completing worker never blocks on it.
-	outstanding := 2*h.concurrency + 64
-	slots := make(chan struct{}, outstanding)
-	records := make(chan *fetchRecord, outstanding)
-	sum := newFetchSummary()
-
-	var status *statusLine
-	if e.showProgress(o.out.quiet, out) {
-		status = newStatusLine(e.stderr)
-	}
-	writeErr := make(chan error, 1)
+	r := newFetchRun(e, o)
 	src, err := openSource(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	defer src.close()
-	go func() {
-		w := newJSONLines(out)
-		var acks []string // written, to acknowledge at the next flush
-		for r := range records {
-			if o.keep.active() {
-				if err := o.keep.fill(&r.kept, r.URL, r.resp); err != nil {
-					w.fail(err)
-				}
-			}
-			r.resp = nil
-			w.write(r)
-			sum.add(r)
-			if r.id != "" {
-				acks = append(acks, r.id)
-			}
-			if status != nil {
-				status.show(int64(sum.records), "URLs", func() string {
-					return fmt.Sprintf("fetch: %s: %s, %d failed", plural(int64(sum.records), "URL"), plural(int64(sum.ok), "response"), sum.errs)
-				})
-			}
-			if r.slot {
-				<-slots
-			}
-			if len(records) == 0 {
-				acks = ackWritten(ctx, e, w, src, acks)
-			}
-		}
-		err := w.flush()
-		ackWritten(ctx, e, w, src, acks)
-		writeErr <- err
-	}()
-
-	// In --ordered mode, a forwarder waits for futures in input order.
-	type pendingFetch struct {
-		ln  inputLine
-		fut *sluice.Future[*sluice.Response]
-	}
-	var (
-		ordered   chan pendingFetch
-		forwarded sync.WaitGroup
-		inFlight  sync.WaitGroup
-	)
-	if o.ordered {
-		ordered = make(chan pendingFetch, outstanding)
-		forwarded.Go(func() {
-			for p := range ordered {
-				resp, err := p.fut.Result()
-				r := toRecord(p.ln.n, p.ln.text, resp, err)
-				r.slot, r.id, r.Worker = true, p.ln.id, src.worker
-				records <- r
-			}
-		})
-	}
-
-	lines := make(chan inputLine, 64)
+	r.src = src
+	writeErr := r.startWriter(ctx, out)
+	r.startForwarder()
 	inputErrs := make(chan error, len(o.inputs)+1)
 	skipped := new(int)
 	if src.consumer != nil {
-		go readQueue(ctx, e, src.consumer, o.follow, lines)
+		go readQueue(ctx, e, src.consumer, o.follow, r.lines)
 	} else {
-		skipped = readInputs(ctx, args, o.inputs, e.stdin, o.follow, lines, inputErrs)
+		skipped = readInputs(ctx, args, o.inputs, e.stdin, o.follow, r.lines, inputErrs)
 	}
-
-	emitUnfetched := func(ln inputLine, err error) {
-		if ln.id != "" && errors.Is(err, errNotFetched) {
-			return // left in the queue: another worker takes it over
-		}
-		records <- &fetchRecord{URL: ln.text, n: ln.n, Error: err.Error(), ErrorKind: errKind(err), err: err, id: ln.id, Worker: src.worker}
-	}
-	linesOpen, readerDone := true, false
-intake:
-	for linesOpen {
-		select {
-		case ln, ok := <-lines:
-			if !ok {
-				linesOpen, readerDone = false, true
-				break intake
-			}
-			if err := checkURL(ln.text); err != nil {
-				emitUnfetched(ln, err)
-				continue
-			}
-			if ctx.Err() != nil {
-				emitUnfetched(ln, errNotFetched)
-				continue
-			}
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				emitUnfetched(ln, errNotFetched)
-				break intake
-			}
-			fut, err := fetcher.SubmitCtx(ctx, ln.text)
-			if err != nil {
-				<-slots
-				emitUnfetched(ln, errNotFetched)
-				continue
-			}
-			if o.ordered {
-				ordered <- pendingFetch{ln, fut}
-				continue
-			}
-			inFlight.Add(1)
-			fut.OnDone(func() {
-				resp, err := fut.Result()
-				r := toRecord(ln.n, ln.text, resp, err)
-				r.slot, r.id, r.Worker = true, ln.id, src.worker
-				records <- r
-				inFlight.Done()
-			})
-		case <-ctx.Done():
-			break intake
-		}
-	}
+	r.intake(ctx)
 	if ctx.Err() != nil {
-		sum.interrupted = true
-		// Lines already read still get their records. A reader blocked on
-		// a terminal has no line in hand, so a short quiet spell ends this.
-		for linesOpen {
-			select {
-			case ln, ok := <-lines:
-				if !ok {
-					linesOpen, readerDone = false, true
-					break
-				}
-				emitUnfetched(ln, errNotFetched)
-			case <-time.After(200 * time.Millisecond):
-				linesOpen = false
-			}
-		}
-		graceCtx, cancel := context.WithTimeout(context.Background(), o.grace)
-		stop := e.onAbort(cancel) // a second signal cancels what is running
-		fetcher.Shutdown(graceCtx)
-		stop()
-		cancel()
+		r.stopInterrupted()
 	} else {
-		fetcher.Close()
+		r.fetcher.Close()
 	}
-	if ordered != nil {
-		close(ordered)
+	if r.ordered != nil {
+		close(r.ordered)
 	}
-	forwarded.Wait()
-	inFlight.Wait()
-	close(records)
+	r.forwarded.Wait()
+	r.inFlight.Wait()
+	close(r.records)
 	err = <-writeErr
-	if status != nil {
-		status.clear()
+	if r.status != nil {
+		r.status.clear()
 	}
-	if readerDone {
-		sum.skipped = *skipped // the reader has finished with it
+	if r.readerDone {
+		r.sum.skipped = *skipped // the reader has finished with it
 	}
-	sum.elapsed = time.Since(start)
+	r.sum.elapsed = time.Since(start)
 	if err != nil {
-		return sum, fmt.Errorf("fetch: writing records: %w", err)
+		return r.sum, fmt.Errorf("fetch: writing records: %w", err)
 	}
 	select {
 	case ierr := <-inputErrs:
-		return sum, fmt.Errorf("fetch: reading input: %w", ierr)
+		return r.sum, fmt.Errorf("fetch: reading input: %w", ierr)
 	default:
 	}
-	return sum, nil
+	return r.sum, nil
+}
+
+// pendingFetch is a fetch waiting, in --ordered mode, for its turn.
+type pendingFetch struct {
+	ln  inputLine
+	fut *sluice.Future[*sluice.Response]
+}
+
+// fetchRun is one run of the fetch pipeline: the reader's lines go in,
+// the Fetcher works, and a single writer writes the records.
+type fetchRun struct {
+	e       *env
+	o       *fetchOptions
+	fetcher *sluice.Fetcher
+	sum     *fetchSummary
+	status  *statusLine // nil when no progress is shown
+	src     *fetchSource
+
+	lines     chan inputLine
+	slots     chan struct{} // one per URL outstanding, released when written
+	records   chan *fetchRecord
+	ordered   chan pendingFetch // --ordered only
+	forwarded sync.WaitGroup    // the --ordered forwarder
+	inFlight  sync.WaitGroup    // futures not yet turned into records
+
+	linesOpen, readerDone bool
+}
+
+func newFetchRun(e *env, o *fetchOptions) *fetchRun {
+	h := &o.http
+	// Records wait for the writer in a channel with room for every URL that
+	// may be outstanding, so a completing worker never blocks on it.
+	outstanding := 2*h.concurrency + 64
+	return &fetchRun{
+		e: e, o: o, sum: newFetchSummary(),
+		fetcher: &sluice.Fetcher{
+			MaxInFlight: h.concurrency, PerHost: h.perHost, Rate: h.rate, HostRate: h.hostRate,
+			Timeout: h.timeout, Retries: libRetries(h.retries), MaxBody: h.maxBody, UserAgent: h.userAgent,
+			Header: o.client.header, Jar: o.client.jar, Proxy: o.client.proxy, TLSConfig: o.client.tls,
+		},
+		lines:     make(chan inputLine, 64),
+		slots:     make(chan struct{}, outstanding),
+		records:   make(chan *fetchRecord, outstanding),
+		linesOpen: true,
+	}
+}
+
+// startWriter starts the single writer of records to out; its error
+// arrives on the channel once records is closed and drained.
+func (r *fetchRun) startWriter(ctx context.Context, out io.Writer) <-chan error {
+	if r.e.showProgress(r.o.out.quiet, out) {
+		r.status = newStatusLine(r.e.stderr)
+	}
+	writeErr := make(chan error, 1)
+	sum := r.sum
+	go func() {
+		w := newJSONLines(out)
+		var acks []string // written, to acknowledge at the next flush
+		for rec := range r.records {
+			if r.o.keep.active() {
+				if err := r.o.keep.fill(&rec.kept, rec.URL, rec.resp); err != nil {
+					w.fail(err)
+				}
+			}
+			rec.resp = nil
+			w.write(rec)
+			sum.add(rec)
+			if rec.id != "" {
+				acks = append(acks, rec.id)
+			}
+			if r.status != nil {
+				r.status.show(int64(sum.records), "URLs", func() string {
+					return fmt.Sprintf("fetch: %s: %s, %d failed", plural(int64(sum.records), "URL"), plural(int64(sum.ok), "response"), sum.errs)
+				})
+			}
+			if rec.slot {
+				<-r.slots
+			}
+			if len(r.records) == 0 {
+				acks = ackWritten(ctx, r.e, w, r.src, acks)
+			}
+		}
+		err := w.flush()
+		ackWritten(ctx, r.e, w, r.src, acks)
+		writeErr <- err
+	}()
+	return writeErr
+}
+
+// startForwarder starts, in --ordered mode, the goroutine that waits for
+// futures in input order.
+func (r *fetchRun) startForwarder() {
+	if !r.o.ordered {
+		return
+	}
+	r.ordered = make(chan pendingFetch, cap(r.slots))
+	r.forwarded.Go(func() {
+		for p := range r.ordered {
+			resp, err := p.fut.Result()
+			rec := toRecord(p.ln.n, p.ln.text, resp, err)
+			rec.slot, rec.id, rec.Worker = true, p.ln.id, r.src.worker
+			r.records <- rec
+		}
+	})
+}
+
+// unfetched writes the record of a line that is not fetched.
+func (r *fetchRun) unfetched(ln inputLine, err error) {
+	if ln.id != "" && errors.Is(err, errNotFetched) {
+		return // left in the queue: another worker takes it over
+	}
+	r.records <- &fetchRecord{URL: ln.text, n: ln.n, Error: err.Error(), ErrorKind: errKind(err), err: err, id: ln.id, Worker: r.src.worker}
+}
+
+// intake submits each line read until the reader is done or ctx ends.
+func (r *fetchRun) intake(ctx context.Context) {
+	for r.linesOpen {
+		select {
+		case ln, ok := <-r.lines:
+			if !ok {
+				r.linesOpen, r.readerDone = false, true
+				return
+			}
+			if !r.submit(ctx, ln) {
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// submit fetches one line, or writes why it is not fetched; it returns
+// false when ctx ended while it waited for a slot.
+func (r *fetchRun) submit(ctx context.Context, ln inputLine) bool {
+	if err := checkURL(ln.text); err != nil {
+		r.unfetched(ln, err)
+		return true
+	}
+	if ctx.Err() != nil {
+		r.unfetched(ln, errNotFetched)
+		return true
+	}
+	select {
+	case r.slots <- struct{}{}:
+	case <-ctx.Done():
+		r.unfetched(ln, errNotFetched)
+		return false
+	}
+	fut, err := r.fetcher.SubmitCtx(ctx, ln.text)
+	if err != nil {
+		<-r.slots
+		r.unfetched(ln, errNotFetched)
+		return true
+	}
+	if r.ordered != nil {
+		r.ordered <- pendingFetch{ln, fut}
+		return true
+	}
+	r.inFlight.Add(1)
+	fut.OnDone(func() {
+		resp, err := fut.Result()
+		rec := toRecord(ln.n, ln.text, resp, err)
+		rec.slot, rec.id, rec.Worker = true, ln.id, r.src.worker
+		r.records <- rec
+		r.inFlight.Done()
+	})
+	return true
+}
+
+// stopInterrupted writes records for the lines already read and gives the
+// requests in flight the grace period; a second signal cuts it short.
+func (r *fetchRun) stopInterrupted() {
+	r.sum.interrupted = true
+	// A reader blocked on a terminal has no line in hand, so a short quiet
+	// spell ends this.
+	for r.linesOpen {
+		select {
+		case ln, ok := <-r.lines:
+			if !ok {
+				r.linesOpen, r.readerDone = false, true
+				break
+			}
+			r.unfetched(ln, errNotFetched)
+		case <-time.After(200 * time.Millisecond):
+			r.linesOpen = false
+		}
+	}
+	graceCtx, cancel := context.WithTimeout(context.Background(), r.o.grace)
+	stop := r.e.onAbort(cancel)
+	r.fetcher.Shutdown(graceCtx)
+	stop()
+	cancel()
 }

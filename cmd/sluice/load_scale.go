@@ -45,6 +45,8 @@ func (o *scaleOptions) check(cmd *cobra.Command) error {
 	switch {
 	case o.findMax == "" && (changed("step") || changed("min") || changed("max")):
 		return usageErrorf("load: --step, --min and --max go with --find-max")
+	case o.findMax != "" && changed("threshold"):
+		return usageErrorf("load: --find-max takes its conditions as the SLO; drop --threshold")
 	case o.findMax != "" && o.redisURL != "":
 		return usageErrorf("load: --find-max runs on one machine; drop --redis")
 	case o.redisURL == "" && (o.run != "" || o.workers != 0):

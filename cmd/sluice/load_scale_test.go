@@ -27,6 +27,7 @@ func TestLoadScaleUsageErrors(t *testing.T) {
 		{"step alone", []string{"load", "--step", "1s", u}, "go with --find-max"},
 		{"bad slo", []string{"load", "--find-max", "p99<fast", u}, "want a duration"},
 		{"slo on rate", []string{"load", "--find-max", "rps>10", u}, "search sets the rate"},
+		{"find-max with threshold", []string{"load", "--find-max", "p99<1s", "--threshold", "p99<1s", u}, "drop --threshold"},
 		{"find-max with rate", []string{"load", "--find-max", "p99<1s", "--rate", "5", u}, "drop rate"},
 		{"find-max with redis", []string{"load", "--find-max", "p99<1s", "--redis", "redis://127.0.0.1:1/0", "--run", "x", "--workers", "2", u}, "drop --redis"},
 		{"run without redis", []string{"load", "--run", "x", u}, "go with --redis"},

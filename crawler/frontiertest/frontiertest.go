@@ -90,6 +90,13 @@ func testStates(t *testing.T, f crawler.Frontier) {
 	if c := counts(t, f); c != [2]int{0, 1} {
 		t.Fatalf("counts %v after pop, want [0 1]", c)
 	}
+	testRetryFinish(t, f, e)
+}
+
+// testRetryFinish retries the popped entry e, pops it again and fails it.
+func testRetryFinish(t *testing.T, f crawler.Frontier, e crawler.Entry) {
+	ctx := context.Background()
+	u := e.URL
 	e.Attempts, e.NotBefore = 1, 12345
 	must(t, f.Retry(ctx, e))
 	if c := counts(t, f); c != [2]int{1, 0} {
@@ -202,8 +209,22 @@ func testStaleLease(t *testing.T, f crawler.Frontier) {
 }
 
 func testConcurrent(t *testing.T, f crawler.Frontier) {
-	ctx := context.Background()
 	const workers, urls = 8, 200
+	if news := admitConcurrently(t, f, workers, urls); news != urls {
+		t.Fatalf("%d admissions reported new, want %d", news, urls)
+	}
+	if popped := popConcurrently(t, f, workers); popped != urls {
+		t.Fatalf("%d URLs popped, want %d", popped, urls)
+	}
+	if c := counts(t, f); c != [2]int{0, 0} {
+		t.Fatalf("counts %v at the end", c)
+	}
+}
+
+// admitConcurrently admits overlapping batches of the same urls URLs from
+// workers goroutines and returns how many admissions were reported new.
+func admitConcurrently(t *testing.T, f crawler.Frontier, workers, urls int) int {
+	ctx := context.Background()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	news := 0
@@ -220,30 +241,30 @@ func testConcurrent(t *testing.T, f crawler.Frontier) {
 					return
 				}
 				mu.Lock()
-				for _, a := range added {
-					if a {
-						news++
-					}
-				}
+				news += len(slices.DeleteFunc(added, func(a bool) bool { return !a }))
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	if news != urls {
-		t.Fatalf("%d admissions reported new, want %d", news, urls)
-	}
+	return news
+}
+
+// popConcurrently pops and finishes host's queue from workers goroutines,
+// failing t on a URL popped twice, and returns how many URLs were popped.
+func popConcurrently(t *testing.T, f crawler.Frontier, workers int) int {
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
 	popped := make(map[string]bool)
-	for w := range workers {
-		_ = w
+	for range workers {
 		wg.Go(func() {
 			for {
 				e, ok, err := f.Pop(ctx, host)
 				if err != nil {
 					t.Error(err)
-					return
 				}
-				if !ok {
+				if err != nil || !ok {
 					return
 				}
 				mu.Lock()
@@ -260,10 +281,5 @@ func testConcurrent(t *testing.T, f crawler.Frontier) {
 		})
 	}
 	wg.Wait()
-	if len(popped) != urls {
-		t.Fatalf("%d URLs popped, want %d", len(popped), urls)
-	}
-	if c := counts(t, f); c != [2]int{0, 0} {
-		t.Fatalf("counts %v at the end", c)
-	}
+	return len(popped)
 }

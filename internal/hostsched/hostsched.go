@@ -112,6 +112,9 @@ func (s *Scheduler[T]) InFlight() int { return s.inFlight }
 // Full reports whether every in-flight slot is taken.
 func (s *Scheduler[T]) Full() bool { return s.inFlight >= s.maxInFlight }
 
+// HostFull reports whether h has taken its per-host slots.
+func (s *Scheduler[T]) HostFull(h *Host[T]) bool { return h.inFlight >= s.perHost }
+
 // Waiting returns the number of hosts with work under their cap.
 func (s *Scheduler[T]) Waiting() int { return len(s.ready) }
 
