@@ -86,14 +86,14 @@ type RedisFrontier struct {
 
 	// gate: Pops hold it shared; a reconcile of the leases held holds it
 	// alone, so no lease is granted and not yet in held while it runs.
-	gate sync.RWMutex
-	mu   sync.Mutex
-	held map[uint64]bool // leases handed out and not answered
-	buf  map[string][]Entry
-	nbuf int // entries in buf
+	gate  sync.RWMutex
+	mu    sync.Mutex
+	held  map[uint64]bool // leases handed out and not answered
+	buf   map[string][]Entry
+	nbuf  int // entries in buf
 	batch int
-	lost atomic.Bool     // a Pop's reply was lost: held may miss leases
-	down atomic.Bool     // Redis is unreachable (and it was said)
+	lost  atomic.Bool // a Pop's reply was lost: held may miss leases
+	down  atomic.Bool // Redis is unreachable (and it was said)
 
 	stop      context.CancelFunc // ends the heartbeat
 	done      chan struct{}      // closed when the heartbeat has ended
