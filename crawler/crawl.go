@@ -24,8 +24,9 @@ import (
 // URLs not yet fetched stay pending in the Frontier. When visit returns an
 // error other than SkipLinks, intake stops the same way but visit is not
 // called again, as with filepath.WalkDir: the pages still in flight go back
-// to the Frontier as pending, and Crawl returns visit's error (nil for
-// SkipAll). Crawler.Abort ends a crawl at once with ErrAborted.
+// to the Frontier as pending, the links of the page whose visit stopped
+// the crawl are admitted as pending (so a resumed crawl finds them), and
+// Crawl returns visit's error (nil for SkipAll). Crawler.Abort ends a crawl at once with ErrAborted.
 //
 // Run again on the same Frontier with the same seeds (seen already, so not
 // fetched again), a Crawl takes up the URLs left pending.

@@ -38,8 +38,13 @@ func (p *pipeline) visitWorker() {
 			case errors.Is(err, SkipLinks):
 				r.follow = page.follows // what visit asked for explicitly
 			default:
+				// The page's links still go to the frontier, pending: a
+				// crawl that resumes from it must not lose the URLs only
+				// this page links to.
 				p.stopped.Store(true)
 				r.stop = err
+				r.follow = append(w.follow, page.follows...)
+				r.redirect = w.redir
 			}
 		} else {
 			r.requeue = true
