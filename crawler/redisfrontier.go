@@ -93,11 +93,18 @@ type RedisFrontier struct {
 	buf   map[string][]Entry
 	nbuf  int // entries in buf
 	batch int
+	// Finishes of leases held here go out in the background (redisfinish.go).
+	finishing map[uint64]bool // finished, not yet sent: answered already
+	fin       []finishOp
+	finBusy   bool       // the finisher is sending
+	finDone   *sync.Cond // on mu: the finisher has sent a batch
+	finKick   chan struct{}
+	closed    bool
 	lost  atomic.Bool // a Pop's reply was lost: held may miss leases
 	down  atomic.Bool // Redis is unreachable (and it was said)
 
-	stop      context.CancelFunc // ends the heartbeat
-	done      chan struct{}      // closed when the heartbeat has ended
+	stop      context.CancelFunc // ends the heartbeat and the finisher
+	wg        sync.WaitGroup     // the heartbeat and the finisher
 	closeOnce sync.Once
 }
 
@@ -119,7 +126,8 @@ func NewRedisFrontier(client redis.UniversalClient, crawl string, opts RedisOpti
 	f := &RedisFrontier{
 		rdb: client, prefix: "sluice:{" + crawl + "}:", worker: opts.Worker,
 		mask: uint32(buckets - 1), ttl: opts.LeaseTTL, log: opts.Logger,
-		held: make(map[uint64]bool), buf: make(map[string][]Entry), done: make(chan struct{}),
+		held: make(map[uint64]bool), buf: make(map[string][]Entry), finishing: make(map[uint64]bool),
+		finKick: make(chan struct{}, 1),
 		batch: opts.PopBatch,
 	}
 	if f.worker == "" {
@@ -136,9 +144,11 @@ func NewRedisFrontier(client redis.UniversalClient, crawl string, opts RedisOpti
 		f.log = slog.Default()
 	}
 	f.okey = f.prefix + "o:" + f.worker
+	f.finDone = sync.NewCond(&f.mu)
 	ctx, stop := context.WithCancel(context.Background())
 	f.stop = stop
-	go f.heartbeat(ctx)
+	f.wg.Go(func() { f.heartbeat(ctx) })
+	f.wg.Go(func() { f.finisher(ctx) })
 	return f, nil
 }
 
@@ -307,6 +317,12 @@ func (f *RedisFrontier) forget(lease uint64) {
 
 // Retry implements Frontier.
 func (f *RedisFrontier) Retry(ctx context.Context, e Entry) error {
+	f.mu.Lock()
+	answered := f.finishing[e.Lease]
+	f.mu.Unlock()
+	if answered {
+		return ErrLeaseLost
+	}
 	host := e.host()
 	fp := fingerprint(e.URL)
 	b, field := f.bucket(fp)
@@ -330,11 +346,28 @@ func (f *RedisFrontier) Retry(ctx context.Context, e Entry) error {
 }
 
 // Finish implements Frontier.
+// A lease held by this frontier is finished in the background: Finish
+// returns at once and the finish goes out with others in one round trip;
+// Counts, State and Close wait for it.
 func (f *RedisFrontier) Finish(ctx context.Context, e Entry, s State) error {
 	host := e.host()
 	b, field := f.bucket(fingerprint(e.URL))
 	keys := []string{f.key("n"), f.key("r"), f.key("t"), f.key("h"), b}
 	args := []any{field, strconv.FormatUint(e.Lease, 10), host, stateCode(s), f.prefix}
+	f.mu.Lock()
+	answered, mine := f.finishing[e.Lease], e.Lease != 0 && f.held[e.Lease] && !f.closed
+	if mine {
+		delete(f.held, e.Lease)
+		f.finishing[e.Lease] = true
+	}
+	f.mu.Unlock()
+	if answered {
+		return ErrLeaseLost
+	}
+	if mine {
+		f.finishLater(finishOp{lease: e.Lease, keys: keys, args: args})
+		return nil
+	}
 	var ok int64
 	err := f.do(ctx, func(ctx context.Context) (err error) {
 		ok, err = finishScript.Run(ctx, f.rdb, keys, args...).Int64()
@@ -364,6 +397,7 @@ func stateCode(s State) string {
 
 // State implements Frontier.
 func (f *RedisFrontier) State(ctx context.Context, url string) (State, error) {
+	f.settle()
 	b, field := f.bucket(fingerprint(url))
 	var v string
 	err := f.do(ctx, func(ctx context.Context) (err error) {
@@ -419,6 +453,7 @@ func (f *RedisFrontier) Hosts(ctx context.Context, n int) ([]string, error) {
 // process of the crawl. URLs this process holds from a batch, not yet
 // handed out, count as pending here and as in flight to the others.
 func (f *RedisFrontier) Counts(ctx context.Context) (pending, inFlight int, err error) {
+	f.settle()
 	var v []any
 	err = f.do(ctx, func(ctx context.Context) (err error) {
 		v, err = f.rdb.HMGet(ctx, f.key("n"), "p", "i").Result()

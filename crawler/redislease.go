@@ -21,7 +21,6 @@ import (
 // heartbeat renews the worker's leases and reaps dead workers' every
 // LeaseTTL/3 until Close.
 func (f *RedisFrontier) heartbeat(ctx context.Context) {
-	defer close(f.done)
 	t := time.NewTicker(f.ttl / 3)
 	defer t.Stop()
 	for {
@@ -72,6 +71,9 @@ func (f *RedisFrontier) reconcile(ctx context.Context) {
 	for l := range f.held {
 		args = append(args, strconv.FormatUint(l, 10))
 	}
+	for l := range f.finishing { // held until the finish is sent
+		args = append(args, strconv.FormatUint(l, 10))
+	}
 	f.mu.Unlock()
 	var n int64
 	err := f.do(ctx, func(ctx context.Context) (err error) {
@@ -86,7 +88,7 @@ func (f *RedisFrontier) reconcile(ctx context.Context) {
 	}
 }
 
-// Close stops the heartbeat and puts back to pending the URLs still leased
+// Close sends the finishes still queued, stops the heartbeat and puts back to pending the URLs still leased
 // to this worker, so no other process waits LeaseTTL for them; answers for
 // them after Close get ErrLeaseLost. It does not close the client. Close
 // is safe to call more than once.
@@ -94,8 +96,10 @@ func (f *RedisFrontier) Close() error {
 	var err error
 	f.closeOnce.Do(func() {
 		f.stop()
-		<-f.done
+		f.wg.Wait() // the finisher has sent the last finishes
 		f.mu.Lock()
+		f.closed = true
+		f.finDone.Broadcast()
 		clear(f.buf) // leased to this worker: released below
 		f.nbuf = 0
 		f.mu.Unlock()
