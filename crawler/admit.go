@@ -51,6 +51,7 @@ func (s *scheduler) admit(store context.Context, batch ...Entry) {
 		e.Host = s.hostOf(e.URL).key
 		keep = append(keep, e)
 	}
+	keep = s.room(keep)
 	if len(keep) == 0 {
 		return
 	}
@@ -156,4 +157,26 @@ func (s *scheduler) adoptHosts(store context.Context) bool {
 		s.touch(h)
 	}
 	return true
+}
+
+// DefaultMaxQueue is the cap on pending URLs of a crawl on a MemoryFrontier
+// when Crawler.MaxQueue is 0: a million pending URLs take tens of
+// megabytes, so an endless site ends in a warning, not in exhausted memory.
+const DefaultMaxQueue = 1_000_000
+
+// room returns the part of batch the frontier has room for under the
+// MaxQueue cap; the rest is counted in Stats.QueueFull, with one warning.
+func (s *scheduler) room(batch []Entry) []Entry {
+	if s.cfg.maxQueue <= 0 || s.pending+len(batch) <= s.cfg.maxQueue {
+		return batch
+	}
+	n := max(s.cfg.maxQueue-s.pending, 0)
+	dropped := len(batch) - n
+	s.c.update(func(st *Stats) { st.QueueFull += int64(dropped) })
+	if !s.queueWarned {
+		s.queueWarned = true
+		s.cfg.logger.Warn("crawler: frontier full; URLs found while it is are not admitted (raise MaxQueue, or use a frontier on disk)",
+			"pending", s.pending, "max_queue", s.cfg.maxQueue)
+	}
+	return batch[:n]
 }

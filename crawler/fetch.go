@@ -80,6 +80,13 @@ func (p *pipeline) get(ctx context.Context, u string) (*sluice.Response, error) 
 	if err != nil {
 		return nil, &sluice.FetchError{URL: u, Err: err}
 	}
+	if len(p.cfg.Header) > 0 && (p.cfg.HeaderAnyHost || p.headerOrigins[sluice.Origin(req.URL)]) {
+		for k, vs := range p.cfg.Header {
+			if _, ok := req.Header[k]; !ok {
+				req.Header[k] = vs
+			}
+		}
+	}
 	resp, err := p.fetcher.Attempt(ctx, req)
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
@@ -176,7 +183,9 @@ func (p *pipeline) fetchRobots(ctx context.Context, j *job) *result {
 		r.robots = allowRobots()
 	default:
 		body := resp.Body[:min(len(resp.Body), robotsMaxBytes)]
+		release := p.charge(int64(len(resp.Body)))
 		r.robots = parseRobots(body, p.cfg.userAgent)
+		release()
 		for _, u := range r.robots.sitemaps() {
 			if c, err := p.cz.resolve(j.url, u); err == nil {
 				r.sitemaps = append(r.sitemaps, c)

@@ -4,6 +4,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/sluicehq/sluice/crawler"
@@ -100,12 +101,18 @@ func (o *crawlOptions) addFlags(cmd *cobra.Command) {
 	fs.BoolVar(&c.Sitemaps, "sitemaps", false, "seed from the sitemaps in robots.txt and /sitemap.xml")
 	fs.BoolVar(&c.SortQuery, "sort-query", false, "sort query parameters when comparing URLs")
 	fs.BoolVar(&c.StripTracking, "strip-tracking", false, "drop tracking parameters (utm_*, gclid, …) when comparing URLs")
-	fs.IntVar(&c.MaxLinks, "max-links", 10000, "links taken from one page at most")
+	fs.IntVar(&c.MaxLinks, "max-links", 10000, fmt.Sprintf("links taken from one page at most (up to %d; a page's links also stop at 4 MiB of URLs; links dropped are counted)", maxLinksFlag))
+	fs.IntVar(&c.MaxQueue, "max-queue", 0, fmt.Sprintf("URLs kept pending at most; links found while full are counted, not admitted (0: %d for the in-memory frontier, none for a frontier on disk; -1: no cap)", crawler.DefaultMaxQueue))
 	fs.DurationVar(&c.Grace, "grace", 10*time.Second, "on Ctrl+C, time pages in flight get to finish")
 	o.redis.add(fs)
 	fs.StringVar(&o.crawl, "crawl", "", "with --redis: the name of the crawl shared by the processes")
 	fs.DurationVar(&o.lease, "lease-ttl", 30*time.Second, "with --redis: how long a silent process keeps its URLs before the others take them back")
 }
+
+// maxLinksFlag bounds --max-links: past it the crawler's cap of 4 MiB of
+// link URLs a page is what stops, so a larger count would be a promise
+// the crawler does not keep.
+const maxLinksFlag = 100_000
 
 // check validates the options and fills in the crawler's fields.
 func (o *crawlOptions) check() error {
@@ -118,6 +125,7 @@ func (o *crawlOptions) check() error {
 		checkNotNegative("crawl", "depth", c.MaxDepth),
 		checkNotNegative("crawl", "max-pages", c.MaxPages),
 		checkNotNegative("crawl", "max-links", c.MaxLinks),
+		checkAtMost("crawl", "max-links", c.MaxLinks, maxLinksFlag),
 		checkNotNegative("crawl", "grace", c.Grace.Seconds()), o.keep.check("crawl")); err != nil {
 		return err
 	}
@@ -138,5 +146,6 @@ func (o *crawlOptions) check() error {
 		return err
 	}
 	c.UserAgent, c.Header, c.Jar, c.Proxy, c.TLSConfig = h.userAgent, client.header, client.jar, client.proxy, client.tls
+	c.HeaderAnyHost, c.MaxHeaderBytes, c.DenyPrivate = h.headerAnyHost, h.maxHeader, h.denyPrivate
 	return nil
 }

@@ -40,7 +40,7 @@ type crawlRecord struct {
 }
 
 func toCrawlRecord(p *crawler.Page) *crawlRecord {
-	r := &crawlRecord{URL: p.URL, Depth: p.Depth, Parent: p.Parent, Links: len(p.Links),
+	r := &crawlRecord{URL: sluice.RedactURL(p.URL), Depth: p.Depth, Parent: sluice.RedactURL(p.Parent), Links: len(p.Links),
 		DurationMS: durMS(p.Duration), ContentType: p.ContentType, Title: p.Title}
 	if p.Response != nil {
 		r.Status, r.Bytes, r.Truncated, r.resp = p.Response.StatusCode, len(p.Response.Body), p.Response.Truncated, p.Response

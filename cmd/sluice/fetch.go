@@ -104,6 +104,9 @@ func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error 
 			return usageErrorf("fetch: -i: %v", err)
 		}
 	}
+	if err := checkNotInput(o.out.output, o.inputs); err != nil {
+		return err
+	}
 	out, closeOut, err := e.output(o.out.output)
 	if err != nil {
 		return err
@@ -123,4 +126,25 @@ func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error 
 		return errInterrupted("fetch")
 	}
 	return o.out.failOn.check("fetch", int64(sum.records), int64(sum.errs), "URL")
+}
+
+// checkNotInput refuses an output file that is also an input: creating it
+// would empty it before it is read.
+func checkNotInput(output string, inputs []string) error {
+	if output == "" || output == "-" {
+		return nil
+	}
+	ofi, err := os.Stat(output)
+	if err != nil {
+		return nil // a new file is no input
+	}
+	for _, name := range inputs {
+		if name == "-" {
+			continue
+		}
+		if ifi, err := os.Stat(name); err == nil && os.SameFile(ofi, ifi) {
+			return usageErrorf("fetch: --output %s is also an input (-i %s); writing it would empty it before it is read", output, name)
+		}
+	}
+	return nil
 }

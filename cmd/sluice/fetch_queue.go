@@ -93,11 +93,10 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	}
 }
 
-// ackWritten flushes w and acknowledges the queue messages of the records
-// written, and returns acks emptied. When the flush fails the messages are
-// left unacknowledged, for another worker to take over.
-func ackWritten(ctx context.Context, e *env, w *jsonLines, src *fetchSource, acks []string) []string {
-	if err := w.flush(); err != nil || len(acks) == 0 || src.consumer == nil {
+// ackWritten acknowledges the queue messages of the records written and
+// flushed, and returns acks emptied.
+func ackWritten(ctx context.Context, e *env, src *fetchSource, acks []string) []string {
+	if len(acks) == 0 || src.consumer == nil {
 		return acks[:0]
 	}
 	// The records are written: their URLs must not be handed out again,
