@@ -100,8 +100,8 @@ type RedisFrontier struct {
 	finDone   *sync.Cond // on mu: the finisher has sent a batch
 	finKick   chan struct{}
 	closed    bool
-	lost  atomic.Bool // a Pop's reply was lost: held may miss leases
-	down  atomic.Bool // Redis is unreachable (and it was said)
+	lost      atomic.Bool // a Pop's reply was lost: held may miss leases
+	down      atomic.Bool // Redis is unreachable (and it was said)
 
 	stop      context.CancelFunc // ends the heartbeat and the finisher
 	wg        sync.WaitGroup     // the heartbeat and the finisher
@@ -128,7 +128,7 @@ func NewRedisFrontier(client redis.UniversalClient, crawl string, opts RedisOpti
 		mask: uint32(buckets - 1), ttl: opts.LeaseTTL, log: opts.Logger,
 		held: make(map[uint64]bool), buf: make(map[string][]Entry), finishing: make(map[uint64]bool),
 		finKick: make(chan struct{}, 1),
-		batch: opts.PopBatch,
+		batch:   opts.PopBatch,
 	}
 	if f.worker == "" {
 		host, _ := os.Hostname()
