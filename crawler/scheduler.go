@@ -107,6 +107,11 @@ func (s *scheduler) loop(ctx, fetchCtx, store context.Context, stopFetches func(
 		if s.idle(store) {
 			return
 		}
+		// idle may have just found the other crawls of a shared frontier
+		// busy: look again when it says, or nothing may wake this one.
+		if !s.poll.IsZero() && (wake.IsZero() || s.poll.Before(wake)) {
+			wake = s.poll
+		}
 		timerC := s.arm(timer, wake)
 		select {
 		case r := <-s.results:

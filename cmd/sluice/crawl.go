@@ -21,6 +21,9 @@ type crawlOptions struct {
 	out    outputFlags
 	keep   keepFlags
 	inputs []string // -i files of seeds
+	redis  redisFlags
+	crawl  string        // --crawl: the shared crawl's name
+	lease  time.Duration // --lease-ttl
 	scope  string
 	robots bool
 	label  string // progress line label
@@ -46,12 +49,21 @@ page fetched nor an error. An HTTP status of 400 and above is a page, not an
 error. On Ctrl+C or SIGTERM intake stops, pages in flight get --grace to
 finish (a second signal cancels them), and their records are written.
 
+With --redis and --crawl, every process given the same Redis and crawl name
+works on one crawl, on one machine or many: one seen-set, one queue per host,
+--host-rate, --per-host and Crawl-delay held for all of them together. Seeds
+may be given to any of them (they are kept in Redis, so all share one
+scope). Each process writes its own records, each naming its "worker"; a
+process that dies loses its URLs to the others after --lease-ttl. Every
+process exits when nothing is pending or in flight anywhere.
+
 ` + exitHelp,
 		Example: `  sluice crawl -c 50 --depth 3 -o pages.jsonl https://example.com/
   sluice crawl --per-host 4 --host-rate 2 --scope domain --deny '/calendar/' https://example.com/
-  sluice crawl --sitemaps --max-pages 10000 -A 'mybot/1.0 (+https://me.example)' https://example.com/`,
+  sluice crawl --sitemaps --max-pages 10000 -A 'mybot/1.0 (+https://me.example)' https://example.com/
+  sluice crawl --redis redis://10.0.0.5:6379/0 --crawl site -c 20 -o pages-$(hostname).jsonl https://example.com/`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 && len(o.inputs) == 0 {
+			if len(args) == 0 && len(o.inputs) == 0 && !o.redis.on() {
 				return &usageError{msg: "crawl: no seed URL given", cmd: cmd.CommandPath()}
 			}
 			if err := o.check(); err != nil {
@@ -104,6 +116,9 @@ func (o *crawlOptions) addFlags(cmd *cobra.Command) {
 	fs.IntVar(&c.MaxLinks, "max-links", 10000, fmt.Sprintf("links taken from one page at most (up to %d; a page's links also stop at 4 MiB of URLs; links dropped are counted)", maxLinksFlag))
 	fs.IntVar(&c.MaxQueue, "max-queue", 0, fmt.Sprintf("URLs kept pending at most; links found while full are counted, not admitted (0: %d for the in-memory frontier, none for a frontier on disk; -1: no cap)", crawler.DefaultMaxQueue))
 	fs.DurationVar(&c.Grace, "grace", 10*time.Second, "on Ctrl+C, time pages in flight get to finish")
+	o.redis.add(fs)
+	fs.StringVar(&o.crawl, "crawl", "", "with --redis: the name of the crawl shared by the processes")
+	fs.DurationVar(&o.lease, "lease-ttl", 30*time.Second, "with --redis: how long a silent process keeps its URLs before the others take them back")
 }
 
 // maxLinksFlag bounds --max-links: past it the crawler's cap of 4 MiB of
@@ -125,6 +140,12 @@ func (o *crawlOptions) check() error {
 		checkAtMost("crawl", "max-links", c.MaxLinks, maxLinksFlag),
 		checkNotNegative("crawl", "grace", c.Grace.Seconds()), o.keep.check("crawl")); err != nil {
 		return err
+	}
+	if o.redis.on() != (o.crawl != "") {
+		return usageErrorf("crawl: --redis and --crawl go together")
+	}
+	if o.lease < time.Second {
+		return usageErrorf("crawl: --lease-ttl must be at least 1s, got %v", o.lease)
 	}
 	if c.Jitter < 0 || c.Jitter > 1 {
 		return usageErrorf("crawl: --jitter must be between 0 and 1, got %v", c.Jitter)

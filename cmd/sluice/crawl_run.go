@@ -31,11 +31,15 @@ type crawlRecord struct {
 	Unchanged   bool    `json:"unchanged,omitempty"` // a recrawl's 304
 	Error       string  `json:"error,omitempty"`
 	ErrorKind   string  `json:"error_kind,omitempty"`
+	Worker      string  `json:"worker,omitempty"` // --redis: the process that wrote it
 	kept
 
 	err  error            // the error behind Error, for the summary
 	resp *sluice.Response // for --save and --include, until written
 	done chan error       // with --state: told when the record is committed
+	// written, when not nil, is closed once the record has been handed to
+	// the operating system (flushed), for a visit that waits for it.
+	written chan struct{}
 }
 
 func toCrawlRecord(p *crawler.Page) *crawlRecord {
@@ -83,6 +87,17 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 		}
 		good = append(good, s)
 	}
+	worker := ""
+	if o.redis.on() {
+		all, closeShared, err := shareCrawl(ctx, o, good)
+		if err != nil {
+			close(records)
+			<-writeErr
+			return err
+		}
+		defer closeShared()
+		good, worker = all, o.redis.name()
+	}
 	stopAbort := e.onAbort(c.Abort) // a second signal cuts the grace period short
 	failed := writeFailed
 	visit := func(p *crawler.Page) error {
@@ -91,7 +106,18 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 			return errOutputFailed
 		default:
 		}
-		records <- toCrawlRecord(p)
+		r := toCrawlRecord(p)
+		r.Worker = worker
+		if worker != "" {
+			// A shared crawl marks the URL done in Redis once visit
+			// returns: its record must be out of this process first, so
+			// that a SIGKILL cannot leave a URL done and unrecorded.
+			r.written = make(chan struct{})
+		}
+		records <- r
+		if r.written != nil {
+			<-r.written
+		}
 		return nil
 	}
 	if d != nil {
@@ -171,17 +197,20 @@ func (o *crawlOptions) startWriter(ctx context.Context, out io.Writer, records <
 					time.Sleep(wait)
 				}
 			}
-			if len(records) == 0 || len(group) >= 256 {
+			if len(records) == 0 || len(group) >= 256 || r.written != nil {
 				if d != nil {
 					lastCommit = time.Now()
-					err = d.out.Commit(ctx)
+					err = errors.Join(err, d.out.Commit(ctx))
 				} else {
-					err = w.flush()
+					err = errors.Join(err, w.flush())
 				}
 				for _, done := range group {
 					done <- err
 				}
 				group = group[:0]
+			}
+			if r.written != nil {
+				close(r.written)
 			}
 			if err != nil && failed != nil {
 				close(failed) // stop the crawl: its records have nowhere to go

@@ -24,6 +24,10 @@ type fetchOptions struct {
 	grace   time.Duration
 	resume  bool
 	done    recorded // with --resume: the records already written
+
+	redis     redisFlags
+	queue     string        // --queue: take URLs from this queue on Redis
+	claimIdle time.Duration // --claim-idle
 }
 
 func newFetchCmd(e *env) *cobra.Command {
@@ -45,10 +49,19 @@ with its error; an HTTP status of 400 and above is a response, not an error.
 On Ctrl+C or SIGTERM intake stops, requests already started get --grace to
 finish (a second signal cancels them), and every line read gets its record.
 
+With --redis and --queue, fetch is a worker of a queue filled by sluice queue
+push: any number of workers, on any machines, take its URLs through one Redis
+Streams consumer group, write their records (each naming its "worker") and
+acknowledge each URL once its record is written. The URLs a worker held when
+it died are taken over by another after --claim-idle, so a URL may be
+fetched twice, never lost. A worker exits when the queue is drained, or with
+--follow waits for more until interrupted.
+
 ` + exitHelp,
 		Example: `  sluice fetch -c 100 --per-host 4 --rate 50 -i urls.txt -o out.jsonl
   tail -f new-urls.txt | sluice fetch --ordered
-  sluice fetch --follow -i queue.txt`,
+  sluice fetch --follow -i queue.txt
+  sluice fetch --redis redis://10.0.0.5:6379/0 --queue jobs -c 50 -o out-$(hostname).jsonl`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			return runFetch(cmd, e, o, args)
 		}),
@@ -62,6 +75,9 @@ finish (a second signal cancels them), and every line read gets its record.
 	fs.BoolVar(&o.ordered, "ordered", false, "write records in input order instead of completion order")
 	fs.DurationVar(&o.grace, "grace", 10*time.Second, "time requests in flight get to finish after Ctrl+C")
 	fs.BoolVar(&o.resume, "resume", false, "append to the -o file, skipping the input lines it has records for (a run cut short is run again with this flag)")
+	o.redis.add(fs)
+	fs.StringVar(&o.queue, "queue", "", "with --redis: take URLs from this queue (see sluice queue push)")
+	fs.DurationVar(&o.claimIdle, "claim-idle", time.Minute, "with --queue: take over URLs another worker has held this long")
 	return cmd
 }
 
@@ -74,8 +90,15 @@ func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error 
 		return err
 	}
 	o.client = client
-	if o.follow && len(o.inputs) == 0 {
-		return usageErrorf("fetch: --follow needs -i FILE")
+	switch {
+	case o.redis.on() != (o.queue != ""):
+		return usageErrorf("fetch: --redis and --queue go together")
+	case o.queue != "" && (len(args) > 0 || len(o.inputs) > 0):
+		return usageErrorf("fetch: --queue takes its URLs from the queue, not from arguments or -i")
+	case o.queue != "" && o.claimIdle < time.Second:
+		return usageErrorf("fetch: --claim-idle must be at least 1s, got %v", o.claimIdle)
+	case o.follow && len(o.inputs) == 0 && o.queue == "":
+		return usageErrorf("fetch: --follow needs -i FILE or --queue")
 	}
 	for _, name := range o.inputs {
 		if name == "-" {

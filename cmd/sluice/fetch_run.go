@@ -25,9 +25,11 @@ type fetchRecord struct {
 	Attempts   int     `json:"attempts"`
 	Error      string  `json:"error,omitempty"`
 	ErrorKind  string  `json:"error_kind,omitempty"`
+	Worker     string  `json:"worker,omitempty"` // --queue: the process that wrote it
 	kept
 
 	n    int              // input line number, for --ordered
+	id   string           // --queue: the message to acknowledge once written
 	slot bool             // holds one of the outstanding slots until written
 	err  error            // the error behind Error, for the summary
 	resp *sluice.Response // for --save and --include, until written
@@ -65,10 +67,21 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 	ctx, stopRun := context.WithCancelCause(ctx)
 	defer stopRun(nil)
 	r := newFetchRun(e, o)
-	writeErr := r.startWriter(out, stopRun)
+	src, err := openSource(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	defer src.close()
+	r.src = src
+	writeErr := r.startWriter(ctx, out, stopRun)
 	r.startForwarder()
 	inputErrs := make(chan error, len(o.inputs)+1)
-	skipped := readInputs(ctx, args, o.inputs, e.stdin, o.follow, r.lines, inputErrs)
+	skipped := new(int)
+	if src.consumer != nil {
+		go readQueue(ctx, e, src.consumer, o.follow, r.lines)
+	} else {
+		skipped = readInputs(ctx, args, o.inputs, e.stdin, o.follow, r.lines, inputErrs)
+	}
 	r.intake(ctx)
 	// With the input read, the fetches run out unless a signal or a failed
 	// write comes first.
@@ -92,7 +105,7 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 	r.forwarded.Wait()
 	r.inFlight.Wait()
 	close(r.records)
-	err := <-writeErr
+	err = <-writeErr
 	if r.status != nil {
 		r.status.clear()
 	}
@@ -119,6 +132,7 @@ type pendingFetch struct {
 	host string
 	fut  *sluice.Future[*sluice.Response]
 	rec  *fetchRecord
+	id   string // --queue: its message
 }
 
 // fetchRun is one run of the fetch pipeline: the reader's lines go in,
@@ -131,6 +145,7 @@ type fetchRun struct {
 	waiting waitingSet // futures not yet done, to cancel those not started
 	sum     *fetchSummary
 	status  *statusLine // nil when no progress is shown
+	src     *fetchSource
 
 	lines     chan inputLine
 	slots     chan struct{} // one per URL outstanding, released when written
@@ -171,7 +186,7 @@ func newFetchRun(e *env, o *fetchOptions) *fetchRun {
 // arrives on the channel once records is closed and drained. At the first
 // failed write it calls stop with errFetchOutput and goes on counting (the
 // writes then do nothing), so no sender blocks.
-func (r *fetchRun) startWriter(out io.Writer, stop context.CancelCauseFunc) <-chan error {
+func (r *fetchRun) startWriter(ctx context.Context, out io.Writer, stop context.CancelCauseFunc) <-chan error {
 	if r.e.showProgress(r.o.out.quiet, out) {
 		r.status = newStatusLine(r.e.stderr)
 	}
@@ -179,6 +194,7 @@ func (r *fetchRun) startWriter(out io.Writer, stop context.CancelCauseFunc) <-ch
 	sum := r.sum
 	go func() {
 		w := newJSONLines(out)
+		var acks []string // written, to acknowledge once flushed
 		for rec := range r.records {
 			if r.o.keep.active() {
 				if err := r.o.keep.fill(&rec.kept, rec.URL, rec.resp); err != nil {
@@ -190,6 +206,9 @@ func (r *fetchRun) startWriter(out io.Writer, stop context.CancelCauseFunc) <-ch
 				stop(errFetchOutput)
 			}
 			sum.add(rec)
+			if rec.id != "" {
+				acks = append(acks, rec.id)
+			}
 			if r.status != nil {
 				r.status.show(int64(sum.records), "URLs", func() string {
 					return fmt.Sprintf("fetch: %s: %s, %d failed", plural(int64(sum.records), "URL"), plural(int64(sum.ok), "response"), sum.errs)
@@ -198,11 +217,19 @@ func (r *fetchRun) startWriter(out io.Writer, stop context.CancelCauseFunc) <-ch
 			if rec.slot {
 				<-r.slots
 			}
-			if len(r.records) == 0 && w.flush() != nil {
-				stop(errFetchOutput)
+			if len(r.records) == 0 {
+				if w.flush() != nil {
+					stop(errFetchOutput) // unacknowledged: another worker takes them over
+				} else {
+					acks = ackWritten(ctx, r.e, r.src, acks)
+				}
 			}
 		}
-		writeErr <- w.flush()
+		err := w.flush()
+		if err == nil {
+			ackWritten(ctx, r.e, r.src, acks)
+		}
+		writeErr <- err
 	}()
 	return writeErr
 }
@@ -224,7 +251,7 @@ func (r *fetchRun) startForwarder() {
 			r.waiting.remove(p.fut)
 			r.room.release(p.host)
 			rec := toRecord(p.n, p.url, resp, err)
-			rec.slot = true
+			rec.slot, rec.id, rec.Worker = true, p.id, r.src.worker
 			r.records <- rec
 		}
 	})
@@ -233,7 +260,11 @@ func (r *fetchRun) startForwarder() {
 // unfetched writes the record of a line that is not fetched, in its turn
 // in --ordered mode.
 func (r *fetchRun) unfetched(ln inputLine, err error) {
-	rec := &fetchRecord{URL: sluice.RedactURL(ln.text), n: ln.n, Error: err.Error(), ErrorKind: errKind(err), err: err}
+	if ln.id != "" && errors.Is(err, errNotFetched) {
+		return // left in the queue: another worker takes it over
+	}
+	rec := &fetchRecord{URL: sluice.RedactURL(ln.text), n: ln.n, Error: err.Error(), ErrorKind: errKind(err), err: err,
+		id: ln.id, Worker: r.src.worker}
 	if r.ordered != nil {
 		r.ordered <- pendingFetch{n: ln.n, url: ln.text, rec: rec}
 		return
@@ -301,7 +332,7 @@ func (r *fetchRun) submit(ctx context.Context, ln inputLine) bool {
 	}
 	r.waiting.add(fut)
 	if r.ordered != nil {
-		r.ordered <- pendingFetch{n: ln.n, url: ln.text, host: host, fut: fut}
+		r.ordered <- pendingFetch{n: ln.n, url: ln.text, host: host, fut: fut, id: ln.id}
 		return true
 	}
 	r.inFlight.Add(1)
@@ -310,7 +341,7 @@ func (r *fetchRun) submit(ctx context.Context, ln inputLine) bool {
 		r.waiting.remove(fut)
 		r.room.release(host)
 		rec := toRecord(ln.n, ln.text, resp, err)
-		rec.slot = true
+		rec.slot, rec.id, rec.Worker = true, ln.id, r.src.worker
 		r.records <- rec
 		r.inFlight.Done()
 	})

@@ -38,6 +38,7 @@ type inputLine struct {
 	n    int
 	text string
 	err  error
+	id   string // the queue message it came from, with --queue
 }
 
 // readInputs sends every non-blank, non-comment line of the sources to out,
