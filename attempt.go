@@ -6,9 +6,11 @@ package sluice
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,9 +50,19 @@ func (f *Fetcher) attempt(ctx context.Context, req *http.Request) (*Response, er
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, headerTooLarge(err, f.maxHeaderBytes())
 	}
-	body, truncated, err := readCapped(resp.Body, f.maxBody())
+	var (
+		body      []byte
+		size      int64
+		truncated bool
+	)
+	if f.DiscardBody {
+		size, truncated, err = countCapped(resp.Body, f.maxBody())
+	} else {
+		body, truncated, err = readCapped(resp.Body, f.maxBody())
+		size = int64(len(body))
+	}
 	// Closing an unfinished body makes the transport drop the connection
 	// instead of draining an endless or huge body.
 	resp.Body.Close()
@@ -65,10 +77,11 @@ func (f *Fetcher) attempt(ctx context.Context, req *http.Request) (*Response, er
 	defer mu.Unlock()
 	t.Total = time.Since(start)
 	return &Response{
-		FinalURL:   final.String(),
+		FinalURL:   RedactURL(final.String()),
 		StatusCode: resp.StatusCode,
 		Header:     resp.Header,
 		Body:       body,
+		BodySize:   size,
 		Truncated:  truncated,
 		Timings:    t,
 	}, nil
@@ -82,6 +95,26 @@ func readCapped(r io.Reader, limit int64) ([]byte, bool, error) {
 		return body[:limit], true, nil
 	}
 	return body, false, err
+}
+
+// countCapped reads r to the end or to limit bytes, keeping none of it,
+// and reports how many it read and whether there was more.
+func countCapped(r io.Reader, limit int64) (int64, bool, error) {
+	n, err := io.Copy(io.Discard, io.LimitReader(r, limit+1))
+	if n > limit {
+		return limit, true, nil
+	}
+	return n, false, err
+}
+
+// headerTooLarge wraps ErrHeaderTooLarge around the transport's error for
+// a header past the limit, which net/http gives only as a message; it is
+// the one failure named from its text, at the one place it is made.
+func headerTooLarge(err error, limit int64) error {
+	if strings.Contains(err.Error(), "server response headers exceeded") {
+		return fmt.Errorf("%w: over %d bytes", ErrHeaderTooLarge, limit)
+	}
+	return err
 }
 
 // retryWait reports whether j's attempt, which ended with resp or err, is

@@ -8,12 +8,14 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/buildinfo"
+	"github.com/sluicehq/sluice/internal/netguard"
 )
 
 // DefaultUserAgent is the User-Agent a [Fetcher] (and a crawler.Crawler)
@@ -90,14 +92,43 @@ type Fetcher struct {
 	// DefaultUserAgent.
 	UserAgent string
 	// Header is added to every request, without replacing what the
-	// request already has.
+	// request already has. It goes to the request's own origin (scheme,
+	// host and port): on a redirect to another origin it is removed, with
+	// Authorization, Cookie and Proxy-Authorization, unless HeaderAnyHost
+	// is set.
 	Header http.Header
+	// HeaderAnyHost keeps Header, Authorization and Cookie on redirects to
+	// other origins. Ignored when Client is set.
+	HeaderAnyHost bool
 	// MaxRedirects caps redirects followed; 0 means 10, negative means
 	// none (the 3xx response is returned). Ignored when Client is set.
 	MaxRedirects int
+	// MaxHeaderBytes caps the bytes of a response's header; 0 means 1 MiB.
+	// A longer header fails the attempt with [ErrHeaderTooLarge]. Ignored
+	// when Client is set.
+	MaxHeaderBytes int64
+	// DiscardBody makes the Fetcher count each body, up to MaxBody bytes,
+	// while reading it, and keep none of it: Response.Body is nil and
+	// Response.BodySize has the count. Memory then does not grow with
+	// MaxBody.
+	DiscardBody bool
+	// DenyPrivate refuses connections to loopback, private, link-local
+	// (169.254.0.0/16, where cloud metadata services answer), unique-local,
+	// unspecified and other non-public addresses. The address is checked
+	// at dial time, after DNS resolution, so neither a redirect nor a name
+	// resolving to an internal address gets around it; a refused request
+	// fails with an error of kind "blocked". Proxies from the environment
+	// are not used when it is set; with Proxy set, it is the proxy's
+	// address that is checked, and the proxy that must refuse the rest. Set it when fetching URLs that others
+	// choose. Ignored when Client is set.
+	DenyPrivate bool
+	// InsecureSkipVerify accepts any TLS certificate, as curl -k does.
+	// Ignored when Client is set.
+	InsecureSkipVerify bool
 	// Client sends the requests; nil means a client of the Fetcher's own
-	// whose transport is sized to MaxInFlight and PerHost and speaks
-	// HTTP/2 over TLS where the server offers it, HTTP/1.1 otherwise.
+	// whose transport is sized to MaxInFlight and PerHost, set up by the
+	// fields above, and speaks HTTP/2 over TLS where the server offers it,
+	// HTTP/1.1 otherwise.
 	Client *http.Client
 	// Jar keeps the cookies responses set and sends them back; nil means
 	// cookies are not kept. Ignored when Client is set.
@@ -147,6 +178,13 @@ func (f *Fetcher) maxBody() int64 {
 	return 10 << 20
 }
 
+func (f *Fetcher) maxHeaderBytes() int64 {
+	if f.MaxHeaderBytes > 0 {
+		return f.MaxHeaderBytes
+	}
+	return 1 << 20
+}
+
 func (f *Fetcher) maxRetryWait() time.Duration {
 	if f.MaxRetryWait > 0 {
 		return f.MaxRetryWait
@@ -170,11 +208,23 @@ func (f *Fetcher) setup() {
 		tr.MaxConnsPerHost = perHost
 		tr.MaxIdleConns = n
 		tr.MaxIdleConnsPerHost = perHost
+		tr.MaxResponseHeaderBytes = f.maxHeaderBytes()
+		if f.DenyPrivate {
+			d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+			tr.DialContext = (&netguard.Guard{}).Dialer(d).DialContext
+			tr.Proxy = nil // a proxy from the environment would reach the addresses for us
+		}
 		if f.Proxy != nil {
 			tr.Proxy = http.ProxyURL(f.Proxy)
 		}
 		if f.TLSConfig != nil {
 			tr.TLSClientConfig = f.TLSConfig.Clone()
+		}
+		if f.InsecureSkipVerify {
+			if tr.TLSClientConfig == nil {
+				tr.TLSClientConfig = &tls.Config{}
+			}
+			tr.TLSClientConfig.InsecureSkipVerify = true
 		}
 		f.client = &http.Client{Transport: tr, CheckRedirect: f.checkRedirect, Jar: f.Jar}
 	})
@@ -213,8 +263,21 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > limit {
 		return fmt.Errorf("%w (%d)", ErrTooManyRedirects, limit)
 	}
+	if !f.HeaderAnyHost && !sameOrigin(req.URL, via[0].URL) {
+		// The client copies the first request's headers to each redirect
+		// and drops credentials only for another domain, not another port.
+		for _, k := range credentialHeaders {
+			req.Header.Del(k)
+		}
+		for k := range f.Header {
+			req.Header.Del(k)
+		}
+	}
 	return nil
 }
+
+// credentialHeaders never follow a redirect to another origin.
+var credentialHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization"}
 
 // Close stops intake, lets every queued and running fetch finish (retries
 // included) and returns when the Fetcher's goroutines have exited. It is

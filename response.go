@@ -21,8 +21,12 @@ type Response struct {
 	StatusCode int
 	// Header is the header of the final response.
 	Header http.Header
-	// Body is the body of the final response, at most MaxBody bytes.
+	// Body is the body of the final response, at most MaxBody bytes; nil
+	// when the Fetcher's DiscardBody is set.
 	Body []byte
+	// BodySize is the bytes of the body read, at most MaxBody, whether
+	// kept in Body or discarded.
+	BodySize int64
 	// Truncated reports that the body was longer than MaxBody and was cut.
 	Truncated bool
 	// Attempts is how many times the request was sent, retries included.
@@ -74,8 +78,14 @@ type FetchError struct {
 	Err error
 }
 
-// Error reports the URL and the cause.
-func (e *FetchError) Error() string { return "sluice: fetch " + e.URL + ": " + e.Err.Error() }
+// Error reports the URL, its password redacted, and the cause.
+func (e *FetchError) Error() string {
+	return "sluice: fetch " + RedactURL(e.URL) + ": " + e.Err.Error()
+}
+
+// ErrHeaderTooLarge is wrapped by the error of an attempt whose response
+// header passed the Fetcher's MaxHeaderBytes; its kind is "too-large".
+var ErrHeaderTooLarge = failure.New(failure.TooLarge, "sluice: response header too large")
 
 // Unwrap returns the cause.
 func (e *FetchError) Unwrap() error { return e.Err }

@@ -5,6 +5,7 @@ package sluice
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 )
@@ -42,4 +43,44 @@ func checkURL(u *url.URL) error {
 		return fmt.Errorf("%w: missing host", ErrBadURL)
 	}
 	return nil
+}
+
+// sameOrigin reports whether a and b have one origin: scheme, host and
+// port, the port defaulted from the scheme.
+func sameOrigin(a, b *url.URL) bool {
+	return Origin(a) == Origin(b)
+}
+
+// Origin returns u's origin as "scheme://host:port", lower-cased, with the
+// scheme's default port filled in, so that URLs of one origin give one
+// string.
+func Origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// RedactURL returns raw with the password of its user information, if
+// any, replaced by "xxxxx", for records and messages. A string that does
+// not parse as a URL is returned as is.
+func RedactURL(raw string) string {
+	if !strings.Contains(raw, "@") {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); !ok {
+		return raw
+	}
+	return u.Redacted()
 }

@@ -51,6 +51,7 @@ func (s *scheduler) admit(store context.Context, batch ...Entry) {
 		e.Host = s.hostOf(e.URL).key
 		keep = append(keep, e)
 	}
+	keep = s.room(keep)
 	if len(keep) == 0 {
 		return
 	}
@@ -147,13 +148,50 @@ func (s *scheduler) adoptHosts(store context.Context) bool {
 	if err != nil || len(hosts) == 0 {
 		return false
 	}
+	counter, _ := s.frontier.(hostCounter)
 	for _, key := range hosts {
 		h := s.hostOf(key + "/")
 		if h.pending == 0 {
 			h.pending = 1 // a hint: Pop tells the truth
-			s.pending++
+			if counter != nil {
+				// A frontier that counts each host's queue (one opened
+				// again to resume a crawl) lets the host run at full
+				// speed, not one URL per look.
+				if n, err := counter.HostPending(store, key); err == nil && n > 0 {
+					h.pending = n
+				}
+			}
+			s.pending += h.pending
 		}
 		s.touch(h)
 	}
 	return true
+}
+
+// hostCounter is implemented by frontiers that count the pending URLs of
+// each host, as DiskFrontier does.
+type hostCounter interface {
+	HostPending(ctx context.Context, host string) (int, error)
+}
+
+// DefaultMaxQueue is the cap on pending URLs of a crawl on a MemoryFrontier
+// when Crawler.MaxQueue is 0: a million pending URLs take tens of
+// megabytes, so an endless site ends in a warning, not in exhausted memory.
+const DefaultMaxQueue = 1_000_000
+
+// room returns the part of batch the frontier has room for under the
+// MaxQueue cap; the rest is counted in Stats.QueueFull, with one warning.
+func (s *scheduler) room(batch []Entry) []Entry {
+	if s.cfg.maxQueue <= 0 || s.pending+len(batch) <= s.cfg.maxQueue {
+		return batch
+	}
+	n := max(s.cfg.maxQueue-s.pending, 0)
+	dropped := len(batch) - n
+	s.c.update(func(st *Stats) { st.QueueFull += int64(dropped) })
+	if !s.queueWarned {
+		s.queueWarned = true
+		s.cfg.logger.Warn("crawler: frontier full; URLs found while it is are not admitted (raise MaxQueue, or use a frontier on disk)",
+			"pending", s.pending, "max_queue", s.cfg.maxQueue)
+	}
+	return batch[:n]
 }

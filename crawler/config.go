@@ -27,6 +27,7 @@ type config struct {
 	visitWorkers  int
 	logger        *slog.Logger
 	frontier      Frontier
+	maxQueue      int // 0: no cap
 }
 
 // resolve returns c's configuration with the documented defaults.
@@ -67,6 +68,10 @@ func (c *Crawler) resolve() *config {
 	if cfg.frontier == nil {
 		cfg.frontier = &MemoryFrontier{}
 	}
+	cfg.maxQueue = max(c.MaxQueue, 0)
+	if _, inMemory := cfg.frontier.(*MemoryFrontier); inMemory && c.MaxQueue == 0 {
+		cfg.maxQueue = DefaultMaxQueue
+	}
 	return cfg
 }
 
@@ -76,7 +81,8 @@ func (c *Crawler) resolve() *config {
 func (cfg *config) fetcher() *sluice.Fetcher {
 	return &sluice.Fetcher{
 		MaxInFlight: cfg.inFlight, PerHost: cfg.perHost, Timeout: cfg.Timeout, MaxBody: cfg.MaxBody,
-		UserAgent: cfg.userAgent, Header: cfg.Header, MaxRedirects: -1, Client: cfg.Client,
+		UserAgent: cfg.userAgent, MaxRedirects: -1, Client: cfg.Client,
 		Jar: cfg.Jar, Proxy: cfg.Proxy, TLSConfig: cfg.TLSConfig,
-	}
+		MaxHeaderBytes: cfg.MaxHeaderBytes, DenyPrivate: cfg.DenyPrivate, InsecureSkipVerify: cfg.InsecureSkipVerify,
+	} // Header is added per request, by origin: see pipeline.get
 }

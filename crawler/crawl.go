@@ -132,5 +132,6 @@ func newPipeline(cfg *config, s *scheduler, visit func(*Page) error, seeds []str
 		visitCh: make(chan *pageWork, cfg.visitWorkers),
 	}
 	p.scopeHosts, p.scopeDomains = seedScope(p.cz, seeds)
+	p.headerOrigins = seedOrigins(p.cz, seeds)
 	return p
 }

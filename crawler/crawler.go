@@ -124,7 +124,8 @@ type Crawler struct {
 	// marked <meta name=robots content=nofollow>.
 	Nofollow bool
 	// MaxLinks caps the links taken from one page; 0 means 10,000. The
-	// links dropped are counted in Stats.LinksDropped.
+	// links of a page also stop at 4 MiB of resolved URLs, whatever
+	// MaxLinks says. The links dropped are counted in Stats.LinksDropped.
 	MaxLinks int
 	// Sitemaps seeds the crawl with the URLs of the sitemaps listed in the
 	// seed hosts' robots.txt, and of their /sitemap.xml.
@@ -138,8 +139,31 @@ type Crawler struct {
 	// UserAgent is sent with every request and chooses the robots.txt
 	// group by its product token; "" means sluice.DefaultUserAgent.
 	UserAgent string
-	// Header is added to every request.
+	// Header is added to the requests sent to the seeds' origins (scheme,
+	// host and port), robots.txt included, and to no other: credentials
+	// given for a site do not follow its links, redirects or <base href>
+	// elsewhere. HeaderAnyHost sends it everywhere.
 	Header http.Header
+	// PageHeader, when set, returns headers to add to the request of the
+	// page at url (not of robots.txt or sitemaps); nil adds none. A
+	// recrawl sends a page's stored validators this way (If-None-Match,
+	// If-Modified-Since), and records a 304 as unchanged. It is called
+	// from the fetch workers and must be safe for concurrent use.
+	PageHeader func(url string) http.Header
+	// HeaderAnyHost sends Header to every origin the crawl reaches.
+	HeaderAnyHost bool
+	// MaxHeaderBytes caps the bytes of a response's header; 0 means 1 MiB.
+	// Ignored when Client is set.
+	MaxHeaderBytes int64
+	// DenyPrivate refuses connections to loopback, private, link-local
+	// (cloud metadata included), unique-local and other non-public
+	// addresses, checked at dial time after DNS resolution; the pages
+	// refused fail with kind "blocked". Set it when crawling on behalf of
+	// others. Ignored when Client is set.
+	DenyPrivate bool
+	// InsecureSkipVerify accepts any TLS certificate. Ignored when Client
+	// is set.
+	InsecureSkipVerify bool
 	// Timeout bounds each attempt (one request, body included; a retry is
 	// a new attempt), as in sluice.Fetcher; 0 means 30 seconds.
 	Timeout time.Duration
@@ -177,6 +201,13 @@ type Crawler struct {
 	// Frontier holds the seen-set and pending URLs; nil means a new
 	// MemoryFrontier.
 	Frontier Frontier
+	// MaxQueue caps the URLs this crawl keeps pending in the frontier: while
+	// it is full, links and sitemap URLs are not admitted; they are counted
+	// in Stats.QueueFull and Logger gets one warning. 0 means
+	// DefaultMaxQueue with a MemoryFrontier (whose pending URLs are held in
+	// memory) and no cap with another Frontier (which may spill to disk);
+	// negative means no cap.
+	MaxQueue int
 	// VisitWorkers is how many visit calls may run at once; 0 means 1, so
 	// visit needs no locking.
 	VisitWorkers int
@@ -267,6 +298,9 @@ type Stats struct {
 	OutOfScope int64
 	// LinksDropped is the number of links past the per-page cap.
 	LinksDropped int64
+	// QueueFull is the number of URLs not admitted because MaxQueue URLs
+	// were pending.
+	QueueFull int64
 	// Queued is the number of URLs pending now; PeakQueue the most ever.
 	Queued, PeakQueue int64
 	// InFlight is the number of requests running now.

@@ -74,11 +74,21 @@ func panicError(v any) *sluice.PanicError {
 	return &sluice.PanicError{Value: v, Stack: buf[:runtime.Stack(buf, false)]}
 }
 
-// get sends one GET of u with ctx.
-func (p *pipeline) get(ctx context.Context, u string) (*sluice.Response, error) {
+// get sends one GET of u with ctx, with header added.
+func (p *pipeline) get(ctx context.Context, u string, header http.Header) (*sluice.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, &sluice.FetchError{URL: u, Err: err}
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	if len(p.cfg.Header) > 0 && (p.cfg.HeaderAnyHost || p.headerOrigins[sluice.Origin(req.URL)]) {
+		for k, vs := range p.cfg.Header {
+			if _, ok := req.Header[k]; !ok {
+				req.Header[k] = vs
+			}
+		}
 	}
 	resp, err := p.fetcher.Attempt(ctx, req)
 	if err != nil {
@@ -93,7 +103,11 @@ func (p *pipeline) get(ctx context.Context, u string) (*sluice.Response, error) 
 func (p *pipeline) fetchPage(ctx context.Context, j *job) {
 	e := j.e
 	start := time.Now()
-	resp, err := p.get(ctx, e.URL)
+	var header http.Header
+	if p.c.PageHeader != nil {
+		header = p.c.PageHeader(e.URL)
+	}
+	resp, err := p.get(ctx, e.URL, header)
 	page := &Page{URL: e.URL, Depth: e.Depth, Parent: e.Parent, Response: resp, Err: err, Duration: time.Since(start)}
 	if pause, ok := retryPause(resp, err); ok && e.Attempts < p.cfg.retries && ctx.Err() == nil {
 		p.retry(j, pause)
@@ -143,7 +157,7 @@ func (p *pipeline) redirect(w *pageWork, loc string) {
 // returns the last redirect response.
 func (p *pipeline) fetchFollowing(ctx context.Context, u string) (*sluice.Response, error) {
 	for i := 0; ; i++ {
-		resp, err := p.get(ctx, u)
+		resp, err := p.get(ctx, u, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -176,7 +190,9 @@ func (p *pipeline) fetchRobots(ctx context.Context, j *job) *result {
 		r.robots = allowRobots()
 	default:
 		body := resp.Body[:min(len(resp.Body), robotsMaxBytes)]
+		release := p.charge(int64(len(resp.Body)))
 		r.robots = parseRobots(body, p.cfg.userAgent)
+		release()
 		for _, u := range r.robots.sitemaps() {
 			if c, err := p.cz.resolve(j.url, u); err == nil {
 				r.sitemaps = append(r.sitemaps, c)

@@ -63,6 +63,7 @@ func (s *scheduler) finishRobots(h *host, r *result, now time.Time) {
 
 // finishSitemap queues the sitemaps a sitemap lists and admits its pages.
 func (s *scheduler) finishSitemap(store context.Context, h *host, r *result) {
+	h.sitemapBusy = false
 	for _, u := range r.sitemaps {
 		s.addSitemap(h, u)
 	}

@@ -22,16 +22,17 @@ type host struct {
 	robotsBusy  bool
 	robotsFails int // unreachable fetches in a row
 
-	seed     bool
-	sitemaps []string // sitemap URLs to fetch
-	smSeen   map[string]bool
-	active   time.Time // last start or finish
+	seed        bool
+	sitemaps    []string // sitemap URLs to fetch
+	sitemapBusy bool     // one sitemap of a host is fetched at a time
+	smSeen      map[string]bool
+	active      time.Time // last start or finish
 }
 
 // hasWork reports whether h has work it may start, setting aside time and
 // caps: robots.txt, when due, is fetched before the work it guards.
 func (h *host) hasWork() bool {
-	return !h.robotsBusy && (len(h.sitemaps) > 0 || h.pending > 0 || h.held != nil)
+	return !h.robotsBusy && (len(h.sitemaps) > 0 && !h.sitemapBusy || h.pending > 0 || h.held != nil)
 }
 
 // slot marks h active at now and returns its host scheduler state, whose

@@ -5,6 +5,7 @@ package crawler
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -36,7 +37,11 @@ func (s *scheduler) pop(store context.Context, h *host, now time.Time) (Entry, b
 		h.held = nil
 		return e, true
 	}
-	e, ok, err := s.frontier.Pop(store, h.key)
+	e, ok, err := s.popPaced(store, h)
+	if w := (*HostWaitError)(nil); errors.As(err, &w) {
+		s.hosts.Hold(h.sh, now.Add(w.Wait)) // another crawl started it, or holds its cap
+		return Entry{}, false
+	}
 	if err != nil {
 		s.hosts.Hold(h.sh, now.Add(time.Second)) // a store that failed: try again
 		return Entry{}, false
@@ -50,6 +55,15 @@ func (s *scheduler) pop(store context.Context, h *host, now time.Time) (Entry, b
 	s.pending--
 	s.c.update(func(st *Stats) { st.Queued = int64(s.pending) })
 	return e, true
+}
+
+// popPaced pops h's next entry; a frontier shared with other crawls paces
+// the host and caps its requests in flight for all of them.
+func (s *scheduler) popPaced(store context.Context, h *host) (Entry, bool, error) {
+	if pf, ok := s.frontier.(PacedFrontier); ok {
+		return pf.PopPaced(store, h.key, HostLimits{Delay: s.delay(h), PerHost: s.cfg.PerHost})
+	}
+	return s.frontier.Pop(store, h.key)
 }
 
 // robotsDenial returns the error of a URL robots.txt does not allow.

@@ -38,6 +38,7 @@ type pipeline struct {
 	lastSlow atomic.Int64
 
 	scopeHosts, scopeDomains map[string]bool
+	headerOrigins            map[string]bool // where cfg.Header goes
 
 	budget  *semaphore.Weighted
 	parseCh chan *pageWork

@@ -24,11 +24,12 @@ const (
 // scheduler runs one crawl. Only its loop goroutine touches its fields,
 // except those the workers read, which are set before they start.
 type scheduler struct {
-	cfg      *config
-	c        *Crawler // for Stats
-	frontier Frontier
-	hosts    *hostsched.Scheduler[*host]
-	rng      *rand.Rand
+	cfg         *config
+	queueWarned bool     // the MaxQueue warning was given
+	c           *Crawler // for Stats
+	frontier    Frontier
+	hosts       *hostsched.Scheduler[*host]
+	rng         *rand.Rand
 
 	pending  int // entries queued by this process and not popped
 	admitted int
@@ -105,6 +106,11 @@ func (s *scheduler) loop(ctx, fetchCtx, store context.Context, stopFetches func(
 		wake := s.step(store)
 		if s.idle(store) {
 			return
+		}
+		// idle may have just found the other crawls of a shared frontier
+		// busy: look again when it says, or nothing may wake this one.
+		if !s.poll.IsZero() && (wake.IsZero() || s.poll.Before(wake)) {
+			wake = s.poll
 		}
 		timerC := s.arm(timer, wake)
 		select {
@@ -198,9 +204,12 @@ func (s *scheduler) startNext(store context.Context, h *host, now time.Time) boo
 	case s.needRobots(h):
 		h.robotsBusy = true
 		j = &job{kind: jobRobots, h: h, url: h.key + "/robots.txt"}
-	case len(h.sitemaps) > 0:
+	case len(h.sitemaps) > 0 && !h.sitemapBusy:
+		// One at a time: a sitemap index of a hundred bombs is read one
+		// bomb after the other.
 		j = &job{kind: jobSitemap, h: h, url: h.sitemaps[0]}
 		h.sitemaps = h.sitemaps[1:]
+		h.sitemapBusy = true
 	default:
 		j = s.nextPage(store, h, now)
 	}

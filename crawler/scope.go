@@ -3,8 +3,10 @@
 package crawler
 
 import (
+	"net/url"
 	"strings"
 
+	"github.com/sluicehq/sluice"
 	"golang.org/x/net/publicsuffix"
 )
 
@@ -104,4 +106,20 @@ func seedScope(cz *canonicalizer, seeds []string) (hosts, domains map[string]boo
 		domains[registrable(hostname(u))] = true
 	}
 	return hosts, domains
+}
+
+// seedOrigins returns the origins (scheme, host, port) of the seeds: where
+// the Crawler's Header goes.
+func seedOrigins(cz *canonicalizer, seeds []string) map[string]bool {
+	origins := make(map[string]bool)
+	for _, raw := range seeds {
+		c, err := cz.resolve("", raw)
+		if err != nil {
+			continue
+		}
+		if u, err := url.Parse(c); err == nil {
+			origins[sluice.Origin(u)] = true
+		}
+	}
+	return origins
 }

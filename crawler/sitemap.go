@@ -19,7 +19,11 @@ func (p *pipeline) fetchSitemap(ctx context.Context, j *job) *result {
 	if err != nil || resp.StatusCode/100 != 2 {
 		return r
 	}
+	// The body and the parse's working set count in the crawl's byte
+	// budget, with the pages waiting to be parsed and visited.
+	release := p.charge(int64(len(resp.Body)) + 4*sitemapMaxRun)
 	pages, sitemaps := parseSitemap(resp.Body, sitemapMaxURLs)
+	release()
 	for _, loc := range sitemaps {
 		if u, err := p.cz.resolve(j.url, loc); err == nil {
 			r.sitemaps = append(r.sitemaps, u)
@@ -37,7 +41,10 @@ func (p *pipeline) fetchSitemap(ctx context.Context, j *job) *result {
 // (<sitemapindex>), plain or gzipped, and returns the <loc> values of its
 // pages and of the sitemaps it lists, at most limit of each, as written
 // but trimmed. Malformed XML ends the reading, keeping what came before;
-// a gzipped body is read to parseBudget bytes at most.
+// a gzipped body is read to parseBudget bytes at most. Memory does not grow
+// with what the body inflates to: runs of text or markup longer than
+// sitemapMaxRun are cut before the decoder sees them, so no token it
+// builds is larger.
 func parseSitemap(body []byte, limit int) (pages, sitemaps []string) {
 	var r io.Reader = bytes.NewReader(body)
 	if bytes.HasPrefix(body, []byte{0x1f, 0x8b}) {
@@ -48,7 +55,7 @@ func parseSitemap(body []byte, limit int) (pages, sitemaps []string) {
 		defer zr.Close()
 		r = io.LimitReader(zr, parseBudget)
 	}
-	d := xml.NewDecoder(r)
+	d := xml.NewDecoder(&runCapReader{r: r, max: sitemapMaxRun})
 	d.Strict = false
 	var inSitemap, inLoc bool
 	var loc strings.Builder
@@ -88,4 +95,53 @@ func parseSitemap(body []byte, limit int) (pages, sitemaps []string) {
 		}
 	}
 	return pages, sitemaps
+}
+
+// sitemapMaxRun bounds the bytes between two markup delimiters (< or >)
+// that a sitemap's decoder sees: a <loc> holds at most maxURLLen bytes, so
+// anything longer is padding, such as the gigabytes of whitespace a
+// sitemap bomb inflates to.
+const sitemapMaxRun = 2 * maxURLLen
+
+// runCapReader passes r through, dropping the bytes of any run between
+// markup delimiters past max.
+type runCapReader struct {
+	r   io.Reader
+	max int
+	run int
+}
+
+func (c *runCapReader) Read(p []byte) (int, error) {
+	for {
+		n, err := c.r.Read(p)
+		k := 0 // bytes kept, moved to the front of p
+		for i := 0; i < n; {
+			end := n
+			if j := bytes.IndexAny(p[i:n], "<>"); j >= 0 {
+				end = i + j
+			}
+			keep := max(0, min(end-i, c.max-c.run))
+			k += copy(p[k:], p[i:i+keep])
+			c.run += end - i
+			if end < n { // a delimiter: kept, and a new run begins
+				p[k] = p[end]
+				k++
+				c.run = 0
+			}
+			i = end + 1
+		}
+		if k > 0 || err != nil {
+			return k, err
+		}
+	}
+}
+
+// charge takes n bytes (at most the whole budget) from the crawl's byte
+// budget, waiting for them, and returns the function that gives them back.
+func (p *pipeline) charge(n int64) (release func()) {
+	n = min(n, parseBudget)
+	if p.budget.Acquire(context.Background(), n) != nil {
+		return func() {}
+	}
+	return func() { p.budget.Release(n) }
 }

@@ -3,9 +3,11 @@ package crawler
 import (
 	"bytes"
 	"compress/gzip"
+	"io"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestParseSitemap(t *testing.T) {
@@ -59,4 +61,22 @@ func FuzzParseSitemap(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestRunCapReader(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"<a>xyz</a>", "<a>xyz</a>"},
+		{"<a>xxxxxxxx</a>", "<a>xxxx</a>"},
+		{"<aaaaaaaa>", "<aaaa>"},
+		{"      <b>  ", "    <b>  "},
+	} {
+		got, err := io.ReadAll(&runCapReader{r: iotest.OneByteReader(strings.NewReader(tc.in)), max: 4})
+		if err != nil || string(got) != tc.want {
+			t.Errorf("%q: %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+		got, _ = io.ReadAll(&runCapReader{r: strings.NewReader(tc.in), max: 4})
+		if string(got) != tc.want {
+			t.Errorf("%q in one read: %q; want %q", tc.in, got, tc.want)
+		}
+	}
 }

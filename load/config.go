@@ -5,6 +5,7 @@ package load
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -63,7 +64,8 @@ type Config struct {
 	// crawler.Crawler. In the closed model this many requests are always
 	// in flight; in the open model a request that finds every worker
 	// busy waits for one, and the wait counts in its response time. Zero
-	// means DefaultMaxInFlight. The CLI sets it with -c.
+	// means DefaultMaxInFlight; at most MaxInFlightLimit. The CLI sets it
+	// with -c.
 	MaxInFlight int
 
 	// Requests, in the closed model, stops the run after this many
@@ -178,6 +180,12 @@ func (c *Config) Validate() error {
 	switch {
 	case c.MaxInFlight < 0:
 		return errors.New("load: in-flight cap (connections) must not be negative")
+	case c.MaxInFlight > MaxInFlightLimit || c.DropAbove > MaxInFlightLimit:
+		return fmt.Errorf("load: connections and max in-flight must be at most %d", MaxInFlightLimit)
+	case math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0):
+		return fmt.Errorf("load: rate %g is not a number of requests per second", c.Rate)
+	case c.Duration > maxDuration || c.Warmup > maxDuration:
+		return fmt.Errorf("load: duration and warmup must be at most %v", maxDuration)
 	case c.Requests < 0:
 		return errors.New("load: requests must not be negative")
 	case c.Duration < 0:
@@ -201,10 +209,15 @@ func (c *Config) Validate() error {
 	case len(c.Stages) > 0 && c.Duration > 0:
 		return errors.New("load: stages set their own duration; drop the duration")
 	}
+	var total time.Duration
 	for i, s := range c.Stages {
-		if s.Duration <= 0 || s.Rate < 0 || s.Rate > maxRate {
+		if s.Duration <= 0 || !(s.Rate >= 0 && s.Rate <= maxRate) {
 			return fmt.Errorf("load: stage %d: want a positive duration and a rate in [0, %d]", i+1, maxRate)
 		}
+		if s.Duration > maxDuration-total {
+			return fmt.Errorf("load: stages last longer than %v", maxDuration)
+		}
+		total += s.Duration
 	}
 	if len(c.Stages) > 0 {
 		peak := 0.0
@@ -217,6 +230,15 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// MaxInFlightLimit bounds MaxInFlight and DropAbove: each is a goroutine,
+// a socket and buffers, so far more than a machine's file descriptors
+// would take gigabytes before the first request.
+const MaxInFlightLimit = 100_000
+
+// maxDuration bounds a run's length (stages summed, and the warmup) well
+// inside time.Duration, whose overflow would turn a long run into none.
+const maxDuration = 365 * 24 * time.Hour
 
 // maxRate bounds the open model's rate: far above what one machine can
 // send, low enough that schedule arithmetic stays exact in float64.

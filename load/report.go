@@ -43,7 +43,8 @@ type Report struct {
 	RPS         float64   `json:"rps"`      // Requests per second of Duration
 	SuccessRPS  float64   `json:"success_rps"`
 	TargetRPS   float64   `json:"target_rps"` // planned mean rate; 0 in the closed model
-	Dropped     int64     `json:"dropped"`    // due but never sent: over DropAbove, or still queued Timeout after the plan ended
+	Dropped     int64     `json:"dropped"`    // due but never sent: over DropAbove, or still unsent when the plan ended
+	Cancelled   int64     `json:"cancelled"`  // in flight when the run ended, cut off and counted nowhere else
 	LateSends   int64     `json:"late_sends"` // sent more than 1 ms after their intended time
 
 	StatusCodes  map[string]int64  `json:"status_codes"`
@@ -152,6 +153,7 @@ func (p *phase) report(cfg *Config) *Report {
 		Success:      r.ok,
 		Failed:       r.failed,
 		Dropped:      r.totalDropped,
+		Cancelled:    r.cancelled,
 		LateSends:    r.lateSends,
 		StatusCodes:  map[string]int64{},
 		Errors:       map[string]int64{},
@@ -250,7 +252,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	r.writeWorkers(&b)
 	fmt.Fprintf(&b, "  requests   %d (%d ok, %d failed)", r.Requests, r.Success, r.Failed)
 	if r.Dropped > 0 {
-		fmt.Fprintf(&b, ", %d dropped (in-flight cap, or still unsent a timeout after the plan ended)", r.Dropped)
+		fmt.Fprintf(&b, ", %d dropped (in-flight cap, or still unsent when the plan ended)", r.Dropped)
+	}
+	if r.Cancelled > 0 {
+		fmt.Fprintf(&b, ", %d cancelled in flight at the end", r.Cancelled)
 	}
 	b.WriteString("\n")
 	r.writeRate(&b)

@@ -16,6 +16,11 @@ import (
 // run stops, in-flight requests are abandoned, and Run returns the report
 // of what was measured so far with Interrupted set.
 //
+// The run ends when its duration (or its last stage) does: nothing is sent
+// after that instant, requests still in flight are cancelled and counted
+// in [Report.Cancelled], and in the open model requests due but not yet
+// sent are counted in [Report.Dropped].
+//
 // Run starts MaxInFlight goroutines (plus a dispatcher and a clock) and
 // they have all ended when it returns. Separate calls may run concurrently.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
@@ -62,13 +67,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			wc.Stages = nil
 		}
 		if !cfg.open() || wc.Rate > 0 {
-			runPhase(ctx, &wc, workers, &stopped)
+			runPhase(ctx, &wc, workers, &stopped, nil)
 		}
 	}
 	tr := eng.tracker()
 	opened0, reused0 := tr.opened.Load(), tr.reused.Load()
 	in0, out0 := tr.bytesIn.Load(), tr.bytesOut.Load()
-	p := runPhase(ctx, &cfg, workers, &stopped)
+	p := runPhase(ctx, &cfg, workers, &stopped, eng.abort)
 	rep := p.report(&cfg)
 	rep.ConnsOpened = tr.opened.Load() - opened0
 	rep.ConnsReused = tr.reused.Load() - reused0
@@ -100,6 +105,7 @@ type phase struct {
 	elapsed  time.Duration
 	notified int          // rows already passed to OnSecond; used by the clock goroutine, then by runPhase after it ends
 	stopped  *atomic.Bool // set when the caller's context is done
+	ended    atomic.Bool  // set when the phase reached its duration
 	// genLate counts requests released more than genLateAfter after they
 	// were due while a connection was free: the generator, not the
 	// target, was behind.
@@ -110,8 +116,13 @@ type phase struct {
 // count against the generator; the sleeper wakes well within it.
 const genLateAfter = 10 * time.Millisecond
 
-func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomic.Bool) *phase {
+// runPhase runs one phase. With cut set, the phase ends at its duration:
+// the workers' context ends then and cut closes what is in flight (a
+// warmup, run without cut, lets its last requests finish so its
+// connections stay warm).
+func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomic.Bool, cut func()) *phase {
 	p := &phase{stopped: stopped}
+	parent := ctx
 	if cfg.open() {
 		var s schedule
 		if len(cfg.Stages) > 0 {
@@ -129,6 +140,18 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p.start = time.Now()
+	if d := cfg.duration(); cut != nil && d > 0 {
+		var end context.CancelFunc
+		ctx, end = context.WithDeadline(ctx, p.start.Add(d))
+		defer end()
+		stopCut := context.AfterFunc(ctx, func() {
+			if parent.Err() == nil {
+				p.ended.Store(true)
+			}
+			cut()
+		})
+		defer stopCut()
+	}
 	clockDone := make(chan struct{})
 	go func() {
 		defer close(clockDone)
@@ -142,7 +165,7 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 		for _, w := range workers {
 			wg.Go(func() { p.openWorker(ctx, cfg, w, jobs, &inflight) })
 		}
-		p.dispatch(ctx, cfg.DropAbove, cfg.timeout(), len(workers), jobs, &inflight)
+		p.dispatch(ctx, parent, cfg.DropAbove, len(workers), jobs, &inflight)
 	} else {
 		var issued atomic.Int64
 		for _, w := range workers {
@@ -169,29 +192,38 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 // (which fixes its intended send offset and its target), then sleeps until
 // the next one is due. It never sleeps per request: when it wakes late it
 // releases the whole backlog at once, each request still carrying its own
-// intended time. With maxInFlight set, a request due while that many are
+// intended time. With dropAbove set, a request due while that many are
 // outstanding is dropped and counted. Otherwise a full jobs channel blocks
 // dispatch; the requests behind it are not lost, their intended times are
-// recomputed from their index. So that an overloaded target cannot stretch
-// the run without bound, requests still unsent grace after the plan ends
-// are counted as dropped.
-func (p *phase) dispatch(ctx context.Context, maxInFlight int, grace time.Duration, conns int, jobs chan<- int64, inflight *atomic.Int64) {
+// recomputed from their index. Nothing is released after the plan ends:
+// requests still unsent then are counted as dropped, unless the caller's
+// context (parent) ended the run first.
+func (p *phase) dispatch(ctx, parent context.Context, dropAbove, conns int, jobs chan<- int64, inflight *atomic.Int64) {
 	defer close(jobs)
 	sl := newSleeper(ctx)
 	defer sl.close()
-	cutoff := time.NewTimer(time.Until(p.start.Add(p.sched.end + grace)))
+	cutoff := time.NewTimer(time.Until(p.start.Add(p.sched.end)))
 	defer cutoff.Stop()
-	for next := int64(0); next < p.sched.total; {
+	next := int64(0)
+	defer func() {
+		if next < p.sched.total && parent.Err() == nil {
+			p.rec.dropFrom(p.sched, next)
+		}
+	}()
+	for next < p.sched.total {
 		at := p.sched.at(next)
 		now := time.Since(p.start)
+		if now >= p.sched.end {
+			return
+		}
 		if at > now {
 			if !sl.sleep(ctx, at-now) {
 				return
 			}
 			continue
 		}
-		if maxInFlight > 0 {
-			if inflight.Load() >= int64(maxInFlight) {
+		if dropAbove > 0 {
+			if inflight.Load() >= int64(dropAbove) {
 				p.rec.drop(at)
 				next++
 				continue
@@ -205,9 +237,10 @@ func (p *phase) dispatch(ctx context.Context, maxInFlight int, grace time.Durati
 		case jobs <- next:
 			next++
 		case <-ctx.Done():
+			inflight.Add(-1)
 			return
 		case <-cutoff.C:
-			p.rec.dropFrom(p.sched, next)
+			inflight.Add(-1)
 			return
 		}
 	}
@@ -216,8 +249,11 @@ func (p *phase) dispatch(ctx context.Context, maxInFlight int, grace time.Durati
 func (p *phase) openWorker(ctx context.Context, cfg *Config, w worker, jobs <-chan int64, inflight *atomic.Int64) {
 	nt := int64(len(cfg.Targets))
 	for i := range jobs {
-		if ctx.Err() == nil {
+		switch {
+		case ctx.Err() == nil:
 			p.send(ctx, w, int(i%nt), p.sched.at(i))
+		case p.ended.Load():
+			p.rec.drop(p.sched.at(i)) // due, but the plan ended first
 		}
 		inflight.Add(-1)
 	}
@@ -250,7 +286,8 @@ func (p *phase) send(ctx context.Context, w worker, t int, at time.Duration) {
 	p.rec.markSent(res.sent)
 	res.status, res.err = w.do(ctx, t, now)
 	if res.err != nil && p.interrupted(ctx) {
-		return // interrupted, not a server failure
+		p.rec.cancel() // interrupted, not a server failure
+		return
 	}
 	res.done = time.Since(p.start)
 	p.rec.record(&res)

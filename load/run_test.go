@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -73,16 +74,19 @@ func TestOpenSendsThePlan(t *testing.T) {
 	var rows []Second
 	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, Rate: 1000, Duration: 2 * time.Second,
 		OnSecond: func(s Second) { rows = append(rows, s) }})
-	if rep.Model != "open" || rep.Requests != 2000 || rep.TargetRPS != 1000 {
-		t.Fatalf("model %s requests %d target %v, want open 2000 1000", rep.Model, rep.Requests, rep.TargetRPS)
+	// The last requests may still be in flight when the plan ends; they are
+	// cancelled. On a loaded machine (or under -race) the sender may fall
+	// behind; what is still unsent at the end is dropped, never sent late.
+	if rep.Model != "open" || rep.Requests+rep.Cancelled+rep.Dropped != 2000 || rep.Requests < 1000 || rep.TargetRPS != 1000 {
+		t.Fatalf("model %s requests %d cancelled %d dropped %d target %v, want open, a sum of 2000, 1000", rep.Model, rep.Requests, rep.Cancelled, rep.Dropped, rep.TargetRPS)
 	}
 	var planned, sent int64
 	for _, s := range rep.Seconds {
 		planned += s.Target
 		sent += s.Sent
 	}
-	if planned != 2000 || sent != 2000 {
-		t.Fatalf("seconds plan %d and send %d, want 2000", planned, sent)
+	if planned != 2000 || sent != rep.Requests+rep.Cancelled {
+		t.Fatalf("seconds plan %d and send %d, want 2000 and %d", planned, sent, rep.Requests+rep.Cancelled)
 	}
 	if len(rows) != len(rep.Seconds) || rows[0] != rep.Seconds[0] {
 		t.Fatalf("OnSecond saw %d rows, report has %d", len(rows), len(rep.Seconds))
@@ -104,8 +108,8 @@ func TestDropAbove(t *testing.T) {
 	}))
 	defer srv.Close()
 	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, Rate: 1000, Duration: 500 * time.Millisecond, DropAbove: 5})
-	if rep.Dropped == 0 || rep.Requests+rep.Dropped != 500 {
-		t.Fatalf("requests %d dropped %d, want drops summing to 500", rep.Requests, rep.Dropped)
+	if rep.Dropped == 0 || rep.Requests+rep.Dropped+rep.Cancelled != 500 {
+		t.Fatalf("requests %d dropped %d cancelled %d, want a sum of 500", rep.Requests, rep.Dropped, rep.Cancelled)
 	}
 	if rep.Requests > 5*600/50 {
 		t.Fatalf("%d requests passed a cap of 5 in flight at 50ms each", rep.Requests)
@@ -367,6 +371,13 @@ func TestValidate(t *testing.T) {
 		{Config{Targets: u, DropAbove: 5}, "open model only"},
 		{Config{Targets: u, Stages: []Stage{{time.Second, 0}}}, "every stage has rate 0"},
 		{Config{Targets: u, MaxInFlight: -1}, "connections"},
+		{Config{Targets: u, MaxInFlight: 100_000_000}, "at most 100000"},
+		{Config{Targets: u, Rate: 10, DropAbove: 100_000_000}, "at most 100000"},
+		{Config{Targets: u, Rate: math.NaN()}, "not a number"},
+		{Config{Targets: u, Rate: math.Inf(1)}, "not a number"},
+		{Config{Targets: u, Stages: []Stage{{time.Second, math.NaN()}}}, "stage 1"},
+		{Config{Targets: u, Stages: []Stage{{2562047 * time.Hour, 1}, {2562047 * time.Hour, 1}}}, "longer than"},
+		{Config{Targets: u, Duration: 2562047 * time.Hour, Warmup: 2562047 * time.Hour}, "at most"},
 	}
 	for _, tt := range tests {
 		err := tt.cfg.Validate()
@@ -403,8 +414,8 @@ func TestLargeBodies(t *testing.T) {
 
 func TestOverloadEndsOnTime(t *testing.T) {
 	// One connection to a 100 ms server can carry 10 requests/s; the plan
-	// asks for 100 in one second. The run must end about a timeout after
-	// the plan and count what it never sent as dropped.
+	// asks for 100 in one second. The run must end with the plan, count
+	// what it never sent as dropped and what it cut off as cancelled.
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -419,8 +430,8 @@ func TestOverloadEndsOnTime(t *testing.T) {
 	if took := time.Since(start); took > 3*time.Second {
 		t.Fatalf("run took %v for a 1 s plan with a 300 ms timeout", took)
 	}
-	if rep.Requests+rep.Dropped != 100 || rep.Dropped < 50 {
-		t.Fatalf("requests %d dropped %d; want a sum of 100 and most dropped", rep.Requests, rep.Dropped)
+	if rep.Requests+rep.Dropped+rep.Cancelled != 100 || rep.Dropped < 50 {
+		t.Fatalf("requests %d dropped %d cancelled %d; want a sum of 100 and most dropped", rep.Requests, rep.Dropped, rep.Cancelled)
 	}
 	var rowDrops int64
 	for _, s := range rep.Seconds {

@@ -48,8 +48,9 @@ func TestStallShowsInOpenModel(t *testing.T) {
 	if open.Latency.P50 > 100 {
 		t.Errorf("open model p50 = %.1fms, want the unstalled majority fast", open.Latency.P50)
 	}
-	if open.Requests != 6000 || open.Failed != 0 {
-		t.Errorf("open model: %d requests, %d failed; want 6000, 0", open.Requests, open.Failed)
+	if open.Requests+open.Cancelled+open.Dropped != 6000 || open.Failed != 0 {
+		t.Errorf("open model: %d requests, %d cancelled and %d unsent at the end, %d failed; want 6000 in all, 0 failed",
+			open.Requests, open.Cancelled, open.Dropped, open.Failed)
 	}
 
 	srv2 := stallServer()

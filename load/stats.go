@@ -84,14 +84,14 @@ type recorder struct {
 	sent    []int64 // by second of actual send
 	dropped []int64 // by second of intended send
 
-	requests, ok, failed, lateSends, totalDropped int64
-	status                                        map[int]int64
-	kinds                                         [failure.NumKinds]int64
-	samples                                       [failure.NumKinds]string
-	targets                                       []targetStats
-	metrics                                       *runMetrics // nil without Config.Metrics
-	pending                                       []pendingHist
-	spare                                         *hdr.Histogram // an empty histogram for the next second
+	requests, ok, failed, lateSends, totalDropped, cancelled int64
+	status                                                   map[int]int64
+	kinds                                                    [failure.NumKinds]int64
+	samples                                                  [failure.NumKinds]string
+	targets                                                  []targetStats
+	metrics                                                  *runMetrics // nil without Config.Metrics
+	pending                                                  []pendingHist
+	spare                                                    *hdr.Histogram // an empty histogram for the next second
 }
 
 func newRecorder(nTargets int, sched *schedule) *recorder {
@@ -140,6 +140,13 @@ func (r *recorder) drop(t time.Duration) {
 	r.dropped = grow(r.dropped, sec)
 	r.dropped[sec]++
 	r.totalDropped++
+	r.mu.Unlock()
+}
+
+// cancel counts a request cut off in flight by the end of the run.
+func (r *recorder) cancel() {
+	r.mu.Lock()
+	r.cancelled++
 	r.mu.Unlock()
 }
 

@@ -3,7 +3,10 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/sluicehq/sluice/crawler"
@@ -18,9 +21,15 @@ type crawlOptions struct {
 	out    outputFlags
 	keep   keepFlags
 	inputs []string // -i files of seeds
+	redis  redisFlags
+	crawl  string        // --crawl: the shared crawl's name
+	lease  time.Duration // --lease-ttl
 	scope  string
 	robots bool
 	label  string // progress line label
+	state  stateFlags
+
+	durable *durable // with --state, set by the run
 }
 
 func newCrawlCmd(e *env) *cobra.Command {
@@ -40,12 +49,21 @@ page fetched nor an error. An HTTP status of 400 and above is a page, not an
 error. On Ctrl+C or SIGTERM intake stops, pages in flight get --grace to
 finish (a second signal cancels them), and their records are written.
 
+With --redis and --crawl, every process given the same Redis and crawl name
+works on one crawl, on one machine or many: one seen-set, one queue per host,
+--host-rate, --per-host and Crawl-delay held for all of them together. Seeds
+may be given to any of them (they are kept in Redis, so all share one
+scope). Each process writes its own records, each naming its "worker"; a
+process that dies loses its URLs to the others after --lease-ttl. Every
+process exits when nothing is pending or in flight anywhere.
+
 ` + exitHelp,
 		Example: `  sluice crawl -c 50 --depth 3 -o pages.jsonl https://example.com/
   sluice crawl --per-host 4 --host-rate 2 --scope domain --deny '/calendar/' https://example.com/
-  sluice crawl --sitemaps --max-pages 10000 -A 'mybot/1.0 (+https://me.example)' https://example.com/`,
+  sluice crawl --sitemaps --max-pages 10000 -A 'mybot/1.0 (+https://me.example)' https://example.com/
+  sluice crawl --redis redis://10.0.0.5:6379/0 --crawl site -c 20 -o pages-$(hostname).jsonl https://example.com/`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 && len(o.inputs) == 0 {
+			if len(args) == 0 && len(o.inputs) == 0 && !o.redis.on() {
 				return &usageError{msg: "crawl: no seed URL given", cmd: cmd.CommandPath()}
 			}
 			if err := o.check(); err != nil {
@@ -54,6 +72,12 @@ finish (a second signal cancels them), and their records are written.
 			seeds, err := readSeeds(cmd.Context(), args, o.inputs, e.stdin)
 			if err != nil {
 				return err
+			}
+			if o.state.dir != "" {
+				return crawlDurable(cmd.Context(), e, o, seeds, cmd.Flags().Changed("output"))
+			}
+			if o.state.recrawl || o.state.accept {
+				return usageErrorf("crawl: --recrawl and --accept-changes need --state DIR")
 			}
 			out, closeOut, err := e.output(o.out.output)
 			if err != nil {
@@ -75,6 +99,7 @@ func (o *crawlOptions) addFlags(cmd *cobra.Command) {
 	c := &o.c
 	o.http.add(fs)
 	o.out.add(fs, "records")
+	o.state.add(fs)
 	o.keep.add(fs)
 	fs.StringArrayVarP(&o.inputs, "input", "i", nil, "file of seed URLs, one per line; - for standard input (repeatable)")
 	fs.Float64Var(&c.Jitter, "jitter", 0, "spread each host's delay over ±this fraction of it")
@@ -88,9 +113,18 @@ func (o *crawlOptions) addFlags(cmd *cobra.Command) {
 	fs.BoolVar(&c.Sitemaps, "sitemaps", false, "seed from the sitemaps in robots.txt and /sitemap.xml")
 	fs.BoolVar(&c.SortQuery, "sort-query", false, "sort query parameters when comparing URLs")
 	fs.BoolVar(&c.StripTracking, "strip-tracking", false, "drop tracking parameters (utm_*, gclid, …) when comparing URLs")
-	fs.IntVar(&c.MaxLinks, "max-links", 10000, "links taken from one page at most")
+	fs.IntVar(&c.MaxLinks, "max-links", 10000, fmt.Sprintf("links taken from one page at most (up to %d; a page's links also stop at 4 MiB of URLs; links dropped are counted)", maxLinksFlag))
+	fs.IntVar(&c.MaxQueue, "max-queue", 0, fmt.Sprintf("URLs kept pending at most; links found while full are counted, not admitted (0: %d for the in-memory frontier, none for a frontier on disk; -1: no cap)", crawler.DefaultMaxQueue))
 	fs.DurationVar(&c.Grace, "grace", 10*time.Second, "on Ctrl+C, time pages in flight get to finish")
+	o.redis.add(fs)
+	fs.StringVar(&o.crawl, "crawl", "", "with --redis: the name of the crawl shared by the processes")
+	fs.DurationVar(&o.lease, "lease-ttl", 30*time.Second, "with --redis: how long a silent process keeps its URLs before the others take them back")
 }
+
+// maxLinksFlag bounds --max-links: past it the crawler's cap of 4 MiB of
+// link URLs a page is what stops, so a larger count would be a promise
+// the crawler does not keep.
+const maxLinksFlag = 100_000
 
 // check validates the options and fills in the crawler's fields.
 func (o *crawlOptions) check() error {
@@ -103,8 +137,15 @@ func (o *crawlOptions) check() error {
 		checkNotNegative("crawl", "depth", c.MaxDepth),
 		checkNotNegative("crawl", "max-pages", c.MaxPages),
 		checkNotNegative("crawl", "max-links", c.MaxLinks),
+		checkAtMost("crawl", "max-links", c.MaxLinks, maxLinksFlag),
 		checkNotNegative("crawl", "grace", c.Grace.Seconds()), o.keep.check("crawl")); err != nil {
 		return err
+	}
+	if o.redis.on() != (o.crawl != "") {
+		return usageErrorf("crawl: --redis and --crawl go together")
+	}
+	if o.lease < time.Second {
+		return usageErrorf("crawl: --lease-ttl must be at least 1s, got %v", o.lease)
 	}
 	if c.Jitter < 0 || c.Jitter > 1 {
 		return usageErrorf("crawl: --jitter must be between 0 and 1, got %v", c.Jitter)
@@ -117,5 +158,20 @@ func (o *crawlOptions) check() error {
 		return err
 	}
 	c.UserAgent, c.Header, c.Jar, c.Proxy, c.TLSConfig = h.userAgent, client.header, client.jar, client.proxy, client.tls
+	c.HeaderAnyHost, c.MaxHeaderBytes, c.DenyPrivate = h.headerAnyHost, h.maxHeader, h.denyPrivate
 	return nil
+}
+
+// crawlDurable runs a crawl kept in the state dir of --state.
+func crawlDurable(ctx context.Context, e *env, o *crawlOptions, seeds []string, outputSet bool) error {
+	d, err := openDurable(ctx, o, seeds, outputSet)
+	if err != nil {
+		return err
+	}
+	o.durable = d
+	err = crawlRun(ctx, e, o, seeds, io.Discard)
+	if cerr := d.close(context.WithoutCancel(ctx)); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -21,6 +22,12 @@ type fetchOptions struct {
 	follow  bool
 	ordered bool
 	grace   time.Duration
+	resume  bool
+	done    recorded // with --resume: the records already written
+
+	redis     redisFlags
+	queue     string        // --queue: take URLs from this queue on Redis
+	claimIdle time.Duration // --claim-idle
 }
 
 func newFetchCmd(e *env) *cobra.Command {
@@ -42,10 +49,19 @@ with its error; an HTTP status of 400 and above is a response, not an error.
 On Ctrl+C or SIGTERM intake stops, requests already started get --grace to
 finish (a second signal cancels them), and every line read gets its record.
 
+With --redis and --queue, fetch is a worker of a queue filled by sluice queue
+push: any number of workers, on any machines, take its URLs through one Redis
+Streams consumer group, write their records (each naming its "worker") and
+acknowledge each URL once its record is written. The URLs a worker held when
+it died are taken over by another after --claim-idle, so a URL may be
+fetched twice, never lost. A worker exits when the queue is drained, or with
+--follow waits for more until interrupted.
+
 ` + exitHelp,
 		Example: `  sluice fetch -c 100 --per-host 4 --rate 50 -i urls.txt -o out.jsonl
   tail -f new-urls.txt | sluice fetch --ordered
-  sluice fetch --follow -i queue.txt`,
+  sluice fetch --follow -i queue.txt
+  sluice fetch --redis redis://10.0.0.5:6379/0 --queue jobs -c 50 -o out-$(hostname).jsonl`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			return runFetch(cmd, e, o, args)
 		}),
@@ -58,6 +74,10 @@ finish (a second signal cancels them), and every line read gets its record.
 	fs.BoolVar(&o.follow, "follow", false, "keep reading -i files as they grow, until interrupted")
 	fs.BoolVar(&o.ordered, "ordered", false, "write records in input order instead of completion order")
 	fs.DurationVar(&o.grace, "grace", 10*time.Second, "time requests in flight get to finish after Ctrl+C")
+	fs.BoolVar(&o.resume, "resume", false, "append to the -o file, skipping the input lines it has records for (a run cut short is run again with this flag)")
+	o.redis.add(fs)
+	fs.StringVar(&o.queue, "queue", "", "with --redis: take URLs from this queue (see sluice queue push)")
+	fs.DurationVar(&o.claimIdle, "claim-idle", time.Minute, "with --queue: take over URLs another worker has held this long")
 	return cmd
 }
 
@@ -70,8 +90,15 @@ func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error 
 		return err
 	}
 	o.client = client
-	if o.follow && len(o.inputs) == 0 {
-		return usageErrorf("fetch: --follow needs -i FILE")
+	switch {
+	case o.redis.on() != (o.queue != ""):
+		return usageErrorf("fetch: --redis and --queue go together")
+	case o.queue != "" && (len(args) > 0 || len(o.inputs) > 0):
+		return usageErrorf("fetch: --queue takes its URLs from the queue, not from arguments or -i")
+	case o.queue != "" && o.claimIdle < time.Second:
+		return usageErrorf("fetch: --claim-idle must be at least 1s, got %v", o.claimIdle)
+	case o.follow && len(o.inputs) == 0 && o.queue == "":
+		return usageErrorf("fetch: --follow needs -i FILE or --queue")
 	}
 	for _, name := range o.inputs {
 		if name == "-" {
@@ -81,7 +108,10 @@ func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error 
 			return usageErrorf("fetch: -i: %v", err)
 		}
 	}
-	out, closeOut, err := e.output(o.out.output)
+	if err := checkNotInput(o.out.output, o.inputs); err != nil {
+		return err
+	}
+	out, closeOut, err := o.openOutput(e)
 	if err != nil {
 		return err
 	}
@@ -95,9 +125,50 @@ func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error 
 	}
 	if !o.out.quiet {
 		sum.print(e.stderr)
+		if o.resume {
+			fmt.Fprintf(e.stderr, "  resumed: %s already recorded, skipped\n", plural(int64(sum.resumed), "line"))
+		}
 	}
 	if sum.interrupted {
 		return errInterrupted("fetch")
 	}
 	return o.out.failOn.check("fetch", int64(sum.records), int64(sum.errs), "URL")
+}
+
+// openOutput opens the records' destination: with --resume, the -o file
+// for appending, after reading back the records it holds.
+func (o *fetchOptions) openOutput(e *env) (io.Writer, func() error, error) {
+	if !o.resume {
+		return e.output(o.out.output)
+	}
+	if o.out.output == "" || o.out.output == "-" {
+		return nil, nil, usageErrorf("fetch: --resume needs -o FILE: it reads back the records written there")
+	}
+	done, f, err := openResume(o.out.output)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.done = done
+	return f, f.Close, nil
+}
+
+// checkNotInput refuses an output file that is also an input: creating it
+// would empty it before it is read.
+func checkNotInput(output string, inputs []string) error {
+	if output == "" || output == "-" {
+		return nil
+	}
+	ofi, err := os.Stat(output)
+	if err != nil {
+		return nil // a new file is no input
+	}
+	for _, name := range inputs {
+		if name == "-" {
+			continue
+		}
+		if ifi, err := os.Stat(name); err == nil && os.SameFile(ofi, ifi) {
+			return usageErrorf("fetch: --output %s is also an input (-i %s); writing it would empty it before it is read", output, name)
+		}
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -74,9 +75,10 @@ type httpFlags struct {
 	concurrency, perHost, retries int
 	rate, hostRate                float64
 	timeout                       time.Duration
-	maxBody                       int64
+	maxBody, maxHeader            int64
 	userAgent                     string
 	headers                       headerFlag
+	headerAnyHost, denyPrivate    bool
 	cookies                       cookieOptions
 	proxy                         string
 	insecure                      bool
@@ -99,7 +101,10 @@ func (h *httpFlags) add(fs *pflag.FlagSet) {
 	fs.DurationVar(&h.timeout, "timeout", 30*time.Second, "time limit of each attempt, body included")
 	fs.IntVar(&h.retries, "retries", sluice.DefaultRetries, "retries of a failed attempt (network errors, timeouts, 429, 5xx); 0 for none")
 	fs.Int64Var(&h.maxBody, "max-body", 10<<20, "bytes of a body read at most; longer bodies are cut")
-	fs.VarP(&h.headers, "header", "H", "header to send (repeatable)")
+	fs.Int64Var(&h.maxHeader, "max-header", 1<<20, "bytes of a response's header read at most; a longer one fails with kind too-large")
+	fs.VarP(&h.headers, "header", "H", "header to send (repeatable), to the origins (scheme, host, port) of the URLs given only")
+	fs.BoolVar(&h.headerAnyHost, "header-any-host", false, "send -H headers to every host, after redirects and links too")
+	fs.BoolVar(&h.denyPrivate, "deny-private", false, "refuse loopback, private, link-local (cloud metadata) and other non-public addresses, checked after DNS at connect time")
 	fs.StringVarP(&h.userAgent, "user-agent", "A", userAgent(), "User-Agent header; its product token picks the robots.txt group")
 	fs.BoolVar(&h.cookies.jar, "cookies", false, "keep the cookies servers set and send them back")
 	fs.StringArrayVarP(&h.cookies.cookies, "cookie", "b", nil, "NAME=VALUE[; NAME=VALUE] to send with every request, or a Netscape cookies.txt FILE to load; implies --cookies (repeatable)")
@@ -150,16 +155,24 @@ func libRetries(n int) int {
 	return n
 }
 
+// maxConcurrency bounds -c and --per-host: each request in flight is a
+// worker, a socket and buffers, so a count far past any machine's file
+// descriptors would take gigabytes before the first request.
+const maxConcurrency = 10_000
+
 // check validates the request flags of command cmd.
 func (h *httpFlags) check(cmd string) error {
 	return errors.Join(
 		checkAtLeast1(cmd, "concurrency", h.concurrency),
+		checkAtMost(cmd, "concurrency", h.concurrency, maxConcurrency),
 		checkNotNegative(cmd, "per-host", h.perHost),
+		checkAtMost(cmd, "per-host", h.perHost, maxConcurrency),
 		checkNotNegative(cmd, "rate", h.rate),
 		checkNotNegative(cmd, "host-rate", h.hostRate),
 		checkNotNegative(cmd, "retries", h.retries),
 		checkPositive(cmd, "timeout", h.timeout),
 		checkPositive(cmd, "max-body", h.maxBody),
+		checkPositive(cmd, "max-header", h.maxHeader),
 	)
 }
 
@@ -184,8 +197,20 @@ func checkAtLeast1(cmd, flag string, v int) error {
 	return nil
 }
 
-// checkNotNegative is the one message for a flag below 0.
+// checkAtMost is the one message for a count flag above its bound.
+func checkAtMost(cmd, flag string, v, limit int) error {
+	if v > limit {
+		return usageErrorf("%s: --%s must be at most %d, got %d", cmd, flag, limit, v)
+	}
+	return nil
+}
+
+// checkNotNegative is the one message for a flag below 0; for a float it
+// also refuses NaN and infinity, which no rate or duration means.
 func checkNotNegative[N int | int64 | float64](cmd, flag string, v N) error {
+	if f := float64(v); f != f || math.IsInf(f, 0) {
+		return usageErrorf("%s: --%s must be a number, got %v", cmd, flag, v)
+	}
 	if v < 0 {
 		return usageErrorf("%s: --%s must not be negative, got %v", cmd, flag, v)
 	}

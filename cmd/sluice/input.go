@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,12 +13,32 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
-// inputLine is one line of input, numbered in the order it was read.
+// maxLineBytes caps an input line. A URL is rarely over 8 KiB; a line past
+// the cap is not held, only its first bytes, and gets a record with
+// errLineTooLong so that reading goes on in bounded memory.
+const maxLineBytes = 64 << 10
+
+// lineHead is how much of a line that is too long its record shows.
+const lineHead = 256
+
+// errLineTooLong is the error of an input line longer than maxLineBytes.
+var errLineTooLong = failure.New(failure.TooLarge, fmt.Sprintf("sluice: line too long (over %d bytes)", maxLineBytes))
+
+// bom is the UTF-8 byte order mark some editors put before the first line.
+var bom = []byte("\ufeff")
+
+// inputLine is one line of input, numbered in the order it was read. err
+// is set for a line that cannot be a URL whatever it says (too long); text
+// then holds its first bytes.
 type inputLine struct {
 	n    int
 	text string
+	err  error
+	id   string // the queue message it came from, with --queue
 }
 
 // readInputs sends every non-blank, non-comment line of the sources to out,
@@ -31,16 +52,16 @@ func readInputs(ctx context.Context, args []string, files []string, stdin io.Rea
 		mu sync.Mutex
 		n  int
 	)
-	emit := func(s string) bool {
+	emit := func(s string, err error) bool {
 		s = strings.TrimSpace(s)
 		mu.Lock()
-		if s == "" || strings.HasPrefix(s, "#") {
+		if err == nil && (s == "" || strings.HasPrefix(s, "#")) {
 			*skipped++
 			mu.Unlock()
 			return true
 		}
 		n++
-		ln := inputLine{n: n, text: s}
+		ln := inputLine{n: n, text: s, err: err}
 		mu.Unlock()
 		select {
 		case out <- ln:
@@ -54,7 +75,7 @@ func readInputs(ctx context.Context, args []string, files []string, stdin io.Rea
 	go func() {
 		defer close(out)
 		for _, a := range args {
-			if ctx.Err() != nil || !emit(a) {
+			if ctx.Err() != nil || !emit(a, nil) {
 				return
 			}
 		}
@@ -94,41 +115,62 @@ func readInputs(ctx context.Context, args []string, files []string, stdin io.Rea
 	return skipped
 }
 
-// scanLines calls emit for each line of r. With follow it waits for more
-// at EOF until ctx ends, keeping a partial last line until it is complete.
-func scanLines(ctx context.Context, r io.Reader, follow bool, emit func(string) bool) error {
+// scanLines calls emit for each line of r, without a UTF-8 byte order mark
+// at the start. A line longer than maxLineBytes is emitted as its first
+// bytes with errLineTooLong, and the rest of it is skipped unread into
+// memory. With follow it waits for more at EOF until ctx ends, keeping a
+// partial last line until it is complete.
+func scanLines(ctx context.Context, r io.Reader, follow bool, emit func(string, error) bool) error {
 	br := bufio.NewReaderSize(r, 64<<10)
-	var partial strings.Builder
+	var (
+		partial []byte
+		tooLong bool
+		first   = true
+	)
+	flush := func() bool {
+		line := partial
+		if first {
+			line, first = bytes.TrimPrefix(line, bom), false
+		}
+		var err error
+		if tooLong {
+			err = errLineTooLong
+		}
+		partial, tooLong = partial[:0], false
+		return emit(string(line), err)
+	}
 	for {
-		chunk, err := br.ReadString('\n')
-		partial.WriteString(chunk)
-		if strings.HasSuffix(chunk, "\n") {
-			line := partial.String()
-			partial.Reset()
-			if !emit(line) {
-				return nil
-			}
-			if ctx.Err() != nil {
+		chunk, err := br.ReadSlice('\n')
+		switch {
+		case tooLong:
+		case len(partial)+len(chunk) > maxLineBytes+1: // +1: the newline
+			tooLong = true
+			partial = append(partial, chunk...)[:lineHead]
+		default:
+			partial = append(partial, chunk...)
+		}
+		if len(chunk) > 0 && chunk[len(chunk)-1] == '\n' {
+			if !flush() || ctx.Err() != nil {
 				return nil
 			}
 			continue
 		}
-		if err == nil {
+		if err == nil || errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
 		if !errors.Is(err, io.EOF) {
 			return err
 		}
 		if !follow {
-			if partial.Len() > 0 {
-				emit(partial.String())
+			if len(partial) > 0 || tooLong {
+				flush()
 			}
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			if partial.Len() > 0 {
-				emit(partial.String())
+			if len(partial) > 0 || tooLong {
+				flush()
 			}
 			return nil
 		case <-time.After(100 * time.Millisecond):
@@ -140,7 +182,12 @@ func scanLines(ctx context.Context, r io.Reader, follow bool, emit func(string) 
 // non-blank, non-comment lines of each file (- for standard input).
 func readSeeds(ctx context.Context, args, files []string, stdin io.Reader) ([]string, error) {
 	seeds := append([]string(nil), args...)
-	emit := func(s string) bool {
+	var lineErr error
+	emit := func(s string, err error) bool {
+		if err != nil { // a seed list is short: a line past the cap is a mistake
+			lineErr = fmt.Errorf("%w: %.40s…", err, s)
+			return false
+		}
 		if s = strings.TrimSpace(s); s != "" && !strings.HasPrefix(s, "#") {
 			seeds = append(seeds, s)
 		}
@@ -158,6 +205,9 @@ func readSeeds(ctx context.Context, args, files []string, stdin io.Reader) ([]st
 		}
 		if err := scanLines(ctx, r, false, emit); err != nil {
 			return nil, fmt.Errorf("crawl: reading %s: %w", name, err)
+		}
+		if lineErr != nil {
+			return nil, usageErrorf("crawl: -i %s: %v", name, lineErr)
 		}
 	}
 	return seeds, nil

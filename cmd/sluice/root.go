@@ -58,6 +58,7 @@ URL; load prints a report.
 		newCrawlCmd(e),
 		newLoadCmd(e),
 		newDemoCmd(e),
+		newQueueCmd(e),
 		newManCmd(),
 	)
 	return root

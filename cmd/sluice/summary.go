@@ -26,6 +26,7 @@ type fetchSummary struct {
 	bytes                      int64
 	elapsed                    time.Duration
 	interrupted                bool
+	resumed                    int // --resume: input lines recorded already
 }
 
 func newFetchSummary() *fetchSummary {
@@ -121,6 +122,9 @@ func (s *crawlSummary) print(w io.Writer, st *crawler.Stats) {
 	}
 	fmt.Fprintf(w, "  robots.txt: %d fetched; duplicates skipped %d; out of scope %d; peak queue %d\n",
 		st.RobotsFetched, st.Duplicates, st.OutOfScope, st.PeakQueue)
+	if st.QueueFull > 0 {
+		fmt.Fprintf(w, "  frontier full: %d URLs not admitted (--max-queue)\n", st.QueueFull)
+	}
 	if st.LinksDropped > 0 || st.Retries > 0 {
 		fmt.Fprintf(w, "  links past the per-page cap %d; retries %d\n", st.LinksDropped, st.Retries)
 	}

@@ -29,11 +29,17 @@ import (
 type Site struct {
 	// Latency is added to every response. Zero means none.
 	Latency time.Duration
+	// Validators gives each page an ETag and a Last-Modified, and answers
+	// a request that presents either (If-None-Match, If-Modified-Since)
+	// with 304 Not Modified and no body, as a site that has not changed.
+	Validators bool
 
 	pages, links int
 	filler       string
 	fetches      []atomic.Uint32
 	other        atomic.Int64
+	notModified  atomic.Int64
+	bodyBytes    atomic.Int64
 	inFlight     atomic.Int64
 	peak         atomic.Int64
 }
@@ -111,6 +117,9 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.fetches[id].Add(1)
+	if s.Validators && s.validate(w, r, id) {
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	var b strings.Builder
 	b.Grow(4096)
@@ -120,8 +129,34 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(&b, "<li><a href=\"%s\">page %d</a></li>\n", s.spell(r.Host, t, id+k), t)
 	}
 	b.WriteString("</ul>\n</body></html>\n")
+	s.bodyBytes.Add(int64(b.Len()))
 	w.Write([]byte(b.String()))
 }
+
+// lastModified is the Last-Modified of every page of a Site with
+// Validators.
+const lastModified = "Mon, 02 Jan 2006 15:04:05 GMT"
+
+// validate sets page id's validators and answers 304 if the request
+// presents them, reporting whether it did.
+func (s *Site) validate(w http.ResponseWriter, r *http.Request, id int) bool {
+	etag := `"p` + strconv.Itoa(id) + `"`
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Last-Modified", lastModified)
+	inm, ims := r.Header.Get("If-None-Match"), r.Header.Get("If-Modified-Since")
+	if inm == etag || inm == "" && ims == lastModified {
+		s.notModified.Add(1)
+		w.WriteHeader(http.StatusNotModified)
+		return true
+	}
+	return false
+}
+
+// NotModified returns the number of 304 Not Modified answers served.
+func (s *Site) NotModified() int { return int(s.notModified.Load()) }
+
+// BodyBytes returns the bytes of page bodies served.
+func (s *Site) BodyBytes() int64 { return s.bodyBytes.Load() }
 
 // spell writes a link to page t from a page under /p/ in the v-th spelling.
 func (s *Site) spell(host string, t, v int) string {

@@ -16,6 +16,8 @@ import (
 	"net/textproto"
 	"os"
 	"syscall"
+
+	"github.com/sluicehq/sluice/internal/netguard"
 )
 
 // Kind is the kind of a failed request. The zero value is Other.
@@ -37,6 +39,7 @@ const (
 	Redirects             // more redirects than allowed
 	Robots                // robots.txt does not allow the URL
 	BadURL                // the URL cannot be fetched: bad syntax, scheme or host
+	Blocked               // the address guard refused a non-public address (DenyPrivate)
 	NumKinds              // the number of kinds, for arrays indexed by Kind
 )
 
@@ -44,6 +47,7 @@ var names = [NumKinds]string{
 	Other: "other", DNS: "dns", Connect: "connect", TLS: "tls", Timeout: "timeout",
 	Reset: "reset", Read: "read", Protocol: "protocol", Cancelled: "cancelled",
 	TooLarge: "too-large", Redirects: "redirects", Robots: "robots", BadURL: "bad-url",
+	Blocked: "blocked",
 }
 
 // String returns the kind's name in the vocabulary above ("too-large").
@@ -79,6 +83,8 @@ func Classify(err error) Kind {
 		return Other
 	case errors.As(err, &k):
 		return k.FailureKind()
+	case errors.Is(err, netguard.ErrBlocked):
+		return Blocked // before Connect: the guard fails the dial
 	case errors.Is(err, context.Canceled):
 		return Cancelled
 	case isTimeout(err):

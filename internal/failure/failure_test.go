@@ -10,11 +10,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/textproto"
 	"net/url"
 	"os"
 	"syscall"
 	"testing"
+
+	"github.com/sluicehq/sluice/internal/netguard"
 )
 
 var errRobots = New(Robots, "crawler: disallowed by robots.txt")
@@ -49,6 +52,7 @@ func TestClassify(t *testing.T) {
 		{"record header", tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}, TLS, false},
 		{"scheme mismatch", urlErr(http.ErrSchemeMismatch), TLS, false},
 		{"alert", tls.AlertError(40), TLS, false},
+		{"blocked dial", urlErr(&net.OpError{Op: "dial", Err: &netguard.BlockedError{Addr: netip.MustParseAddr("169.254.169.254")}}), Blocked, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

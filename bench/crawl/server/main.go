@@ -4,7 +4,9 @@
 //
 //	{"unique": pages fetched at least once,
 //	 "duplicates": fetches beyond the first of a page,
-//	 "peak_in_flight": most requests served at once}
+//	 "peak_in_flight": most requests served at once,
+//	 "peak_starts_per_second": most requests begun in any one-second
+//	                           window, robots.txt included}
 //
 // Requests to /__stats are not counted.
 //
@@ -20,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -28,9 +31,38 @@ import (
 )
 
 type stats struct {
-	Unique       int `json:"unique"`
-	Duplicates   int `json:"duplicates"`
-	PeakInFlight int `json:"peak_in_flight"`
+	Unique       int   `json:"unique"`
+	Duplicates   int   `json:"duplicates"`
+	PeakInFlight int   `json:"peak_in_flight"`
+	PeakStarts   int   `json:"peak_starts_per_second"`
+	NotModified  int   `json:"not_modified"`
+	BodyBytes    int64 `json:"body_bytes"`
+}
+
+// starts keeps the start times of requests over the last second, to find
+// the most begun in any one-second window.
+type starts struct {
+	mu     sync.Mutex
+	window []time.Time // within one second of the newest
+	peak   int
+}
+
+func (s *starts) add(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.window = append(s.window, t)
+	i := 0
+	for t.Sub(s.window[i]) >= time.Second {
+		i++
+	}
+	s.window = s.window[i:]
+	s.peak = max(s.peak, len(s.window))
+}
+
+func (s *starts) max() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peak
 }
 
 func main() {
@@ -48,23 +80,29 @@ func run(ctx context.Context, args []string) error {
 	pages := fs.Int("pages", 20000, "pages of the site")
 	links := fs.Int("links", 10, "links on each page")
 	latency := fs.Duration("latency", 0, "time added to every response")
+	validators := fs.Bool("validators", false, "give pages an ETag and Last-Modified and answer conditional requests with 304")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	raiseFileLimit()
 
 	site := crawltest.NewSite(*pages, *links)
+	site.Validators = *validators
 	mux := http.NewServeMux()
 	var inFlight, peak atomic.Int64
+	var begun starts
 	mux.HandleFunc("GET /__stats", func(w http.ResponseWriter, r *http.Request) {
 		var s stats
 		s.Unique, s.Duplicates = site.Fetches()
 		s.PeakInFlight = int(peak.Load())
+		s.NotModified, s.BodyBytes = site.NotModified(), site.BodyBytes()
+		s.PeakStarts = begun.max()
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(s)
 	})
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Counted here, around the latency, not only in the site.
+		begun.add(time.Now())
 		n := inFlight.Add(1)
 		defer inFlight.Add(-1)
 		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Throughput of sluice crawl --state against the in-memory crawl on the
+# crawl benchmark site (scenario A of bench/crawl/run.sh: 20,000 pages, 10
+# links each, no latency, -c 50), same run, rounds alternating which goes
+# first, a fresh server and state dir for each crawl.
+#
+#   ROUNDS=3 bench/durable/throughput.sh
+source "$(dirname "$0")/../crawl/lib.sh"
+rounds=${ROUNDS:-3}
+pages=${PAGES:-20000}
+build
+
+crawl() {
+	serve -pages "$pages" -links 10
+	rm -rf "$tmp/state"
+	case $1 in
+	memory) measure "$tmp/sluice" crawl -c 50 -q -o /dev/null "$url/p/0" ;;
+	state) measure "$tmp/sluice" crawl -c 50 -q --state "$tmp/state" "$url/p/0" ;;
+	esac
+	echo "$1 $wall $rss $cpu $(stats)"
+	unserve
+}
+
+for r in $(seq "$rounds"); do
+	if ((r % 2)); then order="memory state"; else order="state memory"; fi
+	for mode in $order; do
+		echo "$r $(crawl "$mode")"
+	done
+done >"$tmp/results"
+
+echo "| round | crawl | wall s | CPU s | pages | pages/s | peak RSS KiB |"
+echo "|---:|---|---:|---:|---:|---:|---:|"
+awk '{printf "| %d | %s | %.2f | %.2f | %d | %.0f | %d |\n", $1, $2, $3, $5, $6, $6 / $3, $4}' "$tmp/results"
+ratios=$(awk -v n="$rounds" '{pps[$1, $2] = $6 / $3} END {for (r = 1; r <= n; r++) print pps[r, "state"] / pps[r, "memory"]}' "$tmp/results")
+echo
+echo "pages/s, --state ÷ in-memory, by round: $(tr '\n' ' ' <<<"$ratios"); median $(median <<<"$ratios")"

@@ -1,0 +1,324 @@
+// This file holds sluice crawl --state: the state dir a crawl is kept in,
+// the check that a resume is the same crawl, the record writer that commits
+// with the frontier, and --recrawl.
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/sluicehq/sluice/crawler"
+	"github.com/spf13/pflag"
+)
+
+// stateFlags are sluice crawl's flags of a durable crawl.
+type stateFlags struct {
+	dir     string
+	recrawl bool
+	accept  bool
+}
+
+func (s *stateFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&s.dir, "state", "", "keep the crawl in this directory: the first run creates it, the same command again resumes it after any stop; records go to DIR/pages.jsonl unless -o names a file")
+	fs.BoolVar(&s.recrawl, "recrawl", false, "with --state, once the crawl has ended: fetch every recorded URL again with If-None-Match/If-Modified-Since, appending its records; a 304 is recorded as unchanged")
+	fs.BoolVar(&s.accept, "accept-changes", false, "with --state: resume even though the seeds, scope flags or output differ from those the state dir was made with")
+}
+
+// crawlConfig is what a state dir remembers of the command that made it: a
+// resume with other seeds or scope flags would be another crawl.
+type crawlConfig struct {
+	Seeds         []string `json:"seeds"`
+	Scope         string   `json:"scope"`
+	Depth         int      `json:"depth"`
+	MaxPages      int      `json:"max_pages"`
+	Allow         []string `json:"allow"`
+	Deny          []string `json:"deny"`
+	Robots        bool     `json:"robots"`
+	Nofollow      bool     `json:"nofollow"`
+	Sitemaps      bool     `json:"sitemaps"`
+	SortQuery     bool     `json:"sort_query"`
+	StripTracking bool     `json:"strip_tracking"`
+	MaxLinks      int      `json:"max_links"`
+	Output        string   `json:"output"`
+}
+
+func (o *crawlOptions) config(seeds []string, output string) crawlConfig {
+	c := &o.c
+	cfg := crawlConfig{Seeds: seeds, Scope: o.scope, Depth: c.MaxDepth, MaxPages: c.MaxPages,
+		Robots: o.robots, Nofollow: c.Nofollow, Sitemaps: c.Sitemaps, SortQuery: c.SortQuery,
+		StripTracking: c.StripTracking, MaxLinks: c.MaxLinks, Output: output}
+	for _, re := range c.Allow {
+		cfg.Allow = append(cfg.Allow, re.String())
+	}
+	for _, re := range c.Deny {
+		cfg.Deny = append(cfg.Deny, re.String())
+	}
+	return cfg
+}
+
+// diff names the settings of now that differ from was.
+func (was crawlConfig) diff(now crawlConfig) []string {
+	var d []string
+	add := func(name string, a, b any) {
+		if fmt.Sprint(a) != fmt.Sprint(b) {
+			d = append(d, fmt.Sprintf("%s %v (now %v)", name, a, b))
+		}
+	}
+	add("seeds", was.Seeds, now.Seeds)
+	add("--scope", was.Scope, now.Scope)
+	add("--depth", was.Depth, now.Depth)
+	add("--max-pages", was.MaxPages, now.MaxPages)
+	add("--allow", was.Allow, now.Allow)
+	add("--deny", was.Deny, now.Deny)
+	add("--robots", was.Robots, now.Robots)
+	add("--nofollow", was.Nofollow, now.Nofollow)
+	add("--sitemaps", was.Sitemaps, now.Sitemaps)
+	add("--sort-query", was.SortQuery, now.SortQuery)
+	add("--strip-tracking", was.StripTracking, now.StripTracking)
+	add("--max-links", was.MaxLinks, now.MaxLinks)
+	add("-o", was.Output, now.Output)
+	return d
+}
+
+// durable is a crawl kept in a state dir.
+type durable struct {
+	f       *crawler.DiskFrontier
+	out     *crawler.Output
+	recrawl bool // this pass fetches again what an earlier one recorded
+	buf     bytes.Buffer
+	enc     *json.Encoder
+
+	unchanged, changed, added, gone atomic.Int64
+}
+
+// statePath returns the records file of a crawl with --state: -o if it
+// names a file, DIR/pages.jsonl if -o is not given. Standard output is
+// refused: the state dir keeps the length of the records file, to cut off
+// after a crash the records it had not committed.
+func statePath(o *crawlOptions, outputSet bool) (string, error) {
+	path := o.out.output
+	switch {
+	case !outputSet:
+		path = filepath.Join(o.state.dir, "pages.jsonl")
+	case path == "-" || path == "":
+		return "", usageErrorf("crawl: --state needs its records in a file (-o FILE, or DIR/pages.jsonl when -o is not given): the state dir keeps the file's length, which standard output has not")
+	}
+	return filepath.Abs(path)
+}
+
+// openDurable opens (or creates) the state dir of o, checks that it was
+// made by the same command, and opens its records file, cut to the length
+// last committed.
+func openDurable(ctx context.Context, o *crawlOptions, seeds []string, outputSet bool) (*durable, error) {
+	path, err := statePath(o, outputSet)
+	if err != nil {
+		return nil, err
+	}
+	f, err := crawler.OpenDiskFrontier(o.state.dir, nil)
+	if err != nil {
+		return nil, fmt.Errorf("crawl: %w", err)
+	}
+	d := &durable{f: f}
+	if err := d.setUp(ctx, o, o.config(seeds, path)); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if d.out, err = crawler.OpenOutput(f, path); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("crawl: %w", err)
+	}
+	d.enc = json.NewEncoder(&d.buf)
+	d.enc.SetEscapeHTML(false)
+	return d, nil
+}
+
+// setUp records the config of a new state dir, or compares it with the
+// stored one, and starts a recrawl pass when one is asked for.
+func (d *durable) setUp(ctx context.Context, o *crawlOptions, cfg crawlConfig) error {
+	stored, ok, err := d.f.Meta("config")
+	if err != nil {
+		return fmt.Errorf("crawl: %w", err)
+	}
+	if ok {
+		var was crawlConfig
+		if err := json.Unmarshal(stored, &was); err != nil {
+			return fmt.Errorf("crawl: state dir %s: config: %w", o.state.dir, err)
+		}
+		if diff := was.diff(cfg); len(diff) > 0 && !o.state.accept {
+			return usageErrorf("crawl: state dir %s was made by another command: %s; run the same command to resume, or pass --accept-changes",
+				o.state.dir, joinComma(diff))
+		}
+	} else if o.state.recrawl {
+		return usageErrorf("crawl: --recrawl: state dir %s holds no crawl to fetch again", o.state.dir)
+	}
+	if !ok || o.state.accept {
+		b, _ := json.Marshal(cfg)
+		if err := d.f.SetMeta(ctx, "config", b); err != nil {
+			return fmt.Errorf("crawl: %w", err)
+		}
+	}
+	return d.startPass(ctx, o.state.recrawl)
+}
+
+// startPass starts a recrawl pass if one is asked for and the last pass
+// has ended (if not, the run resumes it). The pass number is stored before
+// the URLs are queued again, so a requeue cut short by a crash is finished
+// by the next run.
+func (d *durable) startPass(ctx context.Context, recrawl bool) error {
+	pass := d.metaInt("pass")
+	queued := d.metaInt("queued") // the pass whose URLs are all queued
+	pending, inFlight, err := d.f.Counts(ctx)
+	if err != nil {
+		return fmt.Errorf("crawl: %w", err)
+	}
+	if recrawl && pending == 0 && inFlight == 0 && queued == pass {
+		pass++
+		if err := d.f.SetMeta(ctx, "pass", []byte(strconv.Itoa(pass))); err != nil {
+			return fmt.Errorf("crawl: %w", err)
+		}
+	}
+	if pass > queued {
+		if _, err := d.f.Recrawl(ctx); err != nil {
+			return fmt.Errorf("crawl: %w", err)
+		}
+		if err := d.f.SetMeta(ctx, "queued", []byte(strconv.Itoa(pass))); err != nil {
+			return fmt.Errorf("crawl: %w", err)
+		}
+	}
+	d.recrawl = pass > 0
+	return nil
+}
+
+func (d *durable) metaInt(name string) int {
+	v, _, _ := d.f.Meta(name)
+	n, _ := strconv.Atoi(string(v))
+	return n
+}
+
+func joinComma(s []string) string {
+	var b bytes.Buffer
+	for i, x := range s {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(x)
+	}
+	return b.String()
+}
+
+// pageHeader returns the conditional headers of a URL recorded by an
+// earlier pass.
+func (d *durable) pageHeader(ctx context.Context) func(string) http.Header {
+	return func(url string) http.Header {
+		v, ok, err := d.f.Validators(ctx, url)
+		if err != nil || !ok || v.Status/100 != 2 {
+			return nil
+		}
+		h := http.Header{}
+		if v.ETag != "" {
+			h.Set("If-None-Match", v.ETag)
+		}
+		if v.LastModified != "" {
+			h.Set("If-Modified-Since", v.LastModified)
+		}
+		return h
+	}
+}
+
+// visit prepares the record of p: nil when p's record is in the file
+// already (a page fetched again after a crash, for its links). It keeps
+// p's validators and, in a recrawl, sorts p as unchanged, changed, new or
+// gone.
+func (d *durable) visit(ctx context.Context, p *crawler.Page) (*crawlRecord, error) {
+	if again, err := d.f.Recorded(ctx, p.URL); again || err != nil {
+		return nil, err
+	}
+	r := toCrawlRecord(p)
+	resp := p.Response
+	if d.recrawl {
+		prev, had, err := d.f.Validators(ctx, p.URL)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case resp != nil && resp.StatusCode == http.StatusNotModified && had:
+			r.Unchanged = true
+			d.unchanged.Add(1)
+		case !had:
+			d.added.Add(1)
+		case prev.Status/100 == 2 && (resp == nil || resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone):
+			d.gone.Add(1) // it was there, and is not
+		default:
+			d.changed.Add(1)
+		}
+	}
+	if resp != nil && resp.StatusCode != http.StatusNotModified {
+		v := crawler.Validators{Status: resp.StatusCode, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
+		if err := d.f.SetValidators(ctx, p.URL, v); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// visitFunc returns the visit function of a durable crawl: it hands the
+// record to the writer and waits for its commit, so that a page counts as
+// in flight until its record is safe, and a crash costs no more repeated
+// fetches than there are pages in flight.
+func (d *durable) visitFunc(ctx context.Context, records chan<- *crawlRecord) func(*crawler.Page) error {
+	return func(p *crawler.Page) error {
+		r, err := d.visit(ctx, p)
+		if err != nil || r == nil {
+			return err
+		}
+		r.done = make(chan error, 1)
+		records <- r
+		if err := <-r.done; err != nil {
+			return fmt.Errorf("%w: %w", errOutputFailed, err)
+		}
+		return nil
+	}
+}
+
+// write appends r to the records file.
+func (d *durable) write(r *crawlRecord) error {
+	d.buf.Reset()
+	if err := d.enc.Encode(r); err != nil {
+		return err
+	}
+	return d.out.Write(r.URL, d.buf.Bytes())
+}
+
+// seedRecorded reports whether a bad seed's record is in the file already.
+func (d *durable) seedRecorded(ctx context.Context, seed string) bool {
+	ok, _ := d.f.Recorded(ctx, seed)
+	return ok
+}
+
+// printRecrawl prints the recrawl's counts.
+func (d *durable) printRecrawl(w io.Writer) {
+	if d.recrawl {
+		fmt.Fprintf(w, "  recrawl: %d unchanged, %d changed, %d new, %d gone\n",
+			d.unchanged.Load(), d.changed.Load(), d.added.Load(), d.gone.Load())
+	}
+}
+
+// close commits the last records and closes the file and the state dir.
+func (d *durable) close(ctx context.Context) error {
+	err := d.out.Close(ctx)
+	if ferr := d.f.Close(); err == nil && ferr != nil {
+		err = ferr
+	}
+	if err != nil {
+		return fmt.Errorf("crawl: %w", err)
+	}
+	return nil
+}

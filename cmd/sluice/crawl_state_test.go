@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sluicehq/sluice/crawler/crawltest"
+)
+
+// TestCrawlStateResumeAndRecrawl crawls into a state dir: the same command
+// again finds nothing left; a run with other flags is refused, naming the
+// difference; a recrawl of the unchanged site records every page as a 304
+// without a body. (Resumes after SIGKILL are tested in package crawler.)
+func TestCrawlStateResumeAndRecrawl(t *testing.T) {
+	site := crawltest.NewSite(300, 8)
+	site.Validators = true
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "state")
+	ctx := context.Background()
+	seed := srv.URL + "/p/0"
+	run := func(args ...string) (int, string) {
+		code, _, errOut := runFetchCLI(ctx, "", append([]string{"crawl", "-c", "8", "--state", dir}, args...)...)
+		return code, errOut
+	}
+	if code, errOut := run(seed); code != 0 {
+		t.Fatalf("first run: exit %d: %s", code, errOut)
+	}
+	if code, errOut := run(seed); code != 0 || !strings.Contains(errOut, "crawled 0 URLs") {
+		t.Fatalf("second run: exit %d: %s", code, errOut)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--scope", "domain", seed}, "--scope host (now domain)"},
+		{[]string{srv.URL + "/p/1"}, "seeds"},
+		{[]string{"-o", "-", seed}, "needs its records in a file"},
+	}
+	for _, tc := range tests {
+		if code, errOut := run(tc.args...); code != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%q: exit %d, %q; want 2 and %q", tc.args, code, errOut, tc.want)
+		}
+	}
+	if code, errOut := run("--recrawl", seed); code != 0 || !strings.Contains(errOut, "recrawl: 300 unchanged, 0 changed, 0 new, 0 gone") {
+		t.Fatalf("recrawl: exit %d: %s", code, errOut)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "pages.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := decodeCrawl(t, string(data))
+	seen := map[string]int{}
+	unchanged := 0
+	for _, r := range recs {
+		seen[r.URL]++
+		if r.Unchanged && r.Status == 304 && r.Bytes == 0 {
+			unchanged++
+		}
+	}
+	if len(recs) != 600 || len(seen) != 300 || unchanged != 300 {
+		t.Fatalf("%d records of %d URLs, %d unchanged; want 600 of 300, 300", len(recs), len(seen), unchanged)
+	}
+	if site.NotModified() != 300 {
+		t.Fatalf("site answered %d 304s, want 300", site.NotModified())
+	}
+}
+
+// TestFetchResume runs a fetch again with --resume over an output cut
+// short mid-record: the lines recorded are skipped, the torn record is
+// cut off, and every line ends with one record.
+func TestFetchResume(t *testing.T) {
+	srv := fetchServer(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "urls.txt"), filepath.Join(dir, "out.jsonl")
+	var urls []string
+	for i := range 20 {
+		urls = append(urls, srv.URL+"/ok?i="+string(rune('a'+i)))
+	}
+	urls = append(urls, urls[0]) // a line listed twice gets two records
+	if err := os.WriteFile(in, []byte(strings.Join(urls[:8], "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runFetchCLI(ctx, "", "fetch", "-i", in, "-o", out); code != 0 {
+		t.Fatalf("first run: exit %d: %s", code, errOut)
+	}
+	f, err := os.OpenFile(out, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"url":"` + urls[9] + `","sta`) // a record torn by a kill
+	f.Close()
+	if err := os.WriteFile(in, []byte(strings.Join(urls, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runFetchCLI(ctx, "", "fetch", "--resume", "-i", in, "-o", out)
+	if code != 0 || !strings.Contains(errOut, "resumed: 8 lines already recorded") {
+		t.Fatalf("resume: exit %d: %s", code, errOut)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, r := range decodeRecords(t, string(data)) {
+		count[r.URL]++
+	}
+	for i, u := range urls[:20] {
+		if want := 1 + map[bool]int{true: 1}[i == 0]; count[u] != want {
+			t.Errorf("%s: %d records, want %d", u, count[u], want)
+		}
+	}
+	if code, _, errOut := runFetchCLI(ctx, "", "fetch", "--resume", "-i", in); code != 2 || !strings.Contains(errOut, "needs -o FILE") {
+		t.Fatalf("--resume to stdout: exit %d: %s", code, errOut)
+	}
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sluicehq/sluice/crawler/crawltest"
+	"github.com/sluicehq/sluice/internal/redistest"
+)
+
+// TestCrawlRedisCLI runs two crawls of one name on one Redis, seeds given
+// to one only: together they write each page once, each record naming its
+// worker.
+func TestCrawlRedisCLI(t *testing.T) {
+	rs := redistest.Start(t)
+	site := crawltest.NewSite(400, 10)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	for _, w := range []string{"A", "B"} {
+		wg.Go(func() {
+			// Both get the seed: admission is idempotent.
+			args := []string{"crawl", "--redis", rs.URL(0), "--crawl", "cli", "--worker", w, "-c", "4", "-q", "-o", filepath.Join(dir, w), srv.URL + "/p/0"}
+			if code, _, errOut := runFetchCLI(context.Background(), "", args...); code != 0 {
+				t.Errorf("worker %s exit %d: %s", w, code, errOut)
+			}
+		})
+	}
+	wg.Wait()
+	// A crawl of the same name without seeds finds everything done.
+	code, _, errOut := runFetchCLI(context.Background(), "", "crawl", "--redis", rs.URL(0), "--crawl", "cli", "--worker", "C", "-q", "-o", filepath.Join(dir, "C"))
+	if code != 0 {
+		t.Fatalf("third crawl exit %d: %s", code, errOut)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "C")); len(data) != 0 {
+		t.Fatalf("a crawl joining a finished one wrote:\n%s", data)
+	}
+	seen := map[string]string{}
+	per := map[string]int{}
+	for _, w := range []string{"A", "B"} {
+		data, err := os.ReadFile(filepath.Join(dir, w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range decodeCrawl(t, string(data)) {
+			if prev, dup := seen[r.URL]; dup {
+				t.Errorf("%s written by %s and %s", r.URL, prev, r.Worker)
+			}
+			if r.Worker != w {
+				t.Errorf("record of %s names worker %q, want %q", r.URL, r.Worker, w)
+			}
+			seen[r.URL] = r.Worker
+			per[w]++
+		}
+	}
+	if per["A"] == 0 || per["B"] == 0 {
+		t.Errorf("work split %v: one crawl did nothing", per)
+	}
+	if len(seen) != 400 {
+		t.Fatalf("%d pages recorded, want 400", len(seen))
+	}
+	if _, dups := site.Fetches(); dups != 0 {
+		t.Errorf("%d duplicate fetches", dups)
+	}
+}
+
+func TestCrawlRedisUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"crawl", "--redis", "redis://127.0.0.1:1/0", "http://a.example/"}, "--redis and --crawl go together"},
+		{[]string{"crawl", "--crawl", "x", "http://a.example/"}, "--redis and --crawl go together"},
+		{[]string{"crawl", "--redis", "nope://x", "--crawl", "x"}, "--redis"},
+		{[]string{"fetch", "--queue", "q"}, "--redis and --queue go together"},
+		{[]string{"fetch", "--redis", "redis://127.0.0.1:1/0", "--queue", "q", "http://a.example/"}, "not from arguments"},
+		{[]string{"queue", "push", "--queue", "q"}, "--redis and --queue are required"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, _, errOut := runFetchCLI(context.Background(), "", tt.args...)
+			if code != 2 || !strings.Contains(errOut, tt.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, errOut, tt.want)
+			}
+		})
+	}
+}
+
+// TestFetchQueueCLI fills a queue with sluice queue push and drains it with
+// two sluice fetch --queue workers.
+func TestFetchQueueCLI(t *testing.T) {
+	rs := redistest.Start(t)
+	site := crawltest.NewSite(300, 2)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	var in strings.Builder
+	for i := range 300 {
+		fmt.Fprintf(&in, "%s/p/%d\n", srv.URL, i)
+	}
+	ctx := context.Background()
+	if code, _, errOut := runFetchCLI(ctx, in.String(), "queue", "push", "--redis", rs.URL(0), "--queue", "jobs"); code != 0 || !strings.Contains(errOut, "pushed 300 URLs") {
+		t.Fatalf("push exit %d: %s", code, errOut)
+	}
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	for _, w := range []string{"A", "B"} {
+		wg.Go(func() {
+			code, _, errOut := runFetchCLI(ctx, "", "fetch", "--redis", rs.URL(0), "--queue", "jobs", "--worker", w, "-c", "4", "-q", "-o", filepath.Join(dir, w))
+			if code != 0 {
+				t.Errorf("worker %s exit %d: %s", w, code, errOut)
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, w := range []string{"A", "B"} {
+		data, _ := os.ReadFile(filepath.Join(dir, w))
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var r fetchRecord
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("bad record %q: %v", line, err)
+			}
+			if seen[r.URL] || r.Worker != w || r.Status != 200 {
+				t.Errorf("record %+v from %s: twice, or not its worker's, or failed", r, w)
+			}
+			seen[r.URL] = true
+		}
+	}
+	if len(seen) != 300 {
+		t.Fatalf("%d URLs recorded, want 300", len(seen))
+	}
+	code, out, errOut := runFetchCLI(ctx, "", "queue", "stats", "--redis", rs.URL(0), "--queue", "jobs")
+	var st queueStats
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
+		t.Fatalf("stats exit %d: %s %s", code, out, errOut)
+	}
+	if st.Queued != 0 || st.Taken != 0 || len(st.Consumers) != 0 {
+		t.Fatalf("stats after the workers left: %+v", st)
+	}
+}

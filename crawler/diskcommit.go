@@ -1,0 +1,209 @@
+// This file holds what ties a DiskFrontier to an output file (Commit) and
+// what a recrawl needs: stored validators and the queueing of every
+// finished URL again.
+
+package crawler
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/cockroachdb/pebble"
+)
+
+// Record names a record the caller has written to its output for a URL,
+// and the output's length just after that record.
+type Record struct {
+	// URL is the URL the record is for, as the crawl gave it.
+	URL string
+	// End is the output's length, in bytes, once the record is written.
+	End int64
+}
+
+// Commit marks the URLs of recs recorded and stores the output's length
+// after the last of them, in one synced batch. Each URL stays pending until
+// its Finish, written after its page's links are admitted, makes it Done;
+// a URL recorded but not Done when the process died is fetched again for
+// its links, and [DiskFrontier.Recorded] tells the caller not to write its
+// record a second time.
+//
+// The caller must have flushed and fsynced the output up to the last
+// record's End before calling Commit, must call Commit before the URL's
+// Finish (a visit function waits for the commit of its record before it
+// returns), and must not call it from two goroutines at once: the one
+// writer of the output commits under the lock it writes with. After a
+// crash, truncating the output to [DiskFrontier.Committed] leaves exactly
+// one record for each URL recorded; the URLs whose records were cut off
+// are pending and unrecorded.
+func (f *DiskFrontier) Commit(_ context.Context, recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	f.mu.Lock()
+	if err := f.usable(); err != nil {
+		f.mu.Unlock()
+		return err
+	}
+	b := f.db.NewBatch()
+	for _, r := range recs {
+		_ = b.Set(recordedKey(fingerprint(r.URL)), nil, nil)
+	}
+	end := recs[len(recs)-1].End
+	_ = b.Set(metaKey("output"), binary.AppendUvarint(nil, uint64(end)), nil)
+	err := f.apply(b, false)
+	if err == nil {
+		f.commit = end
+	}
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	// One fsync of the log, outside the lock so that the crawl goes on
+	// meanwhile, makes the batch and all before it durable.
+	if err := guard(func() error { return f.db.LogData(nil, pebble.Sync) }); err != nil {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.err == nil {
+			f.err = writeError(f.dir, err)
+		}
+		return f.err
+	}
+	return nil
+}
+
+// Recorded reports whether a Commit has named a record of url that its
+// Finish has not yet followed: a URL fetched again after a crash for its
+// links, whose record is in the output already.
+func (f *DiskFrontier) Recorded(_ context.Context, url string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.usable(); err != nil {
+		return false, err
+	}
+	_, ok, err := f.get(recordedKey(fingerprint(url)))
+	return ok, err
+}
+
+// Committed returns the output length of the last Commit, 0 if there has
+// been none. A caller opening a frontier after a crash truncates its output
+// to this length.
+func (f *DiskFrontier) Committed() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.commit
+}
+
+// SetValidators keeps v as url's validators, written with its outcome when
+// it is finished (or committed). It is for a visit function to call before
+// the URL's Finish; on a URL not in flight it writes v at once.
+func (f *DiskFrontier) SetValidators(_ context.Context, url string, v Validators) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.usable(); err != nil {
+		return err
+	}
+	fp := fingerprint(url)
+	if l := f.out[fp]; l != nil {
+		l.v = &v
+		return nil
+	}
+	b := f.db.NewBatch()
+	_ = b.Set(validatorsKey(fp), appendValidators(nil, &v), nil)
+	return f.apply(b, false)
+}
+
+// Validators returns the validators stored for url, and whether there are
+// any: a URL fetched by an earlier pass of the crawl has them.
+func (f *DiskFrontier) Validators(_ context.Context, url string) (Validators, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.usable(); err != nil {
+		return Validators{}, false, err
+	}
+	val, ok, err := f.get(validatorsKey(fingerprint(url)))
+	if err != nil || !ok {
+		return Validators{}, false, err
+	}
+	v, err := decodeValidators(val)
+	return v, err == nil, err
+}
+
+// recrawlBatch is how many URLs one batch of Recrawl queues again.
+const recrawlBatch = 1000
+
+// Recrawl queues every Done or Failed URL again, as pending, with its
+// depth and parent, for a new pass of the crawl; its validators stay. It
+// returns the number of URLs queued. The URLs pending already stay as they
+// are, so a Recrawl cut short by a crash is finished by calling it again.
+// It fails while URLs are in flight.
+func (f *DiskFrontier) Recrawl(_ context.Context) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.usable(); err != nil {
+		return 0, err
+	}
+	if len(f.out) > 0 {
+		return 0, fmt.Errorf("crawler: recrawl: %d URLs are in flight", len(f.out))
+	}
+	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindState}, UpperBound: []byte{kindState + 1}})
+	if err != nil {
+		return 0, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+	}
+	defer iter.Close()
+	total := 0
+	b := f.db.NewBatch()
+	counts := make(map[string]int)
+	for iter.First(); iter.Valid(); iter.Next() {
+		_, e, ok, err := decodeDone(iter.Value())
+		if err != nil {
+			b.Close()
+			return total, fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+		}
+		if !ok {
+			continue
+		}
+		host := HostKey(e.URL)
+		if host == "" {
+			continue // a seed that was not a URL: it has its record
+		}
+		f.seq++
+		_ = b.Set(iter.Key(), []byte{byte(Pending)}, nil)
+		_ = b.Set(queueKey(host, f.seq), appendEntry(nil, &e, host), nil)
+		counts[host]++
+		if b.Count() >= 2*recrawlBatch {
+			if err := f.requeued(b, counts); err != nil {
+				return total, err
+			}
+			total += sum(counts)
+			b, counts = f.db.NewBatch(), make(map[string]int)
+		}
+	}
+	if err := f.requeued(b, counts); err != nil {
+		return total, err
+	}
+	return total + sum(counts), nil
+}
+
+// requeued commits a batch of Recrawl and counts its URLs as pending.
+func (f *DiskFrontier) requeued(b *pebble.Batch, counts map[string]int) error {
+	f.setCounts(b, counts)
+	if err := f.apply(b, true); err != nil {
+		return err
+	}
+	for host, n := range counts {
+		h := f.hosts[host]
+		h.keys += n
+		h.pending += n
+		f.pending += n
+	}
+	return nil
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}

@@ -1,0 +1,403 @@
+// This file holds the DiskFrontier: a Frontier kept in a Pebble store in a
+// directory, so that a crawl survives the death of its process; here are its
+// opening, locking, metadata and closing.
+
+package crawler
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
+)
+
+// DiskFormat is the format version of the state directories this package
+// writes. A directory written by a newer version is refused.
+const DiskFormat = 1
+
+// ErrStateLocked is the error of opening a state directory that another
+// DiskFrontier, in this process or another, holds open.
+var ErrStateLocked = errors.New("crawler: state dir is in use by another crawl")
+
+// ErrStateCorrupt is the error of a state directory that cannot be read.
+var ErrStateCorrupt = errors.New("crawler: state dir is corrupt")
+
+// DiskOptions configures a DiskFrontier. The zero value, like a nil
+// *DiskOptions, is ready to use.
+type DiskOptions struct {
+	// CacheSize is the bytes of Pebble's block cache; 0 means 8 MiB.
+	CacheSize int64
+	// SyncInterval is how often writes are made durable with one fsync
+	// (a group commit); 0 means 200 ms. Close makes everything durable.
+	SyncInterval time.Duration
+
+	fs vfs.FS // the store's file system, for tests that fail its writes; nil means the disk
+}
+
+// DiskFrontier is a [Frontier] kept in a directory, on Pebble (an embedded
+// log-structured store with a write-ahead log and atomic batches). The
+// seen-set is keyed by each URL's 128-bit fingerprint; each host's pending
+// URLs are ordered keys read a small window at a time, so memory holds the
+// in-flight URLs, a window of up to 16 entries per host being popped, one
+// counter per host with pending URLs, and Pebble's cache and memtables
+// (about 30 MB), however many URLs the crawl has.
+//
+// Crash guarantees. Each call's writes go to Pebble as one atomic batch
+// (Admit writes a page's links together), unsynced; every SyncInterval one
+// fsync makes all earlier batches durable, so after a crash, even a power
+// loss, the directory holds a prefix of the calls made. A URL in flight
+// when its process died is pending when the directory is opened again, as
+// is one whose Finish had not reached the disk (the writes since the last
+// group commit): those are the URLs fetched twice across a crash, and a
+// late Retry or Finish of their old lease gets [ErrLeaseLost]. A caller
+// that writes one record per URL to an output file keeps it in step with
+// the frontier through [Output] (see [DiskFrontier.Commit]): after a crash
+// the output holds exactly one record for every URL that has one.
+//
+// A write that fails (a full disk: ENOSPC) sticks: every later call
+// returns its error, so the directory keeps the last consistent prefix and
+// the crawl can be resumed once there is room.
+//
+// OpenDiskFrontier locks the directory: a second open, in this process or
+// another, fails with [ErrStateLocked]. A directory of a newer format or
+// one that cannot be read fails with a clear error, never a fresh start.
+//
+// A DiskFrontier is safe for concurrent use. Close it when done.
+type DiskFrontier struct {
+	dir  string
+	db   *pebble.DB
+	lock *os.File
+	opt  DiskOptions
+
+	stop chan struct{} // closed by Close to end the syncer
+	done chan struct{} // closed when the syncer has ended
+
+	mu      sync.Mutex
+	err     error // the first write error: it sticks
+	closing bool  // Close has begun
+	closed  bool
+	dirty   bool   // written since the last fsync
+	seq     uint64 // of the last queue key
+	lease   uint64
+	pending int
+	hosts   map[string]*diskHost
+	out     map[[16]byte]*leased  // popped, not finished
+	commit  int64                 // the output length of the last Commit
+	recent  map[[16]byte]struct{} // URLs seen lately: see seenCache
+	older   map[[16]byte]struct{}
+}
+
+// diskHost is the memory a DiskFrontier keeps of a host with queue keys.
+type diskHost struct {
+	pending int    // queue keys not popped
+	keys    int    // queue keys on disk
+	last    uint64 // seq of the last key read into window
+	window  []queued
+}
+
+// queued is an entry read ahead from a host's queue.
+type queued struct {
+	e   Entry
+	seq uint64
+}
+
+// leased is a popped entry, and once finished its outcome.
+type leased struct {
+	e     Entry
+	seq   uint64 // of its queue key; 0 for none
+	state State
+	v     *Validators
+}
+
+// OpenDiskFrontier opens the state directory dir, creating it if it does
+// not exist. o may be nil. The URLs that were in flight when dir was last
+// used are pending again.
+func OpenDiskFrontier(dir string, o *DiskOptions) (*DiskFrontier, error) {
+	f := &DiskFrontier{dir: dir, hosts: make(map[string]*diskHost),
+		out: make(map[[16]byte]*leased)}
+	if o != nil {
+		f.opt = *o
+	}
+	if f.opt.CacheSize <= 0 {
+		f.opt.CacheSize = 8 << 20
+	}
+	if f.opt.SyncInterval <= 0 {
+		f.opt.SyncInterval = 200 * time.Millisecond
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("crawler: state dir: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	f.lock = lock
+	if err := f.open(); err != nil {
+		if f.db != nil {
+			f.db.Close()
+		}
+		unlockDir(lock)
+		return nil, err
+	}
+	f.stop, f.done = make(chan struct{}), make(chan struct{})
+	go f.syncer()
+	return f, nil
+}
+
+// open opens or creates the store and loads what memory keeps of it.
+func (f *DiskFrontier) open() error {
+	path := filepath.Join(f.dir, "db")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if err := f.create(path); err != nil {
+			return err
+		}
+	}
+	opts := f.options(false)
+	defer opts.Cache.Unref() // the store holds its own reference
+	db, err := pebble.Open(path, opts)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+	}
+	f.db = db
+	if err := f.checkFormat(); err != nil {
+		return err
+	}
+	return f.load()
+}
+
+// create makes a new store at path: built under another name and renamed
+// into place once it holds its format version, so that a process killed
+// while creating it leaves no store without one.
+func (f *DiskFrontier) create(path string) error {
+	tmp := path + ".new"
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("crawler: state dir: %w", err)
+	}
+	opts := f.options(true)
+	defer opts.Cache.Unref()
+	db, err := pebble.Open(tmp, opts)
+	if err != nil {
+		return fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+	}
+	err = db.Set(metaKey("format"), []byte(strconv.Itoa(DiskFormat)), pebble.Sync)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err == nil {
+		err = syncDir(f.dir)
+	}
+	if err != nil {
+		return fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+	}
+	return nil
+}
+
+// checkFormat refuses a directory without a format version or with a newer
+// one.
+func (f *DiskFrontier) checkFormat() error {
+	v, ok, err := f.get(metaKey("format"))
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+	}
+	if !ok {
+		return fmt.Errorf("%w: %s has no format version", ErrStateCorrupt, f.dir)
+	}
+	n, err := strconv.Atoi(string(v))
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %s has format version %q", ErrStateCorrupt, f.dir, v)
+	case n > DiskFormat:
+		return fmt.Errorf("crawler: state dir %s has format version %d, newer than this sluice reads (%d)", f.dir, n, DiskFormat)
+	}
+	return nil
+}
+
+// load counts the queue keys of each host, finds the last sequence number
+// and the lease epoch, and starts a new epoch so that no lease of a past
+// run is valid. Counting takes one scan of the pending URLs' keys (about a
+// second per few million).
+func (f *DiskFrontier) load() error {
+	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindQueue}, UpperBound: []byte{kindQueue + 1}})
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+	}
+	var h *diskHost
+	var host []byte
+	for iter.First(); iter.Valid(); iter.Next() {
+		k := iter.Key()
+		if len(k) < 10 || k[len(k)-9] != 0 {
+			iter.Close()
+			return fmt.Errorf("%w: %s: bad queue key %q", ErrStateCorrupt, f.dir, k)
+		}
+		if hk := k[1 : len(k)-9]; h == nil || string(hk) != string(host) {
+			host = append(host[:0], hk...)
+			h = &diskHost{}
+			f.hosts[string(host)] = h
+		}
+		h.keys++
+		h.pending++
+		f.pending++
+		f.seq = max(f.seq, queueSeq(k))
+	}
+	if err := iter.Close(); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+	}
+	f.commit = int64(f.metaUint("output"))
+	epoch := f.metaUint("epoch") + 1
+	f.lease = epoch << 40
+	b := f.db.NewBatch()
+	_ = b.Set(metaKey("epoch"), binary.AppendUvarint(nil, epoch), nil)
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+	}
+	return nil
+}
+
+// metaUint reads a uvarint metadata value; 0 if it is absent.
+func (f *DiskFrontier) metaUint(name string) uint64 {
+	v, ok, err := f.get(metaKey(name))
+	if err != nil || !ok {
+		return 0
+	}
+	n, _ := binary.Uvarint(v)
+	return n
+}
+
+// get returns a copy of key's value.
+func (f *DiskFrontier) get(key []byte) ([]byte, bool, error) {
+	v, closer, err := f.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	defer closer.Close()
+	return append([]byte(nil), v...), true, nil
+}
+
+// Dir returns the directory the frontier is kept in.
+func (f *DiskFrontier) Dir() string { return f.dir }
+
+// Meta returns the metadata value stored under name, and whether there is
+// one. Callers keep their own records of a crawl here (the CLI keeps the
+// seeds and scope a state dir was made with).
+func (f *DiskFrontier) Meta(name string) ([]byte, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.usable(); err != nil {
+		return nil, false, err
+	}
+	return f.get(metaKey("user." + name))
+}
+
+// SetMeta stores value under name, durably, before it returns.
+func (f *DiskFrontier) SetMeta(_ context.Context, name string, value []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b := f.db.NewBatch()
+	_ = b.Set(metaKey("user."+name), value, nil)
+	return f.apply(b, true)
+}
+
+// usable returns the sticky error, or an error once closed.
+func (f *DiskFrontier) usable() error {
+	if f.closed {
+		return fmt.Errorf("crawler: state dir %s: frontier closed", f.dir)
+	}
+	return f.err
+}
+
+// apply commits b, unsynced unless sync; a failure sticks.
+func (f *DiskFrontier) apply(b *pebble.Batch, sync bool) error {
+	defer b.Close()
+	if err := f.usable(); err != nil {
+		return err
+	}
+	opts := pebble.NoSync
+	if sync {
+		opts = pebble.Sync
+	}
+	if err := guard(func() error { return b.Commit(opts) }); err != nil {
+		f.err = writeError(f.dir, err)
+		return f.err
+	}
+	f.dirty = !sync
+	return nil
+}
+
+// writeError names a full disk plainly.
+func writeError(dir string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) {
+		return fmt.Errorf("crawler: state dir %s: disk full, crawl stopped (resume once there is room): %w", dir, err)
+	}
+	return fmt.Errorf("crawler: state dir %s: write failed, crawl stopped: %w", dir, err)
+}
+
+// syncer makes the unsynced writes durable every SyncInterval.
+func (f *DiskFrontier) syncer() {
+	defer close(f.done)
+	t := time.NewTicker(f.opt.SyncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-f.stop:
+			return
+		case <-t.C:
+		}
+		f.mu.Lock()
+		if f.dirty && f.err == nil {
+			f.dirty = false
+			if err := guard(func() error { return f.db.LogData(nil, pebble.Sync) }); err != nil {
+				f.err = writeError(f.dir, err)
+			}
+		}
+		f.mu.Unlock()
+	}
+}
+
+// Close makes every write durable, closes the store and releases the
+// directory. In-flight URLs stay pending for the next open. Close returns the first write
+// error the frontier met, if any.
+func (f *DiskFrontier) Close() error {
+	f.mu.Lock()
+	if f.closing {
+		f.mu.Unlock()
+		return nil
+	}
+	f.closing = true
+	f.mu.Unlock()
+	close(f.stop)
+	<-f.done
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	err := f.err
+	if err == nil {
+		if err = guard(func() error { return f.db.LogData(nil, pebble.Sync) }); err != nil {
+			err = writeError(f.dir, err)
+		}
+	}
+	f.closed = true
+	if f.err != nil {
+		// A store whose write failed may not close cleanly; the
+		// directory is as a crash would leave it, which opening handles.
+		_ = guard(func() error { return f.db.Close() })
+	} else if cerr := guard(f.db.Close); cerr != nil && err == nil {
+		err = fmt.Errorf("crawler: state dir %s: %w", f.dir, cerr)
+	}
+	unlockDir(f.lock)
+	return err
+}

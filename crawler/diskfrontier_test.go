@@ -1,0 +1,389 @@
+package crawler
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
+	"github.com/cockroachdb/pebble/vfs/errorfs"
+)
+
+func openDisk(t *testing.T, dir string, o *DiskOptions) *DiskFrontier {
+	t.Helper()
+	f, err := OpenDiskFrontier(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func admitN(t *testing.T, f Frontier, host string, from, to int) {
+	t.Helper()
+	var batch []Entry
+	for i := from; i < to; i++ {
+		batch = append(batch, Entry{URL: fmt.Sprintf("%s/p/%d", host, i), Parent: host + "/", Depth: 1})
+	}
+	if _, err := f.Admit(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func pop(t *testing.T, f Frontier, host string) Entry {
+	t.Helper()
+	e, ok, err := f.Pop(context.Background(), host)
+	if err != nil || !ok {
+		t.Fatalf("pop: %v, %v", ok, err)
+	}
+	return e
+}
+
+func wantCounts(t *testing.T, f Frontier, pending, inFlight int) {
+	t.Helper()
+	p, n, err := f.Counts(context.Background())
+	if err != nil || p != pending || n != inFlight {
+		t.Fatalf("counts %d pending, %d in flight (%v); want %d, %d", p, n, err, pending, inFlight)
+	}
+}
+
+// TestDiskFrontierReopen closes a frontier mid-crawl and opens it again:
+// pending URLs keep their order, in-flight ones are pending again (at the
+// front, in admission order), finished ones stay finished, and a late
+// answer for a lease of the first open is refused.
+func TestDiskFrontierReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	const host = "http://a.example"
+	f := openDisk(t, dir, nil)
+	admitN(t, f, host, 0, 100)
+	e0, e1, e2 := pop(t, f, host), pop(t, f, host), pop(t, f, host)
+	if err := f.Finish(ctx, e0, Done); err != nil {
+		t.Fatal(err)
+	}
+	e2.Attempts = 1
+	if err := f.Retry(ctx, e2); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	f = openDisk(t, dir, nil)
+	defer f.Close()
+	wantCounts(t, f, 99, 0)
+	for _, tc := range []struct {
+		url  string
+		want State
+	}{{e0.URL, Done}, {e1.URL, Pending}, {e2.URL, Pending}, {host + "/p/99", Pending}, {host + "/none", Unseen}} {
+		if s, err := f.State(ctx, tc.url); err != nil || s != tc.want {
+			t.Errorf("state of %s: %v, %v; want %v", tc.url, s, err, tc.want)
+		}
+	}
+	if err := f.Finish(ctx, e1, Done); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("finish with a lease of the last open: %v", err)
+	}
+	if got := pop(t, f, host); got.URL != e1.URL || got.Lease == e1.Lease {
+		t.Fatalf("first pop after reopen: %+v, want %s under a new lease", got, e1.URL)
+	}
+	for i := 3; i < 100; i++ {
+		if got := pop(t, f, host); got.URL != fmt.Sprintf("%s/p/%d", host, i) {
+			t.Fatalf("pop %d: %s", i, got.URL)
+		}
+	}
+	if got := pop(t, f, host); got.URL != e2.URL || got.Attempts != 1 {
+		t.Fatalf("retried entry: %+v", got)
+	}
+	if added, _ := f.Admit(ctx, []Entry{{URL: e0.URL}, {URL: host + "/new"}}); added[0] || !added[1] {
+		t.Fatalf("admit after reopen: %v", added)
+	}
+}
+
+func TestDiskFrontierLocked(t *testing.T) {
+	dir := t.TempDir()
+	f := openDisk(t, dir, nil)
+	_, err := OpenDiskFrontier(dir, nil)
+	if !errors.Is(err, ErrStateLocked) || !strings.Contains(err.Error(), fmt.Sprint(os.Getpid())) {
+		t.Fatalf("second open: %v, want ErrStateLocked naming pid %d", err, os.Getpid())
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	openDisk(t, dir, nil).Close()
+}
+
+// TestDiskFrontierBadDir opens directories that must not be taken for a
+// fresh start.
+func TestDiskFrontierBadDir(t *testing.T) {
+	tests := []struct {
+		name  string
+		spoil func(t *testing.T, dir string)
+		want  string
+	}{
+		{"newer format", func(t *testing.T, dir string) { setRaw(t, dir, metaKey("format"), []byte("99")) },
+			"format version 99, newer"},
+		{"no format", func(t *testing.T, dir string) { setRaw(t, dir, metaKey("format"), nil) }, "no format version"},
+		{"manifest lost", func(t *testing.T, dir string) {
+			must(t, os.Remove(filepath.Join(dir, "db", "CURRENT")))
+		}, "corrupt"},
+		{"manifest garbled", func(t *testing.T, dir string) {
+			names, _ := filepath.Glob(filepath.Join(dir, "db", "MANIFEST-*"))
+			for _, n := range names {
+				must(t, os.WriteFile(n, []byte("not a manifest at all, sorry"), 0o644))
+			}
+		}, "corrupt"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			f := openDisk(t, dir, nil)
+			admitN(t, f, "http://a.example", 0, 10)
+			must(t, f.Close())
+			tc.spoil(t, dir)
+			f, err := OpenDiskFrontier(dir, nil)
+			if err == nil {
+				f.Close()
+				t.Fatal("opened a spoilt dir")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not say %q", err, tc.want)
+			}
+			// The directory is still locked by nobody.
+			if _, err := OpenDiskFrontier(dir, nil); errors.Is(err, ErrStateLocked) {
+				t.Fatal("a failed open kept the lock")
+			}
+		})
+	}
+}
+
+// setRaw writes (or, for nil, deletes) a key of a closed state dir.
+func setRaw(t *testing.T, dir string, key, value []byte) {
+	t.Helper()
+	db, err := pebble.Open(filepath.Join(dir, "db"), &pebble.Options{Logger: quietLogger{}, FS: vfs.Default})
+	must(t, err)
+	if value == nil {
+		must(t, db.Delete(key, pebble.Sync))
+	} else {
+		must(t, db.Set(key, value, pebble.Sync))
+	}
+	must(t, db.Close())
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDiskFrontierCommit checks what a Commit leaves after a reopen: the
+// output length, and recorded URLs that stay pending (for their links)
+// until their Finish makes them Done.
+func TestDiskFrontierCommit(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	const host = "http://a.example"
+	f := openDisk(t, dir, nil)
+	admitN(t, f, host, 0, 4)
+	e := []Entry{pop(t, f, host), pop(t, f, host), pop(t, f, host)}
+	must(t, f.SetValidators(ctx, e[0].URL, Validators{Status: 200, ETag: `"x"`}))
+	must(t, f.Commit(ctx, []Record{{e[0].URL, 10}, {e[1].URL, 20}}))
+	must(t, f.Finish(ctx, e[0], Done)) // recorded, then finished
+	if c := f.Committed(); c != 20 {
+		t.Fatalf("committed %d, want 20", c)
+	}
+	wantCounts(t, f, 1, 2)
+	must(t, f.Close())
+
+	f = openDisk(t, dir, nil)
+	defer f.Close()
+	if c := f.Committed(); c != 20 {
+		t.Fatalf("committed %d after reopen, want 20", c)
+	}
+	wantCounts(t, f, 3, 0)
+	tests := []struct {
+		e        Entry
+		state    State
+		recorded bool
+	}{{e[0], Done, false}, {e[1], Pending, true}, {e[2], Pending, false}}
+	for _, tc := range tests {
+		s, _ := f.State(ctx, tc.e.URL)
+		r, err := f.Recorded(ctx, tc.e.URL)
+		if s != tc.state || r != tc.recorded || err != nil {
+			t.Errorf("%s: %v, recorded %v (%v); want %v, %v", tc.e.URL, s, r, err, tc.state, tc.recorded)
+		}
+	}
+	v, ok, err := f.Validators(ctx, e[0].URL)
+	if err != nil || !ok || v.ETag != `"x"` || v.Status != 200 {
+		t.Fatalf("validators: %+v, %v, %v", v, ok, err)
+	}
+}
+
+func TestDiskFrontierRecrawl(t *testing.T) {
+	ctx := context.Background()
+	f := openDisk(t, t.TempDir(), nil)
+	defer f.Close()
+	const host = "http://a.example"
+	admitN(t, f, host, 0, 2500)
+	if _, err := f.Recrawl(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantCounts(t, f, 2500, 0) // pending URLs are left as they are
+	e := pop(t, f, host)
+	if _, err := f.Recrawl(ctx); err == nil {
+		t.Fatal("recrawl with a URL in flight")
+	}
+	must(t, f.Finish(ctx, e, Done))
+	for range 2499 {
+		e := pop(t, f, host)
+		must(t, f.Finish(ctx, e, Done))
+	}
+	wantCounts(t, f, 0, 0)
+	n, err := f.Recrawl(ctx)
+	if err != nil || n != 2500 {
+		t.Fatalf("recrawl: %d, %v", n, err)
+	}
+	wantCounts(t, f, 2500, 0)
+	if e := pop(t, f, host); e.URL != host+"/p/0" && !strings.HasPrefix(e.URL, host+"/p/") || e.Depth != 1 || e.Parent != host+"/" {
+		t.Fatalf("requeued entry %+v", e)
+	}
+}
+
+const crashChildEnv = "SLUICE_CRAWLER_CRASH_CHILD"
+
+// crashChild admits 1,000 URLs, pops 30, finishes 10, retries 10, says
+// "ready" and waits to be killed.
+func crashChild(dir string) int {
+	if seed := os.Getenv(crashSiteEnv); seed != "" {
+		return crawlChild(dir, seed)
+	}
+	ctx := context.Background()
+	f, err := OpenDiskFrontier(dir, nil)
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	const host = "http://a.example"
+	for i := 0; i < 1000; i += 10 {
+		var batch []Entry
+		for k := i; k < i+10; k++ {
+			batch = append(batch, Entry{URL: fmt.Sprintf("%s/p/%d", host, k)})
+		}
+		if _, err := f.Admit(ctx, batch); err != nil {
+			fmt.Println(err)
+			return 1
+		}
+	}
+	for i := range 30 {
+		e, _, _ := f.Pop(ctx, host)
+		switch {
+		case i < 10:
+			_ = f.Finish(ctx, e, Done)
+		case i < 20:
+			_ = f.Retry(ctx, e)
+		}
+	}
+	// A synced write: everything before it is durable.
+	if err := f.SetMeta(ctx, "x", []byte("y")); err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	fmt.Println("ready")
+	select {}
+}
+
+// TestDiskFrontierKilled kills a process holding a frontier and opens it
+// again: nothing admitted or finished is lost, in-flight URLs are pending,
+// and the lock died with the process.
+func TestDiskFrontierKilled(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
+	stdout, err := cmd.StdoutPipe()
+	must(t, err)
+	must(t, cmd.Start())
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if line != "ready\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child said %q", line)
+	}
+	must(t, cmd.Process.Signal(syscall.SIGKILL))
+	_ = cmd.Wait()
+
+	ctx := context.Background()
+	f := openDisk(t, dir, nil)
+	defer f.Close()
+	wantCounts(t, f, 990, 0)
+	const host = "http://a.example"
+	for i := range 1000 {
+		u := fmt.Sprintf("%s/p/%d", host, i)
+		want := Pending
+		if i < 10 {
+			want = Done
+		}
+		if s, err := f.State(ctx, u); err != nil || s != want {
+			t.Fatalf("state of %s: %v, %v; want %v", u, s, err, want)
+		}
+	}
+	// The ten popped and not answered come first, then the rest in order,
+	// then the ten retried.
+	for i := 20; i < 30; i++ {
+		if e := pop(t, f, host); e.URL != fmt.Sprintf("%s/p/%d", host, i) {
+			t.Fatalf("pop: %s, want /p/%d", e.URL, i)
+		}
+	}
+}
+
+// TestDiskFrontierDiskFull fails the store's writes with ENOSPC: the
+// frontier says so, every later call fails the same way, and once there is
+// room the directory opens with everything written before the failure.
+func TestDiskFrontierDiskFull(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var full atomic.Bool
+	fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op, _ string) error {
+		if full.Load() && (op == errorfs.OpFileWrite || op == errorfs.OpFileSync || op == errorfs.OpCreate) {
+			return syscall.ENOSPC
+		}
+		return nil
+	}))
+	const host = "http://a.example"
+	f := openDisk(t, dir, &DiskOptions{fs: fs})
+	admitN(t, f, host, 0, 10)
+	must(t, f.SetMeta(ctx, "x", []byte("y"))) // synced: the 10 URLs are durable
+	full.Store(true)
+	var err error
+	for i := 0; err == nil && i < 100; i++ {
+		// Unsynced writes may sit in a buffer; a synced one must fail.
+		_, err = f.Admit(ctx, []Entry{{URL: fmt.Sprintf("%s/late/%d", host, i)}})
+		if err == nil {
+			err = f.SetMeta(ctx, "x", []byte("z"))
+		}
+	}
+	if err == nil || !strings.Contains(err.Error(), "disk full") || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("write on a full disk: %v", err)
+	}
+	if _, _, err2 := f.Pop(ctx, host); err2 == nil {
+		t.Fatal("pop after a failed write succeeded")
+	}
+	if err := f.Close(); err == nil {
+		t.Fatal("close after a failed write reported nothing")
+	}
+	full.Store(false)
+	f = openDisk(t, dir, nil)
+	defer f.Close()
+	for i := range 10 {
+		if s, _ := f.State(ctx, fmt.Sprintf("%s/p/%d", host, i)); s != Pending {
+			t.Fatalf("URL %d admitted before the disk filled is %v", i, s)
+		}
+	}
+}

@@ -1,0 +1,313 @@
+// This file holds the DiskFrontier's Frontier methods: admission into the
+// seen-set and the host queues, leased hand-outs, retries and finishes.
+
+package crawler
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cockroachdb/pebble"
+)
+
+// windowSize is how many entries of a host's queue a Pop reads ahead.
+const windowSize = 16
+
+// Admit implements Frontier: the new URLs of batch, their host counters
+// and the sequence number go to disk in one batch.
+func (f *DiskFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
+	added := make([]bool, len(batch))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.usable(); err != nil {
+		return nil, err
+	}
+	b := f.db.NewBatch()
+	inBatch := make(map[[16]byte]bool, len(batch))
+	counts := make(map[string]int)
+	var buf []byte
+	for i := range batch {
+		e := &batch[i]
+		fp := fingerprint(e.URL)
+		if inBatch[fp] {
+			continue
+		}
+		inBatch[fp] = true
+		if f.seenRecently(fp) {
+			continue
+		}
+		_, seen, err := f.get(stateKey(fp))
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+		}
+		f.noteSeen(fp)
+		if seen {
+			continue
+		}
+		host := e.host()
+		f.seq++
+		_ = b.Set(stateKey(fp), []byte{byte(Pending)}, nil)
+		buf = appendEntry(buf[:0], e, host)
+		_ = b.Set(queueKey(host, f.seq), buf, nil)
+		counts[host]++
+		added[i] = true
+	}
+	if len(counts) == 0 {
+		b.Close()
+		return added, nil
+	}
+	f.setCounts(b, counts)
+	if err := f.apply(b, false); err != nil {
+		return nil, err
+	}
+	for host, n := range counts {
+		h := f.hosts[host]
+		h.keys += n
+		h.pending += n
+		f.pending += n
+	}
+	return added, nil
+}
+
+// seenCache is how many fingerprints each of the two generations of the
+// cache of URLs seen holds: at most 2 × 131,072 × about 40 bytes, 10 MB,
+// however large the crawl. Most links a page has were seen recently, and a
+// Pebble lookup of each was the crawl's hottest code.
+const seenCache = 1 << 17
+
+// seenRecently reports whether fp is in the cache of URLs seen; a URL once
+// seen stays seen, so the cache never answers wrong, only not at all.
+func (f *DiskFrontier) seenRecently(fp [16]byte) bool {
+	if _, ok := f.recent[fp]; ok {
+		return true
+	}
+	_, ok := f.older[fp]
+	return ok
+}
+
+// noteSeen adds fp to the cache of URLs seen, dropping the older
+// generation when the newer is full.
+func (f *DiskFrontier) noteSeen(fp [16]byte) {
+	if len(f.recent) >= seenCache || f.recent == nil {
+		f.older, f.recent = f.recent, make(map[[16]byte]struct{}, seenCache)
+	}
+	f.recent[fp] = struct{}{}
+}
+
+// setCounts creates in memory the hosts of delta that are new; their
+// counts are left for the caller to change once the batch is committed.
+// Neither the counts nor the sequence number are stored: rewriting such a
+// key with every batch made Pebble's memtable the crawl's hottest code, and
+// OpenDiskFrontier counts the queue keys instead.
+func (f *DiskFrontier) setCounts(_ *pebble.Batch, delta map[string]int) {
+	for host := range delta {
+		if f.hosts[host] == nil {
+			f.hosts[host] = &diskHost{}
+		}
+	}
+}
+
+// Pop implements Frontier. The entry keeps its queue key until it is
+// finished, so it is pending again if the process dies first.
+func (f *DiskFrontier) Pop(_ context.Context, host string) (Entry, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.usable(); err != nil {
+		return Entry{}, false, err
+	}
+	h := f.hosts[host]
+	if h == nil || h.pending == 0 {
+		return Entry{}, false, nil
+	}
+	if len(h.window) == 0 {
+		if err := f.fill(host, h); err != nil {
+			return Entry{}, false, err
+		}
+		if len(h.window) == 0 {
+			return Entry{}, false, fmt.Errorf("%w: %s: the queue of %s is shorter than its counter", ErrStateCorrupt, f.dir, host)
+		}
+	}
+	q := h.window[0]
+	h.window[0] = queued{}
+	h.window = h.window[1:]
+	h.pending--
+	f.pending--
+	f.lease++
+	q.e.Lease = f.lease
+	f.out[fingerprint(q.e.URL)] = &leased{e: q.e, seq: q.seq}
+	return q.e, true, nil
+}
+
+// fill reads the next entries of host's queue past the last one read.
+func (f *DiskFrontier) fill(host string, h *diskHost) error {
+	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: queueKey(host, h.last+1), UpperBound: queueEnd(host)})
+	if err != nil {
+		return fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+	}
+	h.window = h.window[:0]
+	for iter.First(); iter.Valid() && len(h.window) < windowSize; iter.Next() {
+		e, err := decodeEntry(iter.Value(), host)
+		if err != nil {
+			iter.Close()
+			return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+		}
+		seq := queueSeq(iter.Key())
+		h.window = append(h.window, queued{e: e, seq: seq})
+		h.last = seq
+	}
+	if err := iter.Close(); err != nil {
+		return fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+	}
+	return nil
+}
+
+// take ends the current lease of e, returning its record.
+func (f *DiskFrontier) take(fp [16]byte, e *Entry) (*leased, error) {
+	l := f.out[fp]
+	if l == nil || l.e.Lease != e.Lease {
+		return nil, ErrLeaseLost
+	}
+	delete(f.out, fp)
+	return l, nil
+}
+
+// Retry implements Frontier: the entry's queue key moves to the back of its
+// host's queue in one batch.
+func (f *DiskFrontier) Retry(_ context.Context, e Entry) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.usable(); err != nil {
+		return err
+	}
+	fp := fingerprint(e.URL)
+	l, err := f.take(fp, &e)
+	if err != nil {
+		return err
+	}
+	host := l.e.Host
+	b := f.db.NewBatch()
+	_ = b.Delete(queueKey(host, l.seq), nil)
+	f.seq++
+	_ = b.Set(queueKey(host, f.seq), appendEntry(nil, &e, host), nil)
+	if err := f.apply(b, false); err != nil {
+		f.out[fp] = l
+		return err
+	}
+	h := f.hosts[host]
+	h.pending++
+	f.pending++
+	return nil
+}
+
+// Finish implements Frontier. The outcome is written at once, unsynced,
+// after the batch that admitted the page's links: a crash leaves the URL
+// Done only if its links are in.
+func (f *DiskFrontier) Finish(_ context.Context, e Entry, s State) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.usable(); err != nil {
+		return err
+	}
+	fp := fingerprint(e.URL)
+	l := f.out[fp]
+	if e.Lease != 0 || l != nil {
+		var err error
+		if l, err = f.take(fp, &e); err != nil {
+			return err
+		}
+	} else {
+		e.Host = e.host()
+		l = &leased{e: e}
+	}
+	l.state = s
+	b := f.db.NewBatch()
+	f.writeDone(b, fp, l)
+	if err := f.apply(b, false); err != nil {
+		return err
+	}
+	f.doneWritten(l)
+	return nil
+}
+
+// writeDone writes into b the outcome of a finished URL: its state, its
+// validators, and the removal of its queue key.
+func (f *DiskFrontier) writeDone(b *pebble.Batch, fp [16]byte, l *leased) {
+	_ = b.Set(stateKey(fp), appendDone(nil, l.state, &l.e), nil)
+	_ = b.Delete(recordedKey(fp), nil)
+	if l.v != nil {
+		_ = b.Set(validatorsKey(fp), appendValidators(nil, l.v), nil)
+	}
+	if l.seq == 0 {
+		return
+	}
+	host := l.e.Host
+	_ = b.Delete(queueKey(host, l.seq), nil)
+	f.hosts[host].keys-- // a failed batch sticks: nothing is written after it
+}
+
+// doneWritten forgets a host that has nothing left on disk, once its
+// finished URL's batch is committed.
+func (f *DiskFrontier) doneWritten(l *leased) {
+	if l.seq == 0 {
+		return
+	}
+	if h := f.hosts[l.e.Host]; h != nil && h.keys == 0 && h.pending == 0 {
+		delete(f.hosts, l.e.Host)
+	}
+}
+
+// State implements Frontier.
+func (f *DiskFrontier) State(_ context.Context, url string) (State, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.usable(); err != nil {
+		return Unseen, err
+	}
+	fp := fingerprint(url)
+	if f.out[fp] != nil {
+		return InFlight, nil
+	}
+	v, ok, err := f.get(stateKey(fp))
+	if err != nil || !ok {
+		return Unseen, err
+	}
+	return State(v[0]), nil
+}
+
+// Hosts implements Frontier.
+func (f *DiskFrontier) Hosts(_ context.Context, n int) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.usable(); err != nil {
+		return nil, err
+	}
+	var hosts []string
+	for key, h := range f.hosts {
+		if len(hosts) == n {
+			break
+		}
+		if h.pending > 0 {
+			hosts = append(hosts, key)
+		}
+	}
+	return hosts, nil
+}
+
+// HostPending returns the number of host's URLs pending.
+func (f *DiskFrontier) HostPending(_ context.Context, host string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if h := f.hosts[host]; h != nil {
+		return h.pending, f.usable()
+	}
+	return 0, f.usable()
+}
+
+// Counts implements Frontier. URLs finished and waiting for a Commit count
+// as neither pending nor in flight.
+func (f *DiskFrontier) Counts(context.Context) (pending, inFlight int, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pending, len(f.out), f.usable()
+}

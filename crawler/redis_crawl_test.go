@@ -1,0 +1,329 @@
+package crawler_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sluicehq/sluice/crawler"
+	"github.com/sluicehq/sluice/crawler/crawltest"
+	"github.com/sluicehq/sluice/internal/redistest"
+)
+
+// newClient returns a client of srv of its own, closed when t ends.
+func newClient(t *testing.T, srv *redistest.Server) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func TestRedisFrontierReapsDeadWorker(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	const ttl = 200 * time.Millisecond
+	deadClient := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	dead, err := crawler.NewRedisFrontier(deadClient, "reap", crawler.RedisOptions{Worker: "dead", LeaseTTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := openRedisCrawl(t, newClient(t, srv), "reap", crawler.RedisOptions{Worker: "live", LeaseTTL: ttl})
+	const u = "http://a.example/x"
+	if _, err := dead.Admit(ctx, []crawler.Entry{{URL: u}, {URL: u + "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	stale, ok, err := dead.Pop(ctx, "http://a.example")
+	if err != nil || !ok || stale.URL != u {
+		t.Fatalf("pop: %+v %v %v", stale, ok, err)
+	}
+	// The worker dies: its heartbeat stops (its connection is gone).
+	_ = deadClient.Close()
+	_ = dead.Close()
+	if n, err := live.Beat(ctx); err != nil || n != 0 {
+		t.Fatalf("reaped %d (%v) before the lease expired", n, err)
+	}
+	if s, _ := live.State(ctx, u); s != crawler.InFlight {
+		t.Fatalf("state %v, want in flight", s)
+	}
+	// The live worker's heartbeat (every ttl/3) reaps the lease once it
+	// has expired.
+	for deadline := time.Now().Add(5 * ttl); ; time.Sleep(ttl / 10) {
+		if s, _ := live.State(ctx, u); s == crawler.Pending {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lease not reaped %v after it expired", 4*ttl)
+		}
+	}
+	if p, i, _ := live.Counts(ctx); p != 2 || i != 0 {
+		t.Fatalf("counts %d pending, %d in flight after the reap; want 2, 0", p, i)
+	}
+	// The URL went back to the front of its queue.
+	cur, ok, err := live.Pop(ctx, "http://a.example")
+	if err != nil || !ok || cur.URL != u || cur.Lease == stale.Lease {
+		t.Fatalf("pop after reap: %+v %v %v", cur, ok, err)
+	}
+	if err := live.Finish(ctx, cur, crawler.Done); err != nil {
+		t.Fatal(err)
+	}
+	// The dead worker's late answers, from any process, change nothing.
+	late := openRedisCrawl(t, newClient(t, srv), "reap", crawler.RedisOptions{Worker: "dead", LeaseTTL: ttl})
+	if err := late.Finish(ctx, stale, crawler.Failed); !errors.Is(err, crawler.ErrLeaseLost) {
+		t.Fatalf("late finish: %v, want ErrLeaseLost", err)
+	}
+	if err := late.Retry(ctx, stale); !errors.Is(err, crawler.ErrLeaseLost) {
+		t.Fatalf("late retry: %v, want ErrLeaseLost", err)
+	}
+	if s, _ := live.State(ctx, u); s != crawler.Done {
+		t.Fatalf("state %v, want done", s)
+	}
+	if p, i, _ := live.Counts(ctx); p != 1 || i != 0 {
+		t.Fatalf("counts %d pending, %d in flight; want 1, 0", p, i)
+	}
+}
+
+func TestRedisFrontierCloseReleases(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	client := srv.Client(t)
+	a, err := crawler.NewRedisFrontier(client, "close", crawler.RedisOptions{Worker: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := openRedisCrawl(t, client, "close", crawler.RedisOptions{Worker: "b"})
+	if _, err := a.Admit(ctx, []crawler.Entry{{URL: "http://a.example/1"}}); err != nil {
+		t.Fatal(err)
+	}
+	e, _, _ := a.Pop(ctx, "http://a.example")
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if p, i, _ := b.Counts(ctx); p != 1 || i != 0 {
+		t.Fatalf("counts %d, %d after Close; want 1 pending", p, i)
+	}
+	if err := a.Finish(ctx, e, crawler.Done); !errors.Is(err, crawler.ErrLeaseLost) {
+		t.Fatalf("finish after close: %v, want ErrLeaseLost", err)
+	}
+}
+
+// crawlShared runs one Crawl per crawler on the crawl name, each with its
+// own client and frontier, and returns how many times each URL was
+// visited and by which crawl.
+func crawlShared(t *testing.T, srv *redistest.Server, name string, crawlers []*crawler.Crawler, seeds []string) (map[string]int, []int) {
+	t.Helper()
+	var mu sync.Mutex
+	seen := make(map[string]int)
+	per := make([]int, len(crawlers))
+	var wg sync.WaitGroup
+	for i, c := range crawlers {
+		f := openRedisCrawl(t, newClient(t, srv), name, crawler.RedisOptions{Worker: fmt.Sprint("w", i), LeaseTTL: 2 * time.Second})
+		c.Frontier = f
+		wg.Go(func() {
+			err := c.Crawl(context.Background(), seeds, func(p *crawler.Page) error {
+				mu.Lock()
+				seen[p.URL]++
+				per[i]++
+				mu.Unlock()
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	return seen, per
+}
+
+func TestRedisCrawlTwoProcessesEnd(t *testing.T) {
+	srv := redistest.Start(t)
+	site := crawltest.NewSite(1500, 10)
+	site.Latency = time.Millisecond
+	hs := httptest.NewServer(site)
+	defer hs.Close()
+	crawlers := []*crawler.Crawler{{MaxInFlight: 8}, {MaxInFlight: 8}}
+	seen, per := crawlShared(t, srv, "two", crawlers, []string{hs.URL + "/p/0"})
+	unique, dups := site.Fetches()
+	if unique != 1500 || dups != 0 || len(seen) != 1500 {
+		t.Errorf("%d pages fetched, %d twice, %d visited; want 1500, 0, 1500", unique, dups, len(seen))
+	}
+	for u, n := range seen {
+		if n != 1 {
+			t.Errorf("%s visited %d times", u, n)
+		}
+	}
+	if per[0] == 0 || per[1] == 0 {
+		t.Errorf("work split %v: one crawl did nothing", per)
+	}
+	f, _ := crawler.NewRedisFrontier(srv.Client(t), "two", crawler.RedisOptions{Worker: "check"})
+	defer f.Close()
+	if p, n, _ := f.Counts(context.Background()); p != 0 || n != 0 {
+		t.Errorf("frontier left with %d pending, %d in flight", p, n)
+	}
+}
+
+// startLog records when each page request started.
+type startLog struct {
+	mu     sync.Mutex
+	starts []time.Time
+	next   http.Handler
+}
+
+func (l *startLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/p/") {
+		l.mu.Lock()
+		l.starts = append(l.starts, time.Now())
+		l.mu.Unlock()
+	}
+	l.next.ServeHTTP(w, r)
+}
+
+// peakPerSecond returns the most starts in any window of one second.
+func peakPerSecond(starts []time.Time) int {
+	s := slices.Clone(starts)
+	slices.SortFunc(s, func(a, b time.Time) int { return a.Compare(b) })
+	peak, j := 0, 0
+	for i := range s {
+		for s[i].Sub(s[j]) >= time.Second {
+			j++
+		}
+		peak = max(peak, i-j+1)
+	}
+	return peak
+}
+
+func TestRedisCrawlHostRateAcrossProcesses(t *testing.T) {
+	srv := redistest.Start(t)
+	site := crawltest.NewSite(100, 5)
+	log := &startLog{next: site}
+	hs := httptest.NewServer(log)
+	defer hs.Close()
+	const rate = 40
+	var crawlers []*crawler.Crawler
+	for range 3 {
+		crawlers = append(crawlers, &crawler.Crawler{MaxInFlight: 10, HostRate: rate})
+	}
+	start := time.Now()
+	seen, per := crawlShared(t, srv, "rate", crawlers, []string{hs.URL + "/p/0"})
+	took := time.Since(start)
+	if len(seen) != 100 {
+		t.Fatalf("%d pages visited, want 100", len(seen))
+	}
+	// Three crawls pacing the host each on its own would start 120 a
+	// second; together they keep to 40 (one more when a window's edges
+	// fall on two starts).
+	if peak := peakPerSecond(log.starts); peak > rate+1 {
+		t.Errorf("%d page starts in one second; host rate %d", peak, rate)
+	}
+	if took < 2*time.Second {
+		t.Errorf("100 pages at %d/s took %v", rate, took)
+	}
+	t.Logf("work split %v in %v", per, took)
+}
+
+func TestRedisCrawlPerHostAcrossProcesses(t *testing.T) {
+	srv := redistest.Start(t)
+	site := crawltest.NewSite(200, 5)
+	site.Latency = 5 * time.Millisecond
+	hs := httptest.NewServer(site)
+	defer hs.Close()
+	var crawlers []*crawler.Crawler
+	for range 3 {
+		crawlers = append(crawlers, &crawler.Crawler{MaxInFlight: 10, PerHost: 2, IgnoreRobots: true})
+	}
+	seen, _ := crawlShared(t, srv, "perhost", crawlers, []string{hs.URL + "/p/0"})
+	if len(seen) != 200 {
+		t.Fatalf("%d pages visited, want 200", len(seen))
+	}
+	if peak := site.PeakInFlight(); peak > 2 {
+		t.Errorf("the host served %d requests at once; per-host cap 2 across the crawls", peak)
+	}
+}
+
+// syncBuffer is a bytes.Buffer for a logger written from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestRedisCrawlSurvivesRedisRestart(t *testing.T) {
+	srv := redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always")
+	site := crawltest.NewSite(600, 10)
+	site.Latency = 10 * time.Millisecond
+	hs := httptest.NewServer(site)
+	defer hs.Close()
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	var crawlers []*crawler.Crawler
+	for i := range 2 {
+		f := openRedisCrawl(t, newClient(t, srv), "restart", crawler.RedisOptions{Worker: fmt.Sprint("w", i), LeaseTTL: 2 * time.Second, Logger: logger})
+		crawlers = append(crawlers, &crawler.Crawler{MaxInFlight: 8, Frontier: f, Logger: logger})
+	}
+	var mu sync.Mutex
+	seen := make(map[string]int)
+	var wg sync.WaitGroup
+	for _, c := range crawlers {
+		wg.Go(func() {
+			err := c.Crawl(context.Background(), []string{hs.URL + "/p/0"}, func(p *crawler.Page) error {
+				mu.Lock()
+				seen[p.URL]++
+				mu.Unlock()
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	for {
+		mu.Lock()
+		n := len(seen)
+		mu.Unlock()
+		if n >= 100 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.Kill()
+	// Longer than the client's own retries (3, up to 512 ms apart).
+	time.Sleep(2 * time.Second)
+	srv.Restart(t)
+	wg.Wait()
+	unique, dups := site.Fetches()
+	if unique != 600 || len(seen) != 600 {
+		t.Errorf("%d pages fetched, %d visited; want 600", unique, len(seen))
+	}
+	for u, n := range seen {
+		if n != 1 {
+			t.Errorf("%s visited %d times", u, n)
+		}
+	}
+	if dups != 0 {
+		t.Errorf("%d duplicate fetches", dups)
+	}
+	if out := logs.String(); !strings.Contains(out, "redis unreachable") || !strings.Contains(out, "redis is back") {
+		t.Errorf("the outage was not reported:\n%s", out)
+	}
+}

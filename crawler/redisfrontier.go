@@ -1,0 +1,516 @@
+// This file holds the RedisFrontier: a Frontier kept in Redis, shared by
+// the crawls of many processes on many machines.
+
+package crawler
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/bits"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sluicehq/sluice/internal/hostsched"
+)
+
+// RedisOptions configures a [RedisFrontier]. The zero value is ready to
+// use with the defaults given on each field.
+type RedisOptions struct {
+	// Worker names this process in the crawl's leases; "" means
+	// "HOSTNAME:PID". Two frontiers open at once must not share a name.
+	Worker string
+	// LeaseTTL is how long the URLs handed to this process stay leased
+	// without a heartbeat; the frontier renews them every LeaseTTL/3.
+	// When it passes, any live process puts them back to pending. 0 means
+	// 30 seconds.
+	LeaseTTL time.Duration
+	// SeenBuckets is the number of hashes the seen-set is spread over, a
+	// power of two up to 1<<24; 0 means 1<<16. Each bucket stays in
+	// Redis's compact listpack encoding while it holds at most
+	// hash-max-listpack-entries (128 by default) URLs, so size it to about
+	// the crawl's URLs / 64: the default suits up to about 8,000,000 URLs.
+	SeenBuckets int
+	// PopBatch is how many URLs of a host one round trip hands out when
+	// the host is not paced and not capped: the rest wait, leased to this
+	// process, for its next Pops. 0 means 8; 1 turns batching off.
+	PopBatch int
+	// Logger receives the frontier's reports (Redis unreachable, back,
+	// leases reaped); nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// RedisFrontier is a [Frontier] kept in Redis under the crawl's name, so
+// that crawls in many processes, on many machines, share one seen-set,
+// one queue per host and one set of counts, and every URL is fetched once
+// by one of them.
+//
+//   - Admission of a batch is one Lua script: atomic, one round trip.
+//   - The seen-set keeps each URL as a 13-byte field (fingerprint bytes
+//     3..15) and a one-byte state in one of SeenBuckets hashes chosen by
+//     the fingerprint's first 24 bits, in Redis's listpack encoding: 27 to
+//     28 bytes of Redis memory per URL on 1,000,000 URLs
+//     (bench/crawl/RESULTS.md, E). A pending URL takes its queue item
+//     besides (124 bytes in all there), until it is popped.
+//   - Hosts with pending URLs sit in a sorted set scored by when each may
+//     next start; PopPaced keeps Delay and PerHost for all the processes
+//     together.
+//   - URLs handed out are leased to this process (its Worker name); one
+//     heartbeat renews them all. When a process stops renewing for
+//     LeaseTTL, any live one puts its URLs back to pending, at the front
+//     of their queues, and a late Retry or Finish of theirs gets
+//     [ErrLeaseLost].
+//   - Counts are kept by the scripts, so a crawl ends exactly when nothing
+//     is pending or leased anywhere.
+//
+// Every key of a crawl carries the hash tag {NAME}, so a crawl lives in one
+// slot of a Redis Cluster. When Redis is unreachable the calls retry with
+// backoff until their context ends, and say so once to the Logger. Redis
+// should keep its data (appendonly yes) for a restart to keep the crawl.
+//
+// A RedisFrontier is safe for concurrent use. Close it when done.
+type RedisFrontier struct {
+	rdb    redis.UniversalClient
+	prefix string // "sluice:{NAME}:"
+	worker string
+	okey   string // the worker's leases
+	mask   uint32
+	ttl    time.Duration
+	log    *slog.Logger
+
+	// gate: Pops hold it shared; a reconcile of the leases held holds it
+	// alone, so no lease is granted and not yet in held while it runs.
+	gate  sync.RWMutex
+	mu    sync.Mutex
+	held  map[uint64]bool // leases handed out and not answered
+	buf   map[string][]Entry
+	nbuf  int // entries in buf
+	batch int
+	// Finishes of leases held here go out in the background (redisfinish.go).
+	finishing map[uint64]bool // finished, not yet sent: answered already
+	fin       []finishOp
+	finBusy   bool       // the finisher is sending
+	finDone   *sync.Cond // on mu: the finisher has sent a batch
+	finKick   chan struct{}
+	closed    bool
+	lost      atomic.Bool // a Pop's reply was lost: held may miss leases
+	down      atomic.Bool // Redis is unreachable (and it was said)
+
+	stop      context.CancelFunc // ends the heartbeat and the finisher
+	wg        sync.WaitGroup     // the heartbeat and the finisher
+	closeOnce sync.Once
+}
+
+// NewRedisFrontier returns the frontier of the crawl named crawl in the
+// Redis that client talks to, creating it on first use, and starts its
+// heartbeat. It does not block: a Redis that is unreachable is waited for
+// by the calls. Call Close when done.
+func NewRedisFrontier(client redis.UniversalClient, crawl string, opts RedisOptions) (*RedisFrontier, error) {
+	if crawl == "" {
+		return nil, errors.New("crawler: redis frontier: empty crawl name")
+	}
+	buckets := opts.SeenBuckets
+	if buckets == 0 {
+		buckets = 1 << 16
+	}
+	if buckets < 1 || buckets > 1<<24 || bits.OnesCount(uint(buckets)) != 1 {
+		return nil, fmt.Errorf("crawler: redis frontier: SeenBuckets %d is not a power of two up to 1<<24", buckets)
+	}
+	f := &RedisFrontier{
+		rdb: client, prefix: "sluice:{" + crawl + "}:", worker: opts.Worker,
+		mask: uint32(buckets - 1), ttl: opts.LeaseTTL, log: opts.Logger,
+		held: make(map[uint64]bool), buf: make(map[string][]Entry), finishing: make(map[uint64]bool),
+		finKick: make(chan struct{}, 1),
+		batch:   opts.PopBatch,
+	}
+	if f.worker == "" {
+		host, _ := os.Hostname()
+		f.worker = host + ":" + strconv.Itoa(os.Getpid())
+	}
+	if f.ttl <= 0 {
+		f.ttl = 30 * time.Second
+	}
+	if f.batch <= 0 {
+		f.batch = 8
+	}
+	if f.log == nil {
+		f.log = slog.Default()
+	}
+	f.okey = f.prefix + "o:" + f.worker
+	f.finDone = sync.NewCond(&f.mu)
+	ctx, stop := context.WithCancel(context.Background())
+	f.stop = stop
+	f.wg.Go(func() { f.heartbeat(ctx) })
+	f.wg.Go(func() { f.finisher(ctx) })
+	return f, nil
+}
+
+// Worker returns the name this frontier leases URLs under.
+func (f *RedisFrontier) Worker() string { return f.worker }
+
+func (f *RedisFrontier) key(name string) string { return f.prefix + name }
+
+// bucket returns the seen-set key and field of a fingerprint.
+func (f *RedisFrontier) bucket(fp [16]byte) (key, field string) {
+	i := (uint32(fp[0])<<16 | uint32(fp[1])<<8 | uint32(fp[2])) & f.mask
+	return f.prefix + "s" + string([]byte{byte(i >> 16), byte(i >> 8), byte(i)}), string(fp[3:])
+}
+
+// Admit implements Frontier: the batch is one script, one round trip.
+func (f *RedisFrontier) Admit(ctx context.Context, batch []Entry) ([]bool, error) {
+	added := make([]bool, len(batch))
+	if len(batch) == 0 {
+		return added, nil
+	}
+	keys := make([]string, 3, 3+2*len(batch))
+	keys[0], keys[1], keys[2] = f.key("n"), f.key("r"), f.key("t")
+	args := make([]any, 1, 1+3*len(batch))
+	args[0] = len(batch)
+	for i := range batch {
+		e := &batch[i]
+		host := e.host()
+		fp := fingerprint(e.URL)
+		b, field := f.bucket(fp)
+		keys = append(keys, b, f.key("q:"+host))
+		args = append(args, field, host, appendRedisItem(nil, fp, e, host))
+	}
+	var res []int64
+	err := f.do(ctx, func(ctx context.Context) (err error) {
+		res, err = admitScript.Run(ctx, f.rdb, keys, args...).Int64Slice()
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("crawler: redis admit: %w", err)
+	}
+	for i, v := range res {
+		added[i] = v == 1
+	}
+	return added, nil
+}
+
+// Pop implements Frontier; it is PopPaced without limits.
+func (f *RedisFrontier) Pop(ctx context.Context, host string) (Entry, bool, error) {
+	return f.PopPaced(ctx, host, HostLimits{})
+}
+
+// hostBusyWait is how soon a host at its PerHost cap across the crawls is
+// asked again: the frontier does not tell a process when another one
+// finishes.
+const hostBusyWait = 10 * time.Millisecond
+
+// PopPaced implements [PacedFrontier]: the host's next start and its
+// URLs in flight are kept in Redis for all the processes together.
+func (f *RedisFrontier) PopPaced(ctx context.Context, host string, lim HostLimits) (Entry, bool, error) {
+	if e, ok := f.unbuffer(host); ok {
+		return e, true, nil
+	}
+	f.gate.RLock()
+	e, ok, err := f.pop(ctx, host, lim)
+	f.gate.RUnlock()
+	if f.lost.Load() && err == nil {
+		f.reconcile(ctx)
+	}
+	return e, ok, err
+}
+
+func (f *RedisFrontier) pop(ctx context.Context, host string, lim HostLimits) (Entry, bool, error) {
+	keys := []string{f.key("n"), f.key("r"), f.key("t"), f.key("h"), f.key("l"), f.okey, f.key("q:" + host)}
+	k := 1
+	if lim == (HostLimits{}) {
+		k = f.batch
+	}
+	args := []any{host, f.worker, lim.Delay.Microseconds(), lim.PerHost, k, hostsched.PaceSlack.Microseconds(), f.prefix, f.mask}
+	var res []any
+	err := f.do(ctx, func(ctx context.Context) (err error) {
+		res, err = popScript.Run(ctx, f.rdb, keys, args...).Slice()
+		if transient(err) {
+			f.lost.Store(true) // the script may have run
+		}
+		return err
+	})
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("crawler: redis pop: %w", err)
+	}
+	kind, _ := res[0].(int64)
+	switch {
+	case kind == 1 && len(res) == 2:
+		wait, _ := res[1].(int64)
+		return Entry{}, false, &HostWaitError{Host: host, Wait: time.Duration(wait) * time.Microsecond}
+	case kind == 2:
+		return Entry{}, false, &HostWaitError{Host: host, Wait: hostBusyWait}
+	case kind != 3 || len(res) < 3:
+		return Entry{}, false, nil
+	}
+	var popped []Entry
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := 1; i+1 < len(res); i += 2 {
+		lease, _ := res[i].(int64)
+		f.held[uint64(lease)] = true
+		item, _ := res[i+1].(string)
+		e, err := readRedisItem(item, host)
+		if err != nil {
+			// Left leased: the heartbeat's reconcile does not see it as
+			// lost, so it comes back when this process closes.
+			f.log.Warn("crawler: redis pop", "host", host, "err", err)
+			continue
+		}
+		e.Lease = uint64(lease)
+		popped = append(popped, e)
+	}
+	if len(popped) == 0 {
+		return Entry{}, false, fmt.Errorf("crawler: redis pop: %w", errBadItem)
+	}
+	if len(popped) > 1 {
+		f.buf[host] = append(f.buf[host], popped[1:]...)
+		f.nbuf += len(popped) - 1
+	}
+	return popped[0], true, nil
+}
+
+// unbuffer hands out an entry of host popped earlier in a batch.
+func (f *RedisFrontier) unbuffer(host string) (Entry, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := f.buf[host]
+	if len(q) == 0 {
+		return Entry{}, false
+	}
+	e := q[0]
+	if len(q) == 1 {
+		delete(f.buf, host)
+	} else {
+		f.buf[host] = q[1:]
+	}
+	f.nbuf--
+	return e, true
+}
+
+// buffered returns the hosts with entries popped in a batch and not yet
+// handed out, and how many entries.
+func (f *RedisFrontier) buffered(n int) ([]string, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var hosts []string
+	for h := range f.buf {
+		if len(hosts) == n {
+			break
+		}
+		hosts = append(hosts, h)
+	}
+	return hosts, f.nbuf
+}
+
+// forget drops a lease from those held, whatever became of it.
+func (f *RedisFrontier) forget(lease uint64) {
+	f.mu.Lock()
+	delete(f.held, lease)
+	f.mu.Unlock()
+}
+
+// Retry implements Frontier.
+func (f *RedisFrontier) Retry(ctx context.Context, e Entry) error {
+	f.mu.Lock()
+	answered := f.finishing[e.Lease]
+	f.mu.Unlock()
+	if answered {
+		return ErrLeaseLost
+	}
+	host := e.host()
+	fp := fingerprint(e.URL)
+	b, field := f.bucket(fp)
+	keys := []string{f.key("n"), f.key("r"), f.key("t"), f.key("h"), b, f.key("q:" + host)}
+	lease := e.Lease
+	e.Lease = 0
+	args := []any{field, strconv.FormatUint(lease, 10), host, appendRedisItem(nil, fp, &e, host), f.prefix}
+	var ok int64
+	err := f.do(ctx, func(ctx context.Context) (err error) {
+		ok, err = retryScript.Run(ctx, f.rdb, keys, args...).Int64()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("crawler: redis retry: %w", err)
+	}
+	f.forget(lease)
+	if ok == 0 {
+		return ErrLeaseLost
+	}
+	return nil
+}
+
+// Finish implements Frontier.
+// A lease held by this frontier is finished in the background: Finish
+// returns at once and the finish goes out with others in one round trip;
+// Counts, State and Close wait for it.
+func (f *RedisFrontier) Finish(ctx context.Context, e Entry, s State) error {
+	host := e.host()
+	b, field := f.bucket(fingerprint(e.URL))
+	keys := []string{f.key("n"), f.key("r"), f.key("t"), f.key("h"), b}
+	args := []any{field, strconv.FormatUint(e.Lease, 10), host, stateCode(s), f.prefix}
+	f.mu.Lock()
+	answered, mine := f.finishing[e.Lease], e.Lease != 0 && f.held[e.Lease] && !f.closed
+	if mine {
+		delete(f.held, e.Lease)
+		f.finishing[e.Lease] = true
+	}
+	f.mu.Unlock()
+	if answered {
+		return ErrLeaseLost
+	}
+	if mine {
+		f.finishLater(finishOp{lease: e.Lease, keys: keys, args: args})
+		return nil
+	}
+	var ok int64
+	err := f.do(ctx, func(ctx context.Context) (err error) {
+		ok, err = finishScript.Run(ctx, f.rdb, keys, args...).Int64()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("crawler: redis finish: %w", err)
+	}
+	f.forget(e.Lease)
+	if ok == 0 {
+		return ErrLeaseLost
+	}
+	return nil
+}
+
+func stateCode(s State) string {
+	switch s {
+	case Done:
+		return "d"
+	case Failed:
+		return "f"
+	case Pending:
+		return "p"
+	}
+	return "f"
+}
+
+// State implements Frontier.
+func (f *RedisFrontier) State(ctx context.Context, url string) (State, error) {
+	f.settle()
+	b, field := f.bucket(fingerprint(url))
+	var v string
+	err := f.do(ctx, func(ctx context.Context) (err error) {
+		v, err = f.rdb.HGet(ctx, b, field).Result()
+		if errors.Is(err, redis.Nil) {
+			v, err = "", nil
+		}
+		return err
+	})
+	if err != nil {
+		return Unseen, fmt.Errorf("crawler: redis state: %w", err)
+	}
+	switch {
+	case v == "":
+		return Unseen, nil
+	case v == "p":
+		return Pending, nil
+	case v == "d":
+		return Done, nil
+	case v[0] == 'i':
+		return InFlight, nil
+	}
+	return Failed, nil
+}
+
+// Hosts implements Frontier: the hosts with pending URLs, those this
+// process holds from a batch first, then those that may start soonest.
+func (f *RedisFrontier) Hosts(ctx context.Context, n int) ([]string, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	hosts, _ := f.buffered(n)
+	if len(hosts) == n {
+		return hosts, nil
+	}
+	var more []string
+	err := f.do(ctx, func(ctx context.Context) (err error) {
+		more, err = f.rdb.ZRange(ctx, f.key("r"), 0, int64(n-len(hosts)-1)).Result()
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("crawler: redis hosts: %w", err)
+	}
+	for _, h := range more {
+		if !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts, nil
+}
+
+// Counts implements Frontier: the URLs pending and in flight in every
+// process of the crawl. URLs this process holds from a batch, not yet
+// handed out, count as pending here and as in flight to the others.
+func (f *RedisFrontier) Counts(ctx context.Context) (pending, inFlight int, err error) {
+	f.settle()
+	var v []any
+	err = f.do(ctx, func(ctx context.Context) (err error) {
+		v, err = f.rdb.HMGet(ctx, f.key("n"), "p", "i").Result()
+		return err
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("crawler: redis counts: %w", err)
+	}
+	num := func(x any) int {
+		s, _ := x.(string)
+		n, _ := strconv.Atoi(s)
+		return n
+	}
+	_, nb := f.buffered(0)
+	return num(v[0]) + nb, num(v[1]) - nb, nil
+}
+
+// appendRedisItem appends a queue item: the fingerprint, then the entry
+// with the host left out of its URLs.
+func appendRedisItem(b []byte, fp [16]byte, e *Entry, host string) []byte {
+	b = append(b, fp[:]...)
+	b = binary.AppendUvarint(b, uint64(e.Depth))
+	b = binary.AppendUvarint(b, uint64(e.Attempts))
+	b = binary.AppendUvarint(b, uint64(e.Redirects))
+	b = binary.AppendVarint(b, e.NotBefore)
+	b = appendStripped(b, e.URL, host)
+	return appendStripped(b, e.Parent, host)
+}
+
+// errBadItem is the error of a queue item that does not decode.
+var errBadItem = errors.New("crawler: corrupt queue item")
+
+// readRedisItem decodes a queue item of host.
+func readRedisItem(item, host string) (e Entry, err error) {
+	defer func() {
+		if recover() != nil {
+			err = errBadItem
+		}
+	}()
+	c := []byte(item[16:])
+	n := 0
+	next := func() uint64 {
+		v, k := binary.Uvarint(c[n:])
+		if k <= 0 {
+			panic(errBadItem)
+		}
+		n += k
+		return v
+	}
+	e.Depth, e.Attempts, e.Redirects = int(next()), int(next()), int(next())
+	v, k := binary.Varint(c[n:])
+	if k <= 0 {
+		return Entry{}, errBadItem
+	}
+	e.NotBefore, n = v, n+k
+	e.URL, n = readStripped(c, n, host)
+	e.Parent, _ = readStripped(c, n, host)
+	e.Host = host
+	return e, nil
+}

@@ -1,0 +1,47 @@
+package crawler
+
+import (
+	"context"
+	"testing"
+
+	"github.com/sluicehq/sluice/internal/redistest"
+)
+
+// TestRedisFrontierReconcileLostPop grants a lease the frontier never
+// heard of, as when the client repeats a hand-out whose reply it lost: the
+// next reconcile puts the URL back, so the crawl does not wait on it.
+func TestRedisFrontierReconcileLostPop(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	f, err := NewRedisFrontier(srv.Client(t), "lost", RedisOptions{Worker: "w", PopBatch: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Admit(ctx, []Entry{{URL: "http://a.example/1"}, {URL: "http://a.example/2"}}); err != nil {
+		t.Fatal(err)
+	}
+	kept, _, err := f.Pop(ctx, "http://a.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := "http://a.example"
+	keys := []string{f.key("n"), f.key("r"), f.key("t"), f.key("h"), f.key("l"), f.okey, f.key("q:" + host)}
+	if err := popScript.Run(ctx, f.rdb, keys, host, f.worker, 0, 0, 1, 0, f.prefix, f.mask).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if p, i, _ := f.Counts(ctx); p != 0 || i != 2 {
+		t.Fatalf("counts %d, %d; want 0, 2", p, i)
+	}
+	f.lost.Store(true)
+	f.reconcile(ctx)
+	if p, i, _ := f.Counts(ctx); p != 1 || i != 1 {
+		t.Fatalf("counts %d, %d after reconcile; want 1, 1", p, i)
+	}
+	if s, _ := f.State(ctx, "http://a.example/2"); s != Pending {
+		t.Fatalf("lost URL is %v, want pending", s)
+	}
+	if err := f.Finish(ctx, kept, Done); err != nil {
+		t.Fatalf("the lease held was taken back: %v", err)
+	}
+}

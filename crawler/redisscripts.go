@@ -1,0 +1,242 @@
+// This file holds the Lua scripts of the RedisFrontier: each step of a URL
+// (admission, hand-out, retry, finish) and the reaping of dead workers' leases
+// runs as one script, so it is atomic and takes one round trip.
+//
+// Keys, all under the crawl's prefix "sluice:{NAME}:" (one hash tag, so one
+// Cluster slot):
+//
+//	n          hash: p = URLs pending, i = URLs in flight, for all workers
+//	r          sorted set: hosts with pending URLs, scored by the time (µs,
+//	           Redis clock) each may next start
+//	t          hash: host → next start (µs) of paced hosts, kept while the
+//	           host's queue is empty
+//	h          hash: host → URLs in flight
+//	l          string: the last lease number
+//	w          sorted set: worker → deadline (µs) of all its leases
+//	m          hash: last = last heartbeat (µs), up = since when heartbeats
+//	           have come without a gap longer than the lease TTL
+//	o:WORKER   hash: lease → host "\n" item, the worker's leases
+//	q:HOST     list: the host's pending items
+//	s + 3 bytes  hash: seen-set bucket; field = fingerprint bytes 3..15,
+//	           value = p (pending), d (done), f (failed) or
+//	           i<lease>@<worker> (in flight)
+//
+// An item is a fingerprint (16 bytes) followed by the entry's encoding.
+
+package crawler
+
+import "github.com/redis/go-redis/v9"
+
+// luaPrelude holds the helpers the scripts share. The bucket of a
+// fingerprint is its first 24 bits under the mask; its field the other 13
+// bytes.
+const luaPrelude = `
+local function now_us()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local function bucket(prefix, mask, fp)
+  local a, b, c = string.byte(fp, 1, 3)
+  local i = bit.band(a * 65536 + b * 256 + c, tonumber(mask))
+  return prefix .. 's' .. string.char(bit.rshift(i, 16), bit.band(bit.rshift(i, 8), 255), bit.band(i, 255))
+end
+local function ready(r, t, host)
+  if not redis.call('ZSCORE', r, host) then
+    redis.call('ZADD', r, redis.call('HGET', t, host) or 0, host)
+  end
+end
+local function unbusy(h, host, k)
+  if redis.call('HINCRBY', h, host, -k) <= 0 then redis.call('HDEL', h, host) end
+end
+`
+
+// admitScript: KEYS n r t, then per entry its bucket and queue;
+// ARGV count, then per entry field, host, item. Returns 1 per new URL,
+// 0 per URL seen before.
+var admitScript = redis.NewScript(luaPrelude + `
+local count = tonumber(ARGV[1])
+local out, added, known = {}, 0, {}
+for i = 1, count do
+  local b, q = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
+  local host = ARGV[3 * i]
+  if redis.call('HSETNX', b, ARGV[3 * i - 1], 'p') == 1 then
+    redis.call('RPUSH', q, ARGV[3 * i + 1])
+    if not known[host] then ready(KEYS[2], KEYS[3], host); known[host] = true end
+    added = added + 1
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+if added > 0 then redis.call('HINCRBY', KEYS[1], 'p', added) end
+return out
+`)
+
+// popScript: KEYS n r t h l o:WORKER q:HOST; ARGV host, worker, delay µs,
+// per-host cap, most items, slack µs, prefix, mask. Returns {0} when the
+// queue is empty, {1, wait µs} when the host may not start yet, {2} when it
+// is at its cap, {3, lease, item, ...} otherwise.
+var popScript = redis.NewScript(luaPrelude + `
+local host, worker = ARGV[1], ARGV[2]
+local delay, cap, k, slack = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local score = redis.call('ZSCORE', KEYS[2], host)
+if not score then return {0} end
+score = tonumber(score)
+local now = now_us()
+if delay > 0 then
+  if score > now then return {1, score - now} end
+  k = 1
+end
+if cap > 0 then
+  local busy = tonumber(redis.call('HGET', KEYS[4], host) or '0')
+  if busy >= cap then return {2} end
+  k = math.min(k, cap - busy)
+end
+local items = redis.call('LPOP', KEYS[7], k)
+if not items then
+  redis.call('ZREM', KEYS[2], host)
+  return {0}
+end
+local out = {3}
+for _, item in ipairs(items) do
+  local lease = redis.call('INCR', KEYS[5])
+  local fp = string.sub(item, 1, 16)
+  redis.call('HSET', bucket(ARGV[7], ARGV[8], fp), string.sub(fp, 4), 'i' .. lease .. '@' .. worker)
+  redis.call('HSET', KEYS[6], lease, host .. '\n' .. item)
+  out[#out + 1] = lease
+  out[#out + 1] = item
+end
+redis.call('HINCRBY', KEYS[1], 'p', -#items)
+redis.call('HINCRBY', KEYS[1], 'i', #items)
+redis.call('HINCRBY', KEYS[4], host, #items)
+local next = now
+if delay > 0 then
+  if now - score <= slack then next = score + delay else next = now + delay end
+  redis.call('HSET', KEYS[3], host, next)
+end
+if redis.call('LLEN', KEYS[7]) == 0 then
+  redis.call('ZREM', KEYS[2], host)
+else
+  redis.call('ZADD', KEYS[2], next, host)
+end
+return out
+`)
+
+// leaseHolder is the Lua check that the URL's current lease is ARGV[2];
+// it sets v and owner (the o:WORKER key).
+const leaseHolder = `
+local v = redis.call('HGET', KEYS[5], ARGV[1])
+local owner
+if v then
+  local pre = 'i' .. ARGV[2] .. '@'
+  if string.sub(v, 1, #pre) == pre then owner = ARGV[5] .. 'o:' .. string.sub(v, #pre + 1) end
+end
+`
+
+// retryScript: KEYS n r t h bucket q:HOST; ARGV field, lease, host, item,
+// prefix. Returns 0 when the lease is not current.
+var retryScript = redis.NewScript(luaPrelude + leaseHolder + `
+if not owner then return 0 end
+redis.call('HDEL', owner, ARGV[2])
+redis.call('HSET', KEYS[5], ARGV[1], 'p')
+redis.call('RPUSH', KEYS[6], ARGV[4])
+ready(KEYS[2], KEYS[3], ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'p', 1)
+redis.call('HINCRBY', KEYS[1], 'i', -1)
+unbusy(KEYS[4], ARGV[3], 1)
+return 1
+`)
+
+// finishScript: KEYS n r t h bucket; ARGV field, lease, host, state,
+// prefix. Returns 0 when the lease is not current, or when lease is 0 and
+// the URL is in flight.
+var finishScript = redis.NewScript(luaPrelude + leaseHolder + `
+if ARGV[2] ~= '0' then
+  if not owner then return 0 end
+  redis.call('HDEL', owner, ARGV[2])
+  redis.call('HINCRBY', KEYS[1], 'i', -1)
+  unbusy(KEYS[4], ARGV[3], 1)
+elseif v and string.sub(v, 1, 1) == 'i' then
+  return 0
+end
+redis.call('HSET', KEYS[5], ARGV[1], ARGV[4])
+return 1
+`)
+
+// requeue puts back the leases of the o:WORKER hash okey whose numbers are
+// in leases (all of them when leases is nil) and still current, at the
+// front of their queues.
+const luaRequeue = `
+local function requeue(prefix, mask, okey, worker, leases)
+  local recs = redis.call('HGETALL', okey)
+  local n = 0
+  -- Backwards, so that the URLs go back to the front in the order they
+  -- were handed out.
+  for j = #recs - 1, 1, -2 do
+    local lease, rec = recs[j], recs[j + 1]
+    if leases == nil or leases[lease] then
+      local nl = string.find(rec, '\n', 1, true)
+      local host, item = string.sub(rec, 1, nl - 1), string.sub(rec, nl + 1)
+      local fp = string.sub(item, 1, 16)
+      local b, f = bucket(prefix, mask, fp), string.sub(fp, 4)
+      if redis.call('HGET', b, f) == 'i' .. lease .. '@' .. worker then
+        redis.call('HSET', b, f, 'p')
+        redis.call('LPUSH', prefix .. 'q:' .. host, item)
+        ready(prefix .. 'r', prefix .. 't', host)
+        unbusy(prefix .. 'h', host, 1)
+        n = n + 1
+      end
+      redis.call('HDEL', okey, lease)
+    end
+  end
+  if n > 0 then
+    redis.call('HINCRBY', prefix .. 'n', 'p', n)
+    redis.call('HINCRBY', prefix .. 'n', 'i', -n)
+  end
+  return n
+end
+`
+
+// heartbeatScript: KEYS w m; ARGV worker, ttl µs, prefix, mask. It renews
+// all the worker's leases, then reaps those of up to 16 workers whose
+// deadline has passed, provided heartbeats have come for a full TTL
+// without a gap (after Redis was down, every worker gets a TTL to renew
+// before any is called dead). Returns the URLs put back.
+var heartbeatScript = redis.NewScript(luaPrelude + luaRequeue + `
+local worker, ttl, prefix, mask = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local now = now_us()
+local last = tonumber(redis.call('HGET', KEYS[2], 'last') or '0')
+if now - last > ttl then redis.call('HSET', KEYS[2], 'up', now) end
+redis.call('HSET', KEYS[2], 'last', now)
+redis.call('ZADD', KEYS[1], now + ttl, worker)
+if now - tonumber(redis.call('HGET', KEYS[2], 'up')) < ttl then return 0 end
+local n = 0
+for _, d in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 16)) do
+  local okey = prefix .. 'o:' .. d
+  n = n + requeue(prefix, mask, okey, d, nil)
+  redis.call('DEL', okey)
+  redis.call('ZREM', KEYS[1], d)
+end
+return n
+`)
+
+// releaseScript: KEYS o:WORKER w; ARGV worker, prefix, mask, keep, then
+// lease numbers. It puts back the worker's leases not listed (ones the
+// worker lost track of when a reply was lost); with keep 0, it puts back
+// all of them and removes the worker. Returns the URLs put back.
+var releaseScript = redis.NewScript(luaPrelude + luaRequeue + `
+local worker, prefix, mask = ARGV[1], ARGV[2], ARGV[3]
+if ARGV[4] == '0' then
+  local n = requeue(prefix, mask, KEYS[1], worker, nil)
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], worker)
+  return n
+end
+local held = {}
+for i = 5, #ARGV do held[ARGV[i]] = true end
+local lost = {}
+for _, lease in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if not held[lease] then lost[lease] = true end
+end
+return requeue(prefix, mask, KEYS[1], worker, lost)
+`)

@@ -1,0 +1,63 @@
+package load
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/hostile"
+)
+
+// TestRunEndsAtDuration runs both models against a server that never
+// answers, with a timeout far longer than the duration. The run must end
+// at its duration, not its timeout: what is in flight is cancelled and
+// counted, and in the open model nothing due after the plan is sent.
+func TestRunEndsAtDuration(t *testing.T) {
+	srv := hostile.New(hostile.Config{})
+	defer srv.Close()
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"closed", Config{MaxInFlight: 4, Duration: 300 * time.Millisecond}},
+		{"open", Config{MaxInFlight: 4, Rate: 100_000, Duration: 300 * time.Millisecond}},
+		{"stages", Config{MaxInFlight: 4, Stages: []Stage{{Duration: 300 * time.Millisecond, Rate: 50_000}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.Targets = []Target{{URL: srv.URL + "/stall"}}
+			cfg.Timeout = time.Minute
+			// The guard is far past the duration and far short of the
+			// timeout: a run that waits for its timeout hits it.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			rep, err := Run(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Interrupted {
+				t.Fatalf("run outlived its %v duration (cut by the guard)", cfg.duration())
+			}
+			if rep.Cancelled != 4 || rep.Requests != 0 {
+				t.Fatalf("cancelled %d, requests %d; want the 4 in flight cancelled and none completed", rep.Cancelled, rep.Requests)
+			}
+			if !cfg.open() {
+				return
+			}
+			sched := newSchedule(cfg.Stages)
+			if cfg.Rate > 0 {
+				sched = constantSchedule(cfg.Rate, cfg.Duration)
+			}
+			if got := rep.Dropped + rep.Cancelled; got != sched.total {
+				t.Fatalf("dropped %d + cancelled %d = %d, want the plan's %d", rep.Dropped, rep.Cancelled, got, sched.total)
+			}
+			var sent int64
+			for _, s := range rep.Seconds {
+				sent += s.Sent
+			}
+			if sent != 4 {
+				t.Fatalf("sent %d, want 4 (one per connection, all stalled)", sent)
+			}
+		})
+	}
+}
