@@ -177,6 +177,15 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("load: target %d: %w", i+1, err)
 		}
 	}
+	if err := c.validateLimits(); err != nil {
+		return err
+	}
+	return c.validateStages()
+}
+
+// validateLimits checks the counts, rates and durations, and that they
+// fit the model they select.
+func (c *Config) validateLimits() error {
 	switch {
 	case c.MaxInFlight < 0:
 		return errors.New("load: in-flight cap (connections) must not be negative")
@@ -209,6 +218,12 @@ func (c *Config) Validate() error {
 	case len(c.Stages) > 0 && c.Duration > 0:
 		return errors.New("load: stages set their own duration; drop the duration")
 	}
+	return nil
+}
+
+// validateStages checks each stage, and that the ramp is neither too long
+// nor all at rate 0.
+func (c *Config) validateStages() error {
 	var total time.Duration
 	for i, s := range c.Stages {
 		if s.Duration <= 0 || !(s.Rate >= 0 && s.Rate <= maxRate) {

@@ -121,22 +121,8 @@ const genLateAfter = 10 * time.Millisecond
 // warmup, run without cut, lets its last requests finish so its
 // connections stay warm).
 func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomic.Bool, cut func()) *phase {
-	p := &phase{stopped: stopped}
+	p := newPhase(cfg, stopped)
 	parent := ctx
-	if cfg.open() {
-		var s schedule
-		if len(cfg.Stages) > 0 {
-			s = newSchedule(cfg.Stages)
-		} else {
-			s = constantSchedule(cfg.Rate, cfg.duration())
-		}
-		p.sched = &s
-	}
-	p.rec = newRecorder(len(cfg.Targets), p.sched)
-	if cfg.Metrics != nil {
-		p.rec.metrics = newRunMetrics(cfg.Metrics, cfg.Targets)
-	}
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p.start = time.Now()
@@ -158,6 +144,36 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 		p.clock(ctx, cfg.OnSecond)
 	}()
 
+	p.runWorkers(ctx, parent, cfg, workers)
+	p.elapsed = time.Since(p.start)
+	cancel()
+	<-clockDone
+	p.closeRows(cfg.OnSecond)
+	return p
+}
+
+// newPhase returns a phase with its plan (open model) and its recorder.
+func newPhase(cfg *Config, stopped *atomic.Bool) *phase {
+	p := &phase{stopped: stopped}
+	if cfg.open() {
+		var s schedule
+		if len(cfg.Stages) > 0 {
+			s = newSchedule(cfg.Stages)
+		} else {
+			s = constantSchedule(cfg.Rate, cfg.duration())
+		}
+		p.sched = &s
+	}
+	p.rec = newRecorder(len(cfg.Targets), p.sched)
+	if cfg.Metrics != nil {
+		p.rec.metrics = newRunMetrics(cfg.Metrics, cfg.Targets)
+	}
+	return p
+}
+
+// runWorkers runs the workers, fed by the dispatcher in the open model,
+// and returns when all have ended.
+func (p *phase) runWorkers(ctx, parent context.Context, cfg *Config, workers []worker) {
 	var wg sync.WaitGroup
 	if p.sched != nil {
 		jobs := make(chan int64, len(workers))
@@ -173,19 +189,20 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 		}
 	}
 	wg.Wait()
-	p.elapsed = time.Since(p.start)
-	cancel()
-	<-clockDone
+}
+
+// closeRows closes the per-second rows up to the end of the phase and
+// hands onSecond, if set, the rows the clock has not.
+func (p *phase) closeRows(onSecond func(Second)) {
 	p.rec.mu.Lock()
 	end := int((p.elapsed + time.Second - 1) / time.Second)
 	p.rec.rollTo(end)
 	p.rec.mu.Unlock()
-	if cfg.OnSecond != nil {
+	if onSecond != nil {
 		for _, row := range p.rec.rowsSince(p.notified) {
-			cfg.OnSecond(row)
+			onSecond(row)
 		}
 	}
-	return p
 }
 
 // dispatch releases every request that is due, by its index in the plan
