@@ -21,26 +21,8 @@ import (
 func (f *Fetcher) attempt(ctx context.Context, req *http.Request) (*Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout())
 	defer cancel()
-
-	// Trace hooks may run on the transport's dialing goroutines, even after
-	// Do returns, so the timings are guarded.
-	var (
-		mu                            sync.Mutex
-		t                             Timings
-		dnsStart, connStart, tlsStart time.Time
-	)
-	start := time.Now()
-	at := func(fn func()) { mu.Lock(); fn(); mu.Unlock() }
-	trace := &httptrace.ClientTrace{
-		DNSStart:             func(httptrace.DNSStartInfo) { at(func() { dnsStart = time.Now() }) },
-		DNSDone:              func(httptrace.DNSDoneInfo) { at(func() { t.DNS = time.Since(dnsStart) }) },
-		ConnectStart:         func(string, string) { at(func() { connStart = time.Now() }) },
-		ConnectDone:          func(string, string, error) { at(func() { t.Connect = time.Since(connStart) }) },
-		TLSHandshakeStart:    func() { at(func() { tlsStart = time.Now() }) },
-		TLSHandshakeDone:     func(tls.ConnectionState, error) { at(func() { t.TLS = time.Since(tlsStart) }) },
-		GotFirstResponseByte: func() { at(func() { t.FirstByte = time.Since(start) }) },
-	}
-	req = req.Clone(httptrace.WithClientTrace(ctx, trace))
+	tt := &traceTimings{start: time.Now()}
+	req = req.Clone(httptrace.WithClientTrace(ctx, tt.trace()))
 	if req.Body != nil && req.GetBody != nil {
 		body, err := req.GetBody()
 		if err != nil {
@@ -52,11 +34,28 @@ func (f *Fetcher) attempt(ctx context.Context, req *http.Request) (*Response, er
 	if err != nil {
 		return nil, headerTooLarge(err, f.maxHeaderBytes())
 	}
-	var (
-		body      []byte
-		size      int64
-		truncated bool
-	)
+	body, size, truncated, err := f.readBody(resp)
+	if err != nil {
+		return nil, err
+	}
+	final := req.URL
+	if resp.Request != nil { // a RoundTripper of the caller's may leave it unset
+		final = resp.Request.URL
+	}
+	return &Response{
+		FinalURL:   RedactURL(final.String()),
+		StatusCode: resp.StatusCode,
+		Header:     resp.Header,
+		Body:       body,
+		BodySize:   size,
+		Truncated:  truncated,
+		Timings:    tt.done(),
+	}, nil
+}
+
+// readBody reads (or, with DiscardBody, counts) resp's body up to maxBody
+// bytes and closes it.
+func (f *Fetcher) readBody(resp *http.Response) (body []byte, size int64, truncated bool, err error) {
 	if f.DiscardBody {
 		size, truncated, err = countCapped(resp.Body, f.maxBody())
 	} else {
@@ -66,25 +65,38 @@ func (f *Fetcher) attempt(ctx context.Context, req *http.Request) (*Response, er
 	// Closing an unfinished body makes the transport drop the connection
 	// instead of draining an endless or huge body.
 	resp.Body.Close()
-	if err != nil {
-		return nil, err
+	return body, size, truncated, err
+}
+
+// traceTimings records the phases of one attempt. Trace hooks may run on
+// the transport's dialing goroutines, even after Do returns, so the
+// timings are guarded.
+type traceTimings struct {
+	mu                            sync.Mutex
+	t                             Timings
+	start                         time.Time
+	dnsStart, connStart, tlsStart time.Time
+}
+
+func (tt *traceTimings) trace() *httptrace.ClientTrace {
+	at := func(fn func()) { tt.mu.Lock(); fn(); tt.mu.Unlock() }
+	return &httptrace.ClientTrace{
+		DNSStart:             func(httptrace.DNSStartInfo) { at(func() { tt.dnsStart = time.Now() }) },
+		DNSDone:              func(httptrace.DNSDoneInfo) { at(func() { tt.t.DNS = time.Since(tt.dnsStart) }) },
+		ConnectStart:         func(string, string) { at(func() { tt.connStart = time.Now() }) },
+		ConnectDone:          func(string, string, error) { at(func() { tt.t.Connect = time.Since(tt.connStart) }) },
+		TLSHandshakeStart:    func() { at(func() { tt.tlsStart = time.Now() }) },
+		TLSHandshakeDone:     func(tls.ConnectionState, error) { at(func() { tt.t.TLS = time.Since(tt.tlsStart) }) },
+		GotFirstResponseByte: func() { at(func() { tt.t.FirstByte = time.Since(tt.start) }) },
 	}
-	final := req.URL
-	if resp.Request != nil { // a RoundTripper of the caller's may leave it unset
-		final = resp.Request.URL
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	t.Total = time.Since(start)
-	return &Response{
-		FinalURL:   RedactURL(final.String()),
-		StatusCode: resp.StatusCode,
-		Header:     resp.Header,
-		Body:       body,
-		BodySize:   size,
-		Truncated:  truncated,
-		Timings:    t,
-	}, nil
+}
+
+// done returns the timings, with the total up to now.
+func (tt *traceTimings) done() Timings {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	tt.t.Total = time.Since(tt.start)
+	return tt.t
 }
 
 // readCapped reads r to the end or to limit bytes, reporting whether there
