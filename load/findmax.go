@@ -4,7 +4,6 @@ package load
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -243,14 +242,7 @@ func (b *bracket) observe(rate float64, pass bool) {
 }
 
 // WriteJSON writes r as indented JSON.
-func (r *SearchResult) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(r); err != nil {
-		return fmt.Errorf("load: write json: %w", err)
-	}
-	return nil
-}
+func (r *SearchResult) WriteJSON(w io.Writer) error { return writeJSON(w, r) }
 
 // Verdict is one line saying what the search found.
 func (r *SearchResult) Verdict() string {
