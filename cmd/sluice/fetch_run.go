@@ -83,8 +83,30 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 		skipped = readInputs(ctx, args, o.inputs, e.stdin, o.follow, r.lines, inputErrs)
 	}
 	r.intake(ctx)
-	// With the input read, the fetches run out unless a signal or a failed
-	// write comes first.
+	r.drain(ctx)
+	err = <-writeErr
+	if r.status != nil {
+		r.status.clear()
+	}
+	if r.readerDone {
+		r.sum.skipped = *skipped // the reader has finished with it
+	}
+	r.sum.elapsed = time.Since(start)
+	if err != nil {
+		return r.sum, fmt.Errorf("fetch: writing records: %w", err)
+	}
+	select {
+	case ierr := <-inputErrs:
+		return r.sum, fmt.Errorf("fetch: reading input: %w", ierr)
+	default:
+	}
+	return r.sum, nil
+}
+
+// drain waits for the fetches to run out once the input is read, unless a
+// signal or a failed write comes first, and closes the records channel
+// when every record is in it.
+func (r *fetchRun) drain(ctx context.Context) {
 	closed := make(chan struct{})
 	if ctx.Err() == nil {
 		go func() { r.fetcher.Close(); close(closed) }()
@@ -105,23 +127,6 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 	r.forwarded.Wait()
 	r.inFlight.Wait()
 	close(r.records)
-	err = <-writeErr
-	if r.status != nil {
-		r.status.clear()
-	}
-	if r.readerDone {
-		r.sum.skipped = *skipped // the reader has finished with it
-	}
-	r.sum.elapsed = time.Since(start)
-	if err != nil {
-		return r.sum, fmt.Errorf("fetch: writing records: %w", err)
-	}
-	select {
-	case ierr := <-inputErrs:
-		return r.sum, fmt.Errorf("fetch: reading input: %w", ierr)
-	default:
-	}
-	return r.sum, nil
 }
 
 // pendingFetch is a record to come, in --ordered mode, in its turn: a

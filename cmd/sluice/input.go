@@ -87,32 +87,38 @@ func readInputs(ctx context.Context, args []string, files []string, stdin io.Rea
 			}
 			return
 		}
-		var wg sync.WaitGroup
-		for _, name := range files {
-			read := func() {
-				var r io.Reader = stdin
-				if name != "-" {
-					f, err := os.Open(name)
-					if err != nil {
-						errs <- err
-						return
-					}
-					defer f.Close()
-					r = f
-				}
-				if err := scanLines(ctx, r, follow && name != "-", emit); err != nil {
-					errs <- err
-				}
-			}
-			if follow {
-				wg.Go(read)
-			} else {
-				read()
-			}
-		}
-		wg.Wait()
+		readFiles(ctx, files, stdin, follow, emit, errs)
 	}()
 	return skipped
+}
+
+// readFiles reads the input files one after the other, or all at once
+// when follow keeps each open as it grows; "-" is stdin.
+func readFiles(ctx context.Context, files []string, stdin io.Reader, follow bool, emit func(string, error) bool, errs chan<- error) {
+	var wg sync.WaitGroup
+	for _, name := range files {
+		read := func() {
+			var r io.Reader = stdin
+			if name != "-" {
+				f, err := os.Open(name)
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer f.Close()
+				r = f
+			}
+			if err := scanLines(ctx, r, follow && name != "-", emit); err != nil {
+				errs <- err
+			}
+		}
+		if follow {
+			wg.Go(read)
+		} else {
+			read()
+		}
+	}
+	wg.Wait()
 }
 
 // scanLines calls emit for each line of r, without a UTF-8 byte order mark

@@ -66,20 +66,8 @@ func run() error {
 		return err
 	}
 	defer f.Close()
-	batch := make([]crawler.Entry, 0, 50)
-	for i := range *n {
-		h := i % *hosts
-		batch = append(batch, crawler.Entry{
-			URL:    fmt.Sprintf("https://www.site%d.example/articles/2026/11/%d/page-%d.html", h, i%97, i),
-			Parent: fmt.Sprintf("https://www.site%d.example/articles/2026/11/index-%d.html", h, i/50),
-			Depth:  3,
-		})
-		if len(batch) == cap(batch) || i == *n-1 {
-			if _, err := f.Admit(ctx, batch); err != nil {
-				return err
-			}
-			batch = batch[:0]
-		}
+	if err := admitAll(ctx, f, *n, *hosts); err != nil {
+		return err
 	}
 	pending, err := usedMemory(ctx, c)
 	if err != nil {
@@ -91,7 +79,45 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	// 32 drainers, a host each at a time.
+	if err := drain(ctx, f, hostList); err != nil {
+		return err
+	}
+	done, err := usedMemory(ctx, c)
+	if err != nil {
+		return err
+	}
+	p, inFlight, err := f.Counts(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("all done (pending %d, in flight %d): used_memory %d B (+%d B), %.1f B per URL seen\n",
+		p, inFlight, done, done-base, float64(done-base)/float64(*n))
+	return nil
+}
+
+// admitAll admits n URLs spread over hosts, in batches of 50 as a page's
+// links would come.
+func admitAll(ctx context.Context, f *crawler.RedisFrontier, n, hosts int) error {
+	batch := make([]crawler.Entry, 0, 50)
+	for i := range n {
+		h := i % hosts
+		batch = append(batch, crawler.Entry{
+			URL:    fmt.Sprintf("https://www.site%d.example/articles/2026/11/%d/page-%d.html", h, i%97, i),
+			Parent: fmt.Sprintf("https://www.site%d.example/articles/2026/11/index-%d.html", h, i/50),
+			Depth:  3,
+		})
+		if len(batch) == cap(batch) || i == n-1 {
+			if _, err := f.Admit(ctx, batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	return nil
+}
+
+// drain pops and finishes every URL, 32 drainers, a host each at a time.
+func drain(ctx context.Context, f *crawler.RedisFrontier, hostList []string) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(32)
 	for _, h := range hostList {
@@ -107,18 +133,5 @@ func run() error {
 			}
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	done, err := usedMemory(ctx, c)
-	if err != nil {
-		return err
-	}
-	p, inFlight, err := f.Counts(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("all done (pending %d, in flight %d): used_memory %d B (+%d B), %.1f B per URL seen\n",
-		p, inFlight, done, done-base, float64(done-base)/float64(*n))
-	return nil
+	return g.Wait()
 }
