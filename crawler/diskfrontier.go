@@ -62,7 +62,13 @@ type DiskOptions struct {
 // late Retry or Finish of their old lease gets [ErrLeaseLost]. A caller
 // that writes one record per URL to an output file keeps it in step with
 // the frontier through [Output] (see [DiskFrontier.Commit]): after a crash
-// the output holds exactly one record for every URL that has one.
+// the output holds exactly one record for every URL that has one. Once an
+// Output is opened on it, a Finish is kept in memory (State answers from
+// there) and written only by the Output's next commit, in the synced batch
+// that commits the records file's length, so no URL is Done on disk, not
+// even in an unsynced log write that a killed process leaves behind,
+// before its record is; a crash fetches again, for their links, the URLs
+// finished since the last commit.
 //
 // A write that fails (a full disk: ENOSPC) sticks: every later call
 // returns its error, so the directory keeps the last consistent prefix and
@@ -91,10 +97,15 @@ type DiskFrontier struct {
 	lease   uint64
 	pending int
 	hosts   map[string]*diskHost
-	out     map[[16]byte]*leased  // popped, not finished
-	commit  int64                 // the output length of the last Commit
-	recent  map[[16]byte]struct{} // URLs seen lately: see seenCache
-	older   map[[16]byte]struct{}
+	out     map[[16]byte]*leased // popped, not finished
+	commit  int64                // the output length of the last Commit
+	// With an Output: finishes kept in memory until a Commit writes them,
+	// in the order they came.
+	deferred bool
+	finished map[[16]byte]*leased
+	finList  []finishedURL
+	recent   map[[16]byte]struct{} // URLs seen lately: see seenCache
+	older    map[[16]byte]struct{}
 }
 
 // diskHost is the memory a DiskFrontier keeps of a host with queue keys.
@@ -103,6 +114,12 @@ type diskHost struct {
 	keys    int    // queue keys on disk
 	last    uint64 // seq of the last key read into window
 	window  []queued
+}
+
+// finishedURL is a Finish waiting for a Commit.
+type finishedURL struct {
+	fp [16]byte
+	l  *leased
 }
 
 // queued is an entry read ahead from a host's queue.
@@ -124,7 +141,7 @@ type leased struct {
 // used are pending again.
 func OpenDiskFrontier(dir string, o *DiskOptions) (*DiskFrontier, error) {
 	f := &DiskFrontier{dir: dir, hosts: make(map[string]*diskHost),
-		out: make(map[[16]byte]*leased)}
+		out: make(map[[16]byte]*leased), finished: make(map[[16]byte]*leased)}
 	if o != nil {
 		f.opt = *o
 	}
@@ -370,7 +387,8 @@ func (f *DiskFrontier) syncer() {
 }
 
 // Close makes every write durable, closes the store and releases the
-// directory. In-flight URLs stay pending for the next open. Close returns the first write
+// directory. In-flight URLs stay pending for the next open, as do those
+// whose Finish waits for an Output's commit: close the Output first. Close returns the first write
 // error the frontier met, if any.
 func (f *DiskFrontier) Close() error {
 	f.mu.Lock()
