@@ -63,6 +63,7 @@ func (f *DiskFrontier) commitOutput(_ context.Context, recs []Record, end int64,
 	}
 	err := f.apply(b, false)
 	if err == nil {
+		f.dirty = false // the fsync below covers every write before it
 		f.commit = end
 		for _, u := range fin {
 			if f.finished[u.fp] == u.l {
