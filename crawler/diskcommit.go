@@ -23,23 +23,31 @@ type Record struct {
 
 // Commit marks the URLs of recs recorded and stores the output's length
 // after the last of them, in one synced batch. Each URL stays pending until
-// its Finish, written after its page's links are admitted, makes it Done;
-// a URL recorded but not Done when the process died is fetched again for
-// its links, and [DiskFrontier.Recorded] tells the caller not to write its
-// record a second time.
+// its Finish makes it Done; a URL recorded but not Done when the process
+// died is fetched again for its links, and [DiskFrontier.Recorded] tells
+// the caller not to write its record a second time. [Output] calls it, and
+// writes in the same batch the Finishes that wait for it.
 //
 // The caller must have flushed and fsynced the output up to the last
-// record's End before calling Commit, must call Commit before the URL's
-// Finish (a visit function waits for the commit of its record before it
-// returns), and must not call it from two goroutines at once: the one
-// writer of the output commits under the lock it writes with. After a
-// crash, truncating the output to [DiskFrontier.Committed] leaves exactly
-// one record for each URL recorded; the URLs whose records were cut off
-// are pending and unrecorded.
-func (f *DiskFrontier) Commit(_ context.Context, recs []Record) error {
+// record's End before calling Commit, and must not call it from two
+// goroutines at once. After a crash, truncating the output to
+// [DiskFrontier.Committed] leaves exactly one record for each URL
+// recorded; the URLs whose records were cut off are pending and
+// unrecorded.
+func (f *DiskFrontier) Commit(ctx context.Context, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	return f.commitOutput(ctx, recs, recs[len(recs)-1].End, nil)
+}
+
+// commitOutput writes, in one batch synced before it returns, the recorded
+// marks of recs, the output length end and the Finishes of fin (taken by
+// takeFinished before the records were, so every one has its record in
+// the first end bytes). The batch goes in under the lock; its fsync, which
+// makes it and all before it durable, is outside, so that the crawl goes
+// on meanwhile.
+func (f *DiskFrontier) commitOutput(_ context.Context, recs []Record, end int64, fin []finishedURL) error {
 	f.mu.Lock()
 	if err := f.usable(); err != nil {
 		f.mu.Unlock()
@@ -49,18 +57,25 @@ func (f *DiskFrontier) Commit(_ context.Context, recs []Record) error {
 	for _, r := range recs {
 		_ = b.Set(recordedKey(fingerprint(r.URL)), nil, nil)
 	}
-	end := recs[len(recs)-1].End
 	_ = b.Set(metaKey("output"), binary.AppendUvarint(nil, uint64(end)), nil)
+	for _, u := range fin {
+		f.writeDone(b, u.fp, u.l) // after the marks: a Done URL has none
+	}
 	err := f.apply(b, false)
 	if err == nil {
+		f.dirty = false // the fsync below covers every write before it
 		f.commit = end
+		for _, u := range fin {
+			if f.finished[u.fp] == u.l {
+				delete(f.finished, u.fp)
+			}
+			f.doneWritten(u.l)
+		}
 	}
 	f.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	// One fsync of the log, outside the lock so that the crawl goes on
-	// meanwhile, makes the batch and all before it durable.
 	if err := guard(func() error { return f.db.LogData(nil, pebble.Sync) }); err != nil {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -70,6 +85,25 @@ func (f *DiskFrontier) Commit(_ context.Context, recs []Record) error {
 		return f.err
 	}
 	return nil
+}
+
+// deferFinishes makes later Finishes wait in memory for a commit: an
+// Output is kept with f.
+func (f *DiskFrontier) deferFinishes() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.deferred = true
+}
+
+// takeFinished returns the Finishes waiting for a commit, in the order
+// they came; State answers for them from memory until commitOutput has
+// written them.
+func (f *DiskFrontier) takeFinished() []finishedURL {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fin := f.finList
+	f.finList = nil
+	return fin
 }
 
 // Recorded reports whether a Commit has named a record of url that its
@@ -143,8 +177,8 @@ func (f *DiskFrontier) Recrawl(_ context.Context) (int, error) {
 	if err := f.usable(); err != nil {
 		return 0, err
 	}
-	if len(f.out) > 0 {
-		return 0, fmt.Errorf("crawler: recrawl: %d URLs are in flight", len(f.out))
+	if n := len(f.out) + len(f.finished); n > 0 {
+		return 0, fmt.Errorf("crawler: recrawl: %d URLs are in flight or wait for a commit", n)
 	}
 	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindState}, UpperBound: []byte{kindState + 1}})
 	if err != nil {

@@ -25,8 +25,9 @@ const (
 )
 
 // crawlChild crawls the site at seed into dir and dir/out, one line per
-// URL, as the CLI does with --state: a DiskFrontier and an Output
-// committed whenever the writer has nothing waiting.
+// URL, as the CLI does with --state: a DiskFrontier and an Output whose
+// committer commits every few milliseconds or every commitRecords records,
+// with a visit that writes its record and returns at once.
 func crawlChild(dir, seed string) int {
 	ctx := context.Background()
 	f, err := OpenDiskFrontier(dir, nil)
@@ -39,47 +40,14 @@ func crawlChild(dir, seed string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	// The one writer commits whenever no record waits, and visit waits
-	// for its record's commit.
-	type rec struct {
-		p    *Page
-		done chan error
-	}
-	records := make(chan rec, crashConc)
-	written := make(chan error, 1)
-	go func() {
-		var err error
-		var group []chan error
-		for r := range records {
-			if err == nil {
-				err = out.Write(r.p.URL, []byte(r.p.URL+"\n"))
-			}
-			group = append(group, r.done)
-			if len(records) == 0 || len(group) >= 256 {
-				if err == nil {
-					err = out.Commit(ctx)
-				}
-				for _, d := range group {
-					d <- err
-				}
-				group = group[:0]
-			}
-		}
-		written <- err
-	}()
+	out.StartCommitter(ctx, 5*time.Millisecond, commitRecords)
 	c := &Crawler{MaxInFlight: crashConc, VisitWorkers: crashConc, Frontier: f}
 	err = c.Crawl(ctx, []string{seed}, func(p *Page) error {
 		if again, err := f.Recorded(ctx, p.URL); again || err != nil {
 			return err // fetched again for its links only
 		}
-		done := make(chan error, 1)
-		records <- rec{p, done}
-		return <-done
+		return out.Write(p.URL, []byte(p.URL+"\n"))
 	})
-	close(records)
-	if werr := <-written; err == nil {
-		err = werr
-	}
 	if cerr := out.Close(ctx); err == nil {
 		err = cerr
 	}
@@ -93,12 +61,16 @@ func crawlChild(dir, seed string) int {
 	return 0
 }
 
+// commitRecords is the records that make crawlChild's committer commit.
+const commitRecords = 2
+
 // TestCrawlKilledAndResumed crawls a loopback site in a child process,
 // kills it with SIGKILL at random moments and runs it again until it ends:
-// the output holds every page exactly once, and each kill costs at most the
-// pages in flight (crashConc) and those finished since the last group
-// commit (as many again: each waited for its record's commit) in repeated
-// fetches.
+// the output holds every page exactly once, and each kill costs in
+// repeated fetches at most the pages in flight (crashConc) and those
+// finished since the last commit: the pages in flight at its start
+// (crashConc again) and those whose records are not committed (at most
+// 2×commitRecords waiting, as many in the commit under way).
 func TestCrawlKilledAndResumed(t *testing.T) {
 	const pages = 3000
 	site := crawltest.NewSite(pages, 8)
@@ -155,7 +127,7 @@ func TestCrawlKilledAndResumed(t *testing.T) {
 	if len(seen) != pages || unique != pages {
 		t.Errorf("%d records and %d pages fetched, want %d", len(seen), unique, pages)
 	}
-	if dups > kills*2*crashConc {
+	if dups > kills*(2*crashConc+4*commitRecords) {
 		t.Errorf("%d repeated fetches in %d kills: more than the pages in flight", dups, kills)
 	}
 }

@@ -9,31 +9,45 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
+	"time"
 )
 
 // Output is a file of records, one per URL, kept in step with a
 // DiskFrontier: [Output.Commit] flushes and fsyncs the file and commits its
-// length together with the URLs recorded in it, so after a crash the file,
-// truncated by [OpenOutput] to the committed length, holds one record for
-// every URL the frontier holds recorded or finished and none for the
-// others.
+// length together with the URLs recorded in it and the frontier's
+// Finishes that waited for it, so after a crash the file, truncated by
+// [OpenOutput] to the committed length, holds one record for every URL the
+// frontier holds recorded or finished and none for the others.
 //
-// The writer commits whenever no record is waiting (and every few
-// hundred records when they never stop coming): each Commit takes the
-// records written during the last one's fsync, a group commit. The visit
-// function must wait for its record's Commit before it returns (run
-// VisitWorkers as high as Concurrency, so that many wait at once), and must
-// not write a record for a URL [DiskFrontier.Recorded] reports.
+// The visit function writes its page's record with [Output.Write] and
+// returns at once: the crawler then admits the page's links and calls
+// Finish, which the frontier keeps in memory until the next commit. As a
+// record is written before its Finish, every Finish a commit writes has its
+// record inside the committed length. A background committer
+// ([Output.StartCommitter]) commits every few milliseconds or once enough
+// records wait, two fsyncs (the file, the frontier's log) off the page
+// path. The visit function must not write a record for a URL
+// [DiskFrontier.Recorded] reports.
 //
-// An Output is not safe for concurrent use: one writer owns it, and
-// commits under the lock it writes with.
+// An Output is safe for concurrent use. Close it before its frontier.
 type Output struct {
-	f    *DiskFrontier
-	file *os.File
-	bw   *bufio.Writer
-	n    int64 // bytes written, buffered included
-	recs []Record
-	err  error
+	f        *DiskFrontier
+	file     *os.File
+	commitMu sync.Mutex // one Commit at a time
+
+	mu    sync.Mutex
+	wake  *sync.Cond // a Write waiting for room; signalled by a Commit or an error
+	bw    *bufio.Writer
+	n     int64 // bytes written, buffered included
+	recs  []Record
+	err   error
+	limit int           // the records a Write waits below; 0: no limit
+	kick  chan struct{} // tells the committer enough records wait
+	every int           // records that kick the committer; 0: none
+
+	stop chan struct{} // closed to end the committer
+	done chan struct{} // closed when the committer has ended
 }
 
 // OpenOutput opens the record file at path for appending, creating it,
@@ -62,58 +76,138 @@ func OpenOutput(f *DiskFrontier, path string) (*Output, error) {
 		file.Close()
 		return nil, fmt.Errorf("crawler: output: %w", err)
 	}
-	return &Output{f: f, file: file, bw: bufio.NewWriterSize(file, 64<<10), n: committed}, nil
+	o := &Output{f: f, file: file, bw: bufio.NewWriterSize(file, 64<<10), n: committed}
+	o.wake = sync.NewCond(&o.mu)
+	f.deferFinishes()
+	return o, nil
 }
 
-// Write appends record (a whole record, its newline included) for url.
-// Its first error sticks.
+// Write appends record (a whole record, its newline included) for url to
+// the file's buffer; it waits only while a running committer has more
+// than twice its batch of records waiting. Its first error, and a Commit's,
+// sticks.
 func (o *Output) Write(url string, record []byte) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.err == nil && o.limit > 0 && len(o.recs) >= o.limit {
+		o.wake.Wait()
+	}
 	if o.err != nil {
 		return o.err
 	}
 	k, err := o.bw.Write(record)
 	o.n += int64(k)
 	if err != nil {
-		o.err = fmt.Errorf("crawler: output: %w", err)
-		return o.err
+		return o.fail(fmt.Errorf("crawler: output: %w", err))
 	}
 	o.recs = append(o.recs, Record{URL: url, End: o.n})
+	if o.every > 0 && len(o.recs) == o.every {
+		select {
+		case o.kick <- struct{}{}:
+		default:
+		}
+	}
 	return nil
+}
+
+// fail makes err stick and wakes the writers waiting; o.mu is held.
+func (o *Output) fail(err error) error {
+	if o.err == nil {
+		o.err = err
+	}
+	o.wake.Broadcast()
+	return o.err
 }
 
 // Len returns the bytes written, buffered included.
-func (o *Output) Len() int64 { return o.n }
-
-// Uncommitted returns the number of records not committed yet.
-func (o *Output) Uncommitted() int { return len(o.recs) }
-
-// Commit flushes and fsyncs the file, then commits its length in the
-// frontier together with the URLs recorded since the last Commit.
-func (o *Output) Commit(ctx context.Context) error {
-	if o.err != nil {
-		return o.err
-	}
-	if len(o.recs) == 0 {
-		return nil
-	}
-	if err := o.bw.Flush(); err != nil {
-		o.err = fmt.Errorf("crawler: output: %w", err)
-		return o.err
-	}
-	if err := o.file.Sync(); err != nil {
-		o.err = fmt.Errorf("crawler: output: %w", err)
-		return o.err
-	}
-	if err := o.f.Commit(ctx, o.recs); err != nil {
-		o.err = err
-		return err
-	}
-	o.recs = o.recs[:0]
-	return nil
+func (o *Output) Len() int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.n
 }
 
-// Close commits the records written and closes the file.
+// Uncommitted returns the number of records not committed yet.
+func (o *Output) Uncommitted() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.recs)
+}
+
+// Commit takes the Finishes waiting in the frontier, then flushes the
+// records written so far (among them the record of every one of those
+// Finishes) and fsyncs the file, and commits its length, the URLs recorded
+// since the last Commit and the Finishes in one synced batch of the
+// frontier. Writes go on during the fsyncs.
+func (o *Output) Commit(ctx context.Context) error {
+	o.commitMu.Lock()
+	defer o.commitMu.Unlock()
+	fin := o.f.takeFinished() // before the records: each has its record in
+	o.mu.Lock()
+	if o.err != nil {
+		o.mu.Unlock()
+		return o.err
+	}
+	if err := o.bw.Flush(); err != nil {
+		err = o.fail(fmt.Errorf("crawler: output: %w", err))
+		o.mu.Unlock()
+		return err
+	}
+	recs, end := o.recs, o.n
+	o.recs = nil
+	o.wake.Broadcast()
+	o.mu.Unlock()
+	if len(recs) == 0 && len(fin) == 0 {
+		return nil
+	}
+	err := o.file.Sync()
+	if err != nil {
+		err = fmt.Errorf("crawler: output: %w", err)
+	} else {
+		err = o.f.commitOutput(ctx, recs, end, fin)
+	}
+	if err != nil {
+		o.mu.Lock()
+		err = o.fail(err)
+		o.mu.Unlock()
+	}
+	return err
+}
+
+// StartCommitter starts the goroutine that commits every interval, and as
+// soon as records records wait (a Write waits while twice as many do). It
+// commits with ctx's values but not its cancellation: a crawl stopped by a
+// signal commits what it wrote. Close ends it; call StartCommitter once.
+func (o *Output) StartCommitter(ctx context.Context, interval time.Duration, records int) {
+	ctx = context.WithoutCancel(ctx)
+	o.mu.Lock()
+	o.every, o.limit = records, 2*records
+	o.kick = make(chan struct{}, 1)
+	o.stop, o.done = make(chan struct{}), make(chan struct{})
+	o.mu.Unlock()
+	go func() {
+		defer close(o.done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-o.stop:
+				return
+			case <-t.C:
+			case <-o.kick:
+			}
+			_ = o.Commit(ctx) // its error sticks, for Write and Close
+		}
+	}()
+}
+
+// Close ends the committer, commits the records written and closes the
+// file.
 func (o *Output) Close(ctx context.Context) error {
+	if o.stop != nil {
+		close(o.stop)
+		<-o.done
+		o.stop = nil
+	}
 	err := o.Commit(ctx)
 	if cerr := o.file.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("crawler: output: %w", cerr)

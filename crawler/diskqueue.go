@@ -202,7 +202,9 @@ func (f *DiskFrontier) Retry(_ context.Context, e Entry) error {
 
 // Finish implements Frontier. The outcome is written at once, unsynced,
 // after the batch that admitted the page's links: a crash leaves the URL
-// Done only if its links are in.
+// Done only if its links are in. Once an [Output] is opened on f, it is
+// kept in memory instead and written by the Output's next commit, with
+// the length of the records file that holds the URL's record.
 func (f *DiskFrontier) Finish(_ context.Context, e Entry, s State) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -221,6 +223,11 @@ func (f *DiskFrontier) Finish(_ context.Context, e Entry, s State) error {
 		l = &leased{e: e}
 	}
 	l.state = s
+	if f.deferred {
+		f.finished[fp] = l
+		f.finList = append(f.finList, finishedURL{fp, l})
+		return nil
+	}
 	b := f.db.NewBatch()
 	f.writeDone(b, fp, l)
 	if err := f.apply(b, false); err != nil {
@@ -267,6 +274,9 @@ func (f *DiskFrontier) State(_ context.Context, url string) (State, error) {
 	fp := fingerprint(url)
 	if f.out[fp] != nil {
 		return InFlight, nil
+	}
+	if l := f.finished[fp]; l != nil {
+		return l.state, nil
 	}
 	v, ok, err := f.get(stateKey(fp))
 	if err != nil || !ok {

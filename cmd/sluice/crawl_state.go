@@ -137,6 +137,7 @@ func openDurable(ctx context.Context, o *crawlOptions, seeds []string, outputSet
 	}
 	d.enc = json.NewEncoder(&d.buf)
 	d.enc.SetEscapeHTML(false)
+	d.out.StartCommitter(ctx, commitInterval, commitRecords)
 	return d, nil
 }
 
@@ -270,9 +271,9 @@ func (d *durable) visit(ctx context.Context, p *crawler.Page) (*crawlRecord, err
 }
 
 // visitFunc returns the visit function of a durable crawl: it hands the
-// record to the writer and waits for its commit, so that a page counts as
-// in flight until its record is safe, and a crash costs no more repeated
-// fetches than there are pages in flight.
+// record to the writer and waits until it is written to the records file's
+// buffer, not for its commit: the page's Finish, which follows, waits in
+// the state dir's memory for the commit that makes the record durable.
 func (d *durable) visitFunc(ctx context.Context, records chan<- *crawlRecord) func(*crawler.Page) error {
 	return func(p *crawler.Page) error {
 		r, err := d.visit(ctx, p)

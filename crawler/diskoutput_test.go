@@ -1,0 +1,97 @@
+package crawler
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestOutputFinishWaitsForCommit checks that, with an Output, a Finish
+// reaches the state dir only with the commit of the records file's length:
+// a frontier closed (as a killed process leaves it: even its unsynced log
+// writes kept) before the commit holds the URL pending, unrecorded, and
+// the file is cut to the committed length.
+func TestOutputFinishWaitsForCommit(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out")
+	const host = "http://a.example"
+	tests := []struct {
+		name         string
+		commitRecord bool // commit after the record is written, before Finish
+		commitFinish bool // commit after Finish
+		state        State
+		recorded     bool
+		committed    int64
+	}{
+		{"no commit", false, false, Pending, false, 0},
+		{"record committed", true, false, Pending, true, 2},
+		{"finish committed", false, true, Done, false, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(dir, tc.name)
+			f := openDisk(t, dir, nil)
+			out, err := OpenOutput(f, path+tc.name)
+			must(t, err)
+			admitN(t, f, host, 0, 1)
+			e := pop(t, f, host)
+			must(t, out.Write(e.URL, []byte("a\n")))
+			if tc.commitRecord {
+				must(t, out.Commit(ctx))
+			}
+			must(t, f.Finish(ctx, e, Done))
+			if s, _ := f.State(ctx, e.URL); s != Done {
+				t.Fatalf("state %v after Finish, want Done", s)
+			}
+			if tc.commitFinish {
+				must(t, out.Commit(ctx))
+			}
+			must(t, out.file.Close()) // no Close: it would commit
+			must(t, f.Close())
+
+			f = openDisk(t, dir, nil)
+			defer f.Close()
+			s, _ := f.State(ctx, e.URL)
+			r, err := f.Recorded(ctx, e.URL)
+			if s != tc.state || r != tc.recorded || err != nil || f.Committed() != tc.committed {
+				t.Errorf("%v, recorded %v (%v), committed %d; want %v, %v, %d",
+					s, r, err, f.Committed(), tc.state, tc.recorded, tc.committed)
+			}
+			out, err = OpenOutput(f, path+tc.name)
+			must(t, err)
+			must(t, out.Close(ctx))
+			b, err := os.ReadFile(path + tc.name)
+			if err != nil || int64(len(b)) != tc.committed {
+				t.Errorf("file %q (%v), want %d bytes", b, err, tc.committed)
+			}
+		})
+	}
+}
+
+// TestOutputCommitter checks that the committer commits without a call
+// to Commit, and that Close ends it.
+func TestOutputCommitter(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	f := openDisk(t, dir, nil)
+	defer f.Close()
+	out, err := OpenOutput(f, filepath.Join(dir, "out"))
+	must(t, err)
+	out.StartCommitter(ctx, time.Hour, 3) // only the record count kicks it
+	admitN(t, f, "http://a.example", 0, 3)
+	for range 3 {
+		e := pop(t, f, "http://a.example")
+		must(t, out.Write(e.URL, []byte("a\n")))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for f.Committed() != 6 {
+		if time.Now().After(deadline) {
+			t.Fatalf("committed %d, want 6", f.Committed())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	must(t, out.Close(ctx))
+}
