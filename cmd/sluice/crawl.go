@@ -62,36 +62,40 @@ process exits when nothing is pending or in flight anywhere.
   sluice crawl --per-host 4 --host-rate 2 --scope domain --deny '/calendar/' https://example.com/
   sluice crawl --sitemaps --max-pages 10000 -A 'mybot/1.0 (+https://me.example)' https://example.com/
   sluice crawl --redis redis://10.0.0.5:6379/0 --crawl site -c 20 -o pages-$(hostname).jsonl https://example.com/`,
-		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 && len(o.inputs) == 0 && !o.redis.on() {
-				return &usageError{msg: "crawl: no seed URL given", cmd: cmd.CommandPath()}
-			}
-			if err := o.check(); err != nil {
-				return err
-			}
-			seeds, err := readSeeds(cmd.Context(), args, o.inputs, e.stdin)
-			if err != nil {
-				return err
-			}
-			if o.state.dir != "" {
-				return crawlDurable(cmd.Context(), e, o, seeds, cmd.Flags().Changed("output"))
-			}
-			if o.state.recrawl || o.state.accept {
-				return usageErrorf("crawl: --recrawl and --accept-changes need --state DIR")
-			}
-			out, closeOut, err := e.output(o.out.output)
-			if err != nil {
-				return err
-			}
-			defer closeOut()
-			if err := crawlRun(cmd.Context(), e, o, seeds, out); err != nil {
-				return err
-			}
-			return closeOut()
-		}),
+		RunE: runE(func(cmd *cobra.Command, args []string) error { return o.run(cmd, e, args) }),
 	}
 	o.addFlags(cmd)
 	return cmd
+}
+
+// run checks the flags, reads the seeds and runs the crawl, with --state
+// or without.
+func (o *crawlOptions) run(cmd *cobra.Command, e *env, args []string) error {
+	if len(args) == 0 && len(o.inputs) == 0 && !o.redis.on() {
+		return &usageError{msg: "crawl: no seed URL given", cmd: cmd.CommandPath()}
+	}
+	if err := o.check(); err != nil {
+		return err
+	}
+	seeds, err := readSeeds(cmd.Context(), args, o.inputs, e.stdin)
+	if err != nil {
+		return err
+	}
+	if o.state.dir != "" {
+		return crawlDurable(cmd.Context(), e, o, seeds, cmd.Flags().Changed("output"))
+	}
+	if o.state.recrawl || o.state.accept {
+		return usageErrorf("crawl: --recrawl and --accept-changes need --state DIR")
+	}
+	out, closeOut, err := e.output(o.out.output)
+	if err != nil {
+		return err
+	}
+	defer closeOut()
+	if err := crawlRun(cmd.Context(), e, o, seeds, out); err != nil {
+		return err
+	}
+	return closeOut()
 }
 
 func (o *crawlOptions) addFlags(cmd *cobra.Command) {

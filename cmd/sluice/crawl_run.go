@@ -76,17 +76,7 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 	writeErr := o.startWriter(ctx, out, records, sum, status, writeFailed)
 	d := o.durable
 
-	var good []string
-	for _, s := range seeds {
-		if err := checkURL(s); err != nil {
-			if d != nil && d.seedRecorded(ctx, s) {
-				continue // recorded by the run this one resumes
-			}
-			records <- &crawlRecord{URL: s, Error: err.Error(), ErrorKind: errKind(err), err: err}
-			continue
-		}
-		good = append(good, s)
-	}
+	good := o.checkSeeds(ctx, seeds, records)
 	worker := ""
 	if o.redis.on() {
 		all, closeShared, err := shareCrawl(ctx, o, good)
@@ -99,27 +89,7 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 		good, worker = all, o.redis.name()
 	}
 	stopAbort := e.onAbort(c.Abort) // a second signal cuts the grace period short
-	failed := writeFailed
-	visit := func(p *crawler.Page) error {
-		select {
-		case <-failed:
-			return errOutputFailed
-		default:
-		}
-		r := toCrawlRecord(p)
-		r.Worker = worker
-		if worker != "" {
-			// A shared crawl marks the URL done in Redis once visit
-			// returns: its record must be out of this process first, so
-			// that a SIGKILL cannot leave a URL done and unrecorded.
-			r.written = make(chan struct{})
-		}
-		records <- r
-		if r.written != nil {
-			<-r.written
-		}
-		return nil
-	}
+	visit := recordVisit(records, writeFailed, worker)
 	if d != nil {
 		visit = d.visitFunc(ctx, records)
 		c.Frontier, c.VisitWorkers = d.f, c.MaxInFlight
@@ -150,6 +120,49 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 		return fmt.Errorf("crawl: %w", err)
 	}
 	return o.out.failOn.check("crawl", sum.records-sum.denied, sum.errs, "URL")
+}
+
+// checkSeeds returns the seeds that are URLs; each one that is not gets its
+// error record, unless the run this one resumes recorded it already.
+func (o *crawlOptions) checkSeeds(ctx context.Context, seeds []string, records chan<- *crawlRecord) []string {
+	var good []string
+	for _, s := range seeds {
+		if err := checkURL(s); err != nil {
+			if o.durable != nil && o.durable.seedRecorded(ctx, s) {
+				continue // recorded by the run this one resumes
+			}
+			records <- &crawlRecord{URL: s, Error: err.Error(), ErrorKind: errKind(err), err: err}
+			continue
+		}
+		good = append(good, s)
+	}
+	return good
+}
+
+// recordVisit returns the visit function of a crawl without --state: it
+// hands each page's record to the writer, and stops the crawl once the
+// output has failed. worker names the process in a shared crawl.
+func recordVisit(records chan<- *crawlRecord, failed <-chan struct{}, worker string) func(*crawler.Page) error {
+	return func(p *crawler.Page) error {
+		select {
+		case <-failed:
+			return errOutputFailed
+		default:
+		}
+		r := toCrawlRecord(p)
+		r.Worker = worker
+		if worker != "" {
+			// A shared crawl marks the URL done in Redis once visit
+			// returns: its record must be out of this process first, so
+			// that a SIGKILL cannot leave a URL done and unrecorded.
+			r.written = make(chan struct{})
+		}
+		records <- r
+		if r.written != nil {
+			<-r.written
+		}
+		return nil
+	}
 }
 
 // commitInterval and commitRecords set how often a crawl with --state
