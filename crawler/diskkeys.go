@@ -60,48 +60,6 @@ func queueSeq(key []byte) uint64 {
 	return binary.BigEndian.Uint64(key[len(key)-8:])
 }
 
-// appendEntry encodes a queued entry; the host is in the key, so URLs and
-// parents are stored without it.
-func appendEntry(b []byte, e *Entry, host string) []byte {
-	b = binary.AppendUvarint(b, uint64(e.Depth))
-	b = binary.AppendUvarint(b, uint64(e.Attempts))
-	b = binary.AppendUvarint(b, uint64(e.Redirects))
-	b = binary.AppendVarint(b, e.NotBefore)
-	b = appendStripped(b, e.URL, host)
-	return appendStripped(b, e.Parent, host)
-}
-
-// decodeEntry decodes what appendEntry wrote.
-func decodeEntry(c []byte, host string) (e Entry, err error) {
-	defer func() {
-		if recover() != nil {
-			err = errCorruptValue
-		}
-	}()
-	n := 0
-	next := func() uint64 {
-		v, k := binary.Uvarint(c[n:])
-		if k <= 0 {
-			panic(errCorruptValue)
-		}
-		n += k
-		return v
-	}
-	e.Depth = int(next())
-	e.Attempts = int(next())
-	e.Redirects = int(next())
-	v, k := binary.Varint(c[n:])
-	if k <= 0 {
-		return e, errCorruptValue
-	}
-	e.NotBefore = v
-	n += k
-	e.URL, n = readStripped(c, n, host)
-	e.Parent, _ = readStripped(c, n, host)
-	e.Host = host
-	return e, nil
-}
-
 // appendDone encodes the state of a finished URL with what a recrawl needs
 // to queue it again.
 func appendDone(b []byte, s State, e *Entry) []byte {

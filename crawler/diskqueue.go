@@ -147,7 +147,8 @@ func (f *DiskFrontier) fill(host string, h *diskHost) error {
 	}
 	h.window = h.window[:0]
 	for iter.First(); iter.Valid() && len(h.window) < windowSize; iter.Next() {
-		e, err := decodeEntry(iter.Value(), host)
+		e, _, err := decodeEntry(iter.Value(), host)
+		e.Host = host
 		if err != nil {
 			iter.Close()
 			return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)

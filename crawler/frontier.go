@@ -299,13 +299,7 @@ type entryQueue struct {
 }
 
 func (q *entryQueue) push(e Entry) {
-	b := q.buf[:0]
-	b = binary.AppendUvarint(b, uint64(e.Depth))
-	b = binary.AppendUvarint(b, uint64(e.Attempts))
-	b = binary.AppendUvarint(b, uint64(e.Redirects))
-	b = binary.AppendVarint(b, e.NotBefore)
-	b = appendStripped(b, e.URL, q.prefix)
-	b = appendStripped(b, e.Parent, q.prefix)
+	b := appendEntry(q.buf[:0], &e, q.prefix)
 	q.buf = b
 	last := len(q.chunks) - 1
 	if last < 0 || len(q.chunks[last])+len(b) > cap(q.chunks[last]) {
@@ -317,18 +311,7 @@ func (q *entryQueue) push(e Entry) {
 }
 
 func (q *entryQueue) pop() Entry {
-	c := q.chunks[0][q.head:]
-	var e Entry
-	var n int
-	next := func() uint64 { v, k := binary.Uvarint(c[n:]); n += k; return v }
-	e.Depth = int(next())
-	e.Attempts = int(next())
-	e.Redirects = int(next())
-	v, k := binary.Varint(c[n:])
-	e.NotBefore = v
-	n += k
-	e.URL, n = readStripped(c, n, q.prefix)
-	e.Parent, n = readStripped(c, n, q.prefix)
+	e, n, _ := decodeEntry(q.chunks[0][q.head:], q.prefix) // written by push
 	q.head += n
 	q.len--
 	if q.head == len(q.chunks[0]) {
@@ -337,6 +320,48 @@ func (q *entryQueue) pop() Entry {
 		q.head = 0
 	}
 	return e
+}
+
+// appendEntry appends e in the one record format of the frontiers'
+// queues: varints, then the URL and the parent without host when they
+// start with it (the host is the queue's, so it is stored once).
+func appendEntry(b []byte, e *Entry, host string) []byte {
+	b = binary.AppendUvarint(b, uint64(e.Depth))
+	b = binary.AppendUvarint(b, uint64(e.Attempts))
+	b = binary.AppendUvarint(b, uint64(e.Redirects))
+	b = binary.AppendVarint(b, e.NotBefore)
+	b = appendStripped(b, e.URL, host)
+	return appendStripped(b, e.Parent, host)
+}
+
+// errCorruptEntry is the error of a queue record that does not decode.
+var errCorruptEntry = errors.New("crawler: corrupt queue record")
+
+// decodeEntry decodes the record appendEntry wrote at the start of c and
+// returns it (Host and Lease unset) with its length.
+func decodeEntry(c []byte, host string) (e Entry, n int, err error) {
+	defer func() {
+		if recover() != nil {
+			e, n, err = Entry{}, 0, errCorruptEntry
+		}
+	}()
+	next := func() uint64 {
+		v, k := binary.Uvarint(c[n:])
+		if k <= 0 {
+			panic(errCorruptEntry)
+		}
+		n += k
+		return v
+	}
+	e.Depth, e.Attempts, e.Redirects = int(next()), int(next()), int(next())
+	v, k := binary.Varint(c[n:])
+	if k <= 0 {
+		return Entry{}, 0, errCorruptEntry
+	}
+	e.NotBefore, n = v, n+k
+	e.URL, n = readStripped(c, n, host)
+	e.Parent, n = readStripped(c, n, host)
+	return e, n, nil
 }
 
 // appendStripped appends s, without prefix when it has it, marked by the

@@ -5,7 +5,6 @@ package crawler
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -472,45 +471,23 @@ func (f *RedisFrontier) Counts(ctx context.Context) (pending, inFlight int, err 
 }
 
 // appendRedisItem appends a queue item: the fingerprint, then the entry
-// with the host left out of its URLs.
+// in the frontiers' one record format.
 func appendRedisItem(b []byte, fp [16]byte, e *Entry, host string) []byte {
-	b = append(b, fp[:]...)
-	b = binary.AppendUvarint(b, uint64(e.Depth))
-	b = binary.AppendUvarint(b, uint64(e.Attempts))
-	b = binary.AppendUvarint(b, uint64(e.Redirects))
-	b = binary.AppendVarint(b, e.NotBefore)
-	b = appendStripped(b, e.URL, host)
-	return appendStripped(b, e.Parent, host)
+	return appendEntry(append(b, fp[:]...), e, host)
 }
 
 // errBadItem is the error of a queue item that does not decode.
 var errBadItem = errors.New("crawler: corrupt queue item")
 
 // readRedisItem decodes a queue item of host.
-func readRedisItem(item, host string) (e Entry, err error) {
-	defer func() {
-		if recover() != nil {
-			err = errBadItem
-		}
-	}()
-	c := []byte(item[16:])
-	n := 0
-	next := func() uint64 {
-		v, k := binary.Uvarint(c[n:])
-		if k <= 0 {
-			panic(errBadItem)
-		}
-		n += k
-		return v
-	}
-	e.Depth, e.Attempts, e.Redirects = int(next()), int(next()), int(next())
-	v, k := binary.Varint(c[n:])
-	if k <= 0 {
+func readRedisItem(item, host string) (Entry, error) {
+	if len(item) < 16 {
 		return Entry{}, errBadItem
 	}
-	e.NotBefore, n = v, n+k
-	e.URL, n = readStripped(c, n, host)
-	e.Parent, _ = readStripped(c, n, host)
+	e, _, err := decodeEntry([]byte(item[16:]), host)
+	if err != nil {
+		return Entry{}, errBadItem
+	}
 	e.Host = host
 	return e, nil
 }
