@@ -172,6 +172,7 @@ func mergeTotals(reports []*Report) *Report {
 		m.Success += r.Success
 		m.Failed += r.Failed
 		m.Dropped += r.Dropped
+		m.Cancelled += r.Cancelled
 		m.LateSends += r.LateSends
 		m.BytesRead += r.BytesRead
 		m.BytesWritten += r.BytesWritten

@@ -72,7 +72,7 @@ func TestMergeSelfKeepsPercentiles(t *testing.T) {
 		}
 	}
 	if m.Requests != 2*a.Requests || m.Success != 2*a.Success || m.StatusCodes["200"] != 2*a.StatusCodes["200"] ||
-		m.BytesRead != 2*a.BytesRead || m.Connections != 2*a.Connections {
+		m.BytesRead != 2*a.BytesRead || m.Connections != 2*a.Connections || m.Cancelled != 2*a.Cancelled || m.Dropped != 2*a.Dropped {
 		t.Errorf("counts not doubled: %d/%d requests, %v", m.Requests, a.Requests, m.StatusCodes)
 	}
 	// Reports keep durations to the millisecond, so a merged rate worked
