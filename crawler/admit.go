@@ -42,6 +42,30 @@ func (s *scheduler) seed(store context.Context, cz *canonicalizer, seeds []strin
 // admit offers a batch (one page's links, or one seed) to the frontier in
 // one step, under the depth and page limits.
 func (s *scheduler) admit(store context.Context, batch ...Entry) {
+	keep := s.admissible(batch)
+	if len(keep) == 0 {
+		return
+	}
+	var codes []int8
+	var err error
+	if ca, ok := s.frontier.(cappedAdmitter); ok {
+		codes, err = ca.admitCapped(store, keep, s.cfg.MaxPages)
+	} else {
+		var added []bool
+		added, err = s.frontier.Admit(store, keep)
+		codes = make([]int8, len(added))
+		for i, a := range added {
+			if a {
+				codes[i] = admitNew
+			}
+		}
+	}
+	s.applyAdmit(keep, codes, err)
+}
+
+// admissible returns the part of batch within the depth and page limits
+// and the room of the queue, with each entry's host set.
+func (s *scheduler) admissible(batch []Entry) []Entry {
 	keep := batch[:0:0]
 	for _, e := range batch {
 		if s.cfg.MaxDepth > 0 && e.Depth > s.cfg.MaxDepth || s.cfg.MaxPages > 0 && s.admitted+len(keep) >= s.cfg.MaxPages {
@@ -51,13 +75,14 @@ func (s *scheduler) admit(store context.Context, batch ...Entry) {
 		e.Host = s.hostOf(e.URL).key
 		keep = append(keep, e)
 	}
-	keep = s.room(keep)
-	if len(keep) == 0 {
-		return
-	}
-	added, err := s.frontier.Admit(store, keep)
+	return s.room(keep)
+}
+
+// applyAdmit counts the URLs of keep the frontier admitted (codes) and
+// queues their hosts; when the frontier failed (err), each URL is taken
+// in, to fail with its record.
+func (s *scheduler) applyAdmit(keep []Entry, codes []int8, err error) {
 	if err != nil {
-		// The URLs are taken in, so each gets its record.
 		for _, e := range keep {
 			s.failNow = append(s.failNow, &job{kind: jobFail, e: e, err: fmt.Errorf("crawler: frontier: %w", err)})
 		}
@@ -65,8 +90,12 @@ func (s *scheduler) admit(store context.Context, batch ...Entry) {
 		return
 	}
 	for i, e := range keep {
-		if !added[i] {
+		switch codes[i] {
+		case admitSeen:
 			s.c.update(func(st *Stats) { st.Duplicates++ })
+			continue
+		case admitOver:
+			s.c.update(func(st *Stats) { st.OutOfScope++ })
 			continue
 		}
 		h := s.hostOf(e.URL)
@@ -110,7 +139,7 @@ const remotePoll = 100 * time.Millisecond
 func (s *scheduler) idle(store context.Context) bool {
 	s.poll = time.Time{}
 	switch {
-	case s.hosts.InFlight() > 0 || len(s.failNow) > 0:
+	case s.hosts.InFlight() > 0 || len(s.failNow) > 0 || s.admitting > 0:
 		return false
 	case s.stopping:
 		return true

@@ -92,6 +92,10 @@ func (s *scheduler) finishPage(store context.Context, h *host, r *result, now ti
 		}
 		s.putBack(store, h, j.e, true)
 	default:
+		if pf, ok := s.frontier.(pageFinisher); ok {
+			s.finishShared(store, pf, r)
+			return
+		}
 		// Links first, then the page: a crawl sharing the frontier must
 		// not see it empty in between and end.
 		s.admit(store, links(r)...)

@@ -1,11 +1,14 @@
 // This file holds the RedisFrontier's finishes in the background: a Finish
-// of a lease this process holds returns at once, and one goroutine sends
-// the finishes waiting, pipelined, in one round trip.
+// of a lease this process holds, or a page's finish with the admission of
+// its links, returns at once, and one goroutine sends the finishes
+// waiting, pipelined, in one round trip.
 
 package crawler
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -15,6 +18,27 @@ type finishOp struct {
 	lease uint64
 	keys  []string
 	args  []any
+	links int                           // links admitted with the finish
+	done  func(codes []int8, err error) // nil: no answer wanted
+}
+
+// finishPage finishes e, a page whose links are links, and admits them
+// under the options o, in one script call; it answers done (from another
+// goroutine, or before it returns) with the links' admission codes. A
+// lease this frontier holds is finished in the background with others, in
+// one round trip; the scheduler does not wait on Redis for each page.
+func (f *RedisFrontier) finishPage(ctx context.Context, e Entry, s State, links []Entry, o pageOpts, done func([]int8, error)) {
+	keys, args := f.finishArgs(e, s, links, o)
+	answered, mine := f.claim(e.Lease)
+	switch {
+	case mine:
+		f.finishLater(finishOp{lease: e.Lease, keys: keys, args: args, links: len(links), done: done})
+	case answered: // finished before: the links still count
+		done(f.admitCapped(ctx, links, o.maxPages))
+	default:
+		_, codes, err := f.finishNow(ctx, e.Lease, keys, args, len(links))
+		done(codes, err)
+	}
 }
 
 // finishLater queues a finish for the finisher.
@@ -49,32 +73,17 @@ func (f *RedisFrontier) finisher(ctx context.Context) {
 
 // flushFinishes sends the finishes queued, pipelined. A finish sent twice
 // (a reply lost, a script reloaded after a restart) finds its lease gone
-// the second time and changes nothing.
+// the second time and changes nothing; its links are found seen.
 func (f *RedisFrontier) flushFinishes(ctx context.Context) {
 	f.mu.Lock()
 	ops := f.fin
 	f.fin = nil
 	f.finBusy = len(ops) > 0
 	f.mu.Unlock()
+	var cmds []*redis.Cmd
+	var err error
 	if len(ops) > 0 {
-		send := func(ctx context.Context) error {
-			_, err := f.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-				for _, op := range ops {
-					finishScript.EvalSha(ctx, p, op.keys, op.args...)
-				}
-				return nil
-			})
-			return err
-		}
-		err := f.do(ctx, func(ctx context.Context) error {
-			err := send(ctx)
-			if redis.HasErrorPrefix(err, "NOSCRIPT") { // Redis restarted
-				if err = finishScript.Load(ctx, f.rdb).Err(); err == nil {
-					err = send(ctx)
-				}
-			}
-			return err
-		})
+		cmds, err = f.sendFinishes(ctx, ops)
 		if err != nil {
 			f.log.Warn("crawler: redis finish", "urls", len(ops), "err", err)
 		}
@@ -86,6 +95,52 @@ func (f *RedisFrontier) flushFinishes(ctx context.Context) {
 	f.finBusy = false
 	f.finDone.Broadcast()
 	f.mu.Unlock()
+	for i, op := range ops {
+		if op.done == nil {
+			continue
+		}
+		if err != nil {
+			op.done(nil, err)
+			continue
+		}
+		res, rerr := cmds[i].Int64Slice()
+		if rerr == nil && len(res) == 0 {
+			rerr = errors.New("crawler: redis finish: empty answer")
+		}
+		if rerr != nil {
+			op.done(nil, rerr)
+			continue
+		}
+		op.done(admitCodes(res[1:], op.links))
+	}
+}
+
+// sendFinishes sends ops in one pipeline, retrying while Redis is
+// unreachable, and returns their commands.
+func (f *RedisFrontier) sendFinishes(ctx context.Context, ops []finishOp) ([]*redis.Cmd, error) {
+	cmds := make([]*redis.Cmd, len(ops))
+	send := func(ctx context.Context) error {
+		_, err := f.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, op := range ops {
+				cmds[i] = finishScript.EvalSha(ctx, p, op.keys, op.args...)
+			}
+			return nil
+		})
+		return err
+	}
+	err := f.do(ctx, func(ctx context.Context) error {
+		err := send(ctx)
+		if redis.HasErrorPrefix(err, "NOSCRIPT") { // Redis restarted
+			if err = finishScript.Load(ctx, f.rdb).Err(); err == nil {
+				err = send(ctx)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("crawler: redis finish: %w", err)
+	}
+	return cmds, nil
 }
 
 // settle waits until the finishes queued so far have been sent.

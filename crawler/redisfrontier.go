@@ -164,34 +164,56 @@ func (f *RedisFrontier) bucket(fp [16]byte) (key, field string) {
 
 // Admit implements Frontier: the batch is one script, one round trip.
 func (f *RedisFrontier) Admit(ctx context.Context, batch []Entry) ([]bool, error) {
-	added := make([]bool, len(batch))
+	codes, err := f.admitCapped(ctx, batch, 0)
+	if err != nil {
+		return nil, err
+	}
+	added := make([]bool, len(codes))
+	for i, c := range codes {
+		added[i] = c == admitNew
+	}
+	return added, nil
+}
+
+// admitCapped admits batch under a cap on the URLs admitted to the crawl,
+// all processes together (0: none), and returns a code per entry.
+func (f *RedisFrontier) admitCapped(ctx context.Context, batch []Entry, maxPages int) ([]int8, error) {
 	if len(batch) == 0 {
-		return added, nil
+		return nil, nil
 	}
-	keys := make([]string, 3, 3+2*len(batch))
-	keys[0], keys[1], keys[2] = f.key("n"), f.key("r"), f.key("t")
-	args := make([]any, 1, 1+3*len(batch))
-	args[0] = len(batch)
-	for i := range batch {
-		e := &batch[i]
-		host := e.host()
-		fp := fingerprint(e.URL)
-		b, field := f.bucket(fp)
-		keys = append(keys, b, f.key("q:"+host))
-		args = append(args, field, host, appendRedisItem(nil, fp, e, host))
-	}
+	args := f.appendLinks([]any{f.prefix, f.mask, maxPages, len(batch)}, batch)
 	var res []int64
 	err := f.do(ctx, func(ctx context.Context) (err error) {
-		res, err = admitScript.Run(ctx, f.rdb, keys, args...).Int64Slice()
+		res, err = admitScript.Run(ctx, f.rdb, []string{f.key("n")}, args...).Int64Slice()
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("crawler: redis admit: %w", err)
 	}
-	for i, v := range res {
-		added[i] = v == 1
+	return admitCodes(res, len(batch))
+}
+
+// appendLinks appends the script arguments of batch: host and item of
+// each entry.
+func (f *RedisFrontier) appendLinks(args []any, batch []Entry) []any {
+	for i := range batch {
+		e := &batch[i]
+		host := e.host()
+		args = append(args, host, appendRedisItem(nil, fingerprint(e.URL), e, host))
 	}
-	return added, nil
+	return args
+}
+
+// admitCodes checks a script's admission codes.
+func admitCodes(res []int64, n int) ([]int8, error) {
+	if len(res) != n {
+		return nil, fmt.Errorf("crawler: redis admit: %d answers for %d URLs", len(res), n)
+	}
+	codes := make([]int8, n)
+	for i, v := range res {
+		codes[i] = int8(v)
+	}
+	return codes, nil
 }
 
 // Pop implements Frontier; it is PopPaced without limits.
@@ -349,37 +371,67 @@ func (f *RedisFrontier) Retry(ctx context.Context, e Entry) error {
 // returns at once and the finish goes out with others in one round trip;
 // Counts, State and Close wait for it.
 func (f *RedisFrontier) Finish(ctx context.Context, e Entry, s State) error {
-	host := e.host()
-	b, field := f.bucket(fingerprint(e.URL))
-	keys := []string{f.key("n"), f.key("r"), f.key("t"), f.key("h"), b}
-	args := []any{field, strconv.FormatUint(e.Lease, 10), host, stateCode(s), f.prefix}
-	f.mu.Lock()
-	answered, mine := f.finishing[e.Lease], e.Lease != 0 && f.held[e.Lease] && !f.closed
-	if mine {
-		delete(f.held, e.Lease)
-		f.finishing[e.Lease] = true
-	}
-	f.mu.Unlock()
-	if answered {
+	keys, args := f.finishArgs(e, s, nil, pageOpts{})
+	answered, mine := f.claim(e.Lease)
+	switch {
+	case answered:
 		return ErrLeaseLost
-	}
-	if mine {
+	case mine:
 		f.finishLater(finishOp{lease: e.Lease, keys: keys, args: args})
 		return nil
 	}
-	var ok int64
+	ok, _, err := f.finishNow(ctx, e.Lease, keys, args, 0)
+	if err == nil && !ok {
+		err = ErrLeaseLost
+	}
+	return err
+}
+
+// finishArgs returns the finish script's keys and arguments for e and the
+// links of its page.
+func (f *RedisFrontier) finishArgs(e Entry, s State, links []Entry, o pageOpts) ([]string, []any) {
+	host := e.host()
+	b, field := f.bucket(fingerprint(e.URL))
+	keys := []string{f.key("n"), f.key("r"), f.key("t"), f.key("h"), b}
+	uncount := 0
+	if o.uncount {
+		uncount = 1
+	}
+	args := make([]any, 0, 9+2*len(links))
+	args = append(args, field, strconv.FormatUint(e.Lease, 10), host, stateCode(s), f.prefix, f.mask, o.maxPages, uncount, len(links))
+	return keys, f.appendLinks(args, links)
+}
+
+// claim marks lease answered and reports whether it was already, and
+// whether this frontier holds it (so its finish may go in the background).
+func (f *RedisFrontier) claim(lease uint64) (answered, mine bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	answered, mine = f.finishing[lease], lease != 0 && f.held[lease] && !f.closed
+	if mine {
+		delete(f.held, lease)
+		f.finishing[lease] = true
+	}
+	return answered, mine
+}
+
+// finishNow runs a finish script and waits for its answer: whether the
+// lease was current, and the codes of the n links admitted.
+func (f *RedisFrontier) finishNow(ctx context.Context, lease uint64, keys []string, args []any, n int) (bool, []int8, error) {
+	var res []int64
 	err := f.do(ctx, func(ctx context.Context) (err error) {
-		ok, err = finishScript.Run(ctx, f.rdb, keys, args...).Int64()
+		res, err = finishScript.Run(ctx, f.rdb, keys, args...).Int64Slice()
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("crawler: redis finish: %w", err)
+		return false, nil, fmt.Errorf("crawler: redis finish: %w", err)
 	}
-	f.forget(e.Lease)
-	if ok == 0 {
-		return ErrLeaseLost
+	f.forget(lease)
+	if len(res) == 0 {
+		return false, nil, fmt.Errorf("crawler: redis finish: empty answer")
 	}
-	return nil
+	codes, err := admitCodes(res[1:], n)
+	return res[0] == 1, codes, err
 }
 
 func stateCode(s State) string {

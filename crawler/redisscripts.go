@@ -5,7 +5,8 @@
 // Keys, all under the crawl's prefix "sluice:{NAME}:" (one hash tag, so one
 // Cluster slot):
 //
-//	n          hash: p = URLs pending, i = URLs in flight, for all workers
+//	n          hash: p = URLs pending, i = URLs in flight, for all workers;
+//	           a = URLs admitted, less those robots.txt denied (MaxPages)
 //	r          sorted set: hosts with pending URLs, scored by the time (µs,
 //	           Redis clock) each may next start
 //	t          hash: host → next start (µs) of paced hosts, kept while the
@@ -50,26 +51,45 @@ local function unbusy(h, host, k)
 end
 `
 
-// admitScript: KEYS n r t, then per entry its bucket and queue;
-// ARGV count, then per entry field, host, item. Returns 1 per new URL,
-// 0 per URL seen before.
-var admitScript = redis.NewScript(luaPrelude + `
-local count = tonumber(ARGV[1])
-local out, added, known = {}, 0, {}
-for i = 1, count do
-  local b, q = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
-  local host = ARGV[3 * i]
-  if redis.call('HSETNX', b, ARGV[3 * i - 1], 'p') == 1 then
-    redis.call('RPUSH', q, ARGV[3 * i + 1])
-    if not known[host] then ready(KEYS[2], KEYS[3], host); known[host] = true end
-    added = added + 1
-    out[i] = 1
-  else
-    out[i] = 0
+// luaAdmit admits the count URLs given from ARGV[base+1] on, two
+// arguments each (host, item), under a crawl-wide cap on URLs admitted
+// (0: none). The bucket, field and queue of a URL are found from its item
+// and host, so a call carries each URL once. Returns 1 per new URL, 0 per
+// URL seen before, 2 per new URL over the cap.
+const luaAdmit = `
+local function admit(prefix, mask, cap, base, count)
+  local n = prefix .. 'n'
+  local out, added, known = {}, 0, {}
+  local room = -1
+  if cap > 0 then room = math.max(cap - tonumber(redis.call('HGET', n, 'a') or '0'), 0) end
+  for i = 1, count do
+    local host, item = ARGV[base + 2 * i - 1], ARGV[base + 2 * i]
+    local fp = string.sub(item, 1, 16)
+    local b, f = bucket(prefix, mask, fp), string.sub(fp, 4)
+    if room == 0 then
+      if redis.call('HEXISTS', b, f) == 1 then out[i] = 0 else out[i] = 2 end
+    elseif redis.call('HSETNX', b, f, 'p') == 1 then
+      redis.call('RPUSH', prefix .. 'q:' .. host, item)
+      if not known[host] then ready(prefix .. 'r', prefix .. 't', host); known[host] = true end
+      added = added + 1
+      if room > 0 then room = room - 1 end
+      out[i] = 1
+    else
+      out[i] = 0
+    end
   end
+  if added > 0 then
+    redis.call('HINCRBY', n, 'p', added)
+    redis.call('HINCRBY', n, 'a', added)
+  end
+  return out
 end
-if added > 0 then redis.call('HINCRBY', KEYS[1], 'p', added) end
-return out
+`
+
+// admitScript: KEYS n; ARGV prefix, mask, cap, count, then per URL host,
+// item. Returns admit's codes.
+var admitScript = redis.NewScript(luaPrelude + luaAdmit + `
+return admit(ARGV[1], ARGV[2], tonumber(ARGV[3]), 4, tonumber(ARGV[4]))
 `)
 
 // popScript: KEYS n r t h l o:WORKER q:HOST; ARGV host, worker, delay µs,
@@ -148,19 +168,27 @@ return 1
 `)
 
 // finishScript: KEYS n r t h bucket; ARGV field, lease, host, state,
-// prefix. Returns 0 when the lease is not current, or when lease is 0 and
-// the URL is in flight.
-var finishScript = redis.NewScript(luaPrelude + leaseHolder + `
+// prefix, mask, cap, uncount, count, then per link host, item. It admits
+// the page's links first (so the crawl is never seen empty in between),
+// then finishes the page; with uncount 1, the page no longer counts
+// against the cap (robots.txt denied it). Returns {ok, codes...}: ok is 0
+// when the lease is not current, or when lease is 0 and the URL is in
+// flight.
+var finishScript = redis.NewScript(luaPrelude + luaAdmit + leaseHolder + `
+local out = admit(ARGV[5], ARGV[6], tonumber(ARGV[7]), 9, tonumber(ARGV[9]))
+table.insert(out, 1, 0)
 if ARGV[2] ~= '0' then
-  if not owner then return 0 end
+  if not owner then return out end
   redis.call('HDEL', owner, ARGV[2])
   redis.call('HINCRBY', KEYS[1], 'i', -1)
   unbusy(KEYS[4], ARGV[3], 1)
 elseif v and string.sub(v, 1, 1) == 'i' then
-  return 0
+  return out
 end
 redis.call('HSET', KEYS[5], ARGV[1], ARGV[4])
-return 1
+if ARGV[8] == '1' then redis.call('HINCRBY', KEYS[1], 'a', -1) end
+out[1] = 1
+return out
 `)
 
 // requeue puts back the leases of the o:WORKER hash okey whose numbers are

@@ -31,9 +31,11 @@ type scheduler struct {
 	hosts       *hostsched.Scheduler[*host]
 	rng         *rand.Rand
 
-	pending  int // entries queued by this process and not popped
-	admitted int
-	failNow  []*job // URLs taken in that fail without a fetch
+	pending   int // entries queued by this process and not popped
+	admitted  int
+	admitting int      // admissions sent in the background, not answered
+	replies   *replies // their answers
+	failNow   []*job   // URLs taken in that fail without a fetch
 
 	jobs    chan *job
 	results chan *result
@@ -50,6 +52,7 @@ func newScheduler(cfg *config) *scheduler {
 		hosts: hostsched.New[*host](cfg.inFlight, cfg.perHost, cfg.Rate),
 		rng:   rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 		jobs:  make(chan *job, cfg.inFlight), results: make(chan *result, cfg.inFlight),
+		replies: newReplies(),
 	}
 }
 
@@ -116,6 +119,8 @@ func (s *scheduler) loop(ctx, fetchCtx, store context.Context, stopFetches func(
 		select {
 		case r := <-s.results:
 			s.drain(store, r)
+		case <-s.replies.ready:
+			s.applyReplies()
 		case <-timerC:
 		case <-ctxDone:
 			ctxDone = nil

@@ -68,6 +68,13 @@ rinfo() {
 	redis-cli -p "$rport" info | tr -d '\r' | awk -F: '/^used_cpu_(user|sys):/ {c += $2}
 		/^total_commands_processed:/ {n = $2} END {print c, n}'
 }
+# cmdstats N: the commands Redis ran in the last crawl (calls, calls per
+# page, µs per call), the scripts first; "client calls" are those a client
+# sent (EVALSHA, FCALL, HMGET, ...), not those a script ran.
+cmdstats() {
+	redis-cli -p "$rport" info commandstats | tr -d '\r' | awk -F'[:,=]' -v n="$1" -v u=20000 '
+		/^cmdstat_/ {sub("cmdstat_", "", $1); printf "  %d processes: %-14s calls %8d  per page %6.2f  usec/call %7.2f\n", n, $1, $3, $3 / u, $7}'
+}
 rate_of() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN {printf "%.0f", n / (b - a)}'; }
 
 scale() {
@@ -84,12 +91,14 @@ scale() {
 	local one=
 	for n in 1 3; do
 		serve -pages 20000 -latency 20ms
+		redis-cli -p "$rport" config resetstat >/dev/null
 		read -r c0 k0 < <(rinfo)
 		t0=$(now)
 		crawl "$n" "scale$n" -c 20
 		wait "${pids[@]}"
 		t1=$(now)
 		read -r c1 k1 < <(rinfo)
+		cmdstats "$n" >"$tmp/cmdstats.$n"
 		read -r u d _ < <(stats)
 		unserve
 		local r
@@ -100,6 +109,7 @@ scale() {
 			"$(awk -v a="$c0" -v b="$c1" -v u="$u" 'BEGIN {printf "%.1f", (b - a) * 1e6 / u}') |" \
 			"$(awk -v a="$k0" -v b="$k1" -v u="$u" 'BEGIN {printf "%.2f", (b - a) / u}') |"
 	done
+	cat "$tmp"/cmdstats.*
 }
 
 kill_one() {
