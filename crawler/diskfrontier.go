@@ -108,8 +108,7 @@ type DiskFrontier struct {
 	deferred bool
 	finished map[[16]byte]*leased
 	finList  []finishedURL
-	recent   map[[16]byte]struct{} // URLs seen lately: see seenCache
-	older    map[[16]byte]struct{}
+	seen     recentSet // URLs seen lately: see seenCache
 }
 
 // diskHost is the memory a DiskFrontier keeps of a host with queue keys.
@@ -145,7 +144,7 @@ type leased struct {
 // used are pending again.
 func OpenDiskFrontier(dir string, o *DiskOptions) (*DiskFrontier, error) {
 	f := &DiskFrontier{dir: dir, hosts: make(map[string]*diskHost),
-		out: make(map[[16]byte]*leased), finished: make(map[[16]byte]*leased)}
+		out: make(map[[16]byte]*leased), finished: make(map[[16]byte]*leased), seen: recentSet{size: seenCache}}
 	if o != nil {
 		f.opt = *o
 	}

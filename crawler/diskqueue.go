@@ -33,7 +33,7 @@ func (f *DiskFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
 			continue
 		}
 		inBatch[fp] = true
-		if f.seenRecently(fp) {
+		if f.seen.has(fp) {
 			continue
 		}
 		_, seen, err := f.get(stateKey(fp))
@@ -41,7 +41,7 @@ func (f *DiskFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
 			b.Close()
 			return nil, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
 		}
-		f.noteSeen(fp)
+		f.seen.add(fp)
 		if seen {
 			continue
 		}
@@ -75,25 +75,6 @@ func (f *DiskFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
 // however large the crawl. Most links a page has were seen recently, and a
 // Pebble lookup of each was the crawl's hottest code.
 const seenCache = 1 << 17
-
-// seenRecently reports whether fp is in the cache of URLs seen; a URL once
-// seen stays seen, so the cache never answers wrong, only not at all.
-func (f *DiskFrontier) seenRecently(fp [16]byte) bool {
-	if _, ok := f.recent[fp]; ok {
-		return true
-	}
-	_, ok := f.older[fp]
-	return ok
-}
-
-// noteSeen adds fp to the cache of URLs seen, dropping the older
-// generation when the newer is full.
-func (f *DiskFrontier) noteSeen(fp [16]byte) {
-	if len(f.recent) >= seenCache || f.recent == nil {
-		f.older, f.recent = f.recent, make(map[[16]byte]struct{}, seenCache)
-	}
-	f.recent[fp] = struct{}{}
-}
 
 // setCounts creates in memory the hosts of delta that are new; their
 // counts are left for the caller to change once the batch is committed.

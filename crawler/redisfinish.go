@@ -18,7 +18,7 @@ type finishOp struct {
 	lease uint64
 	keys  []string
 	args  []any
-	links int                           // links admitted with the finish
+	links *linkSet                      // links admitted with the finish
 	done  func(codes []int8, err error) // nil: no answer wanted
 }
 
@@ -28,15 +28,16 @@ type finishOp struct {
 // lease this frontier holds is finished in the background with others, in
 // one round trip; the scheduler does not wait on Redis for each page.
 func (f *RedisFrontier) finishPage(ctx context.Context, e Entry, s State, links []Entry, o pageOpts, done func([]int8, error)) {
-	keys, args := f.finishArgs(e, s, links, o)
+	ls := f.offer(links)
+	keys, args := f.finishArgs(e, s, ls, o)
 	answered, mine := f.claim(e.Lease)
 	switch {
 	case mine:
-		f.finishLater(finishOp{lease: e.Lease, keys: keys, args: args, links: len(links), done: done})
+		f.finishLater(finishOp{lease: e.Lease, keys: keys, args: args, links: ls, done: done})
 	case answered: // finished before: the links still count
 		done(f.admitCapped(ctx, links, o.maxPages))
 	default:
-		_, codes, err := f.finishNow(ctx, e.Lease, keys, args, len(links))
+		_, codes, err := f.finishNow(ctx, e.Lease, keys, args, ls)
 		done(codes, err)
 	}
 }
@@ -111,7 +112,7 @@ func (f *RedisFrontier) flushFinishes(ctx context.Context) {
 			op.done(nil, rerr)
 			continue
 		}
-		op.done(admitCodes(res[1:], op.links))
+		op.done(f.answer(op.links, res[1:]))
 	}
 }
 

@@ -37,6 +37,12 @@ type RedisOptions struct {
 	// hash-max-listpack-entries (128 by default) URLs, so size it to about
 	// the crawl's URLs / 64: the default suits up to about 8,000,000 URLs.
 	SeenBuckets int
+	// SeenCache is how many fingerprints of URLs found in the crawl's
+	// seen-set this process remembers in each of two generations, so that
+	// links it met lately are not sent to Redis again (about 40 bytes each);
+	// 0 means 131,072 (up to 10 MB), as DiskFrontier keeps; negative turns
+	// the cache off.
+	SeenCache int
 	// PopBatch is how many URLs of a host one round trip hands out when
 	// the host is not paced and not capped: the rest wait, leased to this
 	// process, for its next Pops. 0 means 8; 1 turns batching off.
@@ -92,6 +98,7 @@ type RedisFrontier struct {
 	buf   map[string][]Entry
 	nbuf  int // entries in buf
 	batch int
+	seen  knownCache // URLs known to be in the seen-set
 	// Finishes of leases held here go out in the background (redisfinish.go).
 	finishing map[uint64]bool // finished, not yet sent: answered already
 	fin       []finishOp
@@ -129,6 +136,7 @@ func NewRedisFrontier(client redis.UniversalClient, crawl string, opts RedisOpti
 		finKick: make(chan struct{}, 1),
 		batch:   opts.PopBatch,
 	}
+	f.seen.set.size = opts.SeenCache
 	if f.worker == "" {
 		host, _ := os.Hostname()
 		f.worker = host + ":" + strconv.Itoa(os.Getpid())
@@ -138,6 +146,9 @@ func NewRedisFrontier(client redis.UniversalClient, crawl string, opts RedisOpti
 	}
 	if f.batch <= 0 {
 		f.batch = 8
+	}
+	if opts.SeenCache == 0 {
+		f.seen.set.size = seenCache
 	}
 	if f.log == nil {
 		f.log = slog.Default()
@@ -178,10 +189,11 @@ func (f *RedisFrontier) Admit(ctx context.Context, batch []Entry) ([]bool, error
 // admitCapped admits batch under a cap on the URLs admitted to the crawl,
 // all processes together (0: none), and returns a code per entry.
 func (f *RedisFrontier) admitCapped(ctx context.Context, batch []Entry, maxPages int) ([]int8, error) {
-	if len(batch) == 0 {
-		return nil, nil
+	ls := f.offer(batch)
+	if len(ls.send) == 0 {
+		return make([]int8, len(batch)), nil
 	}
-	args := f.appendLinks([]any{f.prefix, f.mask, maxPages, len(batch)}, batch)
+	args := f.appendLinks([]any{f.prefix, f.mask, maxPages, len(ls.send)}, ls)
 	var res []int64
 	err := f.do(ctx, func(ctx context.Context) (err error) {
 		res, err = admitScript.Run(ctx, f.rdb, []string{f.key("n")}, args...).Int64Slice()
@@ -190,30 +202,7 @@ func (f *RedisFrontier) admitCapped(ctx context.Context, batch []Entry, maxPages
 	if err != nil {
 		return nil, fmt.Errorf("crawler: redis admit: %w", err)
 	}
-	return admitCodes(res, len(batch))
-}
-
-// appendLinks appends the script arguments of batch: host and item of
-// each entry.
-func (f *RedisFrontier) appendLinks(args []any, batch []Entry) []any {
-	for i := range batch {
-		e := &batch[i]
-		host := e.host()
-		args = append(args, host, appendRedisItem(nil, fingerprint(e.URL), e, host))
-	}
-	return args
-}
-
-// admitCodes checks a script's admission codes.
-func admitCodes(res []int64, n int) ([]int8, error) {
-	if len(res) != n {
-		return nil, fmt.Errorf("crawler: redis admit: %d answers for %d URLs", len(res), n)
-	}
-	codes := make([]int8, n)
-	for i, v := range res {
-		codes[i] = int8(v)
-	}
-	return codes, nil
+	return f.answer(ls, res)
 }
 
 // Pop implements Frontier; it is PopPaced without limits.
@@ -371,7 +360,7 @@ func (f *RedisFrontier) Retry(ctx context.Context, e Entry) error {
 // returns at once and the finish goes out with others in one round trip;
 // Counts, State and Close wait for it.
 func (f *RedisFrontier) Finish(ctx context.Context, e Entry, s State) error {
-	keys, args := f.finishArgs(e, s, nil, pageOpts{})
+	keys, args := f.finishArgs(e, s, &linkSet{}, pageOpts{})
 	answered, mine := f.claim(e.Lease)
 	switch {
 	case answered:
@@ -380,7 +369,7 @@ func (f *RedisFrontier) Finish(ctx context.Context, e Entry, s State) error {
 		f.finishLater(finishOp{lease: e.Lease, keys: keys, args: args})
 		return nil
 	}
-	ok, _, err := f.finishNow(ctx, e.Lease, keys, args, 0)
+	ok, _, err := f.finishNow(ctx, e.Lease, keys, args, &linkSet{})
 	if err == nil && !ok {
 		err = ErrLeaseLost
 	}
@@ -388,8 +377,8 @@ func (f *RedisFrontier) Finish(ctx context.Context, e Entry, s State) error {
 }
 
 // finishArgs returns the finish script's keys and arguments for e and the
-// links of its page.
-func (f *RedisFrontier) finishArgs(e Entry, s State, links []Entry, o pageOpts) ([]string, []any) {
+// links of its page to send.
+func (f *RedisFrontier) finishArgs(e Entry, s State, links *linkSet, o pageOpts) ([]string, []any) {
 	host := e.host()
 	b, field := f.bucket(fingerprint(e.URL))
 	keys := []string{f.key("n"), f.key("r"), f.key("t"), f.key("h"), b}
@@ -397,8 +386,8 @@ func (f *RedisFrontier) finishArgs(e Entry, s State, links []Entry, o pageOpts) 
 	if o.uncount {
 		uncount = 1
 	}
-	args := make([]any, 0, 9+2*len(links))
-	args = append(args, field, strconv.FormatUint(e.Lease, 10), host, stateCode(s), f.prefix, f.mask, o.maxPages, uncount, len(links))
+	args := make([]any, 0, 9+2*len(links.send))
+	args = append(args, field, strconv.FormatUint(e.Lease, 10), host, stateCode(s), f.prefix, f.mask, o.maxPages, uncount, len(links.send))
 	return keys, f.appendLinks(args, links)
 }
 
@@ -416,8 +405,8 @@ func (f *RedisFrontier) claim(lease uint64) (answered, mine bool) {
 }
 
 // finishNow runs a finish script and waits for its answer: whether the
-// lease was current, and the codes of the n links admitted.
-func (f *RedisFrontier) finishNow(ctx context.Context, lease uint64, keys []string, args []any, n int) (bool, []int8, error) {
+// lease was current, and the codes of the links of ls.
+func (f *RedisFrontier) finishNow(ctx context.Context, lease uint64, keys []string, args []any, ls *linkSet) (bool, []int8, error) {
 	var res []int64
 	err := f.do(ctx, func(ctx context.Context) (err error) {
 		res, err = finishScript.Run(ctx, f.rdb, keys, args...).Int64Slice()
@@ -430,7 +419,7 @@ func (f *RedisFrontier) finishNow(ctx context.Context, lease uint64, keys []stri
 	if len(res) == 0 {
 		return false, nil, fmt.Errorf("crawler: redis finish: empty answer")
 	}
-	codes, err := admitCodes(res[1:], n)
+	codes, err := f.answer(ls, res[1:])
 	return res[0] == 1, codes, err
 }
 

@@ -1,0 +1,35 @@
+// This file holds the cache of URLs seen recently that a frontier keeping
+// its seen-set out of memory (on disk, in Redis) puts in front of it: a
+// URL once seen stays seen, so the cache never answers wrong, only not at
+// all.
+
+package crawler
+
+// recentSet holds fingerprints in two generations of at most size each:
+// when the newer is full, the older is dropped. Most links a page has were
+// seen recently. Its zero value holds nothing and, with size 0, keeps
+// nothing. It is not safe for concurrent use.
+type recentSet struct {
+	size          int
+	recent, older map[[16]byte]struct{}
+}
+
+// has reports whether fp is in the set.
+func (r *recentSet) has(fp [16]byte) bool {
+	if _, ok := r.recent[fp]; ok {
+		return true
+	}
+	_, ok := r.older[fp]
+	return ok
+}
+
+// add adds fp, dropping the older generation when the newer is full.
+func (r *recentSet) add(fp [16]byte) {
+	if r.size <= 0 {
+		return
+	}
+	if len(r.recent) >= r.size || r.recent == nil {
+		r.older, r.recent = r.recent, make(map[[16]byte]struct{}, r.size)
+	}
+	r.recent[fp] = struct{}{}
+}
