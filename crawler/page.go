@@ -53,6 +53,13 @@ func (s *scheduler) pop(store context.Context, h *host, now time.Time) (Entry, b
 	}
 	h.pending--
 	s.pending--
+	if _, shared := s.frontier.(PacedFrontier); shared && h.pending == 0 {
+		// Other crawls sharing the frontier fill the host's queue too:
+		// pop until it says the queue is empty, not only the URLs this
+		// crawl admitted, or this crawl runs dry while the queue is full.
+		h.pending++
+		s.pending++
+	}
 	s.c.update(func(st *Stats) { st.Queued = int64(s.pending) })
 	return e, true
 }
