@@ -105,6 +105,8 @@ type RedisFrontier struct {
 	finBusy   bool       // the finisher is sending
 	finDone   *sync.Cond // on mu: the finisher has sent a batch
 	finKick   chan struct{}
+	finUrgent chan struct{} // ends the finisher's linger
+	urgent    atomic.Bool   // someone waits for the finishes (settle)
 	closed    bool
 	lost      atomic.Bool // a Pop's reply was lost: held may miss leases
 	down      atomic.Bool // Redis is unreachable (and it was said)
@@ -133,8 +135,8 @@ func NewRedisFrontier(client redis.UniversalClient, crawl string, opts RedisOpti
 		rdb: client, prefix: "sluice:{" + crawl + "}:", worker: opts.Worker,
 		mask: uint32(buckets - 1), ttl: opts.LeaseTTL, log: opts.Logger,
 		held: make(map[uint64]bool), buf: make(map[string][]Entry), finishing: make(map[uint64]bool),
-		finKick: make(chan struct{}, 1),
-		batch:   opts.PopBatch,
+		finKick: make(chan struct{}, 1), finUrgent: make(chan struct{}, 1),
+		batch: opts.PopBatch,
 	}
 	f.seen.set.size = opts.SeenCache
 	if f.worker == "" {
