@@ -45,7 +45,9 @@ type RedisOptions struct {
 	SeenCache int
 	// PopBatch is how many URLs of a host one round trip hands out when
 	// the host is not paced and not capped: the rest wait, leased to this
-	// process, for its next Pops. 0 means 8; 1 turns batching off.
+	// process, for its next Pops, at most 2 × PopBatch across hosts (so a
+	// crawl with MaxInFlight N holds at most N + 2 × PopBatch leases). 0
+	// means 8; 1 turns batching off.
 	PopBatch int
 	// Logger receives the frontier's reports (Redis unreachable, back,
 	// leases reaped); nil means slog.Default().
@@ -236,7 +238,12 @@ func (f *RedisFrontier) pop(ctx context.Context, host string, lim HostLimits) (E
 	keys := []string{f.key("n"), f.key("r"), f.key("t"), f.key("h"), f.key("l"), f.okey, f.key("q:" + host)}
 	k := 1
 	if lim == (HostLimits{}) {
-		k = f.batch
+		// The URLs held here beyond those handed out stay under
+		// 2 × PopBatch across hosts: with -c N, at most N + 2 × PopBatch
+		// leases of this process at a time.
+		f.mu.Lock()
+		k = max(1, min(f.batch, 2*f.batch-f.nbuf))
+		f.mu.Unlock()
 	}
 	args := []any{host, f.worker, lim.Delay.Microseconds(), lim.PerHost, k, hostsched.PaceSlack.Microseconds(), f.prefix, f.mask}
 	var res []any
