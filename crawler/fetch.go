@@ -173,25 +173,55 @@ func (p *pipeline) fetchFollowing(ctx context.Context, u string) (*sluice.Respon
 	}
 }
 
-// fetchRobots fetches and parses a host's robots.txt.
+// fetchRobots fetches and parses a host's robots.txt; on a frontier that
+// keeps robots.txt files for the crawls sharing it, it takes the copy kept
+// there, or fetches it for all of them (sharedrobots.go).
 func (p *pipeline) fetchRobots(ctx context.Context, j *job) *result {
+	rs, shared := p.cfg.frontier.(robotsStore)
+	if shared {
+		if rec, ok := p.sharedRobots(ctx, rs, j.h.key); ok {
+			return p.robotsResult(j, rec)
+		}
+	}
+	rec := p.getRobots(ctx, j.url)
+	if shared && rec.lasting() {
+		if err := rs.putRobots(ctx, j.h.key, rec); err != nil {
+			p.cfg.logger.Warn("crawler: robots.txt not shared", "host", j.h.key, "err", err)
+		}
+	}
+	return p.robotsResult(j, rec)
+}
+
+// getRobots fetches a robots.txt.
+func (p *pipeline) getRobots(ctx context.Context, url string) robotsRecord {
 	p.c.update(func(st *Stats) { st.RobotsFetched++ })
-	resp, err := p.fetchFollowing(ctx, j.url)
-	r := &result{j: j}
+	resp, err := p.fetchFollowing(ctx, url)
+	if err != nil {
+		return robotsRecord{note: "robots.txt unreachable: " + errKind(err)}
+	}
+	rec := robotsRecord{status: resp.StatusCode, fetched: time.Now()}
+	if resp.StatusCode < 300 {
+		rec.body = resp.Body[:min(len(resp.Body), robotsMaxBytes)]
+	}
+	return rec
+}
+
+// robotsResult is the result of a robots.txt job whose answer was rec.
+func (p *pipeline) robotsResult(j *job, rec robotsRecord) *result {
+	r := &result{j: j, robotsAge: max(time.Since(rec.fetched), 0)}
 	switch {
-	case err != nil:
-		r.robots, r.note = disallowRobots(), "robots.txt unreachable: "+errKind(err)
-	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+	case rec.note != "":
+		r.robots, r.note = disallowRobots(), rec.note
+	case rec.status >= 300 && rec.status < 400:
 		// More than five redirects: unavailable, as a 4xx.
 		r.robots = allowRobots()
-	case resp.StatusCode >= 500:
-		r.robots, r.note = disallowRobots(), "robots.txt status "+strconv.Itoa(resp.StatusCode)
-	case resp.StatusCode >= 400:
+	case rec.status >= 500:
+		r.robots, r.note = disallowRobots(), "robots.txt status "+strconv.Itoa(rec.status)
+	case rec.status >= 400:
 		r.robots = allowRobots()
 	default:
-		body := resp.Body[:min(len(resp.Body), robotsMaxBytes)]
-		release := p.charge(int64(len(resp.Body)))
-		r.robots = parseRobots(body, p.cfg.userAgent)
+		release := p.charge(int64(len(rec.body)))
+		r.robots = parseRobots(rec.body, p.cfg.userAgent)
 		release()
 		for _, u := range r.robots.sitemaps() {
 			if c, err := p.cz.resolve(j.url, u); err == nil {

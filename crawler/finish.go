@@ -48,7 +48,7 @@ func (s *scheduler) finishRobots(h *host, r *result, now time.Time) {
 	}
 	h.robotsFails = 0
 	h.robots, h.robotsNote = r.robots, r.note
-	h.robotsUntil = now.Add(robotsTTL)
+	h.robotsUntil = now.Add(robotsTTL - r.robotsAge) // a copy shared by other crawls is as old as its fetch
 	if r.note != "" {
 		// Unreachable after the retries: disallow all (RFC 9309
 		// §2.3.1.4), and ask again a minute from now.

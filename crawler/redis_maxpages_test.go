@@ -65,4 +65,3 @@ func TestRedisCrawlMaxPagesAcrossProcesses(t *testing.T) {
 		})
 	}
 }
-

@@ -18,6 +18,9 @@
 //	           have come without a gap longer than the lease TTL
 //	o:WORKER   hash: lease → host "\n" item, the worker's leases
 //	q:HOST     list: the host's pending items
+//	robots:HOST  string: the host's robots.txt (status, fetch time, body),
+//	           kept until 24 hours after its fetch
+//	rlock:HOST string: the worker fetching HOST's robots.txt for all
 //	s + 3 bytes  hash: seen-set bucket; field = fingerprint bytes 3..15,
 //	           value = p (pending), d (done), f (failed) or
 //	           i<lease>@<worker> (in flight)

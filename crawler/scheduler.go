@@ -77,18 +77,19 @@ type job struct {
 
 // result comes back to the scheduler when a job is over.
 type result struct {
-	j        *job
-	retry    bool          // put e back with a backoff
-	requeue  bool          // fetched, not visited (the crawl stopped): put e back
-	pause    time.Duration // Retry-After: hold the host this long
-	state    State         // Done or Failed, for pages
-	follow   []string      // links to admit, in scope
-	redirect bool          // follow[0] is a redirect target; the rest are URLs visit followed
-	robots   *robotsRules
-	note     string   // robots.txt unreachable: why
-	sitemaps []string // sitemap URLs found in a robots.txt or sitemap index
-	locs     []string // page URLs found in a sitemap
-	stop     error    // visit asked to stop
+	j         *job
+	retry     bool          // put e back with a backoff
+	requeue   bool          // fetched, not visited (the crawl stopped): put e back
+	pause     time.Duration // Retry-After: hold the host this long
+	state     State         // Done or Failed, for pages
+	follow    []string      // links to admit, in scope
+	redirect  bool          // follow[0] is a redirect target; the rest are URLs visit followed
+	robots    *robotsRules
+	robotsAge time.Duration // how long ago robots was fetched
+	note      string        // robots.txt unreachable: why
+	sitemaps  []string      // sitemap URLs found in a robots.txt or sitemap index
+	locs      []string      // page URLs found in a sitemap
+	stop      error         // visit asked to stop
 }
 
 // loop runs the scheduler until the crawl is over. ctx ending stops
