@@ -5,6 +5,7 @@ package crawler
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -521,22 +522,44 @@ func (f *RedisFrontier) Counts(ctx context.Context) (pending, inFlight int, err 
 }
 
 // appendRedisItem appends a queue item: the fingerprint, then the entry
-// in the frontiers' one record format.
+// in the frontiers' one record format with an empty parent, then the
+// parent front-coded against the URL (the length of the prefix they share,
+// then the rest): a page's links mostly share their scheme, host and
+// directory with it, and every byte of an item is a byte of Redis memory
+// per pending URL.
 func appendRedisItem(b []byte, fp [16]byte, e *Entry, host string) []byte {
-	return appendEntry(append(b, fp[:]...), e, host)
+	k := 0
+	for k < len(e.URL) && k < len(e.Parent) && e.URL[k] == e.Parent[k] {
+		k++
+	}
+	bare := *e
+	bare.Parent = ""
+	b = appendEntry(append(b, fp[:]...), &bare, host)
+	b = binary.AppendUvarint(b, uint64(k))
+	return append(b, e.Parent[k:]...)
 }
 
 // errBadItem is the error of a queue item that does not decode.
 var errBadItem = errors.New("crawler: corrupt queue item")
 
-// readRedisItem decodes a queue item of host.
+// readRedisItem decodes a queue item of host. An item with nothing after
+// the entry has its parent in the entry (written before parents were
+// front-coded).
 func readRedisItem(item, host string) (Entry, error) {
 	if len(item) < 16 {
 		return Entry{}, errBadItem
 	}
-	e, _, err := decodeEntry([]byte(item[16:]), host)
+	rest := []byte(item[16:])
+	e, n, err := decodeEntry(rest, host)
 	if err != nil {
 		return Entry{}, errBadItem
+	}
+	if rest = rest[n:]; len(rest) > 0 {
+		k, m := binary.Uvarint(rest)
+		if m <= 0 || k > uint64(len(e.URL)) || e.Parent != "" {
+			return Entry{}, errBadItem
+		}
+		e.Parent = e.URL[:k] + string(rest[m:])
 	}
 	e.Host = host
 	return e, nil
