@@ -33,11 +33,21 @@ type RedisOptions struct {
 	// 30 seconds.
 	LeaseTTL time.Duration
 	// SeenBuckets is the number of hashes the seen-set is spread over, a
-	// power of two up to 1<<24; 0 means 1<<16. Each bucket stays in
-	// Redis's compact listpack encoding while it holds at most
-	// hash-max-listpack-entries (128 by default) URLs, so size it to about
-	// the crawl's URLs / 64: the default suits up to about 8,000,000 URLs.
+	// power of two up to 1<<24; 0 means the one for ExpectedURLs. Each
+	// bucket stays in Redis's compact listpack encoding (about 18 bytes
+	// a URL) while it holds at most hash-max-listpack-entries (128 by
+	// default) URLs; past that it becomes a hash table, at about 70 bytes a
+	// URL. Fewer, fuller buckets spread each bucket's key (about 90 bytes)
+	// over more URLs but make each admission scan a longer listpack; at
+	// URLs / 64 a bucket, the fullest of them stays under 128. Every
+	// process of a crawl must use the same number: the first admission
+	// records it, and an admission with another fails.
 	SeenBuckets int
+	// ExpectedURLs is how many URLs the crawl is expected to admit, all
+	// processes together; when SeenBuckets is 0 it sets it to the smallest
+	// power of two of at least ExpectedURLs / 64 (and at least 1,024). 0
+	// means 4,000,000 (65,536 buckets, the default before this setting).
+	ExpectedURLs int
 	// SeenCache is how many fingerprints of URLs found in the crawl's
 	// seen-set this process remembers in each of two generations, so that
 	// links it met lately are not sent to Redis again (about 40 bytes each);
@@ -61,12 +71,13 @@ type RedisOptions struct {
 // by one of them.
 //
 //   - Admission of a batch is one Lua script: atomic, one round trip.
-//   - The seen-set keeps each URL as a 13-byte field (fingerprint bytes
-//     3..15) and a one-byte state in one of SeenBuckets hashes chosen by
-//     the fingerprint's first 24 bits, in Redis's listpack encoding: 27 to
-//     28 bytes of Redis memory per URL on 1,000,000 URLs
-//     (bench/crawl/RESULTS.md, E). A pending URL takes its queue item
-//     besides (124 bytes in all there), until it is popped.
+//   - The seen-set keeps each URL as an 8-byte field (fingerprint bytes
+//     3..10) and a one-byte state in one of SeenBuckets hashes chosen by
+//     the fingerprint's first 24 bits, in Redis's listpack encoding. A
+//     pending URL takes its queue item besides, until it is popped: 11
+//     fingerprint bytes, the entry and its parent front-coded against its
+//     URL. Bytes per URL pending and done on 1,000,000 URLs are in
+//     bench/crawl/RESULTS.md (E).
 //   - Hosts with pending URLs sit in a sorted set scored by when each may
 //     next start; PopPaced keeps Delay and PerHost for all the processes
 //     together.
@@ -129,7 +140,7 @@ func NewRedisFrontier(client redis.UniversalClient, crawl string, opts RedisOpti
 	}
 	buckets := opts.SeenBuckets
 	if buckets == 0 {
-		buckets = 1 << 16
+		buckets = bucketsFor(opts.ExpectedURLs)
 	}
 	if buckets < 1 || buckets > 1<<24 || bits.OnesCount(uint(buckets)) != 1 {
 		return nil, fmt.Errorf("crawler: redis frontier: SeenBuckets %d is not a power of two up to 1<<24", buckets)
@@ -167,6 +178,19 @@ func NewRedisFrontier(client redis.UniversalClient, crawl string, opts RedisOpti
 	return f, nil
 }
 
+// bucketsFor returns the seen-set buckets for a crawl of about n URLs:
+// the smallest power of two of at least n / 64, from 1,024 to 1<<24.
+func bucketsFor(n int) int {
+	if n <= 0 {
+		n = 4_000_000
+	}
+	b := 1 << 10
+	for b < 1<<24 && b*64 < n {
+		b <<= 1
+	}
+	return b
+}
+
 // Worker returns the name this frontier leases URLs under.
 func (f *RedisFrontier) Worker() string { return f.worker }
 
@@ -175,7 +199,7 @@ func (f *RedisFrontier) key(name string) string { return f.prefix + name }
 // bucket returns the seen-set key and field of a fingerprint.
 func (f *RedisFrontier) bucket(fp [16]byte) (key, field string) {
 	i := (uint32(fp[0])<<16 | uint32(fp[1])<<8 | uint32(fp[2])) & f.mask
-	return f.prefix + "s" + string([]byte{byte(i >> 16), byte(i >> 8), byte(i)}), string(fp[3:])
+	return f.prefix + "s" + string([]byte{byte(i >> 16), byte(i >> 8), byte(i)}), string(fp[3:redisFP])
 }
 
 // Admit implements Frontier: the batch is one script, one round trip.
@@ -534,33 +558,36 @@ func appendRedisItem(b []byte, fp [16]byte, e *Entry, host string) []byte {
 	}
 	bare := *e
 	bare.Parent = ""
-	b = appendEntry(append(b, fp[:]...), &bare, host)
+	b = appendEntry(append(b, fp[:redisFP]...), &bare, host)
 	b = binary.AppendUvarint(b, uint64(k))
 	return append(b, e.Parent[k:]...)
 }
 
+// redisFP is how many bytes of a URL's 16-byte fingerprint the Redis
+// frontier keeps: 3 choose the seen-set bucket (as many bits as the
+// bucket mask has) and 8 are the field, so two URLs are taken for one when
+// 64 bits and the mask's agree: with 1,000,000,000 URLs in 1<<24 buckets,
+// a chance of about 1 in 600,000,000 that any two do.
+const redisFP = 11
+
 // errBadItem is the error of a queue item that does not decode.
 var errBadItem = errors.New("crawler: corrupt queue item")
 
-// readRedisItem decodes a queue item of host. An item with nothing after
-// the entry has its parent in the entry (written before parents were
-// front-coded).
+// readRedisItem decodes a queue item of host.
 func readRedisItem(item, host string) (Entry, error) {
-	if len(item) < 16 {
+	if len(item) < redisFP {
 		return Entry{}, errBadItem
 	}
-	rest := []byte(item[16:])
+	rest := []byte(item[redisFP:])
 	e, n, err := decodeEntry(rest, host)
-	if err != nil {
+	if err != nil || e.Parent != "" {
 		return Entry{}, errBadItem
 	}
-	if rest = rest[n:]; len(rest) > 0 {
-		k, m := binary.Uvarint(rest)
-		if m <= 0 || k > uint64(len(e.URL)) || e.Parent != "" {
-			return Entry{}, errBadItem
-		}
-		e.Parent = e.URL[:k] + string(rest[m:])
+	k, m := binary.Uvarint(rest[n:])
+	if m <= 0 || k > uint64(len(e.URL)) {
+		return Entry{}, errBadItem
 	}
+	e.Parent = e.URL[:k] + string(rest[n+m:])
 	e.Host = host
 	return e, nil
 }

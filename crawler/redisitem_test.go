@@ -22,18 +22,6 @@ func TestRedisItemRoundTrip(t *testing.T) {
 	}
 }
 
-// TestRedisItemOldFormat checks that an item written before parents were
-// front-coded still reads.
-func TestRedisItemOldFormat(t *testing.T) {
-	e := Entry{URL: "https://a.example/x", Parent: "https://a.example/", Depth: 1}
-	fp := fingerprint(e.URL)
-	item := appendEntry(append([]byte(nil), fp[:]...), &e, "https://a.example")
-	got, err := readRedisItem(string(item), "https://a.example")
-	if err != nil || got.Parent != e.Parent || got.URL != e.URL {
-		t.Errorf("read back %+v, %v", got, err)
-	}
-}
-
 func FuzzReadRedisItem(f *testing.F) {
 	e := Entry{URL: "https://a.example/x/1", Parent: "https://a.example/x/0", Depth: 2}
 	f.Add(string(appendRedisItem(nil, fingerprint(e.URL), &e, "https://a.example")))

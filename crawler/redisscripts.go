@@ -6,7 +6,9 @@
 // Cluster slot):
 //
 //	n          hash: p = URLs pending, i = URLs in flight, for all workers;
-//	           a = URLs admitted, less those robots.txt denied (MaxPages)
+//	           a = URLs admitted, less those robots.txt denied (MaxPages);
+//	           m = the seen-set's layout, "MASK/11" (bucket mask, fingerprint
+//	           bytes kept), set by the first admission
 //	r          sorted set: hosts with pending URLs, scored by the time (µs,
 //	           Redis clock) each may next start
 //	t          hash: host → next start (µs) of paced hosts, kept while the
@@ -21,11 +23,12 @@
 //	robots:HOST  string: the host's robots.txt (status, fetch time, body),
 //	           kept until 24 hours after its fetch
 //	rlock:HOST string: the worker fetching HOST's robots.txt for all
-//	s + 3 bytes  hash: seen-set bucket; field = fingerprint bytes 3..15,
+//	s + 3 bytes  hash: seen-set bucket; field = fingerprint bytes 3..10,
 //	           value = p (pending), d (done), f (failed) or
 //	           i<lease>@<worker> (in flight)
 //
-// An item is a fingerprint (16 bytes) followed by the entry's encoding.
+// An item is the fingerprint's first 11 bytes (the bucket's 3 and the
+// field's 8) followed by the entry's encoding (appendRedisItem).
 
 package crawler
 
@@ -62,12 +65,18 @@ end
 const luaAdmit = `
 local function admit(prefix, mask, cap, base, count)
   local n = prefix .. 'n'
+  local m, want = redis.call('HGET', n, 'm'), mask .. '/11'
+  if not m then
+    redis.call('HSET', n, 'm', want)
+  elseif m ~= want then
+    error({err = 'crawler: the crawl keeps its seen-set as ' .. m .. ' (bucket mask/fingerprint bytes), not ' .. want .. ': give every process the same SeenBuckets, and the same sluice version'})
+  end
   local out, added, known = {}, 0, {}
   local room = -1
   if cap > 0 then room = math.max(cap - tonumber(redis.call('HGET', n, 'a') or '0'), 0) end
   for i = 1, count do
     local host, item = ARGV[base + 2 * i - 1], ARGV[base + 2 * i]
-    local fp = string.sub(item, 1, 16)
+    local fp = string.sub(item, 1, 11)
     local b, f = bucket(prefix, mask, fp), string.sub(fp, 4)
     if room == 0 then
       if redis.call('HEXISTS', b, f) == 1 then out[i] = 0 else out[i] = 2 end
@@ -123,7 +132,7 @@ end
 local out = {3}
 for _, item in ipairs(items) do
   local lease = redis.call('INCR', KEYS[5])
-  local fp = string.sub(item, 1, 16)
+  local fp = string.sub(item, 1, 11)
   redis.call('HSET', bucket(ARGV[7], ARGV[8], fp), string.sub(fp, 4), 'i' .. lease .. '@' .. worker)
   redis.call('HSET', KEYS[6], lease, host .. '\n' .. item)
   out[#out + 1] = lease
@@ -208,7 +217,7 @@ local function requeue(prefix, mask, okey, worker, leases)
     if leases == nil or leases[lease] then
       local nl = string.find(rec, '\n', 1, true)
       local host, item = string.sub(rec, 1, nl - 1), string.sub(rec, nl + 1)
-      local fp = string.sub(item, 1, 16)
+      local fp = string.sub(item, 1, 11)
       local b, f = bucket(prefix, mask, fp), string.sub(fp, 4)
       if redis.call('HGET', b, f) == 'i' .. lease .. '@' .. worker then
         redis.call('HSET', b, f, 'p')

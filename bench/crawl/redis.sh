@@ -148,6 +148,8 @@ host_rate() {
 }
 
 memory() {
+	taskset -c 1 "$tmp/redismem" -redis "$redis" -n 1000000 -hosts 1000 -expected 1000000
+	echo "default buckets (-expected 0: 65,536 buckets):"
 	taskset -c 1 "$tmp/redismem" -redis "$redis" -n 1000000 -hosts 1000
 }
 
