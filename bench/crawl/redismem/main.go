@@ -101,11 +101,12 @@ func run() error {
 	if err := drain(ctx, f, hostList); err != nil {
 		return err
 	}
-	done, err := usedMemory(ctx, c)
+	// Counts waits for the finishes sent in the background.
+	p, inFlight, err := f.Counts(ctx)
 	if err != nil {
 		return err
 	}
-	p, inFlight, err := f.Counts(ctx)
+	done, err := usedMemory(ctx, c)
 	if err != nil {
 		return err
 	}
