@@ -63,10 +63,12 @@ union() {
 
 now() { date +%s.%N; }
 
-# rinfo: prints "cpu_seconds commands" of the Redis server so far.
+# rinfo: prints "cpu_seconds commands reads" of the Redis server so far;
+# reads (total_reads_processed) are the reads of client sockets, about
+# one per round trip (a pipeline is one).
 rinfo() {
 	redis-cli -p "$rport" info | tr -d '\r' | awk -F: '/^used_cpu_(user|sys):/ {c += $2}
-		/^total_commands_processed:/ {n = $2} END {print c, n}'
+		/^total_commands_processed:/ {n = $2} /^total_reads_processed:/ {r = $2} END {print c, n, r}'
 }
 # cmdstats N: the commands Redis ran in the last crawl (calls, calls per
 # page, µs per call), the scripts first; "client calls" are those a client
@@ -78,26 +80,26 @@ cmdstats() {
 rate_of() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN {printf "%.0f", n / (b - a)}'; }
 
 scale() {
-	echo "| processes | frontier | -c each | seconds | unique pages | duplicate fetches | pages/s | ÷ one process on Redis | Redis CPU µs per page | Redis commands per page |"
-	echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| processes | frontier | -c each | seconds | unique pages | duplicate fetches | pages/s | ÷ one process on Redis | Redis CPU µs per page | Redis commands per page | round trips per page |"
+	echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	serve -pages 20000 -latency 20ms
 	local t0 t1
 	t0=$(now)
 	taskset -c 1 "$tmp/sluice" crawl -c 20 -q -o /dev/null "$url/p/0"
 	t1=$(now)
 	read -r u d _ < <(stats)
-	echo "| 1 | memory | 20 | $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') | $u | $d | $(rate_of "$u" "$t0" "$t1") | | | |"
+	echo "| 1 | memory | 20 | $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') | $u | $d | $(rate_of "$u" "$t0" "$t1") | | | | |"
 	unserve
 	local one=
 	for n in 1 3; do
 		serve -pages 20000 -latency 20ms
 		redis-cli -p "$rport" config resetstat >/dev/null
-		read -r c0 k0 < <(rinfo)
+		read -r c0 k0 q0 < <(rinfo)
 		t0=$(now)
 		crawl "$n" "scale$n" -c 20
 		wait "${pids[@]}"
 		t1=$(now)
-		read -r c1 k1 < <(rinfo)
+		read -r c1 k1 q1 < <(rinfo)
 		cmdstats "$n" >"$tmp/cmdstats.$n"
 		read -r u d _ < <(stats)
 		unserve
@@ -107,7 +109,8 @@ scale() {
 		echo "| $n | redis | 20 | $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') | $u | $d | $r |" \
 			"$(awk -v r="$r" -v o="$one" 'BEGIN {printf "%.2f", r / o}') |" \
 			"$(awk -v a="$c0" -v b="$c1" -v u="$u" 'BEGIN {printf "%.1f", (b - a) * 1e6 / u}') |" \
-			"$(awk -v a="$k0" -v b="$k1" -v u="$u" 'BEGIN {printf "%.2f", (b - a) / u}') |"
+			"$(awk -v a="$k0" -v b="$k1" -v u="$u" 'BEGIN {printf "%.2f", (b - a) / u}') |" \
+			"$(awk -v a="$q0" -v b="$q1" -v u="$u" 'BEGIN {printf "%.2f", (b - a) / u}') |"
 	done
 	cat "$tmp"/cmdstats.*
 }

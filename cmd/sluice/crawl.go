@@ -24,6 +24,7 @@ type crawlOptions struct {
 	redis  redisFlags
 	crawl  string        // --crawl: the shared crawl's name
 	lease  time.Duration // --lease-ttl
+	expect int           // --expected-urls
 	scope  string
 	robots bool
 	label  string // progress line label
@@ -51,7 +52,8 @@ finish (a second signal cancels them), and their records are written.
 
 With --redis and --crawl, every process given the same Redis and crawl name
 works on one crawl, on one machine or many: one seen-set, one queue per host,
---host-rate, --per-host and Crawl-delay held for all of them together. Seeds
+--host-rate, --per-host, Crawl-delay and --max-pages held for all of them
+together, each robots.txt fetched once for all. Seeds
 may be given to any of them (they are kept in Redis, so all share one
 scope). Each process writes its own records, each naming its "worker"; a
 process that dies loses its URLs to the others after --lease-ttl. Every
@@ -108,7 +110,7 @@ func (o *crawlOptions) addFlags(cmd *cobra.Command) {
 	fs.StringArrayVarP(&o.inputs, "input", "i", nil, "file of seed URLs, one per line; - for standard input (repeatable)")
 	fs.Float64Var(&c.Jitter, "jitter", 0, "spread each host's delay over ±this fraction of it")
 	fs.IntVar(&c.MaxDepth, "depth", 0, "links followed from a seed at most (0: unlimited)")
-	fs.IntVar(&c.MaxPages, "max-pages", 0, "URLs taken in at most (0: unlimited)")
+	fs.IntVar(&c.MaxPages, "max-pages", 0, "URLs taken in at most, with --redis by all the processes together (0: unlimited)")
 	fs.StringVar(&o.scope, "scope", "host", "hosts to follow links to: host (the seeds'), domain (theirs and subdomains) or any")
 	fs.Var((*regexpsFlag)(&c.Allow), "allow", "follow only URLs matching this regular expression (repeatable)")
 	fs.Var((*regexpsFlag)(&c.Deny), "deny", "do not follow URLs matching this regular expression (repeatable)")
@@ -123,6 +125,7 @@ func (o *crawlOptions) addFlags(cmd *cobra.Command) {
 	o.redis.add(fs)
 	fs.StringVar(&o.crawl, "crawl", "", "with --redis: the name of the crawl shared by the processes")
 	fs.DurationVar(&o.lease, "lease-ttl", 30*time.Second, "with --redis: how long a silent process keeps its URLs before the others take them back")
+	fs.IntVar(&o.expect, "expected-urls", 0, "with --redis: URLs the crawl is expected to admit, to size its seen-set in Redis (0: 4,000,000); the same in every process")
 }
 
 // maxLinksFlag bounds --max-links: past it the crawler's cap of 4 MiB of
@@ -147,6 +150,9 @@ func (o *crawlOptions) check() error {
 	}
 	if o.redis.on() != (o.crawl != "") {
 		return usageErrorf("crawl: --redis and --crawl go together")
+	}
+	if o.expect < 0 {
+		return usageErrorf("crawl: --expected-urls must not be negative, got %d", o.expect)
 	}
 	if o.lease < time.Second {
 		return usageErrorf("crawl: --lease-ttl must be at least 1s, got %v", o.lease)

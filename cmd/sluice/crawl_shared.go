@@ -34,7 +34,7 @@ func shareCrawl(ctx context.Context, o *crawlOptions, seeds []string) (all []str
 		return nil, nil, fmt.Errorf("crawl: redis: %w", err)
 	}
 	f, err := crawler.NewRedisFrontier(client, o.crawl, crawler.RedisOptions{
-		Worker: o.redis.name(), LeaseTTL: o.lease, Logger: o.c.Logger,
+		Worker: o.redis.name(), LeaseTTL: o.lease, ExpectedURLs: o.expect, Logger: o.c.Logger,
 	})
 	if err != nil {
 		client.Close()
