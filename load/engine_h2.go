@@ -141,7 +141,8 @@ func (e *h2Engine) tracker() *connTracker { return e.tr }
 
 func (e *h2Engine) abort() { e.tr.closeAll() }
 
-// close closes every connection and returns when their readers have ended.
+// close closes every connection and returns when their readers and
+// flushers have ended.
 func (e *h2Engine) close() {
 	e.tr.closeAll()
 	e.readers.Wait()
@@ -238,10 +239,14 @@ func dialH2(ctx context.Context, e *h2Engine, h *h2Host, deadline time.Time) (*h
 		_ = nc.Close()
 		return nil, err
 	}
-	e.readers.Add(1)
+	e.readers.Add(2)
 	go func() {
 		defer e.readers.Done()
 		c.readLoop()
+	}()
+	go func() {
+		defer e.readers.Done()
+		c.flushLoop()
 	}()
 	return c, nil
 }

@@ -33,8 +33,9 @@ func (c *h2Conn) handle(f http2.Frame) error {
 	case *http2.PingFrame:
 		if !f.IsAck() {
 			c.lockWrite()
-			_ = c.fr.WritePing(true, f.Data)
-			return c.unlockWrite()
+			err := c.fr.WritePing(true, f.Data)
+			c.unlockWrite()
+			return err
 		}
 	case *http2.GoAwayFrame:
 		c.goAway(f.LastStreamID, f.ErrCode)
@@ -78,8 +79,9 @@ func (c *h2Conn) onData(f *http2.DataFrame) error {
 
 func (c *h2Conn) windowUpdate(id uint32, n int) error {
 	c.lockWrite()
-	_ = c.fr.WriteWindowUpdate(id, uint32(n))
-	return c.unlockWrite()
+	err := c.fr.WriteWindowUpdate(id, uint32(n))
+	c.unlockWrite()
+	return err
 }
 
 // onBlock feeds a header block fragment to the HPACK decoder, which must
@@ -155,8 +157,9 @@ func (c *h2Conn) onSettings(f *http2.SettingsFrame) error {
 	c.fcond.Broadcast()
 	c.fmu.Unlock()
 	c.lockWrite()
-	_ = c.fr.WriteSettingsAck()
-	return c.unlockWrite()
+	err := c.fr.WriteSettingsAck()
+	c.unlockWrite()
+	return err
 }
 
 // adjustStreamWindows moves the send window of every open stream by d, as
