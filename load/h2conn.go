@@ -65,12 +65,12 @@ type h2Conn struct {
 	dead   atomic.Bool // failed: nothing more is read or written
 	maxStr atomic.Int64
 
-	kick    chan struct{} // cap 1: there is something to flush
-	done    chan struct{} // closed when the connection fails
-	wmu     sync.Mutex
-	bw      *bufio.Writer
-	fr      *http2.Framer // writes under wmu; reads by the reader only
-	nextID  uint32        // under wmu
+	kick   chan struct{} // cap 1: there is something to flush
+	done   chan struct{} // closed when the connection fails
+	wmu    sync.Mutex
+	bw     *bufio.Writer
+	fr     *http2.Framer // writes under wmu; reads by the reader only
+	nextID uint32        // under wmu
 
 	fmu      sync.Mutex // send flow control, for request bodies
 	fcond    *sync.Cond
