@@ -235,7 +235,7 @@ func dialH2(ctx context.Context, e *h2Engine, h *h2Host, deadline time.Time) (*h
 		nc = tc
 	}
 	c := newH2Conn(nc)
-	if err := c.handshake(); err != nil {
+	if err := c.handshake(deadline); err != nil {
 		_ = nc.Close()
 		return nil, err
 	}
@@ -260,16 +260,22 @@ type h2Worker struct {
 	timer *time.Timer
 }
 
+// h2Attempts bounds the sends of a request that servers keep refusing
+// unprocessed (REFUSED_STREAM, GOAWAY): a server that refuses everything
+// is reported, not retried for the whole timeout.
+const h2Attempts = 4
+
 // errH2Timeout is a request that passed its timeout.
 var errH2Timeout = failure.New(failure.Timeout, "load: http2: request timed out")
 
 func (w *h2Worker) do(ctx context.Context, t int, now time.Time) (int, error) {
 	deadline := now.Add(w.e.timeout)
-	for attempt := 0; ; attempt++ {
+	for attempt := 1; ; attempt++ {
 		status, err := w.roundTrip(ctx, t, deadline)
 		// A stream the server refused or never processed (over its
-		// GOAWAY's last stream) was not answered: send it once more.
-		if err != nil && attempt == 0 && errors.Is(err, errUnprocessed) && time.Now().Before(deadline) {
+		// GOAWAY's last stream) was not answered: send it again, on
+		// another connection if this one is going away.
+		if err != nil && attempt < h2Attempts && errors.Is(err, errUnprocessed) && time.Now().Before(deadline) {
 			continue
 		}
 		return status, err

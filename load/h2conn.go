@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sluicehq/sluice/internal/failure"
 	"golang.org/x/net/http2"
@@ -106,8 +107,9 @@ func newH2Conn(nc net.Conn) *h2Conn {
 }
 
 // handshake sends the client preface, the engine's settings and the
-// connection window update.
-func (c *h2Conn) handshake() error {
+// connection window update, and reads the server's settings (its preface)
+// by deadline, so that its stream limit holds from the first request.
+func (c *h2Conn) handshake(deadline time.Time) error {
 	if _, err := io.WriteString(c.bw, http2.ClientPreface); err != nil {
 		return err
 	}
@@ -121,7 +123,24 @@ func (c *h2Conn) handshake() error {
 	if err := c.fr.WriteWindowUpdate(0, h2Window-65535); err != nil {
 		return err
 	}
-	return c.bw.Flush()
+	if err := c.bw.Flush(); err != nil {
+		return err
+	}
+	if err := c.nc.SetReadDeadline(deadline); err != nil {
+		return err
+	}
+	f, err := c.fr.ReadFrame()
+	if err != nil {
+		return readError(err)
+	}
+	sf, ok := f.(*http2.SettingsFrame)
+	if !ok || sf.IsAck() {
+		return fmt.Errorf("%w: the server's first frame is %v, not SETTINGS", errH2Protocol, f.Header().Type)
+	}
+	if err := c.onSettings(sf); err != nil {
+		return err
+	}
+	return c.nc.SetReadDeadline(time.Time{})
 }
 
 func (c *h2Conn) closing() bool { return c.gone.Load() }
@@ -172,10 +191,13 @@ func (c *h2Conn) start(st *h2Stream, block, body []byte) error {
 	}
 	c.lockWrite()
 	c.smu.Lock()
-	if c.err != nil {
+	if c.err != nil { // nothing was sent: the worker may try another connection
 		err := c.err
 		c.smu.Unlock()
 		c.wmu.Unlock()
+		if !errors.Is(err, errUnprocessed) {
+			err = fmt.Errorf("load: http2: connection closed before the request (%v): %w", err, errUnprocessed)
+		}
 		return err
 	}
 	st.id, st.status, st.recvd = c.nextID, 0, 0
