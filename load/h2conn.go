@@ -162,8 +162,9 @@ func (c *h2Conn) unlockWrite() {
 // flushLoop sends what the writers wrote until the connection fails. On
 // one core the workers that a read of responses woke are all runnable
 // when the flusher is kicked; yielding first lets them write before the
-// flush. Flushing per request instead made 1.7 writes per request and
-// cost nginx (and so both clients) throughput.
+// flush. With a flush per request, the flushes' write calls took 42% of
+// the client's CPU samples (pprof, 5 s at -c 50 against nginx); with the
+// flusher, strace counted one write per 23 requests.
 func (c *h2Conn) flushLoop() {
 	for {
 		select {
