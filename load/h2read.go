@@ -17,6 +17,7 @@ func (c *h2Conn) handle(f http2.Frame) error {
 		return c.onData(f)
 	case *http2.HeadersFrame:
 		c.hdrStream, c.hdrEnd, c.hdrLen, c.hdrStatus = f.StreamID, f.StreamEnded(), 0, 0
+		c.dec.SetEmitEnabled(true)
 		return c.onBlock(f.HeaderBlockFragment(), f.HeadersEnded())
 	case *http2.ContinuationFrame:
 		return c.onBlock(f.HeaderBlockFragment(), f.HeadersEnded())
@@ -127,12 +128,16 @@ func (c *h2Conn) streamOutcome(id uint32) error {
 	return nil
 }
 
-// onField is the HPACK decoder's callback: it keeps the status.
+// onField is the HPACK decoder's callback: it keeps the status, the
+// first field of a response, and turns itself off for the rest of the
+// block. The decoder then builds no strings for the other fields (seven
+// allocations per nginx response) unless it must index them.
 func (c *h2Conn) onField(f hpack.HeaderField) {
 	if f.Name == ":status" {
 		if s, err := strconv.Atoi(f.Value); err == nil && s >= 100 && s <= 999 {
 			c.hdrStatus = s
 		}
+		c.dec.SetEmitEnabled(false)
 	}
 }
 
