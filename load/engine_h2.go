@@ -275,7 +275,7 @@ func (w *h2Worker) do(ctx context.Context, t int, now time.Time) (int, error) {
 		// A stream the server refused or never processed (over its
 		// GOAWAY's last stream) was not answered: send it again, on
 		// another connection if this one is going away.
-		if err != nil && attempt < h2Attempts && errors.Is(err, errUnprocessed) && time.Now().Before(deadline) {
+		if err != nil && attempt < h2Attempts && errors.Is(err, errUnprocessed) && ctx.Err() == nil && time.Now().Before(deadline) {
 			continue
 		}
 		return status, err
