@@ -4,6 +4,7 @@ package load
 
 import (
 	"bufio"
+	_ "embed"
 	"fmt"
 	"html"
 	"io"
@@ -44,11 +45,17 @@ func (h *htmlw) f(format string, args ...any) {
 	}
 }
 
-// page writes a page whose markup has the markers @TITLE@, @BODY@ and,
-// if data is given, @DATA@: title escaped, body written by body, data
-// as it is (JSON from json.Marshal, which escapes <, > and &, so it is
-// safe inside a script element).
+// pageCSS holds the styles the report pages share.
+//
+//go:embed page.css
+var pageCSS string
+
+// page writes a page whose markup has the markers @STYLE@, @TITLE@,
+// @BODY@ and, if data is given, @DATA@: the shared styles, title escaped,
+// body written by body, data as it is (JSON from json.Marshal, which
+// escapes <, > and &, so it is safe inside a script element).
 func (h *htmlw) page(markup, title string, body func(), data []byte) error {
+	markup = strings.Replace(markup, "@STYLE@\n", pageCSS, 1)
 	head, rest, _ := strings.Cut(markup, "@BODY@")
 	before, after, _ := strings.Cut(head, "@TITLE@")
 	h.raw(before)
