@@ -64,9 +64,10 @@ func (s *scheduler) admit(store context.Context, batch ...Entry) {
 }
 
 // admissible returns the part of batch within the depth and page limits
-// and the room of the queue, with each entry's host set.
+// and the room of the queue, with each entry's host set, filtering batch in
+// place.
 func (s *scheduler) admissible(batch []Entry) []Entry {
-	keep := batch[:0:0]
+	keep := batch[:0] // callers hand over batch; it is filtered in place
 	for _, e := range batch {
 		if s.cfg.MaxDepth > 0 && e.Depth > s.cfg.MaxDepth || s.cfg.MaxPages > 0 && s.admitted+len(keep) >= s.cfg.MaxPages {
 			s.c.update(func(st *Stats) { st.OutOfScope++ })
