@@ -70,7 +70,13 @@ type RedisOptions struct {
 // one queue per host and one set of counts, and every URL is fetched once
 // by one of them.
 //
-//   - Admission of a batch is one Lua script: atomic, one round trip.
+//   - Admission of a batch is one Lua script: atomic, one round trip. A
+//     crawl finishes a page and admits its links in one script call, sent
+//     in the background and pipelined with others, and links this process
+//     has found in the seen-set lately (SeenCache) are not sent again.
+//   - MaxPages of the crawls sharing it is one count, kept by the scripts,
+//     and each host's robots.txt is fetched by one of them and kept for
+//     the others until robots.txt's 24 hours are over.
 //   - The seen-set keeps each URL as an 8-byte field (fingerprint bytes
 //     3..10) and a one-byte state in one of SeenBuckets hashes chosen by
 //     the fingerprint's first 24 bits, in Redis's listpack encoding. A

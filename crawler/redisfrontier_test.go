@@ -1,7 +1,9 @@
 package crawler_test
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,5 +54,27 @@ func TestRedisFrontierConformance(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			frontiertest.Run(t, func(t *testing.T) crawler.Frontier { return openRedis(t, client, tt.opts) })
 		})
+	}
+}
+
+// TestRedisFrontierRefusesOtherBuckets checks that a process opening a
+// crawl with another seen-set size is refused, not allowed to admit URLs
+// the crawl has seen under other buckets.
+func TestRedisFrontierRefusesOtherBuckets(t *testing.T) {
+	srv := redistest.Start(t)
+	client := srv.Client(t)
+	a := openRedisCrawl(t, client, "sized", crawler.RedisOptions{Worker: "a", ExpectedURLs: 1000})
+	b := openRedisCrawl(t, client, "sized", crawler.RedisOptions{Worker: "b", ExpectedURLs: 10_000_000})
+	ctx := context.Background()
+	if _, err := a.Admit(ctx, []crawler.Entry{{URL: "http://a.example/1"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := b.Admit(ctx, []crawler.Entry{{URL: "http://a.example/1"}})
+	if err == nil || !strings.Contains(err.Error(), "same SeenBuckets") {
+		t.Errorf("admission with other buckets: %v, want a refusal", err)
+	}
+	c := openRedisCrawl(t, client, "sized", crawler.RedisOptions{Worker: "c", SeenBuckets: 1024})
+	if added, err := c.Admit(ctx, []crawler.Entry{{URL: "http://a.example/1"}}); err != nil || added[0] {
+		t.Errorf("admission with the same buckets: %v, %v; want seen", added, err)
 	}
 }
