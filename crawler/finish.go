@@ -15,8 +15,9 @@ import (
 // finish applies a job's result.
 func (s *scheduler) finish(store context.Context, r *result) {
 	j, h, now := r.j, r.j.h, time.Now()
-	s.hosts.Done(h.slot(now))
-	s.c.update(func(st *Stats) { st.InFlight = int64(s.hosts.InFlight()) })
+	if !s.sharedFinish(r) {
+		s.free(h, now)
+	}
 	defer s.sweep(now)
 	if r.stop != nil && s.stopErr == nil {
 		s.stopErr = r.stop
@@ -33,6 +34,21 @@ func (s *scheduler) finish(store context.Context, r *result) {
 	if h != nil {
 		s.touch(h)
 	}
+}
+
+// free ends a job's hold on its slot (and on h's, if not nil).
+func (s *scheduler) free(h *host, now time.Time) {
+	s.hosts.Done(h.slot(now))
+	s.c.update(func(st *Stats) { st.InFlight = int64(s.hosts.InFlight()) })
+}
+
+// sharedFinish reports whether r is a page that finishPage finishes on a
+// pageFinisher: its slot stays taken until the frontier has the finish, so
+// that a process that dies has no more pages fetched and unanswered than
+// its slots (each is fetched again by another process).
+func (s *scheduler) sharedFinish(r *result) bool {
+	_, ok := s.frontier.(pageFinisher)
+	return ok && r.j.kind != jobRobots && r.j.kind != jobSitemap && !(r.requeue && r.j.h != nil) && !r.retry
 }
 
 // finishRobots keeps the rules of a robots.txt, or asks for it again after

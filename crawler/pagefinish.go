@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // The codes of an admission: a URL seen before, admitted, or new but over
@@ -41,6 +42,7 @@ type cappedAdmitter interface {
 
 // admitReply is the answer to an admission sent in the background.
 type admitReply struct {
+	h     *host // the page's host, whose slot the page holds until now
 	batch []Entry
 	codes []int8
 	err   error
@@ -75,22 +77,28 @@ func (r *replies) take() []admitReply {
 }
 
 // finishShared finishes a page on a pageFinisher: its links and its finish
-// go out together, and the answer comes back through s.replies.
+// go out together, and the answer comes back through s.replies, which
+// frees the page's slot (sharedFinish).
 func (s *scheduler) finishShared(store context.Context, pf pageFinisher, r *result) {
 	j := r.j
 	batch := s.admissible(links(r))
 	s.admitting++
 	o := pageOpts{maxPages: s.cfg.MaxPages, uncount: j.kind == jobFail && errors.Is(j.err, ErrRobots)}
 	pf.finishPage(store, j.e, r.state, batch, o, func(codes []int8, err error) {
-		s.replies.put(admitReply{batch: batch, codes: codes, err: err})
+		s.replies.put(admitReply{h: j.h, batch: batch, codes: codes, err: err})
 	})
 }
 
 // applyReplies applies the answers of the admissions sent in the
 // background.
 func (s *scheduler) applyReplies() {
+	now := time.Now()
 	for _, a := range s.replies.take() {
 		s.admitting--
+		s.free(a.h, now)
 		s.applyAdmit(a.batch, a.codes, a.err)
+		if a.h != nil {
+			s.touch(a.h)
+		}
 	}
 }
