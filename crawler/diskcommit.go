@@ -76,15 +76,62 @@ func (f *DiskFrontier) commitOutput(_ context.Context, recs []Record, end int64,
 	if err != nil {
 		return err
 	}
-	if err := guard(func() error { return f.db.LogData(nil, pebble.Sync) }); err != nil {
-		f.mu.Lock()
-		defer f.mu.Unlock()
+	err = guard(func() error { return f.db.LogData(nil, pebble.Sync) })
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil {
 		if f.err == nil {
 			f.err = writeError(f.dir, err)
 		}
 		return f.err
 	}
+	f.finCommitted += uint64(len(fin))
+	signal(f.gate)
 	return nil
+}
+
+// signal wakes whoever waits on c, if anyone does, without blocking.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// finishGate reports how many Finishes f has kept in memory for a commit
+// since it was opened and how many of them are committed, with a channel
+// signalled each time that count grows; waits is false when no committer
+// runs, and a Finish is then not waited for. The scheduler holds a page's
+// crawl slot until its Finish is committed, so that the URLs leased or
+// finished but not yet committed, the URLs a kill makes the next run
+// fetch again, are never more than MaxInFlight.
+func (f *DiskFrontier) finishGate() (taken, committed uint64, wake <-chan struct{}, waits bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.finTaken, f.finCommitted, f.gate, f.kick != nil
+}
+
+// openGate starts the gate of a committer and returns the channel a
+// Finish kicks it with.
+func (f *DiskFrontier) openGate() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.kick, f.gate = make(chan struct{}, 1), make(chan struct{}, 1)
+	return f.kick
+}
+
+// releaseGate counts every Finish taken as committed and wakes the
+// waiters: the output failed (the crawl stops, and no slot may wait for a
+// commit that will not come) or its committer has ended. With closed the
+// gate is shut: Finishes are no longer waited for.
+func (f *DiskFrontier) releaseGate(closed bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.finCommitted = f.finTaken
+	signal(f.gate)
+	if closed {
+		f.kick = nil
+	}
 }
 
 // deferFinishes makes later Finishes wait in memory for a commit: an

@@ -108,6 +108,11 @@ type DiskFrontier struct {
 	deferred bool
 	finished map[[16]byte]*leased
 	finList  []finishedURL
+	// The Finishes taken in memory, and those a commit has written (or
+	// given up on, its output having failed), in order: see finishGate.
+	finTaken, finCommitted uint64
+	gate                   chan struct{} // signalled when finCommitted grows; nil: no committer
+	kick                   chan struct{} // tells the committer that a Finish waits
 	recent   map[[16]byte]struct{} // URLs seen lately: see seenCache
 	older    map[[16]byte]struct{}
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // Output is a file of records, one per URL, kept in step with a
-// DiskFrontier: [Output.Commit] flushes and fsyncs the file and commits its
+// DiskFrontier: [Output.Commit] flushes and syncs the file and commits its
 // length together with the URLs recorded in it and the frontier's
 // Finishes that waited for it, so after a crash the file, truncated by
 // [OpenOutput] to the committed length, holds one record for every URL the
@@ -24,10 +24,14 @@ import (
 // returns at once: the crawler then admits the page's links and calls
 // Finish, which the frontier keeps in memory until the next commit. As a
 // record is written before its Finish, every Finish a commit writes has its
-// record inside the committed length. A background committer
-// ([Output.StartCommitter]) commits every few milliseconds or once enough
-// records wait, two fsyncs (the file, the frontier's log) off the page
-// path. The visit function must not write a record for a URL
+// record inside the committed length. The committer
+// ([Output.StartCommitter]) group-commits: as soon as a Finish waits and
+// the commit before has ended, one commit takes every record and Finish
+// waiting, with two syncs (the file, the frontier's log). While it runs,
+// a crawl holds each finished page's slot until the page's Finish is
+// committed, so the pages a kill makes the next run fetch again, those
+// leased or finished but not committed, are at most MaxInFlight. The
+// visit function must not write a record for a URL
 // [DiskFrontier.Recorded] reports.
 //
 // An Output is safe for concurrent use. Close it before its frontier.
@@ -36,15 +40,11 @@ type Output struct {
 	file     *os.File
 	commitMu sync.Mutex // one Commit at a time
 
-	mu    sync.Mutex
-	wake  *sync.Cond // a Write waiting for room; signalled by a Commit or an error
-	bw    *bufio.Writer
-	n     int64 // bytes written, buffered included
-	recs  []Record
-	err   error
-	limit int           // the records a Write waits below; 0: no limit
-	kick  chan struct{} // tells the committer enough records wait
-	every int           // records that kick the committer; 0: none
+	mu   sync.Mutex
+	bw   *bufio.Writer
+	n    int64 // bytes written, buffered included
+	recs []Record
+	err  error
 
 	stop chan struct{} // closed to end the committer
 	done chan struct{} // closed when the committer has ended
@@ -77,21 +77,15 @@ func OpenOutput(f *DiskFrontier, path string) (*Output, error) {
 		return nil, fmt.Errorf("crawler: output: %w", err)
 	}
 	o := &Output{f: f, file: file, bw: bufio.NewWriterSize(file, 64<<10), n: committed}
-	o.wake = sync.NewCond(&o.mu)
 	f.deferFinishes()
 	return o, nil
 }
 
 // Write appends record (a whole record, its newline included) for url to
-// the file's buffer; it waits only while a running committer has more
-// than twice its batch of records waiting. Its first error, and a Commit's,
-// sticks.
+// the file's buffer. Its first error, and a Commit's, sticks.
 func (o *Output) Write(url string, record []byte) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for o.err == nil && o.limit > 0 && len(o.recs) >= o.limit {
-		o.wake.Wait()
-	}
 	if o.err != nil {
 		return o.err
 	}
@@ -101,21 +95,16 @@ func (o *Output) Write(url string, record []byte) error {
 		return o.fail(fmt.Errorf("crawler: output: %w", err))
 	}
 	o.recs = append(o.recs, Record{URL: url, End: o.n})
-	if o.every > 0 && len(o.recs) == o.every {
-		select {
-		case o.kick <- struct{}{}:
-		default:
-		}
-	}
 	return nil
 }
 
-// fail makes err stick and wakes the writers waiting; o.mu is held.
+// fail makes err stick and lets go of the slots waiting for a commit; o.mu
+// is held.
 func (o *Output) fail(err error) error {
 	if o.err == nil {
 		o.err = err
 	}
-	o.wake.Broadcast()
+	o.f.releaseGate(false)
 	return o.err
 }
 
@@ -135,9 +124,9 @@ func (o *Output) Uncommitted() int {
 
 // Commit takes the Finishes waiting in the frontier, then flushes the
 // records written so far (among them the record of every one of those
-// Finishes) and fsyncs the file, and commits its length, the URLs recorded
+// Finishes) and syncs the file, and commits its length, the URLs recorded
 // since the last Commit and the Finishes in one synced batch of the
-// frontier. Writes go on during the fsyncs.
+// frontier. Writes go on during the syncs.
 func (o *Output) Commit(ctx context.Context) error {
 	o.commitMu.Lock()
 	defer o.commitMu.Unlock()
@@ -154,12 +143,11 @@ func (o *Output) Commit(ctx context.Context) error {
 	}
 	recs, end := o.recs, o.n
 	o.recs = nil
-	o.wake.Broadcast()
 	o.mu.Unlock()
 	if len(recs) == 0 && len(fin) == 0 {
 		return nil
 	}
-	err := o.file.Sync()
+	err := syncData(o.file)
 	if err != nil {
 		err = fmt.Errorf("crawler: output: %w", err)
 	} else {
@@ -173,27 +161,32 @@ func (o *Output) Commit(ctx context.Context) error {
 	return err
 }
 
-// StartCommitter starts the goroutine that commits every interval, and as
-// soon as records records wait (a Write waits while twice as many do). It
-// commits with ctx's values but not its cancellation: a crawl stopped by a
-// signal commits what it wrote. Close ends it; call StartCommitter once.
-func (o *Output) StartCommitter(ctx context.Context, interval time.Duration, records int) {
+// idleCommit is how often the committer commits records that no Finish
+// follows (a seed that is not a URL, a page whose lease was lost): the
+// Finishes that do follow records kick a commit at once.
+const idleCommit = 100 * time.Millisecond
+
+// StartCommitter starts the goroutine that group-commits: it commits as
+// soon as a Finish waits and the commit before has ended, so a commit
+// carries every Finish that came during the one before. While it runs, a
+// crawl on the frontier holds each finished page's slot until its Finish
+// is committed. It commits with ctx's values but not its cancellation: a
+// crawl stopped by a signal commits what it wrote. Close ends it; call
+// StartCommitter once.
+func (o *Output) StartCommitter(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
-	o.mu.Lock()
-	o.every, o.limit = records, 2*records
-	o.kick = make(chan struct{}, 1)
+	kick := o.f.openGate()
 	o.stop, o.done = make(chan struct{}), make(chan struct{})
-	o.mu.Unlock()
 	go func() {
 		defer close(o.done)
-		t := time.NewTicker(interval)
+		t := time.NewTicker(idleCommit)
 		defer t.Stop()
 		for {
 			select {
 			case <-o.stop:
 				return
 			case <-t.C:
-			case <-o.kick:
+			case <-kick:
 			}
 			_ = o.Commit(ctx) // its error sticks, for Write and Close
 		}
@@ -209,6 +202,7 @@ func (o *Output) Close(ctx context.Context) error {
 		o.stop = nil
 	}
 	err := o.Commit(ctx)
+	o.f.releaseGate(true)
 	if cerr := o.file.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("crawler: output: %w", cerr)
 	}

@@ -71,8 +71,9 @@ func TestOutputFinishWaitsForCommit(t *testing.T) {
 	}
 }
 
-// TestOutputCommitter checks that the committer commits without a call
-// to Commit, and that Close ends it.
+// TestOutputCommitter checks that a Finish kicks the committer without a
+// call to Commit, that the Finishes committed are counted for the
+// scheduler's gate, and that Close ends it.
 func TestOutputCommitter(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -80,18 +81,36 @@ func TestOutputCommitter(t *testing.T) {
 	defer f.Close()
 	out, err := OpenOutput(f, filepath.Join(dir, "out"))
 	must(t, err)
-	out.StartCommitter(ctx, time.Hour, 3) // only the record count kicks it
+	if _, _, _, waits := f.finishGate(); waits {
+		t.Fatal("the gate waits before a committer runs")
+	}
+	out.StartCommitter(ctx)
 	admitN(t, f, "http://a.example", 0, 3)
 	for range 3 {
 		e := pop(t, f, "http://a.example")
 		must(t, out.Write(e.URL, []byte("a\n")))
+		must(t, f.Finish(ctx, e, Done))
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for f.Committed() != 6 {
-		if time.Now().After(deadline) {
-			t.Fatalf("committed %d, want 6", f.Committed())
+	taken, _, wake, waits := f.finishGate()
+	if taken != 3 || !waits {
+		t.Fatalf("gate: %d taken, waits %v; want 3, true", taken, waits)
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		if _, committed, _, _ := f.finishGate(); committed == 3 {
+			break
 		}
-		time.Sleep(time.Millisecond)
+		select {
+		case <-wake:
+		case <-deadline:
+			t.Fatalf("committed %d bytes, the gate did not open", f.Committed())
+		}
+	}
+	if f.Committed() != 6 {
+		t.Fatalf("committed %d bytes, want 6", f.Committed())
 	}
 	must(t, out.Close(ctx))
+	if _, _, _, waits := f.finishGate(); waits {
+		t.Fatal("the gate waits once the committer has ended")
+	}
 }

@@ -227,6 +227,8 @@ func (f *DiskFrontier) Finish(_ context.Context, e Entry, s State) error {
 	if f.deferred {
 		f.finished[fp] = l
 		f.finList = append(f.finList, finishedURL{fp, l})
+		f.finTaken++
+		signal(f.kick)
 		return nil
 	}
 	b := f.db.NewBatch()

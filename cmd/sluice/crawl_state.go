@@ -137,7 +137,7 @@ func openDurable(ctx context.Context, o *crawlOptions, seeds []string, outputSet
 	}
 	d.enc = json.NewEncoder(&d.buf)
 	d.enc.SetEscapeHTML(false)
-	d.out.StartCommitter(ctx, commitInterval, commitRecords)
+	d.out.StartCommitter(ctx)
 	return d, nil
 }
 
