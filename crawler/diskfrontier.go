@@ -111,10 +111,10 @@ type DiskFrontier struct {
 	// The Finishes taken in memory, and those a commit has written (or
 	// given up on, its output having failed), in order: see finishGate.
 	finTaken, finCommitted uint64
-	gate                   chan struct{} // signalled when finCommitted grows; nil: no committer
-	kick                   chan struct{} // tells the committer that a Finish waits
-	recent   map[[16]byte]struct{} // URLs seen lately: see seenCache
-	older    map[[16]byte]struct{}
+	gate                   chan struct{}         // signalled when finCommitted grows; nil: no committer
+	kick                   chan struct{}         // tells the committer that a Finish waits
+	recent                 map[[16]byte]struct{} // URLs seen lately: see seenCache
+	older                  map[[16]byte]struct{}
 }
 
 // diskHost is the memory a DiskFrontier keeps of a host with queue keys.

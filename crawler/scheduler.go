@@ -38,8 +38,8 @@ type scheduler struct {
 	jobs    chan *job
 	results chan *result
 
-	gate commitGate  // the frontier's, if its Finishes wait for a commit
-	held []heldSlot  // slots of finished pages waiting for their commit, in order
+	gate commitGate // the frontier's, if its Finishes wait for a commit
+	held []heldSlot // slots of finished pages waiting for their commit, in order
 
 	stopping bool
 	stopErr  error
