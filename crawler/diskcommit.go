@@ -54,8 +54,17 @@ func (f *DiskFrontier) commitOutput(_ context.Context, recs []Record, end int64,
 		return err
 	}
 	b := f.db.NewBatch()
+	// A record whose Finish is in this batch needs no mark: the mark is
+	// for a URL recorded and not Done, which a crash fetches again.
+	finished := make(map[[16]byte]bool, len(fin))
+	for _, u := range fin {
+		finished[u.fp] = true
+	}
 	for _, r := range recs {
-		_ = b.Set(recordedKey(fingerprint(r.URL)), nil, nil)
+		if fp := fingerprint(r.URL); !finished[fp] {
+			_ = b.Set(recordedKey(fp), nil, nil)
+			f.marked[fp] = struct{}{}
+		}
 	}
 	_ = b.Set(metaKey("output"), binary.AppendUvarint(nil, uint64(end)), nil)
 	for _, u := range fin {
@@ -155,15 +164,17 @@ func (f *DiskFrontier) takeFinished() []finishedURL {
 
 // Recorded reports whether a Commit has named a record of url that its
 // Finish has not yet followed: a URL fetched again after a crash for its
-// links, whose record is in the output already.
+// links, whose record is in the output already. Memory holds these marks
+// (at most the URLs in flight at each crash, and those whose records
+// were committed before their Finishes), so Recorded reads no disk.
 func (f *DiskFrontier) Recorded(_ context.Context, url string) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.usable(); err != nil {
 		return false, err
 	}
-	_, ok, err := f.get(recordedKey(fingerprint(url)))
-	return ok, err
+	_, ok := f.marked[fingerprint(url)]
+	return ok, nil
 }
 
 // Committed returns the output length of the last Commit, 0 if there has

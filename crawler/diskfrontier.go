@@ -113,6 +113,7 @@ type DiskFrontier struct {
 	finTaken, finCommitted uint64
 	gate                   chan struct{}         // signalled when finCommitted grows; nil: no committer
 	kick                   chan struct{}         // tells the committer that a Finish waits
+	marked                 map[[16]byte]struct{} // URLs with a recorded mark: see Recorded
 	recent                 map[[16]byte]struct{} // URLs seen lately: see seenCache
 	older                  map[[16]byte]struct{}
 }
@@ -150,7 +151,8 @@ type leased struct {
 // used are pending again.
 func OpenDiskFrontier(dir string, o *DiskOptions) (*DiskFrontier, error) {
 	f := &DiskFrontier{dir: dir, hosts: make(map[string]*diskHost),
-		out: make(map[[16]byte]*leased), finished: make(map[[16]byte]*leased)}
+		out: make(map[[16]byte]*leased), finished: make(map[[16]byte]*leased),
+		marked: make(map[[16]byte]struct{})}
 	if o != nil {
 		f.opt = *o
 	}
@@ -281,6 +283,9 @@ func (f *DiskFrontier) load() error {
 	if err := iter.Close(); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
 	}
+	if err := f.loadRecorded(); err != nil {
+		return err
+	}
 	f.commit = int64(f.metaUint("output"))
 	epoch := f.metaUint("epoch") + 1
 	f.lease = epoch << 40
@@ -288,6 +293,26 @@ func (f *DiskFrontier) load() error {
 	_ = b.Set(metaKey("epoch"), binary.AppendUvarint(nil, epoch), nil)
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+	}
+	return nil
+}
+
+// loadRecorded reads the recorded marks into memory.
+func (f *DiskFrontier) loadRecorded() error {
+	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindRecorded}, UpperBound: []byte{kindRecorded + 1}})
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+	}
+	for iter.First(); iter.Valid(); iter.Next() {
+		var fp [16]byte
+		if copy(fp[:], iter.Key()[1:]) != 16 || len(iter.Key()) != 17 {
+			iter.Close()
+			return fmt.Errorf("%w: %s: bad recorded key %q", ErrStateCorrupt, f.dir, iter.Key())
+		}
+		f.marked[fp] = struct{}{}
+	}
+	if err := iter.Close(); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
 	}
 	return nil
 }

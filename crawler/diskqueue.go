@@ -244,7 +244,10 @@ func (f *DiskFrontier) Finish(_ context.Context, e Entry, s State) error {
 // validators, and the removal of its queue key.
 func (f *DiskFrontier) writeDone(b *pebble.Batch, fp [16]byte, l *leased) {
 	_ = b.Set(stateKey(fp), appendDone(nil, l.state, &l.e), nil)
-	_ = b.Delete(recordedKey(fp), nil)
+	if _, ok := f.marked[fp]; ok {
+		_ = b.Delete(recordedKey(fp), nil)
+		delete(f.marked, fp) // a failed batch sticks: nothing is written after it
+	}
 	if l.v != nil {
 		_ = b.Set(validatorsKey(fp), appendValidators(nil, l.v), nil)
 	}

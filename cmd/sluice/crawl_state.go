@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/sluicehq/sluice/crawler"
@@ -98,6 +99,15 @@ type durable struct {
 	enc     *json.Encoder
 
 	unchanged, changed, added, gone atomic.Int64
+	// prev holds the validators pageHeader looked up for a URL's request
+	// (a prevValidators), for its visit to take: one lookup a page.
+	prev sync.Map
+}
+
+// prevValidators are the validators stored for a URL by an earlier pass.
+type prevValidators struct {
+	v   crawler.Validators
+	had bool
 }
 
 // statePath returns the records file of a crawl with --state: -o if it
@@ -235,7 +245,11 @@ func joinComma(s []string) string {
 func (d *durable) pageHeader(ctx context.Context) func(string) http.Header {
 	return func(url string) http.Header {
 		v, ok, err := d.f.Validators(ctx, url)
-		if err != nil || !ok || v.Status/100 != 2 {
+		if err != nil {
+			return nil
+		}
+		d.prev.Store(url, prevValidators{v, ok})
+		if !ok || v.Status/100 != 2 {
 			return nil
 		}
 		h := http.Header{}
@@ -260,7 +274,7 @@ func (d *durable) visit(ctx context.Context, p *crawler.Page) (*crawlRecord, err
 	r := toCrawlRecord(p)
 	resp := p.Response
 	if d.recrawl {
-		prev, had, err := d.f.Validators(ctx, p.URL)
+		prev, had, err := d.previous(ctx, p.URL)
 		if err != nil {
 			return nil, err
 		}
@@ -283,6 +297,16 @@ func (d *durable) visit(ctx context.Context, p *crawler.Page) (*crawlRecord, err
 		}
 	}
 	return r, nil
+}
+
+// previous returns the validators an earlier pass stored for url, as its
+// request's pageHeader looked them up.
+func (d *durable) previous(ctx context.Context, url string) (crawler.Validators, bool, error) {
+	if p, ok := d.prev.LoadAndDelete(url); ok {
+		pv := p.(prevValidators)
+		return pv.v, pv.had, nil
+	}
+	return d.f.Validators(ctx, url)
 }
 
 // visitFunc returns the visit function of a durable crawl: it hands the
