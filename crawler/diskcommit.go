@@ -213,7 +213,11 @@ func (f *DiskFrontier) Validators(_ context.Context, url string) (Validators, bo
 	if err := f.usable(); err != nil {
 		return Validators{}, false, err
 	}
-	val, ok, err := f.get(validatorsKey(fingerprint(url)))
+	fp := fingerprint(url)
+	if l := f.out[fp]; l != nil && l.prev != nil {
+		return *l.prev, true, nil // queued with it by Recrawl
+	}
+	val, ok, err := f.get(validatorsKey(fp))
 	if err != nil || !ok {
 		return Validators{}, false, err
 	}
@@ -222,7 +226,7 @@ func (f *DiskFrontier) Validators(_ context.Context, url string) (Validators, bo
 }
 
 // recrawlBatch is how many URLs one batch of Recrawl queues again.
-const recrawlBatch = 1000
+const recrawlBatch = 5000
 
 // Recrawl queues every Done or Failed URL again, as pending, with its
 // depth and parent, for a new pass of the crawl; its validators stay. It
@@ -243,6 +247,12 @@ func (f *DiskFrontier) Recrawl(_ context.Context) (int, error) {
 		return 0, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
 	}
 	defer iter.Close()
+	vals, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindValidators}, UpperBound: []byte{kindValidators + 1}})
+	if err != nil {
+		return 0, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+	}
+	defer vals.Close()
+	vals.First()
 	total := 0
 	b := f.db.NewBatch()
 	counts := make(map[string]int)
@@ -261,7 +271,14 @@ func (f *DiskFrontier) Recrawl(_ context.Context) (int, error) {
 		}
 		f.seq++
 		_ = b.Set(iter.Key(), []byte{byte(Pending)}, nil)
-		_ = b.Set(queueKey(host, f.seq), appendEntry(nil, &e, host), nil)
+		val := appendEntry(nil, &e, host)
+		// The validators go with the entry, so that the recrawled page's
+		// request finds them without a lookup: the state and validators
+		// keys are both ordered by fingerprint.
+		if v := sameFingerprint(vals, iter.Key()); v != nil {
+			val = append(val, v...)
+		}
+		_ = b.Set(queueKey(host, f.seq), val, nil)
 		counts[host]++
 		if b.Count() >= 2*recrawlBatch {
 			if err := f.requeued(b, counts); err != nil {
@@ -277,10 +294,26 @@ func (f *DiskFrontier) Recrawl(_ context.Context) (int, error) {
 	return total + sum(counts), nil
 }
 
-// requeued commits a batch of Recrawl and counts its URLs as pending.
+// sameFingerprint moves vals, an iterator of validators keys, up to the
+// fingerprint of stateKey and returns the value there, nil if there is
+// none.
+func sameFingerprint(vals *pebble.Iterator, stateKey []byte) []byte {
+	fp := stateKey[1:]
+	for vals.Valid() && string(vals.Key()[1:]) < string(fp) {
+		vals.Next()
+	}
+	if vals.Valid() && string(vals.Key()[1:]) == string(fp) {
+		return vals.Value()
+	}
+	return nil
+}
+
+// requeued commits a batch of Recrawl, unsynced (the caller's next synced
+// write makes it durable, and a Recrawl cut short is done again), and
+// counts its URLs as pending.
 func (f *DiskFrontier) requeued(b *pebble.Batch, counts map[string]int) error {
 	f.setCounts(b, counts)
-	if err := f.apply(b, true); err != nil {
+	if err := f.apply(b, false); err != nil {
 		return err
 	}
 	for host, n := range counts {

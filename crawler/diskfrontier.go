@@ -134,8 +134,9 @@ type finishedURL struct {
 
 // queued is an entry read ahead from a host's queue.
 type queued struct {
-	e   Entry
-	seq uint64
+	e    Entry
+	seq  uint64
+	prev *Validators // stored by an earlier pass, queued with it by Recrawl
 }
 
 // leased is a popped entry, and once finished its outcome.
@@ -143,7 +144,8 @@ type leased struct {
 	e     Entry
 	seq   uint64 // of its queue key; 0 for none
 	state State
-	v     *Validators
+	v     *Validators // to store with its outcome
+	prev  *Validators // stored by an earlier pass, if its queue entry had them
 }
 
 // OpenDiskFrontier opens the state directory dir, creating it if it does

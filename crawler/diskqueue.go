@@ -135,7 +135,7 @@ func (f *DiskFrontier) Pop(_ context.Context, host string) (Entry, bool, error) 
 	f.pending--
 	f.lease++
 	q.e.Lease = f.lease
-	f.out[fingerprint(q.e.URL)] = &leased{e: q.e, seq: q.seq}
+	f.out[fingerprint(q.e.URL)] = &leased{e: q.e, seq: q.seq, prev: q.prev}
 	return q.e, true, nil
 }
 
@@ -147,20 +147,47 @@ func (f *DiskFrontier) fill(host string, h *diskHost) error {
 	}
 	h.window = h.window[:0]
 	for iter.First(); iter.Valid() && len(h.window) < windowSize; iter.Next() {
-		e, _, err := decodeEntry(iter.Value(), host)
-		e.Host = host
+		q, err := decodeQueued(iter.Value(), host)
 		if err != nil {
 			iter.Close()
 			return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
 		}
-		seq := queueSeq(iter.Key())
-		h.window = append(h.window, queued{e: e, seq: seq})
-		h.last = seq
+		q.seq = queueSeq(iter.Key())
+		h.window = append(h.window, q)
+		h.last = q.seq
 	}
 	if err := iter.Close(); err != nil {
 		return fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
 	}
 	return nil
+}
+
+// decodeQueued decodes a queue value: an entry, and after it the
+// validators of an earlier pass when Recrawl queued it with them.
+func decodeQueued(val []byte, host string) (queued, error) {
+	e, n, err := decodeEntry(val, host)
+	if err != nil {
+		return queued{}, err
+	}
+	e.Host = host
+	q := queued{e: e}
+	if n < len(val) {
+		v, err := decodeValidators(val[n:])
+		if err != nil {
+			return queued{}, err
+		}
+		q.prev = &v
+	}
+	return q, nil
+}
+
+// appendQueued encodes a queue value: e, and prev if not nil.
+func appendQueued(b []byte, e *Entry, host string, prev *Validators) []byte {
+	b = appendEntry(b, e, host)
+	if prev != nil {
+		b = appendValidators(b, prev)
+	}
+	return b
 }
 
 // take ends the current lease of e, returning its record.
@@ -190,7 +217,7 @@ func (f *DiskFrontier) Retry(_ context.Context, e Entry) error {
 	b := f.db.NewBatch()
 	_ = b.Delete(queueKey(host, l.seq), nil)
 	f.seq++
-	_ = b.Set(queueKey(host, f.seq), appendEntry(nil, &e, host), nil)
+	_ = b.Set(queueKey(host, f.seq), appendQueued(nil, &e, host, l.prev), nil)
 	if err := f.apply(b, false); err != nil {
 		f.out[fp] = l
 		return err
