@@ -48,6 +48,7 @@ func (c *Crawler) Crawl(ctx context.Context, seeds []string, visit func(*Page) e
 
 	s := newScheduler(cfg)
 	p := newPipeline(cfg, s, visit, seeds)
+	s.cz = p.cz
 	c.begin(func() { cancelFetch(errStopped) })
 	defer c.end()
 

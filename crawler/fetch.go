@@ -183,15 +183,18 @@ func (p *pipeline) fetchRobots(ctx context.Context, j *job) *result {
 		r.robots, r.note = disallowRobots(), "robots.txt unreachable: "+errKind(err)
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		// More than five redirects: unavailable, as a 4xx.
-		r.robots = allowRobots()
+		r.robots, r.raw = allowRobots(), robotsRaw(nil, true)
 	case resp.StatusCode >= 500:
 		r.robots, r.note = disallowRobots(), "robots.txt status "+strconv.Itoa(resp.StatusCode)
 	case resp.StatusCode >= 400:
-		r.robots = allowRobots()
+		r.robots, r.raw = allowRobots(), robotsRaw(nil, true)
 	default:
 		body := resp.Body[:min(len(resp.Body), robotsMaxBytes)]
 		release := p.charge(int64(len(resp.Body)))
 		r.robots = parseRobots(body, p.cfg.userAgent)
+		if _, ok := p.s.frontier.(robotsStore); ok {
+			r.raw = robotsRaw(body, false)
+		}
 		release()
 		for _, u := range r.robots.sitemaps() {
 			if c, err := p.cz.resolve(j.url, u); err == nil {

@@ -23,7 +23,7 @@ func (s *scheduler) finish(store context.Context, r *result) {
 	held := false
 	switch j.kind {
 	case jobRobots:
-		s.finishRobots(h, r, now)
+		s.finishRobots(store, h, r, now)
 	case jobSitemap:
 		s.finishSitemap(store, h, r)
 	default:
@@ -40,7 +40,7 @@ func (s *scheduler) finish(store context.Context, r *result) {
 
 // finishRobots keeps the rules of a robots.txt, or asks for it again after
 // a backoff when it was unreachable and retries remain.
-func (s *scheduler) finishRobots(h *host, r *result, now time.Time) {
+func (s *scheduler) finishRobots(store context.Context, h *host, r *result, now time.Time) {
 	h.robotsBusy = false
 	if r.note != "" && h.robotsFails < s.cfg.retries && !s.stopping {
 		// Unreachable: the host's URLs wait while robots.txt is asked
@@ -51,6 +51,9 @@ func (s *scheduler) finishRobots(h *host, r *result, now time.Time) {
 	}
 	h.robotsFails = 0
 	h.robots, h.robotsNote = r.robots, r.note
+	if rs, ok := s.frontier.(robotsStore); ok && r.raw != nil {
+		rs.keepRobots(store, h.key, r.raw, now)
+	}
 	h.robotsUntil = now.Add(robotsTTL)
 	if r.note != "" {
 		// Unreachable after the retries: disallow all (RFC 9309

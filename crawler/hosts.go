@@ -16,11 +16,12 @@ type host struct {
 	pending int    // entries this process queued and has not popped
 	held    *Entry // popped, waiting for its NotBefore
 
-	robots      *robotsRules
-	robotsNote  string // why robots.txt disallows all, if it does
-	robotsUntil time.Time
-	robotsBusy  bool
-	robotsFails int // unreachable fetches in a row
+	robots       *robotsRules
+	robotsNote   string // why robots.txt disallows all, if it does
+	robotsUntil  time.Time
+	robotsBusy   bool
+	robotsFails  int  // unreachable fetches in a row
+	robotsLooked bool // the frontier's robots.txt cache was looked in
 
 	seed        bool
 	sitemaps    []string // sitemap URLs to fetch

@@ -30,6 +30,7 @@ type scheduler struct {
 	frontier    Frontier
 	hosts       *hostsched.Scheduler[*host]
 	rng         *rand.Rand
+	cz          *canonicalizer // the pipeline's
 
 	pending  int // entries queued by this process and not popped
 	admitted int
@@ -87,6 +88,7 @@ type result struct {
 	follow   []string      // links to admit, in scope
 	redirect bool          // follow[0] is a redirect target; the rest are URLs visit followed
 	robots   *robotsRules
+	raw      []byte   // the robots.txt outcome to keep, as robotsRaw encodes it
 	note     string   // robots.txt unreachable: why
 	sitemaps []string // sitemap URLs found in a robots.txt or sitemap index
 	locs     []string // page URLs found in a sitemap
@@ -206,6 +208,9 @@ func (s *scheduler) start(j *job, h *host, now time.Time) {
 // startNext starts h's next piece of work: robots.txt when it is due, then
 // its sitemaps, then its pages. It reports whether it started a request.
 func (s *scheduler) startNext(store context.Context, h *host, now time.Time) bool {
+	if h.robots == nil && !s.cfg.IgnoreRobots {
+		s.cachedRobots(store, h, now)
+	}
 	var j *job
 	switch {
 	case s.needRobots(h):
