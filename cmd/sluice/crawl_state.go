@@ -268,11 +268,21 @@ func (d *durable) pageHeader(ctx context.Context) func(string) http.Header {
 // p's validators and, in a recrawl, sorts p as unchanged, changed, new or
 // gone.
 func (d *durable) visit(ctx context.Context, p *crawler.Page) (*crawlRecord, error) {
+	resp := p.Response
+	if resp != nil && resp.StatusCode != http.StatusNotModified {
+		// Kept even for a page whose record is in the file already: a
+		// later recrawl asks with them, and counts the page as changed
+		// or unchanged, not new.
+		v := crawler.Validators{Status: resp.StatusCode, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
+		if err := d.f.SetValidators(ctx, p.URL, v); err != nil {
+			return nil, err
+		}
+	}
 	if again, err := d.f.Recorded(ctx, p.URL); again || err != nil {
+		d.prev.Delete(p.URL)
 		return nil, err
 	}
 	r := toCrawlRecord(p)
-	resp := p.Response
 	if d.recrawl {
 		prev, had, err := d.previous(ctx, p.URL)
 		if err != nil {
@@ -288,12 +298,6 @@ func (d *durable) visit(ctx context.Context, p *crawler.Page) (*crawlRecord, err
 			d.gone.Add(1) // it was there, and is not
 		default:
 			d.changed.Add(1)
-		}
-	}
-	if resp != nil && resp.StatusCode != http.StatusNotModified {
-		v := crawler.Validators{Status: resp.StatusCode, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
-		if err := d.f.SetValidators(ctx, p.URL, v); err != nil {
-			return nil, err
 		}
 	}
 	return r, nil
