@@ -95,6 +95,9 @@ type durable struct {
 	f       *crawler.DiskFrontier
 	out     *crawler.Output
 	recrawl bool // this pass fetches again what an earlier one recorded
+	// recrawlLater: --recrawl was asked for while the first pass had not
+	// ended; this run ends it, the next --recrawl starts the recrawl.
+	recrawlLater bool
 	buf     bytes.Buffer
 	enc     *json.Encoder
 
@@ -220,6 +223,7 @@ func (d *durable) startPass(ctx context.Context, recrawl bool) error {
 		}
 	}
 	d.recrawl = pass > 0
+	d.recrawlLater = recrawl && pass == 0 && (pending > 0 || inFlight > 0)
 	return nil
 }
 
@@ -349,6 +353,9 @@ func (d *durable) seedRecorded(ctx context.Context, seed string) bool {
 
 // printRecrawl prints the recrawl's counts.
 func (d *durable) printRecrawl(w io.Writer) {
+	if d.recrawlLater {
+		fmt.Fprintln(w, "  recrawl: not started: this run resumed the crawl the state dir had not finished; run --recrawl again to fetch its pages again")
+	}
 	if d.recrawl {
 		fmt.Fprintf(w, "  recrawl: %d unchanged, %d changed, %d new, %d gone\n",
 			d.unchanged.Load(), d.changed.Load(), d.added.Load(), d.gone.Load())
