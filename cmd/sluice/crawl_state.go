@@ -98,8 +98,8 @@ type durable struct {
 	// recrawlLater: --recrawl was asked for while the first pass had not
 	// ended; this run ends it, the next --recrawl starts the recrawl.
 	recrawlLater bool
-	buf     bytes.Buffer
-	enc     *json.Encoder
+	buf          bytes.Buffer
+	enc          *json.Encoder
 
 	unchanged, changed, added, gone atomic.Int64
 	// prev holds the validators pageHeader looked up for a URL's request
