@@ -114,6 +114,7 @@ type DiskFrontier struct {
 	gate                   chan struct{}         // signalled when finCommitted grows; nil: no committer
 	kick                   chan struct{}         // tells the committer that a Finish waits
 	marked                 map[[16]byte]struct{} // URLs with a recorded mark: see Recorded
+	seenAll                bool                  // the cache of URLs seen holds every URL the store has seen
 	recent                 map[[16]byte]struct{} // URLs seen lately: see seenCache
 	older                  map[[16]byte]struct{}
 }
@@ -286,6 +287,9 @@ func (f *DiskFrontier) load() error {
 		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
 	}
 	if err := f.loadRecorded(); err != nil {
+		return err
+	}
+	if err := f.loadSeen(); err != nil {
 		return err
 	}
 	f.commit = int64(f.metaUint("output"))

@@ -36,15 +36,18 @@ func (f *DiskFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
 		if f.seenRecently(fp) {
 			continue
 		}
-		_, seen, err := f.get(stateKey(fp))
-		if err != nil {
-			b.Close()
-			return nil, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+		if !f.seenAll {
+			_, seen, err := f.get(stateKey(fp))
+			if err != nil {
+				b.Close()
+				return nil, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+			}
+			if seen {
+				f.noteSeen(fp)
+				continue
+			}
 		}
 		f.noteSeen(fp)
-		if seen {
-			continue
-		}
 		host := e.host()
 		f.seq++
 		_ = b.Set(stateKey(fp), []byte{byte(Pending)}, nil)
@@ -90,9 +93,41 @@ func (f *DiskFrontier) seenRecently(fp [16]byte) bool {
 // generation when the newer is full.
 func (f *DiskFrontier) noteSeen(fp [16]byte) {
 	if len(f.recent) >= seenCache || f.recent == nil {
+		if len(f.older) > 0 {
+			f.seenAll = false
+		}
 		f.older, f.recent = f.recent, make(map[[16]byte]struct{}, seenCache)
 	}
 	f.recent[fp] = struct{}{}
+}
+
+// loadSeen reads the fingerprints of a store that has seen fewer URLs than
+// the cache holds into the cache, and then sets seenAll: a URL the cache
+// does not hold is new, without a lookup. (On bench/durable/throughput.sh,
+// 20,000 pages with 10 links, the lookups of the new URLs took about 5%
+// of the crawl's CPU.) A larger store is left to the lookups.
+func (f *DiskFrontier) loadSeen() error {
+	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindState}, UpperBound: []byte{kindState + 1}})
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+	}
+	var fps [][16]byte
+	for iter.First(); iter.Valid() && len(fps) < seenCache; iter.Next() {
+		var fp [16]byte
+		copy(fp[:], iter.Key()[1:])
+		fps = append(fps, fp)
+	}
+	all := !iter.Valid()
+	if err := iter.Close(); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+	}
+	if all {
+		for _, fp := range fps {
+			f.noteSeen(fp)
+		}
+		f.seenAll = true
+	}
+	return nil
 }
 
 // setCounts creates in memory the hosts of delta that are new; their
@@ -249,6 +284,7 @@ func (f *DiskFrontier) Finish(_ context.Context, e Entry, s State) error {
 	} else {
 		e.Host = e.host()
 		l = &leased{e: e}
+		f.noteSeen(fp) // its state is written: it is seen
 	}
 	l.state = s
 	if f.deferred {
