@@ -5,9 +5,11 @@ package crawler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -144,6 +146,7 @@ func (o *Output) Commit(ctx context.Context) error {
 	o.mu.Lock()
 	if o.err != nil {
 		o.mu.Unlock()
+		o.f.releaseGate(false) // Finishes after a failure: their slots must not wait
 		return o.err
 	}
 	data, recs, end := o.pend, o.recs, o.n
@@ -169,7 +172,7 @@ func (o *Output) Commit(ctx context.Context) error {
 func (o *Output) commit(ctx context.Context, data []byte, recs []Record, end int64, fin []finishedURL) error {
 	off := o.written
 	if _, err := o.file.WriteAt(data, off); err != nil {
-		return fmt.Errorf("crawler: output: %w", err)
+		return outputError(err)
 	}
 	o.written = end
 	return o.f.commitOutput(ctx, recs, end, fin, off, data)
@@ -190,7 +193,7 @@ func (o *Output) syncTail(ctx context.Context) error {
 		return nil
 	}
 	if err := syncData(o.file); err != nil {
-		return fmt.Errorf("crawler: output: %w", err)
+		return outputError(err)
 	}
 	o.synced, o.lastSync = o.written, time.Now()
 	return o.f.dropTail(ctx, o.synced)
@@ -247,4 +250,12 @@ func (o *Output) Close(ctx context.Context) error {
 		err = fmt.Errorf("crawler: output: %w", cerr)
 	}
 	return err
+}
+
+// outputError names a full disk plainly, as the frontier does.
+func outputError(err error) error {
+	if errors.Is(err, syscall.ENOSPC) {
+		return fmt.Errorf("crawler: output: disk full, crawl stopped (resume once there is room): %w", err)
+	}
+	return fmt.Errorf("crawler: output: %w", err)
 }
