@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
@@ -105,8 +106,11 @@ func TestBinaryCrawlStateDiskFull(t *testing.T) {
 	defer srv.Close()
 	args := []string{"crawl", "-q", "-c", "10", "--state", filepath.Join(mnt, "state"), srv.URL + "/p/0"}
 
+	// A run that hangs is killed, and fails the test, after a minute.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	var stderr bytes.Buffer
-	cmd := exec.Command(bin, args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stderr = &stderr
 	err := cmd.Run()
 	var ee *exec.ExitError
@@ -119,7 +123,7 @@ func TestBinaryCrawlStateDiskFull(t *testing.T) {
 		t.Fatalf("remount: %v: %s", err, out)
 	}
 	stderr.Reset()
-	cmd = exec.Command(bin, args...)
+	cmd = exec.CommandContext(ctx, bin, args...)
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("resume once there is room: %v: %s", err, stderr.String())
