@@ -42,7 +42,7 @@ func (s *scheduler) seed(store context.Context, cz *canonicalizer, seeds []strin
 // admit offers a batch (one page's links, or one seed) to the frontier in
 // one step, under the depth and page limits.
 func (s *scheduler) admit(store context.Context, batch ...Entry) {
-	keep := batch[:0:0]
+	keep := batch[:0] // callers hand over batch; it is filtered in place
 	for _, e := range batch {
 		if s.cfg.MaxDepth > 0 && e.Depth > s.cfg.MaxDepth || s.cfg.MaxPages > 0 && s.admitted+len(keep) >= s.cfg.MaxPages {
 			s.c.update(func(st *Stats) { st.OutOfScope++ })

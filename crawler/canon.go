@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/nlnwa/whatwg-url/url"
@@ -41,12 +42,31 @@ type canonicalizer struct {
 // parsedBase is a parsed base URL and the pieces of its canonical form that
 // the fast path splices links into; immutable once published.
 type parsedBase struct {
-	raw    string   // the string the caller passed
-	u      *url.Url // parsed; handed to the parser as a base, which clones it
-	href   string   // canonical, without fragment
-	origin string   // scheme://[userinfo@]host[:port]
-	path   string   // path, from "/" up to the query
-	dir    string   // path up to and including its last "/"
+	raw    string // the string the caller passed
+	href   string // canonical, without fragment
+	origin string // scheme://[userinfo@]host[:port]
+	path   string // path, from "/" up to the query
+	dir    string // path up to and including its last "/"
+
+	// u is raw parsed, handed to the parser as a base (which clones it)
+	// for the links fast cannot resolve. A base already canonical, as
+	// every page URL the crawler made is, is parsed only then.
+	once sync.Once
+	u    *url.Url
+	err  error
+}
+
+// parsed returns b's URL parsed by p, parsing it on first use.
+func (b *parsedBase) parsed(p url.Parser) (*url.Url, error) {
+	b.once.Do(func() {
+		if b.u, b.err = p.Parse(b.raw); b.err == nil {
+			// The parser clones its base, and Clone fills the query
+			// parameters in lazily: fill them now so that concurrent
+			// clones only read.
+			b.u.SearchParams()
+		}
+	})
+	return b.u, b.err
 }
 
 // newCanonicalizer returns a canonicalizer that applies the steps o selects.
@@ -112,7 +132,10 @@ func checkLen(s string) error {
 func (c *canonicalizer) full(b *parsedBase, ref string) (string, error) {
 	var bu *url.Url
 	if b != nil {
-		bu = b.u
+		var err error
+		if bu, err = b.parsed(c.parser); err != nil {
+			return "", fmt.Errorf("crawler: cannot parse base %q: %w", b.raw, err)
+		}
 	}
 	u, err := c.parser.BasicParser(ref, bu, nil, url.NoState)
 	if err != nil {
@@ -140,25 +163,35 @@ func (c *canonicalizer) base(raw string) (*parsedBase, error) {
 	if b := slot.Load(); b != nil && b.raw == raw {
 		return b, nil
 	}
-	u, err := c.parser.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("crawler: cannot parse base %q: %w", raw, err)
-	}
-	href, err := webHref(u, raw)
+	b, err := c.newBase(raw)
 	if err != nil {
 		return nil, err
 	}
-	// The parser clones its base, and Clone fills the query parameters in
-	// lazily: fill them now so that concurrent clones only read.
-	u.SearchParams()
+	slot.Store(b)
+	return b, nil
+}
+
+// newBase splits raw into the parts fast splices links into. A raw URL
+// that fast gives back unchanged is canonical and is split as it is (a
+// WHATWG parse per page was 7% of a crawl's CPU); any other is parsed.
+func (c *canonicalizer) newBase(raw string) (*parsedBase, error) {
+	b := &parsedBase{raw: raw}
+	href, ok := b.fast(raw)
+	if !ok || href != raw || !(strings.HasPrefix(raw, "http://") || strings.HasPrefix(raw, "https://")) {
+		u, err := b.parsed(c.parser)
+		if err != nil {
+			return nil, fmt.Errorf("crawler: cannot parse base %q: %w", raw, err)
+		}
+		if href, err = webHref(u, raw); err != nil {
+			return nil, err
+		}
+	}
 	// Neither userinfo (which encodes "/") nor host holds a "/", so the
 	// first one after "scheme://" starts the path; the path encodes "?".
-	n := len(u.Scheme()) + len("://")
+	n := strings.Index(href, "://") + len("://")
 	i := n + strings.IndexByte(href[n:], '/')
 	path, _, _ := strings.Cut(href[i:], "?")
-	b := &parsedBase{raw: raw, u: u, href: href, origin: href[:i], path: path,
-		dir: path[:strings.LastIndexByte(path, '/')+1]}
-	slot.Store(b)
+	b.href, b.origin, b.path, b.dir = href, href[:i], path, path[:strings.LastIndexByte(path, '/')+1]
 	return b, nil
 }
 

@@ -433,3 +433,56 @@ func BenchmarkResolve(b *testing.B) {
 		return err
 	})
 }
+
+// TestNewBaseMatchesParser checks that a base split without the parser,
+// because fast gives it back unchanged, has the parts the parser gives it.
+func TestNewBaseMatchesParser(t *testing.T) {
+	starts := []string{"http://example.com", "https://a-b.example:8080", "HTTP://Example.COM", "http://1.2.3.4",
+		"http://u@h.example", "http://xn--p1ai.example", "http://h.example:80", "//h.example", "/", "http:/h.example"}
+	pieces := []string{"/", "a", "b1", ".", "..", "?", "#", "=", "&", "x=1", ":", "@", "'", "~", "%", "%2e", " ", "é", "//"}
+	c := newCanonicalizer(canonOptions{})
+	r := rand.New(rand.NewPCG(3, 4))
+	split := 0
+	for range 20000 {
+		var sb strings.Builder
+		sb.WriteString(starts[r.IntN(len(starts))])
+		for range r.IntN(6) {
+			sb.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		raw := sb.String()
+		got, err := c.newBase(raw)
+		want, werr := parsedReference(c, raw)
+		if (err != nil) != (werr != nil) {
+			t.Fatalf("newBase(%q): error %v, parser: %v", raw, err, werr)
+		}
+		if err != nil {
+			continue
+		}
+		if got.u == nil {
+			split++
+		}
+		if got.href != want.href || got.origin != want.origin || got.path != want.path || got.dir != want.dir {
+			t.Fatalf("newBase(%q) = %q %q %q %q, parser: %q %q %q %q", raw,
+				got.href, got.origin, got.path, got.dir, want.href, want.origin, want.path, want.dir)
+		}
+	}
+	if split < 200 { // a guard against a test that proves nothing
+		t.Fatalf("only %d bases were split without the parser", split)
+	}
+}
+
+// parsedReference splits raw as newBase does, always through the parser.
+func parsedReference(c *canonicalizer, raw string) (*parsedBase, error) {
+	u, err := c.parser.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	href, err := webHref(u, raw)
+	if err != nil {
+		return nil, err
+	}
+	n := strings.Index(href, "://") + len("://")
+	i := n + strings.IndexByte(href[n:], '/')
+	path, _, _ := strings.Cut(href[i:], "?")
+	return &parsedBase{href: href, origin: href[:i], path: path, dir: path[:strings.LastIndexByte(path, '/')+1]}, nil
+}

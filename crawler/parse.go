@@ -4,7 +4,6 @@
 package crawler
 
 import (
-	"mime"
 	"net/http"
 	"strings"
 )
@@ -42,6 +41,10 @@ func (p *pipeline) parse(w *pageWork) {
 		}
 	}
 	page.base = base
+	if len(pl.links) > 0 {
+		page.Links = make([]string, 0, len(pl.links))
+		w.follow = make([]string, 0, len(pl.links))
+	}
 	var seen map[string]bool
 	if len(pl.links) > 16 {
 		seen = make(map[string]bool, len(pl.links))
@@ -89,15 +92,14 @@ func contains(s []string, v string) bool {
 	return false
 }
 
-// mediaType returns the media type of a Content-Type header; when there is
-// none, it is sniffed from the body.
+// mediaType returns the media type of a Content-Type header, lower case
+// and without parameters, as mime.ParseMediaType gives it (which also
+// checks the parameters, not needed here); when there is none, it is
+// sniffed from the body.
 func mediaType(ct string, body []byte) string {
 	if ct == "" {
 		ct = http.DetectContentType(body)
 	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return strings.ToLower(strings.TrimSpace(strings.Split(ct, ";")[0]))
-	}
-	return mt
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.ToLower(strings.TrimSpace(mt))
 }

@@ -18,6 +18,12 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// ErrRefused is wrapped by the error [RunDistributed] returns when the
+// run turns this worker away at the barrier: its flags differ from the
+// run's (the message names each difference), or the run already has all
+// its workers.
+var ErrRefused = errors.New("load: distributed: refused at the barrier")
+
 // startDelay is how far ahead of the last arrival the start instant is
 // set, so every polling worker sees it before it passes.
 const startDelay = 500 * time.Millisecond
@@ -100,7 +106,7 @@ func join(ctx context.Context, rdb redis.UniversalClient, k keys, d *Distributed
 		if diff := mine.diff(&theirs); diff != "" {
 			rdb.RPush(ctx, k.refused(), d.Name+": "+diff)
 			rdb.Expire(ctx, k.refused(), keyTTL)
-			return 0, time.Time{}, fmt.Errorf("load: distributed: refused at the barrier of run %q: flags differ: %s", d.Run, diff)
+			return 0, time.Time{}, fmt.Errorf("%w of run %q: flags differ: %s", ErrRefused, d.Run, diff)
 		}
 	}
 	n, err := rdb.Incr(ctx, k.slots()).Result()
@@ -109,7 +115,7 @@ func join(ctx context.Context, rdb redis.UniversalClient, k keys, d *Distributed
 	}
 	rdb.Expire(ctx, k.slots(), keyTTL)
 	if n > int64(d.Workers) {
-		return 0, time.Time{}, fmt.Errorf("load: distributed: run %q already has its %d workers; use a fresh run name", d.Run, d.Workers)
+		return 0, time.Time{}, fmt.Errorf("%w: run %q already has its %d workers; use a fresh run name", ErrRefused, d.Run, d.Workers)
 	}
 	slot := int(n - 1)
 	rdb.HSet(ctx, k.names(), strconv.Itoa(slot), d.Name)

@@ -107,7 +107,10 @@ type Config struct {
 	DisableKeepAlives bool
 
 	// HTTP2 sends requests over HTTP/2 (h2 over TLS, or prior-knowledge
-	// h2c for http URLs) through net/http.
+	// h2c for http URLs). The workers share connections, up to 100 (or
+	// the server's stream limit, if lower) on each, one stream per worker,
+	// so MaxInFlight 50 opens one connection. With DisableKeepAlives it
+	// goes through net/http, a connection per request.
 	HTTP2 bool
 
 	// InsecureSkipVerify disables TLS certificate verification.

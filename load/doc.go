@@ -9,7 +9,8 @@
 // slowing down (coordinated omission). Statistics live in HDR histograms,
 // so memory does not grow with the number of requests.
 //
-// Plain HTTP/1.1 goes through github.com/valyala/fasthttp; TLS and HTTP/2
-// go through net/http. See engine_fast.go for the measurement behind the
-// choice.
+// Plain HTTP/1.1 goes through github.com/valyala/fasthttp, HTTPS over
+// HTTP/1.1 through net/http, and HTTP/2 through golang.org/x/net/http2's
+// framer and HPACK codec. See engine_fast.go and engine_h2.go for the
+// measurements behind the choices.
 package load

@@ -24,7 +24,8 @@ import (
 // connection, and reuses fasthttp's zero-allocation request writer and
 // response parser; there is no pool, lock or background goroutine between
 // the worker and its socket. bench/load/RESULTS.md has the same-run ratio
-// against wrk. TLS and HTTP/2 stay on net/http (engine_std.go).
+// against wrk. TLS stays on net/http (engine_std.go); HTTP/2 has its own
+// engine (engine_h2.go).
 //
 // Each target's request is serialized once, when the engine is built, and
 // its bytes written as they are for every request: fasthttp's header

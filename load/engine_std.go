@@ -1,4 +1,4 @@
-// TLS and HTTP/2 through net/http.
+// HTTPS over HTTP/1.1, and HTTP/2 without keep-alive, through net/http.
 
 package load
 
@@ -13,8 +13,9 @@ import (
 	"time"
 )
 
-// stdEngine serves runs with https targets or HTTP/2, where fasthttp has no
-// support (HTTP/2) or no advantage worth a second TLS stack.
+// stdEngine serves runs with https targets over HTTP/1.1, where fasthttp
+// has no advantage worth a second TLS stack, and HTTP/2 runs without
+// keep-alive.
 type stdEngine struct {
 	tr      *connTracker
 	client  *http.Client

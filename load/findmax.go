@@ -55,6 +55,8 @@ type Step struct {
 	// requests, and at least 50, left more than 10ms late): the step
 	// measured the client, not the target.
 	GeneratorLimited bool `json:"generator_limited,omitempty"`
+	// Retry is set on the second attempt at a rate whose first failed.
+	Retry bool `json:"retry,omitempty"`
 }
 
 // SearchResult is the outcome of [FindMax]. It is a plain value.
@@ -91,9 +93,10 @@ func ParseSLO(s string) ([]Threshold, error) {
 // FindMax searches for the highest open-model rate at which the targets
 // of base meet s.SLO: it holds each rate for s.Step, doubling from s.Min
 // until a step fails, then bisects between the highest pass and the
-// lowest failure. base must not set Rate, Stages, Duration or Requests;
-// its other fields (connections, timeout, warmup per step...) apply to
-// every step. MaxInFlight should exceed the rate times the latency the
+// lowest failure. A rate fails only if it fails twice running (see the
+// steps marked Retry): one stall must not end the growth. base must not
+// set Rate, Stages, Duration or Requests; its other fields (connections,
+// timeout, warmup per step...) apply to every step. MaxInFlight should exceed the rate times the latency the
 // SLO allows, or the steps measure the connection pool.
 //
 // The search stops early, and says so in the result, when the generator
@@ -111,31 +114,53 @@ func FindMax(ctx context.Context, base Config, s Search) (*SearchResult, error) 
 		if !ok {
 			break
 		}
+		pass, stop, err := s.hold(ctx, base, rate, res)
+		if err != nil {
+			return nil, err
+		}
+		if stop {
+			break
+		}
+		b.observe(rate, pass)
+	}
+	res.MaxRPS = b.lo
+	res.Unreachable = !res.Interrupted && !res.GeneratorLimited && len(res.Steps) > 0 && b.lo == 0
+	res.AtMax = b.lo > 0 && b.lo >= b.max
+	return res, nil
+}
+
+// hold runs rate for a step and, if it fails, once more: a rate fails
+// only when both attempts do. A single stall of a shared machine (or of
+// the target's host) can put a step's p99 over the SLO at any rate; a
+// saturated target fails both. It appends the steps to res and reports
+// whether the rate passed, and whether the search must stop.
+func (s Search) hold(ctx context.Context, base Config, rate float64, res *SearchResult) (pass, stop bool, err error) {
+	for attempt := 0; attempt < 2; attempt++ {
 		cfg := base
 		cfg.Rate, cfg.Duration = rate, s.Step
 		rep, err := Run(ctx, cfg)
 		if err != nil {
-			return nil, err
+			return false, true, err
 		}
 		if rep.Interrupted {
 			res.Interrupted = true
-			break
+			return false, true, nil
 		}
 		st := evaluate(rep, rate, s.SLO)
+		st.Retry = attempt > 0
 		res.Steps = append(res.Steps, st)
 		if s.OnStep != nil {
 			s.OnStep(st)
 		}
 		if st.GeneratorLimited {
 			res.GeneratorLimited = true
-			break
+			return false, true, nil
 		}
-		b.observe(rate, st.Pass)
+		if st.Pass {
+			return true, false, nil
+		}
 	}
-	res.MaxRPS = b.lo
-	res.Unreachable = !res.Interrupted && !res.GeneratorLimited && len(res.Steps) > 0 && b.lo == 0
-	res.AtMax = b.lo > 0 && b.lo >= b.max
-	return res, nil
+	return false, false, nil
 }
 
 func (s Search) resolve(base *Config) (Search, error) {
@@ -273,6 +298,9 @@ func (r *SearchResult) WriteText(w io.Writer) error {
 		}
 		if s.GeneratorLimited {
 			verdict += " (generator behind)"
+		}
+		if s.Retry {
+			verdict += " (retry)"
 		}
 		fmt.Fprintf(&b, "%10.1f %10.1f %9s %9s %7.2f%%  %s\n", s.Rate, s.Achieved, msString(s.P50), msString(s.P99), s.Errors*100, verdict)
 	}

@@ -5,7 +5,6 @@ package load
 import (
 	_ "embed"
 	"fmt"
-	"html/template"
 	"io"
 	"math"
 	"slices"
@@ -13,24 +12,58 @@ import (
 	"strings"
 )
 
-//go:embed findmax.html.tmpl
+//go:embed findmax.html
 var searchHTMLSource string
-
-var searchHTMLTemplate = template.Must(template.New("search").Funcs(template.FuncMap{
-	"ms":   msString,
-	"pct":  func(f float64) float64 { return f * 100 },
-	"join": strings.Join,
-}).Parse(searchHTMLSource))
 
 // WriteHTML writes the search as one self-contained HTML page: the
 // verdict, a chart of p50 and p99 response time against offered rate with
 // the SLO's latency limits, and the table of steps.
 func (r *SearchResult) WriteHTML(w io.Writer) error {
-	err := searchHTMLTemplate.Execute(w, map[string]any{"R": r, "C": newRateChart(r)})
-	if err != nil {
-		return fmt.Errorf("load: write html: %w", err)
+	h := newHTMLW(w)
+	return h.page(searchHTMLSource, r.SLO, func() {
+		h.f("<header>\n<h1>sluice load · maximum rate</h1>\n<p>SLO %s · %d steps</p>\n</header>\n<main>\n", r.SLO, len(r.Steps))
+		h.f("<section><h2>%s</h2></section>\n<section>\n", r.Verdict())
+		newRateChart(r).write(h)
+		h.raw(`<p class="legend"><span style="color:#3b6fd8">━ p50</span> · <span style="color:#d8893b">━ p99</span> · dots: p99 of each step, green passed, red failed · dashed: latency limits of the SLO</p>` + "\n</section>\n")
+		h.raw("<section>\n<h2>Steps, in the order run</h2>\n<table>\n<tr><th>rate</th><th>achieved</th><th>p50</th><th>p99</th><th>errors</th><th>result</th></tr>\n")
+		for _, s := range r.Steps {
+			h.f("<tr><td>%.1f</td><td>%.1f</td><td>%s</td><td>%s</td><td>%.2f%%</td><td%s>", s.Rate, s.Achieved, msString(s.P50), msString(s.P99), s.Errors*100, when(!s.Pass, ` class="fail"`))
+			if s.Pass {
+				h.raw("pass")
+			} else {
+				h.f("fail: %s", strings.Join(s.Failures, "; "))
+			}
+			h.raw(when(s.GeneratorLimited, " (generator behind)"))
+			h.raw("</td></tr>\n")
+		}
+		h.raw("</table>\n</section>\n</main>")
+	}, nil)
+}
+
+// write draws the chart as inline SVG.
+func (c rateChart) write(h *htmlw) {
+	h.f(`<svg viewBox="0 0 %g %g" role="img" aria-label="p50 and p99 response time against offered rate">`+"\n", c.W, c.H)
+	h.f(`<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="#8a93a6"/>`+"\n", c.X0, c.Y0, c.X1, c.Y0)
+	h.f(`<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="#8a93a6"/>`+"\n", c.X0, c.Y0, c.X0, c.Y1)
+	for _, t := range c.XTicks {
+		h.f(`<text x="%g" y="%g" text-anchor="middle">%s</text>`, t.X, c.LabelY, t.Label)
 	}
-	return nil
+	h.raw("\n")
+	for _, t := range c.YTicks {
+		h.f(`<text x="%g" y="%g" text-anchor="end">%s</text>`, c.LabelX, t.Y, t.Label)
+	}
+	h.raw("\n")
+	for _, t := range c.Limits {
+		h.f(`<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="#b3261e" stroke-dasharray="4 3"/><text x="%g" y="%g" dy="-3" text-anchor="end" fill="#b3261e">%s</text>`,
+			c.X0, t.Y, c.X1, t.Y, c.X1, t.Y, t.Label)
+	}
+	h.raw("\n")
+	h.f(`<polyline fill="none" stroke="#3b6fd8" stroke-width="2" points="%s"/>`+"\n", c.P50)
+	h.f(`<polyline fill="none" stroke="#d8893b" stroke-width="2" points="%s"/>`+"\n", c.P99)
+	for _, d := range c.Dots {
+		h.f(`<circle cx="%g" cy="%g" r="4" fill="%s"><title>%s</title></circle>`, d.X, d.Y, when(d.Pass, "#2e8b57")+when(!d.Pass, "#b3261e"), d.Label)
+	}
+	h.f("\n"+`<text x="%g" y="%g" dy="-2" text-anchor="end">offered req/s</text>`+"\n</svg>\n", c.X1, c.H)
 }
 
 type chartTick struct {

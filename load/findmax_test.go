@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -150,11 +151,39 @@ func TestFindMaxUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Unreachable || res.MaxRPS != 0 || len(res.Steps) != 1 || res.Steps[0].Pass {
+	// The lowest rate failed, and failed again when held once more.
+	if !res.Unreachable || res.MaxRPS != 0 || len(res.Steps) != 2 || res.Steps[0].Pass || res.Steps[1].Pass || !res.Steps[1].Retry {
 		t.Fatalf("result %+v", res)
 	}
 	if v := res.Verdict(); !strings.Contains(v, "unreachable") {
 		t.Fatalf("verdict %q", v)
+	}
+}
+
+// TestFindMaxRetriesAStall checks that one stall does not end the search:
+// the server holds a few of the first step's requests for 400 ms, so that
+// step fails p99<100ms; held again, the rate passes and the search goes on.
+func TestFindMaxRetriesAStall(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if i := n.Add(1); i > 10 && i <= 16 {
+			time.Sleep(400 * time.Millisecond)
+		}
+	}))
+	defer srv.Close()
+	slo, _ := ParseSLO("p99<100ms")
+	res, err := FindMax(context.Background(), Config{Targets: []Target{{URL: srv.URL}}},
+		Search{SLO: slo, Step: 300 * time.Millisecond, Min: 100, Max: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	_ = res.WriteText(&buf)
+	if len(res.Steps) < 3 || res.Steps[0].Pass || !res.Steps[1].Retry || !res.Steps[1].Pass || res.MaxRPS < 200 {
+		t.Fatalf("want the stalled first step failed, its retry passed and the search grown past it:\n%s", buf.String())
+	}
+	if !strings.Contains(buf.String(), "(retry)") {
+		t.Fatalf("text does not mark the retry:\n%s", buf.String())
 	}
 }
 

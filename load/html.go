@@ -6,7 +6,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"html/template"
 	"io"
 	"maps"
 	"slices"
@@ -14,21 +13,8 @@ import (
 	"github.com/sluicehq/sluice/internal/humanize"
 )
 
-//go:embed report.html.tmpl
+//go:embed report.html
 var htmlSource string
-
-var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{"ms": msString}).Parse(htmlSource))
-
-type htmlKV struct {
-	K string
-	V int64
-	S string
-}
-
-type htmlRow struct {
-	Name   string
-	Values []string
-}
 
 // WriteHTML writes the report as one HTML page with its styles, script and
 // data inlined, so it opens offline and can be attached to a ticket. The
@@ -39,36 +25,117 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("load: write html: %w", err)
 	}
-	row := func(name string, l Latency) htmlRow {
-		var vs []string
-		for _, v := range []float64{l.P50, l.P90, l.P95, l.P99, l.P999, l.P9999, l.Max, l.Mean} {
-			vs = append(vs, msString(v))
+	h := newHTMLW(w)
+	return h.page(htmlSource, r.URL, func() {
+		r.htmlHeader(h)
+		h.raw("<main>\n")
+		r.htmlCards(h)
+		h.raw(htmlCharts(r))
+		r.htmlTables(h)
+		h.raw("</div>\n</main>")
+	}, data)
+}
+
+func (r *Report) htmlHeader(h *htmlw) {
+	h.f("<header>\n<h1>sluice load · %s</h1>\n<p>%s model · %d connections · %.2f s", r.URL, r.Model, r.Connections, r.Duration)
+	h.raw(when(r.Interrupted, " · interrupted: partial results"))
+	if len(r.Targets) > 0 {
+		h.f(" · %d targets", len(r.Targets))
+	}
+	if r.MergedFrom > 1 {
+		h.f(" · merged from %d runs", r.MergedFrom)
+	}
+	h.raw("</p>\n")
+	if len(r.Workers) > 0 {
+		h.raw("<p>workers: ")
+		for _, wk := range r.Workers {
+			h.f("%s (%s, %d req", wk.Name, wk.State, wk.Requests)
+			if wk.State == "dead" {
+				h.f("; its share after second %d is missing", wk.LastSecond)
+			}
+			h.raw(") ")
 		}
-		return htmlRow{Name: name, Values: vs}
+		h.raw("</p>\n")
 	}
-	rows := []htmlRow{row("response", r.Latency), row("service", r.Service)}
+	h.raw("</header>\n")
+}
+
+func (r *Report) htmlCards(h *htmlw) {
+	h.f("<div class=\"cards\">\n<div class=\"card\"><b>%d</b><span>requests</span></div>\n", r.Requests)
+	h.f("<div class=\"card\"><b>%.1f</b><span>req/s", r.RPS)
 	if r.Model == "open" {
-		rows = append(rows, row("send lateness", r.Lateness))
+		h.f(" (target %.1f)", r.TargetRPS)
 	}
-	var status, errs []htmlKV
+	h.raw("</span></div>\n")
+	h.f("<div class=\"card%s\"><b>%d</b><span>failed</span></div>\n", when(r.Failed > 0, " bad"), r.Failed)
+	h.f("<div class=\"card\"><b>%s</b><span>p50 response</span></div>\n", msString(r.Latency.P50))
+	h.f("<div class=\"card\"><b>%s</b><span>p99 response</span></div>\n", msString(r.Latency.P99))
+	h.f("<div class=\"card\"><b>%s</b><span>max response</span></div>\n", msString(r.Latency.Max))
+	if r.Dropped > 0 {
+		h.f("<div class=\"card bad\"><b>%d</b><span>dropped</span></div>\n", r.Dropped)
+	}
+	h.raw("</div>\n")
+}
+
+// htmlCharts returns the chart sections, which the page's script fills.
+func htmlCharts(r *Report) string {
+	rateLegend := when(r.Model == "open", `<i style="background:#9aa5b8"></i>target`) +
+		`<i style="background:#2f6fdb"></i>sent<i style="background:#2a9d5c"></i>ok<i style="background:#b3261e"></i>errors` +
+		when(r.Dropped > 0, "+dropped")
+	return `<div class="grid">
+<section class="wide"><h2>Latency over time</h2>
+<div class="chart" id="latency-chart" data-points="0"></div>
+<div class="legend"><i style="background:#9aa5b8"></i>p50<i style="background:#2f6fdb"></i>p90<i style="background:#e0862d"></i>p99<i style="background:#b3261e"></i>max <span class="note">· response time of requests completing in each second, log scale</span></div>
+</section>
+<section><h2>Percentile spectrum</h2>
+<div class="chart" id="spectrum-chart" data-points="0"></div>
+<div class="legend"><i style="background:#2f6fdb"></i>response time by percentile</div>
+</section>
+<section><h2>Target vs achieved rate</h2>
+<div class="chart" id="rate-chart" data-points="0"></div>
+<div class="legend">` + rateLegend + ` <span class="note">· requests per second</span></div>
+</section>
+`
+}
+
+func (r *Report) htmlTables(h *htmlw) {
+	h.raw("<section class=\"wide\"><h2>Latency</h2>\n<table>\n<tr><th></th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>p99.9</th><th>p99.99</th><th>max</th><th>mean</th></tr>\n")
+	row := func(name string, l Latency) {
+		h.f("<tr><td>%s</td>", name)
+		for _, v := range []float64{l.P50, l.P90, l.P95, l.P99, l.P999, l.P9999, l.Max, l.Mean} {
+			h.f("<td>%s</td>", msString(v))
+		}
+		h.raw("</tr>\n")
+	}
+	row("response", r.Latency)
+	row("service", r.Service)
+	if r.Model == "open" {
+		row("send lateness", r.Lateness)
+	}
+	h.f("</table>\n<p class=\"note\">%s.</p>\n</section>\n", LatencyNote)
+	h.raw("<section><h2>Status codes</h2>\n<table>")
 	for _, k := range slices.Sorted(maps.Keys(r.StatusCodes)) {
-		status = append(status, htmlKV{K: k, V: r.StatusCodes[k]})
+		h.f("<tr><td>%s</td><td>%d</td></tr>", k, r.StatusCodes[k])
 	}
+	h.raw(when(len(r.StatusCodes) == 0, "<tr><td>none</td></tr>"))
+	h.raw("</table>\n</section>\n<section><h2>Errors</h2>\n<table>")
 	for _, k := range slices.Sorted(maps.Keys(r.Errors)) {
-		errs = append(errs, htmlKV{K: k, V: r.Errors[k], S: r.ErrorSamples[k]})
+		h.f("<tr><td>%s</td><td>%d</td><td class=\"note\" style=\"text-align:left\">%s</td></tr>", k, r.Errors[k], r.ErrorSamples[k])
 	}
-	err = htmlTemplate.Execute(w, map[string]any{
-		"R":       r,
-		"JSON":    template.JS(data), // inside a JSON script element; json.Marshal escapes <, > and &
-		"Rows":    rows,
-		"Note":    LatencyNote,
-		"Status":  status,
-		"Errors":  errs,
-		"Read":    humanize.Bytes(r.BytesRead, 2),
-		"Written": humanize.Bytes(r.BytesWritten, 2),
-	})
-	if err != nil {
-		return fmt.Errorf("load: write html: %w", err)
+	h.raw(when(len(r.Errors) == 0, "<tr><td>none</td></tr>"))
+	h.raw("</table>\n</section>\n")
+	h.f("<section class=\"wide\"><h2>Transfer</h2>\n<p>%s read · %s written · connections %d opened, %d reused",
+		humanize.Bytes(r.BytesRead, 2), humanize.Bytes(r.BytesWritten, 2), r.ConnsOpened, r.ConnsReused)
+	if r.Model == "open" {
+		h.f(" · late sends (&gt;1 ms) %d", r.LateSends)
 	}
-	return nil
+	h.raw("</p>\n</section>\n")
+	if len(r.Targets) > 0 {
+		h.raw("<section class=\"wide\"><h2>Per target</h2>\n<table><tr><th>target</th><th>requests</th><th>failed</th><th>p50</th><th>p99</th><th>max</th></tr>\n")
+		for _, t := range r.Targets {
+			h.f("<tr><td>%s %s</td><td>%d</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+				t.Method, t.URL, t.Requests, t.Failed, msString(t.P50), msString(t.P99), msString(t.Max))
+		}
+		h.raw("</table></section>\n")
+	}
 }

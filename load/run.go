@@ -34,6 +34,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 		eng = fe
+	} else if cfg.HTTP2 && !cfg.DisableKeepAlives {
+		he, err := newH2Engine(&cfg)
+		if err != nil {
+			return nil, err
+		}
+		eng = he
 	} else {
 		eng = newStdEngine(&cfg)
 	}

@@ -3,7 +3,8 @@
 # nginx speaking HTTP/2 over cleartext (h2c, prior knowledge), nginx on
 # CPU 0 and the clients on CPU 1. Both keep 50 requests in flight: h2load
 # on one connection with 50 concurrent streams (-c 1 -m 50), sluice with
-# 50 workers, which net/http multiplexes onto one connection the same way.
+# 50 workers, which its HTTP/2 engine puts on one connection the same way
+# (each round prints the connections sluice opened, which must be 1).
 # ROUNDS rounds of DURATION, interleaved; prints the medians and the median
 # of the per-round ratios.
 #   usage: bench/load/h2.sh [ROUNDS] [DURATION]     (from the repo root)
@@ -20,7 +21,8 @@ for r in $(seq "$rounds"); do
 	h=$(taskset -c 1 h2load -t1 -c1 -m50 -D "$dur" "$url" | awk '/^finished in/ {gsub(",", "", $4); print $4}')
 	taskset -c 1 "$tmp/sluice" load -q --http2 -c 50 -d "${dur}s" --json "$tmp/s.json" "$url" >/dev/null
 	s=$(grep -m1 '"rps"' "$tmp/s.json" | tr -dc '0-9.')
-	echo "round $r: h2load $h  sluice $s" >&2
+	c=$(grep -m1 '"conns_opened"' "$tmp/s.json" | tr -dc '0-9')
+	echo "round $r: h2load $h  sluice $s (connections $c)" >&2
 	echo "$h $s" >>"$tmp/rounds"
 done
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }

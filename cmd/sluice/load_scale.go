@@ -144,5 +144,12 @@ func (o *scaleOptions) runOnce(ctx context.Context, cfg load.Config) (*load.Repo
 	defer rdb.Close()
 	d := load.Distributed{Run: o.run, Workers: o.workers, OnSecond: cfg.OnSecond}
 	cfg.OnSecond = nil
-	return load.RunDistributed(ctx, rdb, d, cfg)
+	rep, err := load.RunDistributed(ctx, rdb, d, cfg)
+	switch {
+	case errors.Is(err, load.ErrRefused): // flags that disagree with the run's are bad usage
+		return nil, &exitError{code: exitUsage, err: err}
+	case err != nil && ctx.Err() != nil: // interrupted before the run began
+		return nil, errInterrupted("load")
+	}
+	return rep, err
 }

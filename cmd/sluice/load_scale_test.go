@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/redistest"
 	"github.com/sluicehq/sluice/load"
 )
 
@@ -155,5 +156,32 @@ func TestLoadMetricsEndpoint(t *testing.T) {
 	wg.Wait()
 	if code != 0 {
 		t.Fatalf("exit %d", code)
+	}
+}
+
+// TestLoadRedisRefusesMismatch starts a worker of a two-worker run, then a
+// second with another rate and connection count: the second is refused at
+// the barrier with exit status 2, naming both differences.
+func TestLoadRedisRefusesMismatch(t *testing.T) {
+	rs := redistest.Start(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	first := make(chan int, 1)
+	go func() {
+		code, _, _ := runCLI(ctx, "load", "-q", "--redis", rs.URL(0), "--run", "mm", "--workers", "2", "--rate", "100", "-d", "1s", srv.URL)
+		first <- code
+	}()
+	time.Sleep(300 * time.Millisecond) // the first sets the run's flags
+	code, _, stderr := runCLI(context.Background(), "load", "-q", "--redis", rs.URL(0), "--run", "mm", "--workers", "2",
+		"--rate", "200", "-c", "10", "-d", "1s", srv.URL)
+	if code != 2 || !strings.Contains(stderr, "refused at the barrier") ||
+		!strings.Contains(stderr, "rate 200 here, 100 in the run") || !strings.Contains(stderr, "connections 10 here, 50 in the run") {
+		t.Fatalf("second worker: exit %d, want 2 naming the rate and connections\n%s", code, stderr)
+	}
+	cancel()
+	if code := <-first; code != 130 {
+		t.Errorf("first worker, interrupted at the barrier: exit %d, want 130", code)
 	}
 }

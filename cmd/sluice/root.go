@@ -47,7 +47,6 @@ URL; load prints a report.
 			return usageErrorf("no command given")
 		},
 	}
-	root.SetVersionTemplate("sluice {{.Version}}\n")
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
