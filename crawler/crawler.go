@@ -290,6 +290,10 @@ type Stats struct {
 	RobotsDenied int64
 	// RobotsFetched is the number of robots.txt fetches.
 	RobotsFetched int64
+	// RobotsCached is the number of hosts whose robots.txt came from the
+	// frontier's cache (a DiskFrontier keeps each host's for a resumed
+	// crawl, while it is fresh), without a fetch.
+	RobotsCached int64
 	// Duplicates is the number of links not admitted because their URL
 	// had been seen.
 	Duplicates int64

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"os"
 
 	"github.com/cockroachdb/pebble"
 )
@@ -38,7 +39,7 @@ func (f *DiskFrontier) Commit(ctx context.Context, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	return f.commitOutput(ctx, recs, recs[len(recs)-1].End, nil)
+	return f.commitOutput(ctx, recs, recs[len(recs)-1].End, nil, 0, nil)
 }
 
 // commitOutput writes, in one batch synced before it returns, the recorded
@@ -47,17 +48,31 @@ func (f *DiskFrontier) Commit(ctx context.Context, recs []Record) error {
 // the first end bytes). The batch goes in under the lock; its fsync, which
 // makes it and all before it durable, is outside, so that the crawl goes
 // on meanwhile.
-func (f *DiskFrontier) commitOutput(_ context.Context, recs []Record, end int64, fin []finishedURL) error {
+// data, if not empty, is the output's bytes from offset off to end, kept in
+// the batch until the output is synced (see [Output]).
+func (f *DiskFrontier) commitOutput(_ context.Context, recs []Record, end int64, fin []finishedURL, off int64, data []byte) error {
 	f.mu.Lock()
 	if err := f.usable(); err != nil {
 		f.mu.Unlock()
 		return err
 	}
 	b := f.db.NewBatch()
+	// A record whose Finish is in this batch needs no mark: the mark is
+	// for a URL recorded and not Done, which a crash fetches again.
+	finished := make(map[[16]byte]bool, len(fin))
+	for _, u := range fin {
+		finished[u.fp] = true
+	}
 	for _, r := range recs {
-		_ = b.Set(recordedKey(fingerprint(r.URL)), nil, nil)
+		if fp := fingerprint(r.URL); !finished[fp] {
+			_ = b.Set(recordedKey(fp), nil, nil)
+			f.marked[fp] = struct{}{}
+		}
 	}
 	_ = b.Set(metaKey("output"), binary.AppendUvarint(nil, uint64(end)), nil)
+	if len(data) > 0 {
+		_ = b.Set(tailKey(off), data, nil)
+	}
 	for _, u := range fin {
 		f.writeDone(b, u.fp, u.l) // after the marks: a Done URL has none
 	}
@@ -76,15 +91,62 @@ func (f *DiskFrontier) commitOutput(_ context.Context, recs []Record, end int64,
 	if err != nil {
 		return err
 	}
-	if err := guard(func() error { return f.db.LogData(nil, pebble.Sync) }); err != nil {
-		f.mu.Lock()
-		defer f.mu.Unlock()
+	err = guard(func() error { return f.db.LogData(nil, pebble.Sync) })
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil {
 		if f.err == nil {
 			f.err = writeError(f.dir, err)
 		}
 		return f.err
 	}
+	f.finCommitted += uint64(len(fin))
+	signal(f.gate)
 	return nil
+}
+
+// signal wakes whoever waits on c, if anyone does, without blocking.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// finishGate reports how many Finishes f has kept in memory for a commit
+// since it was opened and how many of them are committed, with a channel
+// signalled each time that count grows; waits is false when no committer
+// runs, and a Finish is then not waited for. The scheduler holds a page's
+// crawl slot until its Finish is committed, so that the URLs leased or
+// finished but not yet committed, the URLs a kill makes the next run
+// fetch again, are never more than MaxInFlight.
+func (f *DiskFrontier) finishGate() (taken, committed uint64, wake <-chan struct{}, waits bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.finTaken, f.finCommitted, f.gate, f.kick != nil
+}
+
+// openGate starts the gate of a committer and returns the channel a
+// Finish kicks it with.
+func (f *DiskFrontier) openGate() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.kick, f.gate = make(chan struct{}, 1), make(chan struct{}, 1)
+	return f.kick
+}
+
+// releaseGate counts every Finish taken as committed and wakes the
+// waiters: the output failed (the crawl stops, and no slot may wait for a
+// commit that will not come) or its committer has ended. With closed the
+// gate is shut: Finishes are no longer waited for.
+func (f *DiskFrontier) releaseGate(closed bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.finCommitted = f.finTaken
+	signal(f.gate)
+	if closed {
+		f.kick = nil
+	}
 }
 
 // deferFinishes makes later Finishes wait in memory for a commit: an
@@ -108,15 +170,17 @@ func (f *DiskFrontier) takeFinished() []finishedURL {
 
 // Recorded reports whether a Commit has named a record of url that its
 // Finish has not yet followed: a URL fetched again after a crash for its
-// links, whose record is in the output already.
+// links, whose record is in the output already. Memory holds these marks
+// (at most the URLs in flight at each crash, and those whose records
+// were committed before their Finishes), so Recorded reads no disk.
 func (f *DiskFrontier) Recorded(_ context.Context, url string) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.usable(); err != nil {
 		return false, err
 	}
-	_, ok, err := f.get(recordedKey(fingerprint(url)))
-	return ok, err
+	_, ok := f.marked[fingerprint(url)]
+	return ok, nil
 }
 
 // Committed returns the output length of the last Commit, 0 if there has
@@ -155,7 +219,11 @@ func (f *DiskFrontier) Validators(_ context.Context, url string) (Validators, bo
 	if err := f.usable(); err != nil {
 		return Validators{}, false, err
 	}
-	val, ok, err := f.get(validatorsKey(fingerprint(url)))
+	fp := fingerprint(url)
+	if l := f.out[fp]; l != nil && l.prev != nil {
+		return *l.prev, true, nil // queued with it by Recrawl
+	}
+	val, ok, err := f.get(validatorsKey(fp))
 	if err != nil || !ok {
 		return Validators{}, false, err
 	}
@@ -164,7 +232,7 @@ func (f *DiskFrontier) Validators(_ context.Context, url string) (Validators, bo
 }
 
 // recrawlBatch is how many URLs one batch of Recrawl queues again.
-const recrawlBatch = 1000
+const recrawlBatch = 5000
 
 // Recrawl queues every Done or Failed URL again, as pending, with its
 // depth and parent, for a new pass of the crawl; its validators stay. It
@@ -185,6 +253,12 @@ func (f *DiskFrontier) Recrawl(_ context.Context) (int, error) {
 		return 0, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
 	}
 	defer iter.Close()
+	vals, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindValidators}, UpperBound: []byte{kindValidators + 1}})
+	if err != nil {
+		return 0, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+	}
+	defer vals.Close()
+	vals.First()
 	total := 0
 	b := f.db.NewBatch()
 	counts := make(map[string]int)
@@ -203,7 +277,14 @@ func (f *DiskFrontier) Recrawl(_ context.Context) (int, error) {
 		}
 		f.seq++
 		_ = b.Set(iter.Key(), []byte{byte(Pending)}, nil)
-		_ = b.Set(queueKey(host, f.seq), appendEntry(nil, &e, host), nil)
+		val := appendEntry(nil, &e, host)
+		// The validators go with the entry, so that the recrawled page's
+		// request finds them without a lookup: the state and validators
+		// keys are both ordered by fingerprint.
+		if v := sameFingerprint(vals, iter.Key()); v != nil {
+			val = append(val, v...)
+		}
+		_ = b.Set(queueKey(host, f.seq), val, nil)
 		counts[host]++
 		if b.Count() >= 2*recrawlBatch {
 			if err := f.requeued(b, counts); err != nil {
@@ -219,10 +300,26 @@ func (f *DiskFrontier) Recrawl(_ context.Context) (int, error) {
 	return total + sum(counts), nil
 }
 
-// requeued commits a batch of Recrawl and counts its URLs as pending.
+// sameFingerprint moves vals, an iterator of validators keys, up to the
+// fingerprint of stateKey and returns the value there, nil if there is
+// none.
+func sameFingerprint(vals *pebble.Iterator, stateKey []byte) []byte {
+	fp := stateKey[1:]
+	for vals.Valid() && string(vals.Key()[1:]) < string(fp) {
+		vals.Next()
+	}
+	if vals.Valid() && string(vals.Key()[1:]) == string(fp) {
+		return vals.Value()
+	}
+	return nil
+}
+
+// requeued commits a batch of Recrawl, unsynced (the caller's next synced
+// write makes it durable, and a Recrawl cut short is done again), and
+// counts its URLs as pending.
 func (f *DiskFrontier) requeued(b *pebble.Batch, counts map[string]int) error {
 	f.setCounts(b, counts)
-	if err := f.apply(b, true); err != nil {
+	if err := f.apply(b, false); err != nil {
 		return err
 	}
 	for host, n := range counts {
@@ -240,4 +337,75 @@ func sum(m map[string]int) int {
 		n += v
 	}
 	return n
+}
+
+// tailKey is the key of the output's bytes from offset off, kept until
+// the output is synced past them: t<off:8>.
+func tailKey(off int64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{kindTail}, uint64(off))
+}
+
+// dropTail drops the copies of the output's bytes before end, which the
+// output has synced; unsynced, as the next commit's sync covers it.
+func (f *DiskFrontier) dropTail(_ context.Context, end int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.usable(); err != nil {
+		return err
+	}
+	b := f.db.NewBatch()
+	_ = b.DeleteRange(tailKey(0), tailKey(end), nil)
+	return f.apply(b, false)
+}
+
+// restoreTail rewrites into file, from the copies in the log, the
+// committed bytes past its end (a power loss can take from a file what
+// was not synced); a file still shorter than the committed length is not
+// this frontier's output, and is refused.
+func (f *DiskFrontier) restoreTail(file *os.File, path string, committed int64) error {
+	info, err := file.Stat()
+	if err != nil {
+		return err
+	}
+	size := info.Size()
+	if size < committed {
+		if size, err = f.rewriteTail(file, size); err != nil {
+			return err
+		}
+	}
+	if size < committed {
+		return fmt.Errorf("%s has %d bytes, fewer than the %d the state dir %s committed: it is not this crawl's output",
+			path, size, committed, f.dir)
+	}
+	return nil
+}
+
+// rewriteTail writes the kept bytes past size into file and returns its
+// new size; it stops at a gap.
+func (f *DiskFrontier) rewriteTail(file *os.File, size int64) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindTail}, UpperBound: []byte{kindTail + 1}})
+	if err != nil {
+		return size, err
+	}
+	defer iter.Close()
+	for iter.First(); iter.Valid(); iter.Next() {
+		k, data := iter.Key(), iter.Value()
+		if len(k) != 9 {
+			return size, fmt.Errorf("%w: %s: bad output key %q", ErrStateCorrupt, f.dir, k)
+		}
+		off := int64(binary.BigEndian.Uint64(k[1:]))
+		switch {
+		case off+int64(len(data)) <= size:
+			continue
+		case off > size:
+			return size, nil // a gap: not this file's bytes
+		}
+		if _, err := file.WriteAt(data[size-off:], size); err != nil {
+			return size, err
+		}
+		size = off + int64(len(data))
+	}
+	return size, iter.Error()
 }

@@ -26,8 +26,8 @@ const (
 
 // crawlChild crawls the site at seed into dir and dir/out, one line per
 // URL, as the CLI does with --state: a DiskFrontier and an Output whose
-// committer commits every few milliseconds or every commitRecords records,
-// with a visit that writes its record and returns at once.
+// committer group-commits, with a visit that writes its record and returns
+// at once.
 func crawlChild(dir, seed string) int {
 	ctx := context.Background()
 	f, err := OpenDiskFrontier(dir, nil)
@@ -40,7 +40,7 @@ func crawlChild(dir, seed string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	out.StartCommitter(ctx, 5*time.Millisecond, commitRecords)
+	out.StartCommitter(ctx)
 	c := &Crawler{MaxInFlight: crashConc, VisitWorkers: crashConc, Frontier: f}
 	err = c.Crawl(ctx, []string{seed}, func(p *Page) error {
 		if again, err := f.Recorded(ctx, p.URL); again || err != nil {
@@ -61,16 +61,11 @@ func crawlChild(dir, seed string) int {
 	return 0
 }
 
-// commitRecords is the records that make crawlChild's committer commit.
-const commitRecords = 2
-
 // TestCrawlKilledAndResumed crawls a loopback site in a child process,
 // kills it with SIGKILL at random moments and runs it again until it ends:
 // the output holds every page exactly once, and each kill costs in
-// repeated fetches at most the pages in flight (crashConc) and those
-// finished since the last commit: the pages in flight at its start
-// (crashConc again) and those whose records are not committed (at most
-// 2×commitRecords waiting, as many in the commit under way).
+// repeated fetches at most the pages in flight (crashConc): a finished
+// page holds its slot until its Finish is committed.
 func TestCrawlKilledAndResumed(t *testing.T) {
 	const pages = 3000
 	site := crawltest.NewSite(pages, 8)
@@ -127,7 +122,7 @@ func TestCrawlKilledAndResumed(t *testing.T) {
 	if len(seen) != pages || unique != pages {
 		t.Errorf("%d records and %d pages fetched, want %d", len(seen), unique, pages)
 	}
-	if dups > kills*(2*crashConc+4*commitRecords) {
+	if dups > kills*crashConc {
 		t.Errorf("%d repeated fetches in %d kills: more than the pages in flight", dups, kills)
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/crawler/crawltest"
 )
@@ -51,4 +54,64 @@ func TestCrawlResumesFromDisk(t *testing.T) {
 	if unique, dups := site.Fetches(); len(visited) != 1000 || unique != 1000 || dups > 8 {
 		t.Errorf("%d visited, %d fetched, %d fetched twice", len(visited), unique, dups)
 	}
+}
+
+// uncommitted returns the URLs a kill would make the next run fetch
+// again: leased, or finished and not yet committed.
+func (f *DiskFrontier) uncommitted() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.out) + int(f.finTaken-f.finCommitted)
+}
+
+// TestCrawlHoldsSlotsUntilCommit crawls with an Output's committer
+// running and samples, in every visit and from a goroutine, the URLs
+// leased or finished and not committed: never more than MaxInFlight,
+// because a finished page keeps its slot until its Finish is committed.
+func TestCrawlHoldsSlotsUntilCommit(t *testing.T) {
+	const conc = 6
+	ctx := context.Background()
+	site := crawltest.NewSite(2000, 8)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := t.TempDir()
+	f := openDisk(t, dir, nil)
+	defer f.Close()
+	out, err := OpenOutput(f, filepath.Join(dir, "out"))
+	must(t, err)
+	out.StartCommitter(ctx)
+	var peak atomic.Int64
+	sample := func() {
+		if n := int64(f.uncommitted()); n > peak.Load() {
+			peak.Store(n)
+		}
+	}
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Microsecond):
+				sample()
+			}
+		}
+	}()
+	err = (&Crawler{MaxInFlight: conc, VisitWorkers: conc, Frontier: f}).Crawl(ctx, []string{srv.URL + "/p/0"}, func(p *Page) error {
+		sample()
+		return out.Write(p.URL, []byte(p.URL+"\n"))
+	})
+	close(stop)
+	<-sampled
+	must(t, err)
+	must(t, out.Close(ctx))
+	if unique, _ := site.Fetches(); unique != 2000 {
+		t.Fatalf("%d pages fetched, want 2000", unique)
+	}
+	if p := peak.Load(); p > conc || p == 0 {
+		t.Fatalf("at most %d URLs leased or uncommitted at once, want 1 to %d", p, conc)
+	}
+	t.Logf("peak %d leased or uncommitted at -c %d", peak.Load(), conc)
 }

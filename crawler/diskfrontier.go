@@ -109,6 +109,13 @@ type DiskFrontier struct {
 	finished map[[16]byte]*leased
 	finList  []finishedURL
 	seen     recentSet // URLs seen lately: see seenCache
+	// The Finishes taken in memory, and those a commit has written (or
+	// given up on, its output having failed), in order: see finishGate.
+	finTaken, finCommitted uint64
+	gate                   chan struct{}         // signalled when finCommitted grows; nil: no committer
+	kick                   chan struct{}         // tells the committer that a Finish waits
+	marked                 map[[16]byte]struct{} // URLs with a recorded mark: see Recorded
+	seenAll                bool                  // seen holds every URL the store has seen
 }
 
 // diskHost is the memory a DiskFrontier keeps of a host with queue keys.
@@ -127,8 +134,9 @@ type finishedURL struct {
 
 // queued is an entry read ahead from a host's queue.
 type queued struct {
-	e   Entry
-	seq uint64
+	e    Entry
+	seq  uint64
+	prev *Validators // stored by an earlier pass, queued with it by Recrawl
 }
 
 // leased is a popped entry, and once finished its outcome.
@@ -136,7 +144,8 @@ type leased struct {
 	e     Entry
 	seq   uint64 // of its queue key; 0 for none
 	state State
-	v     *Validators
+	v     *Validators // to store with its outcome
+	prev  *Validators // stored by an earlier pass, if its queue entry had them
 }
 
 // OpenDiskFrontier opens the state directory dir, creating it if it does
@@ -144,7 +153,8 @@ type leased struct {
 // used are pending again.
 func OpenDiskFrontier(dir string, o *DiskOptions) (*DiskFrontier, error) {
 	f := &DiskFrontier{dir: dir, hosts: make(map[string]*diskHost),
-		out: make(map[[16]byte]*leased), finished: make(map[[16]byte]*leased), seen: recentSet{size: seenCache}}
+		out: make(map[[16]byte]*leased), finished: make(map[[16]byte]*leased),
+		seen: recentSet{size: seenCache}, marked: make(map[[16]byte]struct{})}
 	if o != nil {
 		f.opt = *o
 	}
@@ -275,6 +285,12 @@ func (f *DiskFrontier) load() error {
 	if err := iter.Close(); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
 	}
+	if err := f.loadRecorded(); err != nil {
+		return err
+	}
+	if err := f.loadSeen(); err != nil {
+		return err
+	}
 	f.commit = int64(f.metaUint("output"))
 	epoch := f.metaUint("epoch") + 1
 	f.lease = epoch << 40
@@ -282,6 +298,26 @@ func (f *DiskFrontier) load() error {
 	_ = b.Set(metaKey("epoch"), binary.AppendUvarint(nil, epoch), nil)
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+	}
+	return nil
+}
+
+// loadRecorded reads the recorded marks into memory.
+func (f *DiskFrontier) loadRecorded() error {
+	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindRecorded}, UpperBound: []byte{kindRecorded + 1}})
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+	}
+	for iter.First(); iter.Valid(); iter.Next() {
+		var fp [16]byte
+		if copy(fp[:], iter.Key()[1:]) != 16 || len(iter.Key()) != 17 {
+			iter.Close()
+			return fmt.Errorf("%w: %s: bad recorded key %q", ErrStateCorrupt, f.dir, iter.Key())
+		}
+		f.marked[fp] = struct{}{}
+	}
+	if err := iter.Close(); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
 	}
 	return nil
 }

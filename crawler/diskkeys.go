@@ -14,6 +14,8 @@ import (
 //	q<host>\x00<seq:8>     a pending URL in its host's queue, in admission order
 //	v<fp:16>               the validators of a fetched URL: status, ETag, Last-Modified
 //	r<fp:16>               a URL whose record is committed and that is not Done yet
+//	b<host>                a host's robots.txt: when it was fetched, and its body
+//	t<offset:8>            the output's bytes from offset, until the output is synced past them
 //
 // A URL handed out by Pop keeps its queue key until it is finished, so
 // whatever is in flight when the process dies is pending when the store is
@@ -24,6 +26,8 @@ const (
 	kindQueue      = 'q'
 	kindValidators = 'v'
 	kindRecorded   = 'r'
+	kindRobots     = 'b'
+	kindTail       = 't'
 )
 
 // errCorruptValue is the error of a stored value that does not decode.

@@ -1,11 +1,15 @@
 package crawler
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/cockroachdb/pebble"
 )
 
 // TestOutputFinishWaitsForCommit checks that, with an Output, a Finish
@@ -71,8 +75,9 @@ func TestOutputFinishWaitsForCommit(t *testing.T) {
 	}
 }
 
-// TestOutputCommitter checks that the committer commits without a call
-// to Commit, and that Close ends it.
+// TestOutputCommitter checks that a Finish kicks the committer without a
+// call to Commit, that the Finishes committed are counted for the
+// scheduler's gate, and that Close ends it.
 func TestOutputCommitter(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -80,18 +85,107 @@ func TestOutputCommitter(t *testing.T) {
 	defer f.Close()
 	out, err := OpenOutput(f, filepath.Join(dir, "out"))
 	must(t, err)
-	out.StartCommitter(ctx, time.Hour, 3) // only the record count kicks it
+	if _, _, _, waits := f.finishGate(); waits {
+		t.Fatal("the gate waits before a committer runs")
+	}
+	out.StartCommitter(ctx)
 	admitN(t, f, "http://a.example", 0, 3)
 	for range 3 {
 		e := pop(t, f, "http://a.example")
 		must(t, out.Write(e.URL, []byte("a\n")))
+		must(t, f.Finish(ctx, e, Done))
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for f.Committed() != 6 {
-		if time.Now().After(deadline) {
-			t.Fatalf("committed %d, want 6", f.Committed())
+	taken, _, wake, waits := f.finishGate()
+	if taken != 3 || !waits {
+		t.Fatalf("gate: %d taken, waits %v; want 3, true", taken, waits)
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		if _, committed, _, _ := f.finishGate(); committed == 3 {
+			break
 		}
-		time.Sleep(time.Millisecond)
+		select {
+		case <-wake:
+		case <-deadline:
+			t.Fatalf("committed %d bytes, the gate did not open", f.Committed())
+		}
+	}
+	if f.Committed() != 6 {
+		t.Fatalf("committed %d bytes, want 6", f.Committed())
 	}
 	must(t, out.Close(ctx))
+	if _, _, _, waits := f.finishGate(); waits {
+		t.Fatal("the gate waits once the committer has ended")
+	}
+}
+
+// TestOutputRestoresLostTail commits records, then cuts the file short as
+// a power loss may (its last bytes were not synced) and opens it again
+// after a crash: the committed records come back from the state dir's log,
+// byte for byte, and once the file is synced their copies are dropped.
+func TestOutputRestoresLostTail(t *testing.T) {
+	for _, cut := range []int64{0, 5, 131} {
+		t.Run(fmt.Sprint(cut), func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			path := filepath.Join(dir, "out")
+			f := openDisk(t, dir, nil)
+			out, err := OpenOutput(f, path)
+			must(t, err)
+			var want []byte
+			for i := range 3 {
+				for j := range 4 {
+					rec := fmt.Appendf(nil, "record %d.%d\n", i, j)
+					want = append(want, rec...)
+					must(t, out.Write(fmt.Sprintf("http://a.example/%d/%d", i, j), rec))
+				}
+				must(t, out.Commit(ctx)) // three commits, none synced the file
+			}
+			must(t, out.Write("http://a.example/late", []byte("not committed\n")))
+			if n := countKeys(t, f, kindTail); n != 3 {
+				t.Fatalf("%d copies of commits in the log, want 3", n)
+			}
+			crash(t, f)
+			must(t, os.Truncate(path, cut)) // what a power loss left
+			f = openDisk(t, dir, nil)
+			defer f.Close()
+			out, err = OpenOutput(f, path)
+			must(t, err)
+			got, err := os.ReadFile(path)
+			must(t, err)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("file cut to %d bytes, reopened: %q, want %q", cut, got, want)
+			}
+			if n := countKeys(t, f, kindTail); n != 0 {
+				t.Fatalf("%d copies of records kept after the file was synced", n)
+			}
+			must(t, out.Close(ctx))
+		})
+	}
+}
+
+// crash leaves f as a killed process would: its store not closed, its
+// Finishes in memory lost, its lock released.
+func crash(t *testing.T, f *DiskFrontier) {
+	t.Helper()
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
+	close(f.stop)
+	<-f.done
+	must(t, f.db.Close())
+	unlockDir(f.lock)
+}
+
+// countKeys counts f's keys of a kind.
+func countKeys(t *testing.T, f *DiskFrontier, kind byte) int {
+	t.Helper()
+	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kind}, UpperBound: []byte{kind + 1}})
+	must(t, err)
+	n := 0
+	for iter.First(); iter.Valid(); iter.Next() {
+		n++
+	}
+	must(t, iter.Close())
+	return n
 }

@@ -180,6 +180,7 @@ func (p *pipeline) fetchRobots(ctx context.Context, j *job) *result {
 	rs, shared := p.cfg.frontier.(robotsStore)
 	if shared {
 		if rec, ok := p.sharedRobots(ctx, rs, j.h.key); ok {
+			p.c.update(func(st *Stats) { st.RobotsCached++ })
 			return p.robotsResult(j, rec)
 		}
 	}

@@ -15,21 +15,22 @@ import (
 // finish applies a job's result.
 func (s *scheduler) finish(store context.Context, r *result) {
 	j, h, now := r.j, r.j.h, time.Now()
-	if !s.sharedFinish(r) {
-		s.free(h, now)
-	}
 	defer s.sweep(now)
 	if r.stop != nil && s.stopErr == nil {
 		s.stopErr = r.stop
 		s.stopping = true
 	}
+	held := false
 	switch j.kind {
 	case jobRobots:
 		s.finishRobots(h, r, now)
 	case jobSitemap:
 		s.finishSitemap(store, h, r)
 	default:
-		s.finishPage(store, h, r, now)
+		held = s.finishPage(store, h, r, now)
+	}
+	if !held {
+		s.free(h, now)
 	}
 	if h != nil {
 		s.touch(h)
@@ -40,15 +41,6 @@ func (s *scheduler) finish(store context.Context, r *result) {
 func (s *scheduler) free(h *host, now time.Time) {
 	s.hosts.Done(h.slot(now))
 	s.c.update(func(st *Stats) { st.InFlight = int64(s.hosts.InFlight()) })
-}
-
-// sharedFinish reports whether r is a page that finishPage finishes on a
-// pageFinisher: its slot stays taken until the frontier has the finish, so
-// that a process that dies has no more pages fetched and unanswered than
-// its slots (each is fetched again by another process).
-func (s *scheduler) sharedFinish(r *result) bool {
-	_, ok := s.frontier.(pageFinisher)
-	return ok && r.j.kind != jobRobots && r.j.kind != jobSitemap && !(r.requeue && r.j.h != nil) && !r.retry
 }
 
 // finishRobots keeps the rules of a robots.txt, or asks for it again after
@@ -64,7 +56,7 @@ func (s *scheduler) finishRobots(h *host, r *result, now time.Time) {
 	}
 	h.robotsFails = 0
 	h.robots, h.robotsNote = r.robots, r.note
-	h.robotsUntil = now.Add(robotsTTL - r.robotsAge) // a copy shared by other crawls is as old as its fetch
+	h.robotsUntil = now.Add(robotsTTL - r.robotsAge) // a kept copy is as old as its fetch
 	if r.note != "" {
 		// Unreachable after the retries: disallow all (RFC 9309
 		// §2.3.1.4), and ask again a minute from now.
@@ -91,8 +83,9 @@ func (s *scheduler) finishSitemap(store context.Context, h *host, r *result) {
 }
 
 // finishPage puts a page back (to retry, or because the crawl stopped
-// before it was visited) or admits its links and records it.
-func (s *scheduler) finishPage(store context.Context, h *host, r *result, now time.Time) {
+// before it was visited) or admits its links and records it. It reports
+// whether the page keeps its slot until its Finish is committed.
+func (s *scheduler) finishPage(store context.Context, h *host, r *result, now time.Time) bool {
 	j := r.j
 	switch {
 	case r.requeue && h != nil:
@@ -109,16 +102,78 @@ func (s *scheduler) finishPage(store context.Context, h *host, r *result, now ti
 		s.putBack(store, h, j.e, true)
 	default:
 		if pf, ok := s.frontier.(pageFinisher); ok {
+			// Its slot is held until the frontier answers (replies).
 			s.finishShared(store, pf, r)
-			return
+			return true
 		}
 		// Links first, then the page: a crawl sharing the frontier must
 		// not see it empty in between and end.
 		s.admit(store, links(r)...)
 		// A lost lease means another crawl took the URL back and records
 		// it; nothing more to do here.
-		_ = s.frontier.Finish(store, j.e, r.state)
+		if s.frontier.Finish(store, j.e, r.state) == nil {
+			return s.hold(h)
+		}
 	}
+	return false
+}
+
+// commitGate is a frontier whose Finishes take effect at a later commit
+// (a [DiskFrontier] with an [Output]'s committer running): see
+// DiskFrontier.finishGate.
+type commitGate interface {
+	finishGate() (taken, committed uint64, wake <-chan struct{}, waits bool)
+}
+
+// heldSlot is the slot of a finished page, held until the frontier has
+// committed its Finish, the taken-th.
+type heldSlot struct {
+	taken uint64
+	h     *host
+}
+
+// hold keeps h's slot of the page just finished until its Finish is
+// committed, if the frontier commits Finishes later; it reports whether it
+// does.
+func (s *scheduler) hold(h *host) bool {
+	if s.gate == nil {
+		return false
+	}
+	taken, _, _, waits := s.gate.finishGate()
+	if !waits {
+		return false
+	}
+	s.held = append(s.held, heldSlot{taken, h})
+	return true
+}
+
+// gateWake returns the channel that tells of commits while slots wait for
+// one, nil otherwise.
+func (s *scheduler) gateWake() <-chan struct{} {
+	if len(s.held) == 0 {
+		return nil
+	}
+	_, _, wake, _ := s.gate.finishGate()
+	return wake
+}
+
+// releaseHeld frees the slots of the pages whose Finishes are committed.
+func (s *scheduler) releaseHeld(now time.Time) {
+	_, committed, _, _ := s.gate.finishGate()
+	n := 0
+	for n < len(s.held) && s.held[n].taken <= committed {
+		h := s.held[n].h
+		s.hosts.Done(h.slot(now))
+		if h != nil {
+			s.touch(h)
+		}
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	s.held = append(s.held[:0], s.held[n:]...)
+	s.c.update(func(st *Stats) { st.InFlight = int64(s.hosts.InFlight()) })
 }
 
 // putBack returns a popped entry to the frontier as pending. A retry that

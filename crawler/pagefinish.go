@@ -78,7 +78,7 @@ func (r *replies) take() []admitReply {
 
 // finishShared finishes a page on a pageFinisher: its links and its finish
 // go out together, and the answer comes back through s.replies, which
-// frees the page's slot (sharedFinish).
+// frees the page's slot (finishPage holds it till then).
 func (s *scheduler) finishShared(store context.Context, pf pageFinisher, r *result) {
 	j := r.j
 	batch := s.admissible(links(r))

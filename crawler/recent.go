@@ -23,13 +23,16 @@ func (r *recentSet) has(fp [16]byte) bool {
 	return ok
 }
 
-// add adds fp, dropping the older generation when the newer is full.
-func (r *recentSet) add(fp [16]byte) {
+// add adds fp, dropping the older generation when the newer is full, and
+// reports whether that dropped any fingerprint.
+func (r *recentSet) add(fp [16]byte) (dropped bool) {
 	if r.size <= 0 {
-		return
+		return false
 	}
 	if len(r.recent) >= r.size || r.recent == nil {
+		dropped = len(r.older) > 0
 		r.older, r.recent = r.recent, make(map[[16]byte]struct{}, r.size)
 	}
 	r.recent[fp] = struct{}{}
+	return dropped
 }

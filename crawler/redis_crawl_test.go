@@ -307,8 +307,10 @@ func TestRedisCrawlSurvivesRedisRestart(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	srv.Kill()
-	// Longer than the client's own retries (3, up to 512 ms apart).
-	time.Sleep(2 * time.Second)
+	// Longer than the client's own retries, which bridge a shorter
+	// outage unseen: 3 retries up to 512 ms apart, each dial tried 5 times
+	// 100 ms apart (go-redis v9.23 defaults).
+	time.Sleep(4 * time.Second)
 	srv.Restart(t)
 	wg.Wait()
 	unique, dups := site.Fetches()

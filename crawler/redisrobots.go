@@ -6,8 +6,6 @@ package crawler
 
 import (
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
@@ -57,9 +55,7 @@ func (f *RedisFrontier) putRobots(ctx context.Context, host string, rec robotsRe
 	if ttl <= 0 {
 		return nil
 	}
-	v := binary.AppendUvarint(nil, uint64(rec.status))
-	v = binary.AppendVarint(v, rec.fetched.UnixMilli())
-	v = append(v, rec.body...)
+	v := encodeRobots(rec)
 	err := f.do(ctx, func(ctx context.Context) error {
 		_, err := f.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.Set(ctx, f.key("robots:"+host), v, ttl)
@@ -72,20 +68,4 @@ func (f *RedisFrontier) putRobots(ctx context.Context, host string, rec robotsRe
 		return fmt.Errorf("crawler: redis robots.txt: %w", err)
 	}
 	return nil
-}
-
-var errBadRobots = errors.New("crawler: corrupt robots.txt copy")
-
-// decodeRobots decodes a copy putRobots kept.
-func decodeRobots(v string) (robotsRecord, error) {
-	b := []byte(v)
-	status, n := binary.Uvarint(b)
-	if n <= 0 {
-		return robotsRecord{}, errBadRobots
-	}
-	ms, k := binary.Varint(b[n:])
-	if k <= 0 {
-		return robotsRecord{}, errBadRobots
-	}
-	return robotsRecord{status: int(status), fetched: time.UnixMilli(ms), body: b[n+k:]}, nil
 }

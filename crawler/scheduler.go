@@ -40,6 +40,9 @@ type scheduler struct {
 	jobs    chan *job
 	results chan *result
 
+	gate commitGate // the frontier's, if its Finishes wait for a commit
+	held []heldSlot // slots of finished pages waiting for their commit, in order
+
 	stopping bool
 	stopErr  error
 	poll     time.Time // when to look at a shared frontier again
@@ -47,13 +50,15 @@ type scheduler struct {
 }
 
 func newScheduler(cfg *config) *scheduler {
-	return &scheduler{
+	s := &scheduler{
 		cfg: cfg, c: cfg.Crawler, frontier: cfg.frontier,
 		hosts: hostsched.New[*host](cfg.inFlight, cfg.perHost, cfg.Rate),
 		rng:   rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 		jobs:  make(chan *job, cfg.inFlight), results: make(chan *result, cfg.inFlight),
 		replies: newReplies(),
 	}
+	s.gate, _ = cfg.frontier.(commitGate)
+	return s
 }
 
 // jobKind says what a worker does with a job.
@@ -122,6 +127,8 @@ func (s *scheduler) loop(ctx, fetchCtx, store context.Context, stopFetches func(
 			s.drain(store, r)
 		case <-s.replies.ready:
 			s.applyReplies()
+		case <-s.gateWake():
+			s.releaseHeld(time.Now())
 		case <-timerC:
 		case <-ctxDone:
 			ctxDone = nil

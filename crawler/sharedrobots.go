@@ -7,6 +7,8 @@ package crawler
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"time"
 )
 
@@ -25,7 +27,8 @@ type robotsRecord struct {
 func (rec robotsRecord) lasting() bool { return rec.note == "" && rec.status < 500 }
 
 // robotsStore is a frontier that keeps the robots.txt files of its crawl's
-// hosts for all the crawls sharing it. RedisFrontier is one.
+// hosts for all the crawls sharing it, or for the crawls that resume it:
+// RedisFrontier and DiskFrontier.
 type robotsStore interface {
 	// getRobots returns the copy of host's robots.txt kept, if any, and
 	// otherwise whether the caller is now the one to fetch it (claimed):
@@ -67,4 +70,27 @@ func (p *pipeline) sharedRobots(ctx context.Context, rs robotsStore, host string
 			return robotsRecord{}, false
 		}
 	}
+}
+
+var errBadRobots = errors.New("crawler: corrupt robots.txt copy")
+
+// encodeRobots encodes a lasting rec for a robotsStore.
+func encodeRobots(rec robotsRecord) []byte {
+	v := binary.AppendUvarint(nil, uint64(rec.status))
+	v = binary.AppendVarint(v, rec.fetched.UnixMilli())
+	return append(v, rec.body...)
+}
+
+// decodeRobots decodes what encodeRobots encoded.
+func decodeRobots(v string) (robotsRecord, error) {
+	b := []byte(v)
+	status, n := binary.Uvarint(b)
+	if n <= 0 {
+		return robotsRecord{}, errBadRobots
+	}
+	ms, k := binary.Varint(b[n:])
+	if k <= 0 {
+		return robotsRecord{}, errBadRobots
+	}
+	return robotsRecord{status: int(status), fetched: time.UnixMilli(ms), body: b[n+k:]}, nil
 }

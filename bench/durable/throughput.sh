@@ -2,7 +2,10 @@
 # Throughput of sluice crawl --state against the in-memory crawl on the
 # crawl benchmark site (scenario A of bench/crawl/run.sh: 20,000 pages, 10
 # links each, no latency, -c 50), same run, rounds alternating which goes
-# first, a fresh server and state dir for each crawl.
+# first, a fresh server and state dir for each crawl. --state raises
+# GOMAXPROCS to 2 when it is 1 (the syncs of its commits would stall the
+# one processor), so each round also runs the in-memory crawl with
+# GOMAXPROCS=2 ("memory2"), for a comparison on equal terms.
 #
 #   ROUNDS=3 bench/durable/throughput.sh
 source "$(dirname "$0")/../crawl/lib.sh"
@@ -15,6 +18,7 @@ crawl() {
 	rm -rf "$tmp/state"
 	case $1 in
 	memory) measure "$tmp/sluice" crawl -c 50 -q -o /dev/null "$url/p/0" ;;
+	memory2) measure env GOMAXPROCS=2 "$tmp/sluice" crawl -c 50 -q -o /dev/null "$url/p/0" ;;
 	state) measure "$tmp/sluice" crawl -c 50 -q --state "$tmp/state" "$url/p/0" ;;
 	esac
 	echo "$1 $wall $rss $cpu $(stats)"
@@ -22,7 +26,7 @@ crawl() {
 }
 
 for r in $(seq "$rounds"); do
-	if ((r % 2)); then order="memory state"; else order="state memory"; fi
+	if ((r % 2)); then order="memory memory2 state"; else order="state memory2 memory"; fi
 	for mode in $order; do
 		echo "$r $(crawl "$mode")"
 	done
@@ -31,6 +35,9 @@ done >"$tmp/results"
 echo "| round | crawl | wall s | CPU s | pages | pages/s | peak RSS KiB |"
 echo "|---:|---|---:|---:|---:|---:|---:|"
 awk '{printf "| %d | %s | %.2f | %.2f | %d | %.0f | %d |\n", $1, $2, $3, $5, $6, $6 / $3, $4}' "$tmp/results"
-ratios=$(awk -v n="$rounds" '{pps[$1, $2] = $6 / $3} END {for (r = 1; r <= n; r++) print pps[r, "state"] / pps[r, "memory"]}' "$tmp/results")
+ratio() { awk -v n="$rounds" -v m="$1" '{pps[$1, $2] = $6 / $3} END {for (r = 1; r <= n; r++) printf "%.2f\n", pps[r, "state"] / pps[r, m]}' "$tmp/results"; }
+ratios=$(ratio memory)
+ratios2=$(ratio memory2)
 echo
 echo "pages/s, --state ÷ in-memory, by round: $(tr '\n' ' ' <<<"$ratios"); median $(median <<<"$ratios")"
+echo "pages/s, --state ÷ in-memory with GOMAXPROCS=2, by round: $(tr '\n' ' ' <<<"$ratios2"); median $(median <<<"$ratios2")"

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
 
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/crawler"
@@ -164,20 +163,6 @@ func recordVisit(records chan<- *crawlRecord, failed <-chan struct{}, worker str
 		return nil
 	}
 }
-
-// commitInterval and commitRecords set how often a crawl with --state
-// commits: every commitInterval, or once commitRecords records wait. Each
-// commit costs two fsyncs (the records file, the state's log), off the page
-// path: a page's visit writes its record and returns, and its Finish waits
-// in memory for the commit. A crash fetches again, for their links, the
-// pages finished since the last commit (without writing their records
-// twice). On bench/crawl's scenario A (20,000 pages, no latency, -c 50, one
-// core) a page used to wait for its record's commit, at most one per 10
-// ms, and the crawl ran at 0.38-0.50 times the in-memory one's speed.
-const (
-	commitInterval = 50 * time.Millisecond
-	commitRecords  = 512
-)
 
 // startWriter starts the single writer of records to out, or with --state
 // to the state's records file (its committer commits them). It closes

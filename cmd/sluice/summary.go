@@ -120,8 +120,12 @@ func (s *crawlSummary) print(w io.Writer, st *crawler.Stats) {
 	if len(s.errKinds) > 0 {
 		fmt.Fprintln(w, "  failed:", byCount(s.errKinds))
 	}
-	fmt.Fprintf(w, "  robots.txt: %d fetched; duplicates skipped %d; out of scope %d; peak queue %d\n",
-		st.RobotsFetched, st.Duplicates, st.OutOfScope, st.PeakQueue)
+	cached := ""
+	if st.RobotsCached > 0 {
+		cached = fmt.Sprintf(", %d kept from the state dir", st.RobotsCached)
+	}
+	fmt.Fprintf(w, "  robots.txt: %d fetched%s; duplicates skipped %d; out of scope %d; peak queue %d\n",
+		st.RobotsFetched, cached, st.Duplicates, st.OutOfScope, st.PeakQueue)
 	if st.QueueFull > 0 {
 		fmt.Fprintf(w, "  frontier full: %d URLs not admitted (--max-queue)\n", st.QueueFull)
 	}

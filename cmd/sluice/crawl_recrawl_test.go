@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/crawler"
+)
+
+// changingSite is a site of ten pages, each linking to the next, with an
+// ETag per page; version 2 changes page 1, removes page 2 and makes page 3
+// link to a new page 10.
+type changingSite struct{ version atomic.Int32 }
+
+func (s *changingSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var id int
+	if _, err := fmt.Sscanf(r.URL.Path, "/p/%d", &id); err != nil || id < 0 || id > 10 {
+		http.NotFound(w, r)
+		return
+	}
+	v2 := s.version.Load() == 2
+	if id == 2 && v2 || id == 10 && !v2 {
+		http.NotFound(w, r)
+		return
+	}
+	etag := `"1"`
+	if v2 && (id == 1 || id == 3) {
+		etag = `"2"`
+	}
+	w.Header().Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html")
+	fmt.Fprintf(w, `<a href="/p/%d">next</a>`, (id+1)%10)
+	if v2 && id == 3 {
+		fmt.Fprint(w, `<a href="/p/10">new</a>`)
+	}
+}
+
+// TestCrawlStateRecrawlCounts recrawls a site that changed: the summary
+// counts each page once as unchanged, changed, new or gone.
+func TestCrawlStateRecrawlCounts(t *testing.T) {
+	site := &changingSite{}
+	site.version.Store(1)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "state")
+	ctx := context.Background()
+	args := []string{"crawl", "-c", "4", "--state", dir, srv.URL + "/p/0"}
+	if code, _, errOut := runFetchCLI(ctx, "", args...); code != 0 {
+		t.Fatalf("first crawl: exit %d: %s", code, errOut)
+	}
+	site.version.Store(2)
+	code, _, errOut := runFetchCLI(ctx, "", append(args, "--recrawl")...)
+	// Pages 0 and 4-9 are unchanged; 1 and 3 changed; 10 is new; 2 gone.
+	if want := "recrawl: 7 unchanged, 2 changed, 1 new, 1 gone"; !strings.Contains(errOut, want) {
+		t.Fatalf("recrawl: exit %d: %s\nwant %q", code, errOut, want)
+	}
+}
+
+// TestDurableVisitKeepsValidatorsOfRecordedPage visits a page whose record
+// a killed run committed before its Finish: its record is not written
+// again, but its validators are kept, so that a later recrawl counts it as
+// changed or unchanged, not new.
+func TestDurableVisitKeepsValidatorsOfRecordedPage(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	const u = "http://a.example/p"
+	f, err := crawler.OpenDiskFrontier(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { f.Close() }()
+	out, err := crawler.OpenOutput(f, filepath.Join(dir, "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Admit(ctx, []crawler.Entry{{URL: u}}); err != nil {
+		t.Fatal(err)
+	}
+	e, _, err := f.Pop(ctx, "http://a.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Write(u, []byte("{}\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(ctx); err != nil { // the record is committed, not the Finish
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	if f, err = crawler.OpenDiskFrontier(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	e, _, err = f.Pop(ctx, "http://a.example")
+	if err != nil || e.URL != u {
+		t.Fatalf("pop: %v, %q", err, e.URL)
+	}
+	d := &durable{f: f}
+	page := &crawler.Page{URL: u, Response: &sluice.Response{StatusCode: 200, Header: http.Header{"Etag": {`"x"`}}}}
+	if r, err := d.visit(ctx, page); r != nil || err != nil {
+		t.Fatalf("visit: %v, %v; want no record", r, err)
+	}
+	if err := f.Finish(ctx, e, crawler.Done); err != nil {
+		t.Fatal(err)
+	}
+	v, ok, err := f.Validators(ctx, u)
+	if err != nil || !ok || v.ETag != `"x"` {
+		t.Fatalf("validators %+v, %v, %v; want the ETag kept", v, ok, err)
+	}
+}

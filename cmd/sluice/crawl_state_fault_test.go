@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
+	"github.com/sluicehq/sluice/crawler"
+	"github.com/sluicehq/sluice/crawler/crawltest"
+)
+
+// TestCrawlStateBadDir runs crawl --state on a state dir another crawl
+// holds, one of a newer format and a corrupt one: each fails with a clear
+// error and exit 1, never a fresh start, and leaves the dir as it was.
+func TestCrawlStateBadDir(t *testing.T) {
+	site := crawltest.NewSite(50, 4)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		spoil func(t *testing.T, dir string) (undo func())
+		want  string
+	}{
+		{"locked", func(t *testing.T, dir string) func() {
+			f, err := crawler.OpenDiskFrontier(dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return func() { f.Close() }
+		}, "state dir is in use by another crawl"},
+		{"newer format", func(t *testing.T, dir string) func() {
+			db, err := pebble.Open(filepath.Join(dir, "db"), &pebble.Options{FS: vfs.Default})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Set([]byte("mformat"), []byte("99"), pebble.Sync); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			return func() {}
+		}, "format version 99, newer than this sluice reads"},
+		{"corrupt", func(t *testing.T, dir string) func() {
+			if err := os.Remove(filepath.Join(dir, "db", "CURRENT")); err != nil {
+				t.Fatal(err)
+			}
+			return func() {}
+		}, "state dir is corrupt"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "state")
+			args := []string{"crawl", "-q", "--state", dir, srv.URL + "/p/0"}
+			if code, _, errOut := runFetchCLI(ctx, "", args...); code != 0 {
+				t.Fatalf("first crawl: exit %d: %s", code, errOut)
+			}
+			before, _ := os.ReadFile(filepath.Join(dir, "pages.jsonl"))
+			undo := tc.spoil(t, dir)
+			code, _, errOut := runFetchCLI(ctx, "", args...)
+			undo()
+			if code != exitFailed || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("exit %d, %q; want %d and %q", code, errOut, exitFailed, tc.want)
+			}
+			if after, _ := os.ReadFile(filepath.Join(dir, "pages.jsonl")); !bytes.Equal(before, after) {
+				t.Fatal("the refused run changed the records")
+			}
+		})
+	}
+}
+
+// TestBinaryCrawlStateDiskFull crawls into a state dir on a small tmpfs
+// until it is full: the crawl stops with a clear error; once the file
+// system has room the same command resumes, and the records hold every
+// page exactly once. It mounts a tmpfs, so it needs root; it skips
+// otherwise.
+func TestBinaryCrawlStateDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	tmp := t.TempDir()
+	mnt := filepath.Join(tmp, "mnt")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs to fill (needs root): %v: %s", err, out)
+	}
+	defer exec.Command("umount", mnt).Run()
+	bin := filepath.Join(tmp, "sluice")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	const pages = 5000
+	srv := httptest.NewServer(crawltest.NewSite(pages, 8))
+	defer srv.Close()
+	args := []string{"crawl", "-q", "-c", "10", "--state", filepath.Join(mnt, "state"), srv.URL + "/p/0"}
+
+	// A run that hangs is killed, and fails the test, after a minute.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitFailed ||
+		!strings.Contains(stderr.String(), "disk full, crawl stopped (resume once there is room)") {
+		t.Fatalf("crawl on a full disk: %v: %s", err, stderr.String())
+	}
+	t.Logf("full: %s", strings.TrimSpace(stderr.String()))
+	if out, err := exec.Command("mount", "-o", "remount,size=256m", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("remount: %v: %s", err, out)
+	}
+	stderr.Reset()
+	cmd = exec.CommandContext(ctx, bin, args...)
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("resume once there is room: %v: %s", err, stderr.String())
+	}
+	checkOnce(t, filepath.Join(mnt, "state", "pages.jsonl"), pages)
+}
