@@ -4,7 +4,6 @@
 package sluice
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -102,30 +101,56 @@ func (tt *traceTimings) done() Timings {
 	return tt.t
 }
 
-// readBufs holds the scratch buffers readCapped reads into; those grown
-// past readBufMax are dropped rather than kept.
-var readBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+// readBufs holds the scratch buffers readCapped reads into.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
 
-const readBufMax = 1 << 20
+const readBufSize = 16 << 10
 
 // readCapped reads r to the end or to limit bytes, reporting whether there
-// was more. It reads into a pooled buffer and returns a copy of exactly
-// the body's size: a 2 KiB page costs one 2 KiB allocation rather than
-// the five doubling ones (8 KiB in all) of io.ReadAll, which was a fifth
-// of a crawl's allocated bytes.
+// was more. A body that fits in a pooled scratch buffer is returned as a
+// copy of exactly its size: a 2 KiB page costs one 2 KiB allocation rather
+// than the five doubling ones (8 KiB in all) of io.ReadAll, which were a
+// fifth of a crawl's allocated bytes. A larger one grows as io.ReadAll's
+// does, so its peak stays near its size.
 func readCapped(r io.Reader, limit int64) ([]byte, bool, error) {
+	lr := io.LimitReader(r, limit+1)
 	bp := readBufs.Get().(*[]byte)
-	buf := bytes.NewBuffer((*bp)[:0])
-	_, err := buf.ReadFrom(io.LimitReader(r, limit+1))
-	body := append(make([]byte, 0, min(int64(buf.Len()), limit)), buf.Bytes()[:min(int64(buf.Len()), limit)]...)
-	if b := buf.Bytes(); cap(b) <= readBufMax {
-		*bp = b[:0]
-		readBufs.Put(bp)
+	defer readBufs.Put(bp)
+	buf, n := *bp, 0
+	var err error
+	for n < len(buf) && err == nil {
+		var m int
+		m, err = lr.Read(buf[n:])
+		n += m
 	}
-	if int64(buf.Len()) > limit {
-		return body, true, nil
+	body := append(make([]byte, 0, n), buf[:n]...)
+	switch err {
+	case io.EOF:
+		err = nil
+	case nil:
+		body, err = readRest(lr, body)
+	}
+	if int64(len(body)) > limit {
+		return body[:limit], true, nil
 	}
 	return body, false, err
+}
+
+// readRest appends what r holds to body, growing it as io.ReadAll does.
+func readRest(r io.Reader, body []byte) ([]byte, error) {
+	for {
+		if len(body) == cap(body) {
+			body = append(body, 0)[:len(body)]
+		}
+		n, err := r.Read(body[len(body):cap(body)])
+		body = body[:len(body)+n]
+		if err == io.EOF {
+			return body, nil
+		}
+		if err != nil {
+			return body, err
+		}
+	}
 }
 
 // countCapped reads r to the end or to limit bytes, keeping none of it,
