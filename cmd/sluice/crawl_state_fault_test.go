@@ -97,10 +97,7 @@ func TestBinaryCrawlStateDiskFull(t *testing.T) {
 		t.Skipf("cannot mount a small tmpfs to fill (needs root): %v: %s", err, out)
 	}
 	defer exec.Command("umount", mnt).Run()
-	bin := filepath.Join(tmp, "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testBinary(t)
 	const pages = 5000
 	srv := httptest.NewServer(crawltest.NewSite(pages, 8))
 	defer srv.Close()

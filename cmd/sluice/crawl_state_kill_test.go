@@ -29,10 +29,7 @@ func TestBinaryCrawlStateSurvivesSIGKILL(t *testing.T) {
 	}
 	const pages, conc, kills = 3000, 10, 3
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testBinary(t)
 	site := crawltest.NewSite(pages, 8)
 	site.Latency = 2 * time.Millisecond
 	srv := httptest.NewServer(site)

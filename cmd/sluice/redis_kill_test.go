@@ -26,10 +26,7 @@ func TestBinaryRedisCrawlSurvivesSIGKILL(t *testing.T) {
 	}
 	rs := redistest.Start(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testBinary(t)
 	const pages, conc = 600, 5
 	site := crawltest.NewSite(pages, 10)
 	site.Latency = 10 * time.Millisecond
