@@ -186,13 +186,20 @@ func (c *canonicalizer) newBase(raw string) (*parsedBase, error) {
 			return nil, err
 		}
 	}
-	// Neither userinfo (which encodes "/") nor host holds a "/", so the
-	// first one after "scheme://" starts the path; the path encodes "?".
+	b.href = href
+	b.origin, b.path, b.dir = splitHref(href)
+	return b, nil
+}
+
+// splitHref splits a canonical href into its origin, its path and the
+// path's directory. Neither userinfo (which encodes "/") nor host holds a
+// "/", so the first one after "scheme://" starts the path; the path
+// encodes "?".
+func splitHref(href string) (origin, path, dir string) {
 	n := strings.Index(href, "://") + len("://")
 	i := n + strings.IndexByte(href[n:], '/')
-	path, _, _ := strings.Cut(href[i:], "?")
-	b.href, b.origin, b.path, b.dir = href, href[:i], path, path[:strings.LastIndexByte(path, '/')+1]
-	return b, nil
+	path, _, _ = strings.Cut(href[i:], "?")
+	return href[:i], path, path[:strings.LastIndexByte(path, '/')+1]
 }
 
 // fast resolves, by splicing them into b, the common links whose result the

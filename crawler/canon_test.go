@@ -481,8 +481,7 @@ func parsedReference(c *canonicalizer, raw string) (*parsedBase, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := strings.Index(href, "://") + len("://")
-	i := n + strings.IndexByte(href[n:], '/')
-	path, _, _ := strings.Cut(href[i:], "?")
-	return &parsedBase{href: href, origin: href[:i], path: path, dir: path[:strings.LastIndexByte(path, '/')+1]}, nil
+	b := &parsedBase{href: href}
+	b.origin, b.path, b.dir = splitHref(href)
+	return b, nil
 }
