@@ -291,8 +291,9 @@ type Stats struct {
 	// RobotsFetched is the number of robots.txt fetches.
 	RobotsFetched int64
 	// RobotsCached is the number of hosts whose robots.txt came from the
-	// frontier's cache (a DiskFrontier keeps each host's for a resumed
-	// crawl, while it is fresh), without a fetch.
+	// frontier, without a fetch: a DiskFrontier keeps each host's for a
+	// resumed crawl, and a RedisFrontier for all the crawls sharing it,
+	// while it is fresh.
 	RobotsCached int64
 	// Duplicates is the number of links not admitted because their URL
 	// had been seen.
