@@ -6,6 +6,7 @@ package crawler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -43,7 +44,14 @@ func (s *scheduler) pop(store context.Context, h *host, now time.Time) (Entry, b
 		return Entry{}, false
 	}
 	if err != nil {
-		s.hosts.Hold(h.sh, now.Add(time.Second)) // a store that failed: try again
+		// The frontier failed for good (a full disk; a Redis frontier
+		// retries while Redis is unreachable and fails only then): the
+		// crawl stops with its error, and its URLs stay pending for a
+		// resume. Retrying here kept a crawl on a full disk alive forever.
+		if s.stopErr == nil {
+			s.stopErr = fmt.Errorf("crawler: frontier: %w", err)
+		}
+		s.stopping = true
 		return Entry{}, false
 	}
 	if !ok {
