@@ -88,6 +88,9 @@ type DiskFrontier struct {
 	db   *pebble.DB
 	lock *os.File
 	opt  DiskOptions
+	// syncs makes the log's syncs (and the Output's) without holding a
+	// processor; see asyncsync_linux.go.
+	syncs *syncer
 
 	stop chan struct{} // closed by Close to end the syncer
 	done chan struct{} // closed when the syncer has ended
@@ -172,10 +175,12 @@ func OpenDiskFrontier(dir string, o *DiskOptions) (*DiskFrontier, error) {
 		return nil, err
 	}
 	f.lock = lock
+	f.syncs = newSyncer()
 	if err := f.open(); err != nil {
 		if f.db != nil {
 			f.db.Close()
 		}
+		f.syncs.close()
 		unlockDir(lock)
 		return nil, err
 	}
@@ -455,6 +460,7 @@ func (f *DiskFrontier) Close() error {
 	} else if cerr := guard(f.db.Close); cerr != nil && err == nil {
 		err = fmt.Errorf("crawler: state dir %s: %w", f.dir, cerr)
 	}
+	f.syncs.close()
 	unlockDir(f.lock)
 	return err
 }

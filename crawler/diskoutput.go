@@ -192,7 +192,7 @@ func (o *Output) syncTail(ctx context.Context) error {
 	if o.written == o.synced {
 		return nil
 	}
-	if err := syncData(o.file); err != nil {
+	if err := o.f.syncFile(o.file); err != nil {
 		return outputError(err)
 	}
 	o.synced, o.lastSync = o.written, time.Now()

@@ -151,20 +151,22 @@ func openDurable(ctx context.Context, o *crawlOptions, seeds []string, outputSet
 	}
 	d.enc = json.NewEncoder(&d.buf)
 	d.enc.SetEscapeHTML(false)
-	keepRunningDuringSyncs()
+	keepRunningDuringSyncs(f)
 	d.out.StartCommitter(ctx)
 	return d, nil
 }
 
 // keepRunningDuringSyncs gives the runtime a second processor when it has
-// one. A goroutine in fdatasync holds its processor until the runtime's
-// monitor takes it back, which a busy crawl lets wait up to 10 ms: with one
-// processor (a crawl pinned to one core) every commit's two syncs stalled
-// the whole crawl. On bench/durable/throughput.sh's site, pinned to one
-// core, a crawl with --state took 16.9 s with GOMAXPROCS=1, 5.1 s with 2
-// and 7.9 s with 4 (the in-memory crawl: 5.2 s).
-func keepRunningDuringSyncs() {
-	if runtime.GOMAXPROCS(0) < 2 {
+// one and the state dir's syncs would hold it (where the kernel's
+// asynchronous syncs are not available). A goroutine in fdatasync holds
+// its processor until the runtime's monitor takes it back: with one
+// processor (a crawl pinned to one core) every commit's sync stalled the
+// whole crawl (on bench/durable/throughput.sh's site, 16.9 s against 5.1 s
+// with GOMAXPROCS=2). Where the syncs do not hold it, one processor is
+// cheaper: a second one on one core cost the crawl about a quarter of its
+// pages a second.
+func keepRunningDuringSyncs(f *crawler.DiskFrontier) {
+	if f.BlockingSyncs() && runtime.GOMAXPROCS(0) < 2 {
 		runtime.GOMAXPROCS(2)
 	}
 }

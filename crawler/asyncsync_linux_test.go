@@ -1,0 +1,155 @@
+package crawler
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// aioSyncer returns a syncer that syncs through the kernel's AIO, skipping
+// the test where the kernel or a sandbox refuses it.
+func aioSyncer(t *testing.T) *syncer {
+	t.Helper()
+	s := newSyncer()
+	if !s.async() {
+		t.Skip("the kernel's asynchronous I/O (io_setup) is not available here")
+	}
+	t.Cleanup(s.close)
+	return s
+}
+
+// TestAIOLayout checks the structs the kernel reads and writes against
+// the sizes of linux/aio_abi.h.
+func TestAIOLayout(t *testing.T) {
+	if n := unsafe.Sizeof(iocb{}); n != 64 {
+		t.Errorf("iocb is %d bytes, want 64", n)
+	}
+	if n := unsafe.Sizeof(ioEvent{}); n != 32 {
+		t.Errorf("ioEvent is %d bytes, want 32", n)
+	}
+}
+
+func TestSyncerSyncs(t *testing.T) {
+	s := aioSyncer(t)
+	file, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	closed, err := os.Create(filepath.Join(t.TempDir(), "closed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	badFd := closed.Fd()
+	closed.Close()
+	tests := []struct {
+		name    string
+		fd      uintptr
+		sync    func(*syncer, uintptr) error
+		wantErr error
+	}{
+		{"fdatasync", file.Fd(), (*syncer).dataSync, nil},
+		{"fsync", file.Fd(), (*syncer).fullSync, nil},
+		{"fdatasync of a closed file", badFd, (*syncer).dataSync, unix.EBADF},
+		{"fsync of a closed file", badFd, (*syncer).fullSync, unix.EBADF},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := file.Write([]byte("record\n")); err != nil {
+				t.Fatal(err)
+			}
+			if err := tt.sync(s, tt.fd); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("sync: %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestSyncerConcurrent syncs from many goroutines at once: each sync gets
+// its own completion.
+func TestSyncerConcurrent(t *testing.T) {
+	s := aioSyncer(t)
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*20)
+	for i := range 8 {
+		wg.Go(func() {
+			file, err := os.Create(filepath.Join(dir, string(rune('a'+i))))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer file.Close()
+			for range 20 {
+				if _, err := file.Write(make([]byte, 4096)); err != nil {
+					errs <- err
+					return
+				}
+				errs <- s.dataSync(file.Fd())
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	n := 0
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 8*20 {
+		t.Fatalf("%d syncs, want %d", n, 8*20)
+	}
+}
+
+// TestDiskFrontierSyncsLogAsync checks that a frontier on the disk syncs
+// its log, and its Output, through the kernel's AIO, and that it works.
+func TestDiskFrontierSyncsLogAsync(t *testing.T) {
+	aioSyncer(t)
+	dir := t.TempDir()
+	f, err := OpenDiskFrontier(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.BlockingSyncs() {
+		t.Fatal("BlockingSyncs is true where the kernel's AIO is available")
+	}
+	out, err := OpenOutput(f, filepath.Join(dir, "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if _, err := f.Admit(ctx, []Entry{{URL: "http://a.test/"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Write("http://a.test/", []byte("{}\n")); err != nil {
+		t.Fatal(err)
+	}
+	before := f.syncs.n.Load()
+	if err := out.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if f.syncs.n.Load() == before {
+		t.Fatal("a commit made no sync through the kernel's AIO")
+	}
+	if err := out.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err = OpenDiskFrontier(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := f.Committed(); got != 3 {
+		t.Fatalf("committed %d bytes, want 3", got)
+	}
+}
