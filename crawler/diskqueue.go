@@ -22,24 +22,34 @@ func (f *DiskFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
 	if err := f.usable(); err != nil {
 		return nil, err
 	}
-	b := f.db.NewBatch()
-	inBatch := make(map[[16]byte]bool, len(batch))
-	counts := make(map[string]int)
+	var b *pebble.Batch
+	var counts hostCounts
 	var buf []byte
+	// A URL given twice in batch is in the cache of URLs seen once it is
+	// taken in, so no set of the batch's URLs is needed, unless the batch
+	// is so long that the cache might drop it before the batch is written.
+	var dup map[[16]byte]struct{}
+	if len(batch) > seenCache/2 {
+		dup = make(map[[16]byte]struct{}, len(batch))
+	}
 	for i := range batch {
 		e := &batch[i]
 		fp := fingerprint(e.URL)
-		if inBatch[fp] {
-			continue
-		}
-		inBatch[fp] = true
 		if f.seen.has(fp) {
 			continue
+		}
+		if dup != nil {
+			if _, ok := dup[fp]; ok {
+				continue
+			}
+			dup[fp] = struct{}{}
 		}
 		if !f.seenAll {
 			_, seen, err := f.get(stateKey(fp))
 			if err != nil {
-				b.Close()
+				if b != nil {
+					b.Close()
+				}
 				return nil, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
 			}
 			if seen {
@@ -50,27 +60,52 @@ func (f *DiskFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
 		f.noteSeen(fp)
 		host := e.host()
 		f.seq++
+		if b == nil {
+			b = f.db.NewBatch()
+		}
 		_ = b.Set(stateKey(fp), []byte{byte(Pending)}, nil)
 		buf = appendEntry(buf[:0], e, host)
 		_ = b.Set(queueKey(host, f.seq), buf, nil)
-		counts[host]++
+		counts.add(host)
 		added[i] = true
 	}
-	if len(counts) == 0 {
-		b.Close()
+	if b == nil {
 		return added, nil
 	}
-	f.setCounts(b, counts)
+	for _, c := range counts {
+		if f.hosts[c.host] == nil {
+			f.hosts[c.host] = &diskHost{}
+		}
+	}
 	if err := f.apply(b, false); err != nil {
 		return nil, err
 	}
-	for host, n := range counts {
-		h := f.hosts[host]
-		h.keys += n
-		h.pending += n
-		f.pending += n
+	for _, c := range counts {
+		h := f.hosts[c.host]
+		h.keys += c.n
+		h.pending += c.n
+		f.pending += c.n
 	}
 	return added, nil
+}
+
+// hostCounts counts an Admit's new URLs by host: a page's links are on a
+// few hosts, so a short list beats a map.
+type hostCounts []hostCount
+
+type hostCount struct {
+	host string
+	n    int
+}
+
+func (c *hostCounts) add(host string) {
+	for i := range *c {
+		if (*c)[i].host == host {
+			(*c)[i].n++
+			return
+		}
+	}
+	*c = append(*c, hostCount{host, 1})
 }
 
 // seenCache is how many fingerprints each of the two generations of the
