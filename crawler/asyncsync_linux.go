@@ -26,17 +26,16 @@ import (
 
 // The kernel's AIO opcodes and flags (linux/aio_abi.h).
 const (
-	iocbCmdFsync   = 2
-	iocbCmdFdsync  = 3
-	iocbFlagResfd  = 1
-	aioEventsAtMax = 1
+	iocbCmdFdsync = 3
+	iocbFlagResfd = 1
+	aioEvents     = 64 // syncs under way at most
 )
 
 // iocb is struct iocb of linux/aio_abi.h; the fields a sync leaves zero
 // are blank (the key and the read/write flags, whose order depends on the
 // byte order, among them).
 type iocb struct {
-	_      uint64 // aio_data
+	data   uint64
 	_      uint32 // aio_key or aio_rw_flags
 	_      uint32 // aio_rw_flags or aio_key
 	opcode uint16
@@ -52,122 +51,154 @@ type iocb struct {
 
 // ioEvent is struct io_event of linux/aio_abi.h.
 type ioEvent struct {
-	_, _ uint64 // data, obj
+	data uint64
+	_    uint64 // obj
 	res  int64
 	_    int64 // res2
 }
 
-// syncer syncs files without holding a processor while the disk works.
-// Its zero value, and a nil *syncer, sync with a plain blocking call. It
-// is safe for concurrent use: syncs go one at a time.
+// syncer syncs files without holding a processor while the disk works:
+// it submits each sync to the kernel (io_submit), and one goroutine,
+// parked on the eventfd the kernel signals, hands each completion to its
+// caller. A nil *syncer syncs with plain blocking calls. It is safe for
+// concurrent use; close it once no sync is under way.
 type syncer struct {
-	mu  sync.Mutex
-	ctx uint64        // the AIO context; 0: blocking syncs
-	ev  *os.File      // the eventfd the kernel signals a completion on
-	n   atomic.Uint64 // syncs made through the AIO context, for tests
+	ctx  uint64   // the AIO context
+	evfd int      // the eventfd the kernel signals completions on
+	ev   *os.File // evfd, for reads through the poller (its Fd would make it blocking)
+	done chan struct{}
+
+	mu   sync.Mutex
+	next uint64
+	ops  map[uint64]func(error) // by iocb data: what to do once each sync ends
+
+	n atomic.Uint64 // syncs submitted, for tests
 }
 
-// newSyncer sets up an AIO context and its eventfd; where the kernel (or a
-// sandbox) refuses them, the syncer makes blocking calls instead.
+// newSyncer sets up an AIO context, its eventfd and the goroutine that
+// reaps completions; nil where the kernel (or a sandbox) refuses them.
 func newSyncer() *syncer {
-	s := &syncer{}
 	var ctx uint64
-	if _, _, e := unix.Syscall(unix.SYS_IO_SETUP, aioEventsAtMax, uintptr(unsafe.Pointer(&ctx)), 0); e != 0 {
-		return s
+	if _, _, e := unix.Syscall(unix.SYS_IO_SETUP, aioEvents, uintptr(unsafe.Pointer(&ctx)), 0); e != 0 {
+		return nil
 	}
 	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
 		destroyAIO(ctx)
-		return s
+		return nil
 	}
 	// A non-blocking descriptor: os.NewFile gives it to the poller, so a
 	// Read parks the goroutine rather than its thread.
-	s.ctx, s.ev = ctx, os.NewFile(uintptr(fd), "eventfd")
+	s := &syncer{ctx: ctx, evfd: fd, ev: os.NewFile(uintptr(fd), "eventfd"),
+		done: make(chan struct{}), ops: make(map[uint64]func(error))}
+	go s.reap()
 	return s
 }
 
 func destroyAIO(ctx uint64) { _, _, _ = unix.Syscall(unix.SYS_IO_DESTROY, uintptr(ctx), 0, 0) }
 
 // async reports whether s syncs through the kernel's AIO.
-func (s *syncer) async() bool { return s != nil && s.ctx != 0 }
+func (s *syncer) async() bool { return s != nil }
 
 // dataSync makes the data of the file fd durable, and its length
-// (fdatasync).
-func (s *syncer) dataSync(fd uintptr) error { return s.sync(fd, iocbCmdFdsync) }
-
-// fullSync makes the file fd durable, its metadata included (fsync).
-func (s *syncer) fullSync(fd uintptr) error { return s.sync(fd, iocbCmdFsync) }
-
-func (s *syncer) sync(fd uintptr, op uint16) error {
+// (fdatasync), and returns once it has.
+func (s *syncer) dataSync(fd uintptr) error {
 	if !s.async() {
-		return blockingSync(int(fd), op == iocbCmdFdsync)
+		return blockingSync(int(fd))
 	}
+	c := make(chan error, 1)
+	if err := s.submit(fd, func(err error) { c <- err }); err != nil {
+		return err
+	}
+	return <-c
+}
+
+// submit starts an fdatasync of the file fd; then is called, from the
+// reaping goroutine, with its outcome.
+func (s *syncer) submit(fd uintptr, then func(error)) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	cb := iocb{opcode: op, fildes: uint32(fd), flags: iocbFlagResfd, resfd: uint32(s.ev.Fd())}
+	s.next++
+	id := s.next
+	s.ops[id] = then // before the submit: the completion may come at once
+	s.mu.Unlock()
+	cb := iocb{data: id, opcode: iocbCmdFdsync, fildes: uint32(fd), flags: iocbFlagResfd, resfd: uint32(s.evfd)}
 	cbs := [1]*iocb{&cb}
 	for {
 		_, _, e := unix.Syscall(unix.SYS_IO_SUBMIT, uintptr(s.ctx), 1, uintptr(unsafe.Pointer(&cbs[0])))
 		if e == unix.EINTR {
 			continue
 		}
+		if e == 0 {
+			s.n.Add(1)
+			return nil
+		}
+		s.mu.Lock()
+		delete(s.ops, id)
+		s.mu.Unlock()
 		if e == unix.EINVAL || e == unix.ENOSYS || e == unix.EOPNOTSUPP {
-			// A file system without asynchronous syncs.
-			return blockingSync(int(fd), op == iocbCmdFdsync)
+			// A file system without asynchronous syncs: a blocking one.
+			then(blockingSync(int(fd)))
+			return nil
 		}
-		if e != 0 {
-			return fmt.Errorf("io_submit: %w", e)
-		}
-		break
+		return fmt.Errorf("io_submit: %w", e)
 	}
-	s.n.Add(1)
-	return s.await()
 }
 
-// await waits, parked on the eventfd, for the one sync submitted and
-// returns its outcome.
-func (s *syncer) await() error {
+// reap hands each completion to its op until the eventfd is closed.
+func (s *syncer) reap() {
+	defer close(s.done)
 	var n [8]byte
-	if _, err := s.ev.Read(n[:]); err != nil {
-		return fmt.Errorf("eventfd: %w", err)
-	}
-	var ev ioEvent
+	var evs [aioEvents]ioEvent
 	for {
-		r, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, uintptr(s.ctx), 1, 1, uintptr(unsafe.Pointer(&ev)), 0, 0)
-		if e == unix.EINTR {
-			continue
+		if _, err := s.ev.Read(n[:]); err != nil {
+			return // closed
 		}
-		if e != 0 || r != 1 {
-			return fmt.Errorf("io_getevents: %d events: %w", r, e)
+		for {
+			var zero unix.Timespec
+			r, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, uintptr(s.ctx), 0, aioEvents,
+				uintptr(unsafe.Pointer(&evs[0])), uintptr(unsafe.Pointer(&zero)), 0)
+			if e == unix.EINTR {
+				continue
+			}
+			if e != 0 || r == 0 {
+				break
+			}
+			for _, ev := range evs[:r] {
+				s.complete(ev)
+			}
 		}
-		break
 	}
-	if ev.res < 0 {
-		return unix.Errno(-ev.res)
-	}
-	return nil
 }
 
-// close releases the AIO context and the eventfd; no sync may be running.
+func (s *syncer) complete(ev ioEvent) {
+	s.mu.Lock()
+	then := s.ops[ev.data]
+	delete(s.ops, ev.data)
+	s.mu.Unlock()
+	var err error
+	if ev.res < 0 {
+		err = fmt.Errorf("fdatasync: %w", unix.Errno(-ev.res))
+	}
+	if then != nil {
+		then(err)
+	}
+}
+
+// close ends the reaping goroutine and releases the AIO context and the
+// eventfd; no sync may be under way.
 func (s *syncer) close() {
 	if !s.async() {
 		return
 	}
-	destroyAIO(s.ctx)
 	s.ev.Close()
-	s.ctx = 0
+	<-s.done
+	destroyAIO(s.ctx)
 }
 
-// blockingSync is fdatasync (data) or fsync.
-func blockingSync(fd int, data bool) error {
+// blockingSync is fdatasync.
+func blockingSync(fd int) error {
 	for {
-		var err error
-		if data {
-			err = unix.Fdatasync(fd)
-		} else {
-			err = unix.Fsync(fd)
-		}
-		if err != unix.EINTR {
+		if err := unix.Fdatasync(fd); err != unix.EINTR {
 			return err
 		}
 	}

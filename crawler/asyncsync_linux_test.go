@@ -54,9 +54,7 @@ func TestSyncerSyncs(t *testing.T) {
 		wantErr error
 	}{
 		{"fdatasync", file.Fd(), (*syncer).dataSync, nil},
-		{"fsync", file.Fd(), (*syncer).fullSync, nil},
 		{"fdatasync of a closed file", badFd, (*syncer).dataSync, unix.EBADF},
-		{"fsync of a closed file", badFd, (*syncer).fullSync, unix.EBADF},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,6 +65,56 @@ func TestSyncerSyncs(t *testing.T) {
 				t.Fatalf("sync: %v, want %v", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestLogSync checks a log's lazy syncs: a request returns at once, wait
+// waits for the syncs asked for, and a sync that failed sticks.
+func TestLogSync(t *testing.T) {
+	s := aioSyncer(t)
+	file, err := os.Create(filepath.Join(t.TempDir(), "000001.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	logs := newLogSyncs(s)
+	l := logs.add(file.Fd())
+	before := s.n.Load()
+	for range 50 {
+		if _, err := file.Write(make([]byte, 512)); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.request(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := logs.durable(); err != nil {
+		t.Fatal(err)
+	}
+	// Requests made while a sync is under way share the next one.
+	if n := s.n.Load() - before; n < 1 || n > 50 {
+		t.Fatalf("%d syncs for 50 requests", n)
+	}
+	l.mu.Lock()
+	busy := l.busy
+	l.mu.Unlock()
+	if busy {
+		t.Fatal("a sync under way after durable returned")
+	}
+	logs.remove(l)
+
+	closed, err := os.Create(filepath.Join(t.TempDir(), "000002.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := logs.add(closed.Fd())
+	closed.Close()
+	_ = bad.request()
+	if err := logs.durable(); !errors.Is(err, unix.EBADF) {
+		t.Fatalf("durable after a failed sync: %v, want EBADF", err)
+	}
+	if err := bad.request(); !errors.Is(err, unix.EBADF) {
+		t.Fatalf("request after a failed sync: %v, want it to stick", err)
 	}
 }
 

@@ -7,8 +7,8 @@ package crawler
 
 import "os"
 
-// syncer syncs files; here with plain blocking calls. A nil *syncer is
-// ready to use, and it is safe for concurrent use.
+// syncer syncs files; here there is none, and a nil *syncer is what
+// newSyncer gives: its callers sync with plain blocking calls.
 type syncer struct{}
 
 func newSyncer() *syncer { return nil }
@@ -16,8 +16,8 @@ func newSyncer() *syncer { return nil }
 // async reports whether s syncs without holding a processor: never here.
 func (s *syncer) async() bool { return false }
 
-// dataSync and fullSync are not called where async is false.
-func (s *syncer) dataSync(uintptr) error { return os.ErrInvalid }
-func (s *syncer) fullSync(uintptr) error { return os.ErrInvalid }
+// dataSync and submit are not called where async is false.
+func (s *syncer) dataSync(uintptr) error            { return os.ErrInvalid }
+func (s *syncer) submit(uintptr, func(error)) error { return os.ErrInvalid }
 
 func (s *syncer) close() {}

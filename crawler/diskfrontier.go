@@ -68,11 +68,20 @@ type DiskOptions struct {
 // the frontier through [Output] (see [DiskFrontier.Commit]): after a crash
 // the output holds exactly one record for every URL that has one. Once an
 // Output is opened on it, a Finish is kept in memory (State answers from
-// there) and written only by the Output's next commit, in the synced batch
-// that commits the records file's length, so no URL is Done on disk, not
-// even in an unsynced log write that a killed process leaves behind,
-// before its record is; a crash fetches again, for their links, the URLs
-// finished since the last commit.
+// there) and written only by the Output's next commit, in the batch that
+// commits the records file's length, so no URL is Done on disk, not even
+// in an unsynced log write that a killed process leaves behind, before its
+// record is; a crash fetches again, for their links, the URLs finished
+// since the last commit.
+//
+// Where the kernel has asynchronous syncs (Linux), a commit returns once
+// its batch is written to the log, in the operating system's cache, and
+// the fdatasync that puts it on the disk has started: a kill of the
+// process loses no commit that returned, and a power loss the last few
+// milliseconds of them (their URLs are fetched again, and recorded once),
+// the store and the output going back together to the last commit
+// synced. Close and SetMeta wait for their syncs. Elsewhere every commit
+// waits for its sync.
 //
 // A write that fails (a full disk: ENOSPC) sticks: every later call
 // returns its error, so the directory keeps the last consistent prefix and
@@ -89,8 +98,11 @@ type DiskFrontier struct {
 	lock *os.File
 	opt  DiskOptions
 	// syncs makes the log's syncs (and the Output's) without holding a
-	// processor; see asyncsync_linux.go.
+	// processor (see asyncsync_linux.go); logs are the log files whose
+	// syncs are not waited for (see syncFS). Both nil where the kernel
+	// has no asynchronous syncs.
 	syncs *syncer
+	logs  *logSyncs
 
 	stop chan struct{} // closed by Close to end the syncer
 	done chan struct{} // closed when the syncer has ended
@@ -175,7 +187,9 @@ func OpenDiskFrontier(dir string, o *DiskOptions) (*DiskFrontier, error) {
 		return nil, err
 	}
 	f.lock = lock
-	f.syncs = newSyncer()
+	if f.syncs = newSyncer(); f.syncs.async() && f.opt.fs == nil {
+		f.logs = newLogSyncs(f.syncs)
+	}
 	if err := f.open(); err != nil {
 		if f.db != nil {
 			f.db.Close()
@@ -301,7 +315,11 @@ func (f *DiskFrontier) load() error {
 	f.lease = epoch << 40
 	b := f.db.NewBatch()
 	_ = b.Set(metaKey("epoch"), binary.AppendUvarint(nil, epoch), nil)
-	if err := b.Commit(pebble.Sync); err != nil {
+	err = b.Commit(pebble.Sync)
+	if err == nil {
+		err = f.logs.durable()
+	}
+	if err != nil {
 		return fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
 	}
 	return nil
@@ -371,7 +389,14 @@ func (f *DiskFrontier) SetMeta(_ context.Context, name string, value []byte) err
 	defer f.mu.Unlock()
 	b := f.db.NewBatch()
 	_ = b.Set(metaKey("user."+name), value, nil)
-	return f.apply(b, true)
+	if err := f.apply(b, true); err != nil {
+		return err
+	}
+	if err := f.logs.durable(); err != nil {
+		f.err = writeError(f.dir, err)
+		return f.err
+	}
+	return nil
 }
 
 // usable returns the sticky error, or an error once closed.
@@ -448,7 +473,10 @@ func (f *DiskFrontier) Close() error {
 	defer f.mu.Unlock()
 	err := f.err
 	if err == nil {
-		if err = guard(func() error { return f.db.LogData(nil, pebble.Sync) }); err != nil {
+		if err = guard(func() error { return f.db.LogData(nil, pebble.Sync) }); err == nil {
+			err = f.logs.durable()
+		}
+		if err != nil {
 			err = writeError(f.dir, err)
 		}
 	}

@@ -174,6 +174,7 @@ func crash(t *testing.T, f *DiskFrontier) {
 	close(f.stop)
 	<-f.done
 	must(t, f.db.Close())
+	f.syncs.close()
 	unlockDir(f.lock)
 }
 

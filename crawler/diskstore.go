@@ -66,8 +66,8 @@ func (f *DiskFrontier) options(create bool) *pebble.Options {
 	}
 	if f.opt.fs != nil {
 		opts.FS = f.opt.fs
-	} else if f.syncs.async() {
-		opts.FS = syncFS{FS: vfs.Default, s: f.syncs}
+	} else if f.logs != nil {
+		opts.FS = syncFS{FS: vfs.Default, logs: f.logs}
 	}
 	opts.Levels = make([]pebble.LevelOptions, 7)
 	for i := range opts.Levels {

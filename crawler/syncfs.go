@@ -1,22 +1,35 @@
 // This file holds the file system the DiskFrontier's store writes its log
-// through: the disk's, with the log's syncs made by a syncer, which does
-// not hold a processor while the disk works.
+// through: the disk's, with the log's syncs started by a syncer and not
+// waited for, so that a commit returns once its bytes are in the
+// operating system's hands (safe from a kill of the process) and the
+// crawl does not wait for the disk.
 
 package crawler
 
 import (
+	"errors"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/cockroachdb/pebble/vfs"
 )
 
 // syncFS is fs with the syncs of the write-ahead logs (the files ending
-// in .log that Pebble creates or recycles) made by s; the other files,
-// synced by flushes and compactions off the crawl's path, are fs's own.
+// in .log that Pebble creates or recycles) made lazily by logs; the other
+// files, synced by flushes and compactions off the crawl's path, are fs's
+// own.
+//
+// Pebble writes a log's bytes before it syncs them, and a synced commit
+// returns once the sync does: here, once the fdatasync has started (and
+// the one before it has not failed). A commit is then in the operating
+// system's cache, where a kill of the process leaves it, and on the disk
+// once that fdatasync ends, a few milliseconds later; logs.durable waits
+// for that. After a power loss the store holds a prefix of its commits,
+// as Pebble's log recovery keeps the records before the first torn one.
 type syncFS struct {
 	vfs.FS
-	s *syncer
+	logs *logSyncs
 }
 
 // Create implements vfs.FS.
@@ -35,20 +48,141 @@ func (fs syncFS) wrap(name string, f vfs.File, err error) (vfs.File, error) {
 	if err != nil || !strings.HasSuffix(name, ".log") || f.Fd() == vfs.InvalidFd {
 		return f, err
 	}
-	return syncFile{File: f, s: fs.s}, nil
+	return syncFile{File: f, l: fs.logs.add(f.Fd()), logs: fs.logs}, nil
 }
 
-// syncFile is a log file whose syncs its syncer makes.
+// syncFile is a log file whose syncs its logSync makes.
 type syncFile struct {
 	vfs.File
-	s *syncer
+	l    *logSync
+	logs *logSyncs
 }
 
-// Sync implements vfs.File.
-func (f syncFile) Sync() error { return f.s.fullSync(f.Fd()) }
+// Sync implements vfs.File: it starts an fdatasync, which is enough for a
+// log (Pebble's own syncs of its logs are fdatasyncs).
+func (f syncFile) Sync() error { return f.l.request() }
 
 // SyncData implements vfs.File.
-func (f syncFile) SyncData() error { return f.s.dataSync(f.Fd()) }
+func (f syncFile) SyncData() error { return f.l.request() }
+
+// Close implements vfs.File: it waits for the file's syncs first.
+func (f syncFile) Close() error {
+	err := f.l.wait()
+	f.logs.remove(f.l)
+	return errors.Join(err, f.File.Close())
+}
+
+// logSyncs are the logs open for writing, whose syncs durable waits for.
+// It is safe for concurrent use.
+type logSyncs struct {
+	s    *syncer
+	mu   sync.Mutex
+	live map[*logSync]struct{}
+}
+
+func newLogSyncs(s *syncer) *logSyncs {
+	return &logSyncs{s: s, live: make(map[*logSync]struct{})}
+}
+
+func (ls *logSyncs) add(fd uintptr) *logSync {
+	l := &logSync{s: ls.s, fd: fd}
+	l.idle = sync.NewCond(&l.mu)
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.live[l] = struct{}{}
+	return l
+}
+
+func (ls *logSyncs) remove(l *logSync) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	delete(ls.live, l)
+}
+
+// durable waits until every sync asked of the open logs has ended, and
+// returns the first that failed.
+func (ls *logSyncs) durable() error {
+	if ls == nil {
+		return nil
+	}
+	ls.mu.Lock()
+	live := make([]*logSync, 0, len(ls.live))
+	for l := range ls.live {
+		live = append(live, l)
+	}
+	ls.mu.Unlock()
+	var err error
+	for _, l := range live {
+		err = errors.Join(err, l.wait())
+	}
+	return err
+}
+
+// logSync runs one log's fdatasyncs one at a time: a sync asked for while
+// one is under way starts when it ends, covering every request made
+// meanwhile. A failed sync sticks: every later request returns its error.
+type logSync struct {
+	s  *syncer
+	fd uintptr
+
+	mu    sync.Mutex
+	idle  *sync.Cond // broadcast when busy turns false
+	busy  bool       // an fdatasync is under way
+	again bool       // asked for since it started
+	err   error
+}
+
+// request starts an fdatasync of the log, or has one start when the one
+// under way ends, and returns without waiting for it.
+func (l *logSync) request() error {
+	l.mu.Lock()
+	if l.err != nil || l.busy {
+		l.again = l.busy
+		err := l.err
+		l.mu.Unlock()
+		return err
+	}
+	l.busy = true
+	l.mu.Unlock()
+	l.start()
+	return nil
+}
+
+// start submits an fdatasync; l.busy is set and l.mu is not held.
+func (l *logSync) start() {
+	if err := l.s.submit(l.fd, l.ended); err != nil {
+		l.ended(err)
+	}
+}
+
+// ended takes the outcome of an fdatasync, and starts the next one if it
+// was asked for meanwhile.
+func (l *logSync) ended(err error) {
+	l.mu.Lock()
+	if err != nil && l.err == nil {
+		l.err = err
+	}
+	if l.again && l.err == nil {
+		l.again = false
+		l.mu.Unlock()
+		l.start()
+		return
+	}
+	l.busy, l.again = false, false
+	l.idle.Broadcast()
+	l.mu.Unlock()
+}
+
+// wait waits until no sync of the log is under way or asked for, and
+// returns the first that failed.
+func (l *logSync) wait() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for l.busy {
+		l.idle.Wait()
+	}
+	return l.err
+}
 
 // syncFile makes file's data durable, through f's syncer when it syncs
 // asynchronously.
