@@ -1,7 +1,7 @@
 // This file holds the RedisFrontier's finishes in the background: a Finish
 // of a lease this process holds, or a page's finish with the admission of
 // its links, returns at once, and one goroutine sends the finishes
-// waiting, pipelined, in one round trip.
+// waiting as one script call (one a MaxPages), in one round trip.
 
 package crawler
 
@@ -31,7 +31,7 @@ type finishAnswer struct {
 }
 
 // finishPage finishes e, a page whose links are links, and admits them
-// under the options o, in one script call; it answers done (from another
+// under the options o, in one step; it answers done (from another
 // goroutine, or before it returns) with the links' admission codes. A
 // lease this frontier holds is finished in the background with others, in
 // one round trip; the scheduler does not wait on Redis for each page.
@@ -122,9 +122,10 @@ func (f *RedisFrontier) linger(ctx context.Context, t *time.Timer) {
 	}
 }
 
-// flushFinishes sends the finishes queued, pipelined. A finish sent twice
-// (a reply lost, a script reloaded after a restart) finds its lease gone
-// the second time and changes nothing; its links are found seen.
+// flushFinishes sends the finishes queued, in one round trip. A finish
+// sent twice (a reply lost, a script reloaded after a restart) finds its
+// lease gone the second time and changes nothing; its links are found
+// seen.
 func (f *RedisFrontier) flushFinishes(ctx context.Context) {
 	f.mu.Lock()
 	ops := f.fin

@@ -75,9 +75,10 @@ type RedisOptions struct {
 // by one of them.
 //
 //   - Admission of a batch is one Lua script: atomic, one round trip. A
-//     crawl finishes a page and admits its links in one script call, sent
-//     in the background and pipelined with others, and links this process
-//     has found in the seen-set lately (SeenCache) are not sent again.
+//     crawl finishes a page and admits its links in the background: the
+//     pages finished within 2 ms go out as one script call, and links this
+//     process has found in the seen-set lately (SeenCache) are not sent
+//     again.
 //   - MaxPages of the crawls sharing it is one count, kept by the scripts,
 //     and each host's robots.txt is fetched by one of them and kept for
 //     the others until robots.txt's 24 hours are over.
