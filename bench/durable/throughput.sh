@@ -2,10 +2,11 @@
 # Throughput of sluice crawl --state against the in-memory crawl on the
 # crawl benchmark site (scenario A of bench/crawl/run.sh: 20,000 pages, 10
 # links each, no latency, -c 50), same run, rounds alternating which goes
-# first, a fresh server and state dir for each crawl. --state raises
-# GOMAXPROCS to 2 when it is 1 (the syncs of its commits would stall the
-# one processor), so each round also runs the in-memory crawl with
-# GOMAXPROCS=2 ("memory2"), for a comparison on equal terms.
+# first, a fresh server and state dir for each crawl. Each round also
+# runs the in-memory crawl with GOMAXPROCS=2 ("memory2"): --state raises
+# GOMAXPROCS to 2 when it is 1 where its syncs would hold the one
+# processor (without the kernel's asynchronous I/O; on Linux it keeps it
+# at 1), and the comparison on equal terms is then against memory2.
 #
 #   ROUNDS=3 bench/durable/throughput.sh
 source "$(dirname "$0")/../crawl/lib.sh"
