@@ -190,3 +190,41 @@ func countKeys(t *testing.T, f *DiskFrontier, kind byte) int {
 	must(t, iter.Close())
 	return n
 }
+
+// TestOutputSyncsTailInBackground checks that a commit starts the file's
+// sync once it is due and that a later commit, once the sync has ended,
+// drops the copies of the records it covers, and Close the rest.
+func TestOutputSyncsTailInBackground(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	f := openDisk(t, dir, nil)
+	defer f.Close()
+	out, err := OpenOutput(f, filepath.Join(dir, "out"))
+	must(t, err)
+	write := func(i int) {
+		t.Helper()
+		must(t, out.Write(fmt.Sprintf("http://a.example/%d", i), fmt.Appendf(nil, "record %d\n", i)))
+		must(t, out.Commit(ctx))
+	}
+	write(0)
+	write(1)
+	if n := countKeys(t, f, kindTail); n != 2 {
+		t.Fatalf("%d copies of commits in the log, want 2", n)
+	}
+	out.commitMu.Lock()
+	out.lastSync = time.Now().Add(-2 * tailSyncEvery) // a sync is due
+	out.commitMu.Unlock()
+	write(2)
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 3; countKeys(t, f, kindTail) > 1; i++ { // the last commit's copy stays
+		if time.Now().After(deadline) {
+			t.Fatalf("%d copies of commits in the log 10 s after the file's sync began", countKeys(t, f, kindTail))
+		}
+		time.Sleep(5 * time.Millisecond)
+		write(i)
+	}
+	must(t, out.Close(ctx))
+	if n := countKeys(t, f, kindTail); n != 0 {
+		t.Fatalf("%d copies of records kept after Close", n)
+	}
+}
