@@ -36,6 +36,9 @@ type crawlRecord struct {
 	err  error            // the error behind Error, for the summary
 	resp *sluice.Response // for --save and --include, until written
 	done chan error       // with --state: told when the record is written
+	// stored: with --state, the visit has written the record to the
+	// records file itself; the writer only counts it.
+	stored bool
 	// written, when not nil, is closed once the record has been handed to
 	// the operating system (flushed), for a visit that waits for it.
 	written chan struct{}
@@ -90,8 +93,14 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 	stopAbort := e.onAbort(c.Abort) // a second signal cuts the grace period short
 	visit := recordVisit(records, writeFailed, worker)
 	if d != nil {
-		visit = d.visitFunc(ctx, records)
-		c.Frontier, c.VisitWorkers = d.f, c.MaxInFlight
+		c.Frontier = d.f
+		if o.keep.active() {
+			// The writer keeps the body before it writes the record,
+			// and each visit waits for it.
+			visit, c.VisitWorkers = d.visitFunc(ctx, records), c.MaxInFlight
+		} else {
+			visit = d.storeFunc(ctx, records)
+		}
 		if d.recrawl {
 			c.PageHeader = d.pageHeader(ctx)
 		}
@@ -182,7 +191,9 @@ func (o *crawlOptions) startWriter(ctx context.Context, out io.Writer, records <
 			r.resp = nil
 			var err error
 			if d != nil {
-				err = d.write(r) // the committer makes it durable
+				if !r.stored {
+					err = d.write(r) // the committer makes it durable
+				}
 			} else {
 				err = w.write(r)
 			}

@@ -98,6 +98,7 @@ type durable struct {
 	// recrawlLater: --recrawl was asked for while the first pass had not
 	// ended; this run ends it, the next --recrawl starts the recrawl.
 	recrawlLater bool
+	mu           sync.Mutex // for buf and enc
 	buf          bytes.Buffer
 	enc          *json.Encoder
 
@@ -338,8 +339,31 @@ func (d *durable) visitFunc(ctx context.Context, records chan<- *crawlRecord) fu
 	}
 }
 
-// write appends r to the records file.
+// storeFunc returns the visit function of a durable crawl that keeps no
+// bodies: it writes the record to the records file's buffer itself and
+// hands it to the writer only to be counted, so that a visit does not wait
+// for another goroutine (on bench/durable/throughput.sh's site, two
+// goroutine switches a page, and a visit worker for each slot).
+func (d *durable) storeFunc(ctx context.Context, records chan<- *crawlRecord) func(*crawler.Page) error {
+	return func(p *crawler.Page) error {
+		r, err := d.visit(ctx, p)
+		if err != nil || r == nil {
+			return err
+		}
+		r.resp = nil
+		if err := d.write(r); err != nil {
+			return fmt.Errorf("%w: %w", errOutputFailed, err)
+		}
+		r.stored = true
+		records <- r
+		return nil
+	}
+}
+
+// write appends r to the records file. It is safe for concurrent use.
 func (d *durable) write(r *crawlRecord) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.buf.Reset()
 	if err := d.enc.Encode(r); err != nil {
 		return err

@@ -119,3 +119,61 @@ func TestFetchResume(t *testing.T) {
 		t.Fatalf("--resume to stdout: exit %d: %s", code, errOut)
 	}
 }
+
+// TestCrawlStateRecordPaths crawls with --state both ways a record reaches
+// the records file: written by the visit itself, and, with --save, by the
+// writer after it has saved the body. Each gives every page once, and
+// counts every page in the summary.
+func TestCrawlStateRecordPaths(t *testing.T) {
+	site := crawltest.NewSite(200, 6)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	tests := []struct {
+		name  string
+		extra []string
+		saved bool
+	}{
+		{"record written by the visit", nil, false},
+		{"record written after --save", []string{"--save", "bodies"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			dir := filepath.Join(tmp, "state")
+			args := []string{"crawl", "-c", "8", "--state", dir}
+			for _, a := range tc.extra {
+				if a == "bodies" {
+					a = filepath.Join(tmp, a)
+				}
+				args = append(args, a)
+			}
+			code, _, errOut := runFetchCLI(context.Background(), "", append(args, srv.URL+"/p/0")...)
+			if code != 0 || !strings.Contains(errOut, "crawled 200 URLs") {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, "pages.jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]int{}
+			saved := 0
+			for _, r := range decodeCrawl(t, string(data)) {
+				seen[r.URL]++
+				if r.Saved != "" {
+					saved++
+				}
+			}
+			if len(seen) != 200 {
+				t.Fatalf("%d distinct URLs recorded, want 200", len(seen))
+			}
+			for u, n := range seen {
+				if n != 1 {
+					t.Errorf("%s recorded %d times", u, n)
+				}
+			}
+			if want := map[bool]int{true: 200}[tc.saved]; saved != want {
+				t.Errorf("%d records name a saved body, want %d", saved, want)
+			}
+		})
+	}
+}
