@@ -53,7 +53,7 @@ echo "PAGES=$pages LINKS=$links TARGET=$target DURATION=$duration"
 echo
 echo "| s | RSS MiB | records | URLs taken in | state dir MiB |"
 echo "|---:|---:|---:|---:|---:|"
-peak=0 at60= n=0 reached=
+peak=0 at60= n=0 reached= row=60
 start=$(date +%s)
 while (($(date +%s) - start < duration)); do
 	sleep 5
@@ -62,8 +62,10 @@ while (($(date +%s) - start < duration)); do
 	((rss > peak)) && peak=$rss
 	[ -z "$at60" ] && ((s >= 60)) && at60=$rss
 	n=$(taken)
-	# Every minute in the table; every sample in the peak.
-	if ((s % 60 < 5)) || { ((target > 0)) && ((n >= target)); }; then
+	# The first sample of each minute in the table; every sample in the
+	# peak.
+	if ((s >= row)) || { ((target > 0)) && ((n >= target)); }; then
+		row=$((s / 60 * 60 + 60))
 		echo "| $s | $rss | $(wc -l <"$tmp/state/pages.jsonl") | $n | $(du -sm "$tmp/state/db" | cut -f1) |"
 	fi
 	if ((target > 0)) && ((n >= target)); then
