@@ -1,44 +1,50 @@
 // This file holds the RedisFrontier's finishes in the background: a Finish
 // of a lease this process holds, or a page's finish with the admission of
 // its links, returns at once, and one goroutine sends the finishes
-// waiting, pipelined, in one round trip.
+// waiting as one script call (one a MaxPages), in one round trip.
 
 package crawler
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// finishOp is a finish script call waiting to be sent.
+// finishOp is a finish waiting to be sent.
 type finishOp struct {
-	lease uint64
-	keys  []string
-	args  []any
+	e     Entry // the page, with its lease
+	state State
+	o     pageOpts
 	links *linkSet                      // links admitted with the finish
 	done  func(codes []int8, err error) // nil: no answer wanted
 }
 
+// finishAnswer is the answer to one finishOp: whether the lease was
+// current, and the admission codes of the links sent.
+type finishAnswer struct {
+	ok    bool
+	codes []int64
+	err   error
+}
+
 // finishPage finishes e, a page whose links are links, and admits them
-// under the options o, in one script call; it answers done (from another
+// under the options o, in one step; it answers done (from another
 // goroutine, or before it returns) with the links' admission codes. A
 // lease this frontier holds is finished in the background with others, in
 // one round trip; the scheduler does not wait on Redis for each page.
 func (f *RedisFrontier) finishPage(ctx context.Context, e Entry, s State, links []Entry, o pageOpts, done func([]int8, error)) {
-	ls := f.offer(links)
-	keys, args := f.finishArgs(e, s, ls, o)
+	op := finishOp{e: e, state: s, o: o, links: f.offer(links), done: done}
 	answered, mine := f.claim(e.Lease)
 	switch {
 	case mine:
-		f.finishLater(finishOp{lease: e.Lease, keys: keys, args: args, links: ls, done: done})
+		f.finishLater(op)
 	case answered: // finished before: the links still count
 		done(f.admitCapped(ctx, links, o.maxPages))
 	default:
-		_, codes, err := f.finishNow(ctx, e.Lease, keys, args, ls)
+		_, codes, err := f.finishNow(ctx, op)
 		done(codes, err)
 	}
 }
@@ -116,58 +122,68 @@ func (f *RedisFrontier) linger(ctx context.Context, t *time.Timer) {
 	}
 }
 
-// flushFinishes sends the finishes queued, pipelined. A finish sent twice
-// (a reply lost, a script reloaded after a restart) finds its lease gone
-// the second time and changes nothing; its links are found seen.
+// flushFinishes sends the finishes queued, in one round trip. A finish
+// sent twice (a reply lost, a script reloaded after a restart) finds its
+// lease gone the second time and changes nothing; its links are found
+// seen.
 func (f *RedisFrontier) flushFinishes(ctx context.Context) {
 	f.mu.Lock()
 	ops := f.fin
 	f.fin = nil
 	f.finBusy = len(ops) > 0
 	f.mu.Unlock()
-	var cmds []*redis.Cmd
+	var res []finishAnswer
 	var err error
 	if len(ops) > 0 {
-		cmds, err = f.sendFinishes(ctx, ops)
+		res, err = f.sendFinishes(ctx, ops)
 		if err != nil {
 			f.log.Warn("crawler: redis finish", "urls", len(ops), "err", err)
 		}
 	}
 	f.mu.Lock()
 	for _, op := range ops {
-		delete(f.finishing, op.lease)
+		delete(f.finishing, op.e.Lease)
 	}
 	f.finBusy = false
 	f.finDone.Broadcast()
 	f.mu.Unlock()
 	for i, op := range ops {
-		if op.done == nil {
-			continue
-		}
-		if err != nil {
+		switch {
+		case op.done == nil:
+		case err != nil:
 			op.done(nil, err)
-			continue
+		case res[i].err != nil:
+			op.done(nil, res[i].err)
+		default:
+			op.done(f.answer(op.links, res[i].codes))
 		}
-		res, rerr := cmds[i].Int64Slice()
-		if rerr == nil && len(res) == 0 {
-			rerr = errors.New("crawler: redis finish: empty answer")
-		}
-		if rerr != nil {
-			op.done(nil, rerr)
-			continue
-		}
-		op.done(f.answer(op.links, res[1:]))
 	}
 }
 
-// sendFinishes sends ops in one pipeline, retrying while Redis is
-// unreachable, and returns their commands.
-func (f *RedisFrontier) sendFinishes(ctx context.Context, ops []finishOp) ([]*redis.Cmd, error) {
-	cmds := make([]*redis.Cmd, len(ops))
+// sendFinishes sends ops, one script call for each run of ops under the
+// same MaxPages, pipelined, retrying while Redis is unreachable, and
+// returns the answer to each.
+func (f *RedisFrontier) sendFinishes(ctx context.Context, ops []finishOp) ([]finishAnswer, error) {
+	keys := []string{f.key("n"), f.key("r"), f.key("t"), f.key("h")}
+	var calls [][]any
+	var runs []int // ops in each call
+	for lo := 0; lo < len(ops); {
+		hi := lo + 1
+		for hi < len(ops) && ops[hi].o.maxPages == ops[lo].o.maxPages {
+			hi++
+		}
+		args := []any{f.prefix, f.mask, ops[lo].o.maxPages, hi - lo}
+		for i := lo; i < hi; i++ {
+			args = f.appendFinish(args, &ops[i])
+		}
+		calls, runs = append(calls, args), append(runs, hi-lo)
+		lo = hi
+	}
+	cmds := make([]*redis.Cmd, len(calls))
 	send := func(ctx context.Context) error {
 		_, err := f.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i, op := range ops {
-				cmds[i] = finishScript.EvalSha(ctx, p, op.keys, op.args...)
+			for i, args := range calls {
+				cmds[i] = finishScript.EvalSha(ctx, p, keys, args...)
 			}
 			return nil
 		})
@@ -185,7 +201,36 @@ func (f *RedisFrontier) sendFinishes(ctx context.Context, ops []finishOp) ([]*re
 	if err != nil {
 		return nil, fmt.Errorf("crawler: redis finish: %w", err)
 	}
-	return cmds, nil
+	out := make([]finishAnswer, 0, len(ops))
+	for i, cmd := range cmds {
+		out = splitFinishes(out, ops[len(out):len(out)+runs[i]], cmd)
+	}
+	return out, nil
+}
+
+// splitFinishes appends the answers to ops of one script call, cmd: per
+// op, ok, then the codes of its links sent.
+func splitFinishes(out []finishAnswer, ops []finishOp, cmd *redis.Cmd) []finishAnswer {
+	res, err := cmd.Int64Slice()
+	if err == nil {
+		n := 0
+		for _, op := range ops {
+			n += 1 + len(op.links.send)
+		}
+		if n != len(res) {
+			err = fmt.Errorf("%d answers for %d finishes", len(res), len(ops))
+		}
+	}
+	for _, op := range ops {
+		if err != nil {
+			out = append(out, finishAnswer{err: fmt.Errorf("crawler: redis finish: %w", err)})
+			continue
+		}
+		k := 1 + len(op.links.send)
+		out = append(out, finishAnswer{ok: res[0] == 1, codes: res[1:k]})
+		res = res[k:]
+	}
+	return out
 }
 
 // settle waits until the finishes queued so far have been sent.

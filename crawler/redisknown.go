@@ -10,22 +10,11 @@ import (
 	"sync"
 )
 
-// knownCache is a recentSet safe for concurrent use.
+// knownCache is a recentSet and the mutex that guards it: offer and answer
+// hold it for a batch of links.
 type knownCache struct {
 	mu  sync.Mutex
 	set recentSet
-}
-
-func (c *knownCache) has(fp [16]byte) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.set.has(fp)
-}
-
-func (c *knownCache) add(fp [16]byte) {
-	c.mu.Lock()
-	c.set.add(fp)
-	c.mu.Unlock()
 }
 
 // linkSet is a batch offered for admission, less the URLs known seen.
@@ -40,9 +29,11 @@ type linkSet struct {
 // not know.
 func (f *RedisFrontier) offer(batch []Entry) *linkSet {
 	ls := &linkSet{n: len(batch)}
+	f.seen.mu.Lock()
+	defer f.seen.mu.Unlock()
 	for i, e := range batch {
 		fp := fingerprint(e.URL)
-		if f.seen.has(fp) {
+		if f.seen.set.has(fp) {
 			continue
 		}
 		ls.idx = append(ls.idx, i)
@@ -71,10 +62,12 @@ func (f *RedisFrontier) answer(ls *linkSet, res []int64) ([]int8, error) {
 		return nil, fmt.Errorf("crawler: redis admit: %d answers for %d URLs", len(res), len(ls.send))
 	}
 	codes := make([]int8, ls.n)
+	f.seen.mu.Lock()
+	defer f.seen.mu.Unlock()
 	for i, v := range res {
 		codes[ls.idx[i]] = int8(v)
 		if int8(v) != admitOver {
-			f.seen.add(ls.fps[i])
+			f.seen.set.add(ls.fps[i])
 		}
 	}
 	return codes, nil

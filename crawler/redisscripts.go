@@ -57,13 +57,15 @@ local function unbusy(h, host, k)
 end
 `
 
-// luaAdmit admits the count URLs given from ARGV[base+1] on, two
-// arguments each (host, item), under a crawl-wide cap on URLs admitted
-// (0: none). The bucket, field and queue of a URL are found from its item
-// and host, so a call carries each URL once. Returns 1 per new URL, 0 per
-// URL seen before, 2 per new URL over the cap.
+// luaAdmit admits URLs under a crawl-wide cap on URLs admitted (0: none).
+// admitter checks the seen-set's layout and returns the state of a batch
+// of admissions; admit(a, base, count, out) admits the count URLs given
+// from ARGV[base] on, two arguments each (host, item), appending to out 1
+// per new URL, 0 per URL seen before, 2 per new URL over the cap. The
+// bucket, field and queue of a URL are found from its item and host, so a
+// call carries each URL once. The caller adds a.added to the counts.
 const luaAdmit = `
-local function admit(prefix, mask, cap, base, count)
+local function admitter(prefix, mask, cap)
   local n = prefix .. 'n'
   local m, want = redis.call('HGET', n, 'm'), mask .. '/11'
   if not m then
@@ -71,37 +73,42 @@ local function admit(prefix, mask, cap, base, count)
   elseif m ~= want then
     error({err = 'crawler: the crawl keeps its seen-set as ' .. m .. ' (bucket mask/fingerprint bytes), not ' .. want .. ': give every process the same SeenBuckets, and the same sluice version'})
   end
-  local out, added, known = {}, 0, {}
   local room = -1
   if cap > 0 then room = math.max(cap - tonumber(redis.call('HGET', n, 'a') or '0'), 0) end
-  for i = 1, count do
-    local host, item = ARGV[base + 2 * i - 1], ARGV[base + 2 * i]
+  return {prefix = prefix, mask = mask, room = room, added = 0, known = {}}
+end
+local function admit(a, base, count, out)
+  local prefix, mask = a.prefix, a.mask
+  for i = 0, count - 1 do
+    local host, item = ARGV[base + 2 * i], ARGV[base + 2 * i + 1]
     local fp = string.sub(item, 1, 11)
     local b, f = bucket(prefix, mask, fp), string.sub(fp, 4)
-    if room == 0 then
-      if redis.call('HEXISTS', b, f) == 1 then out[i] = 0 else out[i] = 2 end
+    local code = 0
+    if a.room == 0 then
+      if redis.call('HEXISTS', b, f) == 0 then code = 2 end
     elseif redis.call('HSETNX', b, f, 'p') == 1 then
       redis.call('RPUSH', prefix .. 'q:' .. host, item)
-      if not known[host] then ready(prefix .. 'r', prefix .. 't', host); known[host] = true end
-      added = added + 1
-      if room > 0 then room = room - 1 end
-      out[i] = 1
-    else
-      out[i] = 0
+      if not a.known[host] then ready(prefix .. 'r', prefix .. 't', host); a.known[host] = true end
+      a.added = a.added + 1
+      if a.room > 0 then a.room = a.room - 1 end
+      code = 1
     end
+    out[#out + 1] = code
   end
-  if added > 0 then
-    redis.call('HINCRBY', n, 'p', added)
-    redis.call('HINCRBY', n, 'a', added)
-  end
-  return out
 end
 `
 
 // admitScript: KEYS n; ARGV prefix, mask, cap, count, then per URL host,
 // item. Returns admit's codes.
 var admitScript = redis.NewScript(luaPrelude + luaAdmit + `
-return admit(ARGV[1], ARGV[2], tonumber(ARGV[3]), 4, tonumber(ARGV[4]))
+local a = admitter(ARGV[1], ARGV[2], tonumber(ARGV[3]))
+local out = {}
+admit(a, 5, tonumber(ARGV[4]), out)
+if a.added > 0 then
+  redis.call('HINCRBY', KEYS[1], 'p', a.added)
+  redis.call('HINCRBY', KEYS[1], 'a', a.added)
+end
+return out
 `)
 
 // popScript: KEYS n r t h l o:WORKER q:HOST; ARGV host, worker, delay µs,
@@ -129,15 +136,18 @@ if not items then
   redis.call('ZREM', KEYS[2], host)
   return {0}
 end
-local out = {3}
-for _, item in ipairs(items) do
-  local lease = redis.call('INCR', KEYS[5])
+local out, owned = {3}, {}
+local first = redis.call('INCRBY', KEYS[5], #items) - #items
+for j, item in ipairs(items) do
+  local lease = first + j
   local fp = string.sub(item, 1, 11)
   redis.call('HSET', bucket(ARGV[7], ARGV[8], fp), string.sub(fp, 4), 'i' .. lease .. '@' .. worker)
-  redis.call('HSET', KEYS[6], lease, host .. '\n' .. item)
+  owned[2 * j - 1] = lease
+  owned[2 * j] = host .. '\n' .. item
   out[#out + 1] = lease
   out[#out + 1] = item
 end
+redis.call('HSET', KEYS[6], unpack(owned))
 redis.call('HINCRBY', KEYS[1], 'p', -#items)
 redis.call('HINCRBY', KEYS[1], 'i', #items)
 redis.call('HINCRBY', KEYS[4], host, #items)
@@ -179,27 +189,63 @@ unbusy(KEYS[4], ARGV[3], 1)
 return 1
 `)
 
-// finishScript: KEYS n r t h bucket; ARGV field, lease, host, state,
-// prefix, mask, cap, uncount, count, then per link host, item. It admits
-// the page's links first (so the crawl is never seen empty in between),
-// then finishes the page; with uncount 1, the page no longer counts
-// against the cap (robots.txt denied it). Returns {ok, codes...}: ok is 0
-// when the lease is not current, or when lease is 0 and the URL is in
-// flight.
-var finishScript = redis.NewScript(luaPrelude + luaAdmit + leaseHolder + `
-local out = admit(ARGV[5], ARGV[6], tonumber(ARGV[7]), 9, tonumber(ARGV[9]))
-table.insert(out, 1, 0)
-if ARGV[2] ~= '0' then
-  if not owner then return out end
-  redis.call('HDEL', owner, ARGV[2])
-  redis.call('HINCRBY', KEYS[1], 'i', -1)
-  unbusy(KEYS[4], ARGV[3], 1)
-elseif v and string.sub(v, 1, 1) == 'i' then
-  return out
+// luaFinish finishes one page: fp is its fingerprint's first 11 bytes,
+// lease the lease it was handed out under ('0': none) and state its new
+// state. It reports whether it did (false when the lease is not current, or
+// when lease is '0' and the URL is in flight), and the owner hash and
+// whether the lease's URL left it.
+const luaFinish = `
+local function finish(prefix, mask, fp, lease, state)
+  local b, f = bucket(prefix, mask, fp), string.sub(fp, 4)
+  local v = redis.call('HGET', b, f)
+  if lease ~= '0' then
+    local pre = 'i' .. lease .. '@'
+    if not v or string.sub(v, 1, #pre) ~= pre then return false end
+    redis.call('HDEL', prefix .. 'o:' .. string.sub(v, #pre + 1), lease)
+  elseif v and string.sub(v, 1, 1) == 'i' then
+    return false
+  end
+  redis.call('HSET', b, f, state)
+  return true
 end
-redis.call('HSET', KEYS[5], ARGV[1], ARGV[4])
-if ARGV[8] == '1' then redis.call('HINCRBY', KEYS[1], 'a', -1) end
-out[1] = 1
+`
+
+// finishScript finishes a batch of pages and admits their links, in one
+// call: the finisher's batch is one script, not one script a page, and the
+// counts of the batch are added once. KEYS n r t h; ARGV prefix, mask,
+// cap, pages, then per page fp (11 bytes), lease, host, state, uncount,
+// count, then count links (host, item). Each page's links are admitted
+// before it is finished (so the crawl is never seen empty in between);
+// with uncount 1, the page no longer counts against the cap (robots.txt
+// denied it). Returns per page {ok, codes...}: ok is 0 when the lease is
+// not current, or when lease is 0 and the URL is in flight.
+var finishScript = redis.NewScript(luaPrelude + luaAdmit + luaFinish + `
+local prefix, mask, cap, pages = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local a = admitter(prefix, mask, cap)
+local out, busy, done, uncounted, j = {}, {}, 0, 0, 5
+for _ = 1, pages do
+  local fp, lease, host, state, unc, count = ARGV[j], ARGV[j + 1], ARGV[j + 2], ARGV[j + 3], ARGV[j + 4], tonumber(ARGV[j + 5])
+  local k = #out + 1
+  out[k] = 0
+  admit(a, j + 6, count, out)
+  j = j + 6 + 2 * count
+  if finish(prefix, mask, fp, lease, state) then
+    out[k] = 1
+    if lease ~= '0' then
+      done = done + 1
+      busy[host] = (busy[host] or 0) + 1
+    end
+    if unc == '1' then
+      uncounted = uncounted + 1
+      if a.room >= 0 then a.room = a.room + 1 end
+    end
+  end
+end
+local n = KEYS[1]
+if a.added > 0 then redis.call('HINCRBY', n, 'p', a.added) end
+if a.added ~= uncounted then redis.call('HINCRBY', n, 'a', a.added - uncounted) end
+if done > 0 then redis.call('HINCRBY', n, 'i', -done) end
+for host, k in pairs(busy) do unbusy(KEYS[4], host, k) end
 return out
 `)
 

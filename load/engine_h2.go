@@ -302,7 +302,7 @@ func (w *h2Worker) roundTrip(ctx context.Context, t int, deadline time.Time) (in
 	} else {
 		w.e.tr.reused.Add(1)
 	}
-	if err := c.start(&w.st, w.e.blocks[t], w.e.bodies[t]); err != nil {
+	if err := c.start(ctx, &w.st, w.e.blocks[t], w.e.bodies[t], deadline); err != nil {
 		return 0, err
 	}
 	w.timer.Reset(time.Until(deadline))

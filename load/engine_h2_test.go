@@ -3,6 +3,7 @@ package load
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -203,5 +204,70 @@ func TestH2GoAwayAndStreamLimit(t *testing.T) {
 	}
 	if p := s.peak.Load(); p > 2 || p < 2 {
 		t.Fatalf("at most %d streams open at once on a connection, want 2 (the server's limit)", p)
+	}
+}
+
+// TestH2BodyStalledByServer checks that a request body the server's
+// flow-control windows hold back ends with the request: at its timeout,
+// when the server answers before reading it, and when the run is
+// interrupted. Each run must end well before the stall would.
+func TestH2BodyStalledByServer(t *testing.T) {
+	body := bytes.Repeat([]byte("s"), 4<<20) // past the server's 1 MiB windows
+	srv := h2cServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/stall":
+			<-r.Context().Done()
+		case "/refuse":
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+		}
+	}))
+	defer srv.Close()
+	target := func(path string) []Target {
+		return []Target{{Method: "POST", URL: srv.URL + path, Body: body}}
+	}
+	tests := []struct {
+		name    string
+		cfg     Config
+		cancel  time.Duration // interrupt the run after this long; 0: never
+		want    func(*Report) bool
+		wantErr bool
+	}{
+		{"timeout", Config{Targets: target("/stall"), MaxInFlight: 1, Requests: 3, HTTP2: true, Timeout: 200 * time.Millisecond},
+			0, func(r *Report) bool { return r.Errors[failure.Timeout.String()] == 3 }, false},
+		{"answered early", Config{Targets: target("/refuse"), MaxInFlight: 2, Requests: 6, HTTP2: true, Timeout: time.Minute},
+			0, func(r *Report) bool { return r.StatusCodes["413"] == 6 && len(r.Errors) == 0 }, false},
+		{"interrupted", Config{Targets: target("/stall"), MaxInFlight: 2, Requests: 4, HTTP2: true, Timeout: time.Minute},
+			300 * time.Millisecond, func(r *Report) bool { return r.Interrupted && r.Success == 0 }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.cancel > 0 {
+				time.AfterFunc(tt.cancel, cancel)
+			}
+			type outcome struct {
+				rep *Report
+				err error
+			}
+			done := make(chan outcome, 1)
+			go func() {
+				rep, err := Run(ctx, tt.cfg)
+				done <- outcome{rep, err}
+			}()
+			select {
+			case o := <-done:
+				if (o.err != nil) != tt.wantErr {
+					t.Fatalf("Run error %v, want error %v", o.err, tt.wantErr)
+				}
+				if o.rep == nil || !tt.want(o.rep) {
+					t.Fatalf("report %+v", o.rep)
+				}
+			case <-time.After(20 * time.Second):
+				cancel()
+				<-done
+				t.Fatal("the run waited on the stalled body past 20 s")
+			}
+		})
 	}
 }

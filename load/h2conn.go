@@ -5,6 +5,7 @@ package load
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -48,11 +49,13 @@ var (
 // delivers the outcome on res; everything else is guarded by the
 // connection's locks as noted.
 type h2Stream struct {
-	id      uint32     // under h2Conn.smu once registered
-	status  int        // written by the reader under smu, read after res
-	recvd   int        // body bytes since the last window update; under smu
-	sendWin int64      // under h2Conn.fmu
-	res     chan error // buffered 1: exactly one outcome per registration
+	id      uint32      // under h2Conn.smu once registered
+	status  int         // written by the reader under smu, read after res
+	recvd   int         // body bytes since the last window update; under smu
+	sendWin int64       // under h2Conn.fmu
+	res     chan error  // buffered 1: exactly one outcome per registration
+	ended   atomic.Bool // the outcome was delivered: a body still unsent stops
+	waiting atomic.Bool // the body waits for a window: an outcome wakes it
 }
 
 // h2Conn is one connection. Writers take wmu and write into bw; a flusher
@@ -183,8 +186,11 @@ func (c *h2Conn) flushLoop() {
 	}
 }
 
-// start opens a stream for st and sends its headers and body.
-func (c *h2Conn) start(st *h2Stream, block, body []byte) error {
+// start opens a stream for st and sends its headers and body. A body that
+// waits for the server's flow-control windows past deadline, or past the
+// end of ctx, is abandoned: the stream is reset and start returns
+// errH2Timeout or ctx's error.
+func (c *h2Conn) start(ctx context.Context, st *h2Stream, block, body []byte, deadline time.Time) error {
 	if len(body) > 0 {
 		c.fmu.Lock()
 		st.sendWin = c.initWin
@@ -202,6 +208,7 @@ func (c *h2Conn) start(st *h2Stream, block, body []byte) error {
 		return err
 	}
 	st.id, st.status, st.recvd = c.nextID, 0, 0
+	st.ended.Store(false)
 	c.nextID += 2
 	c.streams[st.id] = st
 	c.smu.Unlock()
@@ -211,7 +218,16 @@ func (c *h2Conn) start(st *h2Stream, block, body []byte) error {
 	werr := c.writeHeaders(st.id, block, len(body) == 0)
 	c.unlockWrite()
 	if werr == nil && len(body) > 0 {
-		werr = c.writeBody(st, body)
+		werr = c.writeBody(ctx, st, body, deadline)
+		switch {
+		case errors.Is(werr, errAnswered): // the server answered early
+			c.lockWrite()
+			werr = c.fr.WriteRSTStream(st.id, http2.ErrCodeCancel)
+			c.unlockWrite()
+		case errors.Is(werr, errH2Timeout) || (werr != nil && ctx.Err() != nil):
+			c.cancel(st)
+			return werr
+		}
 	}
 	if werr != nil {
 		c.fail(werr)
@@ -235,11 +251,9 @@ func (c *h2Conn) writeHeaders(id uint32, block []byte, endStream bool) error {
 }
 
 // writeBody sends body in DATA frames as the flow-control windows allow.
-// It waits for window updates without watching the request's context;
-// the run's end closes the connection, which ends the wait.
-func (c *h2Conn) writeBody(st *h2Stream, body []byte) error {
+func (c *h2Conn) writeBody(ctx context.Context, st *h2Stream, body []byte, deadline time.Time) error {
 	for len(body) > 0 {
-		n, err := c.takeWindow(st, len(body))
+		n, err := c.takeWindow(ctx, st, len(body), deadline)
 		if err != nil {
 			return err
 		}
@@ -254,11 +268,18 @@ func (c *h2Conn) writeBody(st *h2Stream, body []byte) error {
 	return nil
 }
 
+// errAnswered stops a request body that the server answered before it was
+// all sent.
+var errAnswered = errors.New("load: http2: answered before the request body was sent")
+
 // takeWindow waits until both windows allow some of want bytes and takes
-// them.
-func (c *h2Conn) takeWindow(st *h2Stream, want int) (int, error) {
+// them. It stops waiting when the connection fails (its error), when the
+// stream's outcome arrives (errAnswered), at deadline (errH2Timeout) or
+// when ctx ends (ctx's error).
+func (c *h2Conn) takeWindow(ctx context.Context, st *h2Stream, want int, deadline time.Time) (int, error) {
 	c.fmu.Lock()
 	defer c.fmu.Unlock()
+	armed := false
 	for {
 		if c.dead.Load() {
 			return 0, c.failed()
@@ -270,8 +291,33 @@ func (c *h2Conn) takeWindow(st *h2Stream, want int) (int, error) {
 			st.sendWin -= n
 			return int(n), nil
 		}
+		if st.ended.Load() {
+			return 0, errAnswered
+		}
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if !time.Now().Before(deadline) {
+			return 0, errH2Timeout
+		}
+		if !armed { // wake the wait at the deadline, at ctx's end and at the outcome
+			armed = true
+			st.waiting.Store(true)
+			defer st.waiting.Store(false)
+			t := time.AfterFunc(time.Until(deadline), c.wakeWindow)
+			defer t.Stop()
+			defer context.AfterFunc(ctx, c.wakeWindow)()
+		}
 		c.fcond.Wait()
 	}
+}
+
+// wakeWindow wakes the writers waiting for a flow-control window, so that
+// they look at their deadlines and contexts.
+func (c *h2Conn) wakeWindow() {
+	c.fmu.Lock()
+	c.fcond.Broadcast()
+	c.fmu.Unlock()
 }
 
 // failed returns the error the connection failed with, if it did.
@@ -304,11 +350,22 @@ func (c *h2Conn) cancel(st *h2Stream) {
 // complete delivers err (nil: answered) to stream id's worker.
 func (c *h2Conn) complete(id uint32, err error) {
 	c.smu.Lock()
-	if st := c.streams[id]; st != nil {
+	st := c.streams[id]
+	if st != nil {
 		delete(c.streams, id)
-		st.res <- err
+		c.deliver(st, err)
 	}
 	c.smu.Unlock()
+	if st != nil && st.waiting.Load() {
+		c.wakeWindow()
+	}
+}
+
+// deliver hands st its outcome. The caller holds smu and has taken st out
+// of the streams.
+func (c *h2Conn) deliver(st *h2Stream, err error) {
+	st.ended.Store(true)
+	st.res <- err
 }
 
 // fail ends the connection: every stream in flight fails with err and no
@@ -323,7 +380,7 @@ func (c *h2Conn) fail(err error) {
 	}
 	for id, st := range c.streams {
 		delete(c.streams, id)
-		st.res <- err
+		c.deliver(st, err)
 	}
 	c.smu.Unlock()
 	_ = c.nc.Close()
@@ -343,10 +400,11 @@ func (c *h2Conn) goAway(last uint32, code http2.ErrCode) {
 	for id, st := range c.streams {
 		if id > last {
 			delete(c.streams, id)
-			st.res <- fmt.Errorf("load: http2: GOAWAY %v: %w", code, errUnprocessed)
+			c.deliver(st, fmt.Errorf("load: http2: GOAWAY %v: %w", code, errUnprocessed))
 		}
 	}
 	c.smu.Unlock()
+	c.wakeWindow()
 }
 
 // readLoop reads frames until the connection fails or closes.

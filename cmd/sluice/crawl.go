@@ -151,6 +151,9 @@ func (o *crawlOptions) check() error {
 	if o.redis.on() != (o.crawl != "") {
 		return usageErrorf("crawl: --redis and --crawl go together")
 	}
+	if o.redis.on() && o.state.dir != "" {
+		return usageErrorf("crawl: --state and --redis do not go together: a shared crawl is kept in Redis, and survives its processes there")
+	}
 	if o.expect < 0 {
 		return usageErrorf("crawl: --expected-urls must not be negative, got %d", o.expect)
 	}

@@ -80,6 +80,7 @@ func TestCrawlRedisUsageErrors(t *testing.T) {
 		{[]string{"crawl", "--redis", "redis://127.0.0.1:1/0", "http://a.example/"}, "--redis and --crawl go together"},
 		{[]string{"crawl", "--crawl", "x", "http://a.example/"}, "--redis and --crawl go together"},
 		{[]string{"crawl", "--redis", "nope://x", "--crawl", "x"}, "--redis"},
+		{[]string{"crawl", "--redis", "redis://127.0.0.1:1/0", "--crawl", "x", "--state", "dir", "http://a.example/"}, "--state and --redis do not go together"},
 		{[]string{"fetch", "--queue", "q"}, "--redis and --queue go together"},
 		{[]string{"fetch", "--redis", "redis://127.0.0.1:1/0", "--queue", "q", "http://a.example/"}, "not from arguments"},
 		{[]string{"queue", "push", "--queue", "q"}, "--redis and --queue are required"},
