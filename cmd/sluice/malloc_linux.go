@@ -53,10 +53,10 @@ func tuneMalloc() int { return int(C.sluice_tune_malloc()) }
 // trimMallocEvery returns the C allocator's free pages to the system every
 // d until the returned stop is called; stop returns once it has ended.
 // What tuneMalloc leaves of the arenas' holes still grew the RSS of a
-// crawl taking in 10,000,000 URLs from 105 MiB at one minute to 117 MiB
-// (20-25 MiB of the arenas free); trimmed every 5 s (malloc_trim hands back
-// every free page, not only the arena's top), its first five minutes stayed
-// at 93-104 MiB, falling after the first.
+// crawl taking in 10,000,000 URLs (bench/durable/large.sh) from 105 MiB
+// at one minute to 117 MiB (20-25 MiB of the arenas free); trimmed every
+// 5 s (malloc_trim hands back every free page, not only the arena's top),
+// the same crawl stayed at 86-103 MiB from 50 s to its end at 14 minutes.
 func trimMallocEvery(d time.Duration) (stop func()) {
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
