@@ -58,8 +58,12 @@ func syncDir(dir string) error {
 // options returns the Pebble options of the store.
 func (f *DiskFrontier) options(create bool) *pebble.Options {
 	opts := &pebble.Options{
-		Cache: pebble.NewCache(f.opt.CacheSize), MemTableSize: 8 << 20, MaxOpenFiles: 256,
-		ErrorIfNotExists: !create, Logger: quietLogger{},
+		Cache: pebble.NewCache(f.opt.CacheSize),
+		// Memory outside the cache: at most two memtables of 8 MiB (the
+		// one written and one being flushed; writes wait for the flush
+		// beyond that), allocated whole.
+		MemTableSize: 8 << 20, MemTableStopWritesThreshold: 2,
+		MaxOpenFiles: 256, ErrorIfNotExists: !create, Logger: quietLogger{},
 		// Pebble's disk-health wrapper leaks its goroutine when Open
 		// fails; the plain file system has none.
 		FS: vfs.Default,

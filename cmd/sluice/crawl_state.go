@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sluicehq/sluice/crawler"
 	"github.com/spf13/pflag"
@@ -92,9 +93,10 @@ func (was crawlConfig) diff(now crawlConfig) []string {
 
 // durable is a crawl kept in a state dir.
 type durable struct {
-	f       *crawler.DiskFrontier
-	out     *crawler.Output
-	recrawl bool // this pass fetches again what an earlier one recorded
+	f        *crawler.DiskFrontier
+	out      *crawler.Output
+	stopTrim func() // ends the trimming of the C allocator's free pages
+	recrawl  bool   // this pass fetches again what an earlier one recorded
 	// recrawlLater: --recrawl was asked for while the first pass had not
 	// ended; this run ends it, the next --recrawl starts the recrawl.
 	recrawlLater bool
@@ -154,6 +156,7 @@ func openDurable(ctx context.Context, o *crawlOptions, seeds []string, outputSet
 	d.enc.SetEscapeHTML(false)
 	keepRunningDuringSyncs(f)
 	d.out.StartCommitter(ctx)
+	d.stopTrim = trimMallocEvery(mallocTrimInterval)
 	return d, nil
 }
 
@@ -388,8 +391,16 @@ func (d *durable) printRecrawl(w io.Writer) {
 	}
 }
 
+// mallocTrimInterval is how often a crawl with --state hands the C
+// allocator's free pages back (see trimMallocEvery). A trim walks the
+// arenas' free lists and advises the kernel of every free page: 6-14 ms of
+// CPU with the 40-odd MiB of arenas of bench/durable/large.sh, so under
+// 0.3% of a core at this interval.
+const mallocTrimInterval = 5 * time.Second
+
 // close commits the last records and closes the file and the state dir.
 func (d *durable) close(ctx context.Context) error {
+	d.stopTrim()
 	err := d.out.Close(ctx)
 	if ferr := d.f.Close(); err == nil && ferr != nil {
 		err = ferr
