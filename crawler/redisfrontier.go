@@ -102,7 +102,10 @@ type RedisOptions struct {
 //
 // Every key of a crawl carries the hash tag {NAME}, so a crawl lives in one
 // slot of a Redis Cluster. When Redis is unreachable the calls retry with
-// backoff until their context ends, and say so once to the Logger. Redis
+// backoff until their context ends, and say so once to the Logger. A
+// client left with go-redis's own retries (MaxRetries 0) bridges outages
+// of up to a few seconds before the frontier sees them; with MaxRetries -1,
+// as sluice's CLI sets it, every outage is reported. Redis
 // should keep its data (appendonly yes) for a restart to keep the crawl.
 //
 // A RedisFrontier is safe for concurrent use. Close it when done.

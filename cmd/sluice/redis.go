@@ -51,6 +51,13 @@ func (r *redisFlags) client(ctx context.Context, cmd string) (*redis.Client, err
 	if err != nil {
 		return nil, usageErrorf("%s: --redis: %v", cmd, err)
 	}
+	if cmd == "crawl" || cmd == "fetch" {
+		// The frontier and the queue worker retry with backoff themselves
+		// and say so on stderr; the client's own retries would bridge an
+		// outage of up to about 3 s without a word. The one-shot queue
+		// commands keep them.
+		opt.MaxRetries = -1
+	}
 	c := redis.NewClient(opt)
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
