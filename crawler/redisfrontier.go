@@ -136,8 +136,9 @@ type RedisFrontier struct {
 	finUrgent chan struct{} // ends the finisher's linger
 	urgent    atomic.Bool   // someone waits for the finishes (settle)
 	closed    bool
-	lost      atomic.Bool // a Pop's reply was lost: held may miss leases
-	down      atomic.Bool // Redis is unreachable (and it was said)
+	lost      atomic.Bool  // a Pop's reply was lost: held may miss leases
+	beats     atomic.Int64 // heartbeats done, for tests
+	down      atomic.Bool  // Redis is unreachable (and it was said)
 
 	stop      context.CancelFunc // ends the heartbeat and the finisher
 	wg        sync.WaitGroup     // the heartbeat and the finisher

@@ -31,6 +31,7 @@ func (f *RedisFrontier) heartbeat(ctx context.Context) {
 		// unseen by the frontier: the lease of the first is in Redis only.
 		f.lost.Store(true)
 		f.reconcile(ctx)
+		f.beats.Add(1)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
