@@ -35,29 +35,16 @@ func (f *DiskFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
 	for i := range batch {
 		e := &batch[i]
 		fp := fingerprint(e.URL)
-		if f.seen.has(fp) {
+		fresh, err := f.unseen(fp, dup)
+		if err != nil {
+			if b != nil {
+				b.Close()
+			}
+			return nil, err
+		}
+		if !fresh {
 			continue
 		}
-		if dup != nil {
-			if _, ok := dup[fp]; ok {
-				continue
-			}
-			dup[fp] = struct{}{}
-		}
-		if !f.seenAll {
-			_, seen, err := f.get(stateKey(fp))
-			if err != nil {
-				if b != nil {
-					b.Close()
-				}
-				return nil, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
-			}
-			if seen {
-				f.noteSeen(fp)
-				continue
-			}
-		}
-		f.noteSeen(fp)
 		host := e.host()
 		f.seq++
 		if b == nil {
@@ -72,13 +59,49 @@ func (f *DiskFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
 	if b == nil {
 		return added, nil
 	}
+	if err := f.applyAdmit(b, counts); err != nil {
+		return nil, err
+	}
+	return added, nil
+}
+
+// unseen reports whether fp is new to the frontier, and notes it seen:
+// the cache of URLs seen and dup (URLs earlier in the batch, when not nil)
+// answer first, then the store. The caller holds mu.
+func (f *DiskFrontier) unseen(fp [16]byte, dup map[[16]byte]struct{}) (bool, error) {
+	if f.seen.has(fp) {
+		return false, nil
+	}
+	if dup != nil {
+		if _, ok := dup[fp]; ok {
+			return false, nil
+		}
+		dup[fp] = struct{}{}
+	}
+	if !f.seenAll {
+		_, seen, err := f.get(stateKey(fp))
+		if err != nil {
+			return false, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+		}
+		if seen {
+			f.noteSeen(fp)
+			return false, nil
+		}
+	}
+	f.noteSeen(fp)
+	return true, nil
+}
+
+// applyAdmit writes an Admit's batch and counts its new URLs by host. The
+// caller holds mu.
+func (f *DiskFrontier) applyAdmit(b *pebble.Batch, counts hostCounts) error {
 	for _, c := range counts {
 		if f.hosts[c.host] == nil {
 			f.hosts[c.host] = &diskHost{}
 		}
 	}
 	if err := f.apply(b, false); err != nil {
-		return nil, err
+		return err
 	}
 	for _, c := range counts {
 		h := f.hosts[c.host]
@@ -86,7 +109,7 @@ func (f *DiskFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
 		h.pending += c.n
 		f.pending += c.n
 	}
-	return added, nil
+	return nil
 }
 
 // hostCounts counts an Admit's new URLs by host: a page's links are on a

@@ -27,21 +27,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	var eng engine
-	if useFast(&cfg) {
-		fe, err := newFastEngine(&cfg)
-		if err != nil {
-			return nil, err
-		}
-		eng = fe
-	} else if cfg.HTTP2 && !cfg.DisableKeepAlives {
-		he, err := newH2Engine(&cfg)
-		if err != nil {
-			return nil, err
-		}
-		eng = he
-	} else {
-		eng = newStdEngine(&cfg)
+	eng, err := newEngine(&cfg)
+	if err != nil {
+		return nil, err
 	}
 	defer eng.close()
 	// stopped is set before abort closes the connections, so a worker that
@@ -61,20 +49,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		workers[i] = eng.newWorker()
 	}
 	if cfg.Warmup > 0 {
-		wc := cfg
-		wc.OnSecond, wc.Metrics = nil, nil
-		wc.Requests = 0
-		wc.Duration = cfg.Warmup
-		if cfg.open() {
-			wc.Rate = cfg.Rate
-			if len(cfg.Stages) > 0 {
-				wc.Rate = cfg.Stages[0].Rate
-			}
-			wc.Stages = nil
-		}
-		if !cfg.open() || wc.Rate > 0 {
-			runPhase(ctx, &wc, workers, &stopped, nil)
-		}
+		warmup(ctx, cfg, workers, &stopped)
 	}
 	tr := eng.tracker()
 	opened0, reused0 := tr.opened.Load(), tr.reused.Load()
@@ -88,6 +63,38 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Interrupted = ctx.Err() != nil
 	rep.genLate = p.genLate.Load()
 	return rep, nil
+}
+
+// newEngine picks the engine for cfg: fasthttp for plain HTTP/1.1, the
+// HTTP/2 engine for --http2 with keep-alives, net/http otherwise.
+func newEngine(cfg *Config) (engine, error) {
+	switch {
+	case useFast(cfg):
+		return newFastEngine(cfg)
+	case cfg.HTTP2 && !cfg.DisableKeepAlives:
+		return newH2Engine(cfg)
+	default:
+		return newStdEngine(cfg), nil
+	}
+}
+
+// warmup runs cfg's warmup phase on workers: cfg.Warmup long, at the
+// first rate of an open model, with nothing counted.
+func warmup(ctx context.Context, cfg Config, workers []worker, stopped *atomic.Bool) {
+	wc := cfg
+	wc.OnSecond, wc.Metrics = nil, nil
+	wc.Requests = 0
+	wc.Duration = cfg.Warmup
+	if cfg.open() {
+		wc.Rate = cfg.Rate
+		if len(cfg.Stages) > 0 {
+			wc.Rate = cfg.Stages[0].Rate
+		}
+		wc.Stages = nil
+	}
+	if !cfg.open() || wc.Rate > 0 {
+		runPhase(ctx, &wc, workers, stopped, nil)
+	}
 }
 
 // useFast reports whether every target can go through fasthttp.

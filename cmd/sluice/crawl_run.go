@@ -93,17 +93,7 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 	stopAbort := e.onAbort(c.Abort) // a second signal cuts the grace period short
 	visit := recordVisit(records, writeFailed, worker)
 	if d != nil {
-		c.Frontier = d.f
-		if o.keep.active() {
-			// The writer keeps the body before it writes the record,
-			// and each visit waits for it.
-			visit, c.VisitWorkers = d.visitFunc(ctx, records), c.MaxInFlight
-		} else {
-			visit = d.storeFunc(ctx, records)
-		}
-		if d.recrawl {
-			c.PageHeader = d.pageHeader(ctx)
-		}
+		visit = d.crawlOn(ctx, c, o.keep.active(), records)
 	}
 	err := c.Crawl(ctx, good, visit)
 	stopAbort()

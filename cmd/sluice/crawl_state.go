@@ -323,6 +323,22 @@ func (d *durable) previous(ctx context.Context, url string) (crawler.Validators,
 	return d.f.Validators(ctx, url)
 }
 
+// crawlOn puts c on d's frontier, with its validators on a recrawl, and
+// returns the visit that records each page in d. With keep (--save or
+// --include) the writer keeps the body before it writes the record, and
+// each visit waits for it; otherwise the visit writes the record itself.
+func (d *durable) crawlOn(ctx context.Context, c *crawler.Crawler, keep bool, records chan<- *crawlRecord) func(*crawler.Page) error {
+	c.Frontier = d.f
+	if d.recrawl {
+		c.PageHeader = d.pageHeader(ctx)
+	}
+	if keep {
+		c.VisitWorkers = c.MaxInFlight
+		return d.visitFunc(ctx, records)
+	}
+	return d.storeFunc(ctx, records)
+}
+
 // visitFunc returns the visit function of a durable crawl: it hands the
 // record to the writer and waits until it is written to the records file's
 // buffer, not for its commit: the page's Finish, which follows, waits in
