@@ -104,7 +104,7 @@ func (s *syncer) async() bool { return s != nil }
 // (fdatasync), and returns once it has.
 func (s *syncer) dataSync(fd uintptr) error {
 	if !s.async() {
-		return blockingSync(int(fd))
+		return fdatasync(int(fd))
 	}
 	c := make(chan error, 1)
 	if err := s.submit(fd, func(err error) { c <- err }); err != nil {
@@ -137,7 +137,7 @@ func (s *syncer) submit(fd uintptr, then func(error)) error {
 		s.mu.Unlock()
 		if e == unix.EINVAL || e == unix.ENOSYS || e == unix.EOPNOTSUPP {
 			// A file system without asynchronous syncs: a blocking one.
-			then(blockingSync(int(fd)))
+			then(fdatasync(int(fd)))
 			return nil
 		}
 		return fmt.Errorf("io_submit: %w", e)
@@ -193,13 +193,4 @@ func (s *syncer) close() {
 	s.ev.Close()
 	<-s.done
 	destroyAIO(s.ctx)
-}
-
-// blockingSync is fdatasync.
-func blockingSync(fd int) error {
-	for {
-		if err := unix.Fdatasync(fd); err != unix.EINTR {
-			return err
-		}
-	}
 }

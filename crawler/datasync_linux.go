@@ -10,9 +10,13 @@ import (
 )
 
 // syncData makes f's data, and its length, durable.
-func syncData(f *os.File) error {
+func syncData(f *os.File) error { return fdatasync(int(f.Fd())) }
+
+// fdatasync syncs the data of the file fd, again when a signal interrupts
+// it.
+func fdatasync(fd int) error {
 	for {
-		err := syscall.Fdatasync(int(f.Fd()))
+		err := syscall.Fdatasync(fd)
 		if err != syscall.EINTR {
 			return err
 		}
