@@ -629,19 +629,43 @@ func TestCrawlDeadHostDoesNotStarve(t *testing.T) {
 	}
 }
 
+// TestCrawlAbort aborts a crawl while requests are in flight: after the
+// site's first 20 pages every request hangs until it is cancelled, and the
+// crawl is aborted once 5 of them hang, so that their cancelling does not
+// depend on how fast pages are visited.
 func TestCrawlAbort(t *testing.T) {
 	site := crawltest.NewSite(100000, 10)
-	site.Latency = 20 * time.Millisecond
-	srv := httptest.NewServer(site)
+	var served atomic.Int32
+	hanging := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" || served.Add(1) <= 20 {
+			site.ServeHTTP(w, r)
+			return
+		}
+		select {
+		case hanging <- struct{}{}:
+		case <-r.Context().Done():
+			return
+		}
+		<-r.Context().Done()
+	}))
 	defer srv.Close()
 	c := &Crawler{MaxInFlight: 10, Grace: time.Minute}
-	n := 0
-	err := c.Crawl(context.Background(), []string{srv.URL + "/p/0"}, func(p *Page) error {
-		if n++; n == 20 {
-			c.Abort()
+	crawled, aborter := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(aborter)
+		for range 5 {
+			select {
+			case <-hanging:
+			case <-crawled: // ended without hanging requests: the checks fail
+				return
+			}
 		}
-		return nil
-	})
+		c.Abort()
+	}()
+	err := c.Crawl(context.Background(), []string{srv.URL + "/p/0"}, func(*Page) error { return nil })
+	close(crawled)
+	<-aborter
 	if !errors.Is(err, ErrAborted) {
 		t.Fatalf("err %v, want ErrAborted", err)
 	}
