@@ -234,11 +234,19 @@ func (f *DiskFrontier) Validators(_ context.Context, url string) (Validators, bo
 // recrawlBatch is how many URLs one batch of Recrawl queues again.
 const recrawlBatch = 5000
 
-// Recrawl queues every Done or Failed URL again, as pending, with its
-// depth and parent, for a new pass of the crawl; its validators stay. It
-// returns the number of URLs queued. The URLs pending already stay as they
-// are, so a Recrawl cut short by a crash is finished by calling it again.
-// It fails while URLs are in flight.
+// recrawlCursor is the metadata name of a recrawl pass's progress: the
+// fingerprint of the last URL queued again while the pass is being queued,
+// empty once it is all queued.
+const recrawlCursor = "recrawl"
+
+// Recrawl starts a new pass of the crawl: it queues every Done or Failed
+// URL again, with its depth, parent and validators, and returns the number
+// of URLs queued. A URL queued again keeps its state until it is finished,
+// so that a page found unchanged needs no state written; the URLs pending
+// already stay as they are. Each batch stores how far the pass has been
+// queued, so a Recrawl cut short by a crash is finished by calling it
+// again; once a pass is all queued, Recrawl does nothing (and returns 0)
+// until none of its URLs is pending. It fails while URLs are in flight.
 func (f *DiskFrontier) Recrawl(_ context.Context) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -248,56 +256,123 @@ func (f *DiskFrontier) Recrawl(_ context.Context) (int, error) {
 	if n := len(f.out) + len(f.finished); n > 0 {
 		return 0, fmt.Errorf("crawler: recrawl: %d URLs are in flight or wait for a commit", n)
 	}
-	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindState}, UpperBound: []byte{kindState + 1}})
+	from, ok, err := f.get(metaKey(recrawlCursor))
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+	case ok && len(from) == 0 && f.pending > 0:
+		return 0, nil // the pass is queued; its URLs are not all finished
+	case ok && len(from) != 0 && len(from) != 16:
+		return 0, fmt.Errorf("%w: %s: bad recrawl cursor %q", ErrStateCorrupt, f.dir, from)
+	}
+	return f.requeue(from)
+}
+
+// requeue queues again the Done and Failed URLs past the fingerprint from
+// (from the first if it is empty), a batch at a time, each with the
+// pass's progress. A pass queued from the first URL reads every URL the
+// store has seen, and notes them in the cache of URLs seen as loadSeen
+// would. The caller holds mu.
+func (f *DiskFrontier) requeue(from []byte) (int, error) {
+	lower := []byte{kindState}
+	if len(from) > 0 {
+		lower = append(stateKey([16]byte(from)), 0) // just past from
+	}
+	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: []byte{kindState + 1}})
 	if err != nil {
 		return 0, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
 	}
 	defer iter.Close()
-	vals, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindValidators}, UpperBound: []byte{kindValidators + 1}})
+	vals, err := f.db.NewIter(&pebble.IterOptions{LowerBound: append([]byte{kindValidators}, lower[1:]...), UpperBound: []byte{kindValidators + 1}})
 	if err != nil {
 		return 0, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
 	}
 	defer vals.Close()
 	vals.First()
-	total := 0
-	b := f.db.NewBatch()
-	counts := make(map[string]int)
+	rq := requeuer{f: f, b: f.db.NewBatch(), counts: make(map[string]int), note: len(from) == 0 && !f.seenLoaded}
 	for iter.First(); iter.Valid(); iter.Next() {
-		_, e, ok, err := decodeDone(iter.Value())
-		if err != nil {
-			b.Close()
-			return total, fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+		if err := rq.add(iter.Key(), iter.Value(), vals); err != nil {
+			rq.b.Close()
+			return rq.total, err
 		}
-		if !ok {
-			continue
-		}
-		host := HostKey(e.URL)
-		if host == "" {
-			continue // a seed that was not a URL: it has its record
-		}
-		f.seq++
-		_ = b.Set(iter.Key(), []byte{byte(Pending)}, nil)
-		val := appendEntry(nil, &e, host)
-		// The validators go with the entry, so that the recrawled page's
-		// request finds them without a lookup: the state and validators
-		// keys are both ordered by fingerprint.
-		if v := sameFingerprint(vals, iter.Key()); v != nil {
-			val = append(val, v...)
-		}
-		_ = b.Set(queueKey(host, f.seq), val, nil)
-		counts[host]++
-		if b.Count() >= 2*recrawlBatch {
-			if err := f.requeued(b, counts); err != nil {
-				return total, err
+		if rq.b.Count() >= recrawlBatch {
+			if err := rq.flush(iter.Key()[1:]); err != nil {
+				return rq.total, err
 			}
-			total += sum(counts)
-			b, counts = f.db.NewBatch(), make(map[string]int)
+			rq.b = f.db.NewBatch()
 		}
 	}
-	if err := f.requeued(b, counts); err != nil {
-		return total, err
+	if err := iter.Error(); err != nil {
+		rq.b.Close()
+		return rq.total, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
 	}
-	return total + sum(counts), nil
+	if err := rq.flush(nil); err != nil {
+		return rq.total, err
+	}
+	if rq.note {
+		f.seenLoaded = true
+		f.seenAll = rq.seen <= seenCache && !rq.dropped
+	}
+	return rq.total, nil
+}
+
+// requeuer is a Recrawl's batch under way.
+type requeuer struct {
+	f        *DiskFrontier
+	b        *pebble.Batch
+	counts   map[string]int
+	key, val []byte
+	total    int
+	// note: the URLs read go into the cache of URLs seen, as long as it
+	// holds them all; seen counts them, dropped says the cache dropped
+	// some.
+	note    bool
+	seen    int
+	dropped bool
+}
+
+// add queues again the URL of state key k, whose state value is v, with
+// its validators, which vals is moved to.
+func (rq *requeuer) add(k, v []byte, vals *pebble.Iterator) error {
+	f := rq.f
+	if rq.note && rq.seen < seenCache {
+		rq.dropped = f.seen.add([16]byte(k[1:])) || rq.dropped
+	}
+	rq.seen++
+	s, e, ok, err := decodeDone(v)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+	}
+	host := HostKey(e.URL)
+	if !ok || host == "" {
+		return nil // pending (queued already), or a seed that was not a URL: it has its record
+	}
+	f.seq++
+	rq.val = appendEntry(rq.val[:0], &e, host)
+	// The validators and the state go with the entry, so that the
+	// recrawled page's request finds them without a lookup and its
+	// Finish knows what is on disk: the state and validators keys are
+	// both ordered by fingerprint.
+	if pv := sameFingerprint(vals, k); pv != nil {
+		rq.val = append(append(rq.val, pv...), byte(s))
+	}
+	rq.key = append(append(append(rq.key[:0], kindQueue), host...), 0)
+	rq.key = binary.BigEndian.AppendUint64(rq.key, f.seq) // queueKey(host, f.seq)
+	_ = rq.b.Set(rq.key, rq.val, nil)
+	rq.counts[host]++
+	return nil
+}
+
+// flush commits the batch, which it closes, with the pass's progress: the
+// fingerprint of the last URL read, or nil once all are queued.
+func (rq *requeuer) flush(last []byte) error {
+	_ = rq.b.Set(metaKey(recrawlCursor), last, nil)
+	if err := rq.f.requeued(rq.b, rq.counts); err != nil {
+		return err
+	}
+	rq.total += sum(rq.counts)
+	clear(rq.counts)
+	return nil
 }
 
 // sameFingerprint moves vals, an iterator of validators keys, up to the

@@ -134,6 +134,7 @@ type DiskFrontier struct {
 	kick                   chan struct{}         // tells the committer that a Finish waits
 	marked                 map[[16]byte]struct{} // URLs with a recorded mark: see Recorded
 	seenAll                bool                  // seen holds every URL the store has seen
+	seenLoaded             bool                  // the store's URLs were read into seen: see loadSeen
 }
 
 // diskHost is the memory a DiskFrontier keeps of a host with queue keys.
@@ -155,6 +156,7 @@ type queued struct {
 	e    Entry
 	seq  uint64
 	prev *Validators // stored by an earlier pass, queued with it by Recrawl
+	was  State       // its state on disk, queued with prev; Unseen if unknown
 }
 
 // leased is a popped entry, and once finished its outcome.
@@ -164,6 +166,7 @@ type leased struct {
 	state State
 	v     *Validators // to store with its outcome
 	prev  *Validators // stored by an earlier pass, if its queue entry had them
+	was   State       // its state on disk when Recrawl queued it; Unseen if unknown
 }
 
 // OpenDiskFrontier opens the state directory dir, creating it if it does
@@ -308,9 +311,6 @@ func (f *DiskFrontier) load() error {
 		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
 	}
 	if err := f.loadRecorded(); err != nil {
-		return err
-	}
-	if err := f.loadSeen(); err != nil {
 		return err
 	}
 	f.commit = int64(f.metaUint("output"))

@@ -257,6 +257,128 @@ func TestDiskFrontierRecrawl(t *testing.T) {
 	}
 }
 
+// TestDiskFrontierRecrawlResumed cuts a Recrawl short after its first
+// batch, reopens the directory and calls Recrawl again: every finished
+// URL is queued once, and a Recrawl once the pass is queued queues nothing
+// until the pass's URLs are finished.
+func TestDiskFrontierRecrawlResumed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	const host = "http://a.example"
+	const n = 2*recrawlBatch + 100
+	f := openDisk(t, dir, nil)
+	admitN(t, f, host, 0, n)
+	for range n {
+		must(t, f.Finish(ctx, pop(t, f, host), Done))
+	}
+	// What the first batch of a Recrawl leaves: its URLs queued, and the
+	// cursor at the last of them.
+	f.mu.Lock()
+	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindState}, UpperBound: []byte{kindState + 1}})
+	must(t, err)
+	vals, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindValidators}, UpperBound: []byte{kindValidators + 1}})
+	must(t, err)
+	vals.First()
+	rq := requeuer{f: f, b: f.db.NewBatch(), counts: make(map[string]int)}
+	iter.First()
+	for range recrawlBatch {
+		must(t, rq.add(iter.Key(), iter.Value(), vals))
+		iter.Next()
+	}
+	var last [16]byte
+	iter.Prev()
+	copy(last[:], iter.Key()[1:])
+	must(t, iter.Close())
+	must(t, vals.Close())
+	must(t, rq.flush(last[:]))
+	f.mu.Unlock()
+	must(t, f.Close())
+
+	f = openDisk(t, dir, nil)
+	defer f.Close()
+	wantCounts(t, f, recrawlBatch, 0)
+	got, err := f.Recrawl(ctx)
+	if err != nil || got != n-recrawlBatch {
+		t.Fatalf("resumed recrawl: %d, %v; want %d", got, err, n-recrawlBatch)
+	}
+	wantCounts(t, f, n, 0)
+	if got, err := f.Recrawl(ctx); err != nil || got != 0 {
+		t.Fatalf("recrawl of a queued pass: %d, %v; want 0", got, err)
+	}
+	seen := make(map[string]bool)
+	for range n {
+		e := pop(t, f, host)
+		if seen[e.URL] {
+			t.Fatalf("%s queued twice", e.URL)
+		}
+		seen[e.URL] = true
+		if s, _ := f.State(ctx, e.URL); s != InFlight {
+			t.Fatalf("state of %s: %v", e.URL, s)
+		}
+		must(t, f.Finish(ctx, e, Done))
+	}
+	wantCounts(t, f, 0, 0)
+	if got, err := f.Recrawl(ctx); err != nil || got != n {
+		t.Fatalf("next pass: %d, %v; want %d", got, err, n)
+	}
+}
+
+// TestDiskFrontierRecrawlUnchanged finishes recrawled URLs: one that ends
+// as it was, with no new validators, keeps its state on disk untouched;
+// one with new validators, or another state, has them written.
+func TestDiskFrontierRecrawlUnchanged(t *testing.T) {
+	ctx := context.Background()
+	f := openDisk(t, t.TempDir(), nil)
+	defer f.Close()
+	const host = "http://a.example"
+	admitN(t, f, host, 0, 3)
+	for range 3 {
+		e := pop(t, f, host)
+		must(t, f.SetValidators(ctx, e.URL, Validators{Status: 200, ETag: `"1"`}))
+		must(t, f.Finish(ctx, e, Done))
+	}
+	if n, err := f.Recrawl(ctx); err != nil || n != 3 {
+		t.Fatalf("recrawl: %d, %v", n, err)
+	}
+	tests := []struct {
+		name   string
+		v      *Validators
+		state  State
+		writes uint32 // the queue key's removal, and the state's
+	}{
+		{"unchanged", nil, Done, 1},
+		{"changed", &Validators{Status: 200, ETag: `"2"`}, Done, 3},
+		{"failed", nil, Failed, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := pop(t, f, host)
+			if v, ok, _ := f.Validators(ctx, e.URL); !ok || v.ETag != `"1"` {
+				t.Fatalf("validators queued with %s: %+v, %v", e.URL, v, ok)
+			}
+			if tc.v != nil {
+				must(t, f.SetValidators(ctx, e.URL, *tc.v))
+			}
+			f.mu.Lock()
+			l := f.out[fingerprint(e.URL)]
+			l.state = tc.state
+			b := f.db.NewBatch()
+			f.writeDone(b, fingerprint(e.URL), l)
+			n := b.Count()
+			b.Close()
+			f.hosts[host].keys++ // writeDone counted the batch's key as gone
+			f.mu.Unlock()
+			if n != tc.writes {
+				t.Fatalf("finish writes %d keys, want %d", n, tc.writes)
+			}
+			must(t, f.Finish(ctx, e, tc.state))
+			if s, _ := f.State(ctx, e.URL); s != tc.state {
+				t.Fatalf("state %v, want %v", s, tc.state)
+			}
+		})
+	}
+}
+
 const crashChildEnv = "SLUICE_CRAWLER_CRASH_CHILD"
 
 // crashChild admits 1,000 URLs, pops 30, finishes 10, retries 10, says

@@ -5,6 +5,7 @@ package crawler
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/cockroachdb/pebble"
@@ -69,6 +70,11 @@ func (f *DiskFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
 // the cache of URLs seen and dup (URLs earlier in the batch, when not nil)
 // answer first, then the store. The caller holds mu.
 func (f *DiskFrontier) unseen(fp [16]byte, dup map[[16]byte]struct{}) (bool, error) {
+	if !f.seenLoaded {
+		if err := f.loadSeen(); err != nil {
+			return false, err
+		}
+	}
 	if f.seen.has(fp) {
 		return false, nil
 	}
@@ -149,8 +155,11 @@ func (f *DiskFrontier) noteSeen(fp [16]byte) {
 // the cache holds into the cache, and then sets seenAll: a URL the cache
 // does not hold is new, without a lookup. (On bench/durable/throughput.sh,
 // 20,000 pages with 10 links, the lookups of the new URLs took about 5%
-// of the crawl's CPU.) A larger store is left to the lookups.
+// of the crawl's CPU.) A larger store is left to the lookups. The first
+// Admit calls it, unless Recrawl, which reads every URL, did its work: a
+// recrawl of an unchanged site admits nothing but its seeds.
 func (f *DiskFrontier) loadSeen() error {
+	f.seenLoaded = true
 	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindState}, UpperBound: []byte{kindState + 1}})
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
@@ -214,7 +223,7 @@ func (f *DiskFrontier) Pop(_ context.Context, host string) (Entry, bool, error) 
 	f.pending--
 	f.lease++
 	q.e.Lease = f.lease
-	f.out[fingerprint(q.e.URL)] = &leased{e: q.e, seq: q.seq, prev: q.prev}
+	f.out[fingerprint(q.e.URL)] = &leased{e: q.e, seq: q.seq, prev: q.prev, was: q.was}
 	return q.e, true, nil
 }
 
@@ -241,8 +250,9 @@ func (f *DiskFrontier) fill(host string, h *diskHost) error {
 	return nil
 }
 
-// decodeQueued decodes a queue value: an entry, and after it the
-// validators of an earlier pass when Recrawl queued it with them.
+// decodeQueued decodes a queue value: an entry, and after it, when
+// Recrawl queued it with them, the validators of an earlier pass and the
+// state the URL has on disk.
 func decodeQueued(val []byte, host string) (queued, error) {
 	e, n, err := decodeEntry(val, host)
 	if err != nil {
@@ -251,20 +261,44 @@ func decodeQueued(val []byte, host string) (queued, error) {
 	e.Host = host
 	q := queued{e: e}
 	if n < len(val) {
-		v, err := decodeValidators(val[n:])
+		v, was, err := decodePrev(val[n:])
 		if err != nil {
 			return queued{}, err
 		}
-		q.prev = &v
+		q.prev, q.was = &v, was
 	}
 	return q, nil
 }
 
-// appendQueued encodes a queue value: e, and prev if not nil.
-func appendQueued(b []byte, e *Entry, host string, prev *Validators) []byte {
+// decodePrev decodes the validators appendQueued put after an entry, and
+// the state after them (Unseen if there is none: a queue value written
+// before states were queued).
+func decodePrev(c []byte) (v Validators, was State, err error) {
+	defer func() {
+		if recover() != nil {
+			err = errCorruptValue
+		}
+	}()
+	s, n := binary.Uvarint(c)
+	if n <= 0 {
+		return v, 0, errCorruptValue
+	}
+	v.Status = int(s)
+	v.ETag, n = readStripped(c, n, "")
+	v.LastModified, n = readStripped(c, n, "")
+	if n < len(c) {
+		was = State(c[n])
+	}
+	return v, was, nil
+}
+
+// appendQueued encodes a queue value: e, and prev and was if prev is not
+// nil.
+func appendQueued(b []byte, e *Entry, host string, prev *Validators, was State) []byte {
 	b = appendEntry(b, e, host)
 	if prev != nil {
 		b = appendValidators(b, prev)
+		b = append(b, byte(was))
 	}
 	return b
 }
@@ -296,7 +330,7 @@ func (f *DiskFrontier) Retry(_ context.Context, e Entry) error {
 	b := f.db.NewBatch()
 	_ = b.Delete(queueKey(host, l.seq), nil)
 	f.seq++
-	_ = b.Set(queueKey(host, f.seq), appendQueued(nil, &e, host, l.prev), nil)
+	_ = b.Set(queueKey(host, f.seq), appendQueued(nil, &e, host, l.prev, l.was), nil)
 	if err := f.apply(b, false); err != nil {
 		f.out[fp] = l
 		return err
@@ -348,9 +382,13 @@ func (f *DiskFrontier) Finish(_ context.Context, e Entry, s State) error {
 }
 
 // writeDone writes into b the outcome of a finished URL: its state, its
-// validators, and the removal of its queue key.
+// validators, and the removal of its queue key. A URL that Recrawl queued
+// again and that ends as it was, with no new validators (a page that has
+// not changed), keeps the state it has on disk.
 func (f *DiskFrontier) writeDone(b *pebble.Batch, fp [16]byte, l *leased) {
-	_ = b.Set(stateKey(fp), appendDone(nil, l.state, &l.e), nil)
+	if l.was == Unseen || l.was != l.state || l.v != nil {
+		_ = b.Set(stateKey(fp), appendDone(nil, l.state, &l.e), nil)
+	}
 	if _, ok := f.marked[fp]; ok {
 		_ = b.Delete(recordedKey(fp), nil)
 		delete(f.marked, fp) // a failed batch sticks: nothing is written after it
