@@ -105,15 +105,6 @@ type durable struct {
 	enc          *json.Encoder
 
 	unchanged, changed, added, gone atomic.Int64
-	// prev holds the validators pageHeader looked up for a URL's request
-	// (a prevValidators), for its visit to take: one lookup a page.
-	prev sync.Map
-}
-
-// prevValidators are the validators stored for a URL by an earlier pass.
-type prevValidators struct {
-	v   crawler.Validators
-	had bool
 }
 
 // statePath returns the records file of a crawl with --state: -o if it
@@ -251,26 +242,31 @@ func joinComma(s []string) string {
 }
 
 // pageHeader returns the conditional headers of a URL recorded by an
-// earlier pass.
+// earlier pass. Its validators came with its queue entry: the lookup, like
+// its visit's, reads no disk.
 func (d *durable) pageHeader(ctx context.Context) func(string) http.Header {
 	return func(url string) http.Header {
 		v, ok, err := d.f.Validators(ctx, url)
-		if err != nil {
+		if err != nil || !ok || v.Status/100 != 2 {
 			return nil
 		}
-		d.prev.Store(url, prevValidators{v, ok})
-		if !ok || v.Status/100 != 2 {
-			return nil
-		}
-		h := http.Header{}
-		if v.ETag != "" {
-			h.Set("If-None-Match", v.ETag)
-		}
-		if v.LastModified != "" {
-			h.Set("If-Modified-Since", v.LastModified)
-		}
-		return h
+		return conditional(v)
 	}
+}
+
+// conditional returns the headers that ask whether a page with the
+// validators v changed, built in canonical form (Header.Set would
+// canonicalise each key again, for every page).
+func conditional(v crawler.Validators) http.Header {
+	switch {
+	case v.ETag != "" && v.LastModified != "":
+		return http.Header{"If-None-Match": {v.ETag}, "If-Modified-Since": {v.LastModified}}
+	case v.ETag != "":
+		return http.Header{"If-None-Match": {v.ETag}}
+	case v.LastModified != "":
+		return http.Header{"If-Modified-Since": {v.LastModified}}
+	}
+	return nil
 }
 
 // visit prepares the record of p: nil when p's record is in the file
@@ -289,12 +285,13 @@ func (d *durable) visit(ctx context.Context, p *crawler.Page) (*crawlRecord, err
 		}
 	}
 	if again, err := d.f.Recorded(ctx, p.URL); again || err != nil {
-		d.prev.Delete(p.URL)
 		return nil, err
 	}
 	r := toCrawlRecord(p)
 	if d.recrawl {
-		prev, had, err := d.previous(ctx, p.URL)
+		// The page is in flight until its Finish: its validators are
+		// those of its queue entry, in memory.
+		prev, had, err := d.f.Validators(ctx, p.URL)
 		if err != nil {
 			return nil, err
 		}
@@ -311,16 +308,6 @@ func (d *durable) visit(ctx context.Context, p *crawler.Page) (*crawlRecord, err
 		}
 	}
 	return r, nil
-}
-
-// previous returns the validators an earlier pass stored for url, as its
-// request's pageHeader looked them up.
-func (d *durable) previous(ctx context.Context, url string) (crawler.Validators, bool, error) {
-	if p, ok := d.prev.LoadAndDelete(url); ok {
-		pv := p.(prevValidators)
-		return pv.v, pv.had, nil
-	}
-	return d.f.Validators(ctx, url)
 }
 
 // crawlOn puts c on d's frontier, with its validators on a recrawl, and
