@@ -270,9 +270,7 @@ func (f *DiskFrontier) Recrawl(_ context.Context) (int, error) {
 
 // requeue queues again the Done and Failed URLs past the fingerprint from
 // (from the first if it is empty), a batch at a time, each with the
-// pass's progress. A pass queued from the first URL reads every URL the
-// store has seen, and notes them in the cache of URLs seen as loadSeen
-// would. The caller holds mu.
+// pass's progress. The caller holds mu.
 func (f *DiskFrontier) requeue(from []byte) (int, error) {
 	lower := []byte{kindState}
 	if len(from) > 0 {
@@ -289,7 +287,7 @@ func (f *DiskFrontier) requeue(from []byte) (int, error) {
 	}
 	defer vals.Close()
 	vals.First()
-	rq := requeuer{f: f, b: f.db.NewBatch(), counts: make(map[string]int), note: len(from) == 0 && !f.seenLoaded}
+	rq := requeuer{f: f, b: f.db.NewBatch(), counts: make(map[string]int)}
 	for iter.First(); iter.Valid(); iter.Next() {
 		if err := rq.add(iter.Key(), iter.Value(), vals); err != nil {
 			rq.b.Close()
@@ -309,10 +307,6 @@ func (f *DiskFrontier) requeue(from []byte) (int, error) {
 	if err := rq.flush(nil); err != nil {
 		return rq.total, err
 	}
-	if rq.note {
-		f.seenLoaded = true
-		f.seenAll = rq.seen <= seenCache && !rq.dropped
-	}
 	return rq.total, nil
 }
 
@@ -323,22 +317,12 @@ type requeuer struct {
 	counts   map[string]int
 	key, val []byte
 	total    int
-	// note: the URLs read go into the cache of URLs seen, as long as it
-	// holds them all; seen counts them, dropped says the cache dropped
-	// some.
-	note    bool
-	seen    int
-	dropped bool
 }
 
 // add queues again the URL of state key k, whose state value is v, with
 // its validators, which vals is moved to.
 func (rq *requeuer) add(k, v []byte, vals *pebble.Iterator) error {
 	f := rq.f
-	if rq.note && rq.seen < seenCache {
-		rq.dropped = f.seen.add([16]byte(k[1:])) || rq.dropped
-	}
-	rq.seen++
 	s, e, ok, err := decodeDone(v)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)

@@ -509,3 +509,61 @@ func TestDiskFrontierDiskFull(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDiskFrontierRecrawl opens a state dir of 20,000 finished pages
+// with validators, as bench/durable/recrawl.sh's first crawl leaves it,
+// and queues them again: what a recrawl does before its first request.
+// Between rounds the pages are finished unchanged, untimed.
+func BenchmarkDiskFrontierRecrawl(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	const host, pages = "http://127.0.0.1:40000", 20000
+	f, err := OpenDiskFrontier(dir, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < pages; i += 10 {
+		var batch []Entry
+		for k := i; k < i+10; k++ {
+			batch = append(batch, Entry{URL: fmt.Sprintf("%s/p/%d", host, k), Parent: fmt.Sprintf("%s/p/%d", host, k/10), Depth: 4})
+		}
+		if _, err := f.Admit(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	drain := func(f *DiskFrontier, v *Validators) {
+		for {
+			e, ok, err := f.Pop(ctx, host)
+			if err != nil || !ok {
+				return
+			}
+			if v != nil {
+				_ = f.SetValidators(ctx, e.URL, *v)
+			}
+			if err := f.Finish(ctx, e, Done); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	drain(f, &Validators{Status: 200, ETag: `"5f3a-1c2b"`, LastModified: "Mon, 30 Nov 2026 12:00:00 GMT"})
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		f, err := OpenDiskFrontier(dir, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n, err := f.Recrawl(ctx); err != nil || n != pages {
+			b.Fatalf("recrawl: %d, %v", n, err)
+		}
+		b.StopTimer()
+		drain(f, nil)
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+}

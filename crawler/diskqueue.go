@@ -29,6 +29,11 @@ func (f *DiskFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
 	// A URL given twice in batch is in the cache of URLs seen once it is
 	// taken in, so no set of the batch's URLs is needed, unless the batch
 	// is so long that the cache might drop it before the batch is written.
+	if !f.seenLoaded && len(batch) > 1 {
+		if err := f.loadSeen(); err != nil {
+			return nil, err
+		}
+	}
 	var dup map[[16]byte]struct{}
 	if len(batch) > seenCache/2 {
 		dup = make(map[[16]byte]struct{}, len(batch))
@@ -70,11 +75,6 @@ func (f *DiskFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
 // the cache of URLs seen and dup (URLs earlier in the batch, when not nil)
 // answer first, then the store. The caller holds mu.
 func (f *DiskFrontier) unseen(fp [16]byte, dup map[[16]byte]struct{}) (bool, error) {
-	if !f.seenLoaded {
-		if err := f.loadSeen(); err != nil {
-			return false, err
-		}
-	}
 	if f.seen.has(fp) {
 		return false, nil
 	}
@@ -156,8 +156,9 @@ func (f *DiskFrontier) noteSeen(fp [16]byte) {
 // does not hold is new, without a lookup. (On bench/durable/throughput.sh,
 // 20,000 pages with 10 links, the lookups of the new URLs took about 5%
 // of the crawl's CPU.) A larger store is left to the lookups. The first
-// Admit calls it, unless Recrawl, which reads every URL, did its work: a
-// recrawl of an unchanged site admits nothing but its seeds.
+// Admit of more than one URL (a page's links) calls it; the seeds, one at a
+// time, are looked up: a recrawl of a site that has not changed admits
+// nothing else, and reads no URL for the cache.
 func (f *DiskFrontier) loadSeen() error {
 	f.seenLoaded = true
 	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindState}, UpperBound: []byte{kindState + 1}})
