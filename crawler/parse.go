@@ -95,9 +95,13 @@ func contains(s []string, v string) bool {
 // mediaType returns the media type of a Content-Type header, lower case
 // and without parameters, as mime.ParseMediaType gives it (which also
 // checks the parameters, not needed here); when there is none, it is
-// sniffed from the body.
+// sniffed from the body. A response without either (a 304 Not Modified, a
+// 204) has none: sniffing an empty body says text/plain.
 func mediaType(ct string, body []byte) string {
 	if ct == "" {
+		if len(body) == 0 {
+			return ""
+		}
 		ct = http.DetectContentType(body)
 	}
 	mt, _, _ := strings.Cut(ct, ";")

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -64,6 +66,27 @@ func TestCrawlStateRecrawlCounts(t *testing.T) {
 	// Pages 0 and 4-9 are unchanged; 1 and 3 changed; 10 is new; 2 gone.
 	if want := "recrawl: 7 unchanged, 2 changed, 1 new, 1 gone"; !strings.Contains(errOut, want) {
 		t.Fatalf("recrawl: exit %d: %s\nwant %q", code, errOut, want)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "pages.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unchanged := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var r crawlRecord
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("record %q: %v", line, err)
+		}
+		if r.Unchanged {
+			unchanged++
+			// A 304 has no body, so no type to sniff from one.
+			if r.Status != http.StatusNotModified || r.ContentType != "" || r.Bytes != 0 {
+				t.Errorf("unchanged record %s", line)
+			}
+		}
+	}
+	if unchanged != 7 {
+		t.Errorf("%d unchanged records, want 7", unchanged)
 	}
 }
 
