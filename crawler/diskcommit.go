@@ -374,8 +374,8 @@ func sameFingerprint(vals *pebble.Iterator, stateKey []byte) []byte {
 }
 
 // requeued commits a batch of Recrawl, unsynced (the caller's next synced
-// write makes it durable, and a Recrawl cut short is done again), and
-// counts its URLs as pending.
+// write makes it durable, and a Recrawl cut short goes on from the progress
+// its last batch on disk stored), and counts its URLs as pending.
 func (f *DiskFrontier) requeued(b *pebble.Batch, counts map[string]int) error {
 	f.setCounts(b, counts)
 	if err := f.apply(b, false); err != nil {
