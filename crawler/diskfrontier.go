@@ -479,14 +479,6 @@ func (f *DiskFrontier) Close() error {
 		if err = guard(func() error { return f.db.LogData(nil, pebble.Sync) }); err == nil {
 			err = f.logs.durable()
 		}
-		if err == nil {
-			// The memtables go to tables now, so that the next open has
-			// no log to replay: on bench/durable/recrawl.sh's site, the
-			// replay of a crawl's last log took a recrawl 40-60 ms
-			// before its first request, and its flush more CPU during
-			// the crawl; the flush costs this close about as much.
-			err = guard(f.db.Flush)
-		}
 		if err != nil {
 			err = writeError(f.dir, err)
 		}
