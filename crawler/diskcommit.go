@@ -194,7 +194,9 @@ func (f *DiskFrontier) Committed() int64 {
 
 // SetValidators keeps v as url's validators, written with its outcome when
 // it is finished (or committed). It is for a visit function to call before
-// the URL's Finish; on a URL not in flight it writes v at once.
+// the URL's Finish; on a URL finished already it rewrites the stored
+// outcome with v, and on a URL neither in flight nor finished, which has
+// no outcome to keep them with, it does nothing.
 func (f *DiskFrontier) SetValidators(_ context.Context, url string, v Validators) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -206,8 +208,20 @@ func (f *DiskFrontier) SetValidators(_ context.Context, url string, v Validators
 		l.v = &v
 		return nil
 	}
+	if l := f.finished[fp]; l != nil {
+		l.v = &v
+		return nil
+	}
+	val, ok, err := f.get(stateKey(fp))
+	if err != nil || !ok {
+		return err
+	}
+	s, e, _, done, err := decodeDone(val)
+	if err != nil || !done {
+		return err
+	}
 	b := f.db.NewBatch()
-	_ = b.Set(validatorsKey(fp), appendValidators(nil, &v), nil)
+	_ = b.Set(stateKey(fp), appendDone(nil, s, &e, &v), nil)
 	return f.apply(b, false)
 }
 
@@ -220,15 +234,27 @@ func (f *DiskFrontier) Validators(_ context.Context, url string) (Validators, bo
 		return Validators{}, false, err
 	}
 	fp := fingerprint(url)
-	if l := f.out[fp]; l != nil && l.prev != nil {
-		return *l.prev, true, nil // queued with it by Recrawl
+	l := f.out[fp]
+	if l == nil {
+		l = f.finished[fp]
 	}
-	val, ok, err := f.get(validatorsKey(fp))
+	if l != nil {
+		// Queued with them by Recrawl, if an earlier pass stored any: the
+		// URL's state on disk is Pending, which carries none.
+		if l.prev != nil {
+			return *l.prev, true, nil
+		}
+		return Validators{}, false, nil
+	}
+	val, ok, err := f.get(stateKey(fp))
 	if err != nil || !ok {
 		return Validators{}, false, err
 	}
-	v, err := decodeValidators(val)
-	return v, err == nil, err
+	_, _, v, _, err := decodeDone(val)
+	if err != nil || v == nil {
+		return Validators{}, false, err
+	}
+	return *v, true, nil
 }
 
 // recrawlBatch is how many URLs one batch of Recrawl queues again.
@@ -253,17 +279,11 @@ func (f *DiskFrontier) Recrawl(_ context.Context) (int, error) {
 		return 0, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
 	}
 	defer iter.Close()
-	vals, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindValidators}, UpperBound: []byte{kindValidators + 1}})
-	if err != nil {
-		return 0, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
-	}
-	defer vals.Close()
-	vals.First()
 	total := 0
 	b := f.db.NewBatch()
 	counts := make(map[string]int)
 	for iter.First(); iter.Valid(); iter.Next() {
-		_, e, ok, err := decodeDone(iter.Value())
+		_, e, v, ok, err := decodeDone(iter.Value())
 		if err != nil {
 			b.Close()
 			return total, fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
@@ -277,14 +297,9 @@ func (f *DiskFrontier) Recrawl(_ context.Context) (int, error) {
 		}
 		f.seq++
 		_ = b.Set(iter.Key(), []byte{byte(Pending)}, nil)
-		val := appendEntry(nil, &e, host)
 		// The validators go with the entry, so that the recrawled page's
-		// request finds them without a lookup: the state and validators
-		// keys are both ordered by fingerprint.
-		if v := sameFingerprint(vals, iter.Key()); v != nil {
-			val = append(val, v...)
-		}
-		_ = b.Set(queueKey(host, f.seq), val, nil)
+		// request finds them without a lookup.
+		_ = b.Set(queueKey(host, f.seq), appendQueued(nil, &e, host, v), nil)
 		counts[host]++
 		if b.Count() >= 2*recrawlBatch {
 			if err := f.requeued(b, counts); err != nil {
@@ -298,20 +313,6 @@ func (f *DiskFrontier) Recrawl(_ context.Context) (int, error) {
 		return total, err
 	}
 	return total + sum(counts), nil
-}
-
-// sameFingerprint moves vals, an iterator of validators keys, up to the
-// fingerprint of stateKey and returns the value there, nil if there is
-// none.
-func sameFingerprint(vals *pebble.Iterator, stateKey []byte) []byte {
-	fp := stateKey[1:]
-	for vals.Valid() && string(vals.Key()[1:]) < string(fp) {
-		vals.Next()
-	}
-	if vals.Valid() && string(vals.Key()[1:]) == string(fp) {
-		return vals.Value()
-	}
-	return nil
 }
 
 // requeued commits a batch of Recrawl, unsynced (the caller's next synced

@@ -22,8 +22,9 @@ import (
 )
 
 // DiskFormat is the format version of the state directories this package
-// writes. A directory written by a newer version is refused.
-const DiskFormat = 1
+// writes. A directory of another version is refused. (Version 2 keeps a
+// URL's validators in its state's value; version 1 had a key for them.)
+const DiskFormat = 2
 
 // ErrStateLocked is the error of opening a state directory that another
 // DiskFrontier, in this process or another, holds open.
@@ -166,6 +167,15 @@ type leased struct {
 	prev  *Validators // stored by an earlier pass, if its queue entry had them
 }
 
+// validators returns what l's outcome keeps: the validators of its fetch,
+// or else (a 304, a failed fetch) those of the pass before.
+func (l *leased) validators() *Validators {
+	if l.v != nil {
+		return l.v
+	}
+	return l.prev
+}
+
 // OpenDiskFrontier opens the state directory dir, creating it if it does
 // not exist. o may be nil. The URLs that were in flight when dir was last
 // used are pending again.
@@ -257,8 +267,8 @@ func (f *DiskFrontier) create(path string) error {
 	return nil
 }
 
-// checkFormat refuses a directory without a format version or with a newer
-// one.
+// checkFormat refuses a directory without a format version or with
+// another one.
 func (f *DiskFrontier) checkFormat() error {
 	v, ok, err := f.get(metaKey("format"))
 	if err != nil {
@@ -273,6 +283,9 @@ func (f *DiskFrontier) checkFormat() error {
 		return fmt.Errorf("%w: %s has format version %q", ErrStateCorrupt, f.dir, v)
 	case n > DiskFormat:
 		return fmt.Errorf("crawler: state dir %s has format version %d, newer than this sluice reads (%d)", f.dir, n, DiskFormat)
+	case n < DiskFormat:
+		return fmt.Errorf("crawler: state dir %s has format version %d, older than this sluice reads (%d): finish its crawl with the sluice that made it, or start the crawl again in a new dir",
+			f.dir, n, DiskFormat)
 	}
 	return nil
 }

@@ -130,6 +130,8 @@ func TestDiskFrontierBadDir(t *testing.T) {
 	}{
 		{"newer format", func(t *testing.T, dir string) { setRaw(t, dir, metaKey("format"), []byte("99")) },
 			"format version 99, newer"},
+		{"older format", func(t *testing.T, dir string) { setRaw(t, dir, metaKey("format"), []byte("1")) },
+			"format version 1, older"},
 		{"no format", func(t *testing.T, dir string) { setRaw(t, dir, metaKey("format"), nil) }, "no format version"},
 		{"manifest lost", func(t *testing.T, dir string) {
 			must(t, os.Remove(filepath.Join(dir, "db", "CURRENT")))
@@ -385,5 +387,52 @@ func TestDiskFrontierDiskFull(t *testing.T) {
 		if s, _ := f.State(ctx, fmt.Sprintf("%s/p/%d", host, i)); s != Pending {
 			t.Fatalf("URL %d admitted before the disk filled is %v", i, s)
 		}
+	}
+}
+
+// TestDiskFrontierValidatorsKept checks that a URL's validators outlive a
+// recrawl pass whose fetch stored none (a 304, a failed fetch), and that
+// those of a new fetch replace them, across a reopen.
+func TestDiskFrontierValidatorsKept(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	const host = "http://a.example"
+	first := Validators{Status: 200, ETag: `"1"`, LastModified: "Mon, 30 Nov 2026 12:00:00 GMT"}
+	second := Validators{Status: 200, ETag: `"2"`}
+	tests := []struct {
+		name string
+		set  *Validators // by the recrawl's fetch
+		want Validators
+	}{
+		{"not modified", nil, first},
+		{"changed", &second, second},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(dir, fmt.Sprint(i))
+			f := openDisk(t, dir, nil)
+			admitN(t, f, host, 0, 1)
+			e := pop(t, f, host)
+			must(t, f.SetValidators(ctx, e.URL, first))
+			must(t, f.Finish(ctx, e, Done))
+			if _, err := f.Recrawl(ctx); err != nil {
+				t.Fatal(err)
+			}
+			e = pop(t, f, host)
+			if v, ok, err := f.Validators(ctx, e.URL); err != nil || !ok || v != first {
+				t.Fatalf("validators in flight: %+v, %v, %v", v, ok, err)
+			}
+			if tc.set != nil {
+				must(t, f.SetValidators(ctx, e.URL, *tc.set))
+			}
+			must(t, f.Finish(ctx, e, Done))
+			must(t, f.Close())
+
+			f = openDisk(t, dir, nil)
+			defer f.Close()
+			if v, ok, err := f.Validators(ctx, e.URL); err != nil || !ok || v != tc.want {
+				t.Fatalf("validators after the pass: %+v, %v, %v; want %+v", v, ok, err, tc.want)
+			}
+		})
 	}
 }

@@ -347,16 +347,14 @@ func (f *DiskFrontier) Finish(_ context.Context, e Entry, s State) error {
 	return nil
 }
 
-// writeDone writes into b the outcome of a finished URL: its state, its
-// validators, and the removal of its queue key.
+// writeDone writes into b the outcome of a finished URL: its state with
+// its validators (those of this fetch, or else those of the pass before),
+// and the removal of its queue key.
 func (f *DiskFrontier) writeDone(b *pebble.Batch, fp [16]byte, l *leased) {
-	_ = b.Set(stateKey(fp), appendDone(nil, l.state, &l.e), nil)
+	_ = b.Set(stateKey(fp), appendDone(nil, l.state, &l.e, l.validators()), nil)
 	if _, ok := f.marked[fp]; ok {
 		_ = b.Delete(recordedKey(fp), nil)
 		delete(f.marked, fp) // a failed batch sticks: nothing is written after it
-	}
-	if l.v != nil {
-		_ = b.Set(validatorsKey(fp), appendValidators(nil, l.v), nil)
 	}
 	if l.seq == 0 {
 		return
