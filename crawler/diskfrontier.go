@@ -53,7 +53,7 @@ type DiskOptions struct {
 // log-structured store with a write-ahead log and atomic batches). The
 // seen-set is keyed by each URL's 128-bit fingerprint; each host's pending
 // URLs are ordered keys read a small window at a time, so memory holds the
-// in-flight URLs, a window of up to 16 entries per host being popped, one
+// in-flight URLs, a window of up to 64 entries per host being popped, one
 // counter per host with pending URLs, the cache of URLs seen lately (at
 // most 2 × 131,072 fingerprints, about 11 MB of Go heap), and Pebble's
 // block cache and memtables (CacheSize and at most 2 × 8 MiB), however
@@ -143,6 +143,7 @@ type diskHost struct {
 	keys    int    // queue keys on disk
 	last    uint64 // seq of the last key read into window
 	window  []queued
+	fills   uint // reads of the queue into window, up to the one at maxWindow
 }
 
 // finishedURL is a Finish waiting for a Commit.

@@ -10,8 +10,17 @@ import (
 	"github.com/cockroachdb/pebble"
 )
 
-// windowSize is how many entries of a host's queue a Pop reads ahead.
-const windowSize = 16
+// windowSize is how many entries of a host's queue a Pop reads ahead at
+// first; each read of the host's queue doubles it, up to maxWindow. A host
+// popped a few times keeps a small window, and one crawled at length reads
+// its queue with a quarter of the iterators (BenchmarkDiskFrontierPage,
+// twelve runs alternating on a busy machine: 16.3 µs a page at best with
+// 16 entries a read, 15.4 µs with the growing window; medians 19.0 and
+// 18.5).
+const (
+	windowSize = 16
+	maxWindow  = 64
+)
 
 // Admit implements Frontier: the new URLs of batch, their host counters
 // and the sequence number go to disk in one batch.
@@ -225,7 +234,11 @@ func (f *DiskFrontier) fill(host string, h *diskHost) error {
 		return fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
 	}
 	h.window = h.window[:0]
-	for iter.First(); iter.Valid() && len(h.window) < windowSize; iter.Next() {
+	n := min(windowSize<<h.fills, maxWindow)
+	if n < maxWindow {
+		h.fills++
+	}
+	for iter.First(); iter.Valid() && len(h.window) < n; iter.Next() {
 		q, err := decodeQueued(iter.Value(), host)
 		if err != nil {
 			iter.Close()
