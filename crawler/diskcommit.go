@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"os"
 
 	"github.com/cockroachdb/pebble"
 )
@@ -49,7 +48,7 @@ func (f *DiskFrontier) Commit(ctx context.Context, recs []Record) error {
 // makes it and all before it durable, is outside, so that the crawl goes
 // on meanwhile.
 // data, if not empty, is the output's bytes from offset off to end, kept in
-// the batch until the output is synced (see [Output]).
+// the batch's log record until the output is synced (see disktail.go).
 func (f *DiskFrontier) commitOutput(_ context.Context, recs []Record, end int64, fin []finishedURL, off int64, data []byte) error {
 	f.mu.Lock()
 	if err := f.usable(); err != nil {
@@ -71,7 +70,8 @@ func (f *DiskFrontier) commitOutput(_ context.Context, recs []Record, end int64,
 	}
 	_ = b.Set(metaKey("output"), binary.AppendUvarint(nil, uint64(end)), nil)
 	if len(data) > 0 {
-		_ = b.Set(tailKey(off), data, nil)
+		f.tailBuf = appendLogTail(f.tailBuf[:0], off, data)
+		_ = b.LogData(f.tailBuf, nil)
 	}
 	for _, u := range fin {
 		f.writeDone(b, u.fp, u.l) // after the marks: a Done URL has none
@@ -338,75 +338,4 @@ func sum(m map[string]int) int {
 		n += v
 	}
 	return n
-}
-
-// tailKey is the key of the output's bytes from offset off, kept until
-// the output is synced past them: t<off:8>.
-func tailKey(off int64) []byte {
-	return binary.BigEndian.AppendUint64([]byte{kindTail}, uint64(off))
-}
-
-// dropTail drops the copies of the output's bytes before end, which the
-// output has synced; unsynced, as the next commit's sync covers it.
-func (f *DiskFrontier) dropTail(_ context.Context, end int64) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.usable(); err != nil {
-		return err
-	}
-	b := f.db.NewBatch()
-	_ = b.DeleteRange(tailKey(0), tailKey(end), nil)
-	return f.apply(b, false)
-}
-
-// restoreTail rewrites into file, from the copies in the log, the
-// committed bytes past its end (a power loss can take from a file what
-// was not synced); a file still shorter than the committed length is not
-// this frontier's output, and is refused.
-func (f *DiskFrontier) restoreTail(file *os.File, path string, committed int64) error {
-	info, err := file.Stat()
-	if err != nil {
-		return err
-	}
-	size := info.Size()
-	if size < committed {
-		if size, err = f.rewriteTail(file, size); err != nil {
-			return err
-		}
-	}
-	if size < committed {
-		return fmt.Errorf("%s has %d bytes, fewer than the %d the state dir %s committed: it is not this crawl's output",
-			path, size, committed, f.dir)
-	}
-	return nil
-}
-
-// rewriteTail writes the kept bytes past size into file and returns its
-// new size; it stops at a gap.
-func (f *DiskFrontier) rewriteTail(file *os.File, size int64) (int64, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindTail}, UpperBound: []byte{kindTail + 1}})
-	if err != nil {
-		return size, err
-	}
-	defer iter.Close()
-	for iter.First(); iter.Valid(); iter.Next() {
-		k, data := iter.Key(), iter.Value()
-		if len(k) != 9 {
-			return size, fmt.Errorf("%w: %s: bad output key %q", ErrStateCorrupt, f.dir, k)
-		}
-		off := int64(binary.BigEndian.Uint64(k[1:]))
-		switch {
-		case off+int64(len(data)) <= size:
-			continue
-		case off > size:
-			return size, nil // a gap: not this file's bytes
-		}
-		if _, err := file.WriteAt(data[size-off:], size); err != nil {
-			return size, err
-		}
-		size = off + int64(len(data))
-	}
-	return size, iter.Error()
 }

@@ -23,8 +23,10 @@ import (
 
 // DiskFormat is the format version of the state directories this package
 // writes. A directory of another version is refused. (Version 2 keeps a
-// URL's validators in its state's value; version 1 had a key for them.)
-const DiskFormat = 2
+// URL's validators in its state's value, where version 1 had a key for
+// them; version 3 keeps the copies of the records file's bytes as log
+// data, where version 2 had keys for them.)
+const DiskFormat = 3
 
 // ErrStateLocked is the error of opening a state directory that another
 // DiskFrontier, in this process or another, holds open.
@@ -135,6 +137,15 @@ type DiskFrontier struct {
 	kick                   chan struct{}         // tells the committer that a Finish waits
 	marked                 map[[16]byte]struct{} // URLs with a recorded mark: see Recorded
 	seenAll                bool                  // seen holds every URL the store has seen
+	tailKept               bool                  // tailFile holds copies of the records file's bytes
+	tailBuf                []byte                // a commit's log data
+
+	// The records file's sync before a flush of the store, and its
+	// error: see syncBeforeFlush. Not under mu, which a flush may wait
+	// for.
+	flushMu   sync.Mutex
+	flushSync func() error
+	flushErr  error
 }
 
 // diskHost is the memory a DiskFrontier keeps of a host with queue keys.
@@ -227,6 +238,9 @@ func (f *DiskFrontier) open() error {
 	}
 	opts := f.options(false)
 	defer opts.Cache.Unref() // the store holds its own reference
+	if err := f.keepTails(opts.FS, path); err != nil {
+		return err
+	}
 	db, err := pebble.Open(path, opts)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)

@@ -16,8 +16,9 @@ import (
 //	q<host>\x00<seq:8>     a pending URL in its host's queue, in admission order
 //	r<fp:16>               a URL whose record is committed and that is not Done yet
 //	b<host>                a host's robots.txt: when it was fetched, and its body
-//	t<offset:8>            the output's bytes from offset, until the output is synced past them
 //
+// The copies of the records file's bytes that a commit keeps until the
+// file is synced are log data, not keys (see disktail.go).
 // A URL handed out by Pop keeps its queue key until it is finished, so
 // whatever is in flight when the process dies is pending when the store is
 // opened again.
@@ -27,7 +28,6 @@ const (
 	kindQueue    = 'q'
 	kindRecorded = 'r'
 	kindRobots   = 'b'
-	kindTail     = 't'
 )
 
 // errCorruptValue is the error of a stored value that does not decode.

@@ -21,12 +21,13 @@ import (
 // length, holds one record for every URL the frontier holds recorded or
 // finished and none for the others.
 //
-// The records' bytes go into the frontier's log with the commit, so a
-// commit costs one sync, not two: the file is synced in the background,
-// about once a second (the committer does not wait for it where syncs are
-// asynchronous), after which the copies in the log are dropped, and
-// OpenOutput rewrites from the log a tail that a power loss took from the
-// file. (Syncing the file in each commit too made a crawl with --state of
+// The records' bytes go into the frontier's log with the commit, as log
+// data that no memtable holds (see disktail.go), so a commit costs one
+// sync, not two: the file is synced in the background, about once a
+// second (the committer does not wait for it where syncs are
+// asynchronous), and before each flush of the frontier's memtables, which
+// drops the logs holding the copies; OpenOutput rewrites from the copies
+// a tail that a power loss took from the file. (Syncing the file in each commit too made a crawl with --state of
 // bench/durable/throughput.sh's site take 5.5 s, against 3.8-4.3 s
 // without.)
 //
@@ -92,12 +93,13 @@ func OpenOutput(f *DiskFrontier, path string) (*Output, error) {
 		err = syncData(file)
 	}
 	if err == nil {
-		err = f.dropTail(context.Background(), committed)
+		err = f.tailsSynced(committed)
 	}
 	if err != nil {
 		file.Close()
 		return nil, fmt.Errorf("crawler: output: %w", err)
 	}
+	f.setFlushSync(func() error { return f.syncFile(file) })
 	o := &Output{f: f, file: file, n: committed, written: committed, synced: committed, lastSync: time.Now(), gap: commitGap}
 	f.deferFinishes()
 	return o, nil
@@ -153,6 +155,9 @@ func (o *Output) Commit(ctx context.Context) error {
 	defer o.commitMu.Unlock()
 	fin := o.f.takeFinished() // before the records: each has its record in
 	o.mu.Lock()
+	if err := o.f.flushFailed(); err != nil && o.err == nil {
+		o.err = outputError(err)
+	}
 	if o.err != nil {
 		o.mu.Unlock()
 		o.f.releaseGate(false) // Finishes after a failure: their slots must not wait
@@ -232,7 +237,7 @@ func (o *Output) tailSynced(ctx context.Context, err error) error {
 		return outputError(err)
 	}
 	o.synced = o.tailEnd
-	return o.f.dropTail(ctx, o.synced)
+	return o.f.tailsSynced(o.synced)
 }
 
 // syncTail syncs the file and drops from the frontier's log the copies of
@@ -250,7 +255,7 @@ func (o *Output) syncTail(ctx context.Context) error {
 		return outputError(err)
 	}
 	o.synced, o.lastSync = o.written, time.Now()
-	return o.f.dropTail(ctx, o.synced)
+	return o.f.tailsSynced(o.synced)
 }
 
 // idleCommit is how often the committer commits records that no Finish
@@ -318,6 +323,7 @@ func (o *Output) Close(ctx context.Context) error {
 	}
 	o.commitMu.Unlock()
 	o.f.releaseGate(true)
+	o.f.setFlushSync(nil)
 	if cerr := o.file.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("crawler: output: %w", cerr)
 	}
