@@ -40,6 +40,7 @@ type HostWaitError struct {
 	Wait time.Duration
 }
 
+// Error says the host and the wait.
 func (e *HostWaitError) Error() string {
 	return fmt.Sprintf("crawler: host %s may start in %v", e.Host, e.Wait)
 }

@@ -99,6 +99,16 @@ func htmlCharts(r *Report) string {
 }
 
 func (r *Report) htmlTables(h *htmlw) {
+	if r.answered() == 0 {
+		h.raw("<section class=\"wide\"><h2>Latency</h2>\n<p>None measured: no request got a response.</p>\n</section>\n")
+	} else {
+		r.htmlLatency(h)
+	}
+	r.htmlCounts(h)
+}
+
+// htmlLatency writes the latency table and its note.
+func (r *Report) htmlLatency(h *htmlw) {
 	h.raw("<section class=\"wide\"><h2>Latency</h2>\n<table>\n<tr><th></th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>p99.9</th><th>p99.99</th><th>max</th><th>mean</th></tr>\n")
 	row := func(name string, l Latency) {
 		h.f("<tr><td>%s</td>", name)
@@ -113,6 +123,10 @@ func (r *Report) htmlTables(h *htmlw) {
 		row("send lateness", r.Lateness)
 	}
 	h.f("</table>\n<p class=\"note\">%s.</p>\n</section>\n", LatencyNote)
+}
+
+// htmlCounts writes the status codes, the errors and the transfer.
+func (r *Report) htmlCounts(h *htmlw) {
 	h.raw("<section><h2>Status codes</h2>\n<table>")
 	for _, k := range slices.Sorted(maps.Keys(r.StatusCodes)) {
 		h.f("<tr><td>%s</td><td>%d</td></tr>", k, r.StatusCodes[k])

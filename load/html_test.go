@@ -3,6 +3,7 @@ package load
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -131,4 +132,37 @@ func runChromium(t *testing.T, chromium, dir string, args ...string) string {
 		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
 	}
 	return stdout.String()
+}
+
+// TestReportWithoutResponses checks that a run in which no request got a
+// response says so, in text and HTML, instead of a table of zeros.
+func TestReportWithoutResponses(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String() + "/"
+	ln.Close()
+	rep, err := Run(context.Background(), Config{Targets: []Target{{URL: dead}}, MaxInFlight: 2, Duration: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Requests == 0 || rep.Errors["connect"] != rep.Requests {
+		t.Fatalf("requests %d, errors %v: want every request refused", rep.Requests, rep.Errors)
+	}
+	var text, page bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"text": text.String(), "html": page.String()} {
+		if !strings.Contains(strings.ToLower(out), "none measured: no request got a response") {
+			t.Errorf("%s report does not say no latency was measured:\n%s", name, out)
+		}
+		if strings.Contains(out, "p99.99") {
+			t.Errorf("%s report prints a latency table without responses", name)
+		}
+	}
 }

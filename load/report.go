@@ -305,6 +305,10 @@ func (r *Report) writeRate(b *strings.Builder) {
 
 // writeLatency writes the latency table and its note.
 func (r *Report) writeLatency(b *strings.Builder) {
+	if r.answered() == 0 {
+		b.WriteString("\n  latency    none measured: no request got a response\n\n")
+		return
+	}
 	b.WriteString("\n               p50      p90      p95      p99    p99.9   p99.99      max     mean\n")
 	row := func(name string, l Latency) {
 		fmt.Fprintf(b, "  %-9s", name)
@@ -320,6 +324,15 @@ func (r *Report) writeLatency(b *strings.Builder) {
 		fmt.Fprintf(b, "  late sends (>1ms) %d\n", r.LateSends)
 	}
 	fmt.Fprintf(b, "  (%s)\n\n", LatencyNote)
+}
+
+// answered counts the requests that got a response, whatever its status.
+func (r *Report) answered() int64 {
+	var n int64
+	for _, c := range r.StatusCodes {
+		n += c
+	}
+	return n
 }
 
 // writeWorkers lists a distributed run's workers, and says what a dead

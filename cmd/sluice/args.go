@@ -91,12 +91,28 @@ func flagError(cmd *cobra.Command, err error) error {
 		}
 	case errors.As(err, &invalid):
 		f, why := invalid.GetFlag(), invalid.Unwrap()
-		if errors.As(why, &num) || strings.HasPrefix(why.Error(), "time: invalid duration") {
-			why = fmt.Errorf("want %s", f.Value.Type())
+		if errors.As(why, &num) || strings.HasPrefix(why.Error(), "time: ") {
+			why = fmt.Errorf("want %s", typeWord(f.Value.Type()))
 		}
 		msg = fmt.Sprintf("bad value %q for --%s: %v", invalid.GetValue(), f.Name, why)
 	}
 	return &usageError{msg: cmd.Name() + ": " + msg, cmd: cmd.CommandPath()}
+}
+
+// typeWord names a flag's value type the way its help would, not as Go
+// spells it.
+func typeWord(t string) string {
+	switch t {
+	case "int", "int64", "int32", "uint", "uint64":
+		return "a whole number"
+	case "float64", "float32":
+		return "a number"
+	case "duration":
+		return "a duration such as 500ms, 10s or 2m"
+	case "bool":
+		return "true or false"
+	}
+	return t
 }
 
 // closestFlag returns the flag of cmd nearest to name by edit distance, or

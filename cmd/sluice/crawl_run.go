@@ -106,7 +106,7 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 	if !o.out.quiet {
 		sum.print(e.stderr, &st)
 		if d != nil {
-			d.printRecrawl(e.stderr)
+			d.printState(e.stderr, st.Fetched)
 		}
 	}
 	switch {

@@ -100,9 +100,12 @@ type durable struct {
 	// recrawlLater: --recrawl was asked for while the first pass had not
 	// ended; this run ends it, the next --recrawl starts the recrawl.
 	recrawlLater bool
-	mu           sync.Mutex // for buf and enc
-	buf          bytes.Buffer
-	enc          *json.Encoder
+	// finished: the crawl in the state dir had ended before this run,
+	// which was not asked to recrawl it.
+	finished bool
+	mu       sync.Mutex // for buf and enc
+	buf      bytes.Buffer
+	enc      *json.Encoder
 
 	unchanged, changed, added, gone atomic.Int64
 	// prev holds the validators pageHeader looked up for a URL's request
@@ -229,6 +232,7 @@ func (d *durable) startPass(ctx context.Context, recrawl bool) error {
 		}
 	}
 	d.recrawl = pass > 0
+	d.finished = !recrawl && pending == 0 && inFlight == 0 && d.f.Committed() > 0
 	d.recrawlLater = recrawl && pass == 0 && (pending > 0 || inFlight > 0)
 	return nil
 }
@@ -396,8 +400,12 @@ func (d *durable) seedRecorded(ctx context.Context, seed string) bool {
 	return ok
 }
 
-// printRecrawl prints the recrawl's counts.
-func (d *durable) printRecrawl(w io.Writer) {
+// printState prints the recrawl's counts, or says that a run which
+// fetched nothing found the crawl finished already.
+func (d *durable) printState(w io.Writer, fetched int64) {
+	if d.finished && fetched == 0 {
+		fmt.Fprintf(w, "  state: the crawl in %s had finished already, nothing was left to fetch; --recrawl fetches its pages again\n", d.f.Dir())
+	}
 	if d.recrawlLater {
 		fmt.Fprintln(w, "  recrawl: not started: this run resumed the crawl the state dir had not finished; run --recrawl again to fetch its pages again")
 	}

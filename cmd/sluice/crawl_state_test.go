@@ -30,7 +30,7 @@ func TestCrawlStateResumeAndRecrawl(t *testing.T) {
 	if code, errOut := run(seed); code != 0 {
 		t.Fatalf("first run: exit %d: %s", code, errOut)
 	}
-	if code, errOut := run(seed); code != 0 || !strings.Contains(errOut, "crawled 0 URLs") {
+	if code, errOut := run(seed); code != 0 || !strings.Contains(errOut, "crawled 0 URLs") || !strings.Contains(errOut, "had finished already") {
 		t.Fatalf("second run: exit %d: %s", code, errOut)
 	}
 	tests := []struct {
@@ -46,7 +46,8 @@ func TestCrawlStateResumeAndRecrawl(t *testing.T) {
 			t.Errorf("%q: exit %d, %q; want 2 and %q", tc.args, code, errOut, tc.want)
 		}
 	}
-	if code, errOut := run("--recrawl", seed); code != 0 || !strings.Contains(errOut, "recrawl: 300 unchanged, 0 changed, 0 new, 0 gone") {
+	if code, errOut := run("--recrawl", seed); code != 0 || !strings.Contains(errOut, "recrawl: 300 unchanged, 0 changed, 0 new, 0 gone") ||
+		strings.Contains(errOut, "had finished already") {
 		t.Fatalf("recrawl: exit %d: %s", code, errOut)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "pages.jsonl"))
