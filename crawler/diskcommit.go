@@ -55,7 +55,7 @@ func (f *DiskFrontier) commitOutput(_ context.Context, recs []Record, end int64,
 		f.mu.Unlock()
 		return err
 	}
-	b := f.db.NewBatch()
+	b := f.takeAdmits()
 	// A record whose Finish is in this batch needs no mark: the mark is
 	// for a URL recorded and not Done, which a crash fetches again.
 	finished := make(map[[16]byte]bool, len(fin))
@@ -273,6 +273,9 @@ func (f *DiskFrontier) Recrawl(_ context.Context) (int, error) {
 	}
 	if n := len(f.out) + len(f.finished); n > 0 {
 		return 0, fmt.Errorf("crawler: recrawl: %d URLs are in flight or wait for a commit", n)
+	}
+	if err := f.flushAdmits(); err != nil {
+		return 0, err
 	}
 	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindState}, UpperBound: []byte{kindState + 1}})
 	if err != nil {

@@ -62,10 +62,14 @@ type DiskOptions struct {
 // many URLs the crawl has. A crawl of a synthetic site that took in
 // 10,000,000 URLs held its RSS under 120 MiB (bench/durable/large.sh).
 //
-// Crash guarantees. Each call's writes go to Pebble as one atomic batch
-// (Admit writes a page's links together), unsynced; every SyncInterval one
-// fsync makes all earlier batches durable, so after a crash, even a power
-// loss, the directory holds a prefix of the calls made. A URL in flight
+// Crash guarantees. Each call's writes go to Pebble as one atomic batch,
+// unsynced, except Admit's, which wait in memory for the next write of
+// another kind and go in before it (or with it, in one batch); every
+// SyncInterval the admissions waiting are written and one fsync makes all
+// earlier batches durable, so after a crash, even a power loss, the
+// directory holds a prefix of the calls made, less the admissions made
+// since the last write (those of pages whose Finish was not written
+// either, which are fetched again and admit them again). A URL in flight
 // when its process died is pending when the directory is opened again, as
 // is one whose Finish had not reached the disk (the writes since the last
 // group commit): those are the URLs fetched twice across a crash, and a
@@ -139,6 +143,9 @@ type DiskFrontier struct {
 	seenAll                bool                  // seen holds every URL the store has seen
 	tailKept               bool                  // tailFile holds copies of the records file's bytes
 	tailBuf                []byte                // a commit's log data
+	buf                    []byte                // an admitted URL's queue value
+	admits                 *pebble.Batch         // admissions not written yet: see Admit
+	admitted               int                   // URLs in admits
 
 	// The records file's sync before a flush of the store, and its
 	// error: see syncBeforeFlush. Not under mu, which a flush may wait
@@ -438,11 +445,17 @@ func (f *DiskFrontier) usable() error {
 	return f.err
 }
 
-// apply commits b, unsynced unless sync; a failure sticks.
+// apply commits b, unsynced unless sync, after the admissions waiting (so
+// that the store holds a prefix of the calls made); a failure sticks.
 func (f *DiskFrontier) apply(b *pebble.Batch, sync bool) error {
 	defer b.Close()
 	if err := f.usable(); err != nil {
 		return err
+	}
+	if f.admits != nil && b != f.admits {
+		if err := f.apply(f.takeAdmits(), false); err != nil {
+			return err
+		}
 	}
 	opts := pebble.NoSync
 	if sync {
@@ -476,6 +489,9 @@ func (f *DiskFrontier) syncer() {
 		case <-t.C:
 		}
 		f.mu.Lock()
+		if f.admits != nil && f.err == nil {
+			_ = f.flushAdmits() // a failure sticks
+		}
 		if f.dirty && f.err == nil {
 			f.dirty = false
 			if err := guard(func() error { return f.db.LogData(nil, pebble.Sync) }); err != nil {
@@ -502,6 +518,9 @@ func (f *DiskFrontier) Close() error {
 	<-f.done
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.admits != nil && f.err == nil {
+		_ = f.flushAdmits() // a failure sticks
+	}
 	err := f.err
 	if err == nil {
 		if err = guard(func() error { return f.db.LogData(nil, pebble.Sync) }); err == nil {

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
@@ -432,6 +433,44 @@ func TestDiskFrontierValidatorsKept(t *testing.T) {
 			defer f.Close()
 			if v, ok, err := f.Validators(ctx, e.URL); err != nil || !ok || v != tc.want {
 				t.Fatalf("validators after the pass: %+v, %v, %v; want %+v", v, ok, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestDiskFrontierAdmitsWithNextWrite checks that the admissions waiting
+// in memory go to disk with the frontier's next write, before it, so that
+// a crash leaves a page finished only with its links queued; a crash
+// before any write loses them, and the page that found them with them.
+func TestDiskFrontierAdmitsWithNextWrite(t *testing.T) {
+	ctx := context.Background()
+	const host = "http://a.example"
+	tests := []struct {
+		name    string
+		write   func(f *DiskFrontier, e Entry) error
+		pending int // after a crash: the links, and the page if not finished
+		state   State
+	}{
+		{"none", func(*DiskFrontier, Entry) error { return nil }, 1, Pending},
+		{"finish", func(f *DiskFrontier, e Entry) error { return f.Finish(ctx, e, Done) }, 5, Done},
+		{"retry", func(f *DiskFrontier, e Entry) error { return f.Retry(ctx, e) }, 6, Pending},
+		{"meta", func(f *DiskFrontier, _ Entry) error { return f.SetMeta(ctx, "x", []byte("y")) }, 6, Pending},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			f := openDisk(t, dir, &DiskOptions{SyncInterval: time.Hour})
+			admitN(t, f, host, 0, 1)
+			e := pop(t, f, host) // its admission is written by the Pop
+			admitN(t, f, host, 1, 6)
+			must(t, tc.write(f, e))
+			crash(t, f)
+
+			f = openDisk(t, dir, nil)
+			defer f.Close()
+			wantCounts(t, f, tc.pending, 0)
+			if s, err := f.State(ctx, e.URL); s != tc.state || err != nil {
+				t.Fatalf("page %v (%v), want %v", s, err, tc.state)
 			}
 		})
 	}
