@@ -149,7 +149,8 @@ func (o *Output) Uncommitted() int {
 // recorded since the last Commit and the Finishes in one synced batch of
 // the frontier (on Linux, a batch written to the log with its sync
 // started: see [DiskFrontier]). Writes go on during the sync. About once a second it also
-// syncs the file, and drops from the frontier's log the records synced.
+// syncs the file, and notes in the frontier's log that the copies of the
+// records synced are needless.
 func (o *Output) Commit(ctx context.Context) error {
 	o.commitMu.Lock()
 	defer o.commitMu.Unlock()
@@ -201,7 +202,7 @@ const (
 )
 
 // syncTailLater takes the outcome of the file's sync under way if it has
-// ended, dropping the copies it made needless, and starts the next sync
+// ended, noting the copies it made needless, and starts the next sync
 // once one is due, without waiting for it: a committer that waited once a
 // second for the file's fdatasync held every finished page's slot
 // meanwhile. Where syncs are not asynchronous it syncs at once.
@@ -240,8 +241,9 @@ func (o *Output) tailSynced(ctx context.Context, err error) error {
 	return o.f.tailsSynced(o.synced)
 }
 
-// syncTail syncs the file and drops from the frontier's log the copies of
-// the records it holds, once the sync under way, if any, has ended.
+// syncTail syncs the file and notes in the frontier's log that the copies
+// of the records it holds are needless, once the sync under way, if any,
+// has ended.
 func (o *Output) syncTail(ctx context.Context) error {
 	if o.tailSync != nil {
 		if err := o.tailSynced(ctx, <-o.tailSync); err != nil {
