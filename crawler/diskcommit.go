@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"os"
 
 	"github.com/cockroachdb/pebble"
 )
@@ -49,14 +48,14 @@ func (f *DiskFrontier) Commit(ctx context.Context, recs []Record) error {
 // makes it and all before it durable, is outside, so that the crawl goes
 // on meanwhile.
 // data, if not empty, is the output's bytes from offset off to end, kept in
-// the batch until the output is synced (see [Output]).
+// the batch's log record until the output is synced (see disktail.go).
 func (f *DiskFrontier) commitOutput(_ context.Context, recs []Record, end int64, fin []finishedURL, off int64, data []byte) error {
 	f.mu.Lock()
 	if err := f.usable(); err != nil {
 		f.mu.Unlock()
 		return err
 	}
-	b := f.db.NewBatch()
+	b := f.takeAdmits()
 	// A record whose Finish is in this batch needs no mark: the mark is
 	// for a URL recorded and not Done, which a crash fetches again.
 	finished := make(map[[16]byte]bool, len(fin))
@@ -71,7 +70,8 @@ func (f *DiskFrontier) commitOutput(_ context.Context, recs []Record, end int64,
 	}
 	_ = b.Set(metaKey("output"), binary.AppendUvarint(nil, uint64(end)), nil)
 	if len(data) > 0 {
-		_ = b.Set(tailKey(off), data, nil)
+		f.tailBuf = appendLogTail(f.tailBuf[:0], off, data)
+		_ = b.LogData(f.tailBuf, nil)
 	}
 	for _, u := range fin {
 		f.writeDone(b, u.fp, u.l) // after the marks: a Done URL has none
@@ -194,7 +194,9 @@ func (f *DiskFrontier) Committed() int64 {
 
 // SetValidators keeps v as url's validators, written with its outcome when
 // it is finished (or committed). It is for a visit function to call before
-// the URL's Finish; on a URL not in flight it writes v at once.
+// the URL's Finish; on a URL finished already it rewrites the stored
+// outcome with v, and on a URL neither in flight nor finished, which has
+// no outcome to keep them with, it does nothing.
 func (f *DiskFrontier) SetValidators(_ context.Context, url string, v Validators) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -206,8 +208,20 @@ func (f *DiskFrontier) SetValidators(_ context.Context, url string, v Validators
 		l.v = &v
 		return nil
 	}
+	if l := f.finished[fp]; l != nil {
+		l.v = &v
+		return nil
+	}
+	val, ok, err := f.get(stateKey(fp))
+	if err != nil || !ok {
+		return err
+	}
+	s, e, _, done, err := decodeDone(val)
+	if err != nil || !done {
+		return err
+	}
 	b := f.db.NewBatch()
-	_ = b.Set(validatorsKey(fp), appendValidators(nil, &v), nil)
+	_ = b.Set(stateKey(fp), appendDone(nil, s, &e, &v), nil)
 	return f.apply(b, false)
 }
 
@@ -220,15 +234,27 @@ func (f *DiskFrontier) Validators(_ context.Context, url string) (Validators, bo
 		return Validators{}, false, err
 	}
 	fp := fingerprint(url)
-	if l := f.out[fp]; l != nil && l.prev != nil {
-		return *l.prev, true, nil // queued with it by Recrawl
+	l := f.out[fp]
+	if l == nil {
+		l = f.finished[fp]
 	}
-	val, ok, err := f.get(validatorsKey(fp))
+	if l != nil {
+		// Queued with them by Recrawl, if an earlier pass stored any: the
+		// URL's state on disk is Pending, which carries none.
+		if l.prev != nil {
+			return *l.prev, true, nil
+		}
+		return Validators{}, false, nil
+	}
+	val, ok, err := f.get(stateKey(fp))
 	if err != nil || !ok {
 		return Validators{}, false, err
 	}
-	v, err := decodeValidators(val)
-	return v, err == nil, err
+	_, _, v, _, err := decodeDone(val)
+	if err != nil || v == nil {
+		return Validators{}, false, err
+	}
+	return *v, true, nil
 }
 
 // recrawlBatch is how many URLs one batch of Recrawl queues again.
@@ -256,6 +282,9 @@ func (f *DiskFrontier) Recrawl(_ context.Context) (int, error) {
 	if n := len(f.out) + len(f.finished); n > 0 {
 		return 0, fmt.Errorf("crawler: recrawl: %d URLs are in flight or wait for a commit", n)
 	}
+	if err := f.flushAdmits(); err != nil {
+		return 0, err
+	}
 	from, ok, err := f.get(metaKey(recrawlCursor))
 	switch {
 	case err != nil:
@@ -281,15 +310,9 @@ func (f *DiskFrontier) requeue(from []byte) (int, error) {
 		return 0, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
 	}
 	defer iter.Close()
-	vals, err := f.db.NewIter(&pebble.IterOptions{LowerBound: append([]byte{kindValidators}, lower[1:]...), UpperBound: []byte{kindValidators + 1}})
-	if err != nil {
-		return 0, fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
-	}
-	defer vals.Close()
-	vals.First()
 	rq := requeuer{f: f, b: f.db.NewBatch(), counts: make(map[string]int)}
 	for iter.First(); iter.Valid(); iter.Next() {
-		if err := rq.add(iter.Key(), iter.Value(), vals); err != nil {
+		if err := rq.add(iter.Value()); err != nil {
 			rq.b.Close()
 			return rq.total, err
 		}
@@ -319,11 +342,12 @@ type requeuer struct {
 	total    int
 }
 
-// add queues again the URL of state key k, whose state value is v, with
-// its validators, which vals is moved to.
-func (rq *requeuer) add(k, v []byte, vals *pebble.Iterator) error {
+// add queues again the URL whose state value is v. Its validators and
+// state go with the entry, so that the recrawled page's request finds them
+// without a lookup and its Finish knows what is on disk.
+func (rq *requeuer) add(v []byte) error {
 	f := rq.f
-	s, e, ok, err := decodeDone(v)
+	s, e, prev, ok, err := decodeDone(v)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
 	}
@@ -332,14 +356,7 @@ func (rq *requeuer) add(k, v []byte, vals *pebble.Iterator) error {
 		return nil // pending (queued already), or a seed that was not a URL: it has its record
 	}
 	f.seq++
-	rq.val = appendEntry(rq.val[:0], &e, host)
-	// The validators and the state go with the entry, so that the
-	// recrawled page's request finds them without a lookup and its
-	// Finish knows what is on disk: the state and validators keys are
-	// both ordered by fingerprint.
-	if pv := sameFingerprint(vals, k); pv != nil {
-		rq.val = append(append(rq.val, pv...), byte(s))
-	}
+	rq.val = appendQueued(rq.val[:0], &e, host, prev, s)
 	rq.key = append(append(append(rq.key[:0], kindQueue), host...), 0)
 	rq.key = binary.BigEndian.AppendUint64(rq.key, f.seq) // queueKey(host, f.seq)
 	_ = rq.b.Set(rq.key, rq.val, nil)
@@ -356,20 +373,6 @@ func (rq *requeuer) flush(last []byte) error {
 	}
 	rq.total += sum(rq.counts)
 	clear(rq.counts)
-	return nil
-}
-
-// sameFingerprint moves vals, an iterator of validators keys, up to the
-// fingerprint of stateKey and returns the value there, nil if there is
-// none.
-func sameFingerprint(vals *pebble.Iterator, stateKey []byte) []byte {
-	fp := stateKey[1:]
-	for vals.Valid() && string(vals.Key()[1:]) < string(fp) {
-		vals.Next()
-	}
-	if vals.Valid() && string(vals.Key()[1:]) == string(fp) {
-		return vals.Value()
-	}
 	return nil
 }
 
@@ -396,75 +399,4 @@ func sum(m map[string]int) int {
 		n += v
 	}
 	return n
-}
-
-// tailKey is the key of the output's bytes from offset off, kept until
-// the output is synced past them: t<off:8>.
-func tailKey(off int64) []byte {
-	return binary.BigEndian.AppendUint64([]byte{kindTail}, uint64(off))
-}
-
-// dropTail drops the copies of the output's bytes before end, which the
-// output has synced; unsynced, as the next commit's sync covers it.
-func (f *DiskFrontier) dropTail(_ context.Context, end int64) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.usable(); err != nil {
-		return err
-	}
-	b := f.db.NewBatch()
-	_ = b.DeleteRange(tailKey(0), tailKey(end), nil)
-	return f.apply(b, false)
-}
-
-// restoreTail rewrites into file, from the copies in the log, the
-// committed bytes past its end (a power loss can take from a file what
-// was not synced); a file still shorter than the committed length is not
-// this frontier's output, and is refused.
-func (f *DiskFrontier) restoreTail(file *os.File, path string, committed int64) error {
-	info, err := file.Stat()
-	if err != nil {
-		return err
-	}
-	size := info.Size()
-	if size < committed {
-		if size, err = f.rewriteTail(file, size); err != nil {
-			return err
-		}
-	}
-	if size < committed {
-		return fmt.Errorf("%s has %d bytes, fewer than the %d the state dir %s committed: it is not this crawl's output",
-			path, size, committed, f.dir)
-	}
-	return nil
-}
-
-// rewriteTail writes the kept bytes past size into file and returns its
-// new size; it stops at a gap.
-func (f *DiskFrontier) rewriteTail(file *os.File, size int64) (int64, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindTail}, UpperBound: []byte{kindTail + 1}})
-	if err != nil {
-		return size, err
-	}
-	defer iter.Close()
-	for iter.First(); iter.Valid(); iter.Next() {
-		k, data := iter.Key(), iter.Value()
-		if len(k) != 9 {
-			return size, fmt.Errorf("%w: %s: bad output key %q", ErrStateCorrupt, f.dir, k)
-		}
-		off := int64(binary.BigEndian.Uint64(k[1:]))
-		switch {
-		case off+int64(len(data)) <= size:
-			continue
-		case off > size:
-			return size, nil // a gap: not this file's bytes
-		}
-		if _, err := file.WriteAt(data[size-off:], size); err != nil {
-			return size, err
-		}
-		size = off + int64(len(data))
-	}
-	return size, iter.Error()
 }

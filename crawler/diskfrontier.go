@@ -22,8 +22,11 @@ import (
 )
 
 // DiskFormat is the format version of the state directories this package
-// writes. A directory written by a newer version is refused.
-const DiskFormat = 1
+// writes. A directory of another version is refused. (Version 2 keeps a
+// URL's validators in its state's value, where version 1 had a key for
+// them; version 3 keeps the copies of the records file's bytes as log
+// data, where version 2 had keys for them.)
+const DiskFormat = 3
 
 // ErrStateLocked is the error of opening a state directory that another
 // DiskFrontier, in this process or another, holds open.
@@ -52,17 +55,21 @@ type DiskOptions struct {
 // log-structured store with a write-ahead log and atomic batches). The
 // seen-set is keyed by each URL's 128-bit fingerprint; each host's pending
 // URLs are ordered keys read a small window at a time, so memory holds the
-// in-flight URLs, a window of up to 16 entries per host being popped, one
+// in-flight URLs, a window of up to 64 entries per host being popped, one
 // counter per host with pending URLs, the cache of URLs seen lately (at
 // most 2 × 131,072 fingerprints, about 11 MB of Go heap), and Pebble's
 // block cache and memtables (CacheSize and at most 2 × 8 MiB), however
 // many URLs the crawl has. A crawl of a synthetic site that took in
 // 10,000,000 URLs held its RSS under 120 MiB (bench/durable/large.sh).
 //
-// Crash guarantees. Each call's writes go to Pebble as one atomic batch
-// (Admit writes a page's links together), unsynced; every SyncInterval one
-// fsync makes all earlier batches durable, so after a crash, even a power
-// loss, the directory holds a prefix of the calls made. A URL in flight
+// Crash guarantees. Each call's writes go to Pebble as one atomic batch,
+// unsynced, except Admit's, which wait in memory for the next write of
+// another kind and go in before it (or with it, in one batch); every
+// SyncInterval the admissions waiting are written and one fsync makes all
+// earlier batches durable, so after a crash, even a power loss, the
+// directory holds a prefix of the calls made, less the admissions made
+// since the last write (those of pages whose Finish was not written
+// either, which are fetched again and admit them again). A URL in flight
 // when its process died is pending when the directory is opened again, as
 // is one whose Finish had not reached the disk (the writes since the last
 // group commit): those are the URLs fetched twice across a crash, and a
@@ -135,6 +142,18 @@ type DiskFrontier struct {
 	marked                 map[[16]byte]struct{} // URLs with a recorded mark: see Recorded
 	seenAll                bool                  // seen holds every URL the store has seen
 	seenLoaded             bool                  // the store's URLs were read into seen: see loadSeen
+	tailKept               bool                  // tailFile holds copies of the records file's bytes
+	tailBuf                []byte                // a commit's log data
+	buf                    []byte                // an admitted URL's queue value
+	admits                 *pebble.Batch         // admissions not written yet: see Admit
+	admitted               int                   // URLs in admits
+
+	// The records file's sync before a flush of the store, and its
+	// error: see syncBeforeFlush. Not under mu, which a flush may wait
+	// for.
+	flushMu   sync.Mutex
+	flushSync func() error
+	flushErr  error
 }
 
 // diskHost is the memory a DiskFrontier keeps of a host with queue keys.
@@ -143,6 +162,7 @@ type diskHost struct {
 	keys    int    // queue keys on disk
 	last    uint64 // seq of the last key read into window
 	window  []queued
+	fills   uint // reads of the queue into window, up to the one at maxWindow
 }
 
 // finishedURL is a Finish waiting for a Commit.
@@ -167,6 +187,15 @@ type leased struct {
 	v     *Validators // to store with its outcome
 	prev  *Validators // stored by an earlier pass, if its queue entry had them
 	was   State       // its state on disk when Recrawl queued it; Unseen if unknown
+}
+
+// validators returns what l's outcome keeps: the validators of its fetch,
+// or else (a 304, a failed fetch) those of the pass before.
+func (l *leased) validators() *Validators {
+	if l.v != nil {
+		return l.v
+	}
+	return l.prev
 }
 
 // OpenDiskFrontier opens the state directory dir, creating it if it does
@@ -219,6 +248,9 @@ func (f *DiskFrontier) open() error {
 	}
 	opts := f.options(false)
 	defer opts.Cache.Unref() // the store holds its own reference
+	if err := f.keepTails(opts.FS, path); err != nil {
+		return err
+	}
 	db, err := pebble.Open(path, opts)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
@@ -260,8 +292,8 @@ func (f *DiskFrontier) create(path string) error {
 	return nil
 }
 
-// checkFormat refuses a directory without a format version or with a newer
-// one.
+// checkFormat refuses a directory without a format version or with
+// another one.
 func (f *DiskFrontier) checkFormat() error {
 	v, ok, err := f.get(metaKey("format"))
 	if err != nil {
@@ -276,6 +308,9 @@ func (f *DiskFrontier) checkFormat() error {
 		return fmt.Errorf("%w: %s has format version %q", ErrStateCorrupt, f.dir, v)
 	case n > DiskFormat:
 		return fmt.Errorf("crawler: state dir %s has format version %d, newer than this sluice reads (%d)", f.dir, n, DiskFormat)
+	case n < DiskFormat:
+		return fmt.Errorf("crawler: state dir %s has format version %d, older than this sluice reads (%d): finish its crawl with the sluice that made it, or start the crawl again in a new dir",
+			f.dir, n, DiskFormat)
 	}
 	return nil
 }
@@ -410,11 +445,17 @@ func (f *DiskFrontier) usable() error {
 	return f.err
 }
 
-// apply commits b, unsynced unless sync; a failure sticks.
+// apply commits b, unsynced unless sync, after the admissions waiting (so
+// that the store holds a prefix of the calls made); a failure sticks.
 func (f *DiskFrontier) apply(b *pebble.Batch, sync bool) error {
 	defer b.Close()
 	if err := f.usable(); err != nil {
 		return err
+	}
+	if f.admits != nil && b != f.admits {
+		if err := f.apply(f.takeAdmits(), false); err != nil {
+			return err
+		}
 	}
 	opts := pebble.NoSync
 	if sync {
@@ -448,6 +489,9 @@ func (f *DiskFrontier) syncer() {
 		case <-t.C:
 		}
 		f.mu.Lock()
+		if f.admits != nil && f.err == nil {
+			_ = f.flushAdmits() // a failure sticks
+		}
 		if f.dirty && f.err == nil {
 			f.dirty = false
 			if err := guard(func() error { return f.db.LogData(nil, pebble.Sync) }); err != nil {
@@ -474,6 +518,9 @@ func (f *DiskFrontier) Close() error {
 	<-f.done
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.admits != nil && f.err == nil {
+		_ = f.flushAdmits() // a failure sticks
+	}
 	err := f.err
 	if err == nil {
 		if err = guard(func() error { return f.db.LogData(nil, pebble.Sync) }); err == nil {

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
@@ -130,6 +131,8 @@ func TestDiskFrontierBadDir(t *testing.T) {
 	}{
 		{"newer format", func(t *testing.T, dir string) { setRaw(t, dir, metaKey("format"), []byte("99")) },
 			"format version 99, newer"},
+		{"older format", func(t *testing.T, dir string) { setRaw(t, dir, metaKey("format"), []byte("1")) },
+			"format version 1, older"},
 		{"no format", func(t *testing.T, dir string) { setRaw(t, dir, metaKey("format"), nil) }, "no format version"},
 		{"manifest lost", func(t *testing.T, dir string) {
 			must(t, os.Remove(filepath.Join(dir, "db", "CURRENT")))
@@ -276,20 +279,16 @@ func TestDiskFrontierRecrawlResumed(t *testing.T) {
 	f.mu.Lock()
 	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindState}, UpperBound: []byte{kindState + 1}})
 	must(t, err)
-	vals, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindValidators}, UpperBound: []byte{kindValidators + 1}})
-	must(t, err)
-	vals.First()
 	rq := requeuer{f: f, b: f.db.NewBatch(), counts: make(map[string]int)}
 	iter.First()
 	for range recrawlBatch {
-		must(t, rq.add(iter.Key(), iter.Value(), vals))
+		must(t, rq.add(iter.Value()))
 		iter.Next()
 	}
 	var last [16]byte
 	iter.Prev()
 	copy(last[:], iter.Key()[1:])
 	must(t, iter.Close())
-	must(t, vals.Close())
 	must(t, rq.flush(last[:]))
 	f.mu.Unlock()
 	must(t, f.Close())
@@ -325,7 +324,8 @@ func TestDiskFrontierRecrawlResumed(t *testing.T) {
 
 // TestDiskFrontierRecrawlUnchanged finishes recrawled URLs: one that ends
 // as it was, with no new validators, keeps its state on disk untouched;
-// one with new validators, or another state, has them written.
+// one with new validators, or another state, has its state written, the
+// validators in it.
 func TestDiskFrontierRecrawlUnchanged(t *testing.T) {
 	ctx := context.Background()
 	f := openDisk(t, t.TempDir(), nil)
@@ -344,10 +344,10 @@ func TestDiskFrontierRecrawlUnchanged(t *testing.T) {
 		name   string
 		v      *Validators
 		state  State
-		writes uint32 // the queue key's removal, and the state's
+		writes uint32 // the queue key's removal, and the state's (with its validators)
 	}{
 		{"unchanged", nil, Done, 1},
-		{"changed", &Validators{Status: 200, ETag: `"2"`}, Done, 3},
+		{"changed", &Validators{Status: 200, ETag: `"2"`}, Done, 2},
 		{"failed", nil, Failed, 2},
 	}
 	for _, tc := range tests {
@@ -565,5 +565,90 @@ func BenchmarkDiskFrontierRecrawl(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
+	}
+}
+
+// TestDiskFrontierValidatorsKept checks that a URL's validators outlive a
+// recrawl pass whose fetch stored none (a 304, a failed fetch), and that
+// those of a new fetch replace them, across a reopen.
+func TestDiskFrontierValidatorsKept(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	const host = "http://a.example"
+	first := Validators{Status: 200, ETag: `"1"`, LastModified: "Mon, 30 Nov 2026 12:00:00 GMT"}
+	second := Validators{Status: 200, ETag: `"2"`}
+	tests := []struct {
+		name string
+		set  *Validators // by the recrawl's fetch
+		want Validators
+	}{
+		{"not modified", nil, first},
+		{"changed", &second, second},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(dir, fmt.Sprint(i))
+			f := openDisk(t, dir, nil)
+			admitN(t, f, host, 0, 1)
+			e := pop(t, f, host)
+			must(t, f.SetValidators(ctx, e.URL, first))
+			must(t, f.Finish(ctx, e, Done))
+			if _, err := f.Recrawl(ctx); err != nil {
+				t.Fatal(err)
+			}
+			e = pop(t, f, host)
+			if v, ok, err := f.Validators(ctx, e.URL); err != nil || !ok || v != first {
+				t.Fatalf("validators in flight: %+v, %v, %v", v, ok, err)
+			}
+			if tc.set != nil {
+				must(t, f.SetValidators(ctx, e.URL, *tc.set))
+			}
+			must(t, f.Finish(ctx, e, Done))
+			must(t, f.Close())
+
+			f = openDisk(t, dir, nil)
+			defer f.Close()
+			if v, ok, err := f.Validators(ctx, e.URL); err != nil || !ok || v != tc.want {
+				t.Fatalf("validators after the pass: %+v, %v, %v; want %+v", v, ok, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestDiskFrontierAdmitsWithNextWrite checks that the admissions waiting
+// in memory go to disk with the frontier's next write, before it, so that
+// a crash leaves a page finished only with its links queued; a crash
+// before any write loses them, and the page that found them with them.
+func TestDiskFrontierAdmitsWithNextWrite(t *testing.T) {
+	ctx := context.Background()
+	const host = "http://a.example"
+	tests := []struct {
+		name    string
+		write   func(f *DiskFrontier, e Entry) error
+		pending int // after a crash: the links, and the page if not finished
+		state   State
+	}{
+		{"none", func(*DiskFrontier, Entry) error { return nil }, 1, Pending},
+		{"finish", func(f *DiskFrontier, e Entry) error { return f.Finish(ctx, e, Done) }, 5, Done},
+		{"retry", func(f *DiskFrontier, e Entry) error { return f.Retry(ctx, e) }, 6, Pending},
+		{"meta", func(f *DiskFrontier, _ Entry) error { return f.SetMeta(ctx, "x", []byte("y")) }, 6, Pending},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			f := openDisk(t, dir, &DiskOptions{SyncInterval: time.Hour})
+			admitN(t, f, host, 0, 1)
+			e := pop(t, f, host) // its admission is written by the Pop
+			admitN(t, f, host, 1, 6)
+			must(t, tc.write(f, e))
+			crash(t, f)
+
+			f = openDisk(t, dir, nil)
+			defer f.Close()
+			wantCounts(t, f, tc.pending, 0)
+			if s, err := f.State(ctx, e.URL); s != tc.state || err != nil {
+				t.Fatalf("page %v (%v), want %v", s, err, tc.state)
+			}
+		})
 	}
 }

@@ -21,12 +21,13 @@ import (
 // length, holds one record for every URL the frontier holds recorded or
 // finished and none for the others.
 //
-// The records' bytes go into the frontier's log with the commit, so a
-// commit costs one sync, not two: the file is synced in the background,
-// about once a second (the committer does not wait for it where syncs are
-// asynchronous), after which the copies in the log are dropped, and
-// OpenOutput rewrites from the log a tail that a power loss took from the
-// file. (Syncing the file in each commit too made a crawl with --state of
+// The records' bytes go into the frontier's log with the commit, as log
+// data that no memtable holds (see disktail.go), so a commit costs one
+// sync, not two: the file is synced in the background, about once a
+// second (the committer does not wait for it where syncs are
+// asynchronous), and before each flush of the frontier's memtables, which
+// drops the logs holding the copies; OpenOutput rewrites from the copies
+// a tail that a power loss took from the file. (Syncing the file in each commit too made a crawl with --state of
 // bench/durable/throughput.sh's site take 5.5 s, against 3.8-4.3 s
 // without.)
 //
@@ -96,12 +97,13 @@ func OpenOutput(f *DiskFrontier, path string) (*Output, error) {
 		err = syncData(file)
 	}
 	if err == nil {
-		err = f.dropTail(context.Background(), committed)
+		err = f.tailsSynced(committed)
 	}
 	if err != nil {
 		file.Close()
 		return nil, fmt.Errorf("crawler: output: %w", err)
 	}
+	f.setFlushSync(func() error { return f.syncFile(file) })
 	o := &Output{f: f, file: file, n: committed, written: committed, synced: committed, lastSync: time.Now(), gap: commitGap}
 	f.deferFinishes()
 	return o, nil
@@ -151,12 +153,16 @@ func (o *Output) Uncommitted() int {
 // recorded since the last Commit and the Finishes in one synced batch of
 // the frontier (on Linux, a batch written to the log with its sync
 // started: see [DiskFrontier]). Writes go on during the sync. About once a second it also
-// syncs the file, and drops from the frontier's log the records synced.
+// syncs the file, and notes in the frontier's log that the copies of the
+// records synced are needless.
 func (o *Output) Commit(ctx context.Context) error {
 	o.commitMu.Lock()
 	defer o.commitMu.Unlock()
 	fin := o.f.takeFinished() // before the records: each has its record in
 	o.mu.Lock()
+	if err := o.f.flushFailed(); err != nil && o.err == nil {
+		o.err = outputError(err)
+	}
 	if o.err != nil {
 		o.mu.Unlock()
 		o.f.releaseGate(false) // Finishes after a failure: their slots must not wait
@@ -220,7 +226,7 @@ const (
 )
 
 // syncTailLater takes the outcome of the file's sync under way if it has
-// ended, dropping the copies it made needless, and starts the next sync
+// ended, noting the copies it made needless, and starts the next sync
 // once one is due, without waiting for it: a committer that waited once a
 // second for the file's fdatasync held every finished page's slot
 // meanwhile. Where syncs are not asynchronous it syncs at once.
@@ -256,11 +262,12 @@ func (o *Output) tailSynced(ctx context.Context, err error) error {
 		return outputError(err)
 	}
 	o.synced = o.tailEnd
-	return o.f.dropTail(ctx, o.synced)
+	return o.f.tailsSynced(o.synced)
 }
 
-// syncTail syncs the file and drops from the frontier's log the copies of
-// the records it holds, once the sync under way, if any, has ended.
+// syncTail syncs the file and notes in the frontier's log that the copies
+// of the records it holds are needless, once the sync under way, if any,
+// has ended.
 func (o *Output) syncTail(ctx context.Context) error {
 	if o.tailSync != nil {
 		if err := o.tailSynced(ctx, <-o.tailSync); err != nil {
@@ -274,7 +281,7 @@ func (o *Output) syncTail(ctx context.Context) error {
 		return outputError(err)
 	}
 	o.synced, o.lastSync = o.written, time.Now()
-	return o.f.dropTail(ctx, o.synced)
+	return o.f.tailsSynced(o.synced)
 }
 
 // idleCommit is how often the committer commits records that no Finish
@@ -342,6 +349,7 @@ func (o *Output) Close(ctx context.Context) error {
 	}
 	o.commitMu.Unlock()
 	o.f.releaseGate(true)
+	o.f.setFlushSync(nil)
 	if cerr := o.file.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("crawler: output: %w", cerr)
 	}

@@ -3,13 +3,16 @@ package crawler
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
 )
 
 // TestOutputFinishWaitsForCommit checks that, with an Output, a Finish
@@ -121,11 +124,17 @@ func TestOutputCommitter(t *testing.T) {
 
 // TestOutputRestoresLostTail commits records, then cuts the file short as
 // a power loss may (its last bytes were not synced) and opens it again
-// after a crash: the committed records come back from the state dir's log,
-// byte for byte, and once the file is synced their copies are dropped.
+// after a crash (and, in one case, after a second crash that came before
+// the output was opened again): the committed records come back from the
+// state dir's log, byte for byte, and once the file is synced their copies
+// are dropped.
 func TestOutputRestoresLostTail(t *testing.T) {
-	for _, cut := range []int64{0, 5, 131} {
-		t.Run(fmt.Sprint(cut), func(t *testing.T) {
+	tests := []struct {
+		cut   int64
+		twice bool // crash again once the frontier is open, before OpenOutput
+	}{{0, false}, {5, false}, {131, false}, {5, true}}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.cut, tc.twice), func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
 			path := filepath.Join(dir, "out")
@@ -142,26 +151,48 @@ func TestOutputRestoresLostTail(t *testing.T) {
 				must(t, out.Commit(ctx)) // three commits, none synced the file
 			}
 			must(t, out.Write("http://a.example/late", []byte("not committed\n")))
-			if n := countKeys(t, f, kindTail); n != 3 {
+			if n := keptTails(t, f); n != 3 {
 				t.Fatalf("%d copies of commits in the log, want 3", n)
 			}
 			crash(t, f)
-			must(t, os.Truncate(path, cut)) // what a power loss left
+			must(t, os.Truncate(path, tc.cut)) // what a power loss left
 			f = openDisk(t, dir, nil)
+			if tc.twice {
+				crash(t, f) // the store has dropped the logs it replayed
+				f = openDisk(t, dir, nil)
+			}
 			defer f.Close()
 			out, err = OpenOutput(f, path)
 			must(t, err)
 			got, err := os.ReadFile(path)
 			must(t, err)
 			if !bytes.Equal(got, want) {
-				t.Fatalf("file cut to %d bytes, reopened: %q, want %q", cut, got, want)
+				t.Fatalf("file cut to %d bytes, reopened: %q, want %q", tc.cut, got, want)
 			}
-			if n := countKeys(t, f, kindTail); n != 0 {
+			if n := keptTails(t, f); n != 0 {
 				t.Fatalf("%d copies of records kept after the file was synced", n)
+			}
+			if _, err := os.Stat(filepath.Join(dir, tailFile)); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("%s kept after the file was synced: %v", tailFile, err)
 			}
 			must(t, out.Close(ctx))
 		})
 	}
+}
+
+// keptTails counts the copies of the records file's bytes that f's log
+// holds and that an open after a crash would keep, with those of
+// tailFile.
+func keptTails(t *testing.T, f *DiskFrontier) int {
+	t.Helper()
+	if !f.closed {
+		must(t, f.db.LogData(nil, pebble.Sync)) // the log's writes are in its file
+	}
+	kept, err := readTailFile(filepath.Join(f.dir, tailFile))
+	must(t, err)
+	tails, _, err := logTails(vfs.Default, filepath.Join(f.dir, "db"), kept)
+	must(t, err)
+	return len(tails)
 }
 
 // crash leaves f as a killed process would: its store not closed, its
@@ -176,19 +207,6 @@ func crash(t *testing.T, f *DiskFrontier) {
 	must(t, f.db.Close())
 	f.syncs.close()
 	unlockDir(f.lock)
-}
-
-// countKeys counts f's keys of a kind.
-func countKeys(t *testing.T, f *DiskFrontier, kind byte) int {
-	t.Helper()
-	iter, err := f.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kind}, UpperBound: []byte{kind + 1}})
-	must(t, err)
-	n := 0
-	for iter.First(); iter.Valid(); iter.Next() {
-		n++
-	}
-	must(t, iter.Close())
-	return n
 }
 
 // TestOutputSyncsTailInBackground checks that a commit starts the file's
@@ -208,7 +226,7 @@ func TestOutputSyncsTailInBackground(t *testing.T) {
 	}
 	write(0)
 	write(1)
-	if n := countKeys(t, f, kindTail); n != 2 {
+	if n := keptTails(t, f); n != 2 {
 		t.Fatalf("%d copies of commits in the log, want 2", n)
 	}
 	out.commitMu.Lock()
@@ -216,15 +234,59 @@ func TestOutputSyncsTailInBackground(t *testing.T) {
 	out.commitMu.Unlock()
 	write(2)
 	deadline := time.Now().Add(10 * time.Second)
-	for i := 3; countKeys(t, f, kindTail) > 1; i++ { // the last commit's copy stays
+	for i := 3; keptTails(t, f) > 1; i++ { // the last commit's copy stays
 		if time.Now().After(deadline) {
-			t.Fatalf("%d copies of commits in the log 10 s after the file's sync began", countKeys(t, f, kindTail))
+			t.Fatalf("%d copies of commits in the log 10 s after the file's sync began", keptTails(t, f))
 		}
 		time.Sleep(5 * time.Millisecond)
 		write(i)
 	}
 	must(t, out.Close(ctx))
-	if n := countKeys(t, f, kindTail); n != 0 {
+	if n := keptTails(t, f); n != 0 {
 		t.Fatalf("%d copies of records kept after Close", n)
+	}
+}
+
+// TestOutputSyncsBeforeFlush checks that a flush of the frontier's
+// memtables, after which Pebble drops the logs holding the copies of the
+// records, first syncs the records file, and that a failure of that sync
+// stops the output.
+func TestOutputSyncsBeforeFlush(t *testing.T) {
+	tests := []struct {
+		name string
+		fail error
+	}{{"synced", nil}, {"sync failed", errors.New("injected")}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			f := openDisk(t, dir, nil)
+			defer f.Close()
+			out, err := OpenOutput(f, filepath.Join(dir, "out"))
+			must(t, err)
+			defer out.Close(ctx)
+			syncs := 0
+			f.flushMu.Lock()
+			sync := f.flushSync
+			f.flushSync = func() error {
+				syncs++
+				if tc.fail != nil {
+					return tc.fail
+				}
+				return sync()
+			}
+			f.flushMu.Unlock()
+			must(t, out.Write("http://a.example/", []byte("record\n")))
+			must(t, out.Commit(ctx))
+			must(t, f.db.Flush())
+			if syncs != 1 {
+				t.Fatalf("%d syncs of the records file before the flush, want 1", syncs)
+			}
+			must(t, out.Write("http://a.example/2", []byte("record 2\n")))
+			err = out.Commit(ctx)
+			if (err != nil) != (tc.fail != nil) || err != nil && !errors.Is(err, tc.fail) {
+				t.Fatalf("commit after the flush: %v, want %v", err, tc.fail)
+			}
+		})
 	}
 }

@@ -66,7 +66,8 @@ func (f *DiskFrontier) options(create bool) *pebble.Options {
 		MaxOpenFiles: 256, ErrorIfNotExists: !create, Logger: quietLogger{},
 		// Pebble's disk-health wrapper leaks its goroutine when Open
 		// fails; the plain file system has none.
-		FS: vfs.Default,
+		FS:            vfs.Default,
+		EventListener: &pebble.EventListener{FlushBegin: f.syncBeforeFlush},
 	}
 	if f.opt.fs != nil {
 		opts.FS = f.opt.fs

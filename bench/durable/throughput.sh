@@ -8,11 +8,22 @@
 # processor (without the kernel's asynchronous I/O; on Linux it keeps it
 # at 1), and the comparison on equal terms is then against memory2.
 #
+# With BASE=REV (a git revision), each round also runs the --state crawl
+# of sluice built from REV ("base"), to compare a change with what it
+# changes in the same machine state.
+#
 #   ROUNDS=3 bench/durable/throughput.sh
+#   BASE=main ROUNDS=5 bench/durable/throughput.sh
 source "$(dirname "$0")/../crawl/lib.sh"
 rounds=${ROUNDS:-3}
 pages=${PAGES:-20000}
+base=${BASE:-}
 build
+if [ -n "$base" ]; then
+	mkdir "$tmp/base"
+	git archive "$base" | tar -x -C "$tmp/base"
+	(cd "$tmp/base" && go build -o "$tmp/sluice-base" ./cmd/sluice)
+fi
 
 crawl() {
 	serve -pages "$pages" -links 10
@@ -21,6 +32,7 @@ crawl() {
 	memory) measure "$tmp/sluice" crawl -c 50 -q -o /dev/null "$url/p/0" ;;
 	memory2) measure env GOMAXPROCS=2 "$tmp/sluice" crawl -c 50 -q -o /dev/null "$url/p/0" ;;
 	state) measure "$tmp/sluice" crawl -c 50 -q --state "$tmp/state" "$url/p/0" ;;
+	base) measure "$tmp/sluice-base" crawl -c 50 -q --state "$tmp/state" "$url/p/0" ;;
 	esac
 	echo "$1 $wall $rss $cpu $(stats)"
 	unserve
@@ -28,6 +40,9 @@ crawl() {
 
 for r in $(seq "$rounds"); do
 	if ((r % 2)); then order="memory memory2 state"; else order="state memory2 memory"; fi
+	if [ -n "$base" ]; then
+		if ((r % 2)); then order="$order base"; else order="base $order"; fi
+	fi
 	for mode in $order; do
 		echo "$r $(crawl "$mode")"
 	done
@@ -42,3 +57,9 @@ ratios2=$(ratio memory2)
 echo
 echo "pages/s, --state ÷ in-memory, by round: $(tr '\n' ' ' <<<"$ratios"); median $(median <<<"$ratios")"
 echo "pages/s, --state ÷ in-memory with GOMAXPROCS=2, by round: $(tr '\n' ' ' <<<"$ratios2"); median $(median <<<"$ratios2")"
+if [ -n "$base" ]; then
+	ratios3=$(awk -v n="$rounds" '{pps[$1, $2] = $6 / $3} END {for (r = 1; r <= n; r++) printf "%.2f\n", pps[r, "base"] / pps[r, "memory"]}' "$tmp/results")
+	echo "pages/s, --state of $base ÷ in-memory, by round: $(tr '\n' ' ' <<<"$ratios3"); median $(median <<<"$ratios3")"
+	cpus=$(awk -v n="$rounds" '{cpu[$1, $2] = $5} END {for (r = 1; r <= n; r++) printf "%.2f\n", cpu[r, "state"] / cpu[r, "base"]}' "$tmp/results")
+	echo "CPU s, --state ÷ --state of $base, by round: $(tr '\n' ' ' <<<"$cpus"); median $(median <<<"$cpus")"
+fi
