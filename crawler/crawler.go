@@ -290,6 +290,10 @@ type Stats struct {
 	RobotsDenied int64
 	// RobotsFetched is the number of robots.txt fetches.
 	RobotsFetched int64
+	// RobotsUnanswered is the number of those fetches that got no
+	// response (a refused connection, a timeout): the host's URLs are
+	// denied until one is answered.
+	RobotsUnanswered int64
 	// RobotsCached is the number of hosts whose robots.txt came from the
 	// frontier, without a fetch: a DiskFrontier keeps each host's for a
 	// resumed crawl, and a RedisFrontier for all the crawls sharing it,

@@ -198,6 +198,7 @@ func (p *pipeline) getRobots(ctx context.Context, url string) robotsRecord {
 	p.c.update(func(st *Stats) { st.RobotsFetched++ })
 	resp, err := p.fetchFollowing(ctx, url)
 	if err != nil {
+		p.c.update(func(st *Stats) { st.RobotsUnanswered++ })
 		return robotsRecord{note: "robots.txt unreachable: " + errKind(err)}
 	}
 	rec := robotsRecord{status: resp.StatusCode, fetched: time.Now()}

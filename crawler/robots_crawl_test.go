@@ -3,6 +3,7 @@ package crawler
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -207,5 +208,29 @@ func TestCrawlRobotsOnceForManyPages(t *testing.T) {
 	}
 	if n := hits.Load(); n != 1 {
 		t.Errorf("robots.txt fetched %d times", n)
+	}
+}
+
+// TestRobotsUnanswered crawls a host that refuses connections: each
+// robots.txt fetch that gets no response is counted as unanswered, and the
+// seed is denied with the reason.
+func TestRobotsUnanswered(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := "http://" + ln.Addr().String() + "/"
+	ln.Close()
+	c := &Crawler{Retries: 1}
+	pages, err := crawlAll(t, c, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := pages[seed]; p == nil || !errors.Is(p.Err, ErrRobots) || !strings.Contains(p.Err.Error(), "unreachable") {
+		t.Fatalf("seed page %+v, want denied as robots.txt unreachable", p)
+	}
+	st := c.Stats()
+	if st.RobotsFetched == 0 || st.RobotsUnanswered != st.RobotsFetched {
+		t.Fatalf("robots.txt fetched %d, unanswered %d: want every fetch unanswered", st.RobotsFetched, st.RobotsUnanswered)
 	}
 }

@@ -121,8 +121,11 @@ func (s *crawlSummary) print(w io.Writer, st *crawler.Stats) {
 		fmt.Fprintln(w, "  failed:", byCount(s.errKinds))
 	}
 	cached := ""
+	if st.RobotsUnanswered > 0 {
+		cached = fmt.Sprintf(", %d unanswered", st.RobotsUnanswered)
+	}
 	if st.RobotsCached > 0 {
-		cached = fmt.Sprintf(", %d kept from an earlier fetch", st.RobotsCached) // in the state dir or in Redis
+		cached += fmt.Sprintf(", %d kept from an earlier fetch", st.RobotsCached) // in the state dir or in Redis
 	}
 	fmt.Fprintf(w, "  robots.txt: %d fetched%s; duplicates skipped %d; out of scope %d; peak queue %d\n",
 		st.RobotsFetched, cached, st.Duplicates, st.OutOfScope, st.PeakQueue)
