@@ -69,8 +69,12 @@ func (s *scheduler) admit(store context.Context, batch ...Entry) {
 func (s *scheduler) admissible(batch []Entry) []Entry {
 	keep := batch[:0] // callers hand over batch; it is filtered in place
 	for _, e := range batch {
-		if s.cfg.MaxDepth > 0 && e.Depth > s.cfg.MaxDepth || s.cfg.MaxPages > 0 && s.admitted+len(keep) >= s.cfg.MaxPages {
+		if s.cfg.MaxDepth > 0 && e.Depth > s.cfg.MaxDepth {
 			s.c.update(func(st *Stats) { st.OutOfScope++ })
+			continue
+		}
+		if s.cfg.MaxPages > 0 && s.admitted+len(keep) >= s.cfg.MaxPages {
+			s.c.update(func(st *Stats) { st.OverMaxPages++ })
 			continue
 		}
 		e.Host = s.hostOf(e.URL).key
@@ -96,7 +100,7 @@ func (s *scheduler) applyAdmit(keep []Entry, codes []int8, err error) {
 			s.c.update(func(st *Stats) { st.Duplicates++ })
 			continue
 		case admitOver:
-			s.c.update(func(st *Stats) { st.OutOfScope++ })
+			s.c.update(func(st *Stats) { st.OverMaxPages++ })
 			continue
 		}
 		h := s.hostOf(e.URL)

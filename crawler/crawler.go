@@ -303,8 +303,11 @@ type Stats struct {
 	// had been seen.
 	Duplicates int64
 	// OutOfScope is the number of links not admitted for scope, allow,
-	// deny, depth, max pages or nofollow.
+	// deny, depth or nofollow.
 	OutOfScope int64
+	// OverMaxPages is the number of links not admitted because MaxPages
+	// URLs had been taken in.
+	OverMaxPages int64
 	// LinksDropped is the number of links past the per-page cap.
 	LinksDropped int64
 	// QueueFull is the number of URLs not admitted because MaxQueue URLs

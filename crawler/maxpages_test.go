@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sluicehq/sluice/crawler/crawltest"
 )
 
 // TestMaxPagesSkipsRobotsDenials checks that URLs robots.txt denies get
@@ -54,5 +56,22 @@ func TestMaxPagesSkipsRobotsDenials(t *testing.T) {
 	}
 	if fetched != 5 || denied != 3 {
 		t.Fatalf("%d pages fetched and %d denied, want 5 and 3", fetched, denied)
+	}
+}
+
+// TestMaxPagesCountsLinksPast checks that the links not taken in because
+// MaxPages was reached are counted as such, not as out of scope.
+func TestMaxPagesCountsLinksPast(t *testing.T) {
+	site := crawltest.NewSite(500, 10)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	c := &Crawler{MaxInFlight: 4, MaxPages: 50}
+	pages, err := crawlAll(t, c, srv.URL+"/p/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := c.Stats()
+	if len(pages) != 50 || st.OverMaxPages == 0 || st.OutOfScope != 0 {
+		t.Fatalf("%d pages, %d links past MaxPages, %d out of scope; want 50, some, 0", len(pages), st.OverMaxPages, st.OutOfScope)
 	}
 }

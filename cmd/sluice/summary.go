@@ -129,6 +129,9 @@ func (s *crawlSummary) print(w io.Writer, st *crawler.Stats) {
 	}
 	fmt.Fprintf(w, "  robots.txt: %d fetched%s; duplicates skipped %d; out of scope %d; peak queue %d\n",
 		st.RobotsFetched, cached, st.Duplicates, st.OutOfScope, st.PeakQueue)
+	if st.OverMaxPages > 0 {
+		fmt.Fprintf(w, "  past --max-pages: %d links not taken in\n", st.OverMaxPages)
+	}
 	if st.QueueFull > 0 {
 		fmt.Fprintf(w, "  frontier full: %d URLs not admitted (--max-queue)\n", st.QueueFull)
 	}
