@@ -3,7 +3,6 @@ package crawler
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -11,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/hostile"
 )
 
 // robotsSite serves a home page linking to /a, /b and /private/c, and the
@@ -215,12 +216,7 @@ func TestCrawlRobotsOnceForManyPages(t *testing.T) {
 // robots.txt fetch that gets no response is counted as unanswered, and the
 // seed is denied with the reason.
 func TestRobotsUnanswered(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed := "http://" + ln.Addr().String() + "/"
-	ln.Close()
+	seed := hostile.RefusedURL(t)
 	c := &Crawler{Retries: 1}
 	pages, err := crawlAll(t, c, seed)
 	if err != nil {

@@ -3,7 +3,6 @@ package load
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/hostile"
 )
 
 func TestHTMLSelfContained(t *testing.T) {
@@ -137,12 +138,7 @@ func runChromium(t *testing.T, chromium, dir string, args ...string) string {
 // TestReportWithoutResponses checks that a run in which no request got a
 // response says so, in text and HTML, instead of a table of zeros.
 func TestReportWithoutResponses(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := "http://" + ln.Addr().String() + "/"
-	ln.Close()
+	dead := hostile.RefusedURL(t)
 	rep, err := Run(context.Background(), Config{Targets: []Target{{URL: dead}}, MaxInFlight: 2, Duration: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

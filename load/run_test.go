@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/failure"
+	"github.com/sluicehq/sluice/internal/hostile"
 )
 
 func okHandler(w http.ResponseWriter, r *http.Request) {
@@ -129,12 +130,7 @@ func hijack(fn func(c net.Conn, rw *bufio.ReadWriter)) http.HandlerFunc {
 }
 
 func TestErrorKinds(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	downURL := "http://" + ln.Addr().String() + "/"
-	_ = ln.Close()
+	downURL := hostile.RefusedURL(t)
 
 	// The slow handler ignores the client giving up (answering then would
 	// race the client's deadline) and is released when the test ends.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/hostile"
 	"github.com/spf13/cobra"
 )
 
@@ -53,24 +53,12 @@ func cliSite(t *testing.T) *httptest.Server {
 	return srv
 }
 
-// refusedURL returns a loopback URL nothing listens on.
-func refusedURL(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := "http://" + ln.Addr().String() + "/"
-	ln.Close()
-	return u
-}
-
 // TestCLIFindings reproduces, one row each, what a new user met on the
 // command line, and checks what sluice does now.
 func TestCLIFindings(t *testing.T) {
 	site := cliSite(t)
 	u := site.URL
-	dead := refusedURL(t)
+	dead := hostile.RefusedURL(t)
 	dir := t.TempDir()
 	tests := []struct {
 		name     string
@@ -238,7 +226,7 @@ func TestExitCodes(t *testing.T) {
 // records they summarise.
 func TestSummariesMatchRecords(t *testing.T) {
 	site := cliSite(t)
-	dead := refusedURL(t)
+	dead := hostile.RefusedURL(t)
 	num := func(t *testing.T, s, pattern string) int {
 		t.Helper()
 		m := regexp.MustCompile(pattern).FindStringSubmatch(s)

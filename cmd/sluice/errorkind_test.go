@@ -3,22 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/sluicehq/sluice/internal/hostile"
 )
 
 // TestErrorKindSameEverywhere checks that one failure, a refused
 // connection, is named the same in fetch and crawl records and in the
 // errors of a load report.
 func TestErrorKindSameEverywhere(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + ln.Addr().String() + "/"
-	_ = ln.Close()
+	url := hostile.RefusedURL(t)
 	const want = "connect"
 
 	code, out, errOut := runFetchCLI(context.Background(), url+"\n", "fetch")

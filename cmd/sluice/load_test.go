@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/hostile"
 	"github.com/sluicehq/sluice/load"
 )
 
@@ -158,12 +158,7 @@ func TestLoadThresholdViolated(t *testing.T) {
 }
 
 func TestLoadTargetDown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + ln.Addr().String() + "/"
-	_ = ln.Close()
+	url := hostile.RefusedURL(t)
 	jsonFile := filepath.Join(t.TempDir(), "r.json")
 	code, stdout, stderr := runCLI(context.Background(), "load", "-n", "5", "--json", jsonFile, url)
 	if code != 1 || !strings.Contains(stderr, "5 of 5 requests failed") {

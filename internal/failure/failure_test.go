@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/sluicehq/sluice/internal/hostile"
 	"github.com/sluicehq/sluice/internal/netguard"
 )
 
@@ -68,12 +69,7 @@ func TestClassify(t *testing.T) {
 
 // TestClassifyLive names failures produced by real connections.
 func TestClassifyLive(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + ln.Addr().String() + "/"
-	ln.Close()
+	closed := hostile.RefusedURL(t)
 
 	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer tlsSrv.Close()
