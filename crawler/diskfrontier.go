@@ -98,7 +98,8 @@ type DiskOptions struct {
 // the crawl can be resumed once there is room.
 //
 // OpenDiskFrontier locks the directory: a second open, in this process or
-// another, fails with [ErrStateLocked]. A directory of a newer format or
+// another, fails with [ErrStateLocked]. A directory of another format
+// (older or newer than [DiskFormat]) or
 // one that cannot be read fails with a clear error, never a fresh start.
 //
 // A DiskFrontier is safe for concurrent use. Close it when done.
