@@ -99,8 +99,8 @@ type DiskOptions struct {
 //
 // OpenDiskFrontier locks the directory: a second open, in this process or
 // another, fails with [ErrStateLocked]. A directory of another format
-// (older or newer than [DiskFormat]) or
-// one that cannot be read fails with a clear error, never a fresh start.
+// (older or newer than [DiskFormat]) or one that cannot be read fails
+// with a clear error, never a fresh start.
 //
 // A DiskFrontier is safe for concurrent use. Close it when done.
 type DiskFrontier struct {
