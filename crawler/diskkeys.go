@@ -105,7 +105,7 @@ func decodeDone(c []byte) (s State, e Entry, v *Validators, ok bool, err error) 
 	e.URL, n = readStripped(c, n, "")
 	e.Parent, n = readStripped(c, n, "")
 	if n < len(c) {
-		val, err := decodeValidators(c[n:])
+		val, _, err := decodeValidators(c[n:])
 		if err != nil {
 			return s, e, nil, false, err
 		}
@@ -131,18 +131,20 @@ func appendValidators(b []byte, v *Validators) []byte {
 	return appendStripped(b, v.LastModified, "")
 }
 
-func decodeValidators(c []byte) (v Validators, err error) {
+// decodeValidators decodes what appendValidators wrote at the start of c,
+// and returns how many bytes of c it took.
+func decodeValidators(c []byte) (v Validators, n int, err error) {
 	defer func() {
 		if recover() != nil {
 			err = errCorruptValue
 		}
 	}()
-	s, k := binary.Uvarint(c)
-	if k <= 0 {
-		return v, errCorruptValue
+	s, n := binary.Uvarint(c)
+	if n <= 0 {
+		return v, 0, errCorruptValue
 	}
 	v.Status = int(s)
-	v.ETag, k = readStripped(c, k, "")
-	v.LastModified, _ = readStripped(c, k, "")
-	return v, nil
+	v.ETag, n = readStripped(c, n, "")
+	v.LastModified, n = readStripped(c, n, "")
+	return v, n, nil
 }

@@ -5,7 +5,6 @@ package crawler
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 
 	"github.com/cockroachdb/pebble"
@@ -314,18 +313,10 @@ func decodeQueued(val []byte, host string) (queued, error) {
 // the state after them (Unseen if there is none: a queue value written
 // before states were queued).
 func decodePrev(c []byte) (v Validators, was State, err error) {
-	defer func() {
-		if recover() != nil {
-			err = errCorruptValue
-		}
-	}()
-	s, n := binary.Uvarint(c)
-	if n <= 0 {
-		return v, 0, errCorruptValue
+	v, n, err := decodeValidators(c)
+	if err != nil {
+		return v, 0, err
 	}
-	v.Status = int(s)
-	v.ETag, n = readStripped(c, n, "")
-	v.LastModified, n = readStripped(c, n, "")
 	if n < len(c) {
 		was = State(c[n])
 	}
