@@ -357,8 +357,7 @@ func (rq *requeuer) add(v []byte) error {
 	}
 	f.seq++
 	rq.val = appendQueued(rq.val[:0], &e, host, prev, s)
-	rq.key = append(append(append(rq.key[:0], kindQueue), host...), 0)
-	rq.key = binary.BigEndian.AppendUint64(rq.key, f.seq) // queueKey(host, f.seq)
+	rq.key = appendQueueKey(rq.key[:0], host, f.seq)
 	_ = rq.b.Set(rq.key, rq.val, nil)
 	rq.counts[host]++
 	return nil

@@ -41,7 +41,10 @@ func recordedKey(fp [16]byte) []byte { return append([]byte{kindRecorded}, fp[:]
 
 // queuePrefix is the prefix of host's queue keys; queueEnd bounds them.
 func queuePrefix(host string) []byte {
-	b := make([]byte, 0, len(host)+10)
+	return appendQueuePrefix(make([]byte, 0, len(host)+10), host)
+}
+
+func appendQueuePrefix(b []byte, host string) []byte {
 	b = append(b, kindQueue)
 	b = append(b, host...)
 	return append(b, 0)
@@ -55,6 +58,12 @@ func queueEnd(host string) []byte {
 
 func queueKey(host string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(queuePrefix(host), seq)
+}
+
+// appendQueueKey appends host's queue key of seq to b, for a caller that
+// reuses its buffer.
+func appendQueueKey(b []byte, host string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(appendQueuePrefix(b, host), seq)
 }
 
 // queueSeq returns the sequence number at the end of a queue key.
