@@ -27,9 +27,9 @@ import (
 // second (the committer does not wait for it where syncs are
 // asynchronous), and before each flush of the frontier's memtables, which
 // drops the logs holding the copies; OpenOutput rewrites from the copies
-// a tail that a power loss took from the file. (Syncing the file in each commit too made a crawl with --state of
-// bench/durable/throughput.sh's site take 5.5 s, against 3.8-4.3 s
-// without.)
+// a tail that a power loss took from the file. (Syncing the file in each
+// commit too made a crawl with --state of bench/durable/throughput.sh's
+// site take 5.5 s, against 3.8-4.3 s without.)
 //
 // The visit function writes its page's record with [Output.Write] and
 // returns at once: the crawler then admits the page's links and calls

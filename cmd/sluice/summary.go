@@ -120,15 +120,15 @@ func (s *crawlSummary) print(w io.Writer, st *crawler.Stats) {
 	if len(s.errKinds) > 0 {
 		fmt.Fprintln(w, "  failed:", byCount(s.errKinds))
 	}
-	cached := ""
+	robots := ""
 	if st.RobotsUnanswered > 0 {
-		cached = fmt.Sprintf(", %d unanswered", st.RobotsUnanswered)
+		robots = fmt.Sprintf(", %d unanswered", st.RobotsUnanswered)
 	}
 	if st.RobotsCached > 0 {
-		cached += fmt.Sprintf(", %d kept from an earlier fetch", st.RobotsCached) // in the state dir or in Redis
+		robots += fmt.Sprintf(", %d kept from an earlier fetch", st.RobotsCached) // in the state dir or in Redis
 	}
 	fmt.Fprintf(w, "  robots.txt: %d fetched%s; duplicates skipped %d; out of scope %d; peak queue %d\n",
-		st.RobotsFetched, cached, st.Duplicates, st.OutOfScope, st.PeakQueue)
+		st.RobotsFetched, robots, st.Duplicates, st.OutOfScope, st.PeakQueue)
 	if st.OverMaxPages > 0 {
 		fmt.Fprintf(w, "  past --max-pages: %d links not taken in\n", st.OverMaxPages)
 	}
