@@ -490,9 +490,7 @@ func (f *DiskFrontier) syncer() {
 		case <-t.C:
 		}
 		f.mu.Lock()
-		if f.admits != nil && f.err == nil {
-			_ = f.flushAdmits() // a failure sticks
-		}
+		_ = f.flushAdmits() // a failure sticks
 		if f.dirty && f.err == nil {
 			f.dirty = false
 			if err := guard(func() error { return f.db.LogData(nil, pebble.Sync) }); err != nil {
@@ -505,8 +503,8 @@ func (f *DiskFrontier) syncer() {
 
 // Close makes every write durable, closes the store and releases the
 // directory. In-flight URLs stay pending for the next open, as do those
-// whose Finish waits for an Output's commit: close the Output first. Close returns the first write
-// error the frontier met, if any.
+// whose Finish waits for an Output's commit: close the Output first.
+// Close returns the first write error the frontier met, if any.
 func (f *DiskFrontier) Close() error {
 	f.mu.Lock()
 	if f.closing {
@@ -519,9 +517,7 @@ func (f *DiskFrontier) Close() error {
 	<-f.done
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.admits != nil && f.err == nil {
-		_ = f.flushAdmits() // a failure sticks
-	}
+	_ = f.flushAdmits() // a failure sticks
 	err := f.err
 	if err == nil {
 		if err = guard(func() error { return f.db.LogData(nil, pebble.Sync) }); err == nil {
