@@ -11,31 +11,66 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// aioSyncer returns a syncer that syncs through the kernel's AIO, skipping
-// the test where the kernel or a sandbox refuses it.
-func aioSyncer(t *testing.T) *syncer {
+// queueKinds are the kinds of syncQueue the syncer tests run on.
+var queueKinds = []string{queueUring, queueAIO}
+
+// syncerOn returns a syncer on a queue of the given kind, skipping the
+// test where the kernel or a sandbox refuses it.
+func syncerOn(t *testing.T, kind string) *syncer {
 	t.Helper()
-	s := newSyncer()
+	s := newSyncerOn(kind)
 	if !s.async() {
-		t.Skip("the kernel's asynchronous I/O (io_setup) is not available here")
+		t.Skipf("the kernel's %s is not available here", kind)
 	}
 	t.Cleanup(s.close)
 	return s
 }
 
-// TestAIOLayout checks the structs the kernel reads and writes against
-// the sizes of linux/aio_abi.h.
-func TestAIOLayout(t *testing.T) {
-	if n := unsafe.Sizeof(iocb{}); n != 64 {
-		t.Errorf("iocb is %d bytes, want 64", n)
-	}
-	if n := unsafe.Sizeof(ioEvent{}); n != 32 {
-		t.Errorf("ioEvent is %d bytes, want 32", n)
+// eachQueue runs test once on a syncer of each kind of queue.
+func eachQueue(t *testing.T, test func(t *testing.T, s *syncer)) {
+	for _, kind := range queueKinds {
+		t.Run(kind, func(t *testing.T) { test(t, syncerOn(t, kind)) })
 	}
 }
 
-func TestSyncerSyncs(t *testing.T) {
-	s := aioSyncer(t)
+// TestAIOLayout checks the structs the kernel reads and writes against
+// the sizes of linux/aio_abi.h and linux/io_uring.h.
+func TestAIOLayout(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"iocb", unsafe.Sizeof(iocb{}), 64},
+		{"io_event", unsafe.Sizeof(ioEvent{}), 32},
+		{"io_uring_params", unsafe.Sizeof(uringParams{}), 120},
+		{"io_uring_sqe", unsafe.Sizeof(uringSQE{}), 64},
+		{"io_uring_cqe", unsafe.Sizeof(uringCQE{}), 16},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s is %d bytes, want %d", c.name, c.got, c.want)
+		}
+	}
+}
+
+// TestNewSyncerPrefersUring checks that a syncer is on an io_uring where
+// the kernel allows one: its teardown does not hold up the process's exit
+// as an AIO context's does.
+func TestNewSyncerPrefersUring(t *testing.T) {
+	if r := newSyncerOn(queueUring); r == nil {
+		t.Skip("io_uring is not available here")
+	} else {
+		r.close()
+	}
+	s := newSyncer()
+	defer s.close()
+	if _, ok := s.q.(*uring); !ok {
+		t.Fatalf("newSyncer chose %T where io_uring is available", s.q)
+	}
+}
+
+func TestSyncerSyncs(t *testing.T) { eachQueue(t, testSyncerSyncs) }
+
+func testSyncerSyncs(t *testing.T, s *syncer) {
 	file, err := os.Create(filepath.Join(t.TempDir(), "f"))
 	if err != nil {
 		t.Fatal(err)
@@ -70,8 +105,9 @@ func TestSyncerSyncs(t *testing.T) {
 
 // TestLogSync checks a log's lazy syncs: a request returns at once, wait
 // waits for the syncs asked for, and a sync that failed sticks.
-func TestLogSync(t *testing.T) {
-	s := aioSyncer(t)
+func TestLogSync(t *testing.T) { eachQueue(t, testLogSync) }
+
+func testLogSync(t *testing.T, s *syncer) {
 	file, err := os.Create(filepath.Join(t.TempDir(), "000001.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -120,8 +156,9 @@ func TestLogSync(t *testing.T) {
 
 // TestSyncerConcurrent syncs from many goroutines at once: each sync gets
 // its own completion.
-func TestSyncerConcurrent(t *testing.T) {
-	s := aioSyncer(t)
+func TestSyncerConcurrent(t *testing.T) { eachQueue(t, testSyncerConcurrent) }
+
+func testSyncerConcurrent(t *testing.T, s *syncer) {
 	dir := t.TempDir()
 	var wg sync.WaitGroup
 	errs := make(chan error, 8*20)
@@ -157,16 +194,21 @@ func TestSyncerConcurrent(t *testing.T) {
 }
 
 // TestDiskFrontierSyncsLogAsync checks that a frontier on the disk syncs
-// its log, and its Output, through the kernel's AIO, and that it works.
+// its log, and its Output, through the kernel's asynchronous I/O, and
+// that it works.
 func TestDiskFrontierSyncsLogAsync(t *testing.T) {
-	aioSyncer(t)
+	if s := newSyncer(); s == nil {
+		t.Skip("the kernel's asynchronous I/O is not available here")
+	} else {
+		s.close()
+	}
 	dir := t.TempDir()
 	f, err := OpenDiskFrontier(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if f.BlockingSyncs() {
-		t.Fatal("BlockingSyncs is true where the kernel's AIO is available")
+		t.Fatal("BlockingSyncs is true where the kernel's asynchronous I/O is available")
 	}
 	out, err := OpenOutput(f, filepath.Join(dir, "out"))
 	if err != nil {
@@ -184,7 +226,7 @@ func TestDiskFrontierSyncsLogAsync(t *testing.T) {
 		t.Fatal(err)
 	}
 	if f.syncs.n.Load() == before {
-		t.Fatal("a commit made no sync through the kernel's AIO")
+		t.Fatal("a commit made no sync through the kernel's asynchronous I/O")
 	}
 	if err := out.Close(ctx); err != nil {
 		t.Fatal(err)

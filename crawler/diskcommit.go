@@ -72,6 +72,7 @@ func (f *DiskFrontier) commitOutput(_ context.Context, recs []Record, end int64,
 	if len(data) > 0 {
 		f.tailBuf = appendLogTail(f.tailBuf[:0], off, data)
 		_ = b.LogData(f.tailBuf, nil)
+		f.tailTo = end
 	}
 	for _, u := range fin {
 		f.writeDone(b, u.fp, u.l) // after the marks: a Done URL has none

@@ -145,6 +145,7 @@ type DiskFrontier struct {
 	seenLoaded             bool                  // the store's URLs were read into seen: see loadSeen
 	tailKept               bool                  // tailFile holds copies of the records file's bytes
 	tailBuf                []byte                // a commit's log data
+	tailTo, syncedTo       int64                 // the end of the last copy in the log, and of the last y entry
 	buf                    []byte                // an admitted URL's queue value
 	admits                 *pebble.Batch         // admissions not written yet: see Admit
 	admitted               int                   // URLs in admits
@@ -249,8 +250,10 @@ func (f *DiskFrontier) open() error {
 	}
 	opts := f.options(false)
 	defer opts.Cache.Unref() // the store holds its own reference
-	if err := f.keepTails(opts.FS, path); err != nil {
-		return err
+	if !f.closedCleanly(path) {
+		if err := f.keepTails(opts.FS, path); err != nil {
+			return err
+		}
 	}
 	db, err := pebble.Open(path, opts)
 	if err != nil {
@@ -534,6 +537,9 @@ func (f *DiskFrontier) Close() error {
 		_ = guard(func() error { return f.db.Close() })
 	} else if cerr := guard(f.db.Close); cerr != nil && err == nil {
 		err = fmt.Errorf("crawler: state dir %s: %w", f.dir, cerr)
+	}
+	if err == nil && !f.tailKept && f.tailTo <= f.syncedTo {
+		f.markClosed()
 	}
 	f.syncs.close()
 	unlockDir(f.lock)

@@ -180,6 +180,83 @@ func TestOutputRestoresLostTail(t *testing.T) {
 	}
 }
 
+// TestCleanCloseSkipsLogs checks closedFile: a clean close lists the logs
+// so that the next open need not read them, and a listing that no longer
+// matches the logs (here one put back after later commits and a crash, as
+// a lost removal would leave it) is not trusted: the records those commits
+// kept in the log come back after a power loss.
+func TestCleanCloseSkipsLogs(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out")
+	db := filepath.Join(dir, "db")
+	f := openDisk(t, dir, nil)
+	out, err := OpenOutput(f, path)
+	must(t, err)
+	must(t, out.Write("http://a.example/1", []byte("record 1\n")))
+	must(t, out.Close(ctx))
+	must(t, f.Close())
+	listing, err := os.ReadFile(filepath.Join(dir, closedFile))
+	if err != nil {
+		t.Fatalf("no %s after a clean close: %v", closedFile, err)
+	}
+	probe := &DiskFrontier{dir: dir}
+	if !probe.closedCleanly(db) {
+		t.Fatalf("the logs a clean close listed are not recognized:\n%s", listing)
+	}
+	if _, err := os.Stat(filepath.Join(dir, closedFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("%s kept once read: %v", closedFile, err)
+	}
+	must(t, os.WriteFile(filepath.Join(dir, closedFile), listing, 0o644))
+
+	f = openDisk(t, dir, nil)
+	out, err = OpenOutput(f, path)
+	must(t, err)
+	want := []byte("record 1\n")
+	for i := range 3 {
+		rec := fmt.Appendf(nil, "record 2.%d\n", i)
+		want = append(want, rec...)
+		must(t, out.Write(fmt.Sprintf("http://a.example/2/%d", i), rec))
+	}
+	must(t, out.Commit(ctx)) // the file not synced: its copies are in the log
+	crash(t, f)
+	must(t, os.WriteFile(filepath.Join(dir, closedFile), listing, 0o644)) // stale
+	must(t, os.Truncate(path, 9))                                         // what a power loss left
+	if probe.closedCleanly(db) {
+		t.Fatal("a listing of logs written to since is trusted")
+	}
+	must(t, os.WriteFile(filepath.Join(dir, closedFile), listing, 0o644))
+	f = openDisk(t, dir, nil)
+	defer f.Close()
+	out, err = OpenOutput(f, path)
+	must(t, err)
+	got, err := os.ReadFile(path)
+	must(t, err)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("reopened with a stale %s: %q, want %q", closedFile, got, want)
+	}
+	must(t, out.Close(ctx))
+}
+
+// TestCloseWithUnsyncedCopiesListsNoLogs checks that a Close that leaves copies
+// the records file may need (its output never synced them) writes no
+// closedFile.
+func TestCloseWithUnsyncedCopiesListsNoLogs(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	f := openDisk(t, dir, nil)
+	out, err := OpenOutput(f, filepath.Join(dir, "out"))
+	must(t, err)
+	must(t, out.Write("http://a.example/1", []byte("record 1\n")))
+	must(t, out.Commit(ctx))
+	// The frontier closed before its Output: the copy is needed still.
+	must(t, f.Close())
+	if _, err := os.Stat(filepath.Join(dir, closedFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("%s written with a copy not synced to the records file: %v", closedFile, err)
+	}
+	_ = out.Close(ctx) // its frontier closed: it fails, and closes the file
+}
+
 // keptTails counts the copies of the records file's bytes that f's log
 // holds and that an open after a crash would keep, with those of
 // tailFile.
