@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -154,6 +155,56 @@ func testLogSync(t *testing.T, s *syncer) {
 	}
 }
 
+// TestLogSyncGap checks that a sync asked for within logSyncGap of the
+// last one's start waits for the gap, and that a caller of durable does
+// not: it starts at once.
+func TestLogSyncGap(t *testing.T) { eachQueue(t, testLogSyncGap) }
+
+func testLogSyncGap(t *testing.T, s *syncer) {
+	defer func(g time.Duration) { logSyncGap = g }(logSyncGap)
+	logSyncGap = time.Hour
+	file, err := os.Create(filepath.Join(t.TempDir(), "000001.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	logs := newLogSyncs(s)
+	l := logs.add(file.Fd())
+	defer logs.remove(l)
+	before := s.n.Load()
+	if err := l.request(); err != nil { // the first: at once
+		t.Fatal(err)
+	}
+	if err := l.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.request(); err != nil { // within the gap: waits for it
+		t.Fatal(err)
+	}
+	if err := l.request(); err != nil { // shares the one waiting
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	waiting := l.delayed != nil
+	l.mu.Unlock()
+	if n := s.n.Load() - before; n != 1 || !waiting {
+		t.Fatalf("%d syncs started within the gap (one waiting: %v), want 1 and one waiting", n, waiting)
+	}
+	done := make(chan error, 1)
+	go func() { done <- logs.durable() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("durable waited for the gap between syncs")
+	}
+	if n := s.n.Load() - before; n != 2 {
+		t.Fatalf("%d syncs for three requests, want 2", n)
+	}
+}
+
 // TestSyncerConcurrent syncs from many goroutines at once: each sync gets
 // its own completion.
 func TestSyncerConcurrent(t *testing.T) { eachQueue(t, testSyncerConcurrent) }
@@ -223,6 +274,9 @@ func TestDiskFrontierSyncsLogAsync(t *testing.T) {
 	}
 	before := f.syncs.n.Load()
 	if err := out.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.logs.durable(); err != nil { // the commit's sync, once logSyncGap has passed
 		t.Fatal(err)
 	}
 	if f.syncs.n.Load() == before {
