@@ -465,6 +465,37 @@ func TestDiskFrontierKilled(t *testing.T) {
 	}
 }
 
+// TestDiskFrontierCloseFlushes checks that a clean Close leaves its
+// writes in the store's tables, so that the next open replays no log, and
+// that a Close after a background failure does not try.
+func TestDiskFrontierCloseFlushes(t *testing.T) {
+	for _, failed := range []bool{false, true} {
+		dir := t.TempDir()
+		f := openDisk(t, dir, nil)
+		admitN(t, f, "a.example", 0, 10)
+		if failed {
+			f.backgroundError(errors.New("a flush failed"))
+		}
+		must(t, f.Close())
+		// Opened read-only, the store keeps what it replays in memtables.
+		db, err := pebble.Open(filepath.Join(dir, "db"), &pebble.Options{ReadOnly: true})
+		must(t, err)
+		replayed := db.Metrics().MemTable.Count
+		must(t, db.Close())
+		switch {
+		case !failed && replayed != 0:
+			t.Errorf("%d memtables replayed after a clean Close, want none", replayed)
+		case failed && replayed == 0:
+			t.Errorf("nothing replayed after a Close that followed a failed flush: it flushed")
+		}
+		f = openDisk(t, dir, nil)
+		if f.pending != 10 {
+			t.Errorf("%d URLs pending after the reopen, want 10", f.pending)
+		}
+		must(t, f.Close())
+	}
+}
+
 // TestDiskFrontierDiskFull fails the store's writes with ENOSPC: the
 // frontier says so, every later call fails the same way, and once there is
 // room the directory opens with everything written before the failure.

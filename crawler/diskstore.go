@@ -67,7 +67,7 @@ func (f *DiskFrontier) options(create bool) *pebble.Options {
 		// Pebble's disk-health wrapper leaks its goroutine when Open
 		// fails; the plain file system has none.
 		FS:            vfs.Default,
-		EventListener: &pebble.EventListener{FlushBegin: f.syncBeforeFlush},
+		EventListener: &pebble.EventListener{FlushBegin: f.syncBeforeFlush, BackgroundError: f.backgroundError},
 	}
 	if f.opt.fs != nil {
 		opts.FS = f.opt.fs
