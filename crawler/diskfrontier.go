@@ -85,13 +85,13 @@ type DiskOptions struct {
 // since the last commit.
 //
 // Where the kernel has asynchronous syncs (Linux), a commit returns once
-// its batch is written to the log, in the operating system's cache, and
-// the fdatasync that puts it on the disk has started: a kill of the
-// process loses no commit that returned, and a power loss the last few
-// milliseconds of them (their URLs are fetched again, and recorded once),
-// the store and the output going back together to the last commit
-// synced. Close and SetMeta wait for their syncs. Elsewhere every commit
-// waits for its sync.
+// its batch is written to the log, in the operating system's cache, with
+// the fdatasync that puts it on the disk started or due within 50 ms: a
+// kill of the process loses no commit that returned, and a power loss
+// those of about the last 50 ms (their URLs are fetched again, and
+// recorded once), the store and the output going back together to the
+// last commit synced. Close and SetMeta wait for their syncs. Elsewhere
+// every commit waits for its sync.
 //
 // A write that fails (a full disk: ENOSPC) sticks: every later call
 // returns its error, so the directory keeps the last consistent prefix and

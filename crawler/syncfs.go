@@ -22,11 +22,11 @@ import (
 // own.
 //
 // Pebble writes a log's bytes before it syncs them, and a synced commit
-// returns once the sync does: here, once the fdatasync has started (and
-// the one before it has not failed). A commit is then in the operating
-// system's cache, where a kill of the process leaves it, and on the disk
-// once that fdatasync ends, a few milliseconds later; logs.durable waits
-// for that. After a power loss the store holds a prefix of its commits,
+// returns once the sync does: here, once the fdatasync has been asked
+// for (and the one before it has not failed); it starts at once, or once
+// logSyncGap has passed since the last began. A commit is then in the
+// operating system's cache, where a kill of the process leaves it, and on
+// the disk once that fdatasync ends; logs.durable waits for that. After a power loss the store holds a prefix of its commits,
 // as Pebble's log recovery keeps the records before the first torn one.
 type syncFS struct {
 	vfs.FS
@@ -251,8 +251,8 @@ func (f *DiskFrontier) syncFile(file *os.File) error {
 
 // BlockingSyncs reports whether f's syncs hold the calling goroutine's
 // processor while the disk works: true where the kernel's asynchronous
-// syncs (Linux AIO) are not available. With one processor (GOMAXPROCS=1)
-// such a sync stalls every other goroutine of the process; a caller that
-// runs with one should then give the runtime a second. It is safe for
-// concurrent use.
+// syncs (Linux io_uring or AIO) are not available. With one processor
+// (GOMAXPROCS=1) such a sync stalls every other goroutine of the process;
+// a caller that runs with one should then give the runtime a second. It is
+// safe for concurrent use.
 func (f *DiskFrontier) BlockingSyncs() bool { return !f.syncs.async() }
