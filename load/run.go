@@ -192,7 +192,7 @@ func (p *phase) runWorkers(ctx, parent context.Context, cfg *Config, workers []w
 		jobs := make(chan int64, len(workers))
 		var inflight atomic.Int64
 		for _, w := range workers {
-			wg.Go(func() { p.openWorker(ctx, cfg, w, jobs, &inflight) })
+			wg.Go(func() { p.openWorker(ctx, parent, cfg, w, jobs, &inflight) })
 		}
 		p.dispatch(ctx, parent, cfg.DropAbove, len(workers), jobs, &inflight)
 	} else {
@@ -276,13 +276,17 @@ func (p *phase) dispatch(ctx, parent context.Context, dropAbove, conns int, jobs
 	}
 }
 
-func (p *phase) openWorker(ctx context.Context, cfg *Config, w worker, jobs <-chan int64, inflight *atomic.Int64) {
+// openWorker sends the requests jobs releases. One taken once ctx has
+// ended is dropped and counted if the plan's end ended ctx: p.ended is set
+// by a function that runs after ctx is done, so a job taken in between
+// asks parent, which a caller's cancellation ends first.
+func (p *phase) openWorker(ctx, parent context.Context, cfg *Config, w worker, jobs <-chan int64, inflight *atomic.Int64) {
 	nt := int64(len(cfg.Targets))
 	for i := range jobs {
 		switch {
 		case ctx.Err() == nil:
 			p.send(ctx, w, int(i%nt), p.sched.at(i))
-		case p.ended.Load():
+		case p.ended.Load() || parent.Err() == nil:
 			p.rec.drop(p.sched.at(i)) // due, but the plan ended first
 		}
 		inflight.Add(-1)

@@ -437,3 +437,43 @@ func TestOverloadEndsOnTime(t *testing.T) {
 		t.Fatalf("seconds count %d drops, report %d", rowDrops, rep.Dropped)
 	}
 }
+
+// panicWorker fails a test that sends through it.
+type panicWorker struct{ t *testing.T }
+
+func (w panicWorker) do(context.Context, int, time.Time) (int, error) {
+	w.t.Error("a request sent after the plan ended")
+	return 0, nil
+}
+
+// TestOpenWorkerDropsAfterPlanEnd hands a worker a job once the plan's
+// deadline has ended its context but before the phase is marked ended:
+// the job is counted as dropped, not lost, unless the caller's own
+// context ended the run.
+func TestOpenWorkerDropsAfterPlanEnd(t *testing.T) {
+	for _, callerEnded := range []bool{false, true} {
+		cfg := &Config{Targets: []Target{{URL: "http://127.0.0.1:1/"}}, Rate: 10, Duration: time.Second}
+		p := newPhase(cfg, new(atomic.Bool))
+		p.start = time.Now()
+		parent, cancelParent := context.WithCancel(context.Background())
+		ctx, cancel := context.WithCancel(parent)
+		if callerEnded {
+			cancelParent()
+		}
+		cancel() // the deadline, whose AfterFunc has not yet set p.ended
+		jobs := make(chan int64, 1)
+		jobs <- 3
+		close(jobs)
+		var inflight atomic.Int64
+		inflight.Add(1)
+		p.openWorker(ctx, parent, cfg, panicWorker{t}, jobs, &inflight)
+		cancelParent()
+		want := int64(1)
+		if callerEnded {
+			want = 0
+		}
+		if p.rec.totalDropped != want || inflight.Load() != 0 {
+			t.Errorf("caller ended %v: dropped %d, in flight %d; want %d and 0", callerEnded, p.rec.totalDropped, inflight.Load(), want)
+		}
+	}
+}
