@@ -108,14 +108,21 @@ func testSyncerSyncs(t *testing.T, s *syncer) {
 // waits for the syncs asked for, and a sync that failed sticks.
 func TestLogSync(t *testing.T) { eachQueue(t, testLogSync) }
 
-func testLogSync(t *testing.T, s *syncer) {
+// newLog creates a log file and its logSync on s; the file is closed
+// when the test ends.
+func newLog(t *testing.T, s *syncer) (*os.File, *logSyncs, *logSync) {
+	t.Helper()
 	file, err := os.Create(filepath.Join(t.TempDir(), "000001.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer file.Close()
+	t.Cleanup(func() { file.Close() })
 	logs := newLogSyncs(s)
-	l := logs.add(file.Fd())
+	return file, logs, logs.add(file.Fd())
+}
+
+func testLogSync(t *testing.T, s *syncer) {
+	file, logs, l := newLog(t, s)
 	before := s.n.Load()
 	for range 50 {
 		if _, err := file.Write(make([]byte, 512)); err != nil {
@@ -163,13 +170,7 @@ func TestLogSyncGap(t *testing.T) { eachQueue(t, testLogSyncGap) }
 func testLogSyncGap(t *testing.T, s *syncer) {
 	defer func(g time.Duration) { logSyncGap = g }(logSyncGap)
 	logSyncGap = time.Hour
-	file, err := os.Create(filepath.Join(t.TempDir(), "000001.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer file.Close()
-	logs := newLogSyncs(s)
-	l := logs.add(file.Fd())
+	_, logs, l := newLog(t, s)
 	defer logs.remove(l)
 	before := s.n.Load()
 	if err := l.request(); err != nil { // the first: at once

@@ -162,10 +162,7 @@ func TestOutputRestoresLostTail(t *testing.T) {
 				f = openDisk(t, dir, nil)
 			}
 			defer f.Close()
-			out, err = OpenOutput(f, path)
-			must(t, err)
-			got, err := os.ReadFile(path)
-			must(t, err)
+			out, got := openOutputAndRead(t, f, path)
 			if !bytes.Equal(got, want) {
 				t.Fatalf("file cut to %d bytes, reopened: %q, want %q", tc.cut, got, want)
 			}
@@ -228,10 +225,7 @@ func TestCleanCloseSkipsLogs(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(dir, closedFile), listing, 0o644))
 	f = openDisk(t, dir, nil)
 	defer f.Close()
-	out, err = OpenOutput(f, path)
-	must(t, err)
-	got, err := os.ReadFile(path)
-	must(t, err)
+	out, got := openOutputAndRead(t, f, path)
 	if !bytes.Equal(got, want) {
 		t.Fatalf("reopened with a stale %s: %q, want %q", closedFile, got, want)
 	}
@@ -255,6 +249,17 @@ func TestCloseWithUnsyncedCopiesListsNoLogs(t *testing.T) {
 		t.Fatalf("%s written with a copy not synced to the records file: %v", closedFile, err)
 	}
 	_ = out.Close(ctx) // its frontier closed: it fails, and closes the file
+}
+
+// openOutputAndRead opens the Output at path on f, which restores what
+// it committed, and returns it with the file's bytes.
+func openOutputAndRead(t *testing.T, f *DiskFrontier, path string) (*Output, []byte) {
+	t.Helper()
+	out, err := OpenOutput(f, path)
+	must(t, err)
+	got, err := os.ReadFile(path)
+	must(t, err)
+	return out, got
 }
 
 // keptTails counts the copies of the records file's bytes that f's log
