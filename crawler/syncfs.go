@@ -26,8 +26,9 @@ import (
 // for (and the one before it has not failed); it starts at once, or once
 // logSyncGap has passed since the last began. A commit is then in the
 // operating system's cache, where a kill of the process leaves it, and on
-// the disk once that fdatasync ends; logs.durable waits for that. After a power loss the store holds a prefix of its commits,
-// as Pebble's log recovery keeps the records before the first torn one.
+// the disk once that fdatasync ends; logs.durable waits for that. After a
+// power loss the store holds a prefix of its commits, as Pebble's log
+// recovery keeps the records before the first torn one.
 type syncFS struct {
 	vfs.FS
 	logs *logSyncs
