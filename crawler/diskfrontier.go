@@ -487,8 +487,9 @@ const closeFlushWait = 10 * time.Second
 // 15 ms. It gives up on a flush that fails (on a full disk Pebble retries
 // a failed flush without end, and its Flush waits for ever) or outlasts
 // closeFlushWait; the log is then replayed at the next open, as after a
-// crash. It skips the flush when one is under way or has failed already,
-// as a new one would wait for it. The caller holds mu, so nothing else
+// crash. It skips the flush once one has failed, or when starting it
+// would wait for earlier flushes or compactions (a write stall), which
+// may never end on a full disk. The caller holds mu, so nothing else
 // writes meanwhile.
 func (f *DiskFrontier) flushMemtables() {
 	select {
@@ -497,8 +498,9 @@ func (f *DiskFrontier) flushMemtables() {
 		return
 	default:
 	}
-	if f.db.Metrics().MemTable.Count > 1 {
-		return // a flush is under way
+	if m := f.db.Metrics(); m.MemTable.Size >= memTableStopWrites*memTableSize ||
+		int(m.Levels[0].Sublevels) >= l0StopWrites {
+		return // the flush would wait for writes to drain first
 	}
 	var flushed <-chan struct{}
 	if err := guard(func() (err error) { flushed, err = f.db.AsyncFlush(); return err }); err != nil {

@@ -469,10 +469,23 @@ func TestDiskFrontierKilled(t *testing.T) {
 // writes in the store's tables, so that the next open replays no log, and
 // that a Close after a background failure does not try.
 func TestDiskFrontierCloseFlushes(t *testing.T) {
-	for _, failed := range []bool{false, true} {
+	for _, tc := range []struct {
+		urls   int
+		failed bool
+	}{{10, false}, {10, true}, {20000, false}} {
+		failed := tc.failed
 		dir := t.TempDir()
 		f := openDisk(t, dir, nil)
-		admitN(t, f, "a.example", 0, 10)
+		admitN(t, f, "a.example", 0, tc.urls)
+		must(t, f.flushAdmits())
+		if tc.urls > 10 {
+			// Pebble's first memtables are small: several are queued,
+			// none flushed, and Close flushes them all.
+			if m := f.db.Metrics(); m.MemTable.Count < 2 || m.Flush.Count != 0 {
+				t.Fatalf("%d memtables, %d flushes before Close: the test wants several queued and none flushed",
+					m.MemTable.Count, m.Flush.Count)
+			}
+		}
 		if failed {
 			f.backgroundError(errors.New("a flush failed"))
 		}
@@ -489,8 +502,8 @@ func TestDiskFrontierCloseFlushes(t *testing.T) {
 			t.Errorf("nothing replayed after a Close that followed a failed flush: it flushed")
 		}
 		f = openDisk(t, dir, nil)
-		if f.pending != 10 {
-			t.Errorf("%d URLs pending after the reopen, want 10", f.pending)
+		if f.pending != tc.urls {
+			t.Errorf("%d URLs pending after the reopen, want %d", f.pending, tc.urls)
 		}
 		must(t, f.Close())
 	}

@@ -62,8 +62,9 @@ func (f *DiskFrontier) options(create bool) *pebble.Options {
 		// Memory outside the cache: at most two memtables of 8 MiB (the
 		// one written and one being flushed; writes wait for the flush
 		// beyond that), allocated whole.
-		MemTableSize: 8 << 20, MemTableStopWritesThreshold: 2,
-		MaxOpenFiles: 256, ErrorIfNotExists: !create, Logger: quietLogger{},
+		MemTableSize: memTableSize, MemTableStopWritesThreshold: memTableStopWrites,
+		L0StopWritesThreshold: l0StopWrites,
+		MaxOpenFiles:          256, ErrorIfNotExists: !create, Logger: quietLogger{},
 		// Pebble's disk-health wrapper leaks its goroutine when Open
 		// fails; the plain file system has none.
 		FS:            vfs.Default,
@@ -82,6 +83,15 @@ func (f *DiskFrontier) options(create bool) *pebble.Options {
 	}
 	return opts
 }
+
+// The store's write stalls: writes wait for flushes once the memtables
+// hold memTableStopWrites × memTableSize bytes, and for compactions once
+// level 0 has l0StopWrites sublevels (Pebble's default).
+const (
+	memTableSize       = 8 << 20
+	memTableStopWrites = 2
+	l0StopWrites       = 12
+)
 
 // quietLogger drops Pebble's informational lines. Pebble reports a write
 // that failed in a commit (a full disk) through Fatalf, which by default
