@@ -380,15 +380,11 @@ func (rq *requeuer) flush(last []byte) error {
 // write makes it durable, and a Recrawl cut short goes on from the progress
 // its last batch on disk stored), and counts its URLs as pending.
 func (f *DiskFrontier) requeued(b *pebble.Batch, counts map[string]int) error {
-	f.setCounts(b, counts)
 	if err := f.apply(b, false); err != nil {
 		return err
 	}
 	for host, n := range counts {
-		h := f.hosts[host]
-		h.keys += n
-		h.pending += n
-		f.pending += n
+		f.addQueued(host, n)
 	}
 	return nil
 }

@@ -138,15 +138,24 @@ func (f *DiskFrontier) unseen(fp [16]byte, dup map[[16]byte]struct{}) (bool, err
 // countAdmitted counts an Admit's new URLs by host. The caller holds mu.
 func (f *DiskFrontier) countAdmitted(counts hostCounts) {
 	for _, c := range counts {
-		h := f.hosts[c.host]
-		if h == nil {
-			h = &diskHost{}
-			f.hosts[c.host] = h
-		}
-		h.keys += c.n
-		h.pending += c.n
-		f.pending += c.n
+		f.addQueued(c.host, c.n)
 	}
+}
+
+// addQueued counts n new queue keys of host, all pending, creating the
+// host in memory if it is new. Neither the counts nor the sequence number
+// are stored: rewriting such a key with every batch made Pebble's memtable
+// the crawl's hottest code, and OpenDiskFrontier counts the queue keys
+// instead. The caller holds mu.
+func (f *DiskFrontier) addQueued(host string, n int) {
+	h := f.hosts[host]
+	if h == nil {
+		h = &diskHost{}
+		f.hosts[host] = h
+	}
+	h.keys += n
+	h.pending += n
+	f.pending += n
 }
 
 // hostCounts counts an Admit's new URLs by host: a page's links are on a
@@ -213,19 +222,6 @@ func (f *DiskFrontier) loadSeen() error {
 		f.seenAll = true
 	}
 	return nil
-}
-
-// setCounts creates in memory the hosts of delta that are new; their
-// counts are left for the caller to change once the batch is committed.
-// Neither the counts nor the sequence number are stored: rewriting such a
-// key with every batch made Pebble's memtable the crawl's hottest code, and
-// OpenDiskFrontier counts the queue keys instead.
-func (f *DiskFrontier) setCounts(_ *pebble.Batch, delta map[string]int) {
-	for host := range delta {
-		if f.hosts[host] == nil {
-			f.hosts[host] = &diskHost{}
-		}
-	}
 }
 
 // Pop implements Frontier. The entry keeps its queue key until it is
