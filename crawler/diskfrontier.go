@@ -157,9 +157,10 @@ type DiskFrontier struct {
 	flushSync func() error
 	flushErr  error
 
-	// bgFailed is signalled (and stays full) once one of the store's
-	// background jobs, a flush or a compaction, has failed.
-	bgFailed chan struct{}
+	// bgFailed is closed once one of the store's background jobs, a
+	// flush or a compaction, has failed.
+	bgFailed     chan struct{}
+	bgFailedOnce sync.Once
 }
 
 // diskHost is the memory a DiskFrontier keeps of a host with queue keys.
@@ -211,7 +212,7 @@ func OpenDiskFrontier(dir string, o *DiskOptions) (*DiskFrontier, error) {
 	f := &DiskFrontier{dir: dir, hosts: make(map[string]*diskHost),
 		out: make(map[[16]byte]*leased), finished: make(map[[16]byte]*leased),
 		seen: recentSet{size: seenCache}, marked: make(map[[16]byte]struct{}),
-		bgFailed: make(chan struct{}, 1)}
+		bgFailed: make(chan struct{})}
 	if o != nil {
 		f.opt = *o
 	}
@@ -494,7 +495,6 @@ const closeFlushWait = 10 * time.Second
 func (f *DiskFrontier) flushMemtables() {
 	select {
 	case <-f.bgFailed:
-		f.bgFailed <- struct{}{} // it stays failed
 		return
 	default:
 	}
@@ -511,14 +511,15 @@ func (f *DiskFrontier) flushMemtables() {
 	select {
 	case <-flushed:
 	case <-f.bgFailed:
-		f.bgFailed <- struct{}{}
 	case <-t.C:
 	}
 }
 
 // backgroundError is Pebble's BackgroundError: it notes that a flush or a
 // compaction failed.
-func (f *DiskFrontier) backgroundError(error) { signal(f.bgFailed) }
+func (f *DiskFrontier) backgroundError(error) {
+	f.bgFailedOnce.Do(func() { close(f.bgFailed) })
+}
 
 // writeError names a full disk plainly.
 func writeError(dir string, err error) error {
