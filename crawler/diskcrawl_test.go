@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -75,10 +74,8 @@ func TestCrawlHoldsSlotsUntilCommit(t *testing.T) {
 	srv := httptest.NewServer(site)
 	defer srv.Close()
 	dir := t.TempDir()
-	f := openDisk(t, dir, nil)
+	f, out := openDiskOutput(t, dir)
 	defer f.Close()
-	out, err := OpenOutput(f, filepath.Join(dir, "out"))
-	must(t, err)
 	out.StartCommitter(ctx)
 	var peak atomic.Int64
 	sample := func() {
@@ -99,7 +96,7 @@ func TestCrawlHoldsSlotsUntilCommit(t *testing.T) {
 			}
 		}
 	}()
-	err = (&Crawler{MaxInFlight: conc, VisitWorkers: conc, Frontier: f}).Crawl(ctx, []string{srv.URL + "/p/0"}, func(p *Page) error {
+	err := (&Crawler{MaxInFlight: conc, VisitWorkers: conc, Frontier: f}).Crawl(ctx, []string{srv.URL + "/p/0"}, func(p *Page) error {
 		sample()
 		return out.Write(p.URL, []byte(p.URL+"\n"))
 	})

@@ -84,10 +84,8 @@ func TestOutputFinishWaitsForCommit(t *testing.T) {
 func TestOutputCommitter(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	f := openDisk(t, dir, nil)
+	f, out := openDiskOutput(t, dir)
 	defer f.Close()
-	out, err := OpenOutput(f, filepath.Join(dir, "out"))
-	must(t, err)
 	if _, _, _, waits := f.finishGate(); waits {
 		t.Fatal("the gate waits before a committer runs")
 	}
@@ -238,9 +236,7 @@ func TestCleanCloseSkipsLogs(t *testing.T) {
 func TestCloseWithUnsyncedCopiesListsNoLogs(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	f := openDisk(t, dir, nil)
-	out, err := OpenOutput(f, filepath.Join(dir, "out"))
-	must(t, err)
+	f, out := openDiskOutput(t, dir)
 	must(t, out.Write("http://a.example/1", []byte("record 1\n")))
 	must(t, out.Commit(ctx))
 	// The frontier closed before its Output: the copy is needed still.
@@ -249,6 +245,16 @@ func TestCloseWithUnsyncedCopiesListsNoLogs(t *testing.T) {
 		t.Fatalf("%s written with a copy not synced to the records file: %v", closedFile, err)
 	}
 	_ = out.Close(ctx) // its frontier closed: it fails, and closes the file
+}
+
+// openDiskOutput opens a frontier in dir and its Output at dir/out; the
+// caller closes both, the Output first.
+func openDiskOutput(t *testing.T, dir string) (*DiskFrontier, *Output) {
+	t.Helper()
+	f := openDisk(t, dir, nil)
+	out, err := OpenOutput(f, filepath.Join(dir, "out"))
+	must(t, err)
+	return f, out
 }
 
 // openOutputAndRead opens the Output at path on f, which restores what
@@ -297,10 +303,8 @@ func crash(t *testing.T, f *DiskFrontier) {
 func TestOutputSyncsTailInBackground(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	f := openDisk(t, dir, nil)
+	f, out := openDiskOutput(t, dir)
 	defer f.Close()
-	out, err := OpenOutput(f, filepath.Join(dir, "out"))
-	must(t, err)
 	write := func(i int) {
 		t.Helper()
 		must(t, out.Write(fmt.Sprintf("http://a.example/%d", i), fmt.Appendf(nil, "record %d\n", i)))
@@ -342,10 +346,8 @@ func TestOutputSyncsBeforeFlush(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
-			f := openDisk(t, dir, nil)
+			f, out := openDiskOutput(t, dir)
 			defer f.Close()
-			out, err := OpenOutput(f, filepath.Join(dir, "out"))
-			must(t, err)
 			defer out.Close(ctx)
 			syncs := 0
 			f.flushMu.Lock()
@@ -365,7 +367,7 @@ func TestOutputSyncsBeforeFlush(t *testing.T) {
 				t.Fatalf("%d syncs of the records file before the flush, want 1", syncs)
 			}
 			must(t, out.Write("http://a.example/2", []byte("record 2\n")))
-			err = out.Commit(ctx)
+			err := out.Commit(ctx)
 			if (err != nil) != (tc.fail != nil) || err != nil && !errors.Is(err, tc.fail) {
 				t.Fatalf("commit after the flush: %v, want %v", err, tc.fail)
 			}
