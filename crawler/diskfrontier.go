@@ -256,7 +256,7 @@ func (f *DiskFrontier) open() error {
 	}
 	opts := f.options(false)
 	defer opts.Cache.Unref() // the store holds its own reference
-	if !f.closedCleanly(path) {
+	if !f.closedCleanly(opts.FS, path) {
 		if err := f.keepTails(opts.FS, path); err != nil {
 			return err
 		}

@@ -196,7 +196,7 @@ func TestCleanCloseSkipsLogs(t *testing.T) {
 		t.Fatalf("no %s after a clean close: %v", closedFile, err)
 	}
 	probe := &DiskFrontier{dir: dir}
-	if !probe.closedCleanly(db) {
+	if !probe.closedCleanly(vfs.Default, db) {
 		t.Fatalf("the logs a clean close listed are not recognized:\n%s", listing)
 	}
 	if _, err := os.Stat(filepath.Join(dir, closedFile)); !errors.Is(err, fs.ErrNotExist) {
@@ -217,7 +217,7 @@ func TestCleanCloseSkipsLogs(t *testing.T) {
 	crash(t, f)
 	must(t, os.WriteFile(filepath.Join(dir, closedFile), listing, 0o644)) // stale
 	must(t, os.Truncate(path, 9))                                         // what a power loss left
-	if probe.closedCleanly(db) {
+	if probe.closedCleanly(vfs.Default, db) {
 		t.Fatal("a listing of logs written to since is trusted")
 	}
 	must(t, os.WriteFile(filepath.Join(dir, closedFile), listing, 0o644))

@@ -90,22 +90,13 @@ func (f *DiskFrontier) keepTails(fsys vfs.FS, path string) error {
 // in the order they were written, dropping those a later y entry covers.
 // It returns them and the number read from the logs.
 func logTails(fsys vfs.FS, path string, tails []tail) ([]tail, int, error) {
-	names, err := fsys.List(path)
+	logs, err := storeLogs(fsys, path)
 	if err != nil {
 		return nil, 0, err
 	}
-	var logs []uint64
-	for _, n := range names {
-		if num, ok := strings.CutSuffix(n, ".log"); ok {
-			if v, err := strconv.ParseUint(num, 10, 64); err == nil {
-				logs = append(logs, v)
-			}
-		}
-	}
-	slices.Sort(logs)
 	read := 0
 	for _, num := range logs {
-		file, err := fsys.Open(fsys.PathJoin(path, fmt.Sprintf("%06d.log", num)))
+		file, err := fsys.Open(logPath(fsys, path, num))
 		if err != nil {
 			return nil, 0, err
 		}
@@ -116,6 +107,30 @@ func logTails(fsys vfs.FS, path string, tails []tail) ([]tail, int, error) {
 		}
 	}
 	return tails, read, nil
+}
+
+// storeLogs returns the numbers of the logs in the store at path, in
+// the order Pebble wrote them.
+func storeLogs(fsys vfs.FS, path string) ([]uint64, error) {
+	names, err := fsys.List(path)
+	if err != nil {
+		return nil, err
+	}
+	var logs []uint64
+	for _, n := range names {
+		if num, ok := strings.CutSuffix(n, ".log"); ok {
+			if v, err := strconv.ParseUint(num, 10, 64); err == nil {
+				logs = append(logs, v)
+			}
+		}
+	}
+	slices.Sort(logs)
+	return logs, nil
+}
+
+// logPath is the path of the log numbered num in the store at path.
+func logPath(fsys vfs.FS, path string, num uint64) string {
+	return fsys.PathJoin(path, fmt.Sprintf("%06d.log", num))
 }
 
 // readLog reads the log data of the log file numbered num, up to its
@@ -332,7 +347,7 @@ const closedFile = "CLOSED"
 // markClosed writes closedFile; it is best effort, as the file only
 // saves the next open some reading.
 func (f *DiskFrontier) markClosed() {
-	list, err := listLogs(filepath.Join(f.dir, "db"))
+	list, err := listLogs(vfs.Default, filepath.Join(f.dir, "db"))
 	if err == nil {
 		_ = os.WriteFile(filepath.Join(f.dir, closedFile), list, 0o644)
 	}
@@ -341,7 +356,7 @@ func (f *DiskFrontier) markClosed() {
 // closedCleanly reports whether the store at path was closed cleanly and
 // its logs are as its Close left them, with no tailFile waiting; it removes
 // closedFile, whose listing the open goes on to change.
-func (f *DiskFrontier) closedCleanly(path string) bool {
+func (f *DiskFrontier) closedCleanly(fsys vfs.FS, path string) bool {
 	name := filepath.Join(f.dir, closedFile)
 	want, err := os.ReadFile(name)
 	if err != nil {
@@ -351,27 +366,24 @@ func (f *DiskFrontier) closedCleanly(path string) bool {
 	if _, err := os.Stat(filepath.Join(f.dir, tailFile)); !errors.Is(err, fs.ErrNotExist) {
 		return false
 	}
-	got, err := listLogs(path)
+	got, err := listLogs(fsys, path)
 	return err == nil && len(want) > 0 && bytes.Equal(got, want)
 }
 
 // listLogs lists the logs in the store at path, a line each with its name,
-// size and modification time, in the order of their names.
-func listLogs(path string) ([]byte, error) {
-	entries, err := os.ReadDir(path)
+// size and modification time, in the order Pebble wrote them.
+func listLogs(fsys vfs.FS, path string) ([]byte, error) {
+	logs, err := storeLogs(fsys, path)
 	if err != nil {
 		return nil, err
 	}
 	var b []byte
-	for _, e := range entries { // sorted by name
-		if !strings.HasSuffix(e.Name(), ".log") {
-			continue
-		}
-		info, err := e.Info()
+	for _, num := range logs {
+		info, err := fsys.Stat(logPath(fsys, path, num))
 		if err != nil {
 			return nil, err
 		}
-		b = fmt.Appendf(b, "%s %d %d\n", e.Name(), info.Size(), info.ModTime().UnixNano())
+		b = fmt.Appendf(b, "%s %d %d\n", info.Name(), info.Size(), info.ModTime().UnixNano())
 	}
 	return b, nil
 }
