@@ -37,8 +37,9 @@ import (
 // record is written before its Finish, every Finish a commit writes has its
 // record inside the committed length. The committer
 // ([Output.StartCommitter]) group-commits: as soon as a Finish waits, the
-// commit before has ended and a millisecond has passed since it started,
-// one commit takes every record and Finish waiting, with one sync (the
+// commit before has ended and either a millisecond has passed since it
+// started or no URL is leased (every slot waits for the commit), one
+// commit takes every record and Finish waiting, with one sync (the
 // frontier's log; on Linux started, not waited for: see [DiskFrontier]
 // for what a power loss then undoes). While it runs,
 // a crawl holds each finished page's slot until the page's Finish is
