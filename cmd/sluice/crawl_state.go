@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -187,6 +188,8 @@ func (d *durable) setUp(ctx context.Context, o *crawlOptions, cfg crawlConfig) e
 		}
 	} else if o.state.recrawl {
 		return usageErrorf("crawl: --recrawl: state dir %s holds no crawl to fetch again", o.state.dir)
+	} else if err := checkUnused(o.state.dir, cfg.Output); err != nil {
+		return err
 	}
 	if !ok || o.state.accept {
 		b, _ := json.Marshal(cfg)
@@ -195,6 +198,19 @@ func (d *durable) setUp(ctx context.Context, o *crawlOptions, cfg crawlConfig) e
 		}
 	}
 	return d.startPass(ctx, o.state.recrawl)
+}
+
+// checkUnused refuses a state dir that holds no crawl when its records
+// file holds records: they are not this state dir's (its store was lost,
+// or -o names another crawl's file), and the crawl would cut the file to
+// the length it committed, nothing, and start afresh.
+func checkUnused(dir, path string) error {
+	st, err := os.Stat(path)
+	if err != nil || st.Size() == 0 {
+		return nil // a file that cannot be opened fails at OpenOutput, with its error
+	}
+	return fmt.Errorf("crawl: state dir %s holds no crawl, but its records file %s has %d bytes: they are not this state dir's, and a new crawl would cut them off; move the file away, or resume with the state dir they were written with",
+		dir, path, st.Size())
 }
 
 // startPass starts a recrawl pass if one is asked for and the last pass

@@ -19,8 +19,9 @@ import (
 )
 
 // TestCrawlStateBadDir runs crawl --state on a state dir another crawl
-// holds, one of a newer format and a corrupt one: each fails with a clear
-// error and exit 1, never a fresh start, and leaves the dir as it was.
+// holds, one of a newer format, a corrupt one and one whose store is gone
+// but whose records are not: each fails with a clear error and exit 1,
+// never a fresh start, and leaves the records as they were.
 func TestCrawlStateBadDir(t *testing.T) {
 	site := crawltest.NewSite(50, 4)
 	srv := httptest.NewServer(site)
@@ -57,6 +58,12 @@ func TestCrawlStateBadDir(t *testing.T) {
 			}
 			return func() {}
 		}, "state dir is corrupt"},
+		{"records without a store", func(t *testing.T, dir string) func() {
+			if err := os.RemoveAll(filepath.Join(dir, "db")); err != nil {
+				t.Fatal(err)
+			}
+			return func() {}
+		}, "holds no crawl, but its records file"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
