@@ -49,7 +49,8 @@ func (s *changingSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // TestCrawlStateRecrawlCounts recrawls a site that changed: the summary
-// counts each page once as unchanged, changed, new or gone.
+// counts each page once as unchanged, changed, new or gone; then again,
+// once nothing changed.
 func TestCrawlStateRecrawlCounts(t *testing.T) {
 	site := &changingSite{}
 	site.version.Store(1)
@@ -87,6 +88,11 @@ func TestCrawlStateRecrawlCounts(t *testing.T) {
 	}
 	if unchanged != 7 {
 		t.Errorf("%d unchanged records, want 7", unchanged)
+	}
+	// Nothing changed since: page 2, gone in the last pass, is gone still.
+	code, _, errOut = runFetchCLI(ctx, "", append(args, "--recrawl")...)
+	if want := "recrawl: 11 unchanged, 0 changed, 0 new, 0 gone"; !strings.Contains(errOut, want) {
+		t.Fatalf("second recrawl: exit %d: %s\nwant %q", code, errOut, want)
 	}
 }
 

@@ -323,6 +323,10 @@ func (d *durable) visit(ctx context.Context, p *crawler.Page) (*crawlRecord, err
 			d.added.Add(1)
 		case prev.Status/100 == 2 && (resp == nil || resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone):
 			d.gone.Add(1) // it was there, and is not
+		case resp != nil && prev.Status/100 != 2 && resp.StatusCode == prev.Status:
+			// Asked without validators (see pageHeader), it answers as
+			// it did: a page gone in the last pass and gone still.
+			d.unchanged.Add(1)
 		default:
 			d.changed.Add(1)
 		}
