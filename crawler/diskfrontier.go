@@ -263,13 +263,23 @@ func (f *DiskFrontier) open() error {
 	}
 	db, err := pebble.Open(path, opts)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+		return openError(f.dir, err)
 	}
 	f.db = db
 	if err := f.checkFormat(); err != nil {
 		return err
 	}
 	return f.load()
+}
+
+// openError is the error of a store that could not be opened: corrupt,
+// unless the file system refused it (another user's state dir, or one on
+// a read-only mount), which says nothing of what the store holds.
+func openError(dir string, err error) error {
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		return fmt.Errorf("crawler: state dir %s: %w", dir, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, dir, err)
 }
 
 // create makes a new store at path: built under another name and renamed

@@ -167,6 +167,35 @@ func TestDiskFrontierBadDir(t *testing.T) {
 	}
 }
 
+// TestDiskFrontierNotWritable opens a state dir whose store the file
+// system refuses to open for writing (another user's, or on a read-only
+// mount): the error says so, and does not call the dir corrupt.
+func TestDiskFrontierNotWritable(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EACCES, syscall.EROFS} {
+		t.Run(errno.Error(), func(t *testing.T) {
+			dir := t.TempDir()
+			f := openDisk(t, dir, nil)
+			admitN(t, f, "http://a.example", 0, 10)
+			must(t, f.Close())
+			fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op, path string) error {
+				if op == errorfs.OpLock || op == errorfs.OpCreate {
+					return &os.PathError{Op: "open", Path: path, Err: errno}
+				}
+				return nil
+			}))
+			f, err := OpenDiskFrontier(dir, &DiskOptions{fs: fs})
+			if err == nil {
+				f.Close()
+				t.Fatal("opened a store the file system refused")
+			}
+			if errors.Is(err, ErrStateCorrupt) || !errors.Is(err, errno) {
+				t.Fatalf("error %q: want %v, not ErrStateCorrupt", err, errno)
+			}
+			openDisk(t, dir, nil).Close()
+		})
+	}
+}
+
 // setRaw writes (or, for nil, deletes) a key of a closed state dir.
 func setRaw(t *testing.T, dir string, key, value []byte) {
 	t.Helper()
