@@ -583,6 +583,44 @@ func TestDiskFrontierDiskFull(t *testing.T) {
 	}
 }
 
+// TestDiskFrontierOpenDiskFull opens a state dir, new and old, on a full
+// disk: the open fails with an error that says so, where Pebble, failing
+// to write its manifest or log while opening, would end the process.
+func TestDiskFrontierOpenDiskFull(t *testing.T) {
+	full := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op, _ string) error {
+		if op == errorfs.OpFileWrite || op == errorfs.OpFileSync || op == errorfs.OpCreate {
+			return syscall.ENOSPC
+		}
+		return nil
+	}))
+	for _, tc := range []struct {
+		name string
+		urls int // admitted before the disk filled; -1: no store yet
+	}{{"new", -1}, {"closed", 10}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.urls >= 0 {
+				f := openDisk(t, dir, nil)
+				admitN(t, f, "http://a.example", 0, tc.urls)
+				must(t, f.Close())
+			}
+			f, err := OpenDiskFrontier(dir, &DiskOptions{fs: full})
+			if err == nil {
+				f.Close()
+				t.Fatal("opened a state dir on a full disk")
+			}
+			if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "disk full") {
+				t.Fatalf("open on a full disk: %v", err)
+			}
+			f = openDisk(t, dir, nil)
+			defer f.Close()
+			if pending, _, _ := f.Counts(context.Background()); pending != max(tc.urls, 0) {
+				t.Fatalf("%d URLs pending once there is room, want %d", pending, max(tc.urls, 0))
+			}
+		})
+	}
+}
+
 // BenchmarkDiskFrontierRecrawl opens a state dir of 20,000 finished pages
 // with validators, as bench/durable/recrawl.sh's first crawl leaves it,
 // and queues them again: what a recrawl does before its first request.
