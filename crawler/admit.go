@@ -39,6 +39,26 @@ func (s *scheduler) seed(store context.Context, cz *canonicalizer, seeds []strin
 	}
 }
 
+// admittedCounter is a frontier that outlives its crawls and knows the
+// URLs it has taken in. DiskFrontier is one.
+type admittedCounter interface {
+	admittedCount(ctx context.Context) (int, error)
+}
+
+// countEarlier counts against MaxPages the URLs the frontier took in
+// before this crawl, so that a crawl stopped and resumed on a DiskFrontier
+// takes in MaxPages URLs in all, not MaxPages in each run. A frontier that
+// cannot say fails its next call too, which ends the crawl.
+func (s *scheduler) countEarlier(store context.Context) {
+	ac, ok := s.frontier.(admittedCounter)
+	if !ok || s.cfg.MaxPages <= 0 {
+		return
+	}
+	if n, err := ac.admittedCount(store); err == nil {
+		s.admitted = n
+	}
+}
+
 // admit offers a batch (one page's links, or one seed) to the frontier in
 // one step, under the depth and page limits.
 func (s *scheduler) admit(store context.Context, batch ...Entry) {

@@ -52,6 +52,7 @@ func (c *Crawler) Crawl(ctx context.Context, seeds []string, visit func(*Page) e
 	defer c.end()
 
 	stages := p.startStages(fetchCtx)
+	s.countEarlier(store)
 	s.seed(store, p.cz, seeds)
 	s.loop(ctx, fetchCtx, store, func() { cancelFetch(errStopped) })
 	s.release(store)

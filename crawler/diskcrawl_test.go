@@ -55,6 +55,44 @@ func TestCrawlResumesFromDisk(t *testing.T) {
 	}
 }
 
+// TestCrawlResumedKeepsMaxPages stops a crawl with MaxPages on a
+// DiskFrontier once it has admitted its pages but not fetched them all,
+// and resumes it: the URLs taken in across both crawls are MaxPages, not
+// MaxPages more for each.
+func TestCrawlResumedKeepsMaxPages(t *testing.T) {
+	site := crawltest.NewSite(1000, 8)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := t.TempDir()
+	seeds := []string{srv.URL + "/p/0"}
+	const maxPages = 100
+	visited := map[string]int{}
+	visit := func(p *Page) error { visited[p.URL]++; return nil }
+	stop := errors.New("stop")
+
+	f := openDisk(t, dir, nil)
+	err := (&Crawler{MaxInFlight: 4, MaxPages: maxPages, Frontier: f}).Crawl(context.Background(), seeds, func(p *Page) error {
+		visit(p)
+		if len(visited) == maxPages/2 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) {
+		t.Fatalf("first crawl: %v", err)
+	}
+	must(t, f.Close())
+
+	f = openDisk(t, dir, nil)
+	defer f.Close()
+	if err := (&Crawler{MaxInFlight: 4, MaxPages: maxPages, Frontier: f}).Crawl(context.Background(), seeds, visit); err != nil {
+		t.Fatal(err)
+	}
+	if len(visited) != maxPages {
+		t.Errorf("%d URLs visited across the two crawls, want MaxPages, %d", len(visited), maxPages)
+	}
+}
+
 // uncommitted returns the URLs a kill would make the next run fetch
 // again: leased, or finished and not yet committed.
 func (f *DiskFrontier) uncommitted() int {

@@ -110,7 +110,7 @@ func (o *crawlOptions) addFlags(cmd *cobra.Command) {
 	fs.StringArrayVarP(&o.inputs, "input", "i", nil, "file of seed URLs, one per line; - for standard input (repeatable)")
 	fs.Float64Var(&c.Jitter, "jitter", 0, "spread each host's delay over ±this fraction of it")
 	fs.IntVar(&c.MaxDepth, "depth", 0, "links followed from a seed at most (0: unlimited)")
-	fs.IntVar(&c.MaxPages, "max-pages", 0, "URLs taken in at most, with --redis by all the processes together (0: unlimited)")
+	fs.IntVar(&c.MaxPages, "max-pages", 0, "URLs taken in at most, with --redis by all the processes together, with --state by all the runs of the crawl (0: unlimited)")
 	fs.StringVar(&o.scope, "scope", "host", "hosts to follow links to: host (the seeds'), domain (theirs and subdomains) or any")
 	fs.Var((*regexpsFlag)(&c.Allow), "allow", "follow only URLs matching this regular expression (repeatable)")
 	fs.Var((*regexpsFlag)(&c.Deny), "deny", "do not follow URLs matching this regular expression (repeatable)")
