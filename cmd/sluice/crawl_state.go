@@ -139,7 +139,7 @@ func openDurable(ctx context.Context, o *crawlOptions, seeds []string, outputSet
 		return nil, fmt.Errorf("crawl: %w", err)
 	}
 	d := &durable{f: f}
-	if err := d.setUp(ctx, o, o.config(seeds, path)); err != nil {
+	if err := d.setUp(ctx, o, o.config(seeds, recordsName(o.state.dir, path)), path); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -171,8 +171,9 @@ func keepRunningDuringSyncs(f *crawler.DiskFrontier) {
 }
 
 // setUp records the config of a new state dir, or compares it with the
-// stored one, and starts a recrawl pass when one is asked for.
-func (d *durable) setUp(ctx context.Context, o *crawlOptions, cfg crawlConfig) error {
+// stored one, and starts a recrawl pass when one is asked for. path is the
+// records file.
+func (d *durable) setUp(ctx context.Context, o *crawlOptions, cfg crawlConfig, path string) error {
 	stored, ok, err := d.f.Meta("config")
 	if err != nil {
 		return fmt.Errorf("crawl: %w", err)
@@ -182,13 +183,14 @@ func (d *durable) setUp(ctx context.Context, o *crawlOptions, cfg crawlConfig) e
 		if err := json.Unmarshal(stored, &was); err != nil {
 			return fmt.Errorf("crawl: state dir %s: config: %w", o.state.dir, err)
 		}
+		was.Output = recordsName(o.state.dir, was.Output) // stored by its absolute path before
 		if diff := was.diff(cfg); len(diff) > 0 && !o.state.accept {
 			return usageErrorf("crawl: state dir %s was made by another command: %s; run the same command to resume, or pass --accept-changes",
 				o.state.dir, joinComma(diff))
 		}
 	} else if o.state.recrawl {
 		return usageErrorf("crawl: --recrawl: state dir %s holds no crawl to fetch again", o.state.dir)
-	} else if err := checkUnused(o.state.dir, cfg.Output); err != nil {
+	} else if err := checkUnused(o.state.dir, path); err != nil {
 		return err
 	}
 	if !ok || o.state.accept {
@@ -198,6 +200,20 @@ func (d *durable) setUp(ctx context.Context, o *crawlOptions, cfg crawlConfig) e
 		}
 	}
 	return d.startPass(ctx, o.state.recrawl)
+}
+
+// recordsName returns how a state dir's config names the records file at
+// path (an absolute path): by its path in the dir when it is inside, so
+// that the dir can be moved, or else by its absolute path.
+func recordsName(dir, path string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil || !filepath.IsAbs(path) {
+		return path
+	}
+	if rel, err := filepath.Rel(abs, path); err == nil && filepath.IsLocal(rel) {
+		return rel
+	}
+	return path
 }
 
 // checkUnused refuses a state dir that holds no crawl when its records

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sluicehq/sluice/crawler"
 	"github.com/sluicehq/sluice/crawler/crawltest"
 )
 
@@ -176,5 +178,95 @@ func TestCrawlStateRecordPaths(t *testing.T) {
 				t.Errorf("%d records name a saved body, want %d", saved, want)
 			}
 		})
+	}
+}
+
+// TestCrawlStateMoved resumes a state dir moved elsewhere (to another
+// disk, or restored from a copy): the records file it keeps inside itself
+// moves with it, so the same command on the new path is the same crawl.
+// A dir that stored its records file's absolute path still resumes where
+// it was made.
+func TestCrawlStateMoved(t *testing.T) {
+	site := crawltest.NewSite(50, 4)
+	site.Validators = true
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		output   bool // -o DIR/pages.jsonl given
+		absolute bool // the config names the records file by its absolute path
+		moved    bool
+	}{
+		{"moved", false, false, true},
+		{"moved, -o inside it", true, false, true},
+		{"absolute path stored, not moved", false, true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			args := func(dir string) []string {
+				a := []string{"crawl", "-q", "-c", "4", "--state", dir, srv.URL + "/p/0"}
+				if tc.output {
+					a = append(a, "-o", filepath.Join(dir, "pages.jsonl"))
+				}
+				return a
+			}
+			dir := filepath.Join(tmp, "state")
+			if code, _, errOut := runFetchCLI(ctx, "", args(dir)...); code != 0 {
+				t.Fatalf("first crawl: exit %d: %s", code, errOut)
+			}
+			if tc.absolute {
+				setAbsoluteOutput(t, dir)
+			}
+			if tc.moved {
+				moved := filepath.Join(tmp, "moved")
+				if err := os.Rename(dir, moved); err != nil {
+					t.Fatal(err)
+				}
+				dir = moved
+			}
+			code, _, errOut := runFetchCLI(ctx, "", append(args(dir), "--recrawl")...)
+			if code != 0 {
+				t.Fatalf("recrawl: exit %d: %s", code, errOut)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, "pages.jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(decodeCrawl(t, string(data))); n != 100 {
+				t.Fatalf("%d records after the recrawl, want 100", n)
+			}
+		})
+	}
+}
+
+// setAbsoluteOutput rewrites the config of the state dir dir to name its
+// records file by its absolute path.
+func setAbsoluteOutput(t *testing.T, dir string) {
+	t.Helper()
+	f, err := crawler.OpenDiskFrontier(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b, _, err := f.Meta("config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg crawlConfig
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	abs, err := filepath.Abs(filepath.Join(dir, "pages.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Output = abs
+	if b, err = json.Marshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SetMeta(context.Background(), "config", b); err != nil {
+		t.Fatal(err)
 	}
 }
