@@ -96,6 +96,27 @@ func TestCrawlStateRecrawlCounts(t *testing.T) {
 	}
 }
 
+// TestCrawlStateRecrawlFailedPage recrawls a crawl in which a seed failed
+// (its server is gone): failing again, it is unchanged, not new.
+func TestCrawlStateRecrawlFailedPage(t *testing.T) {
+	site := &changingSite{}
+	site.version.Store(1)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	dir := filepath.Join(t.TempDir(), "state")
+	ctx := context.Background()
+	args := []string{"crawl", "-c", "4", "--retries", "0", "--state", dir, srv.URL + "/p/0", dead.URL + "/x"}
+	if code, _, errOut := runFetchCLI(ctx, "", args...); code != exitFailed || !strings.Contains(errOut, "1 failed") {
+		t.Fatalf("first crawl: exit %d: %s", code, errOut)
+	}
+	code, _, errOut := runFetchCLI(ctx, "", append(args, "--recrawl")...)
+	if want := "recrawl: 11 unchanged, 0 changed, 0 new, 0 gone"; !strings.Contains(errOut, want) {
+		t.Fatalf("recrawl: exit %d: %s\nwant %q", code, errOut, want)
+	}
+}
+
 // TestDurableVisitKeepsValidatorsOfRecordedPage visits a page whose record
 // a killed run committed before its Finish: its record is not written
 // again, but its validators are kept, so that a later recrawl counts it as

@@ -310,15 +310,11 @@ func conditional(v crawler.Validators) http.Header {
 // p's validators and, in a recrawl, sorts p as unchanged, changed, new or
 // gone.
 func (d *durable) visit(ctx context.Context, p *crawler.Page) (*crawlRecord, error) {
-	resp := p.Response
-	if resp != nil && resp.StatusCode != http.StatusNotModified {
-		// Kept even for a page whose record is in the file already: a
-		// later recrawl asks with them, and counts the page as changed
-		// or unchanged, not new.
-		v := crawler.Validators{Status: resp.StatusCode, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
-		if err := d.f.SetValidators(ctx, p.URL, v); err != nil {
-			return nil, err
-		}
+	// Kept even for a page whose record is in the file already: a later
+	// recrawl asks with them, and counts the page as changed or
+	// unchanged, not new.
+	if err := d.keepValidators(ctx, p); err != nil {
+		return nil, err
 	}
 	if again, err := d.f.Recorded(ctx, p.URL); again || err != nil {
 		return nil, err
@@ -331,23 +327,54 @@ func (d *durable) visit(ctx context.Context, p *crawler.Page) (*crawlRecord, err
 		if err != nil {
 			return nil, err
 		}
-		switch {
-		case resp != nil && resp.StatusCode == http.StatusNotModified && had:
-			r.Unchanged = true
-			d.unchanged.Add(1)
-		case !had:
-			d.added.Add(1)
-		case prev.Status/100 == 2 && (resp == nil || resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone):
-			d.gone.Add(1) // it was there, and is not
-		case resp != nil && prev.Status/100 != 2 && resp.StatusCode == prev.Status:
-			// Asked without validators (see pageHeader), it answers as
-			// it did: a page gone in the last pass and gone still.
-			d.unchanged.Add(1)
-		default:
-			d.changed.Add(1)
-		}
+		d.sort(r, p, prev, had)
 	}
 	return r, nil
+}
+
+// keepValidators stores the validators of p's answer. A URL that failed
+// (no answer) is stored with none, status 0, unless an earlier pass
+// stored some, which a later recrawl still asks with: the status says a
+// later pass that it was recorded, failed.
+func (d *durable) keepValidators(ctx context.Context, p *crawler.Page) error {
+	resp := p.Response
+	if resp != nil && resp.StatusCode != http.StatusNotModified {
+		v := crawler.Validators{Status: resp.StatusCode, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
+		return d.f.SetValidators(ctx, p.URL, v)
+	}
+	if resp != nil {
+		return nil
+	}
+	if _, had, err := d.f.Validators(ctx, p.URL); had || err != nil {
+		return err
+	}
+	return d.f.SetValidators(ctx, p.URL, crawler.Validators{})
+}
+
+// sort counts p, fetched again by a recrawl, as unchanged, changed, new or
+// gone, from prev, its validators of the pass before (had: there were
+// some), and marks its record r unchanged on a 304.
+func (d *durable) sort(r *crawlRecord, p *crawler.Page, prev crawler.Validators, had bool) {
+	status := 0 // failed, no answer
+	if p.Response != nil {
+		status = p.Response.StatusCode
+	}
+	switch {
+	case status == http.StatusNotModified && had:
+		r.Unchanged = true
+		d.unchanged.Add(1)
+	case !had:
+		d.added.Add(1)
+	case prev.Status/100 == 2 && (status == 0 || status == http.StatusNotFound || status == http.StatusGone):
+		d.gone.Add(1) // it was there, and is not
+	case prev.Status/100 != 2 && status == prev.Status:
+		// Asked without validators (see pageHeader), it answers as it
+		// did, or fails as it did: a page gone in the last pass and
+		// gone still.
+		d.unchanged.Add(1)
+	default:
+		d.changed.Add(1)
+	}
 }
 
 // crawlOn puts c on d's frontier, with its validators on a recrawl, and
