@@ -50,6 +50,18 @@ page fetched nor an error. An HTTP status of 400 and above is a page, not an
 error. On Ctrl+C or SIGTERM intake stops, pages in flight get --grace to
 finish (a second signal cancels them), and their records are written.
 
+With --state DIR the crawl is kept in DIR, and survives any stop (Ctrl+C,
+SIGTERM, SIGKILL, a power loss): the same command again resumes it, and its
+records file (DIR/pages.jsonl, or -o FILE) ends with every URL's record
+exactly once; --max-pages holds for all the runs together. A run with other
+seeds, scope flags or -o is refused (exit 2), naming each difference, unless
+--accept-changes is given; a DIR in use by another crawl, of another format,
+corrupt, or on a full disk is an error (exit 1), never a fresh start. Once
+the crawl has ended, --recrawl fetches its URLs again with If-None-Match /
+If-Modified-Since and appends their records: a 304 is recorded as
+"unchanged":true, and the summary counts unchanged, changed, new and gone
+pages.
+
 With --redis and --crawl, every process given the same Redis and crawl name
 works on one crawl, on one machine or many: one seen-set, one queue per host,
 --host-rate, --per-host, Crawl-delay and --max-pages held for all of them

@@ -49,6 +49,11 @@ with its error; an HTTP status of 400 and above is a response, not an error.
 On Ctrl+C or SIGTERM intake stops, requests already started get --grace to
 finish (a second signal cancels them), and every line read gets its record.
 
+With --resume and -o FILE, the records in FILE are read first (a last line
+torn by a kill is cut off), the input lines they cover are skipped (a line
+given twice needs two), and the rest are fetched and appended: a fetch cut
+short, however it stopped, is run again with --resume added.
+
 With --redis and --queue, fetch is a worker of a queue filled by sluice queue
 push: any number of workers, on any machines, take its URLs through one Redis
 Streams consumer group, write their records (each naming its "worker") and
