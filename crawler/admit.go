@@ -39,9 +39,12 @@ func (s *scheduler) seed(store context.Context, cz *canonicalizer, seeds []strin
 	}
 }
 
-// admittedCounter is a frontier that outlives its crawls and knows the
-// URLs it has taken in. DiskFrontier is one.
-type admittedCounter interface {
+// durableFrontier is a frontier kept beyond its process, for a later
+// crawl to resume: it counts the URLs it has taken in (see countEarlier),
+// and the pages a stop cut short stay pending in it, for the crawl that
+// resumes to fetch, instead of being recorded as failed for good.
+// DiskFrontier is one.
+type durableFrontier interface {
 	admittedCount(ctx context.Context) (int, error)
 }
 
@@ -50,7 +53,7 @@ type admittedCounter interface {
 // takes in MaxPages URLs in all, not MaxPages in each run. A frontier that
 // cannot say fails its next call too, which ends the crawl.
 func (s *scheduler) countEarlier(store context.Context) {
-	ac, ok := s.frontier.(admittedCounter)
+	ac, ok := s.frontier.(durableFrontier)
 	if !ok || s.cfg.MaxPages <= 0 {
 		return
 	}

@@ -135,11 +135,12 @@ func (f *DiskFrontier) unseen(fp [16]byte, dup map[[16]byte]struct{}) (bool, err
 	return true, nil
 }
 
-// admittedCount returns the URLs the frontier has taken in, in this run
-// and before: one state key each, and those of the admissions waiting. It
-// reads every state key; a crawl with MaxPages, the only one that asks,
-// has about that many. (A URL robots.txt denied in an earlier run counts
-// too, though that run gave its place back.)
+// admittedCount implements durableFrontier: it returns the URLs the
+// frontier has taken in, in this run and before: one state key each, and
+// those of the admissions waiting. It reads every state key; a crawl with
+// MaxPages, the only one that asks, has about that many. (A URL robots.txt
+// denied in an earlier run counts too, though that run gave its place
+// back.)
 func (f *DiskFrontier) admittedCount(context.Context) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
