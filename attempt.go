@@ -17,14 +17,17 @@ import (
 	"github.com/sluicehq/sluice/internal/failure"
 )
 
-// attempt sends req once and reads the body up to maxBody bytes.
-func (f *Fetcher) attempt(ctx context.Context, req *http.Request) (*Response, error) {
+// attempt sends req once and reads the body up to maxBody bytes. raw is
+// req.URL.String() if the caller has it, or "".
+func (f *Fetcher) attempt(ctx context.Context, req *http.Request, raw string) (*Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout())
 	defer cancel()
 	tt := &traceTimings{start: time.Now()}
 	// A shallow copy, as http.Client makes: the transport reads the
-	// header and URL and changes neither.
+	// header and URL and changes neither. Its header is the caller's, or
+	// a new map where the Fetcher adds headers to it.
 	req = req.WithContext(httptrace.WithClientTrace(ctx, tt.trace()))
+	req.Header = f.withDefaults(req.Header)
 	if req.Body != nil && req.GetBody != nil {
 		body, err := req.GetBody()
 		if err != nil {
@@ -44,8 +47,12 @@ func (f *Fetcher) attempt(ctx context.Context, req *http.Request) (*Response, er
 	if resp.Request != nil { // a RoundTripper of the caller's may leave it unset
 		final = resp.Request.URL
 	}
+	finalURL := raw
+	if final != req.URL || raw == "" {
+		finalURL = final.String()
+	}
 	return &Response{
-		FinalURL:   RedactURL(final.String()),
+		FinalURL:   RedactURL(finalURL),
 		StatusCode: resp.StatusCode,
 		Header:     resp.Header,
 		Body:       body,
@@ -81,16 +88,30 @@ type traceTimings struct {
 }
 
 func (tt *traceTimings) trace() *httptrace.ClientTrace {
-	at := func(fn func()) { tt.mu.Lock(); fn(); tt.mu.Unlock() }
 	return &httptrace.ClientTrace{
-		DNSStart:             func(httptrace.DNSStartInfo) { at(func() { tt.dnsStart = time.Now() }) },
-		DNSDone:              func(httptrace.DNSDoneInfo) { at(func() { tt.t.DNS = time.Since(tt.dnsStart) }) },
-		ConnectStart:         func(string, string) { at(func() { tt.connStart = time.Now() }) },
-		ConnectDone:          func(string, string, error) { at(func() { tt.t.Connect = time.Since(tt.connStart) }) },
-		TLSHandshakeStart:    func() { at(func() { tt.tlsStart = time.Now() }) },
-		TLSHandshakeDone:     func(tls.ConnectionState, error) { at(func() { tt.t.TLS = time.Since(tt.tlsStart) }) },
-		GotFirstResponseByte: func() { at(func() { tt.t.FirstByte = time.Since(tt.start) }) },
+		DNSStart:             func(httptrace.DNSStartInfo) { tt.mark(&tt.dnsStart) },
+		DNSDone:              func(httptrace.DNSDoneInfo) { tt.since(&tt.t.DNS, &tt.dnsStart) },
+		ConnectStart:         func(string, string) { tt.mark(&tt.connStart) },
+		ConnectDone:          func(string, string, error) { tt.since(&tt.t.Connect, &tt.connStart) },
+		TLSHandshakeStart:    func() { tt.mark(&tt.tlsStart) },
+		TLSHandshakeDone:     func(tls.ConnectionState, error) { tt.since(&tt.t.TLS, &tt.tlsStart) },
+		GotFirstResponseByte: func() { tt.since(&tt.t.FirstByte, &tt.start) },
 	}
+}
+
+// mark sets *at to now.
+func (tt *traceTimings) mark(at *time.Time) {
+	now := time.Now()
+	tt.mu.Lock()
+	*at = now
+	tt.mu.Unlock()
+}
+
+// since sets *d to the time since *from.
+func (tt *traceTimings) since(d *time.Duration, from *time.Time) {
+	tt.mu.Lock()
+	*d = time.Since(*from)
+	tt.mu.Unlock()
 }
 
 // done returns the timings, with the total up to now.

@@ -144,6 +144,7 @@ type Fetcher struct {
 
 	clientOnce sync.Once
 	client     *http.Client
+	userAgent  []string  // the User-Agent header's value, shared by every request
 	once       sync.Once // starts the dispatcher
 
 	mu      sync.RWMutex // held for reading while a submitter sends on in
@@ -195,6 +196,11 @@ func (f *Fetcher) maxRetryWait() time.Duration {
 // setup makes the Fetcher's client, once.
 func (f *Fetcher) setup() {
 	f.clientOnce.Do(func() {
+		ua := f.UserAgent
+		if ua == "" {
+			ua = DefaultUserAgent
+		}
+		f.userAgent = []string{ua}
 		f.client = f.Client
 		if f.client != nil {
 			return

@@ -90,22 +90,43 @@ func (f *Fetcher) submit(ctx context.Context, req *http.Request, rawURL string) 
 	}
 }
 
-// prepare returns a copy of req with the Fetcher's Header and User-Agent.
+// prepare returns a deep copy of req with the Fetcher's Header and
+// User-Agent, for a request that waits in the queue while its caller may
+// change or reuse the one it gave.
 func (f *Fetcher) prepare(req *http.Request) *http.Request {
 	req = req.Clone(req.Context())
-	for k, vs := range f.Header {
-		if _, ok := req.Header[k]; !ok {
-			req.Header[k] = vs
-		}
-	}
-	if req.Header.Get("User-Agent") == "" {
-		ua := f.UserAgent
-		if ua == "" {
-			ua = DefaultUserAgent
-		}
-		req.Header.Set("User-Agent", ua)
-	}
+	req.Header = f.withDefaults(req.Header)
 	return req
+}
+
+// withDefaults returns h with the Fetcher's Header and User-Agent added
+// where h has none of its own: h itself if it lacks none, else a new map
+// that shares h's values (which no one changes).
+func (f *Fetcher) withDefaults(h http.Header) http.Header {
+	ua := h["User-Agent"]
+	needUA := len(ua) == 0 || ua[0] == ""
+	missing := 0
+	for k := range f.Header {
+		if _, ok := h[k]; !ok {
+			missing++
+		}
+	}
+	if !needUA && missing == 0 {
+		return h
+	}
+	out := make(http.Header, len(h)+missing+1)
+	for k, vs := range h {
+		out[k] = vs
+	}
+	for k, vs := range f.Header {
+		if _, ok := out[k]; !ok {
+			out[k] = vs
+		}
+	}
+	if needUA {
+		out["User-Agent"] = f.userAgent
+	}
+	return out
 }
 
 // Fetch GETs rawURL through the Fetcher's limits and waits for the result.
@@ -141,8 +162,8 @@ func waitOrCancel(ctx context.Context, fut *Future[*Response]) (*Response, error
 // Header, Timeout and MaxBody, but outside its queue, its limits and its
 // retries: it is for callers that schedule requests themselves, as the
 // crawler does on the same host scheduler the Fetcher's dispatcher uses.
-// A failure is a *[FetchError]. It starts no goroutine of the Fetcher's
-// and is safe for concurrent use.
+// A failure is a *[FetchError]. It does not change req, starts no
+// goroutine of the Fetcher's and is safe for concurrent use.
 func (f *Fetcher) Attempt(ctx context.Context, req *http.Request) (*Response, error) {
 	raw := req.URL.String()
 	if err := checkURL(req.URL); err != nil {
@@ -150,7 +171,7 @@ func (f *Fetcher) Attempt(ctx context.Context, req *http.Request) (*Response, er
 	}
 	f.setup()
 	start := time.Now()
-	resp, err := f.attempt(ctx, f.prepare(req))
+	resp, err := f.attempt(ctx, req, raw)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {

@@ -42,7 +42,7 @@ func (f *Fetcher) worker() {
 			j.first = time.Now()
 		}
 		j.attempts++
-		resp, err := f.attempt(j.fut.taskContext(), j.req)
+		resp, err := f.attempt(j.fut.taskContext(), j.req, "")
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // FetchError already names the URL

@@ -128,12 +128,14 @@ func (f *DiskFrontier) finishGate() (taken, committed uint64, wake <-chan struct
 }
 
 // openGate starts the gate of a committer and returns the channel a
-// Finish kicks it with.
-func (f *DiskFrontier) openGate() <-chan struct{} {
+// Finish kicks it with, and the one a Finish signals when it leaves no URL
+// leased: every slot of the crawl then waits for the commit, and no
+// fetch goes on meanwhile.
+func (f *DiskFrontier) openGate() (kick, stalled <-chan struct{}) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.kick, f.gate = make(chan struct{}, 1), make(chan struct{}, 1)
-	return f.kick
+	f.kick, f.gate, f.stalled = make(chan struct{}, 1), make(chan struct{}, 1), make(chan struct{}, 1)
+	return f.kick, f.stalled
 }
 
 // releaseGate counts every Finish taken as committed and wakes the

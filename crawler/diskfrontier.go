@@ -140,6 +140,7 @@ type DiskFrontier struct {
 	finTaken, finCommitted uint64
 	gate                   chan struct{}         // signalled when finCommitted grows; nil: no committer
 	kick                   chan struct{}         // tells the committer that a Finish waits
+	stalled                chan struct{}         // tells it that a Finish waits and no URL is leased
 	marked                 map[[16]byte]struct{} // URLs with a recorded mark: see Recorded
 	seenAll                bool                  // seen holds every URL the store has seen
 	seenLoaded             bool                  // the store's URLs were read into seen: see loadSeen

@@ -120,6 +120,54 @@ func TestOutputCommitter(t *testing.T) {
 	}
 }
 
+// TestOutputCommitsAtOnceWhenNothingIsLeased checks that the committer
+// waits out its gap between two commits while a URL is leased, and
+// commits at once when a Finish leaves none leased: every slot of the
+// crawl then waits for that commit.
+func TestOutputCommitsAtOnceWhenNothingIsLeased(t *testing.T) {
+	ctx := context.Background()
+	f, out := openDiskOutput(t, t.TempDir())
+	defer f.Close()
+	out.gap = time.Hour
+	out.StartCommitter(ctx)
+	defer out.Close(ctx)
+	const host = "http://a.example"
+	admitN(t, f, host, 0, 3)
+	finish := func(e Entry) {
+		t.Helper()
+		must(t, out.Write(e.URL, []byte("a\n")))
+		must(t, f.Finish(ctx, e, Done))
+	}
+	waitCommitted := func(n uint64) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			_, committed, wake, _ := f.finishGate()
+			if committed >= n {
+				return
+			}
+			select {
+			case <-wake:
+			case <-deadline:
+				t.Fatalf("%d Finishes committed, want %d", committed, n)
+			}
+		}
+	}
+	finish(pop(t, f, host)) // the first commit has no gap to wait for
+	waitCommitted(1)
+	b, c := pop(t, f, host), pop(t, f, host)
+	finish(b) // c is leased: the commit waits for the gap
+	time.Sleep(50 * time.Millisecond)
+	if _, committed, _, _ := f.finishGate(); committed != 1 {
+		t.Fatalf("%d Finishes committed while a URL was leased and the gap ran, want 1", committed)
+	}
+	finish(c) // none leased
+	waitCommitted(3)
+	if f.Committed() != 6 {
+		t.Fatalf("committed %d bytes, want 6", f.Committed())
+	}
+}
+
 // TestOutputRestoresLostTail commits records, then cuts the file short as
 // a power loss may (its last bytes were not synced) and opens it again
 // after a crash (and, in one case, after a second crash that came before

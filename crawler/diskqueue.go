@@ -422,6 +422,9 @@ func (f *DiskFrontier) Finish(_ context.Context, e Entry, s State) error {
 		f.finished[fp] = l
 		f.finList = append(f.finList, finishedURL{fp, l})
 		f.finTaken++
+		if len(f.out) == 0 { // every slot waits for the commit
+			signal(f.stalled) // first: the committer kicked finds it
+		}
 		signal(f.kick)
 		return nil
 	}

@@ -53,3 +53,27 @@ func TestSite(t *testing.T) {
 		t.Error("link 0 is not the next page")
 	}
 }
+
+func TestSiteFiller(t *testing.T) {
+	for _, n := range []int{0, 1, 30000} {
+		site := NewSite(10, 3)
+		site.Filler = n
+		srv := httptest.NewServer(site)
+		resp, err := http.Get(srv.URL + "/p/1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		body := string(b)
+		start, end := strings.Index(body, "<p>"), strings.Index(body, "</p>")
+		want := n
+		if n == 0 {
+			want = 30 * len(loremSentence)
+		}
+		if start < 0 || end-start-3 != want || strings.Count(body, "<a href=") != 3 {
+			t.Errorf("Filler %d: paragraph of %d bytes, want %d\n%.300s", n, end-start-3, want, body)
+		}
+	}
+}

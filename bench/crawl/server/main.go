@@ -81,6 +81,7 @@ func run(ctx context.Context, args []string) error {
 	links := fs.Int("links", 10, "links on each page")
 	latency := fs.Duration("latency", 0, "time added to every response")
 	validators := fs.Bool("validators", false, "give pages an ETag and Last-Modified and answer conditional requests with 304")
+	filler := fs.Int("filler", 0, "bytes of text on each page before its links (0: 1,710)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,6 +89,7 @@ func run(ctx context.Context, args []string) error {
 
 	site := crawltest.NewSite(*pages, *links)
 	site.Validators = *validators
+	site.Filler = *filler
 	mux := http.NewServeMux()
 	var inFlight, peak atomic.Int64
 	var begun starts
