@@ -98,6 +98,9 @@ type durable struct {
 	out      *crawler.Output
 	stopTrim func() // ends the trimming of the C allocator's free pages
 	recrawl  bool   // this pass fetches again what an earlier one recorded
+	// resumedPass: the recrawl pass began in an earlier run; the pages
+	// fetched before this run are not in its counts.
+	resumedPass bool
 	// recrawlLater: --recrawl was asked for while the first pass had not
 	// ended; this run ends it, the next --recrawl starts the recrawl.
 	recrawlLater bool
@@ -240,11 +243,13 @@ func (d *durable) startPass(ctx context.Context, recrawl bool) error {
 	if err != nil {
 		return fmt.Errorf("crawl: %w", err)
 	}
+	started, left := false, pending > 0 || inFlight > 0 || pass > queued
 	if recrawl && pending == 0 && inFlight == 0 && queued == pass {
 		pass++
 		if err := d.f.SetMeta(ctx, "pass", []byte(strconv.Itoa(pass))); err != nil {
 			return fmt.Errorf("crawl: %w", err)
 		}
+		started = true
 	}
 	if pass > queued {
 		if _, err := d.f.Recrawl(ctx); err != nil {
@@ -255,6 +260,7 @@ func (d *durable) startPass(ctx context.Context, recrawl bool) error {
 		}
 	}
 	d.recrawl = pass > 0
+	d.resumedPass = d.recrawl && !started && left
 	d.finished = !recrawl && pending == 0 && inFlight == 0 && d.f.Committed() > 0
 	d.recrawlLater = recrawl && pass == 0 && (pending > 0 || inFlight > 0)
 	return nil
@@ -460,8 +466,12 @@ func (d *durable) printState(w io.Writer, fetched int64) {
 		fmt.Fprintln(w, "  recrawl: not started: this run resumed the crawl the state dir had not finished; run --recrawl again to fetch its pages again")
 	}
 	if d.recrawl {
-		fmt.Fprintf(w, "  recrawl: %d unchanged, %d changed, %d new, %d gone\n",
+		fmt.Fprintf(w, "  recrawl: %d unchanged, %d changed, %d new, %d gone",
 			d.unchanged.Load(), d.changed.Load(), d.added.Load(), d.gone.Load())
+		if d.resumedPass {
+			fmt.Fprint(w, " in this run, which resumed a pass begun earlier: the pages fetched before it are not counted here")
+		}
+		fmt.Fprintln(w)
 	}
 }
 
