@@ -33,7 +33,7 @@ type stateFlags struct {
 func (s *stateFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&s.dir, "state", "", "keep the crawl in this directory: the first run creates it, the same command again resumes it after any stop; records go to DIR/pages.jsonl unless -o names a file")
 	fs.BoolVar(&s.recrawl, "recrawl", false, "with --state, once the crawl has ended: fetch every recorded URL again with If-None-Match/If-Modified-Since, appending its records; a 304 is recorded as unchanged")
-	fs.BoolVar(&s.accept, "accept-changes", false, "with --state: resume even though the seeds, scope flags or output differ from those the state dir was made with")
+	fs.BoolVar(&s.accept, "accept-changes", false, "with --state: resume even though the seeds, scope flags or -o differ from those the state dir was made with (-o only to where its records file was moved)")
 }
 
 // crawlConfig is what a state dir remembers of the command that made it: a
@@ -191,6 +191,11 @@ func (d *durable) setUp(ctx context.Context, o *crawlOptions, cfg crawlConfig, p
 			return usageErrorf("crawl: state dir %s was made by another command: %s; run the same command to resume, or pass --accept-changes",
 				o.state.dir, joinComma(diff))
 		}
+		if was.Output != cfg.Output {
+			if err := d.checkMoved(o.state.dir, recordsPath(o.state.dir, was.Output), path); err != nil {
+				return err
+			}
+		}
 	} else if o.state.recrawl {
 		return usageErrorf("crawl: --recrawl: state dir %s holds no crawl to fetch again", o.state.dir)
 	} else if err := checkUnused(o.state.dir, path); err != nil {
@@ -217,6 +222,31 @@ func recordsName(dir, path string) string {
 		return rel
 	}
 	return path
+}
+
+// recordsPath returns the path of the records file a state dir's config
+// names (see recordsName).
+func recordsPath(dir, name string) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(dir, name)
+}
+
+// checkMoved refuses, before the new -o is stored, a records file at path
+// that cannot be the one the state dir kept at was, moved there: one
+// shorter than the records the state dir committed. (OpenOutput refuses
+// it too, once the config names it.)
+func (d *durable) checkMoved(dir, was, path string) error {
+	var size int64
+	if st, err := os.Stat(path); err == nil {
+		size = st.Size()
+	}
+	if committed := d.f.Committed(); size < committed {
+		return usageErrorf("crawl: state dir %s keeps its records in %s: -o %s has %d bytes, fewer than the %d it committed, so it is not that file moved; the records file cannot change, even with --accept-changes: give its -o, or move the file there",
+			dir, was, path, size, committed)
+	}
+	return nil
 }
 
 // checkUnused refuses a state dir that holds no crawl when its records

@@ -42,6 +42,7 @@ func TestCrawlStateResumeAndRecrawl(t *testing.T) {
 		{[]string{"--scope", "domain", seed}, "--scope host (now domain)"},
 		{[]string{srv.URL + "/p/1"}, "seeds"},
 		{[]string{"-o", "-", seed}, "needs its records in a file"},
+		{[]string{"--accept-changes", "-o", filepath.Join(t.TempDir(), "other.jsonl"), seed}, "the records file cannot change"},
 	}
 	for _, tc := range tests {
 		if code, errOut := run(tc.args...); code != 2 || !strings.Contains(errOut, tc.want) {
@@ -185,7 +186,7 @@ func TestCrawlStateRecordPaths(t *testing.T) {
 // disk, or restored from a copy): the records file it keeps inside itself
 // moves with it, so the same command on the new path is the same crawl.
 // A dir that stored its records file's absolute path still resumes where
-// it was made.
+// it was made, and moved, with --accept-changes.
 func TestCrawlStateMoved(t *testing.T) {
 	site := crawltest.NewSite(50, 4)
 	site.Validators = true
@@ -197,10 +198,12 @@ func TestCrawlStateMoved(t *testing.T) {
 		output   bool // -o DIR/pages.jsonl given
 		absolute bool // the config names the records file by its absolute path
 		moved    bool
+		accept   bool // --accept-changes
 	}{
-		{"moved", false, false, true},
-		{"moved, -o inside it", true, false, true},
-		{"absolute path stored, not moved", false, true, false},
+		{"moved", false, false, true, false},
+		{"moved, -o inside it", true, false, true, false},
+		{"absolute path stored, not moved", false, true, false, false},
+		{"absolute path stored, moved, --accept-changes", false, true, true, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -209,6 +212,9 @@ func TestCrawlStateMoved(t *testing.T) {
 				a := []string{"crawl", "-q", "-c", "4", "--state", dir, srv.URL + "/p/0"}
 				if tc.output {
 					a = append(a, "-o", filepath.Join(dir, "pages.jsonl"))
+				}
+				if tc.accept && filepath.Base(dir) == "moved" {
+					a = append(a, "--accept-changes")
 				}
 				return a
 			}
