@@ -249,14 +249,23 @@ func (d *durable) checkMoved(dir, was, path string) error {
 	return nil
 }
 
-// checkUnused refuses a state dir that holds no crawl when its records
-// file holds records: they are not this state dir's (its store was lost,
+// checkUnused refuses, before a new state dir stores its config, a
+// records file that cannot be opened (the config would keep naming it) or
+// that holds records: they are not this state dir's (its store was lost,
 // or -o names another crawl's file), and the crawl would cut the file to
 // the length it committed, nothing, and start afresh.
 func checkUnused(dir, path string) error {
-	st, err := os.Stat(path)
-	if err != nil || st.Size() == 0 {
-		return nil // a file that cannot be opened fails at OpenOutput, with its error
+	file, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("crawl: records file: %w", err)
+	}
+	st, err := file.Stat()
+	file.Close()
+	switch {
+	case err != nil:
+		return fmt.Errorf("crawl: records file: %w", err)
+	case st.Size() == 0:
+		return nil
 	}
 	return fmt.Errorf("crawl: state dir %s holds no crawl, but its records file %s has %d bytes: they are not this state dir's, and a new crawl would cut them off; move the file away, or resume with the state dir they were written with",
 		dir, path, st.Size())

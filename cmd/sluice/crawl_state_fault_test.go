@@ -134,3 +134,23 @@ func TestBinaryCrawlStateDiskFull(t *testing.T) {
 	}
 	checkOnce(t, filepath.Join(mnt, "state", "pages.jsonl"), pages)
 }
+
+// TestCrawlStateBadOutputFirst starts a crawl whose -o cannot be opened:
+// it fails without keeping that -o in the new state dir, so the command
+// run again with the -o put right starts the crawl.
+func TestCrawlStateBadOutputFirst(t *testing.T) {
+	site := crawltest.NewSite(20, 4)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	ctx := context.Background()
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "state")
+	args := []string{"crawl", "-q", "--state", dir, srv.URL + "/p/0"}
+	bad := filepath.Join(tmp, "no such dir", "pages.jsonl")
+	if code, _, errOut := runFetchCLI(ctx, "", append(args, "-o", bad)...); code != exitFailed || !strings.Contains(errOut, "no such file or directory") {
+		t.Fatalf("bad -o: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := runFetchCLI(ctx, "", args...); code != 0 {
+		t.Fatalf("run again without it: exit %d, %q", code, errOut)
+	}
+}
