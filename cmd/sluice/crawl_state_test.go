@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/sluicehq/sluice/crawler"
@@ -121,6 +125,63 @@ func TestFetchResume(t *testing.T) {
 	}
 	if code, _, errOut := runFetchCLI(ctx, "", "fetch", "--resume", "-i", in); code != 2 || !strings.Contains(errOut, "needs -o FILE") {
 		t.Fatalf("--resume to stdout: exit %d: %s", code, errOut)
+	}
+}
+
+// TestFetchResumeAfterInterrupt stops a fetch with no grace left, so that
+// the lines in flight and read ahead get records of their cancellation,
+// then runs it again with --resume: those lines are fetched, their
+// cancelled records dropped, and every line ends with one record.
+func TestFetchResumeAfterInterrupt(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var hold atomic.Bool
+	hold.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hold.Load() && strings.HasPrefix(r.URL.Path, "/hold") {
+			cancel() // the fetch stops with this request in flight
+			<-r.Context().Done()
+			return
+		}
+		io.WriteString(w, r.URL.Path)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "urls.txt"), filepath.Join(dir, "out.jsonl")
+	var urls []string
+	for i := range 30 {
+		path := "/ok/"
+		if i == 10 {
+			path = "/hold/"
+		}
+		urls = append(urls, srv.URL+path+strconv.Itoa(i))
+	}
+	if err := os.WriteFile(in, []byte(strings.Join(urls, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"fetch", "--resume", "-c", "2", "--grace", "1ms", "-i", in, "-o", out}
+	if code, _, errOut := runFetchCLI(ctx, "", args...); code != exitInterrupted || !strings.Contains(errOut, "cancelled") {
+		t.Fatalf("first run: exit %d: %s", code, errOut)
+	}
+	hold.Store(false)
+	if code, _, errOut := runFetchCLI(context.Background(), "", args...); code != 0 || !strings.Contains(errOut, "a stop cut short dropped") {
+		t.Fatalf("resume: exit %d: %s", code, errOut)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, r := range decodeRecords(t, string(data)) {
+		if r.Error != "" {
+			t.Errorf("%s: %s", r.URL, r.Error)
+		}
+		count[r.URL]++
+	}
+	for _, u := range urls {
+		if count[u] != 1 {
+			t.Errorf("%s: %d records, want 1", u, count[u])
+		}
 	}
 }
 
