@@ -39,6 +39,29 @@ func (s *scheduler) seed(store context.Context, cz *canonicalizer, seeds []strin
 	}
 }
 
+// durableFrontier is a frontier kept beyond its process, for a later
+// crawl to resume: it counts the URLs it has taken in (see countEarlier),
+// and the pages a stop cut short stay pending in it, for the crawl that
+// resumes to fetch, instead of being recorded as failed for good.
+// DiskFrontier is one.
+type durableFrontier interface {
+	admittedCount(ctx context.Context) (int, error)
+}
+
+// countEarlier counts against MaxPages the URLs the frontier took in
+// before this crawl, so that a crawl stopped and resumed on a DiskFrontier
+// takes in MaxPages URLs in all, not MaxPages in each run. A frontier that
+// cannot say fails its next call too, which ends the crawl.
+func (s *scheduler) countEarlier(store context.Context) {
+	ac, ok := s.frontier.(durableFrontier)
+	if !ok || s.cfg.MaxPages <= 0 {
+		return
+	}
+	if n, err := ac.admittedCount(store); err == nil {
+		s.admitted = n
+	}
+}
+
 // admit offers a batch (one page's links, or one seed) to the frontier in
 // one step, under the depth and page limits.
 func (s *scheduler) admit(store context.Context, batch ...Entry) {

@@ -20,8 +20,9 @@ import (
 // flight.
 //
 // When ctx ends, intake stops, pages in flight get Grace to finish (those
-// cut short are visited with their error), and Crawl returns ctx's error;
-// URLs not yet fetched stay pending in the Frontier. When visit returns an
+// cut short are visited with their error, or on a DiskFrontier stay
+// pending, not visited), and Crawl returns ctx's error; URLs not yet
+// fetched stay pending in the Frontier. When visit returns an
 // error other than SkipLinks, intake stops the same way but visit is not
 // called again, as with filepath.WalkDir: the pages still in flight go back
 // to the Frontier as pending, the links of the page whose visit stopped
@@ -52,6 +53,7 @@ func (c *Crawler) Crawl(ctx context.Context, seeds []string, visit func(*Page) e
 	defer c.end()
 
 	stages := p.startStages(fetchCtx)
+	s.countEarlier(store)
 	s.seed(store, p.cz, seeds)
 	s.loop(ctx, fetchCtx, store, func() { cancelFetch(errStopped) })
 	s.release(store)
@@ -133,5 +135,6 @@ func newPipeline(cfg *config, s *scheduler, visit func(*Page) error, seeds []str
 	}
 	p.scopeHosts, p.scopeDomains = seedScope(p.cz, seeds)
 	p.headerOrigins = seedOrigins(p.cz, seeds)
+	_, p.durable = cfg.frontier.(durableFrontier)
 	return p
 }

@@ -109,7 +109,9 @@ type Crawler struct {
 	MaxDepth int
 	// MaxPages caps the URLs admitted (each ends as one record); 0 means
 	// no limit. A URL robots.txt denies still gets its record but gives
-	// its place back, so links found later can take it.
+	// its place back, so links found later can take it. On a DiskFrontier
+	// the URLs it took in before count too, so that a crawl stopped and
+	// resumed takes in MaxPages in all.
 	MaxPages int
 	// Scope says which hosts links are followed to; the zero value is
 	// ScopeHost.

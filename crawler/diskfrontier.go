@@ -262,15 +262,38 @@ func (f *DiskFrontier) open() error {
 			return err
 		}
 	}
-	db, err := pebble.Open(path, opts)
+	db, err := openStore(path, opts)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+		return openError(f.dir, err)
 	}
 	f.db = db
 	if err := f.checkFormat(); err != nil {
 		return err
 	}
 	return f.load()
+}
+
+// openError is the error of a store that could not be opened: corrupt,
+// unless the file system refused it (see refusedError).
+func openError(dir string, err error) error {
+	if rerr := refusedError(dir, err); rerr != nil {
+		return rerr
+	}
+	return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, dir, err)
+}
+
+// refusedError names a write the file system refused while a store was
+// opened or made: a full disk, or a state dir it may not write (another
+// user's, or on a read-only mount), which says nothing of what the store
+// holds. It returns nil for other errors.
+func refusedError(dir string, err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		return fmt.Errorf("crawler: state dir %s: disk full (resume once there is room): %w", dir, err)
+	case errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("crawler: state dir %s: %w", dir, err)
+	}
+	return nil
 }
 
 // create makes a new store at path: built under another name and renamed
@@ -283,12 +306,12 @@ func (f *DiskFrontier) create(path string) error {
 	}
 	opts := f.options(true)
 	defer opts.Cache.Unref()
-	db, err := pebble.Open(tmp, opts)
+	db, err := openStore(tmp, opts)
 	if err != nil {
-		return fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+		return createError(f.dir, err)
 	}
-	err = db.Set(metaKey("format"), []byte(strconv.Itoa(DiskFormat)), pebble.Sync)
-	if cerr := db.Close(); err == nil {
+	err = guard(func() error { return db.Set(metaKey("format"), []byte(strconv.Itoa(DiskFormat)), pebble.Sync) })
+	if cerr := guard(db.Close); err == nil {
 		err = cerr
 	}
 	if err == nil {
@@ -298,9 +321,29 @@ func (f *DiskFrontier) create(path string) error {
 		err = syncDir(f.dir)
 	}
 	if err != nil {
-		return fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+		return createError(f.dir, err)
 	}
 	return nil
+}
+
+// createError is the error of a write that failed while a store was made
+// or opened.
+func createError(dir string, err error) error {
+	if rerr := refusedError(dir, err); rerr != nil {
+		return rerr
+	}
+	return fmt.Errorf("crawler: state dir %s: %w", dir, err)
+}
+
+// openStore opens the Pebble store at path. Pebble ends the process when
+// it fails to write its manifest while opening (on a full disk, or in a
+// directory it may not write); through guard, that is an error.
+func openStore(path string, opts *pebble.Options) (db *pebble.DB, err error) {
+	err = guard(func() (err error) {
+		db, err = pebble.Open(path, opts)
+		return err
+	})
+	return db, err
 }
 
 // checkFormat refuses a directory without a format version or with
@@ -364,12 +407,12 @@ func (f *DiskFrontier) load() error {
 	f.lease = epoch << 40
 	b := f.db.NewBatch()
 	_ = b.Set(metaKey("epoch"), binary.AppendUvarint(nil, epoch), nil)
-	err = b.Commit(pebble.Sync)
+	err = guard(func() error { return b.Commit(pebble.Sync) })
 	if err == nil {
 		err = f.logs.durable()
 	}
 	if err != nil {
-		return fmt.Errorf("crawler: state dir %s: %w", f.dir, err)
+		return createError(f.dir, err)
 	}
 	return nil
 }

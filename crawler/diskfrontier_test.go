@@ -167,6 +167,35 @@ func TestDiskFrontierBadDir(t *testing.T) {
 	}
 }
 
+// TestDiskFrontierNotWritable opens a state dir whose store the file
+// system refuses to open for writing (another user's, or on a read-only
+// mount): the error says so, and does not call the dir corrupt.
+func TestDiskFrontierNotWritable(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EACCES, syscall.EROFS} {
+		t.Run(errno.Error(), func(t *testing.T) {
+			dir := t.TempDir()
+			f := openDisk(t, dir, nil)
+			admitN(t, f, "http://a.example", 0, 10)
+			must(t, f.Close())
+			fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op, path string) error {
+				if op == errorfs.OpLock || op == errorfs.OpCreate {
+					return &os.PathError{Op: "open", Path: path, Err: errno}
+				}
+				return nil
+			}))
+			f, err := OpenDiskFrontier(dir, &DiskOptions{fs: fs})
+			if err == nil {
+				f.Close()
+				t.Fatal("opened a store the file system refused")
+			}
+			if errors.Is(err, ErrStateCorrupt) || !errors.Is(err, errno) {
+				t.Fatalf("error %q: want %v, not ErrStateCorrupt", err, errno)
+			}
+			openDisk(t, dir, nil).Close()
+		})
+	}
+}
+
 // setRaw writes (or, for nil, deletes) a key of a closed state dir.
 func setRaw(t *testing.T, dir string, key, value []byte) {
 	t.Helper()
@@ -551,6 +580,44 @@ func TestDiskFrontierDiskFull(t *testing.T) {
 		if s, _ := f.State(ctx, fmt.Sprintf("%s/p/%d", host, i)); s != Pending {
 			t.Fatalf("URL %d admitted before the disk filled is %v", i, s)
 		}
+	}
+}
+
+// TestDiskFrontierOpenDiskFull opens a state dir, new and old, on a full
+// disk: the open fails with an error that says so, where Pebble, failing
+// to write its manifest or log while opening, would end the process.
+func TestDiskFrontierOpenDiskFull(t *testing.T) {
+	full := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op, _ string) error {
+		if op == errorfs.OpFileWrite || op == errorfs.OpFileSync || op == errorfs.OpCreate {
+			return syscall.ENOSPC
+		}
+		return nil
+	}))
+	for _, tc := range []struct {
+		name string
+		urls int // admitted before the disk filled; -1: no store yet
+	}{{"new", -1}, {"closed", 10}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.urls >= 0 {
+				f := openDisk(t, dir, nil)
+				admitN(t, f, "http://a.example", 0, tc.urls)
+				must(t, f.Close())
+			}
+			f, err := OpenDiskFrontier(dir, &DiskOptions{fs: full})
+			if err == nil {
+				f.Close()
+				t.Fatal("opened a state dir on a full disk")
+			}
+			if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "disk full") {
+				t.Fatalf("open on a full disk: %v", err)
+			}
+			f = openDisk(t, dir, nil)
+			defer f.Close()
+			if pending, _, _ := f.Counts(context.Background()); pending != max(tc.urls, 0) {
+				t.Fatalf("%d URLs pending once there is room, want %d", pending, max(tc.urls, 0))
+			}
+		})
 	}
 }
 

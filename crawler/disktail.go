@@ -74,7 +74,7 @@ func (f *DiskFrontier) keepTails(fsys vfs.FS, path string) error {
 	}
 	tails, n, err := logTails(fsys, path, kept)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
+		return openError(f.dir, err)
 	}
 	f.tailKept = len(tails) > 0
 	switch {

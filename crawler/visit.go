@@ -16,7 +16,11 @@ func (p *pipeline) visitWorker() {
 		if page.Err != nil {
 			r.state = Failed
 		}
-		if !p.stopped.Load() {
+		if page.Err != nil && p.durable && errors.Is(page.Err, errStopped) {
+			// Cut short by the stop: a crawl that resumes from the
+			// frontier fetches it.
+			r.requeue = true
+		} else if !p.stopped.Load() {
 			p.c.update(func(st *Stats) {
 				st.Pages++
 				if page.Response != nil {

@@ -50,6 +50,19 @@ page fetched nor an error. An HTTP status of 400 and above is a page, not an
 error. On Ctrl+C or SIGTERM intake stops, pages in flight get --grace to
 finish (a second signal cancels them), and their records are written.
 
+With --state DIR the crawl is kept in DIR, and survives any stop (Ctrl+C,
+SIGTERM, SIGKILL, a power loss): the same command again resumes it, and its
+records file (DIR/pages.jsonl, or -o FILE) ends with every URL's record
+exactly once (pages a stop cuts short get none, and are fetched by the run
+that resumes); --max-pages holds for all the runs together. A run with other
+seeds, scope flags or -o is refused (exit 2), naming each difference, unless
+--accept-changes is given; a DIR in use by another crawl, of another format,
+corrupt, or on a full disk is an error (exit 1), never a fresh start. Once
+the crawl has ended, --recrawl fetches its URLs again with If-None-Match /
+If-Modified-Since and appends their records: a 304 is recorded as
+"unchanged":true, and the summary counts unchanged, changed, new and gone
+pages.
+
 With --redis and --crawl, every process given the same Redis and crawl name
 works on one crawl, on one machine or many: one seen-set, one queue per host,
 --host-rate, --per-host, Crawl-delay and --max-pages held for all of them
@@ -110,7 +123,7 @@ func (o *crawlOptions) addFlags(cmd *cobra.Command) {
 	fs.StringArrayVarP(&o.inputs, "input", "i", nil, "file of seed URLs, one per line; - for standard input (repeatable)")
 	fs.Float64Var(&c.Jitter, "jitter", 0, "spread each host's delay over ±this fraction of it")
 	fs.IntVar(&c.MaxDepth, "depth", 0, "links followed from a seed at most (0: unlimited)")
-	fs.IntVar(&c.MaxPages, "max-pages", 0, "URLs taken in at most, with --redis by all the processes together (0: unlimited)")
+	fs.IntVar(&c.MaxPages, "max-pages", 0, "URLs taken in at most, with --redis by all the processes together, with --state by all the runs of the crawl (0: unlimited)")
 	fs.StringVar(&o.scope, "scope", "host", "hosts to follow links to: host (the seeds'), domain (theirs and subdomains) or any")
 	fs.Var((*regexpsFlag)(&c.Allow), "allow", "follow only URLs matching this regular expression (repeatable)")
 	fs.Var((*regexpsFlag)(&c.Deny), "deny", "do not follow URLs matching this regular expression (repeatable)")

@@ -49,7 +49,8 @@ func (s *changingSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // TestCrawlStateRecrawlCounts recrawls a site that changed: the summary
-// counts each page once as unchanged, changed, new or gone.
+// counts each page once as unchanged, changed, new or gone; then again,
+// once nothing changed.
 func TestCrawlStateRecrawlCounts(t *testing.T) {
 	site := &changingSite{}
 	site.version.Store(1)
@@ -87,6 +88,90 @@ func TestCrawlStateRecrawlCounts(t *testing.T) {
 	}
 	if unchanged != 7 {
 		t.Errorf("%d unchanged records, want 7", unchanged)
+	}
+	// Nothing changed since: page 2, gone in the last pass, is gone still.
+	code, _, errOut = runFetchCLI(ctx, "", append(args, "--recrawl")...)
+	if want := "recrawl: 11 unchanged, 0 changed, 0 new, 0 gone"; !strings.Contains(errOut, want) {
+		t.Fatalf("second recrawl: exit %d: %s\nwant %q", code, errOut, want)
+	}
+}
+
+// TestCrawlStateRecrawlResumedCounts stops a recrawl at page 5 and runs it
+// again: each run's summary counts its own pages, the second saying that
+// its pass began in an earlier run, and the two add up to the pass.
+func TestCrawlStateRecrawlResumedCounts(t *testing.T) {
+	site := &changingSite{}
+	site.version.Store(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var block atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if block.Load() && r.URL.Path == "/p/5" {
+			cancel() // the recrawl stops with page 5 in flight
+			<-r.Context().Done()
+			return
+		}
+		site.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "state")
+	args := []string{"crawl", "-c", "1", "--grace", "1ms", "--state", dir, srv.URL + "/p/0"}
+	if code, _, errOut := runFetchCLI(context.Background(), "", args...); code != 0 {
+		t.Fatalf("first crawl: exit %d: %s", code, errOut)
+	}
+	site.version.Store(2)
+	block.Store(true)
+	var sum [4]int
+	code, _, errOut := runFetchCLI(ctx, "", append(args, "--recrawl")...)
+	if code != exitInterrupted || !addRecrawlCounts(&sum, errOut) {
+		t.Fatalf("stopped recrawl: exit %d: %s", code, errOut)
+	}
+	block.Store(false)
+	code, _, errOut = runFetchCLI(context.Background(), "", append(args, "--recrawl")...)
+	if code != 0 || !addRecrawlCounts(&sum, errOut) || !strings.Contains(errOut, "gone in this run, which resumed") {
+		t.Fatalf("resumed recrawl: exit %d: %s", code, errOut)
+	}
+	// Pages 0 and 4-9 are unchanged; 1 and 3 changed; 10 is new; 2 gone.
+	if want := [4]int{7, 2, 1, 1}; sum != want {
+		t.Fatalf("the two runs counted %v, want %v", sum, want)
+	}
+}
+
+// addRecrawlCounts adds the counts of the recrawl line of summary to sum,
+// and reports whether it found the line.
+func addRecrawlCounts(sum *[4]int, summary string) bool {
+	_, line, ok := strings.Cut(summary, "recrawl: ")
+	if !ok {
+		return false
+	}
+	var n [4]int
+	if _, err := fmt.Sscanf(line, "%d unchanged, %d changed, %d new, %d gone", &n[0], &n[1], &n[2], &n[3]); err != nil {
+		return false
+	}
+	for i := range n {
+		sum[i] += n[i]
+	}
+	return true
+}
+
+// TestCrawlStateRecrawlFailedPage recrawls a crawl in which a seed failed
+// (its server is gone): failing again, it is unchanged, not new.
+func TestCrawlStateRecrawlFailedPage(t *testing.T) {
+	site := &changingSite{}
+	site.version.Store(1)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	dir := filepath.Join(t.TempDir(), "state")
+	ctx := context.Background()
+	args := []string{"crawl", "-c", "4", "--retries", "0", "--state", dir, srv.URL + "/p/0", dead.URL + "/x"}
+	if code, _, errOut := runFetchCLI(ctx, "", args...); code != exitFailed || !strings.Contains(errOut, "1 failed") {
+		t.Fatalf("first crawl: exit %d: %s", code, errOut)
+	}
+	code, _, errOut := runFetchCLI(ctx, "", append(args, "--recrawl")...)
+	if want := "recrawl: 11 unchanged, 0 changed, 0 new, 0 gone"; !strings.Contains(errOut, want) {
+		t.Fatalf("recrawl: exit %d: %s\nwant %q", code, errOut, want)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -32,7 +33,7 @@ type stateFlags struct {
 func (s *stateFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&s.dir, "state", "", "keep the crawl in this directory: the first run creates it, the same command again resumes it after any stop; records go to DIR/pages.jsonl unless -o names a file")
 	fs.BoolVar(&s.recrawl, "recrawl", false, "with --state, once the crawl has ended: fetch every recorded URL again with If-None-Match/If-Modified-Since, appending its records; a 304 is recorded as unchanged")
-	fs.BoolVar(&s.accept, "accept-changes", false, "with --state: resume even though the seeds, scope flags or output differ from those the state dir was made with")
+	fs.BoolVar(&s.accept, "accept-changes", false, "with --state: resume even though the seeds, scope flags or -o differ from those the state dir was made with (-o only to where its records file was moved)")
 }
 
 // crawlConfig is what a state dir remembers of the command that made it: a
@@ -97,6 +98,9 @@ type durable struct {
 	out      *crawler.Output
 	stopTrim func() // ends the trimming of the C allocator's free pages
 	recrawl  bool   // this pass fetches again what an earlier one recorded
+	// resumedPass: the recrawl pass began in an earlier run; the pages
+	// fetched before this run are not in its counts.
+	resumedPass bool
 	// recrawlLater: --recrawl was asked for while the first pass had not
 	// ended; this run ends it, the next --recrawl starts the recrawl.
 	recrawlLater bool
@@ -138,7 +142,7 @@ func openDurable(ctx context.Context, o *crawlOptions, seeds []string, outputSet
 		return nil, fmt.Errorf("crawl: %w", err)
 	}
 	d := &durable{f: f}
-	if err := d.setUp(ctx, o, o.config(seeds, path)); err != nil {
+	if err := d.setUp(ctx, o, o.config(seeds, recordsName(o.state.dir, path)), path); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -170,8 +174,9 @@ func keepRunningDuringSyncs(f *crawler.DiskFrontier) {
 }
 
 // setUp records the config of a new state dir, or compares it with the
-// stored one, and starts a recrawl pass when one is asked for.
-func (d *durable) setUp(ctx context.Context, o *crawlOptions, cfg crawlConfig) error {
+// stored one, and starts a recrawl pass when one is asked for. path is the
+// records file.
+func (d *durable) setUp(ctx context.Context, o *crawlOptions, cfg crawlConfig, path string) error {
 	stored, ok, err := d.f.Meta("config")
 	if err != nil {
 		return fmt.Errorf("crawl: %w", err)
@@ -181,12 +186,20 @@ func (d *durable) setUp(ctx context.Context, o *crawlOptions, cfg crawlConfig) e
 		if err := json.Unmarshal(stored, &was); err != nil {
 			return fmt.Errorf("crawl: state dir %s: config: %w", o.state.dir, err)
 		}
+		was.Output = recordsName(o.state.dir, was.Output) // stored by its absolute path before
 		if diff := was.diff(cfg); len(diff) > 0 && !o.state.accept {
 			return usageErrorf("crawl: state dir %s was made by another command: %s; run the same command to resume, or pass --accept-changes",
 				o.state.dir, joinComma(diff))
 		}
+		if was.Output != cfg.Output {
+			if err := d.checkMoved(o.state.dir, recordsPath(o.state.dir, was.Output), path); err != nil {
+				return err
+			}
+		}
 	} else if o.state.recrawl {
 		return usageErrorf("crawl: --recrawl: state dir %s holds no crawl to fetch again", o.state.dir)
+	} else if err := checkUnused(o.state.dir, path); err != nil {
+		return err
 	}
 	if !ok || o.state.accept {
 		b, _ := json.Marshal(cfg)
@@ -195,6 +208,67 @@ func (d *durable) setUp(ctx context.Context, o *crawlOptions, cfg crawlConfig) e
 		}
 	}
 	return d.startPass(ctx, o.state.recrawl)
+}
+
+// recordsName returns how a state dir's config names the records file at
+// path (an absolute path): by its path in the dir when it is inside, so
+// that the dir can be moved, or else by its absolute path.
+func recordsName(dir, path string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil || !filepath.IsAbs(path) {
+		return path
+	}
+	if rel, err := filepath.Rel(abs, path); err == nil && filepath.IsLocal(rel) {
+		return rel
+	}
+	return path
+}
+
+// recordsPath returns the path of the records file a state dir's config
+// names (see recordsName).
+func recordsPath(dir, name string) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(dir, name)
+}
+
+// checkMoved refuses, before the new -o is stored, a records file at path
+// that cannot be the one the state dir kept at was, moved there: one
+// shorter than the records the state dir committed. (OpenOutput refuses
+// it too, once the config names it.)
+func (d *durable) checkMoved(dir, was, path string) error {
+	var size int64
+	if st, err := os.Stat(path); err == nil {
+		size = st.Size()
+	}
+	if committed := d.f.Committed(); size < committed {
+		return usageErrorf("crawl: state dir %s keeps its records in %s: -o %s has %d bytes, fewer than the %d it committed, so it is not that file moved; the records file cannot change, even with --accept-changes: give its -o, or move the file there",
+			dir, was, path, size, committed)
+	}
+	return nil
+}
+
+// checkUnused refuses, before a new state dir stores its config, a
+// records file that cannot be opened (the config would keep naming it) or
+// that holds records: they are not this state dir's (its store was lost,
+// or -o names another crawl's file), and the crawl would cut the file to
+// the length it committed, nothing, and start afresh.
+func checkUnused(dir, path string) error {
+	file, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("crawl: records file: %w", err)
+	}
+	st, err := file.Stat()
+	file.Close()
+	switch {
+	case err != nil:
+		return fmt.Errorf("crawl: records file: %w", err)
+	case st.Size() == 0:
+		return nil
+	}
+	return fmt.Errorf("crawl: state dir %s holds no crawl, but its records file %s has %d bytes: they are not this state dir's, and a new crawl would cut them off; move the file away, or resume with the state dir they were written with",
+		dir, path, st.Size())
 }
 
 // startPass starts a recrawl pass if one is asked for and the last pass
@@ -208,11 +282,13 @@ func (d *durable) startPass(ctx context.Context, recrawl bool) error {
 	if err != nil {
 		return fmt.Errorf("crawl: %w", err)
 	}
+	started, left := false, pending > 0 || inFlight > 0 || pass > queued
 	if recrawl && pending == 0 && inFlight == 0 && queued == pass {
 		pass++
 		if err := d.f.SetMeta(ctx, "pass", []byte(strconv.Itoa(pass))); err != nil {
 			return fmt.Errorf("crawl: %w", err)
 		}
+		started = true
 	}
 	if pass > queued {
 		if _, err := d.f.Recrawl(ctx); err != nil {
@@ -223,6 +299,7 @@ func (d *durable) startPass(ctx context.Context, recrawl bool) error {
 		}
 	}
 	d.recrawl = pass > 0
+	d.resumedPass = d.recrawl && !started && left
 	d.finished = !recrawl && pending == 0 && inFlight == 0 && d.f.Committed() > 0
 	d.recrawlLater = recrawl && pass == 0 && (pending > 0 || inFlight > 0)
 	return nil
@@ -278,15 +355,11 @@ func conditional(v crawler.Validators) http.Header {
 // p's validators and, in a recrawl, sorts p as unchanged, changed, new or
 // gone.
 func (d *durable) visit(ctx context.Context, p *crawler.Page) (*crawlRecord, error) {
-	resp := p.Response
-	if resp != nil && resp.StatusCode != http.StatusNotModified {
-		// Kept even for a page whose record is in the file already: a
-		// later recrawl asks with them, and counts the page as changed
-		// or unchanged, not new.
-		v := crawler.Validators{Status: resp.StatusCode, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
-		if err := d.f.SetValidators(ctx, p.URL, v); err != nil {
-			return nil, err
-		}
+	// Kept even for a page whose record is in the file already: a later
+	// recrawl asks with them, and counts the page as changed or
+	// unchanged, not new.
+	if err := d.keepValidators(ctx, p); err != nil {
+		return nil, err
 	}
 	if again, err := d.f.Recorded(ctx, p.URL); again || err != nil {
 		return nil, err
@@ -299,19 +372,54 @@ func (d *durable) visit(ctx context.Context, p *crawler.Page) (*crawlRecord, err
 		if err != nil {
 			return nil, err
 		}
-		switch {
-		case resp != nil && resp.StatusCode == http.StatusNotModified && had:
-			r.Unchanged = true
-			d.unchanged.Add(1)
-		case !had:
-			d.added.Add(1)
-		case prev.Status/100 == 2 && (resp == nil || resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone):
-			d.gone.Add(1) // it was there, and is not
-		default:
-			d.changed.Add(1)
-		}
+		d.sort(r, p, prev, had)
 	}
 	return r, nil
+}
+
+// keepValidators stores the validators of p's answer. A URL that failed
+// (no answer) is stored with none, status 0, unless an earlier pass
+// stored some, which a later recrawl still asks with: the status says a
+// later pass that it was recorded, failed.
+func (d *durable) keepValidators(ctx context.Context, p *crawler.Page) error {
+	resp := p.Response
+	if resp != nil && resp.StatusCode != http.StatusNotModified {
+		v := crawler.Validators{Status: resp.StatusCode, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
+		return d.f.SetValidators(ctx, p.URL, v)
+	}
+	if resp != nil {
+		return nil
+	}
+	if _, had, err := d.f.Validators(ctx, p.URL); had || err != nil {
+		return err
+	}
+	return d.f.SetValidators(ctx, p.URL, crawler.Validators{})
+}
+
+// sort counts p, fetched again by a recrawl, as unchanged, changed, new or
+// gone, from prev, its validators of the pass before (had: there were
+// some), and marks its record r unchanged on a 304.
+func (d *durable) sort(r *crawlRecord, p *crawler.Page, prev crawler.Validators, had bool) {
+	status := 0 // failed, no answer
+	if p.Response != nil {
+		status = p.Response.StatusCode
+	}
+	switch {
+	case status == http.StatusNotModified && had:
+		r.Unchanged = true
+		d.unchanged.Add(1)
+	case !had:
+		d.added.Add(1)
+	case prev.Status/100 == 2 && (status == 0 || status == http.StatusNotFound || status == http.StatusGone):
+		d.gone.Add(1) // it was there, and is not
+	case prev.Status/100 != 2 && status == prev.Status:
+		// Asked without validators (see pageHeader), it answers as it
+		// did, or fails as it did: a page gone in the last pass and
+		// gone still.
+		d.unchanged.Add(1)
+	default:
+		d.changed.Add(1)
+	}
 }
 
 // crawlOn puts c on d's frontier, with its validators on a recrawl, and
@@ -397,8 +505,12 @@ func (d *durable) printState(w io.Writer, fetched int64) {
 		fmt.Fprintln(w, "  recrawl: not started: this run resumed the crawl the state dir had not finished; run --recrawl again to fetch its pages again")
 	}
 	if d.recrawl {
-		fmt.Fprintf(w, "  recrawl: %d unchanged, %d changed, %d new, %d gone\n",
+		fmt.Fprintf(w, "  recrawl: %d unchanged, %d changed, %d new, %d gone",
 			d.unchanged.Load(), d.changed.Load(), d.added.Load(), d.gone.Load())
+		if d.resumedPass {
+			fmt.Fprint(w, " in this run, which resumed a pass begun earlier: the pages fetched before it are not counted here")
+		}
+		fmt.Fprintln(w)
 	}
 }
 

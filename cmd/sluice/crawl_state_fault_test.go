@@ -19,8 +19,9 @@ import (
 )
 
 // TestCrawlStateBadDir runs crawl --state on a state dir another crawl
-// holds, one of a newer format and a corrupt one: each fails with a clear
-// error and exit 1, never a fresh start, and leaves the dir as it was.
+// holds, one of a newer format, a corrupt one and one whose store is gone
+// but whose records are not: each fails with a clear error and exit 1,
+// never a fresh start, and leaves the records as they were.
 func TestCrawlStateBadDir(t *testing.T) {
 	site := crawltest.NewSite(50, 4)
 	srv := httptest.NewServer(site)
@@ -57,6 +58,12 @@ func TestCrawlStateBadDir(t *testing.T) {
 			}
 			return func() {}
 		}, "state dir is corrupt"},
+		{"records without a store", func(t *testing.T, dir string) func() {
+			if err := os.RemoveAll(filepath.Join(dir, "db")); err != nil {
+				t.Fatal(err)
+			}
+			return func() {}
+		}, "holds no crawl, but its records file"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -126,4 +133,24 @@ func TestBinaryCrawlStateDiskFull(t *testing.T) {
 		t.Fatalf("resume once there is room: %v: %s", err, stderr.String())
 	}
 	checkOnce(t, filepath.Join(mnt, "state", "pages.jsonl"), pages)
+}
+
+// TestCrawlStateBadOutputFirst starts a crawl whose -o cannot be opened:
+// it fails without keeping that -o in the new state dir, so the command
+// run again with the -o put right starts the crawl.
+func TestCrawlStateBadOutputFirst(t *testing.T) {
+	site := crawltest.NewSite(20, 4)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	ctx := context.Background()
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "state")
+	args := []string{"crawl", "-q", "--state", dir, srv.URL + "/p/0"}
+	bad := filepath.Join(tmp, "no such dir", "pages.jsonl")
+	if code, _, errOut := runFetchCLI(ctx, "", append(args, "-o", bad)...); code != exitFailed || !strings.Contains(errOut, "no such file or directory") {
+		t.Fatalf("bad -o: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := runFetchCLI(ctx, "", args...); code != 0 {
+		t.Fatalf("run again without it: exit %d, %q", code, errOut)
+	}
 }

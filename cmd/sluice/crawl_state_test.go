@@ -2,12 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/sluicehq/sluice/crawler"
 	"github.com/sluicehq/sluice/crawler/crawltest"
 )
 
@@ -40,6 +46,7 @@ func TestCrawlStateResumeAndRecrawl(t *testing.T) {
 		{[]string{"--scope", "domain", seed}, "--scope host (now domain)"},
 		{[]string{srv.URL + "/p/1"}, "seeds"},
 		{[]string{"-o", "-", seed}, "needs its records in a file"},
+		{[]string{"--accept-changes", "-o", filepath.Join(t.TempDir(), "other.jsonl"), seed}, "the records file cannot change"},
 	}
 	for _, tc := range tests {
 		if code, errOut := run(tc.args...); code != 2 || !strings.Contains(errOut, tc.want) {
@@ -121,6 +128,63 @@ func TestFetchResume(t *testing.T) {
 	}
 }
 
+// TestFetchResumeAfterInterrupt stops a fetch with no grace left, so that
+// the lines in flight and read ahead get records of their cancellation,
+// then runs it again with --resume: those lines are fetched, their
+// cancelled records dropped, and every line ends with one record.
+func TestFetchResumeAfterInterrupt(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var hold atomic.Bool
+	hold.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hold.Load() && strings.HasPrefix(r.URL.Path, "/hold") {
+			cancel() // the fetch stops with this request in flight
+			<-r.Context().Done()
+			return
+		}
+		io.WriteString(w, r.URL.Path)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "urls.txt"), filepath.Join(dir, "out.jsonl")
+	var urls []string
+	for i := range 30 {
+		path := "/ok/"
+		if i == 10 {
+			path = "/hold/"
+		}
+		urls = append(urls, srv.URL+path+strconv.Itoa(i))
+	}
+	if err := os.WriteFile(in, []byte(strings.Join(urls, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"fetch", "--resume", "-c", "2", "--grace", "1ms", "-i", in, "-o", out}
+	if code, _, errOut := runFetchCLI(ctx, "", args...); code != exitInterrupted || !strings.Contains(errOut, "cancelled") {
+		t.Fatalf("first run: exit %d: %s", code, errOut)
+	}
+	hold.Store(false)
+	if code, _, errOut := runFetchCLI(context.Background(), "", args...); code != 0 || !strings.Contains(errOut, "a stop cut short dropped") {
+		t.Fatalf("resume: exit %d: %s", code, errOut)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, r := range decodeRecords(t, string(data)) {
+		if r.Error != "" {
+			t.Errorf("%s: %s", r.URL, r.Error)
+		}
+		count[r.URL]++
+	}
+	for _, u := range urls {
+		if count[u] != 1 {
+			t.Errorf("%s: %d records, want 1", u, count[u])
+		}
+	}
+}
+
 // TestCrawlStateRecordPaths crawls with --state both ways a record reaches
 // the records file: written by the visit itself, and, with --save, by the
 // writer after it has saved the body. Each gives every page once, and
@@ -176,5 +240,100 @@ func TestCrawlStateRecordPaths(t *testing.T) {
 				t.Errorf("%d records name a saved body, want %d", saved, want)
 			}
 		})
+	}
+}
+
+// TestCrawlStateMoved resumes a state dir moved elsewhere (to another
+// disk, or restored from a copy): the records file it keeps inside itself
+// moves with it, so the same command on the new path is the same crawl.
+// A dir that stored its records file's absolute path still resumes where
+// it was made, and moved, with --accept-changes.
+func TestCrawlStateMoved(t *testing.T) {
+	site := crawltest.NewSite(50, 4)
+	site.Validators = true
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		output   bool // -o DIR/pages.jsonl given
+		absolute bool // the config names the records file by its absolute path
+		moved    bool
+		accept   bool // --accept-changes
+	}{
+		{"moved", false, false, true, false},
+		{"moved, -o inside it", true, false, true, false},
+		{"absolute path stored, not moved", false, true, false, false},
+		{"absolute path stored, moved, --accept-changes", false, true, true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			args := func(dir string) []string {
+				a := []string{"crawl", "-q", "-c", "4", "--state", dir, srv.URL + "/p/0"}
+				if tc.output {
+					a = append(a, "-o", filepath.Join(dir, "pages.jsonl"))
+				}
+				if tc.accept && filepath.Base(dir) == "moved" {
+					a = append(a, "--accept-changes")
+				}
+				return a
+			}
+			dir := filepath.Join(tmp, "state")
+			if code, _, errOut := runFetchCLI(ctx, "", args(dir)...); code != 0 {
+				t.Fatalf("first crawl: exit %d: %s", code, errOut)
+			}
+			if tc.absolute {
+				setAbsoluteOutput(t, dir)
+			}
+			if tc.moved {
+				moved := filepath.Join(tmp, "moved")
+				if err := os.Rename(dir, moved); err != nil {
+					t.Fatal(err)
+				}
+				dir = moved
+			}
+			code, _, errOut := runFetchCLI(ctx, "", append(args(dir), "--recrawl")...)
+			if code != 0 {
+				t.Fatalf("recrawl: exit %d: %s", code, errOut)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, "pages.jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(decodeCrawl(t, string(data))); n != 100 {
+				t.Fatalf("%d records after the recrawl, want 100", n)
+			}
+		})
+	}
+}
+
+// setAbsoluteOutput rewrites the config of the state dir dir to name its
+// records file by its absolute path.
+func setAbsoluteOutput(t *testing.T, dir string) {
+	t.Helper()
+	f, err := crawler.OpenDiskFrontier(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b, _, err := f.Meta("config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg crawlConfig
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	abs, err := filepath.Abs(filepath.Join(dir, "pages.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Output = abs
+	if b, err = json.Marshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SetMeta(context.Background(), "config", b); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -24,6 +24,7 @@ type fetchOptions struct {
 	grace   time.Duration
 	resume  bool
 	done    recorded // with --resume: the records already written
+	dropped int      // with --resume: records of lines a stop cut short, dropped
 
 	redis     redisFlags
 	queue     string        // --queue: take URLs from this queue on Redis
@@ -48,6 +49,12 @@ that cannot be fetched (a bad URL, a network error, a timeout) gets a record
 with its error; an HTTP status of 400 and above is a response, not an error.
 On Ctrl+C or SIGTERM intake stops, requests already started get --grace to
 finish (a second signal cancels them), and every line read gets its record.
+
+With --resume and -o FILE, the records in FILE are read first (a last line
+torn by a kill is cut off, and the records of lines a stop cut short,
+"cancelled", are dropped), the input lines they cover are skipped (a line
+given twice needs two), and the rest are fetched and appended: a fetch cut
+short, however it stopped, is run again with --resume added.
 
 With --redis and --queue, fetch is a worker of a queue filled by sluice queue
 push: any number of workers, on any machines, take its URLs through one Redis
@@ -126,7 +133,11 @@ func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error 
 	if !o.out.quiet {
 		sum.print(e.stderr)
 		if o.resume {
-			fmt.Fprintf(e.stderr, "  resumed: %s already recorded, skipped\n", plural(int64(sum.resumed), "line"))
+			fmt.Fprintf(e.stderr, "  resumed: %s already recorded, skipped", plural(int64(sum.resumed), "line"))
+			if o.dropped > 0 {
+				fmt.Fprintf(e.stderr, "; the records of %s a stop cut short dropped, to fetch them again", plural(int64(o.dropped), "line"))
+			}
+			fmt.Fprintln(e.stderr)
 		}
 	}
 	if sum.interrupted {
@@ -144,11 +155,11 @@ func (o *fetchOptions) openOutput(e *env) (io.Writer, func() error, error) {
 	if o.out.output == "" || o.out.output == "-" {
 		return nil, nil, usageErrorf("fetch: --resume needs -o FILE: it reads back the records written there")
 	}
-	done, f, err := openResume(o.out.output)
+	done, dropped, f, err := openResume(o.out.output)
 	if err != nil {
 		return nil, nil, err
 	}
-	o.done = done
+	o.done, o.dropped = done, dropped
 	return f, f.Close, nil
 }
 

@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
+	"github.com/sluicehq/sluice/internal/failure"
 	"github.com/zeebo/xxh3"
 )
 
@@ -32,46 +34,118 @@ func (r recorded) take(url string) bool {
 // openResume reads the records of the output file at path and opens it for
 // appending. A last line cut short (a run killed mid-write) is cut off; a
 // line before it that is not a record means the file is not a fetch's
-// output, and is refused.
-func openResume(path string) (recorded, *os.File, error) {
+// output, and is refused. The records of lines a stop cut short (in
+// flight with no grace left, or read and not yet sent) are dropped, for
+// their lines to be fetched again; openResume returns how many.
+func openResume(path string) (recorded, int, *os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, nil, usageErrorf("fetch: --resume: %v", err)
+		return nil, 0, nil, usageErrorf("fetch: --resume: %v", err)
 	}
-	done, good, err := readRecords(f)
-	if err == nil {
+	done, good, cut, err := readRecords(f)
+	if err == nil && cut > 0 {
+		f, err = dropCut(f, path, good)
+	} else if err == nil {
 		err = f.Truncate(good)
-	}
-	if err == nil {
-		_, err = f.Seek(good, io.SeekStart)
+		if err == nil {
+			_, err = f.Seek(good, io.SeekStart)
+		}
 	}
 	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("fetch: --resume: %s: %w", path, err)
+		if f != nil {
+			f.Close()
+		}
+		return nil, 0, nil, fmt.Errorf("fetch: --resume: %s: %w", path, err)
 	}
-	return done, f, nil
+	return done, cut, f, nil
 }
 
-// readRecords returns the records of r and the length of its whole lines.
-func readRecords(r io.Reader) (recorded, int64, error) {
-	done := make(recorded)
+// resumeLine is what --resume reads of a record.
+type resumeLine struct {
+	URL  *string `json:"url"`
+	Kind string  `json:"error_kind"`
+}
+
+// cutShort reports whether a record is of a line a stop cut short.
+func (l resumeLine) cutShort() bool { return l.Kind == failure.Cancelled.String() }
+
+// readRecords returns the records of r, but those of lines a stop cut
+// short, which it counts (cut), and the length of r's whole lines.
+func readRecords(r io.Reader) (done recorded, good int64, cut int, err error) {
+	done = make(recorded)
 	br := bufio.NewReaderSize(r, 64<<10)
-	var good int64
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
 		if errors.Is(err, io.EOF) {
-			return done, good, nil // a last line without its newline is cut off
+			return done, good, cut, nil // a last line without its newline is cut off
 		}
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, 0, err
 		}
-		var rec struct {
-			URL *string `json:"url"`
-		}
+		var rec resumeLine
 		if json.Unmarshal(bytes.TrimSpace(line), &rec) != nil || rec.URL == nil {
-			return nil, 0, fmt.Errorf("line %d is not a record of sluice fetch", n)
+			return nil, 0, 0, fmt.Errorf("line %d is not a record of sluice fetch", n)
 		}
-		done[xxh3.HashString128(*rec.URL).Bytes()]++
+		if rec.cutShort() {
+			cut++
+		} else {
+			done[xxh3.HashString128(*rec.URL).Bytes()]++
+		}
 		good += int64(len(line))
+	}
+}
+
+// dropCut writes the first good bytes of f, its whole lines, but the
+// records of lines a stop cut short, to a new file renamed over path once
+// synced, and returns that file open for appending. f is closed.
+func dropCut(f *os.File, path string, good int64) (*os.File, error) {
+	defer f.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".resume-*")
+	if err != nil {
+		return nil, err
+	}
+	err = copyUncut(tmp, f, good)
+	if err == nil {
+		if st, serr := f.Stat(); serr == nil {
+			err = tmp.Chmod(st.Mode().Perm())
+		}
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, err
+	}
+	return tmp, nil
+}
+
+// copyUncut copies the lines of the first n bytes of src to dst, but the
+// records of lines a stop cut short.
+func copyUncut(dst io.Writer, src io.ReadSeeker, n int64) error {
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	br := bufio.NewReaderSize(io.LimitReader(src, n), 64<<10)
+	bw := bufio.NewWriterSize(dst, 64<<10)
+	for {
+		line, err := br.ReadBytes('\n')
+		if errors.Is(err, io.EOF) {
+			return bw.Flush()
+		}
+		if err != nil {
+			return err
+		}
+		var rec resumeLine
+		if json.Unmarshal(bytes.TrimSpace(line), &rec) == nil && rec.cutShort() {
+			continue
+		}
+		if _, err := bw.Write(line); err != nil {
+			return err
+		}
 	}
 }
