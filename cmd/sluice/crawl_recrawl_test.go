@@ -229,3 +229,17 @@ func TestDurableVisitKeepsValidatorsOfRecordedPage(t *testing.T) {
 		t.Fatalf("validators %+v, %v, %v; want the ETag kept", v, ok, err)
 	}
 }
+
+// TestCrawlRecrawlMissingDir asks for a recrawl of a state dir that does
+// not exist (a mistyped path): a usage error that names it, and no
+// directory left behind.
+func TestCrawlRecrawlMissingDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nope")
+	code, _, errOut := runFetchCLI(context.Background(), "", "crawl", "--state", dir, "--recrawl", "http://127.0.0.1:1/")
+	if code != exitUsage || !strings.Contains(errOut, "state dir "+dir+" does not exist") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("the state dir was created: %v", err)
+	}
+}

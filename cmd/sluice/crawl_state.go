@@ -8,8 +8,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -136,6 +138,10 @@ func openDurable(ctx context.Context, o *crawlOptions, seeds []string, outputSet
 	path, err := statePath(o, outputSet)
 	if err != nil {
 		return nil, err
+	}
+	if _, err := os.Stat(o.state.dir); errors.Is(err, fs.ErrNotExist) && o.state.recrawl {
+		// Not created only to be refused: a mistyped DIR leaves nothing.
+		return nil, usageErrorf("crawl: --recrawl: state dir %s does not exist", o.state.dir)
 	}
 	f, err := crawler.OpenDiskFrontier(o.state.dir, nil)
 	if err != nil {
