@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -70,7 +71,8 @@ func (o *crawlOptions) config(seeds []string, output string) crawlConfig {
 	return cfg
 }
 
-// diff names the settings of now that differ from was.
+// diff names the settings of now that differ from was. Seeds and
+// patterns are sets: their order, and a repeat, change nothing.
 func (was crawlConfig) diff(now crawlConfig) []string {
 	var d []string
 	add := func(name string, a, b any) {
@@ -78,12 +80,17 @@ func (was crawlConfig) diff(now crawlConfig) []string {
 			d = append(d, fmt.Sprintf("%s %v (now %v)", name, a, b))
 		}
 	}
-	add("seeds", was.Seeds, now.Seeds)
+	addSet := func(name string, a, b []string) {
+		if !slices.Equal(setOf(a), setOf(b)) {
+			d = append(d, fmt.Sprintf("%s %v (now %v)", name, a, b))
+		}
+	}
+	addSet("seeds", was.Seeds, now.Seeds)
 	add("--scope", was.Scope, now.Scope)
 	add("--depth", was.Depth, now.Depth)
 	add("--max-pages", was.MaxPages, now.MaxPages)
-	add("--allow", was.Allow, now.Allow)
-	add("--deny", was.Deny, now.Deny)
+	addSet("--allow", was.Allow, now.Allow)
+	addSet("--deny", was.Deny, now.Deny)
 	add("--robots", was.Robots, now.Robots)
 	add("--nofollow", was.Nofollow, now.Nofollow)
 	add("--sitemaps", was.Sitemaps, now.Sitemaps)
@@ -92,6 +99,11 @@ func (was crawlConfig) diff(now crawlConfig) []string {
 	add("--max-links", was.MaxLinks, now.MaxLinks)
 	add("-o", was.Output, now.Output)
 	return d
+}
+
+// setOf returns s sorted, without repeats.
+func setOf(s []string) []string {
+	return slices.Compact(slices.Sorted(slices.Values(s)))
 }
 
 // durable is a crawl kept in a state dir.

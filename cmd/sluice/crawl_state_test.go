@@ -337,3 +337,26 @@ func setAbsoluteOutput(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 }
+
+// TestCrawlConfigDiff checks that seeds and patterns are compared as sets:
+// a resume that gives them in another order, or one twice, is the same
+// crawl; another seed or pattern is not.
+func TestCrawlConfigDiff(t *testing.T) {
+	was := crawlConfig{Seeds: []string{"http://a/", "http://b/"}, Deny: []string{"x", "y"}, Robots: true}
+	tests := []struct {
+		name string
+		now  crawlConfig
+		want string
+	}{
+		{"same", was, ""},
+		{"seeds reordered and repeated", crawlConfig{Seeds: []string{"http://b/", "http://a/", "http://b/"}, Deny: []string{"y", "x"}, Robots: true}, ""},
+		{"another seed", crawlConfig{Seeds: []string{"http://a/", "http://c/"}, Deny: []string{"x", "y"}, Robots: true}, "seeds [http://a/ http://b/] (now [http://a/ http://c/])"},
+		{"a seed fewer", crawlConfig{Seeds: []string{"http://a/"}, Deny: []string{"x", "y"}, Robots: true}, "seeds [http://a/ http://b/] (now [http://a/])"},
+		{"another pattern", crawlConfig{Seeds: was.Seeds, Deny: []string{"x"}, Robots: true}, "--deny [x y] (now [x])"},
+	}
+	for _, tc := range tests {
+		if got := strings.Join(was.diff(tc.now), "; "); got != tc.want {
+			t.Errorf("%s: diff %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
