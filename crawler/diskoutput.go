@@ -77,16 +77,27 @@ type Output struct {
 	done chan struct{} // closed when the committer has ended
 }
 
+// ErrOutputLocked is the error of opening an [Output] on a records file
+// that another Output, of this process or another, has open.
+var ErrOutputLocked = errors.New("crawler: records file is in use by another crawl")
+
 // OpenOutput opens the record file at path for appending, creating it,
 // restores from f's log the committed records a power loss took from it,
 // and truncates it to the length f last committed, dropping the records of
 // URLs that were not committed (they are pending again). A file still
 // shorter than the committed length is not the one f was committing with,
-// and is refused.
+// and is refused. The file is locked (flock) until Close: an Output
+// opened on it meanwhile, by two state dirs given the same file, fails
+// with [ErrOutputLocked]. (On a file system without flock it is not
+// locked.)
 func OpenOutput(f *DiskFrontier, path string) (*Output, error) {
 	file, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("crawler: output: %w", err)
+	}
+	if err := syscall.Flock(int(file.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); errors.Is(err, syscall.EWOULDBLOCK) {
+		file.Close()
+		return nil, fmt.Errorf("%w: %s", ErrOutputLocked, path)
 	}
 	committed := f.Committed()
 	err = f.restoreTail(file, path, committed)

@@ -168,6 +168,28 @@ func TestOutputCommitsAtOnceWhenNothingIsLeased(t *testing.T) {
 	}
 }
 
+// TestOutputLocked opens a second Output, from another state dir, on a
+// records file that an Output has open: it is refused until the first is
+// closed.
+func TestOutputLocked(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "shared.jsonl")
+	a := openDisk(t, filepath.Join(dir, "a"), nil)
+	defer a.Close()
+	b := openDisk(t, filepath.Join(dir, "b"), nil)
+	defer b.Close()
+	out, err := OpenOutput(a, path)
+	must(t, err)
+	if _, err := OpenOutput(b, path); !errors.Is(err, ErrOutputLocked) {
+		t.Fatalf("second Output on the same file: %v, want ErrOutputLocked", err)
+	}
+	must(t, out.Close(ctx))
+	out, err = OpenOutput(b, path)
+	must(t, err)
+	must(t, out.Close(ctx))
+}
+
 // TestOutputRestoresLostTail commits records, then cuts the file short as
 // a power loss may (its last bytes were not synced) and opens it again
 // after a crash (and, in one case, after a second crash that came before
@@ -201,6 +223,7 @@ func TestOutputRestoresLostTail(t *testing.T) {
 				t.Fatalf("%d copies of commits in the log, want 3", n)
 			}
 			crash(t, f)
+			must(t, out.file.Close())          // the process's end closes it
 			must(t, os.Truncate(path, tc.cut)) // what a power loss left
 			f = openDisk(t, dir, nil)
 			if tc.twice {

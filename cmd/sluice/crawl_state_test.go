@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/sluicehq/sluice/crawler"
@@ -125,6 +126,52 @@ func TestFetchResume(t *testing.T) {
 	}
 	if code, _, errOut := runFetchCLI(ctx, "", "fetch", "--resume", "-i", in); code != 2 || !strings.Contains(errOut, "needs -o FILE") {
 		t.Fatalf("--resume to stdout: exit %d: %s", code, errOut)
+	}
+}
+
+// TestRecordsFileLocked runs fetch --resume, and the resume of a crawl
+// --state, on a records file another run holds: each is refused, naming
+// the file, and leaves it as it was.
+func TestRecordsFileLocked(t *testing.T) {
+	srv := fetchServer(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "urls.txt")
+	if err := os.WriteFile(in, []byte(srv.URL+"/ok\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fetch := []string{"fetch", "--resume", "-i", in, "-o", filepath.Join(dir, "fetch.jsonl")}
+	crawl := []string{"crawl", "--state", filepath.Join(dir, "state"), "-o", filepath.Join(dir, "crawl.jsonl"), srv.URL + "/ok"}
+	for _, args := range [][]string{fetch, crawl} {
+		out := args[len(args)-1]
+		if args[0] == "crawl" {
+			out = args[4]
+		}
+		if code, _, errOut := runFetchCLI(ctx, "", args...); code != 0 {
+			t.Fatalf("%s: exit %d: %s", args[0], code, errOut)
+		}
+		before, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut := runFetchCLI(ctx, "", args...)
+		if code != 1 || !strings.Contains(errOut, out) || !strings.Contains(errOut, "another") {
+			t.Errorf("%s on a locked file: exit %d: %s", args[0], code, errOut)
+		}
+		if after, _ := os.ReadFile(out); string(after) != string(before) {
+			t.Errorf("%s changed the locked file: %q, was %q", args[0], after, before)
+		}
+		f.Close() // the lock goes with it
+		if code, _, errOut := runFetchCLI(ctx, "", args...); code != 0 {
+			t.Errorf("%s once the file is free: exit %d: %s", args[0], code, errOut)
+		}
 	}
 }
 

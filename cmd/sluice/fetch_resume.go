@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/sluicehq/sluice/internal/failure"
 	"github.com/zeebo/xxh3"
@@ -41,6 +42,10 @@ func openResume(path string) (recorded, int, *os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, 0, nil, usageErrorf("fetch: --resume: %v", err)
+	}
+	if err := lockRecords(f); err != nil {
+		f.Close()
+		return nil, 0, nil, fmt.Errorf("fetch: --resume: %s: %w", path, err)
 	}
 	done, good, cut, err := readRecords(f)
 	if err == nil && cut > 0 {
@@ -114,6 +119,9 @@ func dropCut(f *os.File, path string, good int64) (*os.File, error) {
 		err = tmp.Sync()
 	}
 	if err == nil {
+		err = lockRecords(tmp) // before a second sluice can open it
+	}
+	if err == nil {
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
@@ -148,4 +156,19 @@ func copyUncut(dst io.Writer, src io.ReadSeeker, n int64) error {
 			return err
 		}
 	}
+}
+
+// errRecordsLocked is the error of a records file that another sluice
+// appends to.
+var errRecordsLocked = errors.New("another sluice is writing to it")
+
+// lockRecords takes an exclusive lock (flock) on the records file f,
+// held until f is closed, so that two runs of the same fetch --resume
+// command do not append to one file at once. A file system without flock
+// leaves it unlocked.
+func lockRecords(f *os.File) error {
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); errors.Is(err, syscall.EWOULDBLOCK) {
+		return errRecordsLocked
+	}
+	return nil
 }
