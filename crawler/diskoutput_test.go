@@ -286,7 +286,7 @@ func TestCleanCloseSkipsLogs(t *testing.T) {
 	}
 	must(t, out.Commit(ctx)) // the file not synced: its copies are in the log
 	crash(t, f)
-	must(t, out.file.Close()) // the process's end closes it
+	must(t, out.file.Close())                                             // the process's end closes it
 	must(t, os.WriteFile(filepath.Join(dir, closedFile), listing, 0o644)) // stale
 	must(t, os.Truncate(path, 9))                                         // what a power loss left
 	if probe.closedCleanly(vfs.Default, db) {
