@@ -3,7 +3,6 @@ package crawler
 import (
 	"context"
 	"errors"
-	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
@@ -91,58 +90,6 @@ func TestCrawlResumedKeepsMaxPages(t *testing.T) {
 	}
 	if len(visited) != maxPages {
 		t.Errorf("%d URLs visited across the two crawls, want MaxPages, %d", len(visited), maxPages)
-	}
-}
-
-// TestCrawlCutShortStaysPending stops a crawl on a DiskFrontier with no
-// grace left for the pages in flight: they are not visited with their
-// error, which would leave them failed on disk for good, but stay pending,
-// and the crawl that resumes fetches them.
-func TestCrawlCutShortStaysPending(t *testing.T) {
-	site := crawltest.NewSite(200, 4)
-	var latency atomic.Int64
-	latency.Store(int64(100 * time.Millisecond))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(time.Duration(latency.Load()))
-		site.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	dir := t.TempDir()
-	seeds := []string{srv.URL + "/p/0"}
-	visited := map[string]int{}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	f := openDisk(t, dir, nil)
-	err := (&Crawler{MaxInFlight: 8, Grace: time.Millisecond, Frontier: f}).Crawl(ctx, seeds, func(p *Page) error {
-		if p.Err != nil {
-			t.Errorf("%s visited with %v", p.URL, p.Err)
-		}
-		if visited[p.URL]++; len(visited) == 5 {
-			cancel() // with pages in flight
-		}
-		return nil
-	})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("first crawl: %v", err)
-	}
-	must(t, f.Close())
-
-	latency.Store(0)
-	f = openDisk(t, dir, nil)
-	defer f.Close()
-	if err := (&Crawler{MaxInFlight: 8, Frontier: f}).Crawl(context.Background(), seeds, func(p *Page) error {
-		visited[p.URL]++
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	for u, n := range visited {
-		if n != 1 {
-			t.Errorf("%s visited %d times", u, n)
-		}
-	}
-	if len(visited) != 200 {
-		t.Errorf("%d pages visited, want 200", len(visited))
 	}
 }
 

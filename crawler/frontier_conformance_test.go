@@ -25,3 +25,16 @@ func TestDiskFrontierConformance(t *testing.T) {
 		return f
 	})
 }
+
+// TestDiskFrontierStopAndResume: the pages a stop cuts short stay pending
+// on disk for the crawl that resumes.
+func TestDiskFrontierStopAndResume(t *testing.T) {
+	dir := t.TempDir()
+	frontiertest.StopAndResume(t, func(t *testing.T) (crawler.Frontier, func() error) {
+		f, err := crawler.OpenDiskFrontier(dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f, f.Close
+	})
+}

@@ -11,13 +11,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sluicehq/sluice/crawler"
 	"github.com/sluicehq/sluice/crawler/crawltest"
+	"github.com/sluicehq/sluice/crawler/frontiertest"
 	"github.com/sluicehq/sluice/internal/redistest"
 )
 
@@ -350,58 +350,18 @@ func testRedisRestart(t *testing.T, maxRetries int, outage time.Duration) {
 	}
 }
 
-// TestRedisCrawlCutShortStaysPending stops a process of a shared crawl
-// with pages in flight and no grace: the pages it had in flight are not
-// visited with an error (a record of failure for the whole crawl) but go
-// back to the shared queue, where the next process fetches them.
+// TestRedisCrawlCutShortStaysPending: a process of a shared crawl stopped
+// with pages in flight hands them back to the shared queue, for the next
+// process to fetch.
 func TestRedisCrawlCutShortStaysPending(t *testing.T) {
 	srv := redistest.Start(t)
-	site := crawltest.NewSite(200, 4)
-	var latency atomic.Int64
-	latency.Store(int64(100 * time.Millisecond))
-	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(time.Duration(latency.Load()))
-		site.ServeHTTP(w, r)
-	}))
-	defer web.Close()
-	seeds := []string{web.URL + "/p/0"}
-	visited := map[string]int{}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	first, err := crawler.NewRedisFrontier(newClient(t, srv), "cut", crawler.RedisOptions{Worker: "first"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = (&crawler.Crawler{MaxInFlight: 8, Grace: time.Millisecond, Frontier: first}).Crawl(ctx, seeds, func(p *crawler.Page) error {
-		if p.Err != nil {
-			t.Errorf("%s visited with %v", p.URL, p.Err)
+	worker := 0
+	frontiertest.StopAndResume(t, func(t *testing.T) (crawler.Frontier, func() error) {
+		worker++
+		f, err := crawler.NewRedisFrontier(newClient(t, srv), "cut", crawler.RedisOptions{Worker: fmt.Sprint("w", worker)})
+		if err != nil {
+			t.Fatal(err)
 		}
-		if visited[p.URL]++; len(visited) == 5 {
-			cancel() // with pages in flight
-		}
-		return nil
+		return f, f.Close
 	})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("first crawl: %v", err)
-	}
-	if err := first.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	latency.Store(0)
-	second := openRedisCrawl(t, newClient(t, srv), "cut", crawler.RedisOptions{Worker: "second"})
-	if err := (&crawler.Crawler{MaxInFlight: 8, Frontier: second}).Crawl(context.Background(), seeds, func(p *crawler.Page) error {
-		visited[p.URL]++
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	for u, n := range visited {
-		if n != 1 {
-			t.Errorf("%s visited %d times", u, n)
-		}
-	}
-	if len(visited) != 200 {
-		t.Errorf("%d pages visited, want 200", len(visited))
-	}
 }
