@@ -111,12 +111,8 @@ func TestFetchResume(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "resumed: 8 lines already recorded") {
 		t.Fatalf("resume: exit %d: %s", code, errOut)
 	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
 	count := map[string]int{}
-	for _, r := range decodeRecords(t, string(data)) {
+	for _, r := range recordsIn(t, out) {
 		count[r.URL]++
 	}
 	for i, u := range urls[:20] {
@@ -214,12 +210,8 @@ func TestFetchResumeAfterInterrupt(t *testing.T) {
 	if code, _, errOut := runFetchCLI(context.Background(), "", args...); code != 0 || !strings.Contains(errOut, "a stop cut short dropped") {
 		t.Fatalf("resume: exit %d: %s", code, errOut)
 	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
 	count := map[string]int{}
-	for _, r := range decodeRecords(t, string(data)) {
+	for _, r := range recordsIn(t, out) {
 		if r.Error != "" {
 			t.Errorf("%s: %s", r.URL, r.Error)
 		}

@@ -40,6 +40,16 @@ func fetchServer(t *testing.T) *httptest.Server {
 	return srv
 }
 
+// recordsIn reads and decodes the fetch records of the file path.
+func recordsIn(t *testing.T, path string) []fetchRecord {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodeRecords(t, string(data))
+}
+
 func decodeRecords(t *testing.T, out string) []fetchRecord {
 	t.Helper()
 	var recs []fetchRecord
@@ -132,11 +142,7 @@ func TestFetchOrderedToFile(t *testing.T) {
 	if code != 0 || stdout != "" || errOut != "" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, errOut)
 	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs := decodeRecords(t, string(data))
+	recs := recordsIn(t, out)
 	if len(recs) != len(args) {
 		t.Fatalf("%d records for %d URLs", len(recs), len(args))
 	}
