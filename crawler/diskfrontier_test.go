@@ -763,3 +763,31 @@ func TestDiskFrontierAdmitsWithNextWrite(t *testing.T) {
 		})
 	}
 }
+
+// TestStoreFatalInBackground checks what a fatal store error does outside
+// the frontier's own calls (a flush on Pebble's goroutine that cannot
+// write the manifest): it ends the process with a line naming the state
+// dir and the cause, where inside a frontier call it is that call's error.
+func TestStoreFatalInBackground(t *testing.T) {
+	var ended error
+	defer func(old func(error)) { exitFatal = old }(exitFatal)
+	exitFatal = func(err error) { ended = err }
+	full := &os.PathError{Op: "write", Path: "MANIFEST-000001", Err: syscall.ENOSPC}
+	done := make(chan struct{})
+	go func() { // not under guard, as Pebble's own goroutines are not
+		defer close(done)
+		quietLogger{dir: "crawl.d"}.Fatalf("MANIFEST set current failed: %v", full)
+	}()
+	<-done
+	if ended == nil || !strings.Contains(ended.Error(), "state dir crawl.d: disk full") || !errors.Is(ended, syscall.ENOSPC) {
+		t.Fatalf("ended with %v", ended)
+	}
+	ended = nil
+	err := guard(func() error {
+		quietLogger{dir: "crawl.d"}.Fatalf("MANIFEST set current failed: %v", full)
+		return nil
+	})
+	if !errors.Is(err, syscall.ENOSPC) || ended != nil {
+		t.Fatalf("under guard: %v, and the process ended with %v", err, ended)
+	}
+}

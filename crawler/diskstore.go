@@ -64,7 +64,7 @@ func (f *DiskFrontier) options(create bool) *pebble.Options {
 		// beyond that), allocated whole.
 		MemTableSize: memTableSize, MemTableStopWritesThreshold: memTableStopWrites,
 		L0StopWritesThreshold: l0StopWrites,
-		MaxOpenFiles:          256, ErrorIfNotExists: !create, Logger: quietLogger{},
+		MaxOpenFiles:          256, ErrorIfNotExists: !create, Logger: quietLogger{dir: f.dir},
 		// Pebble's disk-health wrapper leaks its goroutine when Open
 		// fails; the plain file system has none.
 		FS:            vfs.Default,
@@ -96,21 +96,33 @@ const (
 // quietLogger drops Pebble's informational lines. Pebble reports a write
 // that failed in a commit (a full disk) through Fatalf, which by default
 // ends the process; called from a DiskFrontier method, Fatalf panics with a
-// storeFailure instead, which guard turns into the method's error.
-type quietLogger struct{}
+// storeFailure instead, which guard turns into the method's error. On
+// Pebble's own goroutines (a flush that cannot write the store's
+// manifest) nothing can take the error, and the store cannot go on: the
+// process ends, as Pebble's own logger ends it, but with a line that
+// names the state dir and says what to do (exitFatal).
+type quietLogger struct {
+	dir string
+}
 
 func (quietLogger) Infof(string, ...any) {}
-func (quietLogger) Fatalf(format string, args ...any) {
-	if calledFromFrontier() {
-		sf := storeFailure{msg: fmt.Sprintf(format, args...)}
-		for _, a := range args {
-			if err, ok := a.(error); ok {
-				sf.err = err
-			}
+func (l quietLogger) Fatalf(format string, args ...any) {
+	sf := storeFailure{msg: fmt.Sprintf(format, args...)}
+	for _, a := range args {
+		if err, ok := a.(error); ok {
+			sf.err = err
 		}
+	}
+	if calledFromFrontier() {
 		panic(sf)
 	}
-	pebble.DefaultLogger.Fatalf(format, args...)
+	exitFatal(writeError(l.dir, sf))
+}
+
+// exitFatal ends the process with err: a variable, for tests.
+var exitFatal = func(err error) {
+	fmt.Fprintf(os.Stderr, "%v; the state dir keeps what it last made durable\n", err)
+	os.Exit(1)
 }
 
 // storeFailure is a failed Pebble commit, carried by a panic to guard.
