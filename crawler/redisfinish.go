@@ -49,14 +49,21 @@ func (f *RedisFrontier) finishPage(ctx context.Context, e Entry, s State, links 
 	}
 }
 
-// finishLater queues a finish for the finisher.
+// finishLater queues a finish for the finisher. It ends the linger when
+// finishBatch are queued, or when no URL this frontier handed out is left
+// unanswered: every slot of the crawl then waits for these finishes, and
+// nothing would be fetched meanwhile. One process crawling a 5,000-page
+// site of bench/crawl's server at -c 8 through a Redis on loopback took
+// 2.03 and 2.06 s (1.01 and 1.07 s of CPU) when the linger always ran,
+// 1.03 and 0.98 s with this; at -c 50, 0.69-0.77 s either way.
 func (f *RedisFrontier) finishLater(op finishOp) {
 	f.mu.Lock()
 	f.fin = append(f.fin, op)
 	full := len(f.fin) == finishBatch
+	idle := len(f.held) == f.nbuf // the leases held are those buffered, not handed out
 	f.mu.Unlock()
 	f.kick()
-	if full {
+	if full || idle {
 		f.hurry()
 	}
 }
@@ -103,8 +110,8 @@ func (f *RedisFrontier) finisher(ctx context.Context) {
 	}
 }
 
-// linger waits finishLinger for more finishes, unless finishBatch are
-// queued, settle waits or ctx ends.
+// linger waits f.lingerFor for more finishes, unless finishBatch are queued,
+// no URL handed out is left unanswered, settle waits or ctx ends.
 func (f *RedisFrontier) linger(ctx context.Context, t *time.Timer) {
 	f.mu.Lock()
 	n := len(f.fin)
@@ -112,7 +119,7 @@ func (f *RedisFrontier) linger(ctx context.Context, t *time.Timer) {
 	if n >= finishBatch || f.urgent.Load() {
 		return
 	}
-	t.Reset(finishLinger)
+	t.Reset(f.lingerFor)
 	select {
 	case <-t.C:
 	case <-f.finUrgent:

@@ -67,6 +67,8 @@ type RedisOptions struct {
 	// Logger receives the frontier's reports (Redis unreachable, back,
 	// leases reaped); nil means slog.Default().
 	Logger *slog.Logger
+
+	linger time.Duration // how long finishes gather (finishLinger if 0), for tests
 }
 
 // RedisFrontier is a [Frontier] kept in Redis under the crawl's name, so
@@ -76,7 +78,8 @@ type RedisOptions struct {
 //
 //   - Admission of a batch is one Lua script: atomic, one round trip. A
 //     crawl finishes a page and admits its links in the background: the
-//     pages finished within 2 ms go out as one script call, and links this
+//     pages finished within 2 ms (or until every URL handed out is
+//     answered) go out as one script call, and links this
 //     process has found in the seen-set lately (SeenCache) are not sent
 //     again.
 //   - MaxPages of the crawls sharing it is one count, kept by the scripts,
@@ -134,6 +137,7 @@ type RedisFrontier struct {
 	finDone   *sync.Cond // on mu: the finisher has sent a batch
 	finKick   chan struct{}
 	finUrgent chan struct{} // ends the finisher's linger
+	lingerFor time.Duration // how long the finisher lets finishes gather
 	urgent    atomic.Bool   // someone waits for the finishes (settle)
 	closed    bool
 	lost      atomic.Bool  // a Pop's reply was lost: held may miss leases
@@ -165,7 +169,10 @@ func NewRedisFrontier(client redis.UniversalClient, crawl string, opts RedisOpti
 		mask: uint32(buckets - 1), ttl: opts.LeaseTTL, log: opts.Logger,
 		held: make(map[uint64]bool), buf: make(map[string][]Entry), finishing: make(map[uint64]bool),
 		finKick: make(chan struct{}, 1), finUrgent: make(chan struct{}, 1),
-		batch: opts.PopBatch,
+		batch: opts.PopBatch, lingerFor: opts.linger,
+	}
+	if f.lingerFor <= 0 {
+		f.lingerFor = finishLinger
 	}
 	f.seen.set.size = opts.SeenCache
 	if f.worker == "" {

@@ -51,3 +51,65 @@ func TestRedisFrontierReconcileLostPop(t *testing.T) {
 		t.Fatalf("the lease held was taken back: %v", err)
 	}
 }
+
+// TestRedisFinishWhenNothingHandedOut checks the finisher's linger: a
+// finish waits for more while a URL handed out is unanswered, and goes at
+// once when none is (every slot of the crawl waits for it).
+func TestRedisFinishWhenNothingHandedOut(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	f, err := NewRedisFrontier(srv.Client(t), "linger", RedisOptions{Worker: "w", linger: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const host = "http://a.example"
+	if _, err := f.Admit(ctx, []Entry{{URL: host + "/1"}, {URL: host + "/2"}, {URL: host + "/3"}}); err != nil {
+		t.Fatal(err)
+	}
+	var popped []Entry
+	for range 2 {
+		e, ok, err := f.Pop(ctx, host)
+		if err != nil || !ok {
+			t.Fatalf("pop: %v %v", ok, err)
+		}
+		popped = append(popped, e)
+	}
+	// The third URL may wait in the frontier's buffer, leased, not handed
+	// out. Another process's frontier looks at the states: f's own State
+	// would send f's finishes first.
+	other, err := NewRedisFrontier(srv.Client(t), "linger", RedisOptions{Worker: "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	done := func() int {
+		t.Helper()
+		n := 0
+		for _, e := range popped {
+			if s, err := other.State(ctx, e.URL); err != nil {
+				t.Fatal(err)
+			} else if s == Done {
+				n++
+			}
+		}
+		return n
+	}
+	if err := f.Finish(ctx, popped[0], Done); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := done(); n != 0 {
+		t.Fatalf("%d finishes sent while a URL handed out was unanswered and the linger ran", n)
+	}
+	if err := f.Finish(ctx, popped[1], Done); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for done() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 2 finishes sent once nothing handed out was unanswered", done())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
