@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -220,13 +222,14 @@ func TestLoadFlags(t *testing.T) {
 		name string
 		args []string
 		want []string
+		sent int // an open model's plan: requests answered, plus one cut off in flight at the end
 	}{
-		{"stages", []string{"--stages", "500ms:200,500ms:0", srv.URL}, []string{"open model", "requests   100 (100 ok", "target 100.0 req/s"}},
-		{"rate with warmup", []string{"--rate", "200", "-d", "500ms", "--warmup", "200ms", srv.URL}, []string{"requests   100 (100 ok"}},
-		{"max in-flight", []string{"--rate", "2000", "-d", "500ms", "--max-inflight", "1", srv.URL}, []string{"dropped (in-flight cap"}},
-		{"no keep-alive", []string{"-n", "10", "-c", "1", "--keepalive=false", srv.URL}, []string{"connections 10 opened, 0 reused"}},
-		{"http2", []string{"-n", "10", "--http2", "-k", h2.URL}, []string{"requests   10 (10 ok"}},
-		{"string body", []string{"-n", "5", "-c", "1", "-m", "PUT", "--body", "hi", srv.URL}, []string{"requests   5 (5 ok"}},
+		{"stages", []string{"--stages", "500ms:200,500ms:0", srv.URL}, []string{"open model", "target 100.0 req/s"}, 100},
+		{"rate with warmup", []string{"--rate", "200", "-d", "500ms", "--warmup", "200ms", srv.URL}, nil, 100},
+		{"max in-flight", []string{"--rate", "2000", "-d", "500ms", "--max-inflight", "1", srv.URL}, []string{"dropped (in-flight cap"}, 0},
+		{"no keep-alive", []string{"-n", "10", "-c", "1", "--keepalive=false", srv.URL}, []string{"connections 10 opened, 0 reused"}, 0},
+		{"http2", []string{"-n", "10", "--http2", "-k", h2.URL}, []string{"requests   10 (10 ok"}, 0},
+		{"string body", []string{"-n", "5", "-c", "1", "-m", "PUT", "--body", "hi", srv.URL}, []string{"requests   5 (5 ok"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -237,6 +240,11 @@ func TestLoadFlags(t *testing.T) {
 			for _, w := range tt.want {
 				if !strings.Contains(stdout, w) {
 					t.Errorf("output lacks %q:\n%s", w, stdout)
+				}
+			}
+			if tt.sent > 0 {
+				if ok, cut := openModelSent(t, stdout); ok+cut != tt.sent || cut > 1 {
+					t.Errorf("%d answered ok and %d cut off at the end, want %d sent in all:\n%s", ok, cut, tt.sent, stdout)
 				}
 			}
 		})
@@ -252,4 +260,17 @@ func TestLiveLine(t *testing.T) {
 	if got != want {
 		t.Fatalf("liveLine =\n%q, want\n%q", got, want)
 	}
+}
+
+// openModelSent reads a load report's requests answered, all of them ok,
+// and the requests cut off in flight at the end, which count as sent.
+func openModelSent(t *testing.T, report string) (ok, cut int) {
+	t.Helper()
+	m := regexp.MustCompile(`requests +(\d+) \((\d+) ok, 0 failed\)(?:, (\d+) cancelled in flight at the end)?`).FindStringSubmatch(report)
+	if m == nil || m[1] != m[2] {
+		t.Fatalf("no requests line with all of them ok:\n%s", report)
+	}
+	ok, _ = strconv.Atoi(m[2])
+	cut, _ = strconv.Atoi(m[3])
+	return ok, cut
 }
