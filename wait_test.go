@@ -105,16 +105,21 @@ func TestAsCompletedOrder(t *testing.T) {
 	defer p.Close()
 	fs, gates := gated(p, 5)
 	order := []int{3, 0, 4, 1, 2}
-	go func() {
-		for _, i := range order {
-			gates[i] <- nil
-			<-fs[i].Done()
-		}
-	}()
+	// Each task is let finish once the one before it is yielded: a future
+	// yielded in any order but that of completion (the order of fs, say)
+	// would wait for one that cannot finish, until ctx ends. (Releasing
+	// each once the one before is done, without waiting for its yield,
+	// let two workers' completion callbacks race.)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	gates[order[0]] <- nil
 	var got []int
-	for f := range AsCompleted(context.Background(), fs) {
+	for f := range AsCompleted(ctx, fs) {
 		v, _ := f.Result()
 		got = append(got, v)
+		if len(got) < len(order) {
+			gates[order[len(got)]] <- nil
+		}
 	}
 	if !slices.Equal(got, order) {
 		t.Fatalf("completion order %v, want %v", got, order)
