@@ -92,10 +92,14 @@ func (f *Fetcher) submit(ctx context.Context, req *http.Request, rawURL string) 
 
 // prepare returns a deep copy of req with the Fetcher's Header and
 // User-Agent, for a request that waits in the queue while its caller may
-// change or reuse the one it gave.
+// change or reuse the one it gave. The copy's header is its own, so the
+// defaults go into it in place.
 func (f *Fetcher) prepare(req *http.Request) *http.Request {
 	req = req.Clone(req.Context())
-	req.Header = f.withDefaults(req.Header)
+	if req.Header == nil {
+		req.Header = make(http.Header)
+	}
+	f.addDefaults(req.Header)
 	return req
 }
 
@@ -104,29 +108,37 @@ func (f *Fetcher) prepare(req *http.Request) *http.Request {
 // that shares h's values (which no one changes).
 func (f *Fetcher) withDefaults(h http.Header) http.Header {
 	ua := h["User-Agent"]
-	needUA := len(ua) == 0 || ua[0] == ""
 	missing := 0
+	if len(ua) == 0 || ua[0] == "" {
+		missing++
+	}
 	for k := range f.Header {
 		if _, ok := h[k]; !ok {
 			missing++
 		}
 	}
-	if !needUA && missing == 0 {
+	if missing == 0 {
 		return h
 	}
-	out := make(http.Header, len(h)+missing+1)
+	out := make(http.Header, len(h)+missing)
 	for k, vs := range h {
 		out[k] = vs
 	}
+	f.addDefaults(out)
+	return out
+}
+
+// addDefaults adds to h, in place, the Fetcher's Header and User-Agent
+// where h has none of its own.
+func (f *Fetcher) addDefaults(h http.Header) {
 	for k, vs := range f.Header {
-		if _, ok := out[k]; !ok {
-			out[k] = vs
+		if _, ok := h[k]; !ok {
+			h[k] = vs
 		}
 	}
-	if needUA {
-		out["User-Agent"] = f.userAgent
+	if ua := h["User-Agent"]; len(ua) == 0 || ua[0] == "" {
+		h["User-Agent"] = f.userAgent
 	}
-	return out
 }
 
 // Fetch GETs rawURL through the Fetcher's limits and waits for the result.

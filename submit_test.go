@@ -144,6 +144,26 @@ func TestFetcherCloseUnstarted(t *testing.T) {
 	}
 }
 
+// TestSubmitRequestHeaders checks that a queued request gets the
+// Fetcher's headers on a copy, its caller's request unchanged, and that a
+// request built without a header map is sent with them too.
+func TestSubmitRequestHeaders(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, r.Header.Get("User-Agent"), "|", r.Header.Get("X-A"))
+	})
+	f := &Fetcher{UserAgent: "probe/1", Header: http.Header{"X-A": {"fetcher"}}}
+	defer f.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/x", nil)
+	resp, err := f.SubmitRequest(req).Result()
+	if err != nil || string(resp.Body) != "probe/1|fetcher" || len(req.Header) != 0 {
+		t.Fatalf("SubmitRequest = %+v, %v; the request's header %v", resp, err, req.Header)
+	}
+	bare := &http.Request{Method: http.MethodGet, URL: req.URL}
+	if resp, err := f.SubmitRequest(bare).Result(); err != nil || string(resp.Body) != "probe/1|fetcher" {
+		t.Fatalf("SubmitRequest without a header map = %+v, %v", resp, err)
+	}
+}
+
 // BenchmarkAttempt sends conditional GETs answered 304 over one kept-alive
 // connection: the per-request cost of the Fetcher around net/http's
 // client, as a recrawl pays it.
