@@ -41,8 +41,7 @@ func (s *scheduler) seed(store context.Context, cz *canonicalizer, seeds []strin
 
 // durableFrontier is a frontier kept beyond its process, for a later
 // crawl to resume: it counts the URLs it has taken in (see countEarlier),
-// and the pages a stop cut short stay pending in it, for the crawl that
-// resumes to fetch, instead of being recorded as failed for good.
+// and the pages a stop cut short stay pending in it (see outlivesCrawl).
 // DiskFrontier is one.
 type durableFrontier interface {
 	admittedCount(ctx context.Context) (int, error)

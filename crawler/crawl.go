@@ -20,8 +20,8 @@ import (
 // flight.
 //
 // When ctx ends, intake stops, pages in flight get Grace to finish (those
-// cut short are visited with their error, or on a DiskFrontier stay
-// pending, not visited), and Crawl returns ctx's error; URLs not yet
+// cut short are visited with their error, or on a DiskFrontier or a
+// RedisFrontier stay pending, not visited), and Crawl returns ctx's error; URLs not yet
 // fetched stay pending in the Frontier. When visit returns an
 // error other than SkipLinks, intake stops the same way but visit is not
 // called again, as with filepath.WalkDir: the pages still in flight go back
@@ -135,6 +135,19 @@ func newPipeline(cfg *config, s *scheduler, visit func(*Page) error, seeds []str
 	}
 	p.scopeHosts, p.scopeDomains = seedScope(p.cz, seeds)
 	p.headerOrigins = seedOrigins(p.cz, seeds)
-	_, p.durable = cfg.frontier.(durableFrontier)
+	p.durable = outlivesCrawl(cfg.frontier)
 	return p
+}
+
+// outlivesCrawl reports whether f outlives the crawl: kept on disk for a
+// crawl that resumes it, or shared through Redis with other processes. The
+// pages a stop cuts short then stay pending in it, for that crawl or
+// those processes to fetch, instead of being visited with their error and
+// recorded as failed for good.
+func outlivesCrawl(f Frontier) bool {
+	switch f.(type) {
+	case durableFrontier, *RedisFrontier:
+		return true
+	}
+	return false
 }

@@ -44,7 +44,7 @@ type pipeline struct {
 	parseCh chan *pageWork
 	visitCh chan *pageWork
 	stopped atomic.Bool // visit returned an error: call it no more
-	durable bool        // the frontier is a durableFrontier
+	durable bool        // the frontier outlives the crawl: see outlivesCrawl
 }
 
 // pageWork is a page on its way from fetch to visit.

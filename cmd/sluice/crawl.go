@@ -69,7 +69,8 @@ works on one crawl, on one machine or many: one seen-set, one queue per host,
 together, each robots.txt fetched once for all. Seeds
 may be given to any of them (they are kept in Redis, so all share one
 scope). Each process writes its own records, each naming its "worker"; a
-process that dies loses its URLs to the others after --lease-ttl. Every
+process that dies loses its URLs to the others after --lease-ttl; one
+stopped with pages in flight hands them back at once, unrecorded. Every
 process exits when nothing is pending or in flight anywhere.
 
 ` + exitHelp,

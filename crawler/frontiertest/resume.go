@@ -7,6 +7,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,9 +27,22 @@ import (
 // opened.
 func StopAndResume(t *testing.T, open func(t *testing.T) (crawler.Frontier, func() error)) {
 	site := crawltest.NewSite(200, 4)
-	var latency atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var latency, visits atomic.Int64
 	latency.Store(int64(100 * time.Millisecond))
+	var mu sync.Mutex
+	requested := map[string]bool{} // pages asked for in the first crawl
+	var stop sync.Once
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/p/") && latency.Load() > 0 {
+			mu.Lock()
+			requested[r.URL.Path] = true
+			mu.Unlock()
+			if visits.Load() >= 5 {
+				stop.Do(cancel) // this page is in flight: the stop cuts it short
+			}
+		}
 		time.Sleep(time.Duration(latency.Load()))
 		site.ServeHTTP(w, r)
 	}))
@@ -35,24 +50,32 @@ func StopAndResume(t *testing.T, open func(t *testing.T) (crawler.Frontier, func
 	seeds := []string{srv.URL + "/p/0"}
 	visited := map[string]int{}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	f, closeFirst := open(t)
 	err := (&crawler.Crawler{MaxInFlight: 8, Grace: time.Millisecond, Frontier: f}).Crawl(ctx, seeds, func(p *crawler.Page) error {
 		if p.Err != nil {
 			t.Errorf("%s visited with %v", p.URL, p.Err)
 		}
-		if visited[p.URL]++; len(visited) == 5 {
-			cancel() // with pages in flight
-		}
+		visited[p.URL]++
+		visits.Add(1)
 		return nil
 	})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("first crawl: %v", err)
 	}
 	must(t, closeFirst())
-
 	latency.Store(0)
+	mu.Lock()
+	cut := 0
+	for path := range requested {
+		if visited[srv.URL+path] == 0 {
+			cut++
+		}
+	}
+	mu.Unlock()
+	if cut == 0 {
+		t.Fatal("no page was in flight when the first crawl stopped")
+	}
+
 	f, closeSecond := open(t)
 	defer closeSecond()
 	must(t, (&crawler.Crawler{MaxInFlight: 8, Frontier: f}).Crawl(context.Background(), seeds, func(p *crawler.Page) error {
