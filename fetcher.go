@@ -269,6 +269,12 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > limit {
 		return fmt.Errorf("%w (%d)", ErrTooManyRedirects, limit)
 	}
+	// A Location the Fetcher would refuse as a URL fails as one, not as
+	// the dial or transport error it would become (a port out of range
+	// was retried as a connect failure).
+	if err := checkURL(req.URL); err != nil {
+		return fmt.Errorf("redirect to %s: %w", RedactURL(req.URL.String()), err)
+	}
 	if !f.HeaderAnyHost && !sameOrigin(req.URL, via[0].URL) {
 		// The client copies the first request's headers to each redirect
 		// and drops credentials only for another domain, not another port.

@@ -356,3 +356,23 @@ func TestFetchManyConcurrentSubmitters(t *testing.T) {
 		t.Fatalf("%d fetches went wrong", bad.Load())
 	}
 }
+
+// TestRedirectToBadURL checks that a redirect to a URL the Fetcher would
+// refuse fails at once as a bad URL, on the attempt that met it: a port out
+// of range was retried as a connect failure, an ftp Location failed as
+// "other".
+func TestRedirectToBadURL(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", r.URL.Query().Get("to"))
+		w.WriteHeader(http.StatusFound)
+	})
+	f := &Fetcher{}
+	defer f.Close()
+	for _, to := range []string{"http://127.0.0.1:99999/", "ftp://127.0.0.1/x"} {
+		_, err := f.Fetch(context.Background(), srv.URL+"/?to="+to)
+		var fe *FetchError
+		if !errors.As(err, &fe) || !errors.Is(err, ErrBadURL) || fe.Attempts != 1 {
+			t.Errorf("redirect to %s: %v; want one attempt failing with ErrBadURL", to, err)
+		}
+	}
+}

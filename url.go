@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
 // ParseURL parses a URL to fetch: surrounding spaces are ignored, the scheme
-// must be http or https and the host must not be empty.
+// must be http or https, the host must not be empty and a port, if any, must
+// be a number from 0 to 65535.
 func ParseURL(raw string) (*url.URL, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
@@ -41,6 +43,13 @@ func checkURL(u *url.URL) error {
 	}
 	if u.Host == "" || u.Hostname() == "" {
 		return fmt.Errorf("%w: missing host", ErrBadURL)
+	}
+	// url.Parse takes any digits as a port; the dial would then fail as a
+	// connect error, retried, instead of the bad URL it is.
+	if p := u.Port(); p != "" {
+		if _, err := strconv.ParseUint(p, 10, 16); err != nil {
+			return fmt.Errorf("%w: port %s out of range (0 to 65535)", ErrBadURL, p)
+		}
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -275,6 +276,11 @@ func validateTarget(t Target) error {
 	}
 	if u.Host == "" || u.Hostname() == "" {
 		return fmt.Errorf("load: bad URL %q: no host", t.URL)
+	}
+	if p := u.Port(); p != "" {
+		if _, err := strconv.ParseUint(p, 10, 16); err != nil {
+			return fmt.Errorf("load: bad URL %q: port %s out of range (0 to 65535)", t.URL, p)
+		}
 	}
 	for k, vs := range t.Header {
 		if k == "" || !isToken(k) {

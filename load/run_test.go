@@ -361,6 +361,7 @@ func TestValidate(t *testing.T) {
 		{Config{}, "no targets"},
 		{Config{Targets: []Target{{URL: "127.0.0.1:80"}}}, "bad URL"},
 		{Config{Targets: []Target{{URL: "http://"}}}, "no host"},
+		{Config{Targets: []Target{{URL: "http://127.0.0.1:99999/"}}}, "port 99999 out of range"},
 		{Config{Targets: []Target{{URL: "http://x/", Header: map[string][]string{"A": {"b\r\nc"}}}}}, "bad value"},
 		{Config{Targets: u, Rate: 10, Stages: []Stage{{time.Second, 1}}}, "mutually exclusive"},
 		{Config{Targets: u, Rate: 10, Requests: 5}, "closed model only"},

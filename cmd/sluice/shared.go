@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -121,6 +122,13 @@ func checkURL(raw string) error {
 		return fmt.Errorf("%w %q: unsupported scheme %q (want http or https)", errBadURL, raw, u.Scheme)
 	case u.Host == "":
 		return fmt.Errorf("%w %q: missing host", errBadURL, raw)
+	}
+	// A port url.Parse takes but no dial can use fails here, not as a
+	// connect error retried three times.
+	if p := u.Port(); p != "" {
+		if _, err := strconv.ParseUint(p, 10, 16); err != nil {
+			return fmt.Errorf("%w %q: port %s out of range (0 to 65535)", errBadURL, raw, p)
+		}
 	}
 	return nil
 }
