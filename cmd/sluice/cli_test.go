@@ -129,6 +129,11 @@ func TestCLIFindings(t *testing.T) {
 			}},
 		{name: "version", args: []string{"--version"}, code: 0, stdout: []string{"sluice "}},
 		{name: "unknown command", args: []string{"fecth"}, code: 2, stderr: []string{`unknown command "fecth"`, "fetch"}},
+		{name: "unknown queue subcommand", args: []string{"queue", "stat"}, code: 2,
+			stderr: []string{`unknown command "stat" for "sluice queue"`, "Did you mean this?\n\tstats"}},
+		{name: "no queue subcommand", args: []string{"queue"}, code: 2, stderr: []string{"queue: no subcommand given", "Available Commands"}},
+		{name: "load merge without reports", args: []string{"load", "merge"}, code: 2,
+			stderr: []string{"merge: want at least 1 argument(s), got 0", "Run 'sluice load merge --help' for usage."}},
 		{name: "no command", args: nil, code: 2, stderr: []string{"no command given", "Available Commands"}},
 		{name: "completion", args: []string{"completion", "bash"}, code: 0, stdout: []string{"bash completion", "sluice"}},
 

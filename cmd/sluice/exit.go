@@ -6,6 +6,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -98,6 +99,36 @@ func exactArgs(n int) cobra.PositionalArgs {
 			return &usageError{msg: fmt.Sprintf("%s: want %d argument(s), got %d", cmd.Name(), n, len(args)), cmd: cmd.CommandPath()}
 		}
 		return nil
+	}
+}
+
+// minArgs is cobra.MinimumNArgs with sluice's wording and a pointer to the
+// command's help.
+func minArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < n {
+			return &usageError{msg: fmt.Sprintf("%s: want at least %d argument(s), got %d", cmd.Name(), n, len(args)), cmd: cmd.CommandPath()}
+		}
+		return nil
+	}
+}
+
+// groupRunE is the run of a command that only groups subcommands (sluice
+// queue). Without one, cobra shows the help and exits 0 whatever follows,
+// so a mistyped subcommand seemed to work; here it is a usage error, with
+// the suggestions cobra gives at the top level.
+func groupRunE(e *env) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			cmd.SetOut(e.stderr)
+			_ = cmd.Usage()
+			return usageErrorf("%s: no subcommand given", cmd.Name())
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t") + "\n"
+		}
+		return &usageError{msg: msg, cmd: cmd.CommandPath()}
 	}
 }
 

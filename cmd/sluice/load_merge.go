@@ -69,7 +69,7 @@ are refused, as are corrupt files.
 
 ` + exitHelp,
 		Example: `  sluice load merge -o all.json --html all.html a.json b.json c.json`,
-		Args:    cobra.MinimumNArgs(1),
+		Args:    minArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			reps := make([]*load.Report, 0, len(args))
 			for _, name := range args {

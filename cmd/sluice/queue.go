@@ -37,6 +37,7 @@ func newQueueCmd(e *env) *cobra.Command {
 sluice fetch --redis URL --queue NAME workers drain, and shows its counts.`,
 		Example: `  sluice queue push --redis redis://127.0.0.1:6379/0 --queue jobs -i urls.txt
   sluice queue stats --redis redis://127.0.0.1:6379/0 --queue jobs`,
+		RunE: groupRunE(e),
 	}
 	cmd.AddCommand(newQueuePushCmd(e), newQueueStatsCmd(e))
 	return cmd
