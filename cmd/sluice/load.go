@@ -90,7 +90,7 @@ func (o *loadOptions) addFlags(cmd *cobra.Command) {
 
 func runLoad(cmd *cobra.Command, e *env, o *loadOptions, args []string) error {
 	cfg := &o.cfg
-	if err := checkAtLeast1("load", "concurrency", cfg.MaxInFlight); err != nil {
+	if err := checkLoadFlags(cmd, cfg); err != nil {
 		return err
 	}
 	if err := o.scale.check(cmd); err != nil {
@@ -137,6 +137,32 @@ func runLoad(cmd *cobra.Command, e *env, o *loadOptions, args []string) error {
 		return err
 	}
 	return verdict()
+}
+
+// checkLoadFlags refuses the flag values the engine would take another
+// way: 0 means the default duration, request count or timeout to
+// load.Config, so a -d 0, -n 0 or --timeout 0 written out would run ten
+// seconds, or with a ten-second timeout, instead of being refused.
+func checkLoadFlags(cmd *cobra.Command, cfg *load.Config) error {
+	fs := cmd.Flags()
+	errs := []error{
+		checkAtLeast1("load", "concurrency", cfg.MaxInFlight),
+		checkNotNegative("load", "rate", cfg.Rate),
+		checkNotNegative("load", "max-inflight", cfg.DropAbove),
+		checkPositive("load", "timeout", cfg.Timeout),
+	}
+	if fs.Changed("duration") {
+		errs = append(errs, checkPositive("load", "duration", cfg.Duration))
+	}
+	if fs.Changed("requests") {
+		errs = append(errs, checkPositive("load", "requests", cfg.Requests))
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // parseSpecs parses --threshold and --stages; the stages go into o.cfg.

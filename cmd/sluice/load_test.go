@@ -54,6 +54,11 @@ func TestLoadUsageErrors(t *testing.T) {
 		{"url and targets", []string{"load", "--targets", badTargets, "http://127.0.0.1/"}, "not both"},
 		{"json in missing dir", []string{"load", "--json", filepath.Join(dir, "no", "r.json"), "http://127.0.0.1/"}, "no such file"},
 		{"inflight closed", []string{"load", "--max-inflight", "5", "http://127.0.0.1/"}, "open model only"},
+		{"zero duration", []string{"load", "-d", "0", "http://127.0.0.1/"}, "--duration must be positive, got 0s"},
+		{"zero requests", []string{"load", "-n", "0", "http://127.0.0.1/"}, "--requests must be positive, got 0"},
+		{"zero timeout", []string{"load", "--timeout", "0", "-n", "1", "http://127.0.0.1/"}, "--timeout must be positive, got 0s"},
+		{"negative rate", []string{"load", "--rate", "-5", "http://127.0.0.1/"}, "--rate must not be negative, got -5"},
+		{"negative max-inflight", []string{"load", "--rate", "5", "--max-inflight", "-1", "http://127.0.0.1/"}, "--max-inflight must not be negative, got -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
