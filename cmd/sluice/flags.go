@@ -218,8 +218,8 @@ func checkNotNegative[N int | int64 | float64](cmd, flag string, v N) error {
 }
 
 // checkPositive is the one message for a flag that must be above 0.
-func checkPositive[N int | int64 | time.Duration](cmd, flag string, v N) error {
-	if v <= 0 {
+func checkPositive[N int | int64 | float64 | time.Duration](cmd, flag string, v N) error {
+	if !(v > 0) { // NaN too
 		return usageErrorf("%s: --%s must be positive, got %v", cmd, flag, v)
 	}
 	return nil

@@ -54,6 +54,17 @@ func (o *scaleOptions) check(cmd *cobra.Command) error {
 	case o.redisURL != "" && (o.run == "" || o.workers < 1):
 		return usageErrorf("load: --redis needs --run NAME and --workers N (at least 1)")
 	}
+	// load.Search takes 0 as its default step and minimum: written out,
+	// they would hold each rate ten seconds, or start at 10 req/s.
+	for _, err := range []error{
+		checkPositive("load", "step", o.step),
+		checkPositive("load", "min", o.minRate),
+		checkNotNegative("load", "max", o.maxRate),
+	} {
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

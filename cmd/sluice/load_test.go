@@ -58,6 +58,9 @@ func TestLoadUsageErrors(t *testing.T) {
 		{"zero requests", []string{"load", "-n", "0", "http://127.0.0.1/"}, "--requests must be positive, got 0"},
 		{"zero timeout", []string{"load", "--timeout", "0", "-n", "1", "http://127.0.0.1/"}, "--timeout must be positive, got 0s"},
 		{"negative rate", []string{"load", "--rate", "-5", "http://127.0.0.1/"}, "--rate must not be negative, got -5"},
+		{"zero find-max step", []string{"load", "--find-max", "p99<50ms", "--step", "0", "http://127.0.0.1/"}, "--step must be positive, got 0s"},
+		{"zero find-max min", []string{"load", "--find-max", "p99<50ms", "--min", "0", "http://127.0.0.1/"}, "--min must be positive, got 0"},
+		{"negative find-max max", []string{"load", "--find-max", "p99<50ms", "--max", "-1", "http://127.0.0.1/"}, "--max must not be negative, got -1"},
 		{"negative max-inflight", []string{"load", "--rate", "5", "--max-inflight", "-1", "http://127.0.0.1/"}, "--max-inflight must not be negative, got -1"},
 	}
 	for _, tt := range tests {
