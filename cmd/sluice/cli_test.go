@@ -144,6 +144,8 @@ func TestCLIFindings(t *testing.T) {
 			stdout: []string{`bad URL \"example.com\": missing scheme (want http:// or https://)`}},
 		{name: "missing scheme in load", args: []string{"load", "example.com"}, code: 2,
 			stderr: []string{`bad URL "example.com": missing scheme (want http:// or https://)`}},
+		{name: "empty and comment arguments in fetch", args: []string{"fetch", "", "#x"}, code: 1,
+			stdout: []string{`"url":"","bytes":0`, `"url":"#x","bytes":0`, `missing scheme`}},
 		{name: "unsupported scheme in fetch", args: []string{"fetch", "ftp://example.com/"}, code: 1,
 			stdout: []string{`bad URL \"ftp://example.com/\": unsupported scheme \"ftp\" (want http or https)`}},
 		{name: "unsupported scheme in crawl", args: []string{"crawl", "ftp://example.com/"}, code: 1,

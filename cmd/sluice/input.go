@@ -41,8 +41,8 @@ type inputLine struct {
 	id   string // the queue message it came from, with --queue
 }
 
-// readInputs sends every non-blank, non-comment line of the sources to out,
-// numbered, and closes out when they are exhausted or ctx ends. With follow,
+// readInputs sends every argument and every non-blank, non-comment line of
+// the files to out, numbered, and closes out when they are exhausted or ctx ends. With follow,
 // files are read concurrently and polled for growth, like tail -f, until ctx
 // ends. It returns the number of lines skipped as blank or comments via
 // skipped once out is closed.
@@ -52,10 +52,13 @@ func readInputs(ctx context.Context, args []string, files []string, stdin io.Rea
 		mu sync.Mutex
 		n  int
 	)
-	emit := func(s string, err error) bool {
+	// send hands a line over; skip says whether a blank or comment line
+	// is skipped, as it is in a file but not as an argument, which is a
+	// URL given one by one and gets its record (as a crawl's seeds do).
+	send := func(s string, err error, skip bool) bool {
 		s = strings.TrimSpace(s)
 		mu.Lock()
-		if err == nil && (s == "" || strings.HasPrefix(s, "#")) {
+		if skip && err == nil && (s == "" || strings.HasPrefix(s, "#")) {
 			*skipped++
 			mu.Unlock()
 			return true
@@ -72,10 +75,11 @@ func readInputs(ctx context.Context, args []string, files []string, stdin io.Rea
 			return false
 		}
 	}
+	emit := func(s string, err error) bool { return send(s, err, true) }
 	go func() {
 		defer close(out)
 		for _, a := range args {
-			if ctx.Err() != nil || !emit(a, nil) {
+			if ctx.Err() != nil || !send(a, nil, false) {
 				return
 			}
 		}
