@@ -180,7 +180,8 @@ func TestCLIFindings(t *testing.T) {
 		{name: "load --targets -", args: []string{"load", "-n", "3", "-c", "1", "--targets", "-"}, stdin: "GET " + u + "/0\n", code: 0,
 			stdout: []string{"requests   3 (3 ok"}},
 		{name: "load --json - and --html -", args: []string{"load", "--json", "-", "--html", "-", u}, code: 2, stderr: []string{"only one of --json and --html"}},
-		{name: "output to a missing directory", args: []string{"fetch", "-o", filepath.Join(dir, "no", "x"), u}, code: 2, stderr: []string{"no such file"}},
+		{name: "output to a missing directory", args: []string{"fetch", "-o", filepath.Join(dir, "no", "x"), u}, code: 2, stderr: []string{"sluice: fetch: -o: open ", "no such file"}},
+		{name: "crawl output to a missing directory", args: []string{"crawl", "-o", filepath.Join(dir, "no", "x"), u}, code: 2, stderr: []string{"sluice: crawl: -o: open ", "no such file"}},
 
 		// 7. Counts and pluralisation.
 		{name: "one URL", args: []string{"fetch", u + "/0"}, code: 0, stderr: []string{"fetched 1 URL in", "1 response (0 with status 4xx/5xx), 0 failed"}},

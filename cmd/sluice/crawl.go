@@ -103,7 +103,7 @@ func (o *crawlOptions) run(cmd *cobra.Command, e *env, args []string) error {
 	if o.state.recrawl || o.state.accept {
 		return usageErrorf("crawl: --recrawl and --accept-changes need --state DIR")
 	}
-	out, closeOut, err := e.output(o.out.output)
+	out, closeOut, err := e.output(o.out.output, "crawl: -o")
 	if err != nil {
 		return err
 	}

@@ -90,7 +90,7 @@ func runDemo(cmd *cobra.Command, e *env, o *demoOptions) error {
 	head := &headWriter{lines: 5}
 	out := io.Writer(head)
 	if o.output != "" {
-		w, closeOut, err := e.output(o.output)
+		w, closeOut, err := e.output(o.output, "demo: -o")
 		if err != nil {
 			return err
 		}

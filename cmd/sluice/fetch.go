@@ -150,7 +150,7 @@ func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error 
 // for appending, after reading back the records it holds.
 func (o *fetchOptions) openOutput(e *env) (io.Writer, func() error, error) {
 	if !o.resume {
-		return e.output(o.out.output)
+		return e.output(o.out.output, "fetch: -o")
 	}
 	if o.out.output == "" || o.out.output == "-" {
 		return nil, nil, usageErrorf("fetch: --resume needs -o FILE: it reads back the records written there")

@@ -16,9 +16,11 @@ import (
 // reportFiles holds the -o/--json and --html outputs of merge and watch.
 type reportFiles struct {
 	jsonFile, htmlFile string
+	jsonFlag           string // -o (merge) or --json (watch), for errors
 }
 
 func (r *reportFiles) addFlags(cmd *cobra.Command, jsonName, jsonShort string) {
+	r.jsonFlag = cmd.Name() + ": --" + jsonName
 	cmd.Flags().StringVarP(&r.jsonFile, jsonName, jsonShort, "", "write the merged JSON report to this file; - for standard output")
 	cmd.Flags().StringVar(&r.htmlFile, "html", "", "write the merged self-contained HTML report to this file; - for standard output")
 }
@@ -35,13 +37,13 @@ func (r *reportFiles) write(e *env, rep *load.Report) error {
 	}
 	errs := []error{rep.WriteText(text)}
 	for _, f := range []struct {
-		name  string
-		write func(io.Writer) error
-	}{{r.jsonFile, rep.WriteJSON}, {r.htmlFile, rep.WriteHTML}} {
+		name, flag string
+		write      func(io.Writer) error
+	}{{r.jsonFile, r.jsonFlag, rep.WriteJSON}, {r.htmlFile, "load: --html", rep.WriteHTML}} {
 		if f.name == "" {
 			continue
 		}
-		w, closeFn, err := e.output(f.name)
+		w, closeFn, err := e.output(f.name, f.flag)
 		if err != nil {
 			return err
 		}

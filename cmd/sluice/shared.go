@@ -76,14 +76,15 @@ func (e *env) onAbort(fn func()) (stop func()) {
 
 // output returns where records named by name go: standard output for ""
 // or "-", else the file, created now so that a bad path fails before the
-// run. close closes the file (not standard output).
-func (e *env) output(name string) (w io.Writer, close func() error, err error) {
+// run. close closes the file (not standard output). flag names the command
+// and flag in the error ("fetch: -o").
+func (e *env) output(name, flag string) (w io.Writer, close func() error, err error) {
 	if name == "" || name == "-" {
 		return e.stdout, func() error { return nil }, nil
 	}
 	f, err := os.Create(name)
 	if err != nil {
-		return nil, nil, usageErrorf("%v", err)
+		return nil, nil, usageErrorf("%s: %v", flag, err)
 	}
 	return f, f.Close, nil
 }
