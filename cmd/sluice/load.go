@@ -273,8 +273,12 @@ func (o *loadOptions) loadTargets(e *env, args []string) ([]load.Target, error) 
 		h.Set("User-Agent", o.userAgent)
 	}
 	if o.targets != "" {
-		if len(args) > 0 {
+		switch {
+		case len(args) > 0:
 			return nil, usageErrorf("load: give a URL or --targets, not both")
+		case o.body != "" || !strings.EqualFold(o.method, "GET"):
+			// They would be dropped: each target has its own.
+			return nil, usageErrorf("load: --body and --method go with a URL; with --targets, each target gives its method and @bodyfile")
 		}
 		return o.readTargets(e, h)
 	}

@@ -32,12 +32,18 @@ func TestLoadUsageErrors(t *testing.T) {
 	if err := os.WriteFile(badTargets, []byte("GET http://127.0.0.1/\nno header here\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	goodTargets := filepath.Join(dir, "good.txt")
+	if err := os.WriteFile(goodTargets, []byte("GET http://127.0.0.1/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
 		want string
 	}{
 		{"no url", []string{"load"}, "no URL given"},
+		{"body with targets", []string{"load", "-n", "1", "--targets", goodTargets, "--body", "x"}, "--body and --method go with a URL"},
+		{"method with targets", []string{"load", "-n", "1", "--targets", goodTargets, "-m", "POST"}, "--body and --method go with a URL"},
 		{"two urls", []string{"load", "http://127.0.0.1/", "http://127.0.0.1/"}, "one URL expected"},
 		{"bad scheme", []string{"load", "ftp://127.0.0.1/"}, `unsupported scheme "ftp"`},
 		{"no scheme", []string{"load", "127.0.0.1:8080"}, "missing scheme"},
