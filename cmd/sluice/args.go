@@ -62,7 +62,7 @@ func normalizeArgs(root *cobra.Command, args []string) ([]string, error) {
 		if f.NoOptDefVal != "" { // a bool flag takes no separate value
 			if i+1 < len(args) && (args[i+1] == "true" || args[i+1] == "false") {
 				return nil, &usageError{
-					msg: fmt.Sprintf("--%s takes no separate value: write --%s=%s", f.Name, f.Name, args[i+1]),
+					msg: fmt.Sprintf("%s: --%s takes no separate value: write --%s=%s", cmd.Name(), f.Name, f.Name, args[i+1]),
 					cmd: cmd.CommandPath(),
 				}
 			}

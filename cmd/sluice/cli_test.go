@@ -90,7 +90,7 @@ func TestCLIFindings(t *testing.T) {
 				}
 			}},
 		{name: "bool flag with a separate value", args: []string{"crawl", "--robots", "false", u + "/"}, code: 2,
-			stderr: []string{"--robots takes no separate value: write --robots=false", "Run 'sluice crawl --help'"}},
+			stderr: []string{"sluice: crawl: --robots takes no separate value: write --robots=false", "Run 'sluice crawl --help'"}},
 		{name: "double dash ends the flags", args: []string{"fetch", "-q", "--", "-q"}, code: 1,
 			stdout: []string{`"url":"-q"`, `missing scheme`}},
 		{name: "single-dash long flag as before", args: []string{"fetch", "-q", "-per-host", "2", "-timeout=5s", u + "/0"}, code: 0},
