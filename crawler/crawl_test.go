@@ -321,6 +321,29 @@ func TestCrawlRedirects(t *testing.T) {
 	}
 }
 
+// TestCrawlRedirectOutOfScope checks that a redirect to a host out of
+// scope is counted in Stats.OutOfScope, as such a link is: a seed that
+// redirected off its host ended the crawl with nothing counted anywhere.
+func TestCrawlRedirectOutOfScope(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "other") }))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusMovedPermanently)
+	}))
+	defer srv.Close()
+	c := &Crawler{IgnoreRobots: true}
+	pages, err := crawlAll(t, c, srv.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := pages[srv.URL+"/"]; len(pages) != 1 || p == nil || len(p.Links) != 1 || p.Links[0] != other.URL+"/" {
+		t.Fatalf("pages %v; want the seed's 301 alone, linking to %s/", pages, other.URL)
+	}
+	if st := c.Stats(); st.OutOfScope != 1 {
+		t.Errorf("OutOfScope %d, want 1", st.OutOfScope)
+	}
+}
+
 func TestCrawlVisitErrors(t *testing.T) {
 	site := crawltest.NewSite(300, 5)
 	srv := httptest.NewServer(site)

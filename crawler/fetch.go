@@ -150,6 +150,8 @@ func (p *pipeline) redirect(w *pageWork, loc string) {
 		w.state = Failed
 	case p.inScope(u):
 		w.follow, w.redir = page.Links, true
+	default:
+		p.c.update(func(st *Stats) { st.OutOfScope++ })
 	}
 }
 
