@@ -157,9 +157,9 @@ func (o *crawlOptions) check() error {
 	if err := errors.Join(h.check("crawl"),
 		checkNotNegative("crawl", "depth", c.MaxDepth),
 		checkNotNegative("crawl", "max-pages", c.MaxPages),
-		checkNotNegative("crawl", "max-links", c.MaxLinks),
+		checkAtLeast1("crawl", "max-links", c.MaxLinks), // the crawler takes 0 as its default, 10,000
 		checkAtMost("crawl", "max-links", c.MaxLinks, maxLinksFlag),
-		checkNotNegative("crawl", "grace", c.Grace.Seconds()), o.keep.check("crawl")); err != nil {
+		checkNotNegative("crawl", "grace", c.Grace), o.keep.check("crawl")); err != nil {
 		return err
 	}
 	if o.redis.on() != (o.crawl != "") {
@@ -174,7 +174,10 @@ func (o *crawlOptions) check() error {
 	if o.lease < time.Second {
 		return usageErrorf("crawl: --lease-ttl must be at least 1s, got %v", o.lease)
 	}
-	if c.Jitter < 0 || c.Jitter > 1 {
+	if c.MaxQueue < -1 {
+		return usageErrorf("crawl: --max-queue must be -1 (no cap) or more, got %d", c.MaxQueue)
+	}
+	if !(c.Jitter >= 0 && c.Jitter <= 1) { // NaN too
 		return usageErrorf("crawl: --jitter must be between 0 and 1, got %v", c.Jitter)
 	}
 	c.Scope, c.IgnoreRobots = scope, !o.robots

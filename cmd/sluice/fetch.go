@@ -89,7 +89,7 @@ fetched twice, never lost. A worker exits when the queue is drained, or with
 }
 
 func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error {
-	if err := errors.Join(o.http.check("fetch"), checkNotNegative("fetch", "grace", o.grace.Seconds()), o.keep.check("fetch")); err != nil {
+	if err := errors.Join(o.http.check("fetch"), checkNotNegative("fetch", "grace", o.grace), o.keep.check("fetch")); err != nil {
 		return err
 	}
 	client, err := o.http.client("fetch")

@@ -207,7 +207,7 @@ func checkAtMost(cmd, flag string, v, limit int) error {
 
 // checkNotNegative is the one message for a flag below 0; for a float it
 // also refuses NaN and infinity, which no rate or duration means.
-func checkNotNegative[N int | int64 | float64](cmd, flag string, v N) error {
+func checkNotNegative[N int | int64 | float64 | time.Duration](cmd, flag string, v N) error {
 	if f := float64(v); f != f || math.IsInf(f, 0) {
 		return usageErrorf("%s: --%s must be a number, got %v", cmd, flag, v)
 	}
