@@ -3,12 +3,14 @@
 package load
 
 import (
-	"github.com/sluicehq/sluice/internal/failure"
 	"net/http"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 // Metrics exposes the progress of runs to Prometheus while they last:
@@ -84,9 +86,9 @@ type runMetrics struct {
 func newRunMetrics(m *Metrics, targets []Target) *runMetrics {
 	rm := &runMetrics{m: m}
 	for _, t := range targets {
-		label := t.URL
+		label := sluice.RedactURL(t.URL) // a password is no label
 		if mt := method(t); mt != "GET" {
-			label = mt + " " + t.URL
+			label = mt + " " + label
 		}
 		rm.labels = append(rm.labels, label)
 		rm.latency = append(rm.latency, m.latency.WithLabelValues(label))

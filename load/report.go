@@ -15,6 +15,7 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/internal/failure"
 	"github.com/sluicehq/sluice/internal/humanize"
 )
@@ -146,7 +147,7 @@ func (p *phase) report(cfg *Config) *Report {
 		Schema:       SchemaVersion,
 		Start:        p.start.UTC(),
 		Model:        "closed",
-		URL:          cfg.Targets[0].URL,
+		URL:          sluice.RedactURL(cfg.Targets[0].URL),
 		Connections:  cfg.maxInFlight(),
 		Duration:     math.Round(p.elapsed.Seconds()*1000) / 1000,
 		Requests:     r.requests,
@@ -216,7 +217,7 @@ func (r *recorder) targetSummaries(targets []Target) []TargetSummary {
 	var out []TargetSummary
 	for i, ts := range r.targets {
 		t := targets[i]
-		s := TargetSummary{Method: method(t), URL: t.URL, Requests: ts.requests, Success: ts.ok, Failed: ts.errors}
+		s := TargetSummary{Method: method(t), URL: sluice.RedactURL(t.URL), Requests: ts.requests, Success: ts.ok, Failed: ts.errors}
 		if ts.resp.TotalCount() > 0 {
 			s.P50, s.P99, s.Max = ms(quantile(ts.resp, 50)), ms(quantile(ts.resp, 99)), ms(ts.resp.Max())
 			s.Hist = encodeHist(ts.resp)

@@ -478,3 +478,29 @@ func TestOpenWorkerDropsAfterPlanEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestReportRedactsPassword checks that a password in a target's URL is
+// shown as xxxxx in every form of the report, as in sluice's records: the
+// JSON and HTML reports, which are made to be shared, carried it.
+func TestReportRedactsPassword(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(okHandler))
+	defer srv.Close()
+	u := strings.Replace(srv.URL, "://", "://user:s3cret@", 1) + "/x"
+	rep := mustRun(t, Config{Targets: []Target{{URL: u}, {URL: u + "y", Method: "POST"}}, MaxInFlight: 1, Requests: 4})
+	var all strings.Builder
+	for _, w := range []func(io.Writer) error{rep.WriteText, rep.WriteJSON, rep.WriteHTML} {
+		if err := w(&all); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if strings.Contains(all.String(), "s3cret") || !strings.Contains(rep.URL, "user:xxxxx@") {
+		t.Errorf("report URL %q; the password shows in the reports: %v", rep.URL, strings.Contains(all.String(), "s3cret"))
+	}
+	m := NewMetrics()
+	newRunMetrics(m, []Target{{URL: u}})
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if strings.Contains(rec.Body.String(), "s3cret") {
+		t.Errorf("a metrics label holds the password:\n%s", rec.Body.String())
+	}
+}
