@@ -146,6 +146,12 @@ func TestFetchErrorRedactsPassword(t *testing.T) {
 		"http://u@h/x":     "http://u@h/x",
 		"http://h/x?a=b@c": "http://h/x?a=b@c",
 		"not a url %":      "not a url %",
+		// url.Parse refuses these; their passwords go all the same.
+		"http://u:p@127.0.0.1:99999/": "http://u:xxxxx@127.0.0.1:99999/",
+		"http://u:p@[::1/x":           "http://u:xxxxx@[::1/x",
+		"http://u:p@q@h:99999/x?a@b":  "http://u:xxxxx@h:99999/x?a@b",
+		"http://u@h:99999/":           "http://u@h:99999/",
+		"ftp://h:99999/a@b":           "ftp://h:99999/a@b",
 	} {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)

@@ -78,18 +78,43 @@ func Origin(u *url.URL) string {
 }
 
 // RedactURL returns raw with the password of its user information, if
-// any, replaced by "xxxxx", for records and messages. A string that does
-// not parse as a URL is returned as is.
+// any, replaced by "xxxxx", for records and messages. In a string that
+// does not parse as a URL, the password of a SCHEME://USER:PASSWORD@ at its
+// start is replaced all the same; other strings are returned as they are.
 func RedactURL(raw string) string {
 	if !strings.Contains(raw, "@") {
 		return raw
 	}
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+	if err != nil {
+		return redactUnparsed(raw)
+	}
+	if u.User == nil {
 		return raw
 	}
 	if _, ok := u.User.Password(); !ok {
 		return raw
 	}
 	return u.Redacted()
+}
+
+// redactUnparsed replaces the password in the authority of raw, a URL
+// that url.Parse refused (a bad port, a broken IPv6 literal), so that a
+// message about it does not show it.
+func redactUnparsed(raw string) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return raw
+	}
+	rest := raw[i+3:]
+	auth := rest
+	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+		auth = rest[:end]
+	}
+	at := strings.LastIndex(auth, "@")
+	colon := strings.Index(auth[:max(at, 0)], ":")
+	if at < 0 || colon < 0 {
+		return raw
+	}
+	return raw[:i+3] + auth[:colon+1] + "xxxxx" + rest[at:]
 }

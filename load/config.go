@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/internal/buildinfo"
 )
 
@@ -269,17 +270,17 @@ func validateTarget(t Target) error {
 	}
 	u, err := url.Parse(t.URL)
 	if err != nil {
-		return fmt.Errorf("load: bad URL %q: %w", t.URL, err)
+		return fmt.Errorf("load: bad URL %q: %w", sluice.RedactURL(t.URL), err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("load: bad URL %q: scheme must be http or https", t.URL)
+		return fmt.Errorf("load: bad URL %q: scheme must be http or https", sluice.RedactURL(t.URL))
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("load: bad URL %q: no host", t.URL)
+		return fmt.Errorf("load: bad URL %q: no host", sluice.RedactURL(t.URL))
 	}
 	if p := u.Port(); p != "" {
 		if _, err := strconv.ParseUint(p, 10, 16); err != nil {
-			return fmt.Errorf("load: bad URL %q: port %s out of range (0 to 65535)", t.URL, p)
+			return fmt.Errorf("load: bad URL %q: port %s out of range (0 to 65535)", sluice.RedactURL(t.URL), p)
 		}
 	}
 	for k, vs := range t.Header {

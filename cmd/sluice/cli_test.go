@@ -158,6 +158,16 @@ func TestCLIFindings(t *testing.T) {
 			stdout: []string{`bad URL \"http://127.0.0.1:99999/\": port 99999 out of range (0 to 65535)`, `"error_kind":"bad-url"`}},
 		{name: "port out of range in load", args: []string{"load", "http://127.0.0.1:99999/"}, code: 2,
 			stderr: []string{`bad URL "http://127.0.0.1:99999/": port 99999 out of range (0 to 65535)`}},
+		{name: "password in a bad URL", args: []string{"fetch", "ftp://u:s3cret@x/", "http://u:s3cret@h:99999/", "http://u:s3cret@[::1/"}, code: 1,
+			stdout: []string{`bad URL \"ftp://u:xxxxx@x/\"`, `bad URL \"http://u:xxxxx@h:99999/\"`, `bad URL \"http://u:xxxxx@[::1/\"`}, noStdout: []string{"s3cret"}},
+		{name: "password in a bad seed", args: []string{"crawl", "ftp://u:s3cret@x/"}, code: 1,
+			stdout: []string{`"url":"ftp://u:xxxxx@x/"`}, noStdout: []string{"s3cret"}},
+		{name: "password in a bad load URL", args: []string{"load", "ftp://u:s3cret@x/"}, code: 2,
+			stderr: []string{`bad URL "ftp://u:xxxxx@x/"`}, check: func(t *testing.T, _, errOut string) {
+				if strings.Contains(errOut, "s3cret") {
+					t.Errorf("stderr shows the password: %s", errOut)
+				}
+			}},
 		{name: "bad value in fetch", args: []string{"fetch", "-c", "x"}, code: 2, stderr: []string{`fetch: bad value "x" for --concurrency: want a whole number`}},
 		{name: "bad value in crawl", args: []string{"crawl", "-c", "x"}, code: 2, stderr: []string{`crawl: bad value "x" for --concurrency: want a whole number`}},
 		{name: "bad value in load", args: []string{"load", "-c", "x"}, code: 2, stderr: []string{`load: bad value "x" for --concurrency: want a whole number`}},

@@ -126,10 +126,11 @@ func (o *crawlOptions) checkSeeds(ctx context.Context, seeds []string, records c
 	var good []string
 	for _, s := range seeds {
 		if err := checkURL(s); err != nil {
-			if o.durable != nil && o.durable.seedRecorded(ctx, s) {
+			shown := sluice.RedactURL(s) // the record's URL, and its key in a state dir
+			if o.durable != nil && o.durable.seedRecorded(ctx, shown) {
 				continue // recorded by the run this one resumes
 			}
-			records <- &crawlRecord{URL: s, Error: err.Error(), ErrorKind: errKind(err), err: err}
+			records <- &crawlRecord{URL: shown, Error: err.Error(), ErrorKind: errKind(err), err: err}
 			continue
 		}
 		good = append(good, s)

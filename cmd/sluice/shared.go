@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/internal/failure"
 )
 
@@ -107,8 +108,9 @@ var errBadURL = failure.New(failure.BadURL, "bad URL")
 // checkURL returns nil for an absolute http or https URL with a host, and
 // otherwise the one message fetch, crawl and load give for that mistake.
 func checkURL(raw string) error {
+	shown := sluice.RedactURL(raw) // a message shows no password
 	if !strings.Contains(raw, "://") {
-		return fmt.Errorf("%w %q: missing scheme (want http:// or https://)", errBadURL, raw)
+		return fmt.Errorf("%w %q: missing scheme (want http:// or https://)", errBadURL, shown)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -116,19 +118,19 @@ func checkURL(raw string) error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("%w %q: %v", errBadURL, raw, err)
+		return fmt.Errorf("%w %q: %v", errBadURL, shown, err)
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("%w %q: unsupported scheme %q (want http or https)", errBadURL, raw, u.Scheme)
+		return fmt.Errorf("%w %q: unsupported scheme %q (want http or https)", errBadURL, shown, u.Scheme)
 	case u.Host == "":
-		return fmt.Errorf("%w %q: missing host", errBadURL, raw)
+		return fmt.Errorf("%w %q: missing host", errBadURL, shown)
 	}
 	// A port url.Parse takes but no dial can use fails here, not as a
 	// connect error retried three times.
 	if p := u.Port(); p != "" {
 		if _, err := strconv.ParseUint(p, 10, 16); err != nil {
-			return fmt.Errorf("%w %q: port %s out of range (0 to 65535)", errBadURL, raw, p)
+			return fmt.Errorf("%w %q: port %s out of range (0 to 65535)", errBadURL, shown, p)
 		}
 	}
 	return nil
