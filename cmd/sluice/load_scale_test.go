@@ -35,7 +35,7 @@ func TestLoadScaleUsageErrors(t *testing.T) {
 		{"redis without run", []string{"load", "--redis", "redis://127.0.0.1:1/0", u}, "needs --run NAME and --workers N"},
 		{"bad redis url", []string{"load", "--redis", "http://x", "--run", "x", "--workers", "2", u}, "--redis:"},
 		{"bad metrics addr", []string{"load", "--metrics", "nohost:port:x", "-n", "1", u}, "--metrics:"},
-		{"merge nothing", []string{"load", "merge"}, "requires at least 1 arg"},
+		{"merge nothing", []string{"load", "merge"}, "merge: want at least 1 argument(s), got 0"},
 		{"merge missing file", []string{"load", "merge", "/nonexistent.json"}, "no such file"},
 		{"watch without run", []string{"load", "watch", "--redis", "redis://127.0.0.1:1/0"}, "are required"},
 	} {
