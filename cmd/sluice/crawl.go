@@ -59,9 +59,10 @@ seeds, scope flags or -o is refused (exit 2), naming each difference, unless
 --accept-changes is given; a DIR in use by another crawl, of another format,
 corrupt, or on a full disk is an error (exit 1), never a fresh start. Once
 the crawl has ended, --recrawl fetches its URLs again with If-None-Match /
-If-Modified-Since and appends their records: a 304 is recorded as
-"unchanged":true, and the summary counts unchanged, changed, new and gone
-pages.
+If-Modified-Since and appends their records: a 304, or an answer the same
+as the last pass's (status and body, or a redirect's Location: for a server
+that sends no validators), is recorded as "unchanged":true, and the summary
+counts unchanged, changed, new and gone pages.
 
 With --redis and --crawl, every process given the same Redis and crawl name
 works on one crawl, on one machine or many: one seen-set, one queue per host,
