@@ -252,7 +252,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Interrupted {
 		status = " (interrupted: partial results)"
 	}
-	fmt.Fprintf(&b, "%s model, %d connections, %.2fs%s\n", r.Model, r.Connections, r.Duration, status)
+	conns := "connections"
+	if r.Connections == 1 {
+		conns = "connection"
+	}
+	fmt.Fprintf(&b, "%s model, %d %s, %.2fs%s\n", r.Model, r.Connections, conns, r.Duration, status)
 	r.writeWorkers(&b)
 	fmt.Fprintf(&b, "  requests   %d (%d ok, %d failed)", r.Requests, r.Success, r.Failed)
 	if r.Dropped > 0 {

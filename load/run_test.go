@@ -504,3 +504,17 @@ func TestReportRedactsPassword(t *testing.T) {
 		t.Errorf("a metrics label holds the password:\n%s", rec.Body.String())
 	}
 }
+
+// TestReportOneConnection checks the text report's head line in the
+// singular: it said "1 connections".
+func TestReportOneConnection(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(okHandler))
+	defer srv.Close()
+	for n, want := range map[int]string{1: "closed model, 1 connection, ", 2: "closed model, 2 connections, "} {
+		rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL}}, MaxInFlight: n, Requests: 2})
+		var b strings.Builder
+		if err := rep.WriteText(&b); err != nil || !strings.HasPrefix(b.String(), want) {
+			t.Errorf("-c %d: report begins %q, want %q (%v)", n, strings.SplitN(b.String(), "\n", 2)[0], want, err)
+		}
+	}
+}
