@@ -28,6 +28,12 @@ func (f *Fetcher) attempt(ctx context.Context, req *http.Request, raw string) (*
 	// a new map where the Fetcher adds headers to it.
 	req = req.WithContext(httptrace.WithClientTrace(ctx, tt.trace()))
 	req.Header = f.withDefaults(req.Header)
+	if h := req.Header.Get("Host"); h != "" && (req.Host == "" || req.Host == req.URL.Host) {
+		// net/http sends req.Host and drops a Host header; one given as a
+		// header (Header, curl's -H 'Host: x') names the virtual host,
+		// unless the caller set req.Host itself.
+		req.Host = h
+	}
 	if req.Body != nil && req.GetBody != nil {
 		body, err := req.GetBody()
 		if err != nil {

@@ -376,3 +376,24 @@ func TestRedirectToBadURL(t *testing.T) {
 		}
 	}
 }
+
+// TestHostHeader checks that a Host given as a header, the Fetcher's or the
+// request's, is the Host sent, as curl -H 'Host: x' and sluice load do:
+// net/http dropped it and sent the URL's host.
+func TestHostHeader(t *testing.T) {
+	hosts := make(chan string, 4)
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { hosts <- r.Host })
+	f := &Fetcher{Header: http.Header{"Host": {"vhost.test"}}}
+	defer f.Close()
+	if _, err := f.Fetch(context.Background(), srv.URL+"/"); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
+	req.Header.Set("Host", "other.test")
+	if _, err := f.Do(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := <-hosts, <-hosts; a != "vhost.test" || b != "other.test" {
+		t.Errorf("hosts sent %q and %q, want vhost.test and other.test", a, b)
+	}
+}
