@@ -95,7 +95,7 @@ type Fetcher struct {
 	// request already has. It goes to the request's own origin (scheme,
 	// host and port): on a redirect to another origin it is removed, with
 	// Authorization, Cookie and Proxy-Authorization, unless HeaderAnyHost
-	// is set.
+	// is set. A Host in it (or in a request's header) is the Host sent.
 	Header http.Header
 	// HeaderAnyHost keeps Header, Authorization and Cookie on redirects to
 	// other origins. Ignored when Client is set.

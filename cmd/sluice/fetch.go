@@ -44,7 +44,8 @@ duration_ms runs from the start of the first attempt to the end of the last,
 retries and their backoff included.
 
 URLs come from the arguments, from -i files, or from standard input when
-neither is given. Blank lines and lines starting with # are skipped. A URL
+neither is given. Blank lines and lines starting with # in the input are
+skipped; an argument always gets its record. A URL
 that cannot be fetched (a bad URL, a network error, a timeout) gets a record
 with its error; an HTTP status of 400 and above is a response, not an error.
 On Ctrl+C or SIGTERM intake stops, requests already started get --grace to
