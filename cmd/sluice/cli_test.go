@@ -131,6 +131,7 @@ func TestCLIFindings(t *testing.T) {
 		{name: "unknown command", args: []string{"fecth"}, code: 2, stderr: []string{`unknown command "fecth"`, "fetch"}},
 		{name: "unknown queue subcommand", args: []string{"queue", "stat"}, code: 2,
 			stderr: []string{`unknown command "stat" for "sluice queue"`, "Did you mean this?\n\tstats"}},
+		{name: "misspelt queue subcommand", args: []string{"queue", "psuh"}, code: 2, stderr: []string{`unknown command "psuh" for "sluice queue"`, "Did you mean this?\n\tpush"}},
 		{name: "no queue subcommand", args: []string{"queue"}, code: 2, stderr: []string{"queue: no subcommand given", "Available Commands"}},
 		{name: "load merge without reports", args: []string{"load", "merge"}, code: 2,
 			stderr: []string{"merge: want at least 1 argument(s), got 0", "Run 'sluice load merge --help' for usage."}},

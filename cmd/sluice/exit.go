@@ -125,11 +125,20 @@ func groupRunE(e *env) func(*cobra.Command, []string) error {
 			return usageErrorf("%s: no subcommand given", cmd.Name())
 		}
 		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
-		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		if s := suggest(cmd, args[0]); len(s) > 0 {
 			msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t") + "\n"
 		}
 		return &usageError{msg: msg, cmd: cmd.CommandPath()}
 	}
+}
+
+// suggest returns the subcommands of cmd that typed may be a misspelling
+// of, as cobra suggests at the top level (within two edits, or a prefix).
+func suggest(cmd *cobra.Command, typed string) []string {
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's own default, set only for the root
+	}
+	return cmd.SuggestionsFor(typed)
 }
 
 // failOn is the --fail-on rule: which record errors make the exit code 1.

@@ -100,6 +100,14 @@ func runLoad(cmd *cobra.Command, e *env, o *loadOptions, args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(args) == 1 && !strings.Contains(args[0], "://") {
+		// load takes a URL where its subcommands go: a mistyped one
+		// would otherwise be only a bad URL.
+		if s := suggest(cmd, args[0]); len(s) > 0 {
+			return &usageError{msg: fmt.Sprintf("load: unknown command %q for %q (did you mean %s?); a URL starts with http:// or https://",
+				args[0], cmd.CommandPath(), strings.Join(s, " or ")), cmd: cmd.CommandPath()}
+		}
+	}
 	targets, err := o.loadTargets(e, args)
 	if err != nil {
 		return err

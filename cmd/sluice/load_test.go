@@ -42,6 +42,7 @@ func TestLoadUsageErrors(t *testing.T) {
 		want string
 	}{
 		{"no url", []string{"load"}, "no URL given"},
+		{"mistyped subcommand", []string{"load", "mrege"}, `unknown command "mrege" for "sluice load" (did you mean merge?)`},
 		{"body with targets", []string{"load", "-n", "1", "--targets", goodTargets, "--body", "x"}, "--body and --method go with a URL"},
 		{"method with targets", []string{"load", "-n", "1", "--targets", goodTargets, "-m", "POST"}, "--body and --method go with a URL"},
 		{"two urls", []string{"load", "http://127.0.0.1/", "http://127.0.0.1/"}, "one URL expected"},
