@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 const (
@@ -201,7 +202,7 @@ func (p *pipeline) getRobots(ctx context.Context, url string) robotsRecord {
 	resp, err := p.fetchFollowing(ctx, url)
 	if err != nil {
 		p.c.update(func(st *Stats) { st.RobotsUnanswered++ })
-		return robotsRecord{note: "robots.txt unreachable: " + errKind(err)}
+		return robotsRecord{note: "robots.txt unreachable: " + errKind(err), final: !failure.Retryable(err)}
 	}
 	rec := robotsRecord{status: resp.StatusCode, fetched: time.Now()}
 	if resp.StatusCode < 300 {
@@ -215,7 +216,7 @@ func (p *pipeline) robotsResult(j *job, rec robotsRecord) *result {
 	r := &result{j: j, robotsAge: max(time.Since(rec.fetched), 0)}
 	switch {
 	case rec.note != "":
-		r.robots, r.note = disallowRobots(), rec.note
+		r.robots, r.note, r.final = disallowRobots(), rec.note, rec.final
 	case rec.status >= 300 && rec.status < 400:
 		// More than five redirects: unavailable, as a 4xx.
 		r.robots = allowRobots()

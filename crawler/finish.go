@@ -44,10 +44,12 @@ func (s *scheduler) free(h *host, now time.Time) {
 }
 
 // finishRobots keeps the rules of a robots.txt, or asks for it again after
-// a backoff when it was unreachable and retries remain.
+// a backoff when it was unreachable for a transient cause (the failure
+// policy of pages: not a blocked address or a TLS failure) and retries
+// remain.
 func (s *scheduler) finishRobots(h *host, r *result, now time.Time) {
 	h.robotsBusy = false
-	if r.note != "" && h.robotsFails < s.cfg.retries && !s.stopping {
+	if r.note != "" && !r.final && h.robotsFails < s.cfg.retries && !s.stopping {
 		// Unreachable: the host's URLs wait while robots.txt is asked
 		// for again after a backoff, Retries times.
 		h.robotsFails++

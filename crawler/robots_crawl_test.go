@@ -230,3 +230,22 @@ func TestRobotsUnanswered(t *testing.T) {
 		t.Fatalf("robots.txt fetched %d, unanswered %d: want every fetch unanswered", st.RobotsFetched, st.RobotsUnanswered)
 	}
 }
+
+// TestRobotsBlockedNotRetried crawls a loopback host with DenyPrivate: its
+// robots.txt is refused at dial time, which no retry mends, so it is asked
+// for once, as a page would be, not Retries+1 times.
+func TestRobotsBlockedNotRetried(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	c := &Crawler{Retries: 2, DenyPrivate: true}
+	pages, err := crawlAll(t, c, srv.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := pages[srv.URL+"/"]; p == nil || !errors.Is(p.Err, ErrRobotsUnreachable) || !strings.Contains(p.Err.Error(), "blocked") {
+		t.Fatalf("seed page %+v, want denied as robots.txt unreachable: blocked", p)
+	}
+	if st := c.Stats(); st.RobotsFetched != 1 {
+		t.Errorf("robots.txt fetched %d times, want 1", st.RobotsFetched)
+	}
+}

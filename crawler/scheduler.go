@@ -92,6 +92,7 @@ type result struct {
 	robots    *robotsRules
 	robotsAge time.Duration // how long ago robots was fetched
 	note      string        // robots.txt unreachable: why
+	final     bool          // and not worth asking again at once
 	sitemaps  []string      // sitemap URLs found in a robots.txt or sitemap index
 	locs      []string      // page URLs found in a sitemap
 	stop      error         // visit asked to stop

@@ -18,6 +18,7 @@ type robotsRecord struct {
 	status  int
 	body    []byte
 	note    string // unreachable: why; status and body unset
+	final   bool   // unreachable for a cause no retry mends (a blocked address, TLS)
 	fetched time.Time
 }
 
