@@ -196,6 +196,10 @@ func TestCLIFindings(t *testing.T) {
 			stdout: []string{"requests   3 (3 ok"}},
 		{name: "load --json - and --html -", args: []string{"load", "--json", "-", "--html", "-", u}, code: 2, stderr: []string{"only one of --json and --html"}},
 		{name: "output to a missing directory", args: []string{"fetch", "-o", filepath.Join(dir, "no", "x"), u}, code: 2, stderr: []string{"sluice: fetch: -o: open ", "no such file"}},
+		{name: "fetch input a directory", args: []string{"fetch", "-i", dir}, code: 2, stderr: []string{"sluice: fetch: -i: " + dir + " is a directory"}},
+		{name: "crawl input a directory", args: []string{"crawl", "-i", dir}, code: 2, stderr: []string{"sluice: crawl: -i: " + dir + " is a directory"}},
+		{name: "queue push input missing", args: []string{"queue", "push", "--redis", "redis://127.0.0.1:1/0", "--queue", "q", "-i", filepath.Join(dir, "none")}, code: 2,
+			stderr: []string{"sluice: queue push: -i: stat "}},
 		{name: "crawl output to a missing directory", args: []string{"crawl", "-o", filepath.Join(dir, "no", "x"), u}, code: 2, stderr: []string{"sluice: crawl: -o: open ", "no such file"}},
 
 		// 7. Counts and pluralisation.

@@ -94,7 +94,7 @@ func (o *crawlOptions) run(cmd *cobra.Command, e *env, args []string) error {
 	if err := o.check(); err != nil {
 		return err
 	}
-	seeds, err := readSeeds(cmd.Context(), args, o.inputs, e.stdin)
+	seeds, err := readSeeds(cmd.Context(), "crawl", args, o.inputs, e.stdin)
 	if err != nil {
 		return err
 	}

@@ -112,8 +112,8 @@ func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error 
 		if name == "-" {
 			continue
 		}
-		if _, err := os.Stat(name); err != nil {
-			return usageErrorf("fetch: -i: %v", err)
+		if err := checkInput("fetch", name); err != nil {
+			return err
 		}
 	}
 	if err := checkNotInput(o.out.output, o.inputs); err != nil {

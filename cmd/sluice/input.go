@@ -188,9 +188,10 @@ func scanLines(ctx context.Context, r io.Reader, follow bool, emit func(string, 
 	}
 }
 
-// readSeeds returns the seed URLs of a crawl: the arguments, then the
-// non-blank, non-comment lines of each file (- for standard input).
-func readSeeds(ctx context.Context, args, files []string, stdin io.Reader) ([]string, error) {
+// readSeeds returns the seed URLs of a crawl (or the URLs queue push
+// pushes): the arguments, then the non-blank, non-comment lines of each
+// file (- for standard input). cmd names the command in errors.
+func readSeeds(ctx context.Context, cmd string, args, files []string, stdin io.Reader) ([]string, error) {
 	seeds := append([]string(nil), args...)
 	var lineErr error
 	emit := func(s string, err error) bool {
@@ -206,19 +207,35 @@ func readSeeds(ctx context.Context, args, files []string, stdin io.Reader) ([]st
 	for _, name := range files {
 		r := stdin
 		if name != "-" {
+			if err := checkInput(cmd, name); err != nil {
+				return nil, err
+			}
 			f, err := os.Open(name)
 			if err != nil {
-				return nil, usageErrorf("crawl: -i: %v", err)
+				return nil, usageErrorf("%s: -i: %v", cmd, err)
 			}
 			defer f.Close()
 			r = f
 		}
 		if err := scanLines(ctx, r, false, emit); err != nil {
-			return nil, fmt.Errorf("crawl: reading %s: %w", name, err)
+			return nil, fmt.Errorf("%s: reading %s: %w", cmd, name, err)
 		}
 		if lineErr != nil {
-			return nil, usageErrorf("crawl: -i %s: %v", name, lineErr)
+			return nil, usageErrorf("%s: -i %s: %v", cmd, name, lineErr)
 		}
 	}
 	return seeds, nil
+}
+
+// checkInput refuses an -i file that is missing or a directory before
+// anything is read or fetched: a usage error, as a bad flag value is.
+func checkInput(cmd, name string) error {
+	fi, err := os.Stat(name)
+	switch {
+	case err != nil:
+		return usageErrorf("%s: -i: %v", cmd, err)
+	case fi.IsDir():
+		return usageErrorf("%s: -i: %s is a directory", cmd, name)
+	}
+	return nil
 }

@@ -59,7 +59,7 @@ skipped. It prints how many it pushed.`,
 			if len(args) == 0 && len(inputs) == 0 {
 				inputs = []string{"-"}
 			}
-			urls, err := readSeeds(cmd.Context(), args, inputs, e.stdin)
+			urls, err := readSeeds(cmd.Context(), "queue push", args, inputs, e.stdin)
 			if err != nil {
 				return err
 			}
