@@ -504,7 +504,7 @@ func (d *durable) write(r *crawlRecord) error {
 	if err := d.enc.Encode(r); err != nil {
 		return err
 	}
-	return d.out.Write(r.URL, d.buf.Bytes())
+	return d.out.Write(r.key, d.buf.Bytes())
 }
 
 // seedRecorded reports whether a bad seed's record is in the file already.
