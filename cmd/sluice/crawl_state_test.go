@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/crawler"
 	"github.com/sluicehq/sluice/crawler/crawltest"
 )
@@ -123,6 +124,66 @@ func TestFetchResume(t *testing.T) {
 	if code, _, errOut := runFetchCLI(ctx, "", "fetch", "--resume", "-i", in); code != 2 || !strings.Contains(errOut, "needs -o FILE") {
 		t.Fatalf("--resume to stdout: exit %d: %s", code, errOut)
 	}
+}
+
+// TestFetchResumeLinesAsRecorded runs fetch --resume again over input
+// lines whose records hold them changed: a URL with a password (redacted),
+// one with bytes that are not UTF-8 (replaced in the JSON), and a line too
+// long (cut, and failed without a fetch). The second run fetches nothing
+// and appends nothing: it had fetched or failed each such line again and
+// appended a second record, at every resume.
+func TestFetchResumeLinesAsRecorded(t *testing.T) {
+	srv := fetchServer(t)
+	ctx := context.Background()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	tests := []struct {
+		name, line string
+	}{
+		{"password", "http://u:secret@" + host + "/ok"},
+		{"not UTF-8", srv.URL + "/ok?q=caf\xe9"},
+		{"too long", srv.URL + "/ok?q=" + strings.Repeat("a", maxLineBytes)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			in, out := filepath.Join(dir, "urls.txt"), filepath.Join(dir, "out.jsonl")
+			if err := os.WriteFile(in, []byte(srv.URL+"/ok\n"+tc.line+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"fetch", "--resume", "--fail-on", "never", "-i", in, "-o", out}
+			if code, _, errOut := runFetchCLI(ctx, "", args...); code != 0 {
+				t.Fatalf("first run: exit %d: %s", code, errOut)
+			}
+			code, _, errOut := runFetchCLI(ctx, "", args...)
+			if code != 0 || !strings.Contains(errOut, "resumed: 2 lines already recorded") {
+				t.Errorf("second run: exit %d: %s", code, errOut)
+			}
+			if n := len(recordsIn(t, out)); n != 2 {
+				t.Errorf("%d records of 2 lines", n)
+			}
+		})
+	}
+}
+
+// FuzzRecordedURL checks that recordedURL gives what a record of the line
+// holds once written and read back, which fetch --resume matches lines by.
+func FuzzRecordedURL(f *testing.F) {
+	for _, s := range []string{"http://a.example/", "http://u:p@a.example/x", "http://a.example/caf\xe9\xff", "\xed\xa0\x80", "http://u@h/\x00<>&"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		b, err := json.Marshal(fetchRecord{URL: sluice.RedactURL(line)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back resumeLine
+		if err := json.Unmarshal(b, &back); err != nil || back.URL == nil {
+			t.Fatalf("%q: %v", b, err)
+		}
+		if got := recordedURL(line); got != *back.URL {
+			t.Errorf("recordedURL(%q) = %q, the record holds %q", line, got, *back.URL)
+		}
+	})
 }
 
 // TestRecordsFileLocked runs fetch --resume, and the resume of a crawl
