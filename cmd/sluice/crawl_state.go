@@ -101,6 +101,19 @@ func (was crawlConfig) diff(now crawlConfig) []string {
 	return d
 }
 
+// asStored returns c as a state dir gives it back: stored as JSON, which
+// replaces each byte that is not UTF-8 (in a seed from a file in another
+// encoding) with U+FFFD. Compared as given, such a seed made the same
+// command again another crawl, refused.
+func (c crawlConfig) asStored() crawlConfig {
+	b, err := json.Marshal(c)
+	var s crawlConfig
+	if err != nil || json.Unmarshal(b, &s) != nil {
+		return c
+	}
+	return s
+}
+
 // setOf returns s sorted, without repeats.
 func setOf(s []string) []string {
 	return slices.Compact(slices.Sorted(slices.Values(s)))
@@ -205,11 +218,12 @@ func (d *durable) setUp(ctx context.Context, o *crawlOptions, cfg crawlConfig, p
 			return fmt.Errorf("crawl: state dir %s: config: %w", o.state.dir, err)
 		}
 		was.Output = recordsName(o.state.dir, was.Output) // stored by its absolute path before
-		if diff := was.diff(cfg); len(diff) > 0 && !o.state.accept {
+		now := cfg.asStored()
+		if diff := was.diff(now); len(diff) > 0 && !o.state.accept {
 			return usageErrorf("crawl: state dir %s was made by another command: %s; run the same command to resume, or pass --accept-changes",
 				o.state.dir, joinComma(diff))
 		}
-		if was.Output != cfg.Output {
+		if was.Output != now.Output {
 			if err := d.checkMoved(o.state.dir, recordsPath(o.state.dir, was.Output), path); err != nil {
 				return err
 			}

@@ -80,6 +80,22 @@ func TestCrawlStateResumeAndRecrawl(t *testing.T) {
 	}
 }
 
+// TestCrawlStateResumeSeedNotUTF8 runs a crawl with --state whose seed
+// holds a byte that is not UTF-8 (a seed file in Latin-1) twice: the same
+// command resumes. The stored seed, replaced by U+FFFD in the config's
+// JSON, differed from the one given, and the second run was refused as
+// another command.
+func TestCrawlStateResumeSeedNotUTF8(t *testing.T) {
+	srv := fetchServer(t)
+	ctx := context.Background()
+	args := []string{"crawl", "--depth", "0", "--state", filepath.Join(t.TempDir(), "state"), srv.URL + "/ok?q=caf\xe9"}
+	for run := 1; run <= 2; run++ {
+		if code, _, errOut := runFetchCLI(ctx, "", args...); code != 0 {
+			t.Fatalf("run %d: exit %d: %s", run, code, errOut)
+		}
+	}
+}
+
 // TestFetchResume runs a fetch again with --resume over an output cut
 // short mid-record: the lines recorded are skipped, the torn record is
 // cut off, and every line ends with one record.
