@@ -153,6 +153,12 @@ func statePath(o *crawlOptions, outputSet bool) (string, error) {
 	case path == "-" || path == "":
 		return "", usageErrorf("crawl: --state needs its records in a file (-o FILE, or DIR/pages.jsonl when -o is not given): the state dir keeps the file's length, which standard output has not")
 	}
+	// Refused before the state dir is made: a first run on /dev/stdout or
+	// a pipe failed to cut it to length once the dir had stored its
+	// config, which then refused any other -o.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return "", usageErrorf("crawl: --state needs its records in a regular file: %s is not one, and the state dir cuts the file to the length it committed when it resumes", path)
+	}
 	return filepath.Abs(path)
 }
 
