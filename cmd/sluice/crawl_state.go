@@ -82,7 +82,7 @@ func (was crawlConfig) diff(now crawlConfig) []string {
 	}
 	addSet := func(name string, a, b []string) {
 		if !slices.Equal(setOf(a), setOf(b)) {
-			d = append(d, fmt.Sprintf("%s %v (now %v)", name, a, b))
+			d = append(d, setChange(name, a, b))
 		}
 	}
 	addSet("seeds", was.Seeds, now.Seeds)
@@ -112,6 +112,41 @@ func (c crawlConfig) asStored() crawlConfig {
 		return c
 	}
 	return s
+}
+
+// setChange names how the set now differs from was: both in full when
+// they are short, or else what was added and what dropped, a few of each
+// by name (a seed list of 5,000 with one seed added had printed both
+// lists, 300 KB, for one URL).
+func setChange(name string, was, now []string) string {
+	a, b := setOf(was), setOf(now)
+	if len(a)+len(b) <= 8 {
+		return fmt.Sprintf("%s %v (now %v)", name, was, now)
+	}
+	return fmt.Sprintf("%s: %d (now %d), %s added, %s dropped", name, len(a), len(b), few(minus(b, a)), few(minus(a, b)))
+}
+
+// minus returns the elements of the sorted set a that the sorted set b
+// has not.
+func minus(a, b []string) []string {
+	var d []string
+	for _, x := range a {
+		if _, found := slices.BinarySearch(b, x); !found {
+			d = append(d, x)
+		}
+	}
+	return d
+}
+
+// few counts s and names its first three.
+func few(s []string) string {
+	switch {
+	case len(s) == 0:
+		return "none"
+	case len(s) > 3:
+		return fmt.Sprintf("%d %v…", len(s), s[:3])
+	}
+	return fmt.Sprintf("%d %v", len(s), s)
 }
 
 // setOf returns s sorted, without repeats.

@@ -459,6 +459,11 @@ func setAbsoluteOutput(t *testing.T, dir string) {
 // crawl; another seed or pattern is not.
 func TestCrawlConfigDiff(t *testing.T) {
 	was := crawlConfig{Seeds: []string{"http://a/", "http://b/"}, Deny: []string{"x", "y"}, Robots: true}
+	var many []string // 10 seeds, and an 11th
+	for c := 'a'; c <= 'k'; c++ {
+		many = append(many, "http://"+string(c)+"/")
+	}
+	wasMany := crawlConfig{Seeds: many[:10], Robots: true}
 	tests := []struct {
 		name string
 		now  crawlConfig
@@ -469,8 +474,14 @@ func TestCrawlConfigDiff(t *testing.T) {
 		{"another seed", crawlConfig{Seeds: []string{"http://a/", "http://c/"}, Deny: []string{"x", "y"}, Robots: true}, "seeds [http://a/ http://b/] (now [http://a/ http://c/])"},
 		{"a seed fewer", crawlConfig{Seeds: []string{"http://a/"}, Deny: []string{"x", "y"}, Robots: true}, "seeds [http://a/ http://b/] (now [http://a/])"},
 		{"another pattern", crawlConfig{Seeds: was.Seeds, Deny: []string{"x"}, Robots: true}, "--deny [x y] (now [x])"},
+		{"many seeds, one added", crawlConfig{Seeds: many, Robots: true}, "seeds: 10 (now 11), 1 [http://k/] added, none dropped"},
+		{"many seeds, some dropped", crawlConfig{Seeds: many[5:10], Robots: true}, "seeds: 10 (now 5), none added, 5 [http://a/ http://b/ http://c/]… dropped"},
 	}
 	for _, tc := range tests {
+		was := was
+		if strings.HasPrefix(tc.name, "many") {
+			was = wasMany // long lists: what changed, by name
+		}
 		if got := strings.Join(was.diff(tc.now), "; "); got != tc.want {
 			t.Errorf("%s: diff %q, want %q", tc.name, got, tc.want)
 		}
