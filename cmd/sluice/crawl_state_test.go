@@ -202,6 +202,38 @@ func FuzzRecordedURL(f *testing.F) {
 	})
 }
 
+// TestFetchResumeThroughLink resumes a fetch whose -o is a symbolic link
+// to the records file, which holds a record a stop cut short: the file the
+// link names loses that record and gains the new ones, and the link stays.
+// The file rewritten without the record had been renamed over the link,
+// and the records file it named kept the old record and none of the new.
+func TestFetchResumeThroughLink(t *testing.T) {
+	srv := fetchServer(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	real, link := filepath.Join(dir, "real.jsonl"), filepath.Join(dir, "link.jsonl")
+	a, b := srv.URL+"/ok?a", srv.URL+"/ok?b"
+	old := `{"url":"` + a + `","status":200}` + "\n" + `{"url":"` + b + `","error":"cancelled","error_kind":"cancelled"}` + "\n"
+	if err := os.WriteFile(real, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runFetchCLI(ctx, a+"\n"+b+"\n", "fetch", "--resume", "-o", link); code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, errOut)
+	}
+	if fi, err := os.Lstat(link); err != nil {
+		t.Fatal(err)
+	} else if fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("-o is no longer a link, but a file of mode %v", fi.Mode())
+	}
+	recs := recordsIn(t, real)
+	if len(recs) != 2 || recs[0].URL != a || recs[1].URL != b || recs[1].ErrorKind != "" {
+		t.Fatalf("records file %+v, want %s as it was and %s fetched", recs, a, b)
+	}
+}
+
 // TestRecordsFileLocked runs fetch --resume, and the resume of a crawl
 // --state, on a records file another run holds: each is refused, naming
 // the file, and leaves it as it was.

@@ -128,10 +128,16 @@ func readRecords(r io.Reader) (done recorded, good int64, cut int, err error) {
 }
 
 // dropCut writes the first good bytes of f, its whole lines, but the
-// records of lines a stop cut short, to a new file renamed over path once
-// synced, and returns that file open for appending. f is closed.
+// records of lines a stop cut short, to a new file renamed over path (the
+// file a symbolic link at path names) once synced, and returns that file
+// open for appending. f is closed.
 func dropCut(f *os.File, path string, good int64) (*os.File, error) {
 	defer f.Close()
+	// Renamed over a link, the new file replaced the link, and the file
+	// it named kept the records dropped and lacked those appended.
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".resume-*")
 	if err != nil {
 		return nil, err
