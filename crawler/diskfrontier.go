@@ -139,6 +139,7 @@ type DiskFrontier struct {
 	// With an Output: finishes kept in memory until a Commit writes them,
 	// in the order they came.
 	deferred bool
+	output   bool // an Output is open on f: see claimOutput
 	finished map[[16]byte]*leased
 	finList  []finishedURL
 	seen     recentSet // URLs seen lately: see seenCache

@@ -54,11 +54,12 @@ type Output struct {
 	file     *os.File
 	commitMu sync.Mutex // one Commit at a time
 
-	mu   sync.Mutex
-	pend []byte // records written since the last commit
-	n    int64  // bytes written, pend included
-	recs []Record
-	err  error
+	mu     sync.Mutex
+	pend   []byte // records written since the last commit
+	n      int64  // bytes written, pend included
+	recs   []Record
+	err    error
+	closed bool // Close has been called
 
 	// Under commitMu: the bytes in the file, and those synced there.
 	written, synced int64
@@ -89,8 +90,21 @@ var ErrOutputLocked = errors.New("crawler: records file is in use by another cra
 // and is refused. The file is locked (flock) until Close: an Output
 // opened on it meanwhile, by two state dirs given the same file, fails
 // with [ErrOutputLocked]. (On a file system without flock it is not
-// locked.)
+// locked.) One Output at a time may be open on f: a second fails until
+// the first is closed.
 func OpenOutput(f *DiskFrontier, path string) (*Output, error) {
+	if err := f.claimOutput(); err != nil {
+		return nil, err
+	}
+	o, err := openOutput(f, path)
+	if err != nil {
+		f.releaseOutput()
+	}
+	return o, err
+}
+
+// openOutput opens the Output of OpenOutput.
+func openOutput(f *DiskFrontier, path string) (*Output, error) {
 	file, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("crawler: output: %w", err)
@@ -357,8 +371,15 @@ func (o *Output) StartCommitter(ctx context.Context) {
 }
 
 // Close ends the committer, commits the records written and closes the
-// file.
+// file. A second Close does nothing.
 func (o *Output) Close(ctx context.Context) error {
+	o.mu.Lock()
+	closed := o.closed
+	o.closed = true
+	o.mu.Unlock()
+	if closed {
+		return nil // the frontier may have another Output now
+	}
 	if o.stop != nil {
 		close(o.stop)
 		<-o.done
@@ -377,7 +398,29 @@ func (o *Output) Close(ctx context.Context) error {
 	if cerr := o.file.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("crawler: output: %w", cerr)
 	}
+	o.f.releaseOutput()
 	return err
+}
+
+// claimOutput notes that an Output is being opened on f, and fails if one
+// is open already: the frontier keeps one file's committed length, and
+// two Outputs committing theirs in turn each cut the other's file to a
+// wrong length at the next open.
+func (f *DiskFrontier) claimOutput() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.output {
+		return fmt.Errorf("crawler: output: state dir %s has an Output open already, and keeps the length of one records file", f.dir)
+	}
+	f.output = true
+	return nil
+}
+
+// releaseOutput notes that f's Output is closed, or failed to open.
+func (f *DiskFrontier) releaseOutput() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.output = false
 }
 
 // outputError names a full disk plainly, as the frontier does.

@@ -190,6 +190,45 @@ func TestOutputLocked(t *testing.T) {
 	must(t, out.Close(ctx))
 }
 
+// TestOutputOnePerFrontier opens a second Output, on another file, while
+// one is open on the frontier: it is refused, and the first file keeps its
+// records through a reopen. Both had been opened, each committing its own
+// length, and the next open cut the first file to the second's length.
+// Once the first is closed, another may be opened; closing the first
+// again does nothing to it.
+func TestOutputOnePerFrontier(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	f := openDisk(t, filepath.Join(dir, "state"), nil)
+	first, second := filepath.Join(dir, "first.jsonl"), filepath.Join(dir, "second.jsonl")
+	out, err := OpenOutput(f, first)
+	must(t, err)
+	other, err := OpenOutput(f, second)
+	if err == nil {
+		t.Error("a second Output on the frontier was opened")
+	}
+	must(t, out.Write("http://a.example/1", []byte("record one\n")))
+	must(t, out.Close(ctx))
+	if other != nil {
+		must(t, other.Write("http://a.example/2", []byte("2\n")))
+		must(t, other.Close(ctx))
+	}
+	must(t, f.Close())
+
+	f = openDisk(t, filepath.Join(dir, "state"), nil)
+	defer f.Close()
+	again, err := OpenOutput(f, first)
+	must(t, err)
+	defer again.Close(ctx)
+	if b, _ := os.ReadFile(first); string(b) != "record one\n" {
+		t.Fatalf("first file %q after a reopen, want its record", b)
+	}
+	must(t, out.Close(ctx)) // the old Output's second Close
+	if _, err := OpenOutput(f, second); err == nil {
+		t.Fatal("a second Output was opened once an old one was closed again")
+	}
+}
+
 // TestOutputRestoresLostTail commits records, then cuts the file short as
 // a power loss may (its last bytes were not synced) and opens it again
 // after a crash (and, in one case, after a second crash that came before

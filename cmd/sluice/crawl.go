@@ -78,6 +78,8 @@ process exits when nothing is pending or in flight anywhere.
 		Example: `  sluice crawl -c 50 --depth 3 -o pages.jsonl https://example.com/
   sluice crawl --per-host 4 --host-rate 2 --scope domain --deny '/calendar/' https://example.com/
   sluice crawl --sitemaps --max-pages 10000 -A 'mybot/1.0 (+https://me.example)' https://example.com/
+  sluice crawl --state site.state https://example.com/            # the same again resumes it
+  sluice crawl --state site.state --recrawl https://example.com/  # later: what changed since
   sluice crawl --redis redis://10.0.0.5:6379/0 --crawl site -c 20 -o pages-$(hostname).jsonl https://example.com/`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error { return o.run(cmd, e, args) }),
 	}

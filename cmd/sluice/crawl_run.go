@@ -36,6 +36,10 @@ type crawlRecord struct {
 	err  error            // the error behind Error, for the summary
 	resp *sluice.Response // for --save and --include, until written
 	done chan error       // with --state: told when the record is written
+	// key is the URL as the crawl knows it, which the state dir marks
+	// recorded: URL has its password redacted, and a mark under it
+	// matched no page fetched again after a crash.
+	key string
 	// stored: with --state, the visit has written the record to the
 	// records file itself; the writer only counts it.
 	stored bool
@@ -45,7 +49,7 @@ type crawlRecord struct {
 }
 
 func toCrawlRecord(p *crawler.Page) *crawlRecord {
-	r := &crawlRecord{URL: sluice.RedactURL(p.URL), Depth: p.Depth, Parent: sluice.RedactURL(p.Parent), Links: len(p.Links),
+	r := &crawlRecord{URL: sluice.RedactURL(p.URL), key: p.URL, Depth: p.Depth, Parent: sluice.RedactURL(p.Parent), Links: len(p.Links),
 		DurationMS: durMS(p.Duration), ContentType: p.ContentType, Title: p.Title}
 	if p.Response != nil {
 		r.Status, r.Bytes, r.Truncated, r.resp = p.Response.StatusCode, len(p.Response.Body), p.Response.Truncated, p.Response
@@ -126,11 +130,11 @@ func (o *crawlOptions) checkSeeds(ctx context.Context, seeds []string, records c
 	var good []string
 	for _, s := range seeds {
 		if err := checkURL(s); err != nil {
-			shown := sluice.RedactURL(s) // the record's URL, and its key in a state dir
-			if o.durable != nil && o.durable.seedRecorded(ctx, shown) {
+			if o.durable != nil && o.durable.seedRecorded(ctx, s) {
 				continue // recorded by the run this one resumes
 			}
-			records <- &crawlRecord{URL: shown, Error: err.Error(), ErrorKind: errKind(err), err: err}
+			// The record shows no password; its key in a state dir is the seed.
+			records <- &crawlRecord{URL: sluice.RedactURL(s), key: s, Error: err.Error(), ErrorKind: errKind(err), err: err}
 			continue
 		}
 		good = append(good, s)

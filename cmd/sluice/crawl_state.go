@@ -82,7 +82,7 @@ func (was crawlConfig) diff(now crawlConfig) []string {
 	}
 	addSet := func(name string, a, b []string) {
 		if !slices.Equal(setOf(a), setOf(b)) {
-			d = append(d, fmt.Sprintf("%s %v (now %v)", name, a, b))
+			d = append(d, setChange(name, a, b))
 		}
 	}
 	addSet("seeds", was.Seeds, now.Seeds)
@@ -99,6 +99,54 @@ func (was crawlConfig) diff(now crawlConfig) []string {
 	add("--max-links", was.MaxLinks, now.MaxLinks)
 	add("-o", was.Output, now.Output)
 	return d
+}
+
+// asStored returns c as a state dir gives it back: stored as JSON, which
+// replaces each byte that is not UTF-8 (in a seed from a file in another
+// encoding) with U+FFFD. Compared as given, such a seed made the same
+// command again another crawl, refused.
+func (c crawlConfig) asStored() crawlConfig {
+	b, err := json.Marshal(c)
+	var s crawlConfig
+	if err != nil || json.Unmarshal(b, &s) != nil {
+		return c
+	}
+	return s
+}
+
+// setChange names how the set now differs from was: both in full when
+// they are short, or else what was added and what dropped, a few of each
+// by name (a seed list of 5,000 with one seed added had printed both
+// lists, 300 KB, for one URL).
+func setChange(name string, was, now []string) string {
+	a, b := setOf(was), setOf(now)
+	if len(a)+len(b) <= 8 {
+		return fmt.Sprintf("%s %v (now %v)", name, was, now)
+	}
+	return fmt.Sprintf("%s: %d (now %d), %s added, %s dropped", name, len(a), len(b), few(minus(b, a)), few(minus(a, b)))
+}
+
+// minus returns the elements of the sorted set a that the sorted set b
+// has not.
+func minus(a, b []string) []string {
+	var d []string
+	for _, x := range a {
+		if _, found := slices.BinarySearch(b, x); !found {
+			d = append(d, x)
+		}
+	}
+	return d
+}
+
+// few counts s and names its first three.
+func few(s []string) string {
+	switch {
+	case len(s) == 0:
+		return "none"
+	case len(s) > 3:
+		return fmt.Sprintf("%d %v…", len(s), s[:3])
+	}
+	return fmt.Sprintf("%d %v", len(s), s)
 }
 
 // setOf returns s sorted, without repeats.
@@ -139,6 +187,12 @@ func statePath(o *crawlOptions, outputSet bool) (string, error) {
 		path = filepath.Join(o.state.dir, "pages.jsonl")
 	case path == "-" || path == "":
 		return "", usageErrorf("crawl: --state needs its records in a file (-o FILE, or DIR/pages.jsonl when -o is not given): the state dir keeps the file's length, which standard output has not")
+	}
+	// Refused before the state dir is made: a first run on /dev/stdout or
+	// a pipe failed to cut it to length once the dir had stored its
+	// config, which then refused any other -o.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return "", usageErrorf("crawl: --state needs its records in a regular file: %s is not one, and the state dir cuts the file to the length it committed when it resumes", path)
 	}
 	return filepath.Abs(path)
 }
@@ -205,11 +259,12 @@ func (d *durable) setUp(ctx context.Context, o *crawlOptions, cfg crawlConfig, p
 			return fmt.Errorf("crawl: state dir %s: config: %w", o.state.dir, err)
 		}
 		was.Output = recordsName(o.state.dir, was.Output) // stored by its absolute path before
-		if diff := was.diff(cfg); len(diff) > 0 && !o.state.accept {
+		now := cfg.asStored()
+		if diff := was.diff(now); len(diff) > 0 && !o.state.accept {
 			return usageErrorf("crawl: state dir %s was made by another command: %s; run the same command to resume, or pass --accept-changes",
 				o.state.dir, joinComma(diff))
 		}
-		if was.Output != cfg.Output {
+		if was.Output != now.Output {
 			if err := d.checkMoved(o.state.dir, recordsPath(o.state.dir, was.Output), path); err != nil {
 				return err
 			}
@@ -513,7 +568,7 @@ func (d *durable) write(r *crawlRecord) error {
 	if err := d.enc.Encode(r); err != nil {
 		return err
 	}
-	return d.out.Write(r.URL, d.buf.Bytes())
+	return d.out.Write(r.key, d.buf.Bytes())
 }
 
 // seedRecorded reports whether a bad seed's record is in the file already.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -135,22 +136,41 @@ func TestBinaryCrawlStateDiskFull(t *testing.T) {
 	checkOnce(t, filepath.Join(mnt, "state", "pages.jsonl"), pages)
 }
 
-// TestCrawlStateBadOutputFirst starts a crawl whose -o cannot be opened:
-// it fails without keeping that -o in the new state dir, so the command
-// run again with the -o put right starts the crawl.
+// TestCrawlStateBadOutputFirst starts crawls whose -o cannot be opened,
+// or is not a regular file (a device, a pipe) that the state dir could cut
+// to length: each fails without keeping that -o in the new state dir, so
+// the command run again with the -o put right starts the crawl. A device
+// had failed only once the dir stored its config, with a bare "truncate
+// /dev/null: invalid argument", and the command put right was refused.
 func TestCrawlStateBadOutputFirst(t *testing.T) {
 	site := crawltest.NewSite(20, 4)
 	srv := httptest.NewServer(site)
 	defer srv.Close()
 	ctx := context.Background()
 	tmp := t.TempDir()
-	dir := filepath.Join(tmp, "state")
-	args := []string{"crawl", "-q", "--state", dir, srv.URL + "/p/0"}
-	bad := filepath.Join(tmp, "no such dir", "pages.jsonl")
-	if code, _, errOut := runFetchCLI(ctx, "", append(args, "-o", bad)...); code != exitFailed || !strings.Contains(errOut, "no such file or directory") {
-		t.Fatalf("bad -o: exit %d, %q", code, errOut)
+	fifo := filepath.Join(tmp, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if code, _, errOut := runFetchCLI(ctx, "", args...); code != 0 {
-		t.Fatalf("run again without it: exit %d, %q", code, errOut)
+	tests := []struct {
+		name, out string
+		code      int
+		want      string
+	}{
+		{"missing dir", filepath.Join(tmp, "no such dir", "pages.jsonl"), exitFailed, "no such file or directory"},
+		{"device", os.DevNull, exitUsage, "needs its records in a regular file"},
+		{"pipe", fifo, exitUsage, "needs its records in a regular file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "state")
+			args := []string{"crawl", "-q", "--state", dir, srv.URL + "/p/0"}
+			if code, _, errOut := runFetchCLI(ctx, "", append(args, "-o", tc.out)...); code != tc.code || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("bad -o: exit %d, %q; want %d and %q", code, errOut, tc.code, tc.want)
+			}
+			if code, _, errOut := runFetchCLI(ctx, "", args...); code != 0 {
+				t.Fatalf("run again without it: exit %d, %q", code, errOut)
+			}
+		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/crawler"
 	"github.com/sluicehq/sluice/crawler/crawltest"
 )
@@ -79,6 +80,22 @@ func TestCrawlStateResumeAndRecrawl(t *testing.T) {
 	}
 }
 
+// TestCrawlStateResumeSeedNotUTF8 runs a crawl with --state whose seed
+// holds a byte that is not UTF-8 (a seed file in Latin-1) twice: the same
+// command resumes. The stored seed, replaced by U+FFFD in the config's
+// JSON, differed from the one given, and the second run was refused as
+// another command.
+func TestCrawlStateResumeSeedNotUTF8(t *testing.T) {
+	srv := fetchServer(t)
+	ctx := context.Background()
+	args := []string{"crawl", "--depth", "0", "--state", filepath.Join(t.TempDir(), "state"), srv.URL + "/ok?q=caf\xe9"}
+	for run := 1; run <= 2; run++ {
+		if code, _, errOut := runFetchCLI(ctx, "", args...); code != 0 {
+			t.Fatalf("run %d: exit %d: %s", run, code, errOut)
+		}
+	}
+}
+
 // TestFetchResume runs a fetch again with --resume over an output cut
 // short mid-record: the lines recorded are skipped, the torn record is
 // cut off, and every line ends with one record.
@@ -122,6 +139,98 @@ func TestFetchResume(t *testing.T) {
 	}
 	if code, _, errOut := runFetchCLI(ctx, "", "fetch", "--resume", "-i", in); code != 2 || !strings.Contains(errOut, "needs -o FILE") {
 		t.Fatalf("--resume to stdout: exit %d: %s", code, errOut)
+	}
+}
+
+// TestFetchResumeLinesAsRecorded runs fetch --resume again over input
+// lines whose records hold them changed: a URL with a password (redacted),
+// one with bytes that are not UTF-8 (replaced in the JSON), and a line too
+// long (cut, and failed without a fetch). The second run fetches nothing
+// and appends nothing: it had fetched or failed each such line again and
+// appended a second record, at every resume.
+func TestFetchResumeLinesAsRecorded(t *testing.T) {
+	srv := fetchServer(t)
+	ctx := context.Background()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	tests := []struct {
+		name, line string
+	}{
+		{"password", "http://u:secret@" + host + "/ok"},
+		{"not UTF-8", srv.URL + "/ok?q=caf\xe9"},
+		{"too long", srv.URL + "/ok?q=" + strings.Repeat("a", maxLineBytes)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			in, out := filepath.Join(dir, "urls.txt"), filepath.Join(dir, "out.jsonl")
+			if err := os.WriteFile(in, []byte(srv.URL+"/ok\n"+tc.line+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"fetch", "--resume", "--fail-on", "never", "-i", in, "-o", out}
+			if code, _, errOut := runFetchCLI(ctx, "", args...); code != 0 {
+				t.Fatalf("first run: exit %d: %s", code, errOut)
+			}
+			code, _, errOut := runFetchCLI(ctx, "", args...)
+			if code != 0 || !strings.Contains(errOut, "resumed: 2 lines already recorded") {
+				t.Errorf("second run: exit %d: %s", code, errOut)
+			}
+			if n := len(recordsIn(t, out)); n != 2 {
+				t.Errorf("%d records of 2 lines", n)
+			}
+		})
+	}
+}
+
+// FuzzRecordedURL checks that recordedURL gives what a record of the line
+// holds once written and read back, which fetch --resume matches lines by.
+func FuzzRecordedURL(f *testing.F) {
+	for _, s := range []string{"http://a.example/", "http://u:p@a.example/x", "http://a.example/caf\xe9\xff", "\xed\xa0\x80", "http://u@h/\x00<>&"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		b, err := json.Marshal(fetchRecord{URL: sluice.RedactURL(line)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back resumeLine
+		if err := json.Unmarshal(b, &back); err != nil || back.URL == nil {
+			t.Fatalf("%q: %v", b, err)
+		}
+		if got := recordedURL(line); got != *back.URL {
+			t.Errorf("recordedURL(%q) = %q, the record holds %q", line, got, *back.URL)
+		}
+	})
+}
+
+// TestFetchResumeThroughLink resumes a fetch whose -o is a symbolic link
+// to the records file, which holds a record a stop cut short: the file the
+// link names loses that record and gains the new ones, and the link stays.
+// The file rewritten without the record had been renamed over the link,
+// and the records file it named kept the old record and none of the new.
+func TestFetchResumeThroughLink(t *testing.T) {
+	srv := fetchServer(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	real, link := filepath.Join(dir, "real.jsonl"), filepath.Join(dir, "link.jsonl")
+	a, b := srv.URL+"/ok?a", srv.URL+"/ok?b"
+	old := `{"url":"` + a + `","status":200}` + "\n" + `{"url":"` + b + `","error":"cancelled","error_kind":"cancelled"}` + "\n"
+	if err := os.WriteFile(real, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runFetchCLI(ctx, a+"\n"+b+"\n", "fetch", "--resume", "-o", link); code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, errOut)
+	}
+	if fi, err := os.Lstat(link); err != nil {
+		t.Fatal(err)
+	} else if fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("-o is no longer a link, but a file of mode %v", fi.Mode())
+	}
+	recs := recordsIn(t, real)
+	if len(recs) != 2 || recs[0].URL != a || recs[1].URL != b || recs[1].ErrorKind != "" {
+		t.Fatalf("records file %+v, want %s as it was and %s fetched", recs, a, b)
 	}
 }
 
@@ -382,6 +491,11 @@ func setAbsoluteOutput(t *testing.T, dir string) {
 // crawl; another seed or pattern is not.
 func TestCrawlConfigDiff(t *testing.T) {
 	was := crawlConfig{Seeds: []string{"http://a/", "http://b/"}, Deny: []string{"x", "y"}, Robots: true}
+	var many []string // 10 seeds, and an 11th
+	for c := 'a'; c <= 'k'; c++ {
+		many = append(many, "http://"+string(c)+"/")
+	}
+	wasMany := crawlConfig{Seeds: many[:10], Robots: true}
 	tests := []struct {
 		name string
 		now  crawlConfig
@@ -392,8 +506,14 @@ func TestCrawlConfigDiff(t *testing.T) {
 		{"another seed", crawlConfig{Seeds: []string{"http://a/", "http://c/"}, Deny: []string{"x", "y"}, Robots: true}, "seeds [http://a/ http://b/] (now [http://a/ http://c/])"},
 		{"a seed fewer", crawlConfig{Seeds: []string{"http://a/"}, Deny: []string{"x", "y"}, Robots: true}, "seeds [http://a/ http://b/] (now [http://a/])"},
 		{"another pattern", crawlConfig{Seeds: was.Seeds, Deny: []string{"x"}, Robots: true}, "--deny [x y] (now [x])"},
+		{"many seeds, one added", crawlConfig{Seeds: many, Robots: true}, "seeds: 10 (now 11), 1 [http://k/] added, none dropped"},
+		{"many seeds, some dropped", crawlConfig{Seeds: many[5:10], Robots: true}, "seeds: 10 (now 5), none added, 5 [http://a/ http://b/ http://c/]… dropped"},
 	}
 	for _, tc := range tests {
+		was := was
+		if strings.HasPrefix(tc.name, "many") {
+			was = wasMany // long lists: what changed, by name
+		}
 		if got := strings.Join(was.diff(tc.now), "; "); got != tc.want {
 			t.Errorf("%s: diff %q, want %q", tc.name, got, tc.want)
 		}

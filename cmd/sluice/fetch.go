@@ -67,6 +67,7 @@ fetched twice, never lost. A worker exits when the queue is drained, or with
 
 ` + exitHelp,
 		Example: `  sluice fetch -c 100 --per-host 4 --rate 50 -i urls.txt -o out.jsonl
+  sluice fetch --resume -i urls.txt -o out.jsonl   # after a stop: only the lines without a record
   tail -f new-urls.txt | sluice fetch --ordered
   sluice fetch --follow -i queue.txt
   sluice fetch --redis redis://10.0.0.5:6379/0 --queue jobs -c 50 -o out-$(hostname).jsonl`,
@@ -103,6 +104,11 @@ func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error 
 		return usageErrorf("fetch: --redis and --queue go together")
 	case o.queue != "" && (len(args) > 0 || len(o.inputs) > 0):
 		return usageErrorf("fetch: --queue takes its URLs from the queue, not from arguments or -i")
+	case o.queue != "" && o.resume:
+		// The queue hands a URL out until a record acknowledges it: one
+		// skipped for its record in the file went back to the queue after
+		// --claim-idle, and was fetched and recorded again.
+		return usageErrorf("fetch: --resume does not go with --queue: the queue keeps each URL until its record is written, and hands the URLs of a worker that died to the others")
 	case o.queue != "" && o.claimIdle < time.Second:
 		return usageErrorf("fetch: --claim-idle must be at least 1s, got %v", o.claimIdle)
 	case o.follow && len(o.inputs) == 0 && o.queue == "":

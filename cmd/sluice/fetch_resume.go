@@ -12,8 +12,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/internal/failure"
 	"github.com/zeebo/xxh3"
 )
@@ -22,14 +26,37 @@ import (
 // their URL; a URL the input lists twice has two records.
 type recorded map[[16]byte]int32
 
-// take reports whether url has a record left to account for, using it up.
-func (r recorded) take(url string) bool {
-	k := xxh3.HashString128(url).Bytes()
+// take reports whether the input line has a record left to account for,
+// using it up.
+func (r recorded) take(line string) bool {
+	k := xxh3.HashString128(recordedURL(line)).Bytes()
 	if r[k] == 0 {
 		return false
 	}
 	r[k]--
 	return true
+}
+
+// recordedURL returns the "url" a record of the input line holds, once
+// written and read back: its password redacted, and each byte that is
+// not UTF-8 replaced by U+FFFD, as encoding/json writes it. Keyed by the
+// line as it was, such a line matched no record, and every resume
+// fetched it again and appended a second record.
+func recordedURL(line string) string {
+	s := sluice.RedactURL(line)
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			c = unicode.ReplacementChar
+		}
+		b.WriteRune(c)
+		i += size
+	}
+	return b.String()
 }
 
 // openResume reads the records of the output file at path and opens it for
@@ -101,10 +128,16 @@ func readRecords(r io.Reader) (done recorded, good int64, cut int, err error) {
 }
 
 // dropCut writes the first good bytes of f, its whole lines, but the
-// records of lines a stop cut short, to a new file renamed over path once
-// synced, and returns that file open for appending. f is closed.
+// records of lines a stop cut short, to a new file renamed over path (the
+// file a symbolic link at path names) once synced, and returns that file
+// open for appending. f is closed.
 func dropCut(f *os.File, path string, good int64) (*os.File, error) {
 	defer f.Close()
+	// Renamed over a link, the new file replaced the link, and the file
+	// it named kept the records dropped and lacked those appended.
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".resume-*")
 	if err != nil {
 		return nil, err

@@ -298,12 +298,12 @@ func (r *fetchRun) intake(ctx context.Context) {
 // submit fetches one line, or writes why it is not fetched; it returns
 // false when ctx ended while it waited for a slot.
 func (r *fetchRun) submit(ctx context.Context, ln inputLine) bool {
-	if ln.err != nil {
-		r.unfetched(ln, ln.err)
-		return true
-	}
 	if r.o.done != nil && r.o.done.take(ln.text) {
 		r.sum.resumed++ // recorded by the run this one resumes
+		return true
+	}
+	if ln.err != nil {
+		r.unfetched(ln, ln.err)
 		return true
 	}
 	if err := checkURL(ln.text); err != nil {

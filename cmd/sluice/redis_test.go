@@ -73,6 +73,7 @@ func TestCrawlRedisCLI(t *testing.T) {
 }
 
 func TestCrawlRedisUsageErrors(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out.jsonl")
 	tests := []struct {
 		args []string
 		want string
@@ -83,6 +84,9 @@ func TestCrawlRedisUsageErrors(t *testing.T) {
 		{[]string{"crawl", "--redis", "redis://127.0.0.1:1/0", "--crawl", "x", "--state", "dir", "http://a.example/"}, "--state and --redis do not go together"},
 		{[]string{"fetch", "--queue", "q"}, "--redis and --queue go together"},
 		{[]string{"fetch", "--redis", "redis://127.0.0.1:1/0", "--queue", "q", "http://a.example/"}, "not from arguments"},
+		// A URL skipped for its record went back to the queue and was
+		// fetched again: 13 records of 10 URLs.
+		{[]string{"fetch", "--redis", "redis://127.0.0.1:1/0", "--queue", "q", "--resume", "-o", out}, "--resume does not go with --queue"},
 		{[]string{"queue", "push", "--queue", "q"}, "--redis and --queue are required"},
 	}
 	for _, tt := range tests {
