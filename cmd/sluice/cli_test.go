@@ -381,7 +381,11 @@ func TestManPages(t *testing.T) {
 // TestDemoCounts checks that the demo's summary shows its 404s and 503s
 // as pages with an HTTP error status, not as "0 errors" alone.
 func TestDemoCounts(t *testing.T) {
-	code, _, errOut := runFetchCLI(context.Background(), "", "demo", "--pages", "200")
+	code, _, errOut := runFetchCLI(context.Background(), "", "demo", "--pages", "1")
+	if code != 0 || !strings.Contains(errOut, "demo: the site served 1 distinct page and 0 duplicate fetches") {
+		t.Fatalf("one page: exit %d:\n%s", code, errOut)
+	}
+	code, _, errOut = runFetchCLI(context.Background(), "", "demo", "--pages", "200")
 	if code != 0 || !strings.Contains(errOut, "200 pages fetched (6 with status 4xx/5xx), 0 failed") {
 		t.Fatalf("exit %d:\n%s", code, errOut)
 	}

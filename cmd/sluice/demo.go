@@ -106,7 +106,7 @@ func runDemo(cmd *cobra.Command, e *env, o *demoOptions) error {
 		return err
 	}
 	unique, dups := site.Fetches()
-	fmt.Fprintf(e.stderr, "demo: the site served %d distinct pages and %d duplicate fetches\n", unique, dups)
+	fmt.Fprintf(e.stderr, "demo: the site served %s and %d duplicate fetches\n", plural(unique, "distinct page"), dups)
 	if st := co.c.Stats(); dups != 0 || int(st.Pages) != o.pages {
 		return fmt.Errorf("demo: %d records and %d duplicate fetches for a site of %d pages", st.Pages, dups, o.pages)
 	}
