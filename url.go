@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // ParseURL parses a URL to fetch: surrounding spaces are ignored, the scheme
@@ -43,6 +44,11 @@ func checkURL(u *url.URL) error {
 	}
 	if u.Host == "" || u.Hostname() == "" {
 		return fmt.Errorf("%w: missing host", ErrBadURL)
+	}
+	if !utf8.ValidString(u.Host) {
+		// url.Parse takes such bytes in an IPv6 zone, and u.String()
+		// escapes them into a URL it refuses.
+		return fmt.Errorf("%w: host %q is not UTF-8", ErrBadURL, u.Host)
 	}
 	// url.Parse takes any digits as a port; the dial would then fail as a
 	// connect error, retried, instead of the bad URL it is.
