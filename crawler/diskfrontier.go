@@ -22,11 +22,18 @@ import (
 )
 
 // DiskFormat is the format version of the state directories this package
-// writes. A directory of another version is refused. (Version 2 keeps a
-// URL's validators in its state's value, where version 1 had a key for
-// them; version 3 keeps the copies of the records file's bytes as log
-// data, where version 2 had keys for them.)
-const DiskFormat = 3
+// writes. A directory of another version is refused, but for version 3,
+// which it reads as it is and marks as version 4 when it opens it.
+// (Version 2 keeps a URL's validators in its state's value, where version
+// 1 had a key for them; version 3 keeps the copies of the records file's
+// bytes as log data, where version 2 had keys for them; version 4 may
+// keep a digest of each page with its validators, which version 3 does
+// not read.)
+const DiskFormat = 4
+
+// upgradableFormat is the one older version that needs no change to be
+// read: what it wrote, version 4 reads as written.
+const upgradableFormat = 3
 
 // ErrStateLocked is the error of opening a state directory that another
 // DiskFrontier, in this process or another, holds open.
@@ -363,6 +370,13 @@ func (f *DiskFrontier) checkFormat() error {
 		return fmt.Errorf("%w: %s has format version %q", ErrStateCorrupt, f.dir, v)
 	case n > DiskFormat:
 		return fmt.Errorf("crawler: state dir %s has format version %d, newer than this sluice reads (%d)", f.dir, n, DiskFormat)
+	case n == upgradableFormat:
+		// Marked before anything else is written, so that a sluice
+		// that reads only version 3 refuses what this one writes.
+		err := guard(func() error { return f.db.Set(metaKey("format"), []byte(strconv.Itoa(DiskFormat)), pebble.Sync) })
+		if err != nil {
+			return createError(f.dir, err)
+		}
 	case n < DiskFormat:
 		return fmt.Errorf("crawler: state dir %s has format version %d, older than this sluice reads (%d): finish its crawl with the sluice that made it, or start the crawl again in a new dir",
 			f.dir, n, DiskFormat)

@@ -2,7 +2,9 @@ package crawler
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -686,8 +688,8 @@ func TestDiskFrontierValidatorsKept(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	const host = "http://a.example"
-	first := Validators{Status: 200, ETag: `"1"`, LastModified: "Mon, 30 Nov 2026 12:00:00 GMT"}
-	second := Validators{Status: 200, ETag: `"2"`}
+	first := Validators{Status: 200, ETag: `"1"`, LastModified: "Mon, 30 Nov 2026 12:00:00 GMT", Digest: 1 << 63}
+	second := Validators{Status: 200, ETag: `"2"`, Digest: 7}
 	tests := []struct {
 		name string
 		set  *Validators // by the recrawl's fetch
@@ -724,6 +726,69 @@ func TestDiskFrontierValidatorsKept(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestValidatorsEncoding round-trips validators through a state's value
+// and a queue's, with and without a digest; without one, the bytes are
+// those format 3 wrote, which has none.
+func TestValidatorsEncoding(t *testing.T) {
+	e := Entry{URL: "http://a.example/p", Parent: "http://a.example/", Depth: 2}
+	for _, v := range []Validators{
+		{Status: 200, ETag: `"x"`, LastModified: "Mon, 30 Nov 2026 12:00:00 GMT"},
+		{Status: 301, Digest: 1},
+		{Status: 200, ETag: `W/"y"`, Digest: ^uint64(0)},
+		{},
+	} {
+		state := appendDone(nil, Done, &e, &v)
+		s, got, gv, ok, err := decodeDone(state)
+		if err != nil || !ok || s != Done || got.URL != e.URL || got.Depth != e.Depth || gv == nil || *gv != v {
+			t.Errorf("state of %+v decodes to %v %+v %+v %v %v", v, s, got, gv, ok, err)
+		}
+		q, err := decodeQueued(appendQueued(nil, &e, "a.example", &v, Failed), "a.example")
+		if err != nil || q.prev == nil || *q.prev != v || q.was != Failed || q.e.URL != e.URL {
+			t.Errorf("queue value of %+v decodes to %+v, %v", v, q, err)
+		}
+		if v.Digest != 0 {
+			continue
+		}
+		old := binary.AppendUvarint(nil, uint64(v.Status))
+		old = appendStripped(appendStripped(old, v.ETag, ""), v.LastModified, "")
+		if enc := appendValidators(nil, &v); !bytes.Equal(enc, old) {
+			t.Errorf("%+v encodes as %q, format 3 as %q", v, enc, old)
+		}
+	}
+	// A digest cut short is corrupt, not read past the value's end.
+	v := Validators{Status: 200, Digest: 5}
+	enc := appendValidators(nil, &v)
+	if _, _, err := decodeValidators(enc[:len(enc)-1]); err == nil {
+		t.Error("a digest cut short decodes")
+	}
+}
+
+// TestDiskFrontierOpensFormat3 opens a dir of format 3, which kept no
+// digests: its validators read as they were written, and the dir is
+// marked as format 4, which a sluice reading only 3 refuses.
+func TestDiskFrontierOpensFormat3(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	const host = "http://a.example"
+	v := Validators{Status: 200, ETag: `"1"`}
+	f := openDisk(t, dir, nil)
+	admitN(t, f, host, 0, 1)
+	e := pop(t, f, host)
+	must(t, f.SetValidators(ctx, e.URL, v))
+	must(t, f.Finish(ctx, e, Done))
+	must(t, f.Close())
+	setRaw(t, dir, metaKey("format"), []byte("3"))
+
+	f = openDisk(t, dir, nil)
+	if got, ok, err := f.Validators(ctx, e.URL); err != nil || !ok || got != v {
+		t.Fatalf("validators: %+v, %v, %v; want %+v", got, ok, err, v)
+	}
+	if got, ok, err := f.get(metaKey("format")); err != nil || !ok || string(got) != "4" {
+		t.Fatalf("format after open: %q, %v, %v", got, ok, err)
+	}
+	must(t, f.Close())
 }
 
 // TestDiskFrontierAdmitsWithNextWrite checks that the admissions waiting

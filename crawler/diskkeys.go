@@ -124,7 +124,10 @@ func decodeDone(c []byte) (s State, e Entry, v *Validators, ok bool, err error) 
 }
 
 // Validators are what a server said about a fetched page that lets a later
-// fetch ask whether it changed: its status, ETag and Last-Modified.
+// fetch ask whether it changed: its status, ETag and Last-Modified, and a
+// digest of what it sent, for a server that gives neither header or
+// answers a conditional request with the whole page again. The zero value
+// is a failed fetch's: no answer, no validators.
 type Validators struct {
 	// Status is the HTTP status of the fetch; 0 means it failed.
 	Status int
@@ -132,12 +135,28 @@ type Validators struct {
 	ETag string
 	// LastModified is the Last-Modified header, "" if none.
 	LastModified string
+	// Digest is a 64-bit hash of the answer (see [PageDigest]); 0 means
+	// none was kept.
+	Digest uint64
 }
 
+// digestFlag, set in a stored status, says that a digest follows the
+// validators' headers. Format 3 kept no digest and never sets it, so its
+// values read as they were written.
+const digestFlag = 1 << 20
+
 func appendValidators(b []byte, v *Validators) []byte {
-	b = binary.AppendUvarint(b, uint64(v.Status))
+	status := uint64(v.Status)
+	if v.Digest != 0 {
+		status |= digestFlag
+	}
+	b = binary.AppendUvarint(b, status)
 	b = appendStripped(b, v.ETag, "")
-	return appendStripped(b, v.LastModified, "")
+	b = appendStripped(b, v.LastModified, "")
+	if v.Digest != 0 {
+		b = binary.BigEndian.AppendUint64(b, v.Digest)
+	}
+	return b
 }
 
 // decodeValidators decodes what appendValidators wrote at the start of c,
@@ -152,8 +171,15 @@ func decodeValidators(c []byte) (v Validators, n int, err error) {
 	if n <= 0 {
 		return v, 0, errCorruptValue
 	}
-	v.Status = int(s)
+	v.Status = int(s &^ digestFlag)
 	v.ETag, n = readStripped(c, n, "")
 	v.LastModified, n = readStripped(c, n, "")
+	if s&digestFlag != 0 {
+		if len(c) < n+8 {
+			return v, 0, errCorruptValue
+		}
+		v.Digest = binary.BigEndian.Uint64(c[n:])
+		n += 8
+	}
 	return v, n, nil
 }

@@ -59,9 +59,10 @@ seeds, scope flags or -o is refused (exit 2), naming each difference, unless
 --accept-changes is given; a DIR in use by another crawl, of another format,
 corrupt, or on a full disk is an error (exit 1), never a fresh start. Once
 the crawl has ended, --recrawl fetches its URLs again with If-None-Match /
-If-Modified-Since and appends their records: a 304 is recorded as
-"unchanged":true, and the summary counts unchanged, changed, new and gone
-pages.
+If-Modified-Since and appends their records: a 304, or an answer the same
+as the last pass's (status and body, or a redirect's Location: for a server
+that sends no validators), is recorded as "unchanged":true, and the summary
+counts unchanged, changed, new and gone pages.
 
 With --redis and --crawl, every process given the same Redis and crawl name
 works on one crawl, on one machine or many: one seen-set, one queue per host,
@@ -77,6 +78,8 @@ process exits when nothing is pending or in flight anywhere.
 		Example: `  sluice crawl -c 50 --depth 3 -o pages.jsonl https://example.com/
   sluice crawl --per-host 4 --host-rate 2 --scope domain --deny '/calendar/' https://example.com/
   sluice crawl --sitemaps --max-pages 10000 -A 'mybot/1.0 (+https://me.example)' https://example.com/
+  sluice crawl --state site.state https://example.com/            # the same again resumes it
+  sluice crawl --state site.state --recrawl https://example.com/  # later: what changed since
   sluice crawl --redis redis://10.0.0.5:6379/0 --crawl site -c 20 -o pages-$(hostname).jsonl https://example.com/`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error { return o.run(cmd, e, args) }),
 	}

@@ -43,6 +43,9 @@ func (s *changingSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html")
 	fmt.Fprintf(w, `<a href="/p/%d">next</a>`, (id+1)%10)
+	if v2 && id == 1 {
+		fmt.Fprint(w, `<p>news</p>`)
+	}
 	if v2 && id == 3 {
 		fmt.Fprint(w, `<a href="/p/10">new</a>`)
 	}
@@ -54,35 +57,21 @@ func (s *changingSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestCrawlStateRecrawlCounts(t *testing.T) {
 	site := &changingSite{}
 	site.version.Store(1)
-	srv := httptest.NewServer(site)
-	defer srv.Close()
-	dir := filepath.Join(t.TempDir(), "state")
-	ctx := context.Background()
-	args := []string{"crawl", "-c", "4", "--state", dir, srv.URL + "/p/0"}
-	if code, _, errOut := runFetchCLI(ctx, "", args...); code != 0 {
-		t.Fatalf("first crawl: exit %d: %s", code, errOut)
-	}
+	_, dir, args, _ := crawlToRecrawl(t, site)
 	site.version.Store(2)
+	ctx := context.Background()
 	code, _, errOut := runFetchCLI(ctx, "", append(args, "--recrawl")...)
 	// Pages 0 and 4-9 are unchanged; 1 and 3 changed; 10 is new; 2 gone.
 	if want := "recrawl: 7 unchanged, 2 changed, 1 new, 1 gone"; !strings.Contains(errOut, want) {
 		t.Fatalf("recrawl: exit %d: %s\nwant %q", code, errOut, want)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "pages.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	unchanged := 0
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		var r crawlRecord
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("record %q: %v", line, err)
-		}
+	for _, r := range stateRecords(t, dir) {
 		if r.Unchanged {
 			unchanged++
 			// A 304 has no body, so no type to sniff from one.
 			if r.Status != http.StatusNotModified || r.ContentType != "" || r.Bytes != 0 {
-				t.Errorf("unchanged record %s", line)
+				t.Errorf("unchanged record %+v", r)
 			}
 		}
 	}
@@ -135,6 +124,100 @@ func TestCrawlStateRecrawlResumedCounts(t *testing.T) {
 	if want := [4]int{7, 2, 1, 1}; sum != want {
 		t.Fatalf("the two runs counted %v, want %v", sum, want)
 	}
+}
+
+// plainSite is a site whose server sends no validators: pages /p/0 to
+// /p/5, each linking to the next, and /p/0 to two redirects. Version 2
+// changes the text of /p/1 and sends /r/a elsewhere; /r/b goes where it
+// went.
+type plainSite struct{ version atomic.Int32 }
+
+func (s *plainSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	v2 := s.version.Load() == 2
+	switch r.URL.Path {
+	case "/r/a":
+		to := "/p/2"
+		if v2 {
+			to = "/p/3"
+		}
+		http.Redirect(w, r, to, http.StatusMovedPermanently)
+		return
+	case "/r/b":
+		http.Redirect(w, r, "/p/4", http.StatusMovedPermanently)
+		return
+	}
+	var id int
+	if _, err := fmt.Sscanf(r.URL.Path, "/p/%d", &id); err != nil || id < 0 || id > 5 {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html")
+	fmt.Fprintf(w, `<a href="/p/%d">next</a>`, (id+1)%6)
+	if id == 0 {
+		fmt.Fprint(w, `<a href="/r/a">a</a><a href="/r/b">b</a>`)
+	}
+	if id == 1 && v2 {
+		fmt.Fprint(w, `<p>news</p>`)
+	}
+}
+
+// TestCrawlStateRecrawlWithoutValidators recrawls a site that sends no
+// ETag or Last-Modified, so that each page answers 200 again: a page whose
+// body is the same is unchanged, and recorded so; one whose body changed,
+// or a redirect whose Location did, is changed.
+func TestCrawlStateRecrawlWithoutValidators(t *testing.T) {
+	site := &plainSite{}
+	site.version.Store(1)
+	srv, dir, args, summary := crawlToRecrawl(t, site)
+	if !strings.Contains(summary, "8 pages") {
+		t.Fatalf("first crawl: %s", summary)
+	}
+	site.version.Store(2)
+	ctx := context.Background()
+	code, _, errOut := runFetchCLI(ctx, "", append(args, "--recrawl")...)
+	// /p/1 and /r/a changed; the other four pages and /r/b did not.
+	if want := "recrawl: 6 unchanged, 2 changed, 0 new, 0 gone"; !strings.Contains(errOut, want) {
+		t.Fatalf("recrawl: exit %d: %s\nwant %q", code, errOut, want)
+	}
+	unchanged := map[string]bool{}
+	for _, r := range stateRecords(t, dir)[8:] { // the recrawl's records
+		unchanged[strings.TrimPrefix(r.URL, srv.URL)] = r.Unchanged
+	}
+	want := map[string]bool{"/p/0": true, "/p/1": false, "/p/2": true, "/p/3": true,
+		"/p/4": true, "/p/5": true, "/r/a": false, "/r/b": true}
+	if fmt.Sprint(unchanged) != fmt.Sprint(want) {
+		t.Errorf("recrawl records unchanged %v, want %v", unchanged, want)
+	}
+	code, _, errOut = runFetchCLI(ctx, "", append(args, "--recrawl")...)
+	if want := "recrawl: 8 unchanged, 0 changed, 0 new, 0 gone"; !strings.Contains(errOut, want) {
+		t.Fatalf("second recrawl: exit %d: %s\nwant %q", code, errOut, want)
+	}
+}
+
+// crawlToRecrawl serves site and crawls it with --state from /p/0,
+// returning the server, the state dir, the crawl's arguments (to recrawl
+// with) and its summary.
+func crawlToRecrawl(t *testing.T, site http.Handler) (srv *httptest.Server, dir string, args []string, summary string) {
+	t.Helper()
+	srv = httptest.NewServer(site)
+	t.Cleanup(srv.Close)
+	dir = filepath.Join(t.TempDir(), "state")
+	args = []string{"crawl", "-c", "4", "--state", dir, srv.URL + "/p/0"}
+	code, _, summary := runFetchCLI(context.Background(), "", args...)
+	if code != 0 {
+		t.Fatalf("first crawl: exit %d: %s", code, summary)
+	}
+	return srv, dir, args, summary
+}
+
+// stateRecords returns the records of the crawl kept in dir.
+func stateRecords(t *testing.T, dir string) []crawlRecord {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "pages.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodeCrawl(t, string(data))
 }
 
 // addRecrawlCounts adds the counts of the recrawl line of summary to sum,

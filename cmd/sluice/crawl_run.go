@@ -27,7 +27,7 @@ type crawlRecord struct {
 	ContentType string  `json:"content_type,omitempty"`
 	Title       string  `json:"title,omitempty"`
 	Skipped     string  `json:"skipped,omitempty"`   // "robots.txt" for a URL robots.txt denies
-	Unchanged   bool    `json:"unchanged,omitempty"` // a recrawl's 304
+	Unchanged   bool    `json:"unchanged,omitempty"` // a recrawl's 304, or the last pass's answer again
 	Error       string  `json:"error,omitempty"`
 	ErrorKind   string  `json:"error_kind,omitempty"`
 	Worker      string  `json:"worker,omitempty"` // --redis: the process that wrote it

@@ -35,7 +35,7 @@ type stateFlags struct {
 
 func (s *stateFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&s.dir, "state", "", "keep the crawl in this directory: the first run creates it, the same command again resumes it after any stop; records go to DIR/pages.jsonl unless -o names a file")
-	fs.BoolVar(&s.recrawl, "recrawl", false, "with --state, once the crawl has ended: fetch every recorded URL again with If-None-Match/If-Modified-Since, appending its records; a 304 is recorded as unchanged")
+	fs.BoolVar(&s.recrawl, "recrawl", false, "with --state, once the crawl has ended: fetch every recorded URL again with If-None-Match/If-Modified-Since, appending its records; a 304, or an answer the same as the last pass's (status and body, or a redirect's Location), is recorded as unchanged")
 	fs.BoolVar(&s.accept, "accept-changes", false, "with --state: resume even though the seeds, scope flags or -o differ from those the state dir was made with (-o only to where its records file was moved)")
 }
 
@@ -431,7 +431,8 @@ func (d *durable) visit(ctx context.Context, p *crawler.Page) (*crawlRecord, err
 	// Kept even for a page whose record is in the file already: a later
 	// recrawl asks with them, and counts the page as changed or
 	// unchanged, not new.
-	if err := d.keepValidators(ctx, p); err != nil {
+	digest := crawler.PageDigest(p)
+	if err := d.keepValidators(ctx, p, digest); err != nil {
 		return nil, err
 	}
 	if again, err := d.f.Recorded(ctx, p.URL); again || err != nil {
@@ -445,19 +446,20 @@ func (d *durable) visit(ctx context.Context, p *crawler.Page) (*crawlRecord, err
 		if err != nil {
 			return nil, err
 		}
-		d.sort(r, p, prev, had)
+		d.sort(r, p, digest, prev, had)
 	}
 	return r, nil
 }
 
-// keepValidators stores the validators of p's answer. A URL that failed
-// (no answer) is stored with none, status 0, unless an earlier pass
-// stored some, which a later recrawl still asks with: the status says a
-// later pass that it was recorded, failed.
-func (d *durable) keepValidators(ctx context.Context, p *crawler.Page) error {
+// keepValidators stores the validators of p's answer, with its digest. A
+// URL that failed (no answer) is stored with none, status 0, unless an
+// earlier pass stored some, which a later recrawl still asks with: the
+// status says a later pass that it was recorded, failed.
+func (d *durable) keepValidators(ctx context.Context, p *crawler.Page, digest uint64) error {
 	resp := p.Response
 	if resp != nil && resp.StatusCode != http.StatusNotModified {
-		v := crawler.Validators{Status: resp.StatusCode, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
+		v := crawler.Validators{Status: resp.StatusCode, ETag: resp.Header.Get("ETag"),
+			LastModified: resp.Header.Get("Last-Modified"), Digest: digest}
 		return d.f.SetValidators(ctx, p.URL, v)
 	}
 	if resp != nil {
@@ -470,9 +472,11 @@ func (d *durable) keepValidators(ctx context.Context, p *crawler.Page) error {
 }
 
 // sort counts p, fetched again by a recrawl, as unchanged, changed, new or
-// gone, from prev, its validators of the pass before (had: there were
-// some), and marks its record r unchanged on a 304.
-func (d *durable) sort(r *crawlRecord, p *crawler.Page, prev crawler.Validators, had bool) {
+// gone, from digest, that of its answer, and prev, its validators of the
+// pass before (had: there were some). It marks its record r unchanged on
+// a 304, and on an answer as the last pass's: same status, same digest
+// (a server that sends no validators, or ignores them).
+func (d *durable) sort(r *crawlRecord, p *crawler.Page, digest uint64, prev crawler.Validators, had bool) {
 	status := 0 // failed, no answer
 	if p.Response != nil {
 		status = p.Response.StatusCode
@@ -485,6 +489,11 @@ func (d *durable) sort(r *crawlRecord, p *crawler.Page, prev crawler.Validators,
 		d.added.Add(1)
 	case prev.Status/100 == 2 && (status == 0 || status == http.StatusNotFound || status == http.StatusGone):
 		d.gone.Add(1) // it was there, and is not
+	case status == prev.Status && digest != 0 && digest == prev.Digest:
+		r.Unchanged = true
+		d.unchanged.Add(1)
+	case status/100 == 3 && prev.Digest != 0:
+		d.changed.Add(1) // redirected elsewhere than last time
 	case prev.Status/100 != 2 && status == prev.Status:
 		// Asked without validators (see pageHeader), it answers as it
 		// did, or fails as it did: a page gone in the last pass and

@@ -66,6 +66,7 @@ fetched twice, never lost. A worker exits when the queue is drained, or with
 
 ` + exitHelp,
 		Example: `  sluice fetch -c 100 --per-host 4 --rate 50 -i urls.txt -o out.jsonl
+  sluice fetch --resume -i urls.txt -o out.jsonl   # after a stop: only the lines without a record
   tail -f new-urls.txt | sluice fetch --ordered
   sluice fetch --follow -i queue.txt
   sluice fetch --redis redis://10.0.0.5:6379/0 --queue jobs -c 50 -o out-$(hostname).jsonl`,

