@@ -33,6 +33,11 @@ func (s *scheduler) seed(store context.Context, cz *canonicalizer, seeds []strin
 			h.seed = true
 			if s.cfg.Sitemaps {
 				s.addSitemap(h, h.key+"/sitemap.xml")
+				// Told now, not by the seed's admission: a seed the
+				// frontier had seen (a crawl resumed) is not admitted,
+				// and the host, with its sitemap left unfetched, held
+				// the crawl up for ever.
+				s.touch(h)
 			}
 		}
 		s.admit(store, Entry{URL: u})

@@ -3,6 +3,7 @@ package crawler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
@@ -14,8 +15,16 @@ import (
 // TestCrawlResumesFromDisk stops a crawl on a DiskFrontier, closes it,
 // opens the directory again and crawls on: every page is visited once, and
 // only the pages in flight at the stop are fetched twice. A third crawl of
-// the finished directory fetches nothing.
+// the finished directory fetches nothing. With Sitemaps too: the crawls
+// that resume, whose seed the frontier had seen, had waited for ever on
+// the seed host's sitemap, which no one was told to fetch.
 func TestCrawlResumesFromDisk(t *testing.T) {
+	for _, sitemaps := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sitemaps=%v", sitemaps), func(t *testing.T) { crawlResumesFromDisk(t, sitemaps) })
+	}
+}
+
+func crawlResumesFromDisk(t *testing.T, sitemaps bool) {
 	site := crawltest.NewSite(1000, 8)
 	srv := httptest.NewServer(site)
 	defer srv.Close()
@@ -24,9 +33,10 @@ func TestCrawlResumesFromDisk(t *testing.T) {
 	visited := map[string]int{}
 	visit := func(p *Page) error { visited[p.URL]++; return nil }
 	stop := errors.New("stop")
+	newCrawler := func(f *DiskFrontier) *Crawler { return &Crawler{MaxInFlight: 8, Frontier: f, Sitemaps: sitemaps} }
 
 	f := openDisk(t, dir, nil)
-	err := (&Crawler{MaxInFlight: 8, Frontier: f}).Crawl(context.Background(), seeds, func(p *Page) error {
+	err := newCrawler(f).Crawl(context.Background(), seeds, func(p *Page) error {
 		visit(p)
 		if len(visited) == 200 {
 			return stop
@@ -40,10 +50,14 @@ func TestCrawlResumesFromDisk(t *testing.T) {
 
 	for range 2 {
 		f = openDisk(t, dir, nil)
-		if err := (&Crawler{MaxInFlight: 8, Frontier: f}).Crawl(context.Background(), seeds, visit); err != nil {
-			t.Fatal(err)
-		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := newCrawler(f).Crawl(ctx, seeds, visit)
+		late := ctx.Err()
+		cancel()
 		must(t, f.Close())
+		if err != nil || late != nil {
+			t.Fatalf("crawl resumed: %v, %v", err, late)
+		}
 	}
 	for u, n := range visited {
 		if n != 1 {
