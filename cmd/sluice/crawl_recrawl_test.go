@@ -327,6 +327,29 @@ func TestCrawlRecrawlMissingDir(t *testing.T) {
 	}
 }
 
+// TestCrawlStateNoSeeds runs a first crawl of a state dir with an input
+// of no URLs: refused, and no state dir is made, which would have refused
+// the seeds of the next run as another crawl's. An empty dir made
+// beforehand stays empty.
+func TestCrawlStateNoSeeds(t *testing.T) {
+	for _, made := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "state")
+		if made {
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		code, _, errOut := runFetchCLI(context.Background(), "", "crawl", "--state", dir, "-i", os.DevNull)
+		if code != exitUsage || !strings.Contains(errOut, "no seed URL given") {
+			t.Fatalf("made %v: exit %d: %s", made, code, errOut)
+		}
+		entries, err := os.ReadDir(dir)
+		if made && (err != nil || len(entries) > 0) || !made && !os.IsNotExist(err) {
+			t.Fatalf("made %v: state dir holds %v (%v)", made, entries, err)
+		}
+	}
+}
+
 // TestDurableRecordedPageWithPassword writes and commits the record of a
 // page whose URL has a password (redacted in the record), as a run killed
 // before the page's Finish leaves it: fetched again by the next run, the

@@ -209,6 +209,11 @@ func openDurable(ctx context.Context, o *crawlOptions, seeds []string, outputSet
 		// Not created only to be refused: a mistyped DIR leaves nothing.
 		return nil, usageErrorf("crawl: --recrawl: state dir %s does not exist", o.state.dir)
 	}
+	if entries, err := os.ReadDir(o.state.dir); len(seeds) == 0 && len(entries) == 0 && (err == nil || errors.Is(err, fs.ErrNotExist)) {
+		// A dir made for no seeds would refuse the seeds of the run
+		// that follows as another crawl's.
+		return nil, usageErrorf("crawl: --state: no seed URL given, so no state dir %s is made", o.state.dir)
+	}
 	f, err := crawler.OpenDiskFrontier(o.state.dir, nil)
 	if err != nil {
 		return nil, fmt.Errorf("crawl: %w", err)
