@@ -339,8 +339,12 @@ func TestCrawlRedirectOutOfScope(t *testing.T) {
 	if p := pages[srv.URL+"/"]; len(pages) != 1 || p == nil || len(p.Links) != 1 || p.Links[0] != other.URL+"/" {
 		t.Fatalf("pages %v; want the seed's 301 alone, linking to %s/", pages, other.URL)
 	}
-	if st := c.Stats(); st.OutOfScope != 1 {
+	st := c.Stats()
+	if st.OutOfScope != 1 {
 		t.Errorf("OutOfScope %d, want 1", st.OutOfScope)
+	}
+	if want := []string{srv.URL + "/ -> " + other.URL + "/"}; !slices.Equal(st.SeedRedirectsOut, want) {
+		t.Errorf("SeedRedirectsOut %q, want %q", st.SeedRedirectsOut, want)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sync"
 	"time"
 
@@ -307,6 +308,11 @@ type Stats struct {
 	// OutOfScope is the number of links not admitted for scope, allow,
 	// deny, depth or nofollow.
 	OutOfScope int64
+	// SeedRedirectsOut holds, as "URL -> Location", the first few
+	// redirects of seeds to a URL out of scope: a seed example.com that
+	// redirects to www.example.com under ScopeHost ends the crawl there,
+	// and the target, given as the seed, or a wider Scope crawls the site.
+	SeedRedirectsOut []string
 	// OverMaxPages is the number of links not admitted because MaxPages
 	// URLs had been taken in.
 	OverMaxPages int64
@@ -343,6 +349,7 @@ func (c *Crawler) Stats() Stats {
 	for k, v := range c.stats.StatusCodes {
 		s.StatusCodes[k] = v
 	}
+	s.SeedRedirectsOut = slices.Clone(c.stats.SeedRedirectsOut)
 	if !s.done && !s.start.IsZero() {
 		s.Elapsed = time.Since(s.start)
 	}

@@ -152,9 +152,18 @@ func (p *pipeline) redirect(w *pageWork, loc string) {
 	case p.inScope(u):
 		w.follow, w.redir = page.Links, true
 	default:
-		p.c.update(func(st *Stats) { st.OutOfScope++ })
+		p.c.update(func(st *Stats) {
+			st.OutOfScope++
+			if e.Depth == 0 && len(st.SeedRedirectsOut) < maxSeedRedirectsOut {
+				st.SeedRedirectsOut = append(st.SeedRedirectsOut, e.URL+" -> "+u)
+			}
+		})
 	}
 }
+
+// maxSeedRedirectsOut caps Stats.SeedRedirectsOut: a crawl of many seeds
+// that all redirect elsewhere needs a few of them named, not all.
+const maxSeedRedirectsOut = 3
 
 // fetchFollowing GETs u, following up to five redirects; past them it
 // returns the last redirect response.

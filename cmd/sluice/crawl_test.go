@@ -274,3 +274,24 @@ func TestCrawlStopsWhenOutputFails(t *testing.T) {
 		t.Errorf("went on to fetch %d pages after the output failed", unique)
 	}
 }
+
+// TestCrawlSeedRedirectedOutOfScope crawls a seed that redirects to
+// another host, as example.com to www.example.com: the crawl ends with the
+// seed's record, and its summary names the redirect and what to do.
+func TestCrawlSeedRedirectedOutOfScope(t *testing.T) {
+	other := httptest.NewServer(crawltest.NewSite(10, 2))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/p/0", http.StatusMovedPermanently)
+	}))
+	defer srv.Close()
+	code, out, errOut := runFetchCLI(context.Background(), "", "crawl", srv.URL+"/")
+	want := "seed redirected out of scope: " + srv.URL + "/ -> " + other.URL + "/p/0 (give the target as the seed, or widen --scope)"
+	if code != 0 || len(decodeCrawl(t, out)) != 1 || !strings.Contains(errOut, want) {
+		t.Fatalf("exit %d: %s\n%s\nwant %q", code, out, errOut, want)
+	}
+	code, out, errOut = runFetchCLI(context.Background(), "", "crawl", "--scope", "any", srv.URL+"/")
+	if code != 0 || len(decodeCrawl(t, out)) != 11 || strings.Contains(errOut, "seed redirected") {
+		t.Fatalf("--scope any: exit %d: %d records\n%s", code, len(decodeCrawl(t, out)), errOut)
+	}
+}

@@ -129,6 +129,9 @@ func (s *crawlSummary) print(w io.Writer, st *crawler.Stats) {
 	}
 	fmt.Fprintf(w, "  robots.txt: %d fetched%s; duplicates skipped %d; out of scope %d; peak queue %d\n",
 		st.RobotsFetched, robots, st.Duplicates, st.OutOfScope, st.PeakQueue)
+	for _, r := range st.SeedRedirectsOut {
+		fmt.Fprintf(w, "  seed redirected out of scope: %s (give the target as the seed, or widen --scope)\n", r)
+	}
 	if st.OverMaxPages > 0 {
 		fmt.Fprintf(w, "  past --max-pages: %d links not taken in\n", st.OverMaxPages)
 	}
