@@ -6,6 +6,7 @@ package sluice
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync"
 	"time"
@@ -163,7 +164,9 @@ func (l *Limiter) InFlight() int {
 
 // Wait blocks until a request to host may start, then returns the function
 // that ends it; call it exactly once. While it waits for a token it holds
-// no slot. It returns ctx's error if ctx ends first.
+// no slot. It returns ctx's error if ctx ends first, and at once, with an
+// error wrapping context.DeadlineExceeded, if the wait for a token (Rate,
+// HostRate) would end after ctx's deadline, as x/time/rate's Wait does.
 func (l *Limiter) Wait(ctx context.Context, host string) (release func(), err error) {
 	l.init()
 	var timer *time.Timer
@@ -182,6 +185,11 @@ func (l *Limiter) Wait(ctx context.Context, host string) (release func(), err er
 		}
 		var wake <-chan time.Time
 		if wait > 0 {
+			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+				// A later try only waits longer: tokens come at their
+				// pace, and other waiters may take them first.
+				return nil, fmt.Errorf("sluice: limiter: a wait of %v for %s would pass ctx's deadline: %w", wait.Round(time.Millisecond), host, context.DeadlineExceeded)
+			}
 			if timer == nil {
 				timer = time.NewTimer(wait)
 			} else {

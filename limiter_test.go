@@ -2,6 +2,7 @@ package sluice
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -199,9 +200,16 @@ func TestLimiterWait(t *testing.T) {
 	l2 := &Limiter{Rate: 1}
 	r, _ = l2.Wait(context.Background(), "h")
 	r()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	if _, err := l2.Wait(ctx, "h"); err != context.DeadlineExceeded {
-		t.Fatalf("Wait = %v, want deadline exceeded", err)
+	// The next token comes in about a second, past the deadline: Wait
+	// says so at once rather than when the deadline comes.
+	if _, err := l2.Wait(ctx, "h"); !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+		t.Fatalf("Wait = %v (ctx: %v), want deadline exceeded before the deadline", err, ctx.Err())
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	cancel()
+	if _, err := l2.Wait(ctx, "h"); err != context.Canceled {
+		t.Fatalf("Wait with a cancelled ctx = %v, want context.Canceled", err)
 	}
 }
