@@ -69,7 +69,9 @@ works on one crawl, on one machine or many: one seen-set, one queue per host,
 --host-rate, --per-host, Crawl-delay and --max-pages held for all of them
 together, each robots.txt fetched once for all. Seeds
 may be given to any of them (they are kept in Redis, so all share one
-scope). Each process writes its own records, each naming its "worker"; a
+scope); the scope flags must be the same in all: a process given others
+than the first one's is refused (exit 2), naming each difference, unless
+--accept-changes is given. Each process writes its own records, each naming its "worker"; a
 process that dies loses its URLs to the others after --lease-ttl; one
 stopped with pages in flight hands them back at once, unrecorded. Every
 process exits when nothing is pending or in flight anywhere.
@@ -103,8 +105,11 @@ func (o *crawlOptions) run(cmd *cobra.Command, e *env, args []string) error {
 	if o.state.dir != "" {
 		return crawlDurable(cmd.Context(), e, o, seeds, cmd.Flags().Changed("output"))
 	}
-	if o.state.recrawl || o.state.accept {
-		return usageErrorf("crawl: --recrawl and --accept-changes need --state DIR")
+	if o.state.recrawl {
+		return usageErrorf("crawl: --recrawl needs --state DIR")
+	}
+	if o.state.accept && !o.redis.on() {
+		return usageErrorf("crawl: --accept-changes needs --state DIR or --redis")
 	}
 	out, closeOut, err := e.output(o.out.output, "crawl: -o")
 	if err != nil {

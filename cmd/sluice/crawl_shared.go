@@ -4,8 +4,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/sluicehq/sluice/crawler"
 )
 
@@ -16,6 +19,10 @@ import (
 func shareCrawl(ctx context.Context, o *crawlOptions, seeds []string) (all []string, close func(), err error) {
 	client, err := o.redis.client(ctx, "crawl")
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := sameSettings(ctx, client, o); err != nil {
+		client.Close()
 		return nil, nil, err
 	}
 	key := "sluice:{" + o.crawl + "}:seeds"
@@ -47,4 +54,46 @@ func shareCrawl(ctx context.Context, o *crawlOptions, seeds []string) (all []str
 		}
 		client.Close()
 	}, nil
+}
+
+// sameSettings keeps in Redis the scope flags of the first process of the
+// crawl (those a state dir keeps, but the seeds, which every process adds
+// to, and -o, which is each process's own), and refuses a process whose
+// flags differ, naming each difference, unless --accept-changes makes its
+// flags the crawl's. Processes with another --depth, --max-pages or scope
+// would each take in what the others leave out, and another --sort-query
+// or --strip-tracking gives a URL another canonical form, so another key
+// in the shared seen-set: a page fetched twice.
+func sameSettings(ctx context.Context, client *redis.Client, o *crawlOptions) error {
+	now := o.config(nil, "").asStored()
+	b, err := json.Marshal(now)
+	if err != nil {
+		return fmt.Errorf("crawl: %w", err)
+	}
+	key := "sluice:{" + o.crawl + "}:settings"
+	if o.state.accept {
+		if err := client.Set(ctx, key, b, 0).Err(); err != nil {
+			return fmt.Errorf("crawl: redis: %w", err)
+		}
+		return nil
+	}
+	if set, err := client.SetNX(ctx, key, b, 0).Result(); err != nil || set {
+		if err != nil {
+			return fmt.Errorf("crawl: redis: %w", err)
+		}
+		return nil
+	}
+	stored, err := client.Get(ctx, key).Bytes()
+	if err != nil {
+		return fmt.Errorf("crawl: redis: %w", err)
+	}
+	var was crawlConfig
+	if err := json.Unmarshal(stored, &was); err != nil {
+		return fmt.Errorf("crawl: redis: the settings of crawl %q do not read: %w", o.crawl, err)
+	}
+	if d := was.diff(now); len(d) > 0 {
+		return usageErrorf("crawl: crawl %q in Redis was started with other flags: %s; give the same flags to share it, or pass --accept-changes",
+			o.crawl, strings.Join(d, ", "))
+	}
+	return nil
 }

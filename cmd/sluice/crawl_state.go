@@ -36,7 +36,7 @@ type stateFlags struct {
 func (s *stateFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&s.dir, "state", "", "keep the crawl in this directory: the first run creates it, the same command again resumes it after any stop; records go to DIR/pages.jsonl unless -o names a file")
 	fs.BoolVar(&s.recrawl, "recrawl", false, "with --state, once the crawl has ended: fetch every recorded URL again with If-None-Match/If-Modified-Since, appending its records; a 304, or an answer the same as the last pass's (status and body, or a redirect's Location), is recorded as unchanged")
-	fs.BoolVar(&s.accept, "accept-changes", false, "with --state: resume even though the seeds, scope flags or -o differ from those the state dir was made with (-o only to where its records file was moved)")
+	fs.BoolVar(&s.accept, "accept-changes", false, "with --state: resume even though the seeds, scope flags or -o differ from those the state dir was made with (-o only to where its records file was moved); with --redis: join the crawl even though its scope flags differ from those it was started with, which become these")
 }
 
 // crawlConfig is what a state dir remembers of the command that made it: a

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/crawler/crawltest"
 	"github.com/sluicehq/sluice/internal/redistest"
@@ -21,6 +22,10 @@ import (
 func TestCrawlRedisCLI(t *testing.T) {
 	rs := redistest.Start(t)
 	site := crawltest.NewSite(400, 10)
+	// Slow enough (400 pages, 4 at a time per process: 0.2 s or more)
+	// that the process started second finds work left: without it, one
+	// process sometimes crawled the whole site before the other began.
+	site.Latency = 2 * time.Millisecond
 	srv := httptest.NewServer(site)
 	defer srv.Close()
 	dir := t.TempDir()
@@ -149,5 +154,37 @@ func TestFetchQueueCLI(t *testing.T) {
 	}
 	if st.Queued != 0 || st.Taken != 0 || len(st.Consumers) != 0 {
 		t.Fatalf("stats after the workers left: %+v", st)
+	}
+}
+
+// TestCrawlRedisSettings joins a crawl shared through Redis with other
+// scope flags: refused, naming them, unless --accept-changes makes them the
+// crawl's. Seeds and -o may differ: each process adds its own.
+func TestCrawlRedisSettings(t *testing.T) {
+	rs := redistest.Start(t)
+	srv := httptest.NewServer(crawltest.NewSite(50, 3))
+	defer srv.Close()
+	dir := t.TempDir()
+	ctx := context.Background()
+	crawl := func(name string, flags ...string) (int, string) {
+		args := append([]string{"crawl", "--redis", rs.URL(0), "--crawl", "shared", "-q", "-o", filepath.Join(dir, name)}, flags...)
+		code, _, errOut := runFetchCLI(ctx, "", args...)
+		return code, errOut
+	}
+	if code, errOut := crawl("a", "--depth", "1", srv.URL+"/p/0"); code != 0 {
+		t.Fatalf("first process: exit %d: %s", code, errOut)
+	}
+	if code, errOut := crawl("b", "--depth", "1", srv.URL+"/p/1"); code != 0 {
+		t.Fatalf("same flags, another seed: exit %d: %s", code, errOut)
+	}
+	code, errOut := crawl("c", "--depth", "2", "--sort-query")
+	if want := "--depth 1 (now 2), --sort-query false (now true)"; code != exitUsage || !strings.Contains(errOut, want) {
+		t.Fatalf("other flags: exit %d: %s\nwant %q", code, errOut, want)
+	}
+	if code, errOut := crawl("d", "--depth", "2", "--sort-query", "--accept-changes"); code != 0 {
+		t.Fatalf("--accept-changes: exit %d: %s", code, errOut)
+	}
+	if code, errOut := crawl("e", "--depth", "1"); code != exitUsage || !strings.Contains(errOut, "--depth 2 (now 1)") {
+		t.Fatalf("the flags --accept-changes stored: exit %d: %s", code, errOut)
 	}
 }
