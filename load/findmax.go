@@ -80,7 +80,7 @@ type SearchResult struct {
 func ParseSLO(s string) ([]Threshold, error) {
 	ths, err := ParseThresholds(s)
 	if err != nil {
-		return nil, fmt.Errorf("load: slo: %w", err)
+		return nil, err // it names the condition
 	}
 	for _, t := range ths {
 		if t.Metric == "rps" || t.Metric == "success_rps" {

@@ -179,7 +179,7 @@ func (o *loadOptions) parseSpecs() ([]load.Threshold, error) {
 	if o.threshold != "" {
 		var err error
 		if ths, err = load.ParseThresholds(o.threshold); err != nil {
-			return nil, usageErrorf("load: --threshold: %v", err)
+			return nil, usageErrorf("load: --threshold: %s", strings.TrimPrefix(err.Error(), "load: "))
 		}
 	}
 	if o.stages != "" {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -119,7 +120,7 @@ type reporter interface {
 func (o *scaleOptions) search(ctx context.Context, e *env, cfg load.Config) (reporter, func() error, error) {
 	slo, err := load.ParseSLO(o.findMax)
 	if err != nil {
-		return nil, nil, usageErrorf("load: --find-max: %v", err)
+		return nil, nil, usageErrorf("load: --find-max: %s", strings.TrimPrefix(err.Error(), "load: "))
 	}
 	s := load.Search{SLO: slo, Step: o.step, Min: o.minRate, Max: o.maxRate}
 	if cfg.OnSecond != nil { // a terminal: a line per step too

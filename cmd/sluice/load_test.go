@@ -69,6 +69,9 @@ func TestLoadUsageErrors(t *testing.T) {
 		{"zero find-max min", []string{"load", "--find-max", "p99<50ms", "--min", "0", "http://127.0.0.1/"}, "--min must be positive, got 0"},
 		{"negative find-max max", []string{"load", "--find-max", "p99<50ms", "--max", "-1", "http://127.0.0.1/"}, "--max must not be negative, got -1"},
 		{"negative max-inflight", []string{"load", "--rate", "5", "--max-inflight", "-1", "http://127.0.0.1/"}, "--max-inflight must not be negative, got -1"},
+		// Each prefix once: it was "load: --find-max: load: slo: load: threshold".
+		{"bad find-max condition", []string{"load", "--find-max", "p99<xx", "http://127.0.0.1/"}, `sluice: load: --find-max: threshold "p99<xx": want a duration`},
+		{"bad threshold", []string{"load", "--threshold", "p99<xx", "http://127.0.0.1/"}, `sluice: load: --threshold: threshold "p99<xx": want a duration`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
