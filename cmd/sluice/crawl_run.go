@@ -117,7 +117,7 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 	case werr != nil:
 		return fmt.Errorf("crawl: writing records: %w", werr)
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
-		return errInterrupted("crawl")
+		return errInterrupted(o.label) // "crawl", or "demo"
 	case err != nil:
 		return fmt.Errorf("crawl: %w", err)
 	}

@@ -41,6 +41,17 @@ func TestDemo(t *testing.T) {
 	}
 }
 
+// TestDemoInterrupted stops a demo: it exits 130 and says the demo was
+// interrupted, not a crawl the user never started.
+func TestDemoInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	code, _, errOut := runFetchCLI(ctx, "", "demo", "-pages", "100000", "--rate", "200")
+	if code != exitInterrupted || !strings.Contains(errOut, "sluice: demo: interrupted") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
 func TestCrawlCLI(t *testing.T) {
 	site := crawltest.NewSite(500, 10)
 	srv := httptest.NewServer(site)
