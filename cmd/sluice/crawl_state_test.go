@@ -234,6 +234,33 @@ func TestFetchResumeThroughLink(t *testing.T) {
 	}
 }
 
+// TestFetchResumeRemovesStaleRewrite resumes a fetch beside the file that
+// a resume killed while it rewrote the records file left: it is removed,
+// and a file of another name is not.
+func TestFetchResumeRemovesStaleRewrite(t *testing.T) {
+	srv := fetchServer(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.jsonl")
+	stale, other := out+".resume-123456", filepath.Join(dir, "out.jsonl.keep")
+	for _, name := range []string{stale, other} {
+		if err := os.WriteFile(name, []byte("half a rewrite\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, _, errOut := runFetchCLI(context.Background(), srv.URL+"/ok\n", "fetch", "--resume", "-o", out); code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, errOut)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("%s is still there (%v)", stale, err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("%s: %v", other, err)
+	}
+	if recs := recordsIn(t, out); len(recs) != 1 {
+		t.Errorf("records %+v, want one", recs)
+	}
+}
+
 // TestRecordsFileLocked runs fetch --resume, and the resume of a crawl
 // --state, on a records file another run holds: each is refused, naming
 // the file, and leaves it as it was.

@@ -74,6 +74,7 @@ func openResume(path string) (recorded, int, *os.File, error) {
 		f.Close()
 		return nil, 0, nil, fmt.Errorf("fetch: --resume: %s: %w", path, err)
 	}
+	removeStaleRewrites(path)
 	done, good, cut, err := readRecords(f)
 	if err == nil && cut > 0 {
 		f, err = dropCut(f, path, good)
@@ -124,6 +125,22 @@ func readRecords(r io.Reader) (done recorded, good int64, cut int, err error) {
 			done[xxh3.HashString128(*rec.URL).Bytes()]++
 		}
 		good += int64(len(line))
+	}
+}
+
+// removeStaleRewrites removes the files that a resume killed while it
+// rewrote the records file at path (see dropCut) left beside it. The lock
+// on the file, held, says that no other resume is writing one now.
+func removeStaleRewrites(path string) {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	dir, prefix := filepath.Dir(path), filepath.Base(path)+".resume-"
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) && e.Type().IsRegular() {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
 	}
 }
 
