@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/urlcheck"
 )
 
 // ParseURL parses a URL to fetch: surrounding spaces are ignored, the scheme
@@ -50,12 +51,8 @@ func checkURL(u *url.URL) error {
 		// escapes them into a URL it refuses.
 		return fmt.Errorf("%w: host %q is not UTF-8", ErrBadURL, u.Host)
 	}
-	// url.Parse takes any digits as a port; the dial would then fail as a
-	// connect error, retried, instead of the bad URL it is.
-	if p := u.Port(); p != "" {
-		if _, err := strconv.ParseUint(p, 10, 16); err != nil {
-			return fmt.Errorf("%w: port %s out of range (0 to 65535)", ErrBadURL, p)
-		}
+	if p, bad := urlcheck.BadPort(u); bad {
+		return fmt.Errorf("%w: port %s out of range (0 to 65535)", ErrBadURL, p)
 	}
 	return nil
 }

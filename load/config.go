@@ -8,12 +8,12 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/internal/buildinfo"
+	"github.com/sluicehq/sluice/internal/urlcheck"
 )
 
 // Defaults used when the matching [Config] field is zero.
@@ -268,20 +268,19 @@ func validateTarget(t Target) error {
 	if t.Method != "" && (strings.ContainsAny(t.Method, " \t\r\n:/") || !isToken(t.Method)) {
 		return fmt.Errorf("load: bad method %q", t.Method)
 	}
+	shown := sluice.RedactURL(t.URL) // a message shows no password
 	u, err := url.Parse(t.URL)
 	if err != nil {
-		return fmt.Errorf("load: bad URL %q: %w", sluice.RedactURL(t.URL), err)
+		return fmt.Errorf("load: bad URL %q: %w", shown, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("load: bad URL %q: scheme must be http or https", sluice.RedactURL(t.URL))
+		return fmt.Errorf("load: bad URL %q: scheme must be http or https", shown)
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("load: bad URL %q: no host", sluice.RedactURL(t.URL))
+		return fmt.Errorf("load: bad URL %q: no host", shown)
 	}
-	if p := u.Port(); p != "" {
-		if _, err := strconv.ParseUint(p, 10, 16); err != nil {
-			return fmt.Errorf("load: bad URL %q: port %s out of range (0 to 65535)", sluice.RedactURL(t.URL), p)
-		}
+	if p, bad := urlcheck.BadPort(u); bad {
+		return fmt.Errorf("load: bad URL %q: port %s out of range (0 to 65535)", shown, p)
 	}
 	for k, vs := range t.Header {
 		if k == "" || !isToken(k) {

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/internal/failure"
+	"github.com/sluicehq/sluice/internal/urlcheck"
 )
 
 // notifySignals returns a context the first SIGINT or SIGTERM cancels and
@@ -126,12 +126,8 @@ func checkURL(raw string) error {
 	case u.Host == "":
 		return fmt.Errorf("%w %q: missing host", errBadURL, shown)
 	}
-	// A port url.Parse takes but no dial can use fails here, not as a
-	// connect error retried three times.
-	if p := u.Port(); p != "" {
-		if _, err := strconv.ParseUint(p, 10, 16); err != nil {
-			return fmt.Errorf("%w %q: port %s out of range (0 to 65535)", errBadURL, shown, p)
-		}
+	if p, bad := urlcheck.BadPort(u); bad {
+		return fmt.Errorf("%w %q: port %s out of range (0 to 65535)", errBadURL, shown, p)
 	}
 	return nil
 }
