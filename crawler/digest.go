@@ -21,12 +21,12 @@ func PageDigest(p *Page) uint64 {
 		return 0
 	}
 	var d uint64
-	if loc := resp.Header.Get("Location"); resp.StatusCode/100 == 3 && loc != "" {
+	switch loc := resp.Header.Get("Location"); {
+	case resp.StatusCode/100 == 3 && loc != "":
 		d = xxh3.HashString(loc)
-	} else {
-		if len(resp.Body) == 0 && resp.BodySize > 0 {
-			return 0
-		}
+	case len(resp.Body) == 0 && resp.BodySize > 0:
+		return 0 // not kept
+	default:
 		d = xxh3.Hash(resp.Body)
 	}
 	if d == 0 {

@@ -318,7 +318,7 @@ func (f *DiskFrontier) create(path string) error {
 	if err != nil {
 		return createError(f.dir, err)
 	}
-	err = guard(func() error { return db.Set(metaKey("format"), []byte(strconv.Itoa(DiskFormat)), pebble.Sync) })
+	err = setFormat(db)
 	if cerr := guard(db.Close); err == nil {
 		err = cerr
 	}
@@ -354,6 +354,11 @@ func openStore(path string, opts *pebble.Options) (db *pebble.DB, err error) {
 	return db, err
 }
 
+// setFormat stores, synced, that db is of this package's DiskFormat.
+func setFormat(db *pebble.DB) error {
+	return guard(func() error { return db.Set(metaKey("format"), []byte(strconv.Itoa(DiskFormat)), pebble.Sync) })
+}
+
 // checkFormat refuses a directory without a format version or with
 // another one.
 func (f *DiskFrontier) checkFormat() error {
@@ -373,8 +378,7 @@ func (f *DiskFrontier) checkFormat() error {
 	case n == upgradableFormat:
 		// Marked before anything else is written, so that a sluice
 		// that reads only version 3 refuses what this one writes.
-		err := guard(func() error { return f.db.Set(metaKey("format"), []byte(strconv.Itoa(DiskFormat)), pebble.Sync) })
-		if err != nil {
+		if err := setFormat(f.db); err != nil {
 			return createError(f.dir, err)
 		}
 	case n < DiskFormat:
