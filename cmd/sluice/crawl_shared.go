@@ -25,7 +25,7 @@ func shareCrawl(ctx context.Context, o *crawlOptions, seeds []string) (all []str
 		client.Close()
 		return nil, nil, err
 	}
-	key := "sluice:{" + o.crawl + "}:seeds"
+	key := sharedKey(o.crawl, "seeds")
 	if len(seeds) > 0 {
 		args := make([]any, len(seeds))
 		for i, s := range seeds {
@@ -70,18 +70,19 @@ func sameSettings(ctx context.Context, client *redis.Client, o *crawlOptions) er
 	if err != nil {
 		return fmt.Errorf("crawl: %w", err)
 	}
-	key := "sluice:{" + o.crawl + "}:settings"
+	key := sharedKey(o.crawl, "settings")
 	if o.state.accept {
 		if err := client.Set(ctx, key, b, 0).Err(); err != nil {
 			return fmt.Errorf("crawl: redis: %w", err)
 		}
 		return nil
 	}
-	if set, err := client.SetNX(ctx, key, b, 0).Result(); err != nil || set {
-		if err != nil {
-			return fmt.Errorf("crawl: redis: %w", err)
-		}
-		return nil
+	set, err := client.SetNX(ctx, key, b, 0).Result()
+	if err != nil {
+		return fmt.Errorf("crawl: redis: %w", err)
+	}
+	if set {
+		return nil // the first process: its flags are the crawl's
 	}
 	stored, err := client.Get(ctx, key).Bytes()
 	if err != nil {
@@ -97,3 +98,7 @@ func sameSettings(ctx context.Context, client *redis.Client, o *crawlOptions) er
 	}
 	return nil
 }
+
+// sharedKey returns the Redis key of name for the shared crawl: under the
+// prefix of the crawl's RedisFrontier keys, "sluice:{CRAWL}:".
+func sharedKey(crawl, name string) string { return "sluice:{" + crawl + "}:" + name }

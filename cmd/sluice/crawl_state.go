@@ -205,11 +205,13 @@ func openDurable(ctx context.Context, o *crawlOptions, seeds []string, outputSet
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(o.state.dir); errors.Is(err, fs.ErrNotExist) && o.state.recrawl {
+	entries, err := os.ReadDir(o.state.dir)
+	missing := errors.Is(err, fs.ErrNotExist)
+	switch {
+	case missing && o.state.recrawl:
 		// Not created only to be refused: a mistyped DIR leaves nothing.
 		return nil, usageErrorf("crawl: --recrawl: state dir %s does not exist", o.state.dir)
-	}
-	if entries, err := os.ReadDir(o.state.dir); len(seeds) == 0 && len(entries) == 0 && (err == nil || errors.Is(err, fs.ErrNotExist)) {
+	case len(seeds) == 0 && len(entries) == 0 && (err == nil || missing):
 		// A dir made for no seeds would refuse the seeds of the run
 		// that follows as another crawl's.
 		return nil, usageErrorf("crawl: --state: no seed URL given, so no state dir %s is made", o.state.dir)
