@@ -74,10 +74,17 @@ func openResume(path string) (recorded, int, *os.File, error) {
 		f.Close()
 		return nil, 0, nil, fmt.Errorf("fetch: --resume: %s: %w", path, err)
 	}
-	removeStaleRewrites(path)
+	// The file a symbolic link -o names, where its rewrite goes: renamed
+	// over the link, the new file replaced the link, and the file it
+	// named kept the records dropped and lacked those appended.
+	real := path
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		real = p
+	}
+	removeStaleRewrites(real)
 	done, good, cut, err := readRecords(f)
 	if err == nil && cut > 0 {
-		f, err = dropCut(f, path, good)
+		f, err = dropCut(f, real, good)
 	} else if err == nil {
 		err = f.Truncate(good)
 		if err == nil {
@@ -129,12 +136,10 @@ func readRecords(r io.Reader) (done recorded, good int64, cut int, err error) {
 }
 
 // removeStaleRewrites removes the files that a resume killed while it
-// rewrote the records file at path (see dropCut) left beside it. The lock
-// on the file, held, says that no other resume is writing one now.
+// rewrote the records file at path (see dropCut), no link, left beside it.
+// The lock on the file, held, says that no other resume is writing one
+// now.
 func removeStaleRewrites(path string) {
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		path = real
-	}
 	dir, prefix := filepath.Dir(path), filepath.Base(path)+".resume-"
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
@@ -145,16 +150,11 @@ func removeStaleRewrites(path string) {
 }
 
 // dropCut writes the first good bytes of f, its whole lines, but the
-// records of lines a stop cut short, to a new file renamed over path (the
-// file a symbolic link at path names) once synced, and returns that file
-// open for appending. f is closed.
+// records of lines a stop cut short, to a new file renamed over path (no
+// link: the file itself) once synced, and returns that file open for
+// appending. f is closed.
 func dropCut(f *os.File, path string, good int64) (*os.File, error) {
 	defer f.Close()
-	// Renamed over a link, the new file replaced the link, and the file
-	// it named kept the records dropped and lacked those appended.
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		path = real
-	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".resume-*")
 	if err != nil {
 		return nil, err
