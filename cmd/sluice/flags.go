@@ -205,6 +205,17 @@ func checkAtMost(cmd, flag string, v, limit int) error {
 	return nil
 }
 
+// firstErr returns the first of errs that is not nil: the checks of flags
+// that name one mistake at a time.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // checkNotNegative is the one message for a flag below 0; for a float it
 // also refuses NaN and infinity, which no rate or duration means.
 func checkNotNegative[N int | int64 | float64 | time.Duration](cmd, flag string, v N) error {

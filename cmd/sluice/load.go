@@ -165,12 +165,7 @@ func checkLoadFlags(cmd *cobra.Command, cfg *load.Config) error {
 	if fs.Changed("requests") {
 		errs = append(errs, checkPositive("load", "requests", cfg.Requests))
 	}
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return firstErr(errs...)
 }
 
 // parseSpecs parses --threshold and --stages; the stages go into o.cfg.

@@ -57,16 +57,11 @@ func (o *scaleOptions) check(cmd *cobra.Command) error {
 	}
 	// load.Search takes 0 as its default step and minimum: written out,
 	// they would hold each rate ten seconds, or start at 10 req/s.
-	for _, err := range []error{
+	return firstErr(
 		checkPositive("load", "step", o.step),
 		checkPositive("load", "min", o.minRate),
 		checkNotNegative("load", "max", o.maxRate),
-	} {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	)
 }
 
 // redisClient opens the client --redis names.
