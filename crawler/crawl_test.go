@@ -873,3 +873,31 @@ func TestCrawlFairShareLeavesNoSlotIdle(t *testing.T) {
 		t.Errorf("fast host peaked at %d in flight of 10 while the other waited out its delay", peak)
 	}
 }
+
+// TestCrawlLinksInPageCharset crawls a windows-1252 page whose links name
+// two pages past ASCII: each is requested as a browser requests it, and
+// neither is lost to the other as U+FFFD.
+func TestCrawlLinksInPageCharset(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=windows-1252")
+		if r.URL.Path == "/" {
+			io.WriteString(w, "<a href=\"/caf\xe9\">1</a><a href=\"/caf\xe8?q=\xe9\">2</a>")
+			return
+		}
+		mu.Lock()
+		asked = append(asked, r.URL.RequestURI())
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	pages, err := crawlAll(t, &Crawler{IgnoreRobots: true}, srv.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(asked)
+	want := []string{"/caf%C3%A8?q=%E9", "/caf%C3%A9"}
+	if !slices.Equal(asked, want) || len(pages) != 3 {
+		t.Errorf("requested %q (%d records), want %q", asked, len(pages), want)
+	}
+}
