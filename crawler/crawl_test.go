@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -899,5 +900,27 @@ func TestCrawlLinksInPageCharset(t *testing.T) {
 	want := []string{"/caf%C3%A8?q=%E9", "/caf%C3%A9"}
 	if !slices.Equal(asked, want) || len(pages) != 3 {
 		t.Errorf("requested %q (%d records), want %q", asked, len(pages), want)
+	}
+}
+
+// TestCrawlSitemapImagesNotPages crawls a site whose sitemap lists a page
+// and, in the image extension, its picture: the picture is not a page.
+func TestCrawlSitemapImagesNotPages(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/sitemap.xml" {
+			fmt.Fprintf(w, `<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:image="http://www.google.com/schemas/sitemap-image/1.1">
+<url><loc>http://%[1]s/page</loc><image:image><image:loc>http://%[1]s/photo.jpg</image:loc></image:image></url></urlset>`, r.Host)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+	}))
+	defer srv.Close()
+	pages, err := crawlAll(t, &Crawler{Sitemaps: true, IgnoreRobots: true}, srv.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := slices.Sorted(maps.Keys(pages))
+	if want := []string{srv.URL + "/", srv.URL + "/page"}; !slices.Equal(got, want) {
+		t.Errorf("records %q, want %q", got, want)
 	}
 }
