@@ -69,8 +69,16 @@ func (f *Fetcher) attempt(ctx context.Context, req *http.Request, raw string) (*
 }
 
 // readBody reads (or, with DiscardBody, counts) resp's body up to maxBody
-// bytes and closes it.
+// bytes, decoded from the Content-Encoding the transport left, and closes
+// it. MaxBody caps the decoded bytes, so a compression bomb is cut there.
 func (f *Fetcher) readBody(resp *http.Response) (body []byte, size int64, truncated bool, err error) {
+	raw := resp.Body
+	closeDecoders, err := decodeBody(resp)
+	if err != nil {
+		raw.Close()
+		return nil, 0, false, err
+	}
+	defer closeDecoders()
 	if f.DiscardBody {
 		size, truncated, err = countCapped(resp.Body, f.maxBody())
 	} else {
