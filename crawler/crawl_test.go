@@ -924,3 +924,35 @@ func TestCrawlSitemapImagesNotPages(t *testing.T) {
 		t.Errorf("records %q, want %q", got, want)
 	}
 }
+
+// TestCrawlRedirectLocationNotUTF8 follows redirects whose Location holds
+// Latin-1 bytes: each target is requested as browsers and net/http request
+// it, and the two are not made one URL.
+func TestCrawlRedirectLocationNotUTF8(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/1":
+			w.Header().Set("Location", "/caf\xe9 1")
+			w.WriteHeader(http.StatusFound)
+		case "/2":
+			w.Header().Set("Location", "/caf\xe8 1")
+			w.WriteHeader(http.StatusFound)
+		default:
+			mu.Lock()
+			asked = append(asked, r.URL.RequestURI())
+			mu.Unlock()
+		}
+	}))
+	defer srv.Close()
+	pages, err := crawlAll(t, &Crawler{IgnoreRobots: true}, srv.URL+"/1", srv.URL+"/2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(asked)
+	want := []string{"/caf%E8%201", "/caf%E9%201"}
+	if !slices.Equal(asked, want) || len(pages) != 4 {
+		t.Errorf("requested %q (%d records), want %q", asked, len(pages), want)
+	}
+}

@@ -190,15 +190,20 @@ func (s *linkScanner) decodeHref(v []byte) []byte {
 	if err != nil {
 		return v
 	}
-	const hex = "0123456789ABCDEF"
 	for _, c := range v[q:] {
 		if c < utf8.RuneSelf {
 			out = append(out, c)
 		} else {
-			out = append(out, '%', hex[c>>4], hex[c&15])
+			out = appendEscaped(out, c)
 		}
 	}
 	return out
+}
+
+// appendEscaped appends c to b percent-encoded, as %XX.
+func appendEscaped(b []byte, c byte) []byte {
+	const hex = "0123456789ABCDEF"
+	return append(b, '%', hex[c>>4], hex[c&15])
 }
 
 // takeTitle sets the title from the current text token.
