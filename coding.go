@@ -50,13 +50,19 @@ func decodeBody(resp *http.Response) (closeDecoders func(), err error) {
 			return closeDecoders, nil
 		}
 	}
+	// An empty body, as a 304's or a 204's, has nothing to decode, and
+	// the decoders that read a header would call it cut short.
+	br := bufio.NewReader(resp.Body)
+	if _, err := br.Peek(1); err == io.EOF {
+		return closeDecoders, nil
+	}
 	var closers []io.Closer
 	closeDecoders = func() {
 		for _, c := range closers {
 			c.Close()
 		}
 	}
-	r := io.Reader(resp.Body)
+	r := io.Reader(br)
 	// The codings are listed in the order they were applied.
 	for i := len(codings) - 1; i >= 0; i-- {
 		var c io.Closer

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,6 +39,8 @@ func encode(t testing.TB, c string, b []byte) []byte {
 			t.Fatal(err)
 		}
 		w = zw
+	case "empty":
+		return nil
 	default:
 		return b
 	}
@@ -70,6 +73,8 @@ func TestFetchContentEncodings(t *testing.T) {
 		{"gzip, br", []string{"gzip", "br"}, page, false},
 		{"identity", nil, page, false},
 		{"compress", nil, page, true},
+		{"gzip, empty body", []string{"empty"}, "", true},
+		{"br, empty body", []string{"empty"}, "", true},
 	} {
 		t.Run(tc.header, func(t *testing.T) {
 			body := []byte(page)
@@ -77,7 +82,8 @@ func TestFetchContentEncodings(t *testing.T) {
 				body = encode(t, c, body)
 			}
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Encoding", tc.header)
+				enc, _, _ := strings.Cut(tc.header, ", empty")
+				w.Header().Set("Content-Encoding", enc)
 				w.Write(body)
 			}))
 			defer srv.Close()
