@@ -9,6 +9,8 @@ import (
 	"encoding/xml"
 	"io"
 	"strings"
+
+	"golang.org/x/net/html/charset"
 )
 
 // fetchSitemap fetches a sitemap or sitemap index and returns the URLs in
@@ -57,6 +59,10 @@ func parseSitemap(body []byte, limit int) (pages, sitemaps []string) {
 	}
 	d := xml.NewDecoder(&runCapReader{r: r, max: sitemapMaxRun})
 	d.Strict = false
+	// The protocol wants UTF-8, but sitemaps declared ISO-8859-1 or
+	// windows-1252 are out there, and without a CharsetReader the decoder
+	// stops at their declaration.
+	d.CharsetReader = charset.NewReaderLabel
 	var s sitemapReader
 	for len(s.pages) < limit && len(s.sitemaps) < limit {
 		tok, err := d.Token()

@@ -42,6 +42,9 @@ func TestParseSitemap(t *testing.T) {
   <url><loc>https://a.example/1</loc><image:image><image:loc>https://a.example/1.jpg</image:loc></image:image></url>
   <url><image:image><image:loc>https://a.example/2.jpg</image:loc></image:image><loc>https://a.example/2</loc></url>
 </urlset>`), 10, []string{"https://a.example/1", "https://a.example/2"}, nil},
+		{"ISO-8859-1", []byte(`<?xml version="1.0" encoding="ISO-8859-1"?>` + "<urlset><url><loc>https://a.example/caf\xe9</loc></url></urlset>"), 10, []string{"https://a.example/café"}, nil},
+		{"windows-1252", []byte(`<?xml version='1.0' encoding='windows-1252'?>` + "<urlset><url><loc>https://a.example/\x93q\x94</loc></url></urlset>"), 10, []string{"https://a.example/“q”"}, nil},
+		{"unknown encoding", []byte(`<?xml version="1.0" encoding="no-such"?><urlset><url><loc>https://a.example/1</loc></url></urlset>`), 10, nil, nil},
 		{"a loc outside any url", []byte(`<urlset><loc>https://a.example/0</loc><url><loc>https://a.example/1</loc></url></urlset>`), 10, []string{"https://a.example/1"}, nil},
 		{"prefixed sitemap elements", []byte(`<sm:sitemapindex xmlns:sm="http://www.sitemaps.org/schemas/sitemap/0.9"><sm:sitemap><sm:loc>https://a.example/s.xml</sm:loc></sm:sitemap></sm:sitemapindex>`), 10, nil, []string{"https://a.example/s.xml"}},
 	} {
