@@ -956,3 +956,36 @@ func TestCrawlRedirectLocationNotUTF8(t *testing.T) {
 		t.Errorf("requested %q (%d records), want %q", asked, len(pages), want)
 	}
 }
+
+// TestCrawlStrayPercent follows links with a "%" that starts no escape,
+// which browsers request as they are and net/url refuses: each is fetched,
+// its "%" sent as "%25", and keeps its canonical URL in the record.
+func TestCrawlStrayPercent(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		if r.URL.Path == "/" {
+			io.WriteString(w, `<a href="/100%">1</a><a href="/a%zz?b=%&c=%41">2</a>`)
+			return
+		}
+		mu.Lock()
+		asked = append(asked, r.URL.RequestURI())
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	pages, err := crawlAll(t, &Crawler{IgnoreRobots: true}, srv.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pages {
+		if p.Err != nil {
+			t.Errorf("%s: %v", p.URL, p.Err)
+		}
+	}
+	slices.Sort(asked)
+	want := []string{"/100%25", "/a%25zz?b=%25&c=%41"}
+	if !slices.Equal(asked, want) || pages[srv.URL+"/100%"] == nil {
+		t.Errorf("requested %q, want %q; records %q", asked, want, slices.Sorted(maps.Keys(pages)))
+	}
+}

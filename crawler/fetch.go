@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/internal/failure"
+	"github.com/sluicehq/sluice/internal/urlcheck"
 )
 
 const (
@@ -78,9 +79,11 @@ func panicError(v any) *sluice.PanicError {
 
 // get sends one GET of u with ctx, with header added.
 func (p *pipeline) get(ctx context.Context, u string, header http.Header) (*sluice.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	// A "%" that starts no escape is sent as "%25" (a link to "/100%"):
+	// net/url refuses it as it is.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, urlcheck.EscapeStrayPercent(u), nil)
 	if err != nil {
-		return nil, &sluice.FetchError{URL: u, Err: err}
+		return nil, &sluice.FetchError{URL: u, Err: fmt.Errorf("%w: %w", ErrBadURL, err)}
 	}
 	for k, vs := range header {
 		req.Header[k] = vs

@@ -241,3 +241,28 @@ func TestFetchHTTP2AndRetries(t *testing.T) {
 		}
 	}
 }
+
+// TestCrawlSaveStrayPercent crawls, with --save, a link with a "%" that
+// starts no escape: the page is fetched and saved, and the crawl goes on.
+func TestCrawlSaveStrayPercent(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		if r.URL.Path == "/" {
+			io.WriteString(w, `<a href="/100%">1</a>`)
+			return
+		}
+		io.WriteString(w, r.RequestURI)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	code, out, errOut := runFetchCLI(context.Background(), "", "crawl", "-q", "--robots=false", "--save", dir, srv.URL+"/")
+	recs := decodeCrawl(t, out)
+	if code != 0 || len(recs) != 2 {
+		t.Fatalf("exit %d, %d records\n%s%s", code, len(recs), out, errOut)
+	}
+	for _, r := range recs {
+		if data, err := os.ReadFile(r.Saved); err != nil || strings.HasSuffix(r.URL, "/100%") && string(data) != "/100%25" {
+			t.Errorf("%s: saved %q (%v)", r.URL, data, err)
+		}
+	}
+}

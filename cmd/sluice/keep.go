@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/internal/urlcheck"
 	"github.com/spf13/pflag"
 )
 
@@ -126,7 +127,7 @@ func isDirConflict(err error) bool {
 // bytes shortened with a hash; or [hashedName] for a path with an encoded
 // '/' or '?'.
 func saveName(rawURL string) (string, error) {
-	u, err := url.Parse(rawURL)
+	u, err := url.Parse(urlcheck.EscapeStrayPercent(rawURL)) // a crawled link to "/100%"
 	if err != nil || u.Host == "" {
 		return "", fmt.Errorf("%w %q: cannot name a file for it", errBadURL, rawURL)
 	}
