@@ -153,6 +153,7 @@ type Fetcher struct {
 	done    chan *job
 	work    chan *job
 	abort   chan struct{}
+	kick    chan struct{} // a waiting job's context ended
 	aborted sync.Once
 	stopped chan struct{}
 	workers sync.WaitGroup
@@ -249,6 +250,7 @@ func (f *Fetcher) init() {
 		f.done = make(chan *job, n)
 		f.work = make(chan *job, n)
 		f.abort = make(chan struct{})
+		f.kick = make(chan struct{}, 1)
 		f.stopped = make(chan struct{})
 		f.workers.Add(n)
 		for range n {
@@ -356,6 +358,15 @@ func (f *Fetcher) closeUnstarted() bool {
 	}
 	f.closeIdle()
 	return true
+}
+
+// kickDispatcher tells the dispatcher that a waiting job's context ended;
+// kicks that come while one is pending are one.
+func (f *Fetcher) kickDispatcher() {
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
 }
 
 // abortAll tells the dispatcher to fail what waits and cancel what runs.

@@ -397,3 +397,61 @@ func TestHostHeader(t *testing.T) {
 		t.Errorf("hosts sent %q and %q, want vhost.test and other.test", a, b)
 	}
 }
+
+// TestFetchCancelWhileWaitingToRetry checks that a fetch whose first
+// attempt was answered 429 ends as soon as it is cancelled, while it waits
+// out the server's Retry-After or its host's pacing, and that Close then
+// does not wait for the retry that will never be sent.
+func TestFetchCancelWhileWaitingToRetry(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		retryAfter string
+		hostRate   float64
+		cancel     func(fut *Future[*Response], stop context.CancelFunc)
+	}{
+		{"Cancel during Retry-After", "60", 0, func(fut *Future[*Response], _ context.CancelFunc) { fut.Cancel() }},
+		{"request context during Retry-After", "60", 0, func(_ *Future[*Response], stop context.CancelFunc) { stop() }},
+		{"Cancel while the host is paced", "0", 0.001, func(fut *Future[*Response], _ context.CancelFunc) { fut.Cancel() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var hits atomic.Int32
+			first := make(chan struct{})
+			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+				if hits.Add(1) == 1 {
+					defer close(first)
+				}
+				w.Header().Set("Retry-After", tc.retryAfter)
+				w.WriteHeader(http.StatusTooManyRequests)
+			})
+			f := &Fetcher{HostRate: tc.hostRate, MaxRetryWait: time.Hour}
+			ctx, stop := context.WithCancel(context.Background())
+			defer stop()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+			fut := f.SubmitRequest(req)
+			<-first
+			time.Sleep(20 * time.Millisecond) // the job reaches the dispatcher's wait
+			tc.cancel(fut, stop)
+			wait, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := fut.Wait(wait); !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled fetch ended with %v, want context.Canceled", err)
+			}
+			var fe *FetchError
+			if _, err := fut.Result(); !errors.As(err, &fe) || fe.Attempts != 1 {
+				t.Fatalf("cancelled fetch: %v, want a *FetchError after 1 attempt", err)
+			}
+			closed := make(chan struct{})
+			go func() { f.Close(); close(closed) }()
+			select {
+			case <-closed:
+			case <-time.After(5 * time.Second):
+				f.Stop()
+				<-closed
+				t.Fatal("Close waited for the retry of a cancelled fetch")
+			}
+			if n := hits.Load(); n != 1 {
+				t.Fatalf("%d requests sent, want 1", n)
+			}
+		})
+	}
+}

@@ -15,6 +15,9 @@ import (
 // Submit queues a GET of rawURL and returns its future. It blocks while the
 // queue is full. A bad URL gives a future already failed with a
 // *[FetchError]; so does a Fetcher that is closed ([ErrPoolClosed]).
+// [Future.Cancel] ends a fetch at once while it waits, for its start or
+// for a retry (a Retry-After, a backoff, its host's pacing); one whose
+// attempt is running ends when that attempt does.
 func (f *Fetcher) Submit(rawURL string) *Future[*Response] {
 	fut, _ := f.SubmitCtx(context.Background(), rawURL)
 	return fut
