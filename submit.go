@@ -6,6 +6,7 @@ package sluice
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -36,16 +37,33 @@ func (f *Fetcher) SubmitCtx(ctx context.Context, rawURL string) (*Future[*Respon
 
 // SubmitRequest queues req and returns its future, like [Fetcher.Submit].
 // Cancelling req's context cancels the fetch. The Fetcher's UserAgent and
-// Header are added to a copy; req is not modified.
+// Header are added to a copy; req is not modified. A nil req, or one
+// without a URL, gives a future already failed with [ErrBadURL].
 func (f *Fetcher) SubmitRequest(req *http.Request) *Future[*Response] {
-	fut, _ := f.submit(context.Background(), req, req.URL.String())
+	fut, _ := f.SubmitRequestCtx(context.Background(), req)
 	return fut
 }
 
 // SubmitRequestCtx is like [Fetcher.SubmitRequest] but waits for queue
 // space only until ctx ends; it then returns ctx's error and no future.
 func (f *Fetcher) SubmitRequestCtx(ctx context.Context, req *http.Request) (*Future[*Response], error) {
-	return f.submit(ctx, req, req.URL.String())
+	raw, err := requestURL(req)
+	if err != nil {
+		return failedFuture[*Response](&FetchError{URL: raw, Err: err}), nil
+	}
+	return f.submit(ctx, req, raw)
+}
+
+// requestURL returns req's URL as a string, or a bad-URL error for a nil
+// request or URL, which net/http would meet with a panic.
+func requestURL(req *http.Request) (string, error) {
+	switch {
+	case req == nil:
+		return "", fmt.Errorf("%w: nil request", ErrBadURL)
+	case req.URL == nil:
+		return "", fmt.Errorf("%w: request without a URL", ErrBadURL)
+	}
+	return req.URL.String(), nil
 }
 
 // newGet returns a GET of rawURL, or a *FetchError if the URL is bad.
@@ -180,8 +198,11 @@ func waitOrCancel(ctx context.Context, fut *Future[*Response]) (*Response, error
 // A failure is a *[FetchError]. It does not change req, starts no
 // goroutine of the Fetcher's and is safe for concurrent use.
 func (f *Fetcher) Attempt(ctx context.Context, req *http.Request) (*Response, error) {
-	raw := req.URL.String()
-	if err := checkURL(req.URL); err != nil {
+	raw, err := requestURL(req)
+	if err == nil {
+		err = checkURL(req.URL)
+	}
+	if err != nil {
 		return nil, &FetchError{URL: raw, Err: err}
 	}
 	f.setup()
