@@ -5,6 +5,7 @@ package sluice
 import (
 	"context"
 	"iter"
+	"slices"
 )
 
 // WaitMode says when [Wait] returns.
@@ -32,11 +33,35 @@ func completions[T any](fs []*Future[T]) <-chan int {
 	return ch
 }
 
+// distinct returns fs without its repeats, in the order of their first
+// appearance; fs itself when it has none.
+func distinct[T any](fs []*Future[T]) []*Future[T] {
+	seen := make(map[*Future[T]]struct{}, len(fs))
+	for i, f := range fs {
+		if _, dup := seen[f]; !dup {
+			seen[f] = struct{}{}
+			continue
+		}
+		out := slices.Clone(fs[:i])
+		for _, f := range fs[i+1:] {
+			if _, dup := seen[f]; !dup {
+				seen[f] = struct{}{}
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	return fs
+}
+
 // Wait waits for the futures in fs as mode says and returns them split into
 // those done (in completion order) and those still pending (in the order of
-// fs). A cancelled future counts as done. When ctx ends first, Wait returns
-// ctx's error with the sets as they stood. Nil futures are not allowed.
+// fs). A future given more than once is in one of them once, as in
+// Python's wait, whose results are sets. A cancelled future counts as done.
+// When ctx ends first, Wait returns ctx's error with the sets as they stood.
+// Nil futures are not allowed.
 func Wait[T any](ctx context.Context, fs []*Future[T], mode WaitMode) (done, pending []*Future[T], err error) {
+	fs = distinct(fs)
 	ch := completions(fs)
 	isDone := make([]bool, len(fs))
 	split := func() {
@@ -74,11 +99,14 @@ func Wait[T any](ctx context.Context, fs []*Future[T], mode WaitMode) (done, pen
 	return done, nil, nil
 }
 
-// AsCompleted yields the futures in fs as they complete, each once, in
-// completion order, like Python's as_completed. It stops early when ctx
-// ends; check ctx.Err() after the loop to tell that from completion.
+// AsCompleted yields the futures in fs as they complete, each once (a
+// future given more than once too, as in Python), in completion order, like
+// Python's as_completed. It stops early when ctx ends; check ctx.Err()
+// after the loop to tell that from completion. Nil futures are not
+// allowed.
 func AsCompleted[T any](ctx context.Context, fs []*Future[T]) iter.Seq[*Future[T]] {
 	return func(yield func(*Future[T]) bool) {
+		fs := distinct(fs)
 		ch := completions(fs)
 		for range fs {
 			select {

@@ -246,3 +246,40 @@ func TestMapContextEnds(t *testing.T) {
 		t.Fatalf("Map yielded %v; want one deadline error", errs)
 	}
 }
+
+// TestRepeatedFutures checks that a future given twice is yielded, or
+// counted done or pending, once, as Python's as_completed and wait do,
+// while Gather keeps a result for each place.
+func TestRepeatedFutures(t *testing.T) {
+	p := NewPool[int](2)
+	fs, gates := gated(p, 2)
+	defer func() {
+		for _, f := range fs {
+			f.Cancel()
+		}
+		p.Close()
+	}()
+	a, b := fs[0], fs[1]
+	gates[0] <- nil
+	<-a.Done()
+	ctx := context.Background()
+	done, pending, err := Wait(ctx, []*Future[int]{a, b, a, b}, FirstCompleted)
+	if err != nil || !slices.Equal(done, []*Future[int]{a}) || !slices.Equal(pending, []*Future[int]{b}) {
+		t.Fatalf("Wait(FirstCompleted) = %d done, %d pending, %v; want a done, b pending", len(done), len(pending), err)
+	}
+	gates[1] <- nil
+	done, pending, err = Wait(ctx, []*Future[int]{a, b, a, b}, AllCompleted)
+	if err != nil || len(done) != 2 || len(pending) != 0 {
+		t.Fatalf("Wait(AllCompleted) = %d done, %d pending, %v; want 2 and 0", len(done), len(pending), err)
+	}
+	var got []*Future[int]
+	for f := range AsCompleted(ctx, []*Future[int]{a, a, b, a}) {
+		got = append(got, f)
+	}
+	if len(got) != 2 || !slices.Contains(got, a) || !slices.Contains(got, b) {
+		t.Fatalf("AsCompleted yielded %d futures, want a and b once each", len(got))
+	}
+	if vals, err := Gather(ctx, []*Future[int]{a, b, a}); err != nil || !slices.Equal(vals, []int{0, 1, 0}) {
+		t.Fatalf("Gather = %v, %v; want [0 1 0]", vals, err)
+	}
+}
