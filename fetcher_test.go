@@ -104,8 +104,8 @@ func TestFetchFailures(t *testing.T) {
 			},
 			fetcher: func() *Fetcher { return &Fetcher{Timeout: 50 * time.Millisecond} },
 			check: func(t *testing.T, resp *Response, err error) {
-				if !errors.Is(err, context.DeadlineExceeded) {
-					t.Fatalf("err = %v, want deadline exceeded", err)
+				if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "attempt timed out after 50ms") {
+					t.Fatalf("err = %v, want deadline exceeded, naming the Timeout", err)
 				}
 			},
 		},
@@ -120,8 +120,8 @@ func TestFetchFailures(t *testing.T) {
 			},
 			fetcher: func() *Fetcher { return &Fetcher{Timeout: 100 * time.Millisecond} },
 			check: func(t *testing.T, resp *Response, err error) {
-				if !errors.Is(err, context.DeadlineExceeded) {
-					t.Fatalf("err = %v, want deadline exceeded", err)
+				if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "attempt timed out after 100ms") {
+					t.Fatalf("err = %v, want deadline exceeded, naming the Timeout", err)
 				}
 			},
 		},
@@ -451,6 +451,33 @@ func TestFetchCancelWhileWaitingToRetry(t *testing.T) {
 			}
 			if n := hits.Load(); n != 1 {
 				t.Fatalf("%d requests sent, want 1", n)
+			}
+		})
+	}
+}
+
+// TestFetchCallerDeadline checks that a fetch ended by the deadline of
+// the request's context fails with context.DeadlineExceeded (it said
+// context.Canceled) and does not blame the Fetcher's Timeout.
+func TestFetchCallerDeadline(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	f := &Fetcher{Timeout: time.Minute}
+	defer f.Close()
+	for _, tc := range []struct {
+		name string
+		do   func(req *http.Request) error
+	}{
+		{"SubmitRequest", func(req *http.Request) error { _, err := f.SubmitRequest(req).Result(); return err }},
+		{"Attempt", func(req *http.Request) error { _, err := f.Attempt(req.Context(), req); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+			err := tc.do(req)
+			var fe *FetchError
+			if !errors.As(err, &fe) || !errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timed out") {
+				t.Fatalf("err = %v, want a *FetchError for the caller's deadline, not the Timeout", err)
 			}
 		})
 	}

@@ -91,8 +91,8 @@ func (f *Fetcher) submit(ctx context.Context, req *http.Request, rawURL string) 
 	req = f.prepare(req)
 	j := &job{fut: newFuture[*Response](nil), req: req, url: rawURL, host: strings.ToLower(req.URL.Host)}
 	if req.Context().Done() != nil {
-		fut := j.fut
-		j.stop = context.AfterFunc(req.Context(), func() { fut.Cancel() })
+		fut, rctx := j.fut, req.Context()
+		j.stop = context.AfterFunc(rctx, func() { fut.cancelWith(rctx.Err()) })
 	}
 	f.mu.RLock()
 	defer f.mu.RUnlock()
