@@ -244,6 +244,11 @@ func (c *Crawler) Abort() {
 }
 
 // Page is a page fetched (or given up on) by a crawl, as handed to visit.
+// Its fields are set before visit is called and not changed after, so they
+// may be read from any goroutine, also after visit returns; [Page.Document]
+// is for one goroutine at a time, and [Page.Follow] and [Page.Enqueue]
+// work only on visit's, while it runs. A zero Page, or one made by hand,
+// is not part of a crawl: Follow fails and Resolve uses URL as the base.
 type Page struct {
 	// URL is the canonical URL requested.
 	URL string
@@ -274,7 +279,9 @@ type Page struct {
 	follows []string  // URLs Follow and Enqueue queued during visit
 }
 
-// Stats are the counters of a crawl.
+// Stats are the counters of a crawl, as [Crawler.Stats] returns them: a
+// copy, maps included, that the caller owns. The zero value is a crawl that
+// has not started.
 type Stats struct {
 	// Pages is the number of records: pages fetched plus URLs failed.
 	Pages int64
