@@ -283,3 +283,40 @@ func TestRepeatedFutures(t *testing.T) {
 		t.Fatalf("Gather = %v, %v; want [0 1 0]", vals, err)
 	}
 }
+
+// TestCollectWithEndedContext checks that Wait, AsCompleted and Gather
+// given a context that has ended take every future done already, as
+// Python's wait(fs, timeout=0) does: they chose at random between the
+// ended context and each completion.
+func TestCollectWithEndedContext(t *testing.T) {
+	p := NewPool[int](4)
+	fs, gates := gated(p, 4)
+	defer func() {
+		for _, f := range fs {
+			f.Cancel()
+		}
+		p.Close()
+	}()
+	for i := range 3 {
+		gates[i] <- nil
+		<-fs[i].Done()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 50 {
+		done, pending, err := Wait(ctx, fs, AllCompleted)
+		if !errors.Is(err, context.Canceled) || len(done) != 3 || !slices.Equal(pending, fs[3:]) {
+			t.Fatalf("Wait = %d done, %d pending, %v; want 3 done, the last pending, context.Canceled", len(done), len(pending), err)
+		}
+		n := 0
+		for range AsCompleted(ctx, fs) {
+			n++
+		}
+		if n != 3 {
+			t.Fatalf("AsCompleted yielded %d futures, want the 3 done", n)
+		}
+		if vals, err := Gather(ctx, fs[:3]); err != nil || !slices.Equal(vals, []int{0, 1, 2}) {
+			t.Fatalf("Gather of done futures = %v, %v; want [0 1 2], nil", vals, err)
+		}
+	}
+}
