@@ -274,9 +274,10 @@ type Page struct {
 
 	doc     *goquery.Document
 	docErr  error
-	base    string    // what links resolve against: <base href>, else URL
-	pl      *pipeline // the crawl, while visit runs; nil otherwise
-	follows []string  // URLs Follow and Enqueue queued during visit
+	base    string         // what links resolve against: <base href>, else URL
+	pl      *pipeline      // the crawl, while visit runs; nil otherwise
+	cz      *canonicalizer // the crawl's, for Resolve during visit and after
+	follows []string       // URLs Follow and Enqueue queued during visit
 }
 
 // Stats are the counters of a crawl, as [Crawler.Stats] returns them: a
