@@ -59,7 +59,9 @@ type Fetcher struct {
 	// connection limits are sized from it, so open sockets stay capped.
 	MaxInFlight int
 	// PerHost caps requests in flight per host; 0 means no cap beyond
-	// MaxInFlight.
+	// MaxInFlight. A host is its name in any case, with its port unless
+	// that is the scheme's default: http://a.example/ and
+	// http://A.example:80/ share one cap, as they share HostRate.
 	PerHost int
 	// Rate caps request starts per second overall; 0 means no cap.
 	Rate float64

@@ -482,3 +482,57 @@ func TestFetchCallerDeadline(t *testing.T) {
 		})
 	}
 }
+
+// TestFetchPerHostOneHostManySpellings fetches one host spelt three ways
+// (its port written out or left to the scheme, its name in another case):
+// PerHost caps them together. Each spelling had a line and a cap of its
+// own, so the host saw PerHost requests at once for each.
+func TestFetchPerHostOneHostManySpellings(t *testing.T) {
+	var cur, peak atomic.Int32
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		n := cur.Add(1)
+		defer cur.Add(-1)
+		for old := peak.Load(); n > old && !peak.CompareAndSwap(old, n); old = peak.Load() {
+		}
+		time.Sleep(5 * time.Millisecond)
+	})
+	// Every name dials the test server: site.test is one host on loopback.
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, srv.Listener.Addr().String())
+	}}
+	defer tr.CloseIdleConnections()
+	f := &Fetcher{PerHost: 1, Client: &http.Client{Transport: tr}}
+	var fs []*Future[*Response]
+	for i := range 30 {
+		spelling := []string{"http://site.test", "http://site.test:80", "http://SITE.test"}[i%3]
+		fs = append(fs, f.Submit(fmt.Sprintf("%s/%d", spelling, i)))
+	}
+	if _, err := Gather(context.Background(), fs); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if got := peak.Load(); got != 1 {
+		t.Fatalf("the host saw %d requests at once, want PerHost (1)", got)
+	}
+}
+
+func TestHostKey(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"http://Example.COM/", "example.com"},
+		{"http://example.com:80/", "example.com"},
+		{"https://example.com:443/", "example.com"},
+		{"https://example.com:80/", "example.com:80"},
+		{"http://example.com:8080/", "example.com:8080"},
+		{"http://[::1]:80/", "[::1]"},
+		{"http://[::1]:8080/", "[::1]:8080"},
+	} {
+		u, err := ParseURL(tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hostKey(u); got != tc.want {
+			t.Errorf("hostKey(%s) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

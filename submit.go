@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -89,7 +88,7 @@ func (f *Fetcher) submit(ctx context.Context, req *http.Request, rawURL string) 
 	}
 	f.init()
 	req = f.prepare(req)
-	j := &job{fut: newFuture[*Response](nil), req: req, url: rawURL, host: strings.ToLower(req.URL.Host)}
+	j := &job{fut: newFuture[*Response](nil), req: req, url: rawURL, host: hostKey(req.URL)}
 	if req.Context().Done() != nil {
 		fut, rctx := j.fut, req.Context()
 		j.stop = context.AfterFunc(rctx, func() { fut.cancelWith(rctx.Err()) })
