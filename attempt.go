@@ -6,6 +6,7 @@ package sluice
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,8 +21,8 @@ import (
 
 // attempt sends req once and reads the body up to maxBody bytes. raw is
 // req.URL.String() if the caller has it, or "".
-func (f *Fetcher) attempt(ctx context.Context, req *http.Request, raw string) (*Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, f.timeout())
+func (f *Fetcher) attempt(parent context.Context, req *http.Request, raw string) (*Response, error) {
+	ctx, cancel := context.WithTimeout(parent, f.timeout())
 	defer cancel()
 	tt := &traceTimings{start: time.Now()}
 	// A shallow copy, as http.Client makes: the transport reads the
@@ -44,11 +45,11 @@ func (f *Fetcher) attempt(ctx context.Context, req *http.Request, raw string) (*
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return nil, tt.answerError(headerTooLarge(err, f.maxHeaderBytes()))
+		return nil, f.timedOut(parent, ctx, tt.answerError(headerTooLarge(err, f.maxHeaderBytes())))
 	}
 	body, size, truncated, err := f.readBody(resp)
 	if err != nil {
-		return nil, err
+		return nil, f.timedOut(parent, ctx, err)
 	}
 	final := req.URL
 	if resp.Request != nil { // a RoundTripper of the caller's may leave it unset
@@ -67,6 +68,20 @@ func (f *Fetcher) attempt(ctx context.Context, req *http.Request, raw string) (*
 		Truncated:  truncated,
 		Timings:    tt.done(),
 	}, nil
+}
+
+// timedOut names Timeout in err when it is the attempt's own deadline
+// (ctx's, not parent's) that ended the attempt: a bare "context deadline
+// exceeded" read as the caller's context having ended.
+func (f *Fetcher) timedOut(parent, ctx context.Context, err error) error {
+	if parent.Err() != nil || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return err
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // FetchError already names the URL
+	}
+	return fmt.Errorf("attempt timed out after %v: %w", f.timeout(), err)
 }
 
 // readBody reads (or, with DiscardBody, counts) resp's body up to maxBody

@@ -6,6 +6,7 @@ package sluice
 
 import (
 	"container/heap"
+	"context"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/hostsched"
@@ -72,6 +73,8 @@ func (f *Fetcher) dispatch(maxPending int) {
 			}
 		case j := <-f.done:
 			d.finish(j)
+		case <-f.kick:
+			d.dropCancelled()
 		case <-tick:
 		case <-abort:
 			abort = nil
@@ -127,6 +130,10 @@ func (d *dispatcher) start(h *hostsched.Host[*line], now time.Time) bool {
 		d.drop(h)
 		return false
 	}
+	if j.unwatch != nil {
+		j.unwatch()
+		j.unwatch = nil
+	}
 	d.hosts.Start(h)
 	d.hosts.Pace(h, now, d.spacing)
 	d.active[j] = struct{}{}
@@ -177,9 +184,48 @@ func (d *dispatcher) finish(j *job) {
 		} else {
 			d.pending++
 			heap.Push(&d.retries, j)
+			if j.unwatch == nil {
+				// A Cancel (or the end of the request's context) while
+				// the job waits must end it now, not at its retry.
+				j.unwatch = context.AfterFunc(j.fut.taskContext(), d.f.kickDispatcher)
+			}
 		}
 	}
 	d.drop(h)
+}
+
+// dropCancelled fails and forgets the jobs waiting for a retry, in
+// retries or in their host's line, whose context has ended: a Cancel of a
+// fetch that waits out a Retry-After or its host's pacing completes it at
+// once, and Close does not wait for it.
+func (d *dispatcher) dropCancelled() {
+	kept := d.retries[:0]
+	for _, j := range d.retries {
+		if err := j.fut.taskContext().Err(); err != nil {
+			d.pending--
+			j.fail(err)
+			continue
+		}
+		kept = append(kept, j)
+	}
+	clear(d.retries[len(kept):])
+	d.retries = kept
+	heap.Init(&d.retries)
+	d.hosts.Each(func(h *hostsched.Host[*line]) {
+		jobs := h.Val.jobs[:0]
+		for _, j := range h.Val.jobs {
+			if err := j.fut.taskContext().Err(); err != nil {
+				d.pending--
+				j.fail(err)
+				continue
+			}
+			jobs = append(jobs, j)
+		}
+		clear(h.Val.jobs[len(jobs):])
+		h.Val.jobs = jobs
+		d.hosts.SetWork(h, len(jobs) > 0)
+		d.drop(h)
+	})
 }
 
 // abort cancels everything queued or waiting to retry and the contexts of

@@ -59,7 +59,9 @@ type Fetcher struct {
 	// connection limits are sized from it, so open sockets stay capped.
 	MaxInFlight int
 	// PerHost caps requests in flight per host; 0 means no cap beyond
-	// MaxInFlight.
+	// MaxInFlight. A host is its name in any case, with its port unless
+	// that is the scheme's default: http://a.example/ and
+	// http://A.example:80/ share one cap, as they share HostRate.
 	PerHost int
 	// Rate caps request starts per second overall; 0 means no cap.
 	Rate float64
@@ -153,6 +155,7 @@ type Fetcher struct {
 	done    chan *job
 	work    chan *job
 	abort   chan struct{}
+	kick    chan struct{} // a waiting job's context ended
 	aborted sync.Once
 	stopped chan struct{}
 	workers sync.WaitGroup
@@ -249,6 +252,7 @@ func (f *Fetcher) init() {
 		f.done = make(chan *job, n)
 		f.work = make(chan *job, n)
 		f.abort = make(chan struct{})
+		f.kick = make(chan struct{}, 1)
 		f.stopped = make(chan struct{})
 		f.workers.Add(n)
 		for range n {
@@ -356,6 +360,15 @@ func (f *Fetcher) closeUnstarted() bool {
 	}
 	f.closeIdle()
 	return true
+}
+
+// kickDispatcher tells the dispatcher that a waiting job's context ended;
+// kicks that come while one is pending are one.
+func (f *Fetcher) kickDispatcher() {
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
 }
 
 // abortAll tells the dispatcher to fail what waits and cancel what runs.

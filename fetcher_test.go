@@ -104,8 +104,8 @@ func TestFetchFailures(t *testing.T) {
 			},
 			fetcher: func() *Fetcher { return &Fetcher{Timeout: 50 * time.Millisecond} },
 			check: func(t *testing.T, resp *Response, err error) {
-				if !errors.Is(err, context.DeadlineExceeded) {
-					t.Fatalf("err = %v, want deadline exceeded", err)
+				if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "attempt timed out after 50ms") {
+					t.Fatalf("err = %v, want deadline exceeded, naming the Timeout", err)
 				}
 			},
 		},
@@ -120,8 +120,8 @@ func TestFetchFailures(t *testing.T) {
 			},
 			fetcher: func() *Fetcher { return &Fetcher{Timeout: 100 * time.Millisecond} },
 			check: func(t *testing.T, resp *Response, err error) {
-				if !errors.Is(err, context.DeadlineExceeded) {
-					t.Fatalf("err = %v, want deadline exceeded", err)
+				if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "attempt timed out after 100ms") {
+					t.Fatalf("err = %v, want deadline exceeded, naming the Timeout", err)
 				}
 			},
 		},
@@ -395,5 +395,144 @@ func TestHostHeader(t *testing.T) {
 	}
 	if a, b := <-hosts, <-hosts; a != "vhost.test" || b != "other.test" {
 		t.Errorf("hosts sent %q and %q, want vhost.test and other.test", a, b)
+	}
+}
+
+// TestFetchCancelWhileWaitingToRetry checks that a fetch whose first
+// attempt was answered 429 ends as soon as it is cancelled, while it waits
+// out the server's Retry-After or its host's pacing, and that Close then
+// does not wait for the retry that will never be sent.
+func TestFetchCancelWhileWaitingToRetry(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		retryAfter string
+		hostRate   float64
+		cancel     func(fut *Future[*Response], stop context.CancelFunc)
+	}{
+		{"Cancel during Retry-After", "60", 0, func(fut *Future[*Response], _ context.CancelFunc) { fut.Cancel() }},
+		{"request context during Retry-After", "60", 0, func(_ *Future[*Response], stop context.CancelFunc) { stop() }},
+		{"Cancel while the host is paced", "0", 0.001, func(fut *Future[*Response], _ context.CancelFunc) { fut.Cancel() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var hits atomic.Int32
+			first := make(chan struct{})
+			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+				if hits.Add(1) == 1 {
+					defer close(first)
+				}
+				w.Header().Set("Retry-After", tc.retryAfter)
+				w.WriteHeader(http.StatusTooManyRequests)
+			})
+			f := &Fetcher{HostRate: tc.hostRate, MaxRetryWait: time.Hour}
+			ctx, stop := context.WithCancel(context.Background())
+			defer stop()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+			fut := f.SubmitRequest(req)
+			<-first
+			time.Sleep(20 * time.Millisecond) // the job reaches the dispatcher's wait
+			tc.cancel(fut, stop)
+			wait, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := fut.Wait(wait); !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled fetch ended with %v, want context.Canceled", err)
+			}
+			var fe *FetchError
+			if _, err := fut.Result(); !errors.As(err, &fe) || fe.Attempts != 1 {
+				t.Fatalf("cancelled fetch: %v, want a *FetchError after 1 attempt", err)
+			}
+			closed := make(chan struct{})
+			go func() { f.Close(); close(closed) }()
+			select {
+			case <-closed:
+			case <-time.After(5 * time.Second):
+				f.Stop()
+				<-closed
+				t.Fatal("Close waited for the retry of a cancelled fetch")
+			}
+			if n := hits.Load(); n != 1 {
+				t.Fatalf("%d requests sent, want 1", n)
+			}
+		})
+	}
+}
+
+// TestFetchCallerDeadline checks that a fetch ended by the deadline of
+// the request's context fails with context.DeadlineExceeded (it said
+// context.Canceled) and does not blame the Fetcher's Timeout.
+func TestFetchCallerDeadline(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	f := &Fetcher{Timeout: time.Minute}
+	defer f.Close()
+	for _, tc := range []struct {
+		name string
+		do   func(req *http.Request) error
+	}{
+		{"SubmitRequest", func(req *http.Request) error { _, err := f.SubmitRequest(req).Result(); return err }},
+		{"Attempt", func(req *http.Request) error { _, err := f.Attempt(req.Context(), req); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+			err := tc.do(req)
+			var fe *FetchError
+			if !errors.As(err, &fe) || !errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timed out") {
+				t.Fatalf("err = %v, want a *FetchError for the caller's deadline, not the Timeout", err)
+			}
+		})
+	}
+}
+
+// TestFetchPerHostOneHostManySpellings fetches one host spelt three ways
+// (its port written out or left to the scheme, its name in another case):
+// PerHost caps them together. Each spelling had a line and a cap of its
+// own, so the host saw PerHost requests at once for each.
+func TestFetchPerHostOneHostManySpellings(t *testing.T) {
+	var cur, peak atomic.Int32
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		n := cur.Add(1)
+		defer cur.Add(-1)
+		for old := peak.Load(); n > old && !peak.CompareAndSwap(old, n); old = peak.Load() {
+		}
+		time.Sleep(5 * time.Millisecond)
+	})
+	// Every name dials the test server: site.test is one host on loopback.
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, srv.Listener.Addr().String())
+	}}
+	defer tr.CloseIdleConnections()
+	f := &Fetcher{PerHost: 1, Client: &http.Client{Transport: tr}}
+	var fs []*Future[*Response]
+	for i := range 30 {
+		spelling := []string{"http://site.test", "http://site.test:80", "http://SITE.test"}[i%3]
+		fs = append(fs, f.Submit(fmt.Sprintf("%s/%d", spelling, i)))
+	}
+	if _, err := Gather(context.Background(), fs); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if got := peak.Load(); got != 1 {
+		t.Fatalf("the host saw %d requests at once, want PerHost (1)", got)
+	}
+}
+
+func TestHostKey(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"http://Example.COM/", "example.com"},
+		{"http://example.com:80/", "example.com"},
+		{"https://example.com:443/", "example.com"},
+		{"https://example.com:80/", "example.com:80"},
+		{"http://example.com:8080/", "example.com:8080"},
+		{"http://[::1]:80/", "[::1]"},
+		{"http://[::1]:8080/", "[::1]:8080"},
+	} {
+		u, err := ParseURL(tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hostKey(u); got != tc.want {
+			t.Errorf("hostKey(%s) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

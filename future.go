@@ -156,14 +156,19 @@ func (f *Future[T]) State() FutureState { return FutureState(f.state.Load()) }
 // running, Cancel cancels the context the task runs with and returns false;
 // the future completes when the task returns. If it has finished, Cancel
 // does nothing and returns false.
-func (f *Future[T]) Cancel() bool {
+func (f *Future[T]) Cancel() bool { return f.cancelWith(context.Canceled) }
+
+// cancelWith is Cancel, but the context of a running task ends with err:
+// a fetch whose request's context passed its deadline fails with
+// context.DeadlineExceeded, not context.Canceled.
+func (f *Future[T]) cancelWith(err error) bool {
 	if f.state.CompareAndSwap(int32(FuturePending), int32(FutureCancelled)) {
 		var zero T
 		f.complete(zero, ErrCancelled, FutureCancelled)
 		return true
 	}
 	if FutureState(f.state.Load()) == FutureRunning {
-		f.ctx.cancel()
+		f.ctx.cancelErr(err)
 	}
 	return false
 }
@@ -314,13 +319,16 @@ func (c *taskCtx) AfterFunc(f func()) (stop func() bool) {
 	}
 }
 
-func (c *taskCtx) cancel() {
+func (c *taskCtx) cancel() { c.cancelErr(context.Canceled) }
+
+// cancelErr ends the context with err, unless it has ended already.
+func (c *taskCtx) cancelErr(err error) {
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()
 		return
 	}
-	c.err = context.Canceled
+	c.err = err
 	if c.done != nil {
 		close(c.done)
 	}

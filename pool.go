@@ -16,7 +16,8 @@ import (
 // task.
 //
 // A Pool must be made with [NewPool] and released with [Pool.Close] or
-// [Pool.Shutdown]. Its methods are safe for concurrent use.
+// [Pool.Shutdown]; the zero value has no workers and is not usable (its
+// Submit would wait for ever). Its methods are safe for concurrent use.
 type Pool[T any] struct {
 	queue   chan *Future[T]
 	workers int

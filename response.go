@@ -11,7 +11,9 @@ import (
 
 // Response is the outcome of a fetch that got an HTTP response, whatever its
 // status: a non-2xx status is not an error. The body has been read (up to
-// the fetcher's MaxBody) and closed.
+// the fetcher's MaxBody) and closed. The Fetcher does not touch a Response
+// once its future is done, so it may be read from any goroutine; Body and
+// Header belong to the caller.
 type Response struct {
 	// URL is the URL that was requested.
 	URL string

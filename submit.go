@@ -6,15 +6,18 @@ package sluice
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
 // Submit queues a GET of rawURL and returns its future. It blocks while the
 // queue is full. A bad URL gives a future already failed with a
 // *[FetchError]; so does a Fetcher that is closed ([ErrPoolClosed]).
+// [Future.Cancel] ends a fetch at once while it waits, for its start or
+// for a retry (a Retry-After, a backoff, its host's pacing); one whose
+// attempt is running ends when that attempt does.
 func (f *Fetcher) Submit(rawURL string) *Future[*Response] {
 	fut, _ := f.SubmitCtx(context.Background(), rawURL)
 	return fut
@@ -33,16 +36,33 @@ func (f *Fetcher) SubmitCtx(ctx context.Context, rawURL string) (*Future[*Respon
 
 // SubmitRequest queues req and returns its future, like [Fetcher.Submit].
 // Cancelling req's context cancels the fetch. The Fetcher's UserAgent and
-// Header are added to a copy; req is not modified.
+// Header are added to a copy; req is not modified. A nil req, or one
+// without a URL, gives a future already failed with [ErrBadURL].
 func (f *Fetcher) SubmitRequest(req *http.Request) *Future[*Response] {
-	fut, _ := f.submit(context.Background(), req, req.URL.String())
+	fut, _ := f.SubmitRequestCtx(context.Background(), req)
 	return fut
 }
 
 // SubmitRequestCtx is like [Fetcher.SubmitRequest] but waits for queue
 // space only until ctx ends; it then returns ctx's error and no future.
 func (f *Fetcher) SubmitRequestCtx(ctx context.Context, req *http.Request) (*Future[*Response], error) {
-	return f.submit(ctx, req, req.URL.String())
+	raw, err := requestURL(req)
+	if err != nil {
+		return failedFuture[*Response](&FetchError{URL: raw, Err: err}), nil
+	}
+	return f.submit(ctx, req, raw)
+}
+
+// requestURL returns req's URL as a string, or a bad-URL error for a nil
+// request or URL, which net/http would meet with a panic.
+func requestURL(req *http.Request) (string, error) {
+	switch {
+	case req == nil:
+		return "", fmt.Errorf("%w: nil request", ErrBadURL)
+	case req.URL == nil:
+		return "", fmt.Errorf("%w: request without a URL", ErrBadURL)
+	}
+	return req.URL.String(), nil
 }
 
 // newGet returns a GET of rawURL, or a *FetchError if the URL is bad.
@@ -68,10 +88,10 @@ func (f *Fetcher) submit(ctx context.Context, req *http.Request, rawURL string) 
 	}
 	f.init()
 	req = f.prepare(req)
-	j := &job{fut: newFuture[*Response](nil), req: req, url: rawURL, host: strings.ToLower(req.URL.Host)}
+	j := &job{fut: newFuture[*Response](nil), req: req, url: rawURL, host: hostKey(req.URL)}
 	if req.Context().Done() != nil {
-		fut := j.fut
-		j.stop = context.AfterFunc(req.Context(), func() { fut.Cancel() })
+		fut, rctx := j.fut, req.Context()
+		j.stop = context.AfterFunc(rctx, func() { fut.cancelWith(rctx.Err()) })
 	}
 	f.mu.RLock()
 	defer f.mu.RUnlock()
@@ -177,8 +197,11 @@ func waitOrCancel(ctx context.Context, fut *Future[*Response]) (*Response, error
 // A failure is a *[FetchError]. It does not change req, starts no
 // goroutine of the Fetcher's and is safe for concurrent use.
 func (f *Fetcher) Attempt(ctx context.Context, req *http.Request) (*Response, error) {
-	raw := req.URL.String()
-	if err := checkURL(req.URL); err != nil {
+	raw, err := requestURL(req)
+	if err == nil {
+		err = checkURL(req.URL)
+	}
+	if err != nil {
 		return nil, &FetchError{URL: raw, Err: err}
 	}
 	f.setup()

@@ -185,3 +185,36 @@ func BenchmarkAttempt(b *testing.B) {
 		}
 	}
 }
+
+// TestSubmitNilRequest checks that a nil request, or one without a URL,
+// fails as a bad URL in every way into a Fetcher instead of panicking.
+func TestSubmitNilRequest(t *testing.T) {
+	f := &Fetcher{}
+	defer f.Close()
+	ctx := context.Background()
+	for _, req := range []*http.Request{nil, {Method: http.MethodGet}} {
+		for _, way := range []struct {
+			name string
+			call func() error
+		}{
+			{"SubmitRequest", func() error { _, err := f.SubmitRequest(req).Result(); return err }},
+			{"SubmitRequestCtx", func() error {
+				fut, err := f.SubmitRequestCtx(ctx, req)
+				if err != nil {
+					return fmt.Errorf("SubmitRequestCtx returned no future: %w", err)
+				}
+				_, err = fut.Result()
+				return err
+			}},
+			{"Do", func() error { _, err := f.Do(ctx, req); return err }},
+			{"Attempt", func() error { _, err := f.Attempt(ctx, req); return err }},
+		} {
+			t.Run(fmt.Sprintf("%s/nil request %v", way.name, req == nil), func(t *testing.T) {
+				var fe *FetchError
+				if err := way.call(); !errors.As(err, &fe) || !errors.Is(err, ErrBadURL) {
+					t.Fatalf("error %v, want a *FetchError wrapping ErrBadURL", err)
+				}
+			})
+		}
+	}
+}

@@ -57,6 +57,22 @@ func checkURL(u *url.URL) error {
 	return nil
 }
 
+// hostKey returns the key of u's host in the Fetcher's per-host lines: its
+// host name in lower case, with its port unless it is the scheme's default,
+// so that http://example.com/ and http://Example.com:80/ share one line,
+// one PerHost cap and one HostRate.
+func hostKey(u *url.URL) string {
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	scheme := strings.ToLower(u.Scheme)
+	if port != "" && !(scheme == "http" && port == "80" || scheme == "https" && port == "443") {
+		return net.JoinHostPort(host, port)
+	}
+	if strings.Contains(host, ":") {
+		return "[" + host + "]"
+	}
+	return host
+}
+
 // sameOrigin reports whether a and b have one origin: scheme, host and
 // port, the port defaulted from the scheme.
 func sameOrigin(a, b *url.URL) bool {

@@ -5,6 +5,7 @@ package sluice
 import (
 	"context"
 	"iter"
+	"slices"
 )
 
 // WaitMode says when [Wait] returns.
@@ -32,11 +33,55 @@ func completions[T any](fs []*Future[T]) <-chan int {
 	return ch
 }
 
+// next returns the index of the next future to complete, taking one that
+// has completed already before looking at ctx, so that a ctx that has
+// ended (Python's timeout=0) still sees every future done by then; ok is
+// false when ctx ended first.
+func next(ctx context.Context, ch <-chan int) (i int, ok bool) {
+	select {
+	case i := <-ch:
+		return i, true
+	default:
+	}
+	select {
+	case i := <-ch:
+		return i, true
+	case <-ctx.Done():
+		return 0, false
+	}
+}
+
+// distinct returns fs without its repeats, in the order of their first
+// appearance; fs itself when it has none.
+func distinct[T any](fs []*Future[T]) []*Future[T] {
+	seen := make(map[*Future[T]]struct{}, len(fs))
+	for i, f := range fs {
+		if _, dup := seen[f]; !dup {
+			seen[f] = struct{}{}
+			continue
+		}
+		out := slices.Clone(fs[:i])
+		for _, f := range fs[i+1:] {
+			if _, dup := seen[f]; !dup {
+				seen[f] = struct{}{}
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	return fs
+}
+
 // Wait waits for the futures in fs as mode says and returns them split into
 // those done (in completion order) and those still pending (in the order of
-// fs). A cancelled future counts as done. When ctx ends first, Wait returns
-// ctx's error with the sets as they stood. Nil futures are not allowed.
+// fs). A future given more than once is in one of them once, as in
+// Python's wait, whose results are sets. A cancelled future counts as done.
+// When ctx ends first, Wait returns ctx's error with the sets as they stood:
+// the futures done by then are in done, so a ctx that has ended already
+// sorts fs without waiting, as Python's wait with timeout=0 does.
+// Nil futures are not allowed.
 func Wait[T any](ctx context.Context, fs []*Future[T], mode WaitMode) (done, pending []*Future[T], err error) {
+	fs = distinct(fs)
 	ch := completions(fs)
 	isDone := make([]bool, len(fs))
 	split := func() {
@@ -47,46 +92,44 @@ func Wait[T any](ctx context.Context, fs []*Future[T], mode WaitMode) (done, pen
 		}
 	}
 	for len(done) < len(fs) {
-		select {
-		case i := <-ch:
-			isDone[i] = true
-			done = append(done, fs[i])
-			if mode == FirstCompleted || mode == FirstError && fs[i].err != nil {
-				// Take any others that finished at the same moment.
-				for {
-					select {
-					case i := <-ch:
-						isDone[i] = true
-						done = append(done, fs[i])
-						continue
-					default:
-					}
-					break
-				}
-				split()
-				return done, pending, nil
-			}
-		case <-ctx.Done():
+		i, ok := next(ctx, ch)
+		if !ok {
 			split()
 			return done, pending, ctx.Err()
+		}
+		isDone[i] = true
+		done = append(done, fs[i])
+		if mode == FirstCompleted || mode == FirstError && fs[i].err != nil {
+			// Take any others that finished at the same moment.
+			for {
+				select {
+				case i := <-ch:
+					isDone[i] = true
+					done = append(done, fs[i])
+					continue
+				default:
+				}
+				break
+			}
+			split()
+			return done, pending, nil
 		}
 	}
 	return done, nil, nil
 }
 
-// AsCompleted yields the futures in fs as they complete, each once, in
-// completion order, like Python's as_completed. It stops early when ctx
-// ends; check ctx.Err() after the loop to tell that from completion.
+// AsCompleted yields the futures in fs as they complete, each once (a
+// future given more than once too, as in Python), in completion order, like
+// Python's as_completed. When ctx ends it yields the futures done by then
+// and stops; check ctx.Err() after the loop to tell that from completion. Nil futures are not
+// allowed.
 func AsCompleted[T any](ctx context.Context, fs []*Future[T]) iter.Seq[*Future[T]] {
 	return func(yield func(*Future[T]) bool) {
+		fs := distinct(fs)
 		ch := completions(fs)
 		for range fs {
-			select {
-			case i := <-ch:
-				if !yield(fs[i]) {
-					return
-				}
-			case <-ctx.Done():
+			i, ok := next(ctx, ch)
+			if !ok || !yield(fs[i]) {
 				return
 			}
 		}
@@ -95,21 +138,20 @@ func AsCompleted[T any](ctx context.Context, fs []*Future[T]) iter.Seq[*Future[T
 
 // Gather waits for every future in fs and returns their results in the order
 // of fs. It returns early with the first error to occur (in time), or with
-// ctx's error when ctx ends first; the slice then holds the results of the
+// ctx's error when ctx ends before every future is done; the slice then holds the results of the
 // futures that had succeeded by then and zero values elsewhere.
 func Gather[T any](ctx context.Context, fs []*Future[T]) ([]T, error) {
 	out := make([]T, len(fs))
 	ch := completions(fs)
 	for range fs {
-		select {
-		case i := <-ch:
-			if fs[i].err != nil {
-				return out, fs[i].err
-			}
-			out[i] = fs[i].val
-		case <-ctx.Done():
+		i, ok := next(ctx, ch)
+		if !ok {
 			return out, ctx.Err()
 		}
+		if fs[i].err != nil {
+			return out, fs[i].err
+		}
+		out[i] = fs[i].val
 	}
 	return out, nil
 }

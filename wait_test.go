@@ -246,3 +246,77 @@ func TestMapContextEnds(t *testing.T) {
 		t.Fatalf("Map yielded %v; want one deadline error", errs)
 	}
 }
+
+// TestRepeatedFutures checks that a future given twice is yielded, or
+// counted done or pending, once, as Python's as_completed and wait do,
+// while Gather keeps a result for each place.
+func TestRepeatedFutures(t *testing.T) {
+	p := NewPool[int](2)
+	fs, gates := gated(p, 2)
+	defer func() {
+		for _, f := range fs {
+			f.Cancel()
+		}
+		p.Close()
+	}()
+	a, b := fs[0], fs[1]
+	gates[0] <- nil
+	<-a.Done()
+	ctx := context.Background()
+	done, pending, err := Wait(ctx, []*Future[int]{a, b, a, b}, FirstCompleted)
+	if err != nil || !slices.Equal(done, []*Future[int]{a}) || !slices.Equal(pending, []*Future[int]{b}) {
+		t.Fatalf("Wait(FirstCompleted) = %d done, %d pending, %v; want a done, b pending", len(done), len(pending), err)
+	}
+	gates[1] <- nil
+	done, pending, err = Wait(ctx, []*Future[int]{a, b, a, b}, AllCompleted)
+	if err != nil || len(done) != 2 || len(pending) != 0 {
+		t.Fatalf("Wait(AllCompleted) = %d done, %d pending, %v; want 2 and 0", len(done), len(pending), err)
+	}
+	var got []*Future[int]
+	for f := range AsCompleted(ctx, []*Future[int]{a, a, b, a}) {
+		got = append(got, f)
+	}
+	if len(got) != 2 || !slices.Contains(got, a) || !slices.Contains(got, b) {
+		t.Fatalf("AsCompleted yielded %d futures, want a and b once each", len(got))
+	}
+	if vals, err := Gather(ctx, []*Future[int]{a, b, a}); err != nil || !slices.Equal(vals, []int{0, 1, 0}) {
+		t.Fatalf("Gather = %v, %v; want [0 1 0]", vals, err)
+	}
+}
+
+// TestCollectWithEndedContext checks that Wait, AsCompleted and Gather
+// given a context that has ended take every future done already, as
+// Python's wait(fs, timeout=0) does: they chose at random between the
+// ended context and each completion.
+func TestCollectWithEndedContext(t *testing.T) {
+	p := NewPool[int](4)
+	fs, gates := gated(p, 4)
+	defer func() {
+		for _, f := range fs {
+			f.Cancel()
+		}
+		p.Close()
+	}()
+	for i := range 3 {
+		gates[i] <- nil
+		<-fs[i].Done()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 50 {
+		done, pending, err := Wait(ctx, fs, AllCompleted)
+		if !errors.Is(err, context.Canceled) || len(done) != 3 || !slices.Equal(pending, fs[3:]) {
+			t.Fatalf("Wait = %d done, %d pending, %v; want 3 done, the last pending, context.Canceled", len(done), len(pending), err)
+		}
+		n := 0
+		for range AsCompleted(ctx, fs) {
+			n++
+		}
+		if n != 3 {
+			t.Fatalf("AsCompleted yielded %d futures, want the 3 done", n)
+		}
+		if vals, err := Gather(ctx, fs[:3]); err != nil || !slices.Equal(vals, []int{0, 1, 2}) {
+			t.Fatalf("Gather of done futures = %v, %v; want [0 1 2], nil", vals, err)
+		}
+	}
+}

@@ -21,6 +21,7 @@ type job struct {
 	retryAt  time.Time   // set by a worker when the attempt should be retried
 	holdTill time.Time   // set with retryAt when the server asked its host to wait
 	stop     func() bool // detaches the request's context, if any
+	unwatch  func() bool // detaches the dispatcher from the task's context
 }
 
 // fail completes the job's future with err wrapped in a FetchError.
@@ -31,6 +32,9 @@ func (j *job) fail(err error) {
 	}
 	if j.stop != nil {
 		j.stop()
+	}
+	if j.unwatch != nil {
+		j.unwatch()
 	}
 	j.fut.settle(nil, &FetchError{URL: j.url, Attempts: j.attempts, Elapsed: elapsed, Err: err})
 }

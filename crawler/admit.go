@@ -115,10 +115,17 @@ func (s *scheduler) admissible(batch []Entry) []Entry {
 // in, to fail with its record.
 func (s *scheduler) applyAdmit(keep []Entry, codes []int8, err error) {
 	if err != nil {
+		// A seed gets its record; a link does not, for it may have been
+		// taken in already (a page's link back to its seed was recorded
+		// a second time), and its page, not finished, is fetched again
+		// by a resumed crawl, which admits it then.
 		for _, e := range keep {
-			s.failNow = append(s.failNow, &job{kind: jobFail, e: e, err: fmt.Errorf("crawler: frontier: %w", err)})
+			if e.Parent == "" {
+				s.admitted++
+				s.failNow = append(s.failNow, &job{kind: jobFail, e: e, err: fmt.Errorf("crawler: frontier: %w", err)})
+			}
 		}
-		s.admitted += len(keep)
+		s.frontierFailed(err)
 		return
 	}
 	for i, e := range keep {
@@ -180,6 +187,7 @@ func (s *scheduler) idle(store context.Context) bool {
 	}
 	pending, inFlight, err := s.frontier.Counts(store)
 	if err != nil {
+		s.frontierFailed(err)
 		return true
 	}
 	if pending > 0 && s.adoptHosts(store) {
@@ -191,6 +199,19 @@ func (s *scheduler) idle(store context.Context) bool {
 		return false
 	}
 	return true
+}
+
+// frontierFailed stops the crawl with err, a failure of the frontier that
+// is for good (a full disk, a closed frontier; a Redis frontier retries
+// while Redis is unreachable and fails only then), unless it is stopping
+// with an error already. Its URLs stay pending for a resume; those whose
+// admission failed get their records. Ending with nil, as a crawl whose
+// Admit or Counts failed did, told its caller that it had run to the end.
+func (s *scheduler) frontierFailed(err error) {
+	if s.stopErr == nil {
+		s.stopErr = fmt.Errorf("crawler: frontier: %w", err)
+	}
+	s.stopping = true
 }
 
 // localWork reports whether a host holds an entry or sitemaps to fetch.

@@ -39,18 +39,20 @@ func (c *Crawler) Crawl(ctx context.Context, seeds []string, visit func(*Page) e
 	if visit == nil {
 		visit = func(*Page) error { return nil }
 	}
-	cfg := c.resolve()
 	// The fetches outlive ctx by the grace period: their context is
 	// cancelled by Abort or when the grace ends. The frontier's outlives
 	// both, so that pages cut short are still put back.
 	fetchCtx, cancelFetch := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancelFetch(nil)
 	store := context.WithoutCancel(fetchCtx)
+	if err := c.begin(func() { cancelFetch(errStopped) }); err != nil {
+		return err
+	}
+	defer c.end()
 
+	cfg := c.resolve()
 	s := newScheduler(cfg)
 	p := newPipeline(cfg, s, visit, seeds)
-	c.begin(func() { cancelFetch(errStopped) })
-	defer c.end()
 
 	stages := p.startStages(fetchCtx)
 	s.countEarlier(store)
@@ -62,12 +64,17 @@ func (c *Crawler) Crawl(ctx context.Context, seeds []string, visit func(*Page) e
 	return crawlErr(ctx, fetchCtx, s.stopErr)
 }
 
-// begin resets the counters and arms Abort for a crawl.
-func (c *Crawler) begin(abort func()) {
+// begin resets the counters and arms Abort for a crawl, unless another
+// crawl of c runs: the two would share the counters and Abort.
+func (c *Crawler) begin(abort func()) error {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.abort != nil {
+		return errors.New("crawler: Crawl called while another Crawl of this Crawler runs")
+	}
 	c.stats = Stats{start: time.Now(), Errors: make(map[string]int64), StatusCodes: make(map[int]int64)}
 	c.abort = abort
-	c.mu.Unlock()
+	return nil
 }
 
 // end disarms Abort.

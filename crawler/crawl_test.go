@@ -989,3 +989,47 @@ func TestCrawlStrayPercent(t *testing.T) {
 		t.Errorf("requested %q, want %q; records %q", asked, want, slices.Sorted(maps.Keys(pages)))
 	}
 }
+
+// TestCrawlOneAtATime checks that a second Crawl of a Crawler whose first
+// still runs fails at once instead of taking over the first's Stats and
+// Abort, and that the Crawler takes a new Crawl once the first has ended.
+func TestCrawlOneAtATime(t *testing.T) {
+	site := crawltest.NewSite(50, 5)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" { // the first crawl's seed
+			<-release
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, `<a href="/p/0">site</a>`)
+			return
+		}
+		site.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	c := &Crawler{}
+	first := make(chan error, 1)
+	go func() {
+		first <- c.Crawl(context.Background(), []string{srv.URL + "/hold"}, func(*Page) error { return nil })
+	}()
+	for c.Stats().InFlight == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	var visited atomic.Int32
+	second := c.Crawl(context.Background(), []string{srv.URL + "/p/1"}, func(*Page) error {
+		visited.Add(1)
+		return nil
+	})
+	close(release)
+	if second == nil || !strings.Contains(second.Error(), "another Crawl") || visited.Load() != 0 {
+		t.Fatalf("second Crawl = %v after %d visits, want an error saying another Crawl runs", second, visited.Load())
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("first Crawl = %v", err)
+	}
+	if st := c.Stats(); st.Pages != 51 || len(st.Errors) != 0 {
+		t.Fatalf("first crawl's stats: %+v; want its seed and the 50 pages of its site", st)
+	}
+	if err := c.Crawl(context.Background(), []string{srv.URL + "/p/1"}, func(*Page) error { return nil }); err != nil {
+		t.Fatalf("Crawl after the first ended = %v", err)
+	}
+}

@@ -83,7 +83,8 @@ var ErrTooManyRedirects = failure.New(failure.Redirects, "crawler: too many redi
 // global in-flight cap, a per-host in-flight cap and per-host pacing.
 //
 // The zero value is ready to use with the defaults below; a Crawler may run
-// one Crawl at a time. Set the fields before Crawl and do not change them
+// one Crawl at a time (a Crawl called while another runs returns an error
+// at once: the two would share Stats and Abort). Set the fields before Crawl and do not change them
 // during it. Stats is safe to call from any goroutine while Crawl runs.
 type Crawler struct {
 	// MaxInFlight caps requests in flight, robots.txt and sitemaps
@@ -243,6 +244,11 @@ func (c *Crawler) Abort() {
 }
 
 // Page is a page fetched (or given up on) by a crawl, as handed to visit.
+// Its fields are set before visit is called and not changed after, so they
+// may be read from any goroutine, also after visit returns; [Page.Document]
+// is for one goroutine at a time, and [Page.Follow] and [Page.Enqueue]
+// work only on visit's, while it runs. A zero Page, or one made by hand,
+// is not part of a crawl: Follow fails and Resolve uses URL as the base.
 type Page struct {
 	// URL is the canonical URL requested.
 	URL string
@@ -268,12 +274,15 @@ type Page struct {
 
 	doc     *goquery.Document
 	docErr  error
-	base    string    // what links resolve against: <base href>, else URL
-	pl      *pipeline // the crawl, while visit runs; nil otherwise
-	follows []string  // URLs Follow and Enqueue queued during visit
+	base    string         // what links resolve against: <base href>, else URL
+	pl      *pipeline      // the crawl, while visit runs; nil otherwise
+	cz      *canonicalizer // the crawl's, for Resolve during visit and after
+	follows []string       // URLs Follow and Enqueue queued during visit
 }
 
-// Stats are the counters of a crawl.
+// Stats are the counters of a crawl, as [Crawler.Stats] returns them: a
+// copy, maps included, that the caller owns. The zero value is a crawl that
+// has not started.
 type Stats struct {
 	// Pages is the number of records: pages fetched plus URLs failed.
 	Pages int64

@@ -235,3 +235,53 @@ func TestCrawlResumedSkipsRobotsDenials(t *testing.T) {
 		t.Errorf("a denied URL's state: %v, %v; want failed", s, err)
 	}
 }
+
+// TestCrawlFrontierFails crawls on a DiskFrontier that is closed, and on
+// one closed while the crawl runs: Crawl returns the frontier's error
+// (it returned nil, as if the crawl had run to its end), every seed whose
+// admission failed is still visited once, with that error, and no URL is
+// visited twice (the links whose admission failed were each visited with
+// it, a page's link back to its seed too).
+func TestCrawlFrontierFails(t *testing.T) {
+	site := crawltest.NewSite(1000, 8)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	seeds := []string{srv.URL + "/p/0", srv.URL + "/p/1"}
+	for _, tc := range []struct {
+		name        string
+		closeBefore bool
+	}{
+		{"closed before the crawl", true},
+		{"closed during the crawl", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := OpenDiskFrontier(t.TempDir(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.closeBefore {
+				f.Close()
+			}
+			visited := map[string]int{}
+			c := &Crawler{MaxInFlight: 4, Frontier: f}
+			err = c.Crawl(context.Background(), seeds, func(p *Page) error {
+				if visited[p.URL]++; len(visited) == 5 {
+					f.Close()
+				}
+				return nil
+			})
+			f.Close()
+			if err == nil || !strings.Contains(err.Error(), "frontier closed") {
+				t.Fatalf("Crawl = %v, want the frontier's error", err)
+			}
+			for u, n := range visited {
+				if n != 1 {
+					t.Errorf("%s visited %d times", u, n)
+				}
+			}
+			if tc.closeBefore && (len(visited) != len(seeds) || visited[seeds[0]] != 1) {
+				t.Fatalf("visited %v, want each seed once", visited)
+			}
+		})
+	}
+}

@@ -136,12 +136,17 @@ func openOutput(f *DiskFrontier, path string) (*Output, error) {
 }
 
 // Write appends record (a whole record, its newline included) for url to
-// the file's buffer. Its first error, and a Commit's, sticks.
+// the file's buffer. Its first error, and a Commit's, sticks. After Close
+// it writes nothing and returns an error.
 func (o *Output) Write(url string, record []byte) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.err != nil {
 		return o.err
+	}
+	if o.closed {
+		// Accepted, the record would wait for a commit that never comes.
+		return errors.New("crawler: output: write after Close")
 	}
 	o.pend = append(o.pend, record...)
 	o.n += int64(len(record))

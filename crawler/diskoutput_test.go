@@ -485,3 +485,26 @@ func TestOutputSyncsBeforeFlush(t *testing.T) {
 		})
 	}
 }
+
+// TestOutputWriteAfterClose writes a record after Close: it is refused
+// with an error, and the file keeps only what was written before. It was
+// accepted with nil and lost, waiting for a commit that never came.
+func TestOutputWriteAfterClose(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.jsonl")
+	f := openDisk(t, filepath.Join(dir, "state"), nil)
+	defer f.Close()
+	out, err := OpenOutput(f, path)
+	must(t, err)
+	must(t, out.Write("http://a.test/", []byte("a\n")))
+	must(t, out.Close(ctx))
+	if err := out.Write("http://b.test/", []byte("b\n")); err == nil {
+		t.Fatal("Write after Close = nil, want an error")
+	}
+	data, err := os.ReadFile(path)
+	must(t, err)
+	if string(data) != "a\n" {
+		t.Fatalf("file holds %q, want %q", data, "a\n")
+	}
+}

@@ -48,14 +48,18 @@ func (p *Page) Document() (*goquery.Document, error) {
 // Resolve returns href made absolute against the page, as the crawl
 // resolves the page's own links: against its <base href> if it has one,
 // by the WHATWG URL rules, canonicalised (fragment dropped, case and
-// default ports normalised). It is safe to call after visit returns.
+// default ports normalised, and the crawl's SortQuery and StripTracking
+// applied). It gives the same answer after visit returns, and is safe to
+// call from any goroutine.
 func (p *Page) Resolve(href string) (string, error) {
 	base := p.base
 	if base == "" {
 		base = p.URL
 	}
-	if p.pl != nil {
-		u, err := p.pl.cz.resolve(base, href)
+	if p.cz != nil {
+		// Not p.pl, which the crawl clears when visit returns: a Resolve
+		// then, or on another goroutine, fell back to net/url's rules.
+		u, err := p.cz.resolve(base, href)
 		if err != nil {
 			return "", fmt.Errorf("%w %q: %w", ErrBadURL, href, err)
 		}

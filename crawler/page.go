@@ -6,7 +6,6 @@ package crawler
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -48,10 +47,7 @@ func (s *scheduler) pop(store context.Context, h *host, now time.Time) (Entry, b
 		// retries while Redis is unreachable and fails only then): the
 		// crawl stops with its error, and its URLs stay pending for a
 		// resume. Retrying here kept a crawl on a full disk alive forever.
-		if s.stopErr == nil {
-			s.stopErr = fmt.Errorf("crawler: frontier: %w", err)
-		}
-		s.stopping = true
+		s.frontierFailed(err)
 		return Entry{}, false
 	}
 	if !ok {

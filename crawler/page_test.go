@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -148,5 +149,47 @@ func TestDocumentCharset(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestPageResolveAfterVisit resolves hrefs on a page during visit, on a
+// goroutine visit started, and after Crawl has returned: all three give
+// the crawl's answer (its SortQuery and StripTracking applied). After visit
+// returned, Resolve used net/url's rules instead, and a goroutine's call
+// raced with the crawl.
+func TestPageResolveAfterVisit(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<title>x</title>`)
+	}))
+	defer srv.Close()
+	const href = "../d/./e?utm_source=x&b=2&a=1#frag"
+	want := srv.URL + "/d/e?a=1&b=2"
+	var (
+		page   *Page
+		during string
+		later  = make(chan string, 1)
+	)
+	c := &Crawler{SortQuery: true, StripTracking: true}
+	err := c.Crawl(context.Background(), []string{srv.URL + "/x/y"}, func(p *Page) error {
+		page = p
+		var err error
+		during, err = p.Resolve(href)
+		go func() {
+			time.Sleep(10 * time.Millisecond) // after visit has returned
+			u, _ := p.Resolve(href)
+			later <- u
+		}()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := page.Resolve(href)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := []string{during, <-later, after}; got[0] != want || got[1] != want || got[2] != want {
+		t.Fatalf("resolved during visit, on its goroutine and after Crawl: %q; want %q each time", got, want)
 	}
 }

@@ -32,7 +32,7 @@ func (p *pipeline) visitWorker() {
 					st.Errors[errKind(page.Err)]++
 				}
 			})
-			page.pl = p
+			page.pl, page.cz = p, p.cz
 			err := p.call(page)
 			page.pl = nil // Follow after visit returns is refused
 			switch {
