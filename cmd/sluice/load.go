@@ -333,7 +333,7 @@ func (o *loadOptions) readTargets(e *env, h http.Header) ([]load.Target, error) 
 		return os.ReadFile(name)
 	})
 	if err != nil {
-		return nil, usageErrorf("load: --targets: %v", err)
+		return nil, usageErrorf("load: --targets: %s", strings.TrimPrefix(err.Error(), "load: "))
 	}
 	for i := range ts {
 		if err := checkURL(ts[i].URL); err != nil {

@@ -57,7 +57,8 @@ func TestLoadUsageErrors(t *testing.T) {
 		{"bad method", []string{"load", "-m", "GE T", "http://127.0.0.1/"}, "bad method"},
 		{"missing body file", []string{"load", "--body", "@" + filepath.Join(dir, "nope"), "http://127.0.0.1/"}, "body:"},
 		{"missing targets", []string{"load", "--targets", filepath.Join(dir, "nope")}, "targets:"},
-		{"bad targets", []string{"load", "--targets", badTargets}, "targets line 2"},
+		// Each prefix once: it was "load: --targets: load: targets line 2".
+		{"bad targets", []string{"load", "--targets", badTargets}, "sluice: load: --targets: targets line 2: want 'Key: Value'"},
 		{"url and targets", []string{"load", "--targets", badTargets, "http://127.0.0.1/"}, "not both"},
 		{"json in missing dir", []string{"load", "--json", filepath.Join(dir, "no", "r.json"), "http://127.0.0.1/"}, "no such file"},
 		{"inflight closed", []string{"load", "--max-inflight", "5", "http://127.0.0.1/"}, "open model only"},
