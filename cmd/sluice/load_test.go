@@ -178,6 +178,26 @@ func TestLoadThresholdViolated(t *testing.T) {
 	}
 }
 
+// TestLoadNothingCompleted runs against a server that answers nothing
+// within the run: with the default timeout as long as the default run,
+// every request is cut off in flight at the end and none fails, and such
+// a run exited 0 with its thresholds held.
+func TestLoadNothingCompleted(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer srv.Close()
+	for _, model := range [][]string{{"-c", "2"}, {"--rate", "20"}} {
+		args := append([]string{"load", "-d", "300ms", "--threshold", "errors<1%"}, model...)
+		code, stdout, stderr := runCLI(context.Background(), append(args, srv.URL)...)
+		if code != 1 || !strings.Contains(stderr, "load: no request completed") || !strings.Contains(stdout, "cancelled in flight at the end") {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and no request completed\n%s", model, code, stderr, stdout)
+		}
+		code, _, _ = runCLI(context.Background(), append(append(args, "--fail-on", "never"), srv.URL)...)
+		if code != 0 {
+			t.Errorf("%v --fail-on never: exit %d, want 0", model, code)
+		}
+	}
+}
+
 func TestLoadTargetDown(t *testing.T) {
 	url := hostile.RefusedURL(t)
 	jsonFile := filepath.Join(t.TempDir(), "r.json")
