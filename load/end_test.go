@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,6 +41,18 @@ func TestRunEndsAtDuration(t *testing.T) {
 			}
 			if rep.Cancelled != 4 || rep.Requests != 0 {
 				t.Fatalf("cancelled %d, requests %d; want the 4 in flight cancelled and none completed", rep.Cancelled, rep.Requests)
+			}
+			// The 4 were sent as the run began and waited to its end: the
+			// report says so, where it said only that 4 were cut off.
+			if w := rep.CancelledWait; w < rep.Duration*1000/2 || w > rep.Duration*1000+1 { // Duration is rounded to the millisecond
+				t.Fatalf("cancelled requests waited up to %.3f ms, want most of the %.3f s run", w, rep.Duration)
+			}
+			var text strings.Builder
+			if err := rep.WriteText(&text); err != nil || !strings.Contains(text.String(), "4 cancelled in flight at the end, the longest after ") {
+				t.Fatalf("text report does not say how long the cut requests waited (%v):\n%s", err, text.String())
+			}
+			if m, err := Merge(rep, rep); err != nil || m.CancelledWait != rep.CancelledWait {
+				t.Fatalf("merged with itself: cancelled wait %v, want %v (%v)", m.CancelledWait, rep.CancelledWait, err)
 			}
 			if !cfg.open() {
 				return

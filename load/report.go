@@ -46,7 +46,11 @@ type Report struct {
 	TargetRPS   float64   `json:"target_rps"` // planned mean rate; 0 in the closed model
 	Dropped     int64     `json:"dropped"`    // due but never sent: over DropAbove, or still unsent when the plan ended
 	Cancelled   int64     `json:"cancelled"`  // in flight when the run ended, cut off and counted nowhere else
-	LateSends   int64     `json:"late_sends"` // sent more than 1 ms after their intended time
+	// CancelledWait is the longest that a cancelled request had waited
+	// for its answer, from its intended send time, in milliseconds: a
+	// server that stalls as the run ends shows here, not in the latency.
+	CancelledWait float64 `json:"cancelled_wait_ms,omitempty"`
+	LateSends     int64   `json:"late_sends"` // sent more than 1 ms after their intended time
 
 	StatusCodes  map[string]int64  `json:"status_codes"`
 	Errors       map[string]int64  `json:"errors"`        // by kind, named as in fetch and crawl records: dns, connect, tls, timeout, reset, read, protocol, too-large, cancelled, other
@@ -144,27 +148,28 @@ func (p *phase) report(cfg *Config) *Report {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rep := &Report{
-		Schema:       SchemaVersion,
-		Start:        p.start.UTC(),
-		Model:        "closed",
-		URL:          sluice.RedactURL(cfg.Targets[0].URL),
-		Connections:  cfg.maxInFlight(),
-		Duration:     math.Round(p.elapsed.Seconds()*1000) / 1000,
-		Requests:     r.requests,
-		Success:      r.ok,
-		Failed:       r.failed,
-		Dropped:      r.totalDropped,
-		Cancelled:    r.cancelled,
-		LateSends:    r.lateSends,
-		StatusCodes:  map[string]int64{},
-		Errors:       map[string]int64{},
-		ErrorSamples: map[string]string{},
-		Latency:      summarize(r.resp),
-		Service:      summarize(r.svc),
-		Lateness:     summarize(r.late),
-		Seconds:      append([]Second(nil), r.rows...),
-		Spectrum:     spectrum(r.resp),
-		Histograms:   Histograms{Response: encodeHist(r.resp), Service: encodeHist(r.svc), Lateness: encodeHist(r.late)},
+		Schema:        SchemaVersion,
+		Start:         p.start.UTC(),
+		Model:         "closed",
+		URL:           sluice.RedactURL(cfg.Targets[0].URL),
+		Connections:   cfg.maxInFlight(),
+		Duration:      math.Round(p.elapsed.Seconds()*1000) / 1000,
+		Requests:      r.requests,
+		Success:       r.ok,
+		Failed:        r.failed,
+		Dropped:       r.totalDropped,
+		Cancelled:     r.cancelled,
+		CancelledWait: roundMs(r.cancelledWait.Seconds() * 1000),
+		LateSends:     r.lateSends,
+		StatusCodes:   map[string]int64{},
+		Errors:        map[string]int64{},
+		ErrorSamples:  map[string]string{},
+		Latency:       summarize(r.resp),
+		Service:       summarize(r.svc),
+		Lateness:      summarize(r.late),
+		Seconds:       append([]Second(nil), r.rows...),
+		Spectrum:      spectrum(r.resp),
+		Histograms:    Histograms{Response: encodeHist(r.resp), Service: encodeHist(r.svc), Lateness: encodeHist(r.late)},
 	}
 	r.fillSeconds(rep.Seconds)
 	if secs := p.elapsed.Seconds(); secs > 0 {
@@ -263,7 +268,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, ", %d dropped (in-flight cap, or still unsent when the plan ended)", r.Dropped)
 	}
 	if r.Cancelled > 0 {
-		fmt.Fprintf(&b, ", %d cancelled in flight at the end", r.Cancelled)
+		fmt.Fprintf(&b, ", %d cancelled in flight at the end, the longest after %s", r.Cancelled, msString(r.CancelledWait))
 	}
 	b.WriteString("\n")
 	r.writeRate(&b)

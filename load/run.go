@@ -320,7 +320,7 @@ func (p *phase) send(ctx context.Context, w worker, t int, at time.Duration) {
 	p.rec.markSent(res.sent)
 	res.status, res.err = w.do(ctx, t, now)
 	if res.err != nil && p.interrupted(ctx) {
-		p.rec.cancel() // interrupted, not a server failure
+		p.rec.cancel(time.Since(p.start) - at) // interrupted, not a server failure
 		return
 	}
 	res.done = time.Since(p.start)

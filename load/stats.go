@@ -85,6 +85,7 @@ type recorder struct {
 	dropped []int64 // by second of intended send
 
 	requests, ok, failed, lateSends, totalDropped, cancelled int64
+	cancelledWait                                            time.Duration // the longest wait of a cancelled request
 	status                                                   map[int]int64
 	kinds                                                    [failure.NumKinds]int64
 	samples                                                  [failure.NumKinds]string
@@ -143,10 +144,12 @@ func (r *recorder) drop(t time.Duration) {
 	r.mu.Unlock()
 }
 
-// cancel counts a request cut off in flight by the end of the run.
-func (r *recorder) cancel() {
+// cancel counts a request cut off in flight by the end of the run after
+// waiting for its answer this long, from its intended send time.
+func (r *recorder) cancel(waited time.Duration) {
 	r.mu.Lock()
 	r.cancelled++
+	r.cancelledWait = max(r.cancelledWait, waited)
 	r.mu.Unlock()
 }
 
