@@ -315,7 +315,7 @@ func (r *Report) writeRate(b *strings.Builder) {
 
 // writeLatency writes the latency table and its note.
 func (r *Report) writeLatency(b *strings.Builder) {
-	if r.answered() == 0 {
+	if !r.timed() {
 		b.WriteString("\n  latency    none measured: no request got a response\n\n")
 		return
 	}
@@ -336,14 +336,9 @@ func (r *Report) writeLatency(b *strings.Builder) {
 	fmt.Fprintf(b, "  (%s)\n\n", LatencyNote)
 }
 
-// answered counts the requests that got a response, whatever its status.
-func (r *Report) answered() int64 {
-	var n int64
-	for _, c := range r.StatusCodes {
-		n += c
-	}
-	return n
-}
+// timed reports whether any request counts in the latency figures: one
+// that got a response, whatever its status, or one that timed out.
+func (r *Report) timed() bool { return r.Latency.Max > 0 }
 
 // writeWorkers lists a distributed run's workers, and says what a dead
 // one leaves out.
