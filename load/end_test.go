@@ -74,3 +74,22 @@ func TestRunEndsAtDuration(t *testing.T) {
 		})
 	}
 }
+
+// TestRampDownLastsThePlan runs a ramp down to rate 0, whose last request
+// falls due before the plan ends: the run lasts the plan, as --stages
+// asks, so its rate is over the plan's length. It ended with the last
+// answer, 45 ms early here (0.3 s of a 10 s ramp to 0), and reported a
+// rate above the plan's.
+func TestRampDownLastsThePlan(t *testing.T) {
+	srv := hostile.New(hostile.Config{})
+	defer srv.Close()
+	cfg := Config{Targets: []Target{{URL: srv.URL + "/"}}, MaxInFlight: 4,
+		Stages: []Stage{{Duration: 200 * time.Millisecond, Rate: 200}, {Duration: 200 * time.Millisecond, Rate: 0}}}
+	rep := mustRun(t, cfg)
+	if rep.Requests+rep.Dropped+rep.Cancelled != 40 {
+		t.Fatalf("requests %d, dropped %d, cancelled %d: want the plan's 40", rep.Requests, rep.Dropped, rep.Cancelled)
+	}
+	if rep.Duration < 0.4 || rep.RPS > rep.TargetRPS {
+		t.Fatalf("ran %.3f s at %.1f req/s; want the plan's 0.4 s at no more than its %.1f req/s", rep.Duration, rep.RPS, rep.TargetRPS)
+	}
+}

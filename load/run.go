@@ -158,6 +158,12 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 	}()
 
 	p.runWorkers(ctx, parent, cfg, workers)
+	if p.sched != nil && cut != nil {
+		// A plan whose rate falls to 0 has its last request due before
+		// its end; the run still lasts the plan, so that its rate is over
+		// the time the plan asked for.
+		<-ctx.Done()
+	}
 	p.elapsed = time.Since(p.start)
 	cancel()
 	<-clockDone
