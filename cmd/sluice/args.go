@@ -86,7 +86,10 @@ func flagError(cmd *cobra.Command, err error) error {
 	var num *strconv.NumError
 	switch {
 	case errors.As(err, &notExist) && notExist.GetSpecifiedName() != "":
-		if s := closestFlag(cmd, notExist.GetSpecifiedName()); s != "" {
+		name := notExist.GetSpecifiedName()
+		if h, ok := foreignFlagOf(cmd, name); ok {
+			msg += fmt.Sprintf(" (sluice %s spells it --%s: %s)", cmd.Name(), h.flag, h.how)
+		} else if s := closestFlag(cmd, name); s != "" {
 			msg += fmt.Sprintf(" (did you mean --%s?)", s)
 		}
 	case errors.As(err, &invalid):
@@ -97,6 +100,59 @@ func flagError(cmd *cobra.Command, err error) error {
 		msg = fmt.Sprintf("bad value %q for --%s: %v", invalid.GetValue(), f.Name, why)
 	}
 	return &usageError{msg: cmd.Name() + ": " + msg, cmd: cmd.CommandPath()}
+}
+
+// foreignFlag is the flag of sluice's that does what a flag of another
+// tool does, and how.
+type foreignFlag struct{ flag, how string }
+
+// foreignFlags maps the long flags of the tools sluice's users come from
+// (wget, curl, Scrapy's settings, wrk, hey, vegeta, colly) to sluice's,
+// where the edit distance would name the wrong one (--delay is one edit
+// from --deny) or none. A name is hinted only on a command that has the
+// flag it maps to; --continue maps to two, one a command.
+var foreignFlags = map[string][]foreignFlag{
+	"delay":                {{"host-rate", "requests a second to each host, so --host-rate 2 waits 500ms between them"}},
+	"wait":                 {{"host-rate", "requests a second to each host, so --host-rate 2 waits 500ms between them"}},
+	"download-delay":       {{"host-rate", "requests a second to each host, so --host-rate 2 waits 500ms between them"}},
+	"max-depth":            {{"depth", "links followed from a seed at most"}},
+	"level":                {{"depth", "links followed from a seed at most"}},
+	"depth-limit":          {{"depth", "links followed from a seed at most"}},
+	"limit":                {{"max-pages", "URLs taken in at most"}},
+	"page-limit":           {{"max-pages", "URLs taken in at most"}},
+	"threads":              {{"concurrency", "requests in flight at once (-c)"}},
+	"parallel":             {{"concurrency", "requests in flight at once (-c)"}},
+	"connections":          {{"concurrency", "requests in flight at once (-c)"}},
+	"jobs":                 {{"concurrency", "requests in flight at once (-c)"}},
+	"exclude":              {{"deny", "a regexp of URLs not to follow"}},
+	"reject-regex":         {{"deny", "a regexp of URLs not to follow"}},
+	"accept-regex":         {{"allow", "a regexp the URLs to follow must match"}},
+	"retry":                {{"retries", "attempts after the first"}},
+	"tries":                {{"retries", "attempts after the first"}},
+	"max-time":             {{"timeout", "one request's time limit"}},
+	"ignore-robots":        {{"robots", "write --robots=false"}},
+	"no-robots":            {{"robots", "write --robots=false"}},
+	"no-check-certificate": {{"insecure", "skip TLS certificate checks (-k)"}},
+	"jobdir":               {{"state", "a crawl kept in a --state DIR resumes when the same command runs again"}},
+	"continue": {
+		{"resume", "append to the -o file, skipping the input lines it has records for"},
+		{"state", "a crawl kept in a --state DIR resumes when the same command runs again"},
+	},
+	"rps":  {{"rate", "requests started a second"}},
+	"qps":  {{"rate", "requests started a second"}},
+	"time": {{"duration", "how long to run"}},
+	"data": {{"body", "the request body"}},
+}
+
+// foreignFlagOf returns the flag of cmd's that name, a flag of another
+// tool, maps to, if cmd has one.
+func foreignFlagOf(cmd *cobra.Command, name string) (foreignFlag, bool) {
+	for _, h := range foreignFlags[name] {
+		if cmd.Flags().Lookup(h.flag) != nil {
+			return h, true
+		}
+	}
+	return foreignFlag{}, false
 }
 
 // typeWord names a flag's value type the way its help would, not as Go

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -125,6 +126,18 @@ func TestCLIFindings(t *testing.T) {
 				want := "sluice: crawl: unknown flag: --dpeth (did you mean --depth?)\nRun 'sluice crawl --help' for usage.\n"
 				if errOut != want || out != "" {
 					t.Errorf("stderr %q, stdout %q; want %q", errOut, out, want)
+				}
+			}},
+		{name: "another tool's flag", args: []string{"crawl", "--delay", "1s", u + "/"}, code: 2,
+			stderr: []string{"unknown flag: --delay (sluice crawl spells it --host-rate: requests a second to each host, so --host-rate 2 waits 500ms between them)"}},
+		{name: "another tool's flag, two commands", args: []string{"crawl", "--continue", u + "/"}, code: 2,
+			stderr: []string{"unknown flag: --continue (sluice crawl spells it --state:"}},
+		{name: "another tool's flag, fetch", args: []string{"fetch", "--continue", u + "/"}, code: 2,
+			stderr: []string{"unknown flag: --continue (sluice fetch spells it --resume:"}},
+		{name: "another tool's flag the command lacks", args: []string{"fetch", "--max-depth", "2", u + "/"}, code: 2,
+			check: func(t *testing.T, _, errOut string) {
+				if want := "sluice: fetch: unknown flag: --max-depth\n"; !strings.HasPrefix(errOut, want) {
+					t.Errorf("stderr %q; want it to start %q", errOut, want)
 				}
 			}},
 		{name: "version", args: []string{"--version"}, code: 0, stdout: []string{"sluice "}},
@@ -420,6 +433,32 @@ func TestSubcommandsExtend(t *testing.T) {
 		root.SetArgs(args)
 		if err := root.ExecuteContext(context.Background()); err != nil || !tc.ok() {
 			t.Errorf("%q: %v\n%s%s", tc.args, err, stdout.String(), stderr.String())
+		}
+	}
+}
+
+// TestForeignFlags checks that each flag another tool's name is mapped to
+// is a flag of sluice's, and that none of those names is one: a renamed
+// flag would leave a hint naming nothing, and a new flag of that name
+// would never be hinted.
+func TestForeignFlags(t *testing.T) {
+	root := newRoot(&env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard})
+	has := func(name string) bool {
+		for _, c := range root.Commands() {
+			if c.Flags().Lookup(name) != nil {
+				return true
+			}
+		}
+		return false
+	}
+	for name, hints := range foreignFlags {
+		if has(name) {
+			t.Errorf("--%s is a flag of sluice's, yet mapped to another", name)
+		}
+		for _, h := range hints {
+			if !has(h.flag) {
+				t.Errorf("--%s maps to --%s, which no command has", name, h.flag)
+			}
 		}
 	}
 }

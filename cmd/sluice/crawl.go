@@ -93,7 +93,11 @@ process exits when nothing is pending or in flight anywhere.
 // or without.
 func (o *crawlOptions) run(cmd *cobra.Command, e *env, args []string) error {
 	if len(args) == 0 && len(o.inputs) == 0 && !o.redis.on() {
-		return &usageError{msg: "crawl: no seed URL given", cmd: cmd.CommandPath()}
+		msg := "crawl: no seed URL given"
+		if made := madeBy(cmd.Flags(), o.state.dir); made != "" {
+			msg += "; to resume the crawl in " + o.state.dir + ", run the command that made it: " + made
+		}
+		return &usageError{msg: msg, cmd: cmd.CommandPath()}
 	}
 	if err := o.check(); err != nil {
 		return err

@@ -413,3 +413,39 @@ func openTestDurable(t *testing.T, f *crawler.DiskFrontier, path string) *durabl
 	d.enc = json.NewEncoder(&d.buf)
 	return d
 }
+
+// TestCrawlStateNoSeedsNamesCommand runs crawl --state DIR with no seed
+// on a dir that holds a crawl: the error names the command that made it,
+// flags the user gave that are not defaults and seeds quoted for the
+// shell, and that command resumes it.
+func TestCrawlStateNoSeedsNamesCommand(t *testing.T) {
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<a href="/a">a</a>`)
+	}))
+	defer site.Close()
+	dir := filepath.Join(t.TempDir(), "state")
+	made := []string{"crawl", "-q", "--state", dir, "--depth", "1", "--deny", "/x$", "--robots=false", "-c", "3", site.URL + "/", site.URL + "/?q='a b'"}
+	if code, _, errOut := runFetchCLI(context.Background(), "", made...); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	code, _, errOut := runFetchCLI(context.Background(), "", "crawl", "--state", dir)
+	want := "run the command that made it: sluice crawl --state " + dir + " --depth 1 --deny '/x$' --robots=false " +
+		site.URL + "/ '" + site.URL + `/?q='\''a b'\'''` + "\n"
+	if code != exitUsage || !strings.Contains(errOut, want) {
+		t.Fatalf("exit %d: %s\nwant it to contain %q", code, errOut, want)
+	}
+	again := []string{"crawl", "--state", dir, "--depth", "1", "--deny", "/x$", "--robots=false", site.URL + "/", site.URL + "/?q='a b'"}
+	if code, _, errOut := runFetchCLI(context.Background(), "", again...); code != 0 || !strings.Contains(errOut, "had finished already") {
+		t.Fatalf("the command named: exit %d: %s", code, errOut)
+	}
+
+	many := filepath.Join(t.TempDir(), "state")
+	seeds := site.URL + "/1\n" + site.URL + "/2\n" + site.URL + "/3\n" + site.URL + "/4\n"
+	if code, _, errOut := runFetchCLI(context.Background(), seeds, "crawl", "-q", "--state", many, "-i", "-"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	_, _, errOut = runFetchCLI(context.Background(), "", "crawl", "--state", many)
+	if want := "sluice crawl --state " + many + " -i FILE (its 4 seeds, " + site.URL + "/1 first)"; !strings.Contains(errOut, want) {
+		t.Fatalf("%s\nwant it to contain %q", errOut, want)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,6 +100,84 @@ func (was crawlConfig) diff(now crawlConfig) []string {
 	add("--max-links", was.MaxLinks, now.MaxLinks)
 	add("-o", was.Output, now.Output)
 	return d
+}
+
+// madeBy returns the command that made the crawl in the state dir dir,
+// or "" if dir holds none or cannot be opened (a crawl runs in it). It
+// opens no dir that does not exist, so as to make none.
+func madeBy(flags *pflag.FlagSet, dir string) string {
+	if dir == "" {
+		return ""
+	}
+	if _, err := os.Stat(filepath.Join(dir, "db")); err != nil {
+		return ""
+	}
+	f, err := crawler.OpenDiskFrontier(dir, nil)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	stored, ok, err := f.Meta("config")
+	var c crawlConfig
+	if err != nil || !ok || json.Unmarshal(stored, &c) != nil {
+		return ""
+	}
+	return c.command(flags, dir)
+}
+
+// command returns the command line of the config c of the state dir dir:
+// the flags of flags whose values are not their defaults, then the seeds,
+// each quoted for a POSIX shell where it needs it. More than a few seeds
+// are named by their count, as they came from a file.
+func (c crawlConfig) command(flags *pflag.FlagSet, dir string) string {
+	args := []string{"sluice", "crawl", "--state", dir}
+	flag := func(name, v string) {
+		f := flags.Lookup(name)
+		switch {
+		case f == nil || v == f.DefValue:
+		case f.Value.Type() == "bool" && v == "true":
+			args = append(args, "--"+name)
+		case f.Value.Type() == "bool":
+			args = append(args, "--"+name+"="+v)
+		default:
+			args = append(args, "--"+name, v)
+		}
+	}
+	flag("scope", c.Scope)
+	flag("depth", strconv.Itoa(c.Depth))
+	flag("max-pages", strconv.Itoa(c.MaxPages))
+	for _, re := range c.Allow {
+		args = append(args, "--allow", re)
+	}
+	for _, re := range c.Deny {
+		args = append(args, "--deny", re)
+	}
+	flag("robots", strconv.FormatBool(c.Robots))
+	flag("nofollow", strconv.FormatBool(c.Nofollow))
+	flag("sitemaps", strconv.FormatBool(c.Sitemaps))
+	flag("sort-query", strconv.FormatBool(c.SortQuery))
+	flag("strip-tracking", strconv.FormatBool(c.StripTracking))
+	flag("max-links", strconv.Itoa(c.MaxLinks))
+	if recordsPath(dir, c.Output) != filepath.Join(dir, "pages.jsonl") {
+		args = append(args, "-o", recordsPath(dir, c.Output))
+	}
+	seeds, more := c.Seeds, ""
+	if len(seeds) > 3 {
+		seeds, more = nil, fmt.Sprintf(" -i FILE (its %d seeds, %s first)", len(c.Seeds), shellQuote(c.Seeds[0]))
+	}
+	q := make([]string, 0, len(args)+len(seeds))
+	for _, a := range append(args, seeds...) {
+		q = append(q, shellQuote(a))
+	}
+	return strings.Join(q, " ") + more
+}
+
+// shellQuote quotes s for a POSIX shell, if it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // asStored returns c as a state dir gives it back: stored as JSON, which
