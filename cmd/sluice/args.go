@@ -109,8 +109,11 @@ type foreignFlag struct{ flag, how string }
 // foreignFlags maps the long flags of the tools sluice's users come from
 // (wget, curl, Scrapy's settings, wrk, hey, vegeta, colly) to sluice's,
 // where the edit distance would name the wrong one (--delay is one edit
-// from --deny) or none. A name is hinted only on a command that has the
-// flag it maps to; --continue maps to two, one a command.
+// from --deny) or none, and the one-letter flags of wrk, wrk2 and hey
+// (-t4 -R 2000, -z 10s) that sluice lacks. A name is hinted only on a
+// command that has the flag it maps to, the first such in its list:
+// --continue maps to two, one a command, and wget's -t (tries) and -R
+// (reject) come before wrk's.
 var foreignFlags = map[string][]foreignFlag{
 	"delay":                {{"host-rate", "requests a second to each host, so --host-rate 2 waits 500ms between them"}},
 	"wait":                 {{"host-rate", "requests a second to each host, so --host-rate 2 waits 500ms between them"}},
@@ -142,6 +145,13 @@ var foreignFlags = map[string][]foreignFlag{
 	"qps":  {{"rate", "requests started a second"}},
 	"time": {{"duration", "how long to run"}},
 	"data": {{"body", "the request body"}},
+	"t": {
+		{"retries", "attempts after the first"},
+		{"concurrency", "connections, each with its own sending worker; wrk's threads need no flag"},
+	},
+	"R": {{"deny", "a regexp of URLs not to follow"}, {"rate", "requests started a second"}},
+	"z": {{"duration", "how long to run"}},
+	"D": {{"body", "the request body; --body @FILE reads it from a file"}},
 }
 
 // foreignFlagOf returns the flag of cmd's that name, a flag of another
