@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
@@ -319,11 +320,17 @@ func (r *Report) writeLatency(b *strings.Builder) {
 		b.WriteString("\n  latency    none measured: no request got a response\n\n")
 		return
 	}
-	b.WriteString("\n               p50      p90      p95      p99    p99.9   p99.99      max     mean\n")
+	// Columns of 7 hold every msString ("99.99ms", "100.0s") and keep
+	// the table within 80 columns.
+	b.WriteString("\n          ")
+	for _, name := range []string{"p50", "p90", "p95", "p99", "p99.9", "p99.99", "max", "mean"} {
+		fmt.Fprintf(b, " %7s", name)
+	}
+	b.WriteString("\n")
 	row := func(name string, l Latency) {
-		fmt.Fprintf(b, "  %-9s", name)
+		fmt.Fprintf(b, "  %-8s", name)
 		for _, v := range []float64{l.P50, l.P90, l.P95, l.P99, l.P999, l.P9999, l.Max, l.Mean} {
-			fmt.Fprintf(b, " %8s", msString(v))
+			fmt.Fprintf(b, " %7s", msString(v))
 		}
 		b.WriteString("\n")
 	}
@@ -333,7 +340,31 @@ func (r *Report) writeLatency(b *strings.Builder) {
 		row("lateness", r.Lateness)
 		fmt.Fprintf(b, "  late sends (>1ms) %d\n", r.LateSends)
 	}
-	fmt.Fprintf(b, "  (%s)\n\n", LatencyNote)
+	b.WriteString(wrapText("("+LatencyNote+")", 76, "  "))
+	b.WriteString("\n")
+}
+
+// wrapText breaks s into lines of at most width characters between
+// words, each line led by indent and ended by a newline.
+func wrapText(s string, width int, indent string) string {
+	var b strings.Builder
+	n := 0
+	for _, w := range strings.Fields(s) {
+		switch {
+		case n == 0:
+			b.WriteString(indent)
+		case n+1+utf8.RuneCountInString(w) > width:
+			b.WriteString("\n" + indent)
+			n = 0
+		default:
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += utf8.RuneCountInString(w)
+	}
+	b.WriteString("\n")
+	return b.String()
 }
 
 // timed reports whether any request counts in the latency figures: one
