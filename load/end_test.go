@@ -2,6 +2,8 @@ package load
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +93,34 @@ func TestRampDownLastsThePlan(t *testing.T) {
 	}
 	if rep.Duration < 0.4 || rep.RPS > rep.TargetRPS {
 		t.Fatalf("ran %.3f s at %.1f req/s; want the plan's 0.4 s at no more than its %.1f req/s", rep.Duration, rep.RPS, rep.TargetRPS)
+	}
+}
+
+// TestRowsEndWithTheRun checks that a run of one second has one row per
+// second: the moments after its end, taken to cancel what was in flight
+// (and, in the open model, to wait out the plan), made a second row, empty
+// or with the few answers that came in then, and the rate chart fell to 0
+// at its end.
+func TestRowsEndWithTheRun(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(okHandler))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"closed", Config{MaxInFlight: 2, Duration: time.Second}},
+		{"open", Config{MaxInFlight: 2, Rate: 50, Duration: time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.Targets = []Target{{URL: srv.URL + "/"}}
+			rep := mustRun(t, cfg)
+			if len(rep.Seconds) != 1 {
+				t.Fatalf("%d rows for a run of %.3f s: %+v", len(rep.Seconds), rep.Duration, rep.Seconds)
+			}
+			if s := rep.Seconds[0]; s.Done != rep.Requests || (cfg.open() && s.Target != 50) {
+				t.Fatalf("row %+v; want all %d requests done in it", s, rep.Requests)
+			}
+		})
 	}
 }

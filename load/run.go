@@ -140,6 +140,7 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 	defer cancel()
 	p.start = time.Now()
 	if d := cfg.duration(); cut != nil && d > 0 {
+		p.rec.bound(d)
 		var end context.CancelFunc
 		ctx, end = context.WithDeadline(ctx, p.start.Add(d))
 		defer end()
@@ -215,6 +216,9 @@ func (p *phase) runWorkers(ctx, parent context.Context, cfg *Config, workers []w
 func (p *phase) closeRows(onSecond func(Second)) {
 	p.rec.mu.Lock()
 	end := int((p.elapsed + time.Second - 1) / time.Second)
+	if p.rec.lastSec >= 0 {
+		end = min(end, p.rec.lastSec+1)
+	}
 	p.rec.rollTo(end)
 	p.rec.mu.Unlock()
 	if onSecond != nil {
