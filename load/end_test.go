@@ -115,6 +115,9 @@ func TestRowsEndWithTheRun(t *testing.T) {
 			cfg := tc.cfg
 			cfg.Targets = []Target{{URL: srv.URL + "/"}}
 			rep := mustRun(t, cfg)
+			if rep.Duration != 1 {
+				t.Errorf("a run of 1 s reported as %.3f s", rep.Duration)
+			}
 			if len(rep.Seconds) != 1 {
 				t.Fatalf("%d rows for a run of %.3f s: %+v", len(rep.Seconds), rep.Duration, rep.Seconds)
 			}
