@@ -1,7 +1,7 @@
 // This file prepares the command line for pflag: single-dash long flags
 // from the Go flag package's syntax keep working, a bool flag given a
-// separate true/false is refused, and a bad flag gets a one-line error
-// with a hint.
+// separate true/false or number is refused, and a bad flag gets a
+// one-line error with a hint.
 
 package main
 
@@ -18,8 +18,8 @@ import (
 // normalizeArgs rewrites single-dash long flags (-per-host 4, -pages=5),
 // which sluice accepted before it took GNU-style flags, to their double-dash
 // form. Flags may stand anywhere on the line; "--" ends them. A bool flag
-// followed by a bare true or false is a usage error: the word would
-// otherwise become a URL.
+// followed by a bare true, false or number is a usage error: the word
+// would otherwise become a URL.
 func normalizeArgs(root *cobra.Command, args []string) ([]string, error) {
 	cmd, _, err := root.Find(args)
 	if err != nil || cmd == nil {
@@ -60,11 +60,8 @@ func normalizeArgs(root *cobra.Command, args []string) ([]string, error) {
 			continue
 		}
 		if f.NoOptDefVal != "" { // a bool flag takes no separate value
-			if i+1 < len(args) && (args[i+1] == "true" || args[i+1] == "false") {
-				return nil, &usageError{
-					msg: fmt.Sprintf("%s: --%s takes no separate value: write --%s=%s", cmd.Name(), f.Name, f.Name, args[i+1]),
-					cmd: cmd.CommandPath(),
-				}
+			if err := boolValue(cmd, f, args[i+1:]); err != nil {
+				return nil, err
 			}
 			continue
 		}
@@ -74,6 +71,30 @@ func normalizeArgs(root *cobra.Command, args []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// boolValue refuses a bare true, false or number after bool flag f, which
+// would otherwise be taken as a URL or file: --robots false, or hey's -q
+// 10 (its rate per worker) where -q is --quiet.
+func boolValue(cmd *cobra.Command, f *pflag.Flag, rest []string) error {
+	if len(rest) == 0 {
+		return nil
+	}
+	v := rest[0]
+	var msg string
+	switch _, err := strconv.ParseFloat(v, 64); {
+	case v == "true" || v == "false":
+		msg = fmt.Sprintf("%s: --%s takes no separate value: write --%s=%s", cmd.Name(), f.Name, f.Name, v)
+	case err == nil:
+		name := "--" + f.Name
+		if f.Shorthand != "" {
+			name = fmt.Sprintf("-%s (--%s)", f.Shorthand, f.Name)
+		}
+		msg = fmt.Sprintf("%s: %s takes no value, yet %s follows it", cmd.Name(), name, v)
+	default:
+		return nil
+	}
+	return &usageError{msg: msg, cmd: cmd.CommandPath()}
 }
 
 // flagError turns a flag parsing error into a usage error that names the
