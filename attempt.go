@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -43,7 +44,7 @@ func (f *Fetcher) attempt(ctx context.Context, req *http.Request, raw string) (*
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return nil, headerTooLarge(err, f.maxHeaderBytes())
+		return nil, tt.answerError(headerTooLarge(err, f.maxHeaderBytes()))
 	}
 	body, size, truncated, err := f.readBody(resp)
 	if err != nil {
@@ -69,8 +70,16 @@ func (f *Fetcher) attempt(ctx context.Context, req *http.Request, raw string) (*
 }
 
 // readBody reads (or, with DiscardBody, counts) resp's body up to maxBody
-// bytes and closes it.
+// bytes, decoded from the Content-Encoding the transport left, and closes
+// it. MaxBody caps the decoded bytes, so a compression bomb is cut there.
 func (f *Fetcher) readBody(resp *http.Response) (body []byte, size int64, truncated bool, err error) {
+	raw := resp.Body
+	closeDecoders, err := decodeBody(resp)
+	if err != nil {
+		raw.Close()
+		return nil, 0, false, err
+	}
+	defer closeDecoders()
 	if f.DiscardBody {
 		size, truncated, err = countCapped(resp.Body, f.maxBody())
 	} else {
@@ -103,6 +112,26 @@ func (tt *traceTimings) trace() *httptrace.ClientTrace {
 		TLSHandshakeDone:     func(tls.ConnectionState, error) { tt.since(&tt.t.TLS, &tt.tlsStart) },
 		GotFirstResponseByte: func() { tt.since(&tt.t.FirstByte, &tt.start) },
 	}
+}
+
+// answerError returns err, the error of a request, marked a protocol
+// failure when the server had begun its answer and err is of no kind that
+// names what went wrong (a timeout, a cut, a reset, a size limit): the
+// transport could not parse the answer. net/http's errors for a malformed
+// status line, an HTTP/0.9 answer or two Content-Lengths have no type to
+// name them by.
+func (tt *traceTimings) answerError(err error) error {
+	tt.mu.Lock()
+	answered := tt.t.FirstByte > 0
+	tt.mu.Unlock()
+	if !answered || failure.Classify(err) != failure.Other {
+		return err
+	}
+	// The mark goes inside the *url.Error, which the callers take off.
+	if ue, ok := err.(*url.Error); ok {
+		return &url.Error{Op: ue.Op, URL: ue.URL, Err: failure.Mark(failure.Protocol, ue.Err)}
+	}
+	return failure.Mark(failure.Protocol, err)
 }
 
 // mark sets *at to now.

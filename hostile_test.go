@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -274,4 +275,38 @@ func TestFetchDiscardBody(t *testing.T) {
 		t.Fatalf("heap peak %d MiB for %d discarded bodies of %d MiB, budget %d MiB", peak>>20, n, f.maxBody()>>20, budget>>20)
 	}
 	t.Logf("heap peak %.1f MiB", float64(peak)/(1<<20))
+}
+
+// TestFetchMalformedAnswerKind fetches answers that break HTTP in ways
+// net/http's errors have no type for: each is of kind protocol, not
+// other, while a hang-up and a header cut short keep their own kinds.
+func TestFetchMalformedAnswerKind(t *testing.T) {
+	for _, tc := range []struct {
+		name, reply string
+		kind        failure.Kind
+	}{
+		{"malformed status code", "HTTP/1.1 2x0 OK\r\n\r\n", failure.Protocol},
+		{"no status", "HTTP/1.1\r\n\r\n", failure.Protocol},
+		{"HTTP/0.9", "<html><a href=/x>x</a></html>", failure.Protocol},
+		{"two Content-Lengths", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc", failure.Protocol},
+		{"bad header line", "HTTP/1.1 200 OK\r\nbad header line\r\n\r\n", failure.Protocol},
+		{"header cut short", "HTTP/1.1 200 OK\r\nX-A: b", failure.Read},
+		{"hang-up", "", failure.Reset},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				c, buf, _ := w.(http.Hijacker).Hijack()
+				buf.WriteString(tc.reply)
+				buf.Flush()
+				c.Close()
+			}))
+			defer srv.Close()
+			f := &Fetcher{Retries: -1}
+			defer f.Close()
+			_, err := f.Fetch(context.Background(), srv.URL)
+			if got := failure.Classify(err); got != tc.kind {
+				t.Errorf("kind %s, want %s: %v", got, tc.kind, err)
+			}
+		})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -871,5 +872,120 @@ func TestCrawlFairShareLeavesNoSlotIdle(t *testing.T) {
 	}
 	if peak := fast.PeakInFlight(); peak <= 5 {
 		t.Errorf("fast host peaked at %d in flight of 10 while the other waited out its delay", peak)
+	}
+}
+
+// TestCrawlLinksInPageCharset crawls a windows-1252 page whose links name
+// two pages past ASCII: each is requested as a browser requests it, and
+// neither is lost to the other as U+FFFD.
+func TestCrawlLinksInPageCharset(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=windows-1252")
+		if r.URL.Path == "/" {
+			io.WriteString(w, "<a href=\"/caf\xe9\">1</a><a href=\"/caf\xe8?q=\xe9\">2</a>")
+			return
+		}
+		mu.Lock()
+		asked = append(asked, r.URL.RequestURI())
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	pages, err := crawlAll(t, &Crawler{IgnoreRobots: true}, srv.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(asked)
+	want := []string{"/caf%C3%A8?q=%E9", "/caf%C3%A9"}
+	if !slices.Equal(asked, want) || len(pages) != 3 {
+		t.Errorf("requested %q (%d records), want %q", asked, len(pages), want)
+	}
+}
+
+// TestCrawlSitemapImagesNotPages crawls a site whose sitemap lists a page
+// and, in the image extension, its picture: the picture is not a page.
+func TestCrawlSitemapImagesNotPages(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/sitemap.xml" {
+			fmt.Fprintf(w, `<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:image="http://www.google.com/schemas/sitemap-image/1.1">
+<url><loc>http://%[1]s/page</loc><image:image><image:loc>http://%[1]s/photo.jpg</image:loc></image:image></url></urlset>`, r.Host)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+	}))
+	defer srv.Close()
+	pages, err := crawlAll(t, &Crawler{Sitemaps: true, IgnoreRobots: true}, srv.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := slices.Sorted(maps.Keys(pages))
+	if want := []string{srv.URL + "/", srv.URL + "/page"}; !slices.Equal(got, want) {
+		t.Errorf("records %q, want %q", got, want)
+	}
+}
+
+// TestCrawlRedirectLocationNotUTF8 follows redirects whose Location holds
+// Latin-1 bytes: each target is requested as browsers and net/http request
+// it, and the two are not made one URL.
+func TestCrawlRedirectLocationNotUTF8(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/1":
+			w.Header().Set("Location", "/caf\xe9 1")
+			w.WriteHeader(http.StatusFound)
+		case "/2":
+			w.Header().Set("Location", "/caf\xe8 1")
+			w.WriteHeader(http.StatusFound)
+		default:
+			mu.Lock()
+			asked = append(asked, r.URL.RequestURI())
+			mu.Unlock()
+		}
+	}))
+	defer srv.Close()
+	pages, err := crawlAll(t, &Crawler{IgnoreRobots: true}, srv.URL+"/1", srv.URL+"/2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(asked)
+	want := []string{"/caf%E8%201", "/caf%E9%201"}
+	if !slices.Equal(asked, want) || len(pages) != 4 {
+		t.Errorf("requested %q (%d records), want %q", asked, len(pages), want)
+	}
+}
+
+// TestCrawlStrayPercent follows links with a "%" that starts no escape,
+// which browsers request as they are and net/url refuses: each is fetched,
+// its "%" sent as "%25", and keeps its canonical URL in the record.
+func TestCrawlStrayPercent(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		if r.URL.Path == "/" {
+			io.WriteString(w, `<a href="/100%">1</a><a href="/a%zz?b=%&c=%41">2</a>`)
+			return
+		}
+		mu.Lock()
+		asked = append(asked, r.URL.RequestURI())
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	pages, err := crawlAll(t, &Crawler{IgnoreRobots: true}, srv.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pages {
+		if p.Err != nil {
+			t.Errorf("%s: %v", p.URL, p.Err)
+		}
+	}
+	slices.Sort(asked)
+	want := []string{"/100%25", "/a%25zz?b=%25&c=%41"}
+	if !slices.Equal(asked, want) || pages[srv.URL+"/100%"] == nil {
+		t.Errorf("requested %q, want %q; records %q", asked, want, slices.Sorted(maps.Keys(pages)))
 	}
 }

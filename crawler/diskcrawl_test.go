@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -163,4 +166,72 @@ func TestCrawlHoldsSlotsUntilCommit(t *testing.T) {
 		t.Fatalf("at most %d URLs leased or uncommitted at once, want 1 to %d", p, conc)
 	}
 	t.Logf("peak %d leased or uncommitted at -c %d", peak.Load(), conc)
+}
+
+// TestCrawlResumedSkipsRobotsDenials stops a crawl with MaxPages on a
+// DiskFrontier once robots.txt has denied three URLs, and resumes it: the
+// denied URLs use up no place in the resumed crawl either, which fetches
+// MaxPages pages across both, as one crawl does
+// (TestMaxPagesSkipsRobotsDenials). The resumed crawl counted them, and
+// fetched two.
+func TestCrawlResumedSkipsRobotsDenials(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "User-agent: *\nDisallow: /private/\n")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		if r.URL.Path == "/" {
+			fmt.Fprint(w, `<a href="/private/0">x</a><a href="/private/1">x</a><a href="/private/2">x</a><a href="/pub/0">p</a>`)
+			return
+		}
+		k, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/pub/"))
+		fmt.Fprintf(w, `<a href="/pub/%d">next</a>`, k+1)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	dir := t.TempDir()
+	seeds := []string{srv.URL + "/"}
+	const maxPages = 5
+	fetched, denied := map[string]bool{}, map[string]bool{}
+	visit := func(p *Page) error {
+		switch {
+		case errors.Is(p.Err, ErrRobots):
+			denied[p.URL] = true
+		case p.Err == nil:
+			fetched[p.URL] = true
+		default:
+			t.Errorf("%s: %v", p.URL, p.Err)
+		}
+		return nil
+	}
+	stop := errors.New("stop")
+
+	f := openDisk(t, dir, nil)
+	err := (&Crawler{MaxInFlight: 1, MaxPages: maxPages, Frontier: f}).Crawl(context.Background(), seeds, func(p *Page) error {
+		visit(p)
+		if len(denied) == 3 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) {
+		t.Fatalf("first crawl: %v", err)
+	}
+	must(t, f.Close())
+	if len(fetched) != 1 {
+		t.Fatalf("first crawl fetched %v, want the seed alone", fetched)
+	}
+
+	f = openDisk(t, dir, nil)
+	defer f.Close()
+	if err := (&Crawler{MaxInFlight: 1, MaxPages: maxPages, Frontier: f}).Crawl(context.Background(), seeds, visit); err != nil {
+		t.Fatal(err)
+	}
+	if len(fetched) != maxPages || len(denied) != 3 {
+		t.Errorf("%d pages fetched and %d denied across the two crawls, want %d and 3", len(fetched), len(denied), maxPages)
+	}
+	if s, err := f.State(context.Background(), srv.URL+"/private/0"); err != nil || s != Failed {
+		t.Errorf("a denied URL's state: %v, %v; want failed", s, err)
+	}
 }

@@ -22,18 +22,19 @@ import (
 )
 
 // DiskFormat is the format version of the state directories this package
-// writes. A directory of another version is refused, but for version 3,
-// which it reads as it is and marks as version 4 when it opens it.
-// (Version 2 keeps a URL's validators in its state's value, where version
-// 1 had a key for them; version 3 keeps the copies of the records file's
-// bytes as log data, where version 2 had keys for them; version 4 may
-// keep a digest of each page with its validators, which version 3 does
-// not read.)
-const DiskFormat = 4
+// writes. A directory of another version is refused, but for versions 3
+// and 4, which it reads as they are and marks as version 5 when it opens
+// them. (Version 2 keeps a URL's validators in its state's value, where
+// version 1 had a key for them; version 3 keeps the copies of the records
+// file's bytes as log data, where version 2 had keys for them; version 4
+// may keep a digest of each page with its validators, which version 3
+// does not read; version 5 may store a URL robots.txt denied in a state
+// of its own, which version 4 does not read.)
+const DiskFormat = 5
 
-// upgradableFormat is the one older version that needs no change to be
-// read: what it wrote, version 4 reads as written.
-const upgradableFormat = 3
+// oldestUpgradable is the oldest version that needs no change to be read:
+// what versions from it on wrote, this one reads as written.
+const oldestUpgradable = 3
 
 // ErrStateLocked is the error of opening a state directory that another
 // DiskFrontier, in this process or another, holds open.
@@ -106,8 +107,8 @@ type DiskOptions struct {
 //
 // OpenDiskFrontier locks the directory: a second open, in this process or
 // another, fails with [ErrStateLocked]. A directory of another format
-// (older or newer than [DiskFormat]) or one that cannot be read fails
-// with a clear error, never a fresh start.
+// (older than version 3, or newer than [DiskFormat]) or one that cannot
+// be read fails with a clear error, never a fresh start.
 //
 // A DiskFrontier is safe for concurrent use. Close it when done.
 type DiskFrontier struct {
@@ -375,9 +376,9 @@ func (f *DiskFrontier) checkFormat() error {
 		return fmt.Errorf("%w: %s has format version %q", ErrStateCorrupt, f.dir, v)
 	case n > DiskFormat:
 		return fmt.Errorf("crawler: state dir %s has format version %d, newer than this sluice reads (%d)", f.dir, n, DiskFormat)
-	case n == upgradableFormat:
+	case n >= oldestUpgradable && n < DiskFormat:
 		// Marked before anything else is written, so that a sluice
-		// that reads only version 3 refuses what this one writes.
+		// that reads only an older version refuses what this one writes.
 		if err := setFormat(f.db); err != nil {
 			return createError(f.dir, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -765,30 +766,35 @@ func TestValidatorsEncoding(t *testing.T) {
 	}
 }
 
-// TestDiskFrontierOpensFormat3 opens a dir of format 3, which kept no
-// digests: its validators read as they were written, and the dir is
-// marked as format 4, which a sluice reading only 3 refuses.
-func TestDiskFrontierOpensFormat3(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	const host = "http://a.example"
-	v := Validators{Status: 200, ETag: `"1"`}
-	f := openDisk(t, dir, nil)
-	admitN(t, f, host, 0, 1)
-	e := pop(t, f, host)
-	must(t, f.SetValidators(ctx, e.URL, v))
-	must(t, f.Finish(ctx, e, Done))
-	must(t, f.Close())
-	setRaw(t, dir, metaKey("format"), []byte("3"))
+// TestDiskFrontierOpensOlderFormats opens dirs of formats 3 (which kept
+// no digests) and 4 (which kept no denied state): their validators read
+// as they were written, and the dir is marked as of this format, which a
+// sluice reading only theirs refuses.
+func TestDiskFrontierOpensOlderFormats(t *testing.T) {
+	for _, old := range []string{"3", "4"} {
+		t.Run(old, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			const host = "http://a.example"
+			v := Validators{Status: 200, ETag: `"1"`}
+			f := openDisk(t, dir, nil)
+			admitN(t, f, host, 0, 1)
+			e := pop(t, f, host)
+			must(t, f.SetValidators(ctx, e.URL, v))
+			must(t, f.Finish(ctx, e, Done))
+			must(t, f.Close())
+			setRaw(t, dir, metaKey("format"), []byte(old))
 
-	f = openDisk(t, dir, nil)
-	if got, ok, err := f.Validators(ctx, e.URL); err != nil || !ok || got != v {
-		t.Fatalf("validators: %+v, %v, %v; want %+v", got, ok, err, v)
+			f = openDisk(t, dir, nil)
+			if got, ok, err := f.Validators(ctx, e.URL); err != nil || !ok || got != v {
+				t.Fatalf("validators: %+v, %v, %v; want %+v", got, ok, err, v)
+			}
+			if got, ok, err := f.get(metaKey("format")); err != nil || !ok || string(got) != strconv.Itoa(DiskFormat) {
+				t.Fatalf("format after open: %q, %v, %v", got, ok, err)
+			}
+			must(t, f.Close())
+		})
 	}
-	if got, ok, err := f.get(metaKey("format")); err != nil || !ok || string(got) != "4" {
-		t.Fatalf("format after open: %q, %v, %v", got, ok, err)
-	}
-	must(t, f.Close())
 }
 
 // TestDiskFrontierAdmitsWithNextWrite checks that the admissions waiting

@@ -71,6 +71,20 @@ func queueSeq(key []byte) uint64 {
 	return binary.BigEndian.Uint64(key[len(key)-8:])
 }
 
+// deniedState is how a state dir stores the Failed state of a URL that
+// robots.txt denied (format 5 on): such a URL gets its record but does
+// not use up MaxPages, in a resumed crawl as in the run that denied it.
+// The DiskFrontier keeps it as is inside, and gives it as Failed.
+const deniedState = Failed | 0x80
+
+// public returns s as a Frontier gives it: deniedState is Failed.
+func (s State) public() State {
+	if s == deniedState {
+		return Failed
+	}
+	return s
+}
+
 // appendDone encodes the state of a finished URL with what a recrawl needs
 // to queue it again and to ask whether it changed: its entry and, if not
 // nil, its validators. They share the state's key: a key of their own

@@ -136,11 +136,11 @@ func (f *DiskFrontier) unseen(fp [16]byte, dup map[[16]byte]struct{}) (bool, err
 }
 
 // admittedCount implements durableFrontier: it returns the URLs the
-// frontier has taken in, in this run and before: one state key each, and
-// those of the admissions waiting. It reads every state key; a crawl with
-// MaxPages, the only one that asks, has about that many. (A URL robots.txt
-// denied in an earlier run counts too, though that run gave its place
-// back.)
+// frontier has taken in, in this run and before: one state key each, but
+// those of the URLs robots.txt denied (whose run gave their places back,
+// as this one does), and those of the admissions waiting. It reads every
+// state key; a crawl with MaxPages, the only one that asks, has about that
+// many.
 func (f *DiskFrontier) admittedCount(context.Context) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -153,7 +153,9 @@ func (f *DiskFrontier) admittedCount(context.Context) (int, error) {
 	}
 	n := f.admitted
 	for iter.First(); iter.Valid(); iter.Next() {
-		n++
+		if v := iter.Value(); len(v) == 0 || State(v[0]) != deniedState {
+			n++
+		}
 	}
 	if err := iter.Close(); err != nil {
 		return 0, fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
@@ -400,6 +402,18 @@ func (f *DiskFrontier) Retry(_ context.Context, e Entry) error {
 // kept in memory instead and written by the Output's next commit, with
 // the length of the records file that holds the URL's record.
 func (f *DiskFrontier) Finish(_ context.Context, e Entry, s State) error {
+	return f.finish(e, s)
+}
+
+// finishDenied implements deniedFinisher: it finishes e as Failed, stored
+// as denied by robots.txt, which admittedCount does not count.
+func (f *DiskFrontier) finishDenied(_ context.Context, e Entry) error {
+	return f.finish(e, deniedState)
+}
+
+// finish finishes e in the state s, Failed stored as deniedState for a URL
+// robots.txt denied.
+func (f *DiskFrontier) finish(e Entry, s State) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.usable(); err != nil {
@@ -481,7 +495,7 @@ func (f *DiskFrontier) State(_ context.Context, url string) (State, error) {
 		return InFlight, nil
 	}
 	if l := f.finished[fp]; l != nil {
-		return l.state, nil
+		return l.state.public(), nil
 	}
 	if err := f.flushAdmits(); err != nil {
 		return Unseen, err
@@ -490,7 +504,7 @@ func (f *DiskFrontier) State(_ context.Context, url string) (State, error) {
 	if err != nil || !ok {
 		return Unseen, err
 	}
-	return State(v[0]), nil
+	return State(v[0]).public(), nil
 }
 
 // Hosts implements Frontier.

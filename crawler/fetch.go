@@ -12,9 +12,11 @@ import (
 	"runtime"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/internal/failure"
+	"github.com/sluicehq/sluice/internal/urlcheck"
 )
 
 const (
@@ -77,9 +79,11 @@ func panicError(v any) *sluice.PanicError {
 
 // get sends one GET of u with ctx, with header added.
 func (p *pipeline) get(ctx context.Context, u string, header http.Header) (*sluice.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	// A "%" that starts no escape is sent as "%25" (a link to "/100%"):
+	// net/url refuses it as it is.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, urlcheck.EscapeStrayPercent(u), nil)
 	if err != nil {
-		return nil, &sluice.FetchError{URL: u, Err: err}
+		return nil, &sluice.FetchError{URL: u, Err: fmt.Errorf("%w: %w", ErrBadURL, err)}
 	}
 	for k, vs := range header {
 		req.Header[k] = vs
@@ -140,7 +144,7 @@ func (p *pipeline) fetchPage(ctx context.Context, j *job) {
 // redirects that led here reach the cap.
 func (p *pipeline) redirect(w *pageWork, loc string) {
 	page, e := w.page, w.j.e
-	u, err := p.cz.resolve(e.URL, loc)
+	u, err := p.cz.resolve(e.URL, locationRef(loc))
 	if err != nil {
 		return
 	}
@@ -161,6 +165,28 @@ func (p *pipeline) redirect(w *pageWork, loc string) {
 	}
 }
 
+// locationRef returns a Location header as a link to resolve: its bytes
+// that are not UTF-8, such as a Latin-1 file name from an old server, are
+// percent-encoded as they are, as browsers and net/http send them. The URL
+// parser would make each one U+FFFD: another, wrong URL, and one for all
+// such names.
+func locationRef(loc string) string {
+	if utf8.ValidString(loc) {
+		return loc
+	}
+	b := make([]byte, 0, len(loc)+16)
+	for i := 0; i < len(loc); {
+		r, n := utf8.DecodeRuneInString(loc[i:])
+		if r == utf8.RuneError && n == 1 {
+			b = appendEscaped(b, loc[i])
+		} else {
+			b = append(b, loc[i:i+n]...)
+		}
+		i += n
+	}
+	return string(b)
+}
+
 // maxSeedRedirectsOut caps Stats.SeedRedirectsOut: a crawl of many seeds
 // that all redirect elsewhere needs a few of them named, not all.
 const maxSeedRedirectsOut = 3
@@ -177,7 +203,7 @@ func (p *pipeline) fetchFollowing(ctx context.Context, u string) (*sluice.Respon
 		if resp.StatusCode < 300 || resp.StatusCode >= 400 || loc == "" || i == robotsMaxRedirects {
 			return resp, nil
 		}
-		next, err := p.cz.resolve(u, loc)
+		next, err := p.cz.resolve(u, locationRef(loc))
 		if err != nil {
 			return resp, nil
 		}

@@ -113,11 +113,27 @@ func (s *scheduler) finishPage(store context.Context, h *host, r *result, now ti
 		s.admit(store, links(r)...)
 		// A lost lease means another crawl took the URL back and records
 		// it; nothing more to do here.
-		if s.frontier.Finish(store, j.e, r.state) == nil {
+		if s.finishEntry(store, r) == nil {
 			return s.hold(h)
 		}
 	}
 	return false
+}
+
+// deniedFinisher is a frontier that keeps the URLs robots.txt denied
+// apart from the other failed ones, so that a crawl resumed from it does
+// not count them against MaxPages (see durableFrontier). DiskFrontier is
+// one.
+type deniedFinisher interface {
+	finishDenied(ctx context.Context, e Entry) error
+}
+
+// finishEntry finishes r's page in the frontier.
+func (s *scheduler) finishEntry(store context.Context, r *result) error {
+	if df, ok := s.frontier.(deniedFinisher); ok && r.state == Failed && r.j.kind == jobFail && errors.Is(r.j.err, ErrRobots) {
+		return df.finishDenied(store, r.j.e)
+	}
+	return s.frontier.Finish(store, r.j.e, r.state)
 }
 
 // commitGate is a frontier whose Finishes take effect at a later commit

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/charset"
+	"golang.org/x/text/encoding"
 )
 
 // maxTitleBytes bounds pageLinks.title so that a hostile page cannot make the
@@ -79,12 +80,14 @@ func isHTML(contentType string) bool {
 // linkScanner is the state of one extractLinks pass.
 type linkScanner struct {
 	out         pageLinks
-	max         int    // maxLinks
-	body        []byte // the page, for its charset
-	contentType string // the Content-Type header, for its charset
-	baseSeen    bool   // a <base href> was seen; later ones do not count
-	nofollowAll bool   // <meta name=robots content=nofollow> was seen
-	title       int    // titleNone, then titleNext after the first <title>, then titleDone
+	max         int               // maxLinks
+	body        []byte            // the page, for its charset
+	contentType string            // the Content-Type header, for its charset
+	baseSeen    bool              // a <base href> was seen; later ones do not count
+	nofollowAll bool              // <meta name=robots content=nofollow> was seen
+	title       int               // titleNone, then titleNext after the first <title>, then titleDone
+	enc         encoding.Encoding // the page's charset, found by charsetOf on first need
+	encName     string            // its name, such as "utf-8" or "windows-1252"
 }
 
 // The title is the text token that follows the first <title> start tag: the
@@ -118,7 +121,7 @@ func (s *linkScanner) tag(z *html.Tokenizer) {
 		s.add(readLinkAttrs(z).src, false)
 	case foldEq(name, "base"):
 		if a := readLinkAttrs(z); !s.baseSeen && a.hasHref {
-			s.baseSeen, s.out.base = true, cleanURL(a.href)
+			s.baseSeen, s.out.base = true, cleanURL(s.decodeHref(a.href))
 		}
 	case foldEq(name, "meta"):
 		s.meta(readLinkAttrs(z))
@@ -152,7 +155,55 @@ func (s *linkScanner) add(v []byte, nofollow bool) {
 		s.out.dropped++
 		return
 	}
-	s.out.links = append(s.out.links, rawLink{href: cleanURL(v), nofollow: nofollow})
+	s.out.links = append(s.out.links, rawLink{href: cleanURL(s.decodeHref(v)), nofollow: nofollow})
+}
+
+// charsetOf returns the page's charset and its name: that of a byte order
+// mark, the header or a <meta> tag, else windows-1252, as browsers do. It
+// is looked for once, when a title or a link first needs it.
+func (s *linkScanner) charsetOf() (encoding.Encoding, string) {
+	if s.enc == nil {
+		s.enc, s.encName, _ = charset.DetermineEncoding(s.body, s.contentType)
+	}
+	return s.enc, s.encName
+}
+
+// decodeHref returns the link v of a page whose charset is not UTF-8 as a
+// browser reads it (the URL standard's encoding override): the text before
+// the query is decoded from the page's charset, and the bytes of the query
+// past ASCII are percent-encoded as they are, in the page's charset. Read
+// as UTF-8, each such byte would be U+FFFD, and "/café" and "/cafè" one
+// wrong URL. As for the title, v is kept as it is when it is valid UTF-8.
+func (s *linkScanner) decodeHref(v []byte) []byte {
+	if utf8.Valid(v) {
+		return v
+	}
+	enc, name := s.charsetOf()
+	if name == "utf-8" {
+		return v
+	}
+	q := len(v)
+	if i := bytes.IndexAny(v, "?#"); i >= 0 {
+		q = i
+	}
+	out, err := enc.NewDecoder().Bytes(v[:q])
+	if err != nil {
+		return v
+	}
+	for _, c := range v[q:] {
+		if c < utf8.RuneSelf {
+			out = append(out, c)
+		} else {
+			out = appendEscaped(out, c)
+		}
+	}
+	return out
+}
+
+// appendEscaped appends c to b percent-encoded, as %XX.
+func appendEscaped(b []byte, c byte) []byte {
+	const hex = "0123456789ABCDEF"
+	return append(b, '%', hex[c>>4], hex[c&15])
 }
 
 // takeTitle sets the title from the current text token.
@@ -163,11 +214,10 @@ func (s *linkScanner) takeTitle(z *html.Tokenizer) {
 	// UTF-8 is all but always UTF-8.
 	if raw := z.Raw(); !utf8.Valid(raw) {
 		// The tokenizer decodes entities into UTF-8, so the source is
-		// transcoded before unescaping; the charset comes from a byte order
-		// mark, the header or a <meta> tag, else windows-1252, as browsers
-		// do. 8 KiB of source covers any real title.
+		// transcoded before unescaping. 8 KiB of source covers any real
+		// title.
 		raw = raw[:min(len(raw), 8<<10)]
-		enc, _, _ := charset.DetermineEncoding(s.body, s.contentType)
+		enc, _ := s.charsetOf()
 		if dec, err := enc.NewDecoder().Bytes(raw); err == nil {
 			// NUL becomes U+FFFD, as the tokenizer makes it in UTF-8 text.
 			dec = bytes.ReplaceAll(dec, []byte{0}, []byte("\uFFFD"))

@@ -495,6 +495,7 @@ func FuzzExtractLinks(f *testing.F) {
 		f.Add([]byte(s), "text/html", i%3)
 	}
 	f.Add([]byte("<title>\x93x\x94</title>"), "text/html; charset=windows-1252", 0)
+	f.Add([]byte("<base href=\"/\xe9/\"><a href=\"/\x93\xfa?\x96{#\xe9\">"), "text/html; charset=Shift_JIS", 0)
 	f.Fuzz(func(t *testing.T, body []byte, contentType string, maxLinks int) {
 		checkPageLinks(t, body, contentType, maxLinks, extractLinks(body, contentType, maxLinks))
 	})
@@ -509,6 +510,39 @@ func BenchmarkExtractLinks(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		extractLinks(body, "text/html; charset=utf-8", 1000)
+	}
+}
+
+func TestExtractLinksHrefCharset(t *testing.T) {
+	tests := []struct {
+		name        string
+		body        string
+		contentType string
+		want        []string
+		base        string
+	}{
+		{"windows-1252 header", `<a href="/caf` + "\xe9" + `">`, "text/html; charset=windows-1252", []string{"/café"}, ""},
+		{"meta charset", "<meta charset=iso-8859-1><a href=\"/cr\xe8me\">", "text/html", []string{"/crème"}, ""},
+		{"undeclared", "<a href=\"/caf\xe9\">", "text/html", []string{"/café"}, ""},
+		{"query in the page's charset", "<a href=\"/caf\xe9?q=\xe9t\xe9#\xe9\">", "text/html; charset=windows-1252", []string{"/café?q=%E9t%E9#%E9"}, ""},
+		{"Shift_JIS", "<a href=\"/\x93\xfa\x96{?\x93\xfa\x96{\">", "text/html; charset=Shift_JIS", []string{"/日本?%93%FA%96{"}, ""},
+		{"area, frame and refresh", "<area href=\"/\xe9\"><iframe src=\"/\xe8\"></iframe><meta http-equiv=refresh content=\"0; url=/\xe0\">", "text/html; charset=iso-8859-1", []string{"/é", "/è", "/à"}, ""},
+		{"base", "<base href=\"/d\xe9j\xe0/\"><a href=x>", "text/html; charset=iso-8859-1", []string{"x"}, "/déjà/"},
+		{"UTF-8 link on a latin1 page", "<a href=\"/café\">", "text/html; charset=iso-8859-1", []string{"/café"}, ""},
+		{"UTF-8 page, invalid bytes", "<a href=\"/caf\xe9\">", "text/html; charset=utf-8", []string{"/caf\xe9"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := extractLinks([]byte(tt.body), tt.contentType, 0)
+			var hrefs []string
+			for _, l := range got.links {
+				hrefs = append(hrefs, l.href)
+			}
+			if !slices.Equal(hrefs, tt.want) || got.base != tt.base {
+				t.Errorf("links %q, base %q; want %q, %q", hrefs, got.base, tt.want, tt.base)
+			}
+			checkPageLinks(t, []byte(tt.body), tt.contentType, 0, got)
+		})
 	}
 }
 

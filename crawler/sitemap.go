@@ -9,6 +9,8 @@ import (
 	"encoding/xml"
 	"io"
 	"strings"
+
+	"golang.org/x/net/html/charset"
 )
 
 // fetchSitemap fetches a sitemap or sitemap index and returns the URLs in
@@ -57,44 +59,66 @@ func parseSitemap(body []byte, limit int) (pages, sitemaps []string) {
 	}
 	d := xml.NewDecoder(&runCapReader{r: r, max: sitemapMaxRun})
 	d.Strict = false
-	var inSitemap, inLoc bool
-	var loc strings.Builder
-	for len(pages) < limit && len(sitemaps) < limit {
+	// The protocol wants UTF-8, but sitemaps declared ISO-8859-1 or
+	// windows-1252 are out there, and without a CharsetReader the decoder
+	// stops at their declaration.
+	d.CharsetReader = charset.NewReaderLabel
+	var s sitemapReader
+	for len(s.pages) < limit && len(s.sitemaps) < limit {
 		tok, err := d.Token()
 		if err != nil {
 			break
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			switch t.Name.Local {
-			case "sitemap":
-				inSitemap = true
-			case "loc":
-				inLoc = true
-				loc.Reset()
-			}
-		case xml.CharData:
-			if inLoc && loc.Len() < maxURLLen {
-				loc.Write(t[:min(len(t), maxURLLen)])
-			}
-		case xml.EndElement:
-			switch t.Name.Local {
-			case "sitemap":
-				inSitemap = false
-			case "loc":
-				inLoc = false
-				v := strings.TrimSpace(loc.String())
-				switch {
-				case v == "":
-				case inSitemap:
-					sitemaps = append(sitemaps, v)
-				default:
-					pages = append(pages, v)
-				}
+		s.token(tok)
+	}
+	return s.pages, s.sitemaps
+}
+
+// sitemapReader takes the <loc> values out of a sitemap's tokens. Only a
+// <loc> right inside a <url> or <sitemap> counts: the extensions nest
+// their own, such as an image sitemap's <image:image><image:loc>, which
+// name images, not pages.
+type sitemapReader struct {
+	pages, sitemaps []string
+	depth           int  // elements open
+	entry           int  // depth of the <url> or <sitemap> open, 0 if none
+	inSitemap       bool // that entry is a <sitemap>
+	inLoc           bool // in a <loc> of the entry
+	loc             strings.Builder
+}
+
+// token reads one token.
+func (s *sitemapReader) token(tok xml.Token) {
+	switch t := tok.(type) {
+	case xml.StartElement:
+		s.depth++
+		switch {
+		case s.entry == 0 && (t.Name.Local == "url" || t.Name.Local == "sitemap"):
+			s.entry, s.inSitemap = s.depth, t.Name.Local == "sitemap"
+		case s.entry > 0 && s.depth == s.entry+1 && t.Name.Local == "loc":
+			s.inLoc = true
+			s.loc.Reset()
+		}
+	case xml.CharData:
+		if s.inLoc && s.loc.Len() < maxURLLen {
+			s.loc.Write(t[:min(len(t), maxURLLen)])
+		}
+	case xml.EndElement:
+		if s.inLoc && s.depth == s.entry+1 {
+			s.inLoc = false
+			switch v := strings.TrimSpace(s.loc.String()); {
+			case v == "":
+			case s.inSitemap:
+				s.sitemaps = append(s.sitemaps, v)
+			default:
+				s.pages = append(s.pages, v)
 			}
 		}
+		if s.depth == s.entry {
+			s.entry = 0
+		}
+		s.depth--
 	}
-	return pages, sitemaps
 }
 
 // sitemapMaxRun bounds the bytes between two markup delimiters (< or >)

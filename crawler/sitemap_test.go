@@ -38,6 +38,15 @@ func TestParseSitemap(t *testing.T) {
 		{"truncated XML keeps what came before", []byte(urlset[:strings.Index(urlset, "<url><loc>https://a.example/2")+20]), 10, []string{"https://a.example/1"}, nil},
 		{"not XML", []byte("\x00\xffgarbage<<<"), 10, nil, nil},
 		{"bad gzip", []byte{0x1f, 0x8b, 1, 2, 3}, 10, nil, nil},
+		{"extensions' own locs are not pages", []byte(`<urlset xmlns:image="http://www.google.com/schemas/sitemap-image/1.1">
+  <url><loc>https://a.example/1</loc><image:image><image:loc>https://a.example/1.jpg</image:loc></image:image></url>
+  <url><image:image><image:loc>https://a.example/2.jpg</image:loc></image:image><loc>https://a.example/2</loc></url>
+</urlset>`), 10, []string{"https://a.example/1", "https://a.example/2"}, nil},
+		{"ISO-8859-1", []byte(`<?xml version="1.0" encoding="ISO-8859-1"?>` + "<urlset><url><loc>https://a.example/caf\xe9</loc></url></urlset>"), 10, []string{"https://a.example/café"}, nil},
+		{"windows-1252", []byte(`<?xml version='1.0' encoding='windows-1252'?>` + "<urlset><url><loc>https://a.example/\x93q\x94</loc></url></urlset>"), 10, []string{"https://a.example/“q”"}, nil},
+		{"unknown encoding", []byte(`<?xml version="1.0" encoding="no-such"?><urlset><url><loc>https://a.example/1</loc></url></urlset>`), 10, nil, nil},
+		{"a loc outside any url", []byte(`<urlset><loc>https://a.example/0</loc><url><loc>https://a.example/1</loc></url></urlset>`), 10, []string{"https://a.example/1"}, nil},
+		{"prefixed sitemap elements", []byte(`<sm:sitemapindex xmlns:sm="http://www.sitemaps.org/schemas/sitemap/0.9"><sm:sitemap><sm:loc>https://a.example/s.xml</sm:loc></sm:sitemap></sm:sitemapindex>`), 10, nil, []string{"https://a.example/s.xml"}},
 	} {
 		pages, sitemaps := parseSitemap(tc.body, tc.limit)
 		if !slices.Equal(pages, tc.pages) || !slices.Equal(sitemaps, tc.sitemaps) {
@@ -48,6 +57,7 @@ func TestParseSitemap(t *testing.T) {
 
 func FuzzParseSitemap(f *testing.F) {
 	f.Add([]byte(`<urlset><url><loc>https://a.example/1</loc></url></urlset>`), 5)
+	f.Add([]byte(`<urlset><url><image:image><image:loc>i</image:loc></image:image><loc>p</loc></url><loc>x</loc></urlset>`), 5)
 	f.Add([]byte(`<sitemapindex><sitemap><loc>x</loc></sitemap></sitemapindex>`), 1)
 	f.Fuzz(func(t *testing.T, body []byte, limit int) {
 		limit = 1 + (limit&0xff)%100

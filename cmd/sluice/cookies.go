@@ -86,10 +86,11 @@ func (o *cookieOptions) build(cmd string) (http.CookieJar, string, error) {
 	if !o.jar && len(o.cookies) == 0 {
 		return nil, "", nil
 	}
-	jar, err := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
+	inner, err := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
 	if err != nil {
 		return nil, "", err
 	}
+	jar := newCappedJar(inner)
 	var header []string
 	for _, arg := range o.cookies {
 		if strings.Contains(arg, "=") {

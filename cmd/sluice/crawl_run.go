@@ -110,7 +110,7 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 	if !o.out.quiet {
 		sum.print(e.stderr, &st)
 		if d != nil {
-			d.printState(e.stderr, st.Fetched)
+			d.printState(e.stderr, st.Fetched, st.Queued)
 		}
 	}
 	switch {

@@ -663,11 +663,15 @@ func (d *durable) seedRecorded(ctx context.Context, seed string) bool {
 	return ok
 }
 
-// printState prints the recrawl's counts, or says that a run which
-// fetched nothing found the crawl finished already.
-func (d *durable) printState(w io.Writer, fetched int64) {
+// printState prints the recrawl's counts, says that a run which fetched
+// nothing found the crawl finished already, or, when queued URLs are left
+// (the run stopped early), that the state dir keeps them.
+func (d *durable) printState(w io.Writer, fetched, queued int64) {
 	if d.finished && fetched == 0 {
 		fmt.Fprintf(w, "  state: the crawl in %s had finished already, nothing was left to fetch; --recrawl fetches its pages again\n", d.f.Dir())
+	}
+	if queued > 0 {
+		fmt.Fprintf(w, "  state: %s keeps them; the same command again resumes the crawl\n", d.f.Dir())
 	}
 	if d.recrawlLater {
 		fmt.Fprintln(w, "  recrawl: not started: this run resumed the crawl the state dir had not finished; run --recrawl again to fetch its pages again")

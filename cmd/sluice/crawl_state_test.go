@@ -546,3 +546,30 @@ func TestCrawlConfigDiff(t *testing.T) {
 		}
 	}
 }
+
+// TestCrawlStateStoppedSaysResume stops a crawl with --state mid-way:
+// its summary says that DIR keeps the URLs still queued and how to go on,
+// and the same command does.
+func TestCrawlStateStoppedSaysResume(t *testing.T) {
+	site := crawltest.NewSite(300, 8)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 20 {
+			cancel()
+		}
+		site.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "state")
+	args := []string{"crawl", "-c", "2", "--state", dir, srv.URL + "/p/0"}
+	code, _, errOut := runFetchCLI(ctx, "", args...)
+	if want := "  state: " + dir + " keeps them; the same command again resumes the crawl\n"; code != exitInterrupted || !strings.Contains(errOut, "still queued") || !strings.Contains(errOut, want) {
+		t.Fatalf("exit %d: %s\nwant %d and %q", code, errOut, exitInterrupted, want)
+	}
+	code, _, errOut = runFetchCLI(context.Background(), "", args...)
+	if code != 0 || strings.Contains(errOut, "keeps them") {
+		t.Fatalf("resumed: exit %d: %s", code, errOut)
+	}
+}

@@ -115,7 +115,8 @@ func TestCrawlSeedsFromFile(t *testing.T) {
 func TestSaveAndInclude(t *testing.T) {
 	srv := featureServer(t)
 	dir := filepath.Join(t.TempDir(), "saved")
-	urls := []string{srv.URL + "/", srv.URL + "/a/b.html", srv.URL + "/a", srv.URL + "/q?x=1&y=/../z", srv.URL + "/%2e%2e/%2e%2e/escape", srv.URL + "/binary"}
+	urls := []string{srv.URL + "/", srv.URL + "/a/b.html", srv.URL + "/a", srv.URL + "/q?x=1&y=/../z", srv.URL + "/%2e%2e/%2e%2e/escape", srv.URL + "/binary",
+		srv.URL + "/c/d", srv.URL + "/c%2Fd", srv.URL + "/r?s", srv.URL + "/r%3Fs"}
 	code, out, errOut := runFetchCLI(context.Background(), "", append([]string{"fetch", "-q", "-c", "1", "--ordered", "--save", dir, "--include", "headers,body"}, urls...)...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -143,8 +144,10 @@ func TestSaveAndInclude(t *testing.T) {
 			t.Errorf("%s: included body %v, headers %v", r.URL, r.Body, r.Headers)
 		}
 	}
-	// /a/b.html made a directory of a, so /a goes under %23, by a hash.
-	want := map[string]bool{"index.html": true, "a/b.html": true, "q%3Fx%3D1%26y%3D%2F..%2Fz": true, "%2E%2E/%2E%2E/escape": true, "binary": true}
+	// /a/b.html made a directory of a, so /a goes under %23, by a hash;
+	// so do /c%2Fd and /r%3Fs, which would take the names of /c/d and /r?s.
+	want := map[string]bool{"index.html": true, "a/b.html": true, "q%3Fx%3D1%26y%3D%2F..%2Fz": true, "%2E%2E/%2E%2E/escape": true, "binary": true,
+		"c/d": true, "r%3Fs": true}
 	found := map[string]bool{}
 	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -172,7 +175,7 @@ func TestSaveAndInclude(t *testing.T) {
 }
 
 func FuzzSaveName(f *testing.F) {
-	for _, s := range []string{"http://h/", "http://h:80/a/../../b", "http://h/%2e%2e/x", "http://h/a?b=/../c", "http://H/./.", "http://h/" + strings.Repeat("x", 300)} {
+	for _, s := range []string{"http://h/", "http://h:80/a/../../b", "http://h/%2e%2e/x", "http://h/a?b=/../c", "http://H/./.", "http://h/" + strings.Repeat("x", 300), "http://h/a%2F..%2F..%2Fb", "http://h/a%3Fb"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -235,6 +238,31 @@ func TestFetchHTTP2AndRetries(t *testing.T) {
 		_, out, _ := runFetchCLI(context.Background(), "", append(append([]string{"fetch", "-q", "-k"}, tc.args...), srv.URL+"/busy")...)
 		if recs := decodeRecords(t, out); len(recs) != 1 || recs[0].Attempts != tc.attempts || int(hits.Load()) != tc.attempts {
 			t.Errorf("%v: records %+v, %d hits; want %d attempts", tc.args, recs, hits.Load(), tc.attempts)
+		}
+	}
+}
+
+// TestCrawlSaveStrayPercent crawls, with --save, a link with a "%" that
+// starts no escape: the page is fetched and saved, and the crawl goes on.
+func TestCrawlSaveStrayPercent(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		if r.URL.Path == "/" {
+			io.WriteString(w, `<a href="/100%">1</a>`)
+			return
+		}
+		io.WriteString(w, r.RequestURI)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	code, out, errOut := runFetchCLI(context.Background(), "", "crawl", "-q", "--robots=false", "--save", dir, srv.URL+"/")
+	recs := decodeCrawl(t, out)
+	if code != 0 || len(recs) != 2 {
+		t.Fatalf("exit %d, %d records\n%s%s", code, len(recs), out, errOut)
+	}
+	for _, r := range recs {
+		if data, err := os.ReadFile(r.Saved); err != nil || strings.HasSuffix(r.URL, "/100%") && string(data) != "/100%25" {
+			t.Errorf("%s: saved %q (%v)", r.URL, data, err)
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/internal/urlcheck"
 	"github.com/spf13/pflag"
 )
 
@@ -92,8 +93,7 @@ func (k *keepFlags) fill(dst *kept, rawURL string, resp *sluice.Response) error 
 }
 
 // writeSaved writes body to dir/name. When a file and a directory claim
-// the same name (/a and /a/b), the body goes to dir/HOST/%23/SHA256 of the
-// URL instead.
+// the same name (/a and /a/b), the body goes to dir/[hashedName] instead.
 func writeSaved(dir, name, rawURL string, body []byte) (string, error) {
 	path := filepath.Join(dir, name)
 	err := os.MkdirAll(filepath.Dir(path), 0o755)
@@ -105,9 +105,8 @@ func writeSaved(dir, name, rawURL string, body []byte) (string, error) {
 	if !errors.Is(err, os.ErrExist) && !isDirConflict(err) {
 		return "", err
 	}
-	sum := sha256.Sum256([]byte(rawURL))
 	host, _, _ := strings.Cut(name, string(filepath.Separator))
-	path = filepath.Join(dir, host, "%23", hex.EncodeToString(sum[:]))
+	path = filepath.Join(dir, hashedName(host, rawURL))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return "", err
 	}
@@ -125,13 +124,21 @@ func isDirConflict(err error) bool {
 // '_' with every other byte percent-encoded (so '/' in a segment, "..",
 // and control bytes cannot escape or collide), "index.html" for an empty
 // last segment, the query appended encoded, and segments longer than 200
-// bytes shortened with a hash.
+// bytes shortened with a hash; or [hashedName] for a path with an encoded
+// '/' or '?'.
 func saveName(rawURL string) (string, error) {
-	u, err := url.Parse(rawURL)
+	u, err := url.Parse(urlcheck.EscapeStrayPercent(rawURL)) // a crawled link to "/100%"
 	if err != nil || u.Host == "" {
 		return "", fmt.Errorf("%w %q: cannot name a file for it", errBadURL, rawURL)
 	}
-	segs := []string{safeSegment(strings.ReplaceAll(strings.ToLower(u.Host), ":", "_"))}
+	host := safeSegment(strings.ReplaceAll(strings.ToLower(u.Host), ":", "_"))
+	// An encoded "/" or "?" in the path decodes to the name of another
+	// URL (/a%2Fb to that of /a/b, /q%3Fx to that of /q?x): such a URL is
+	// saved under its hash, as one whose name a directory holds.
+	if strings.Contains(u.Path, "?") || strings.Count(u.Path, "/") != strings.Count(u.EscapedPath(), "/") {
+		return hashedName(host, rawURL), nil
+	}
+	segs := []string{host}
 	parts := strings.Split(strings.TrimPrefix(u.Path, "/"), "/")
 	for i, p := range parts {
 		last := i == len(parts)-1
@@ -151,6 +158,13 @@ func saveName(rawURL string) (string, error) {
 		return "", fmt.Errorf("%w %q: cannot name a file for it", errBadURL, rawURL)
 	}
 	return name, nil
+}
+
+// hashedName returns HOST/%23/SHA256 of the URL: the name of a URL whose
+// own name is taken or would be another's.
+func hashedName(host, rawURL string) string {
+	sum := sha256.Sum256([]byte(rawURL))
+	return filepath.Join(host, "%23", hex.EncodeToString(sum[:]))
 }
 
 func safeSegment(s string) string {

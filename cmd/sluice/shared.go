@@ -110,6 +110,9 @@ var errBadURL = failure.New(failure.BadURL, "bad URL")
 func checkURL(raw string) error {
 	shown := sluice.RedactURL(raw) // a message shows no password
 	if !strings.Contains(raw, "://") {
+		if s := otherScheme(raw); s != "" {
+			return fmt.Errorf("%w %q: unsupported scheme %q (want http or https)", errBadURL, shown, s)
+		}
 		return fmt.Errorf("%w %q: missing scheme (want http:// or https://)", errBadURL, shown)
 	}
 	u, err := url.Parse(raw)
@@ -130,6 +133,21 @@ func checkURL(raw string) error {
 		return fmt.Errorf("%w %q: port %s out of range (0 to 65535)", errBadURL, shown, p)
 	}
 	return nil
+}
+
+// otherScheme returns the scheme of a URL without "//" that has one other
+// than http and https, such as mailto:, javascript: or data:, and "" for
+// what reads as a host and port ("localhost:8080", "example.com:80/x"),
+// which misses its scheme.
+func otherScheme(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Opaque == "" || strings.Contains(u.Scheme, ".") || u.Scheme == "http" || u.Scheme == "https" {
+		return ""
+	}
+	if c := u.Opaque[0]; '0' <= c && c <= '9' {
+		return ""
+	}
+	return u.Scheme
 }
 
 // statusLine is a one-line status on a terminal, redrawn in place and

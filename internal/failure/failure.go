@@ -74,6 +74,20 @@ func (e *sentinel) FailureKind() Kind { return e.kind }
 // that a failure is named by its value.
 func New(k Kind, msg string) error { return &sentinel{kind: k, msg: msg} }
 
+// Mark returns err, unchanged in its message and what it wraps, as an
+// error that Classify names k: for the failures whose kind is known from
+// where they happened rather than from their value.
+func Mark(k Kind, err error) error { return &marked{kind: k, err: err} }
+
+type marked struct {
+	kind Kind
+	err  error
+}
+
+func (e *marked) Error() string     { return e.err.Error() }
+func (e *marked) Unwrap() error     { return e.err }
+func (e *marked) FailureKind() Kind { return e.kind }
+
 // Classify names the kind of err from its value and the values it wraps.
 // A nil error is Other.
 func Classify(err error) Kind {

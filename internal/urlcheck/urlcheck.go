@@ -5,6 +5,7 @@ package urlcheck
 import (
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // BadPort returns u's port and true when u has a port that no dial can
@@ -17,4 +18,28 @@ func BadPort(u *url.URL) (port string, bad bool) {
 	}
 	_, err := strconv.ParseUint(p, 10, 16)
 	return p, err != nil
+}
+
+// EscapeStrayPercent returns u with each "%" that starts no escape
+// written "%25". The URL standard keeps such a "%" as it is (a link to
+// "/100%"), and browsers send it so; net/url refuses it, and "%25" is the
+// one way it sends it, which servers decode to "%".
+func EscapeStrayPercent(u string) string {
+	i := strings.IndexByte(u, '%')
+	if i < 0 {
+		return u
+	}
+	b := []byte(u[:i])
+	for ; i < len(u); i++ {
+		if u[i] == '%' && !(i+2 < len(u) && isHex(u[i+1]) && isHex(u[i+2])) {
+			b = append(b, "%25"...)
+		} else {
+			b = append(b, u[i])
+		}
+	}
+	return string(b)
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'f'
 }

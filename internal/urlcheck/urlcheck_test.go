@@ -19,3 +19,22 @@ func TestBadPort(t *testing.T) {
 		}
 	}
 }
+
+func TestEscapeStrayPercent(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://h/":               "http://h/",
+		"http://h/100%":           "http://h/100%25",
+		"http://h/a%zz?b=%&c=%41": "http://h/a%25zz?b=%25&c=%41",
+		"http://h/%4":             "http://h/%254",
+		"http://h/%%41":           "http://h/%25%41",
+		"http://h/%E9%c3%a9":      "http://h/%E9%c3%a9",
+	} {
+		got := EscapeStrayPercent(in)
+		if got != want {
+			t.Errorf("EscapeStrayPercent(%q) = %q, want %q", in, got, want)
+		}
+		if _, err := url.Parse(got); err != nil {
+			t.Errorf("url.Parse(%q): %v", got, err)
+		}
+	}
+}
