@@ -177,7 +177,7 @@ func (c *Config) Validate() error {
 	for i, t := range c.Targets {
 		if err := validateTarget(t); err != nil {
 			if len(c.Targets) == 1 {
-				return err
+				return fmt.Errorf("load: %w", err)
 			}
 			return fmt.Errorf("load: target %d: %w", i+1, err)
 		}
@@ -264,31 +264,33 @@ const maxDuration = 365 * 24 * time.Hour
 // send, low enough that schedule arithmetic stays exact in float64.
 const maxRate = 10_000_000
 
+// validateTarget checks one target; its errors carry no prefix, for
+// the caller to say where the target came from.
 func validateTarget(t Target) error {
 	if t.Method != "" && (strings.ContainsAny(t.Method, " \t\r\n:/") || !isToken(t.Method)) {
-		return fmt.Errorf("load: bad method %q", t.Method)
+		return fmt.Errorf("bad method %q", t.Method)
 	}
 	shown := sluice.RedactURL(t.URL) // a message shows no password
 	u, err := url.Parse(t.URL)
 	if err != nil {
-		return fmt.Errorf("load: bad URL %q: %w", shown, err)
+		return fmt.Errorf("bad URL %q: %w", shown, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("load: bad URL %q: scheme must be http or https", shown)
+		return fmt.Errorf("bad URL %q: scheme must be http or https", shown)
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("load: bad URL %q: no host", shown)
+		return fmt.Errorf("bad URL %q: no host", shown)
 	}
 	if p, bad := urlcheck.BadPort(u); bad {
-		return fmt.Errorf("load: bad URL %q: port %s out of range (0 to 65535)", shown, p)
+		return fmt.Errorf("bad URL %q: port %s out of range (0 to 65535)", shown, p)
 	}
 	for k, vs := range t.Header {
 		if k == "" || !isToken(k) {
-			return fmt.Errorf("load: bad header name %q", k)
+			return fmt.Errorf("bad header name %q", k)
 		}
 		for _, v := range vs {
 			if strings.ContainsAny(v, "\r\n\x00") {
-				return fmt.Errorf("load: bad value for header %q", k)
+				return fmt.Errorf("bad value for header %q", k)
 			}
 		}
 	}

@@ -5,7 +5,9 @@ package load
 
 import (
 	"context"
+	"encoding/base64"
 	"net"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,4 +100,14 @@ func (c *trackedConn) Close() error {
 		c.t.mu.Unlock()
 	}
 	return c.Conn.Close()
+}
+
+// userAuth returns the Authorization value net/http sends for the user
+// and password of u, or "" when u names no user.
+func userAuth(u *url.URL) string {
+	if u.User == nil {
+		return ""
+	}
+	pw, _ := u.User.Password()
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw))
 }

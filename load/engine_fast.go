@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"syscall"
 	"time"
@@ -35,6 +36,7 @@ type fastEngine struct {
 	addrs   []string // host:port per target
 	raw     [][]byte // serialized request, per target
 	closes  []bool   // the request asks the server to close, per target
+	heads   []bool   // the request is a HEAD, whose answer has no body, per target
 	timeout time.Duration
 }
 
@@ -46,37 +48,58 @@ func newFastEngine(cfg *Config) (*fastEngine, error) {
 			return nil, err
 		}
 		e.addrs = append(e.addrs, fasthttp.AddMissingPort(u.Host, false))
-		req := &fasthttp.Request{}
-		req.SetRequestURI(t.URL)
-		req.Header.SetMethod(method(t))
-		req.Header.Set("User-Agent", DefaultUserAgent)
-		for k, vs := range t.Header {
-			for i, v := range vs {
-				if i == 0 {
-					req.Header.Set(k, v)
-				} else {
-					req.Header.Add(k, v)
-				}
-			}
-		}
-		if t.Body != nil {
-			req.SetBody(t.Body)
-		}
-		if cfg.DisableKeepAlives {
-			req.SetConnectionClose()
-		}
-		var buf bytes.Buffer
-		bw := bufio.NewWriter(&buf)
-		if err := req.Write(bw); err != nil {
+		raw, closes, err := fastRequest(t, u, cfg.DisableKeepAlives)
+		if err != nil {
 			return nil, err
 		}
-		if err := bw.Flush(); err != nil {
-			return nil, err
-		}
-		e.raw = append(e.raw, buf.Bytes())
-		e.closes = append(e.closes, req.ConnectionClose())
+		e.raw = append(e.raw, raw)
+		e.closes = append(e.closes, closes)
+		e.heads = append(e.heads, method(t) == http.MethodHead)
 	}
 	return e, nil
+}
+
+// fastRequest serializes t's request, and reports whether it asks the
+// server to close the connection. The request line carries u's path and
+// query as written, as net/http sends them, and the Host header is set
+// before fasthttp sees a URL: fasthttp's URI parser would clean the path
+// (/a/../b, // and %2F become other paths), and with a Host header given
+// it wrote the absolute URL as the request line, whose host an origin
+// server takes instead of the header's.
+func fastRequest(t Target, u *url.URL, noKeepAlive bool) ([]byte, bool, error) {
+	req := &fasthttp.Request{}
+	req.Header.SetRequestURI(u.RequestURI())
+	req.Header.SetHost(u.Host)
+	req.Header.SetMethod(method(t))
+	req.Header.SetNoDefaultContentType(true) // send only the Content-Type given
+	req.Header.Set("User-Agent", DefaultUserAgent)
+	if auth := userAuth(u); auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	for k, vs := range t.Header {
+		for i, v := range vs {
+			if i == 0 {
+				req.Header.Set(k, v)
+			} else {
+				req.Header.Add(k, v)
+			}
+		}
+	}
+	if t.Body != nil {
+		req.SetBody(t.Body)
+	}
+	if noKeepAlive {
+		req.SetConnectionClose()
+	}
+	var buf bytes.Buffer
+	bw := bufio.NewWriter(&buf)
+	if err := req.Write(bw); err != nil {
+		return nil, false, err
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, false, err
+	}
+	return buf.Bytes(), req.ConnectionClose(), nil
 }
 
 func method(t Target) string {
@@ -154,6 +177,7 @@ func (w *fastWorker) roundTrip(ctx context.Context, t int, deadline time.Time) (
 		// length and its arrival, not its bytes, and memory must not grow
 		// with what a server sends.
 		w.resp.StreamBody = true
+		w.resp.SkipBody = w.e.heads[t]
 		err = w.resp.ReadLimitBody(w.br, 0)
 		if bs := w.resp.BodyStream(); err == nil && bs != nil {
 			_, err = io.Copy(io.Discard, bs)

@@ -122,6 +122,9 @@ func headerBlock(t Target, u *url.URL) []byte {
 	if t.Header.Get("User-Agent") == "" {
 		write("user-agent", DefaultUserAgent)
 	}
+	if auth := userAuth(u); auth != "" && t.Header.Get("Authorization") == "" {
+		write("authorization", auth)
+	}
 	for k, vs := range t.Header {
 		k = strings.ToLower(k)
 		if h2Skip[k] || k == "content-length" {

@@ -54,7 +54,7 @@ func ExampleReport_Check() {
 }
 
 // A targets file: blocks of "METHOD URL", optional headers and an
-// optional @file body, separated by blank lines.
+// optional @file body; a blank line or the next "METHOD URL" ends a block.
 func ExampleParseTargets() {
 	file := `# two endpoints
 GET http://127.0.0.1:8080/items

@@ -99,7 +99,7 @@ func htmlCharts(r *Report) string {
 }
 
 func (r *Report) htmlTables(h *htmlw) {
-	if r.answered() == 0 {
+	if !r.timed() {
 		h.raw("<section class=\"wide\"><h2>Latency</h2>\n<p>None measured: no request got a response.</p>\n</section>\n")
 	} else {
 		r.htmlLatency(h)

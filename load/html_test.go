@@ -146,14 +146,7 @@ func TestReportWithoutResponses(t *testing.T) {
 	if rep.Requests == 0 || rep.Errors["connect"] != rep.Requests {
 		t.Fatalf("requests %d, errors %v: want every request refused", rep.Requests, rep.Errors)
 	}
-	var text, page bytes.Buffer
-	if err := rep.WriteText(&text); err != nil {
-		t.Fatal(err)
-	}
-	if err := rep.WriteHTML(&page); err != nil {
-		t.Fatal(err)
-	}
-	for name, out := range map[string]string{"text": text.String(), "html": page.String()} {
+	for name, out := range textAndHTML(t, rep) {
 		if !strings.Contains(strings.ToLower(out), "none measured: no request got a response") {
 			t.Errorf("%s report does not say no latency was measured:\n%s", name, out)
 		}
@@ -161,4 +154,35 @@ func TestReportWithoutResponses(t *testing.T) {
 			t.Errorf("%s report prints a latency table without responses", name)
 		}
 	}
+}
+
+// TestReportOfTimeouts checks that a run in which every request timed out
+// shows its latency table: a timeout counts at the time it waited, as the
+// JSON report and the thresholds have it, and the text and HTML reports
+// said no latency was measured.
+func TestReportOfTimeouts(t *testing.T) {
+	srv := hostile.New(hostile.Config{})
+	defer srv.Close()
+	rep := mustRun(t, Config{Targets: []Target{{URL: srv.URL + "/stall"}}, MaxInFlight: 2, Requests: 4, Timeout: 100 * time.Millisecond})
+	if rep.Errors["timeout"] != 4 || rep.Latency.P50 < 100 {
+		t.Fatalf("errors %v, p50 %v ms: want 4 timeouts at 100 ms or more", rep.Errors, rep.Latency.P50)
+	}
+	for name, out := range textAndHTML(t, rep) {
+		if strings.Contains(strings.ToLower(out), "none measured") || !strings.Contains(out, "p99.99") {
+			t.Errorf("%s report does not show the timeouts' latency:\n%s", name, out)
+		}
+	}
+}
+
+// textAndHTML returns rep's text and HTML reports.
+func textAndHTML(t *testing.T, rep *Report) map[string]string {
+	t.Helper()
+	var text, page bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"text": text.String(), "html": page.String()}
 }

@@ -173,6 +173,7 @@ func mergeTotals(reports []*Report) *Report {
 		m.Failed += r.Failed
 		m.Dropped += r.Dropped
 		m.Cancelled += r.Cancelled
+		m.CancelledWait = max(m.CancelledWait, r.CancelledWait)
 		m.LateSends += r.LateSends
 		m.BytesRead += r.BytesRead
 		m.BytesWritten += r.BytesWritten

@@ -92,9 +92,13 @@ func newRunMetrics(m *Metrics, targets []Target) *runMetrics {
 		}
 		rm.labels = append(rm.labels, label)
 		rm.latency = append(rm.latency, m.latency.WithLabelValues(label))
+		// The kinds a load run can have start at 0, so that a scraper's
+		// rate() sees them from the first scrape; the fetcher's and
+		// crawler's own (redirects, robots, bad-url, blocked), which load
+		// never records, would be series of zeros for nothing.
 		var errs [failure.NumKinds]prometheus.Counter
-		for k := range errs {
-			errs[k] = m.errors.WithLabelValues(label, failure.Kind(k).String())
+		for k := range failure.Redirects {
+			errs[k] = m.errors.WithLabelValues(label, k.String())
 		}
 		rm.errs = append(rm.errs, errs)
 		rm.byStatus = append(rm.byStatus, map[int]prometheus.Counter{})
@@ -112,6 +116,9 @@ func (rm *runMetrics) record(res *result, kind int, respTimeMicros int64, timed 
 	}
 	status := res.status
 	if res.err != nil {
+		if rm.errs[t][kind] == nil {
+			rm.errs[t][kind] = rm.m.errors.WithLabelValues(rm.labels[t], failure.Kind(kind).String())
+		}
 		rm.errs[t][kind].Inc()
 		status = -1
 	}

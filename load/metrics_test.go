@@ -94,4 +94,11 @@ func TestMetricsScrapedDuringRun(t *testing.T) {
 	if int64(total) != rep.Requests || !strings.Contains(final, "# EOF") {
 		t.Fatalf("metrics count %v requests, the report %d", total, rep.Requests)
 	}
+	// The fetcher's and crawler's kinds, which a load run cannot have,
+	// are no series of zeros beside its own.
+	for _, kind := range []string{"redirects", "robots", "bad-url", "blocked"} {
+		if strings.Contains(final, `kind="`+kind+`"`) {
+			t.Errorf("a series of errors of kind %q, which load never records", kind)
+		}
+	}
 }

@@ -13,10 +13,12 @@ import (
 	"time"
 )
 
-// ParseTargets reads a targets file: one target per block, blocks separated
-// by blank lines. A block starts with "METHOD URL", may continue with
-// "Key: Value" header lines, and may end with "@path", a file whose content
-// is the request body. Lines starting with '#' are comments. readFile loads
+// ParseTargets reads a targets file: one target per block. A block starts
+// with "METHOD URL", may continue with "Key: Value" header lines, and may
+// end with "@path", a file whose content is the request body. A blank line
+// or the next "METHOD URL" line ends a block, so a file of one request
+// line per target, as vegeta takes, reads as it does there. Lines starting
+// with '#' are comments. readFile loads
 // body files (callers usually resolve paths against the targets file's
 // folder); nil rejects any "@path" line.
 //
@@ -64,13 +66,21 @@ func (p *targetParser) parseLine(text string) error {
 	case text == "":
 		p.cur = nil
 		return nil
-	case p.cur == nil:
+	case p.cur == nil || requestLine(text):
 		return p.parseRequestLine(text)
 	case strings.HasPrefix(text, "@"):
 		return p.parseBodyLine(strings.TrimSpace(text[1:]))
 	default:
 		return p.parseHeaderLine(text)
 	}
+}
+
+// requestLine reports whether a line inside a block starts the next
+// target: a method and a URL, which no header line can be (a header's
+// name ends at its colon, and holds no space).
+func requestLine(text string) bool {
+	method, rest, ok := strings.Cut(text, " ")
+	return ok && isToken(method) && strings.Contains(rest, "://")
 }
 
 // parseRequestLine starts a target from "METHOD URL".
@@ -82,7 +92,7 @@ func (p *targetParser) parseRequestLine(text string) error {
 	}
 	t := Target{Method: strings.ToUpper(method), URL: rawURL}
 	if err := validateTarget(t); err != nil {
-		return p.fail("%v", strings.TrimPrefix(err.Error(), "load: "))
+		return p.fail("%v", err)
 	}
 	p.out = append(p.out, t)
 	p.cur = &p.out[len(p.out)-1]

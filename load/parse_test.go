@@ -37,6 +37,15 @@ Content-Type: application/json
 			{Method: "POST", URL: "http://127.0.0.1/b", Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"a":1}`)},
 		}, ""},
 		{"empty body", "PUT http://127.0.0.1/\n@empty\n", []Target{{Method: "PUT", URL: "http://127.0.0.1/", Body: []byte{}}}, ""},
+		{"one per line, as vegeta takes them", "GET http://127.0.0.1/a\nGET http://127.0.0.1/b\nX-Id: 1\nPOST http://127.0.0.1/c\n@body.json\nDELETE http://127.0.0.1/d\n", []Target{
+			{Method: "GET", URL: "http://127.0.0.1/a"},
+			{Method: "GET", URL: "http://127.0.0.1/b", Header: http.Header{"X-Id": {"1"}}},
+			{Method: "POST", URL: "http://127.0.0.1/c", Body: []byte(`{"a":1}`)},
+			{Method: "DELETE", URL: "http://127.0.0.1/d"},
+		}, ""},
+		{"a header whose value is a URL", "GET http://127.0.0.1/a\nReferer: http://127.0.0.1/b\n", []Target{
+			{Method: "GET", URL: "http://127.0.0.1/a", Header: http.Header{"Referer": {"http://127.0.0.1/b"}}},
+		}, ""},
 		{"no targets", "# nothing\n\n", nil, "no targets"},
 		{"no url", "GET\n", nil, "line 1: want 'METHOD URL'"},
 		{"bad scheme", "GET ftp://x/\n", nil, "line 1: bad URL"},

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
@@ -46,7 +47,11 @@ type Report struct {
 	TargetRPS   float64   `json:"target_rps"` // planned mean rate; 0 in the closed model
 	Dropped     int64     `json:"dropped"`    // due but never sent: over DropAbove, or still unsent when the plan ended
 	Cancelled   int64     `json:"cancelled"`  // in flight when the run ended, cut off and counted nowhere else
-	LateSends   int64     `json:"late_sends"` // sent more than 1 ms after their intended time
+	// CancelledWait is the longest that a cancelled request had waited
+	// for its answer, from its intended send time, in milliseconds: a
+	// server that stalls as the run ends shows here, not in the latency.
+	CancelledWait float64 `json:"cancelled_wait_ms,omitempty"`
+	LateSends     int64   `json:"late_sends"` // sent more than 1 ms after their intended time
 
 	StatusCodes  map[string]int64  `json:"status_codes"`
 	Errors       map[string]int64  `json:"errors"`        // by kind, named as in fetch and crawl records: dns, connect, tls, timeout, reset, read, protocol, too-large, cancelled, other
@@ -144,27 +149,28 @@ func (p *phase) report(cfg *Config) *Report {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rep := &Report{
-		Schema:       SchemaVersion,
-		Start:        p.start.UTC(),
-		Model:        "closed",
-		URL:          sluice.RedactURL(cfg.Targets[0].URL),
-		Connections:  cfg.maxInFlight(),
-		Duration:     math.Round(p.elapsed.Seconds()*1000) / 1000,
-		Requests:     r.requests,
-		Success:      r.ok,
-		Failed:       r.failed,
-		Dropped:      r.totalDropped,
-		Cancelled:    r.cancelled,
-		LateSends:    r.lateSends,
-		StatusCodes:  map[string]int64{},
-		Errors:       map[string]int64{},
-		ErrorSamples: map[string]string{},
-		Latency:      summarize(r.resp),
-		Service:      summarize(r.svc),
-		Lateness:     summarize(r.late),
-		Seconds:      append([]Second(nil), r.rows...),
-		Spectrum:     spectrum(r.resp),
-		Histograms:   Histograms{Response: encodeHist(r.resp), Service: encodeHist(r.svc), Lateness: encodeHist(r.late)},
+		Schema:        SchemaVersion,
+		Start:         p.start.UTC(),
+		Model:         "closed",
+		URL:           sluice.RedactURL(cfg.Targets[0].URL),
+		Connections:   cfg.maxInFlight(),
+		Duration:      math.Round(p.elapsed.Seconds()*1000) / 1000,
+		Requests:      r.requests,
+		Success:       r.ok,
+		Failed:        r.failed,
+		Dropped:       r.totalDropped,
+		Cancelled:     r.cancelled,
+		CancelledWait: roundMs(r.cancelledWait.Seconds() * 1000),
+		LateSends:     r.lateSends,
+		StatusCodes:   map[string]int64{},
+		Errors:        map[string]int64{},
+		ErrorSamples:  map[string]string{},
+		Latency:       summarize(r.resp),
+		Service:       summarize(r.svc),
+		Lateness:      summarize(r.late),
+		Seconds:       append([]Second(nil), r.rows...),
+		Spectrum:      spectrum(r.resp),
+		Histograms:    Histograms{Response: encodeHist(r.resp), Service: encodeHist(r.svc), Lateness: encodeHist(r.late)},
 	}
 	r.fillSeconds(rep.Seconds)
 	if secs := p.elapsed.Seconds(); secs > 0 {
@@ -263,7 +269,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, ", %d dropped (in-flight cap, or still unsent when the plan ended)", r.Dropped)
 	}
 	if r.Cancelled > 0 {
-		fmt.Fprintf(&b, ", %d cancelled in flight at the end", r.Cancelled)
+		fmt.Fprintf(&b, ", %d cancelled in flight at the end, the longest after %s", r.Cancelled, msString(r.CancelledWait))
 	}
 	b.WriteString("\n")
 	r.writeRate(&b)
@@ -310,15 +316,21 @@ func (r *Report) writeRate(b *strings.Builder) {
 
 // writeLatency writes the latency table and its note.
 func (r *Report) writeLatency(b *strings.Builder) {
-	if r.answered() == 0 {
+	if !r.timed() {
 		b.WriteString("\n  latency    none measured: no request got a response\n\n")
 		return
 	}
-	b.WriteString("\n               p50      p90      p95      p99    p99.9   p99.99      max     mean\n")
+	// Columns of 7 hold every msString ("99.99ms", "100.0s") and keep
+	// the table within 80 columns.
+	b.WriteString("\n          ")
+	for _, name := range []string{"p50", "p90", "p95", "p99", "p99.9", "p99.99", "max", "mean"} {
+		fmt.Fprintf(b, " %7s", name)
+	}
+	b.WriteString("\n")
 	row := func(name string, l Latency) {
-		fmt.Fprintf(b, "  %-9s", name)
+		fmt.Fprintf(b, "  %-8s", name)
 		for _, v := range []float64{l.P50, l.P90, l.P95, l.P99, l.P999, l.P9999, l.Max, l.Mean} {
-			fmt.Fprintf(b, " %8s", msString(v))
+			fmt.Fprintf(b, " %7s", msString(v))
 		}
 		b.WriteString("\n")
 	}
@@ -328,17 +340,36 @@ func (r *Report) writeLatency(b *strings.Builder) {
 		row("lateness", r.Lateness)
 		fmt.Fprintf(b, "  late sends (>1ms) %d\n", r.LateSends)
 	}
-	fmt.Fprintf(b, "  (%s)\n\n", LatencyNote)
+	b.WriteString(wrapText("("+LatencyNote+")", 76, "  "))
+	b.WriteString("\n")
 }
 
-// answered counts the requests that got a response, whatever its status.
-func (r *Report) answered() int64 {
-	var n int64
-	for _, c := range r.StatusCodes {
-		n += c
+// wrapText breaks s into lines of at most width characters between
+// words, each line led by indent and ended by a newline.
+func wrapText(s string, width int, indent string) string {
+	var b strings.Builder
+	n := 0
+	for _, w := range strings.Fields(s) {
+		switch {
+		case n == 0:
+			b.WriteString(indent)
+		case n+1+utf8.RuneCountInString(w) > width:
+			b.WriteString("\n" + indent)
+			n = 0
+		default:
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += utf8.RuneCountInString(w)
 	}
-	return n
+	b.WriteString("\n")
+	return b.String()
 }
+
+// timed reports whether any request counts in the latency figures: one
+// that got a response, whatever its status, or one that timed out.
+func (r *Report) timed() bool { return r.Latency.Max > 0 }
 
 // writeWorkers lists a distributed run's workers, and says what a dead
 // one leaves out.

@@ -115,6 +115,7 @@ type phase struct {
 	rec      *recorder
 	sched    *schedule
 	start    time.Time
+	bound    time.Duration // the phase's length when it is cut at its end; 0 for none
 	elapsed  time.Duration
 	notified int          // rows already passed to OnSecond; used by the clock goroutine, then by runPhase after it ends
 	stopped  *atomic.Bool // set when the caller's context is done
@@ -140,6 +141,8 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 	defer cancel()
 	p.start = time.Now()
 	if d := cfg.duration(); cut != nil && d > 0 {
+		p.bound = d
+		p.rec.bound(d)
 		var end context.CancelFunc
 		ctx, end = context.WithDeadline(ctx, p.start.Add(d))
 		defer end()
@@ -158,7 +161,13 @@ func runPhase(ctx context.Context, cfg *Config, workers []worker, stopped *atomi
 	}()
 
 	p.runWorkers(ctx, parent, cfg, workers)
-	p.elapsed = time.Since(p.start)
+	if p.sched != nil && cut != nil {
+		// A plan whose rate falls to 0 has its last request due before
+		// its end; the run still lasts the plan, so that its rate is over
+		// the time the plan asked for.
+		<-ctx.Done()
+	}
+	p.elapsed = p.now() // a 10 s run at 100 req/s is 10.00 s at 100.0 req/s, not 10.001 s at 99.9
 	cancel()
 	<-clockDone
 	p.closeRows(cfg.OnSecond)
@@ -209,6 +218,9 @@ func (p *phase) runWorkers(ctx, parent context.Context, cfg *Config, workers []w
 func (p *phase) closeRows(onSecond func(Second)) {
 	p.rec.mu.Lock()
 	end := int((p.elapsed + time.Second - 1) / time.Second)
+	if p.rec.lastSec >= 0 {
+		end = min(end, p.rec.lastSec+1)
+	}
 	p.rec.rollTo(end)
 	p.rec.mu.Unlock()
 	if onSecond != nil {
@@ -320,11 +332,22 @@ func (p *phase) send(ctx context.Context, w worker, t int, at time.Duration) {
 	p.rec.markSent(res.sent)
 	res.status, res.err = w.do(ctx, t, now)
 	if res.err != nil && p.interrupted(ctx) {
-		p.rec.cancel() // interrupted, not a server failure
+		p.rec.cancel(p.now() - at) // interrupted, not a server failure
 		return
 	}
 	res.done = time.Since(p.start)
 	p.rec.record(&res)
+}
+
+// now returns the offset of the present moment in the phase, up to its
+// end when it has one: the moments taken to cut off what is in flight
+// are no part of the run.
+func (p *phase) now() time.Duration {
+	t := time.Since(p.start)
+	if p.bound > 0 {
+		t = min(t, p.bound)
+	}
+	return t
 }
 
 // interrupted reports whether the run is being stopped. A context

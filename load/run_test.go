@@ -363,6 +363,7 @@ func TestValidate(t *testing.T) {
 		{Config{Targets: []Target{{URL: "http://"}}}, "no host"},
 		{Config{Targets: []Target{{URL: "http://127.0.0.1:99999/"}}}, "port 99999 out of range"},
 		{Config{Targets: []Target{{URL: "http://x/", Header: map[string][]string{"A": {"b\r\nc"}}}}}, "bad value"},
+		{Config{Targets: []Target{{URL: "http://x/"}, {Method: "G T", URL: "http://x/"}}}, `load: target 2: bad method "G T"`},
 		{Config{Targets: u, Rate: 10, Stages: []Stage{{time.Second, 1}}}, "mutually exclusive"},
 		{Config{Targets: u, Rate: 10, Requests: 5}, "closed model only"},
 		{Config{Targets: u, DropAbove: 5}, "open model only"},

@@ -77,6 +77,7 @@ type recorder struct {
 	resp, svc, late *hdr.Histogram
 	iv              *hdr.Histogram // current second, by completion time
 	ivSec           int
+	lastSec         int // the last row of a run bounded in time, or -1
 	ivDone, ivOK    int64
 	ivErr           int64
 
@@ -85,6 +86,7 @@ type recorder struct {
 	dropped []int64 // by second of intended send
 
 	requests, ok, failed, lateSends, totalDropped, cancelled int64
+	cancelledWait                                            time.Duration // the longest wait of a cancelled request
 	status                                                   map[int]int64
 	kinds                                                    [failure.NumKinds]int64
 	samples                                                  [failure.NumKinds]string
@@ -96,13 +98,14 @@ type recorder struct {
 
 func newRecorder(nTargets int, sched *schedule) *recorder {
 	r := &recorder{
-		open:   sched != nil,
-		sched:  sched,
-		resp:   hdr.New(histMin, histMax, histDigits),
-		svc:    hdr.New(histMin, histMax, histDigits),
-		late:   hdr.New(histMin, histMax, histDigits),
-		iv:     hdr.New(histMin, histMax, histDigits),
-		status: make(map[int]int64),
+		open:    sched != nil,
+		sched:   sched,
+		resp:    hdr.New(histMin, histMax, histDigits),
+		svc:     hdr.New(histMin, histMax, histDigits),
+		late:    hdr.New(histMin, histMax, histDigits),
+		iv:      hdr.New(histMin, histMax, histDigits),
+		status:  make(map[int]int64),
+		lastSec: -1,
 	}
 	if nTargets > 1 {
 		r.targets = make([]targetStats, nTargets)
@@ -126,7 +129,7 @@ func grow(s []int64, i int) []int64 {
 
 // markSent counts a send at offset t.
 func (r *recorder) markSent(t time.Duration) {
-	sec := int(t / time.Second)
+	sec := r.second(t)
 	r.mu.Lock()
 	r.sent = grow(r.sent, sec)
 	r.sent[sec]++
@@ -143,10 +146,12 @@ func (r *recorder) drop(t time.Duration) {
 	r.mu.Unlock()
 }
 
-// cancel counts a request cut off in flight by the end of the run.
-func (r *recorder) cancel() {
+// cancel counts a request cut off in flight by the end of the run after
+// waiting for its answer this long, from its intended send time.
+func (r *recorder) cancel(waited time.Duration) {
 	r.mu.Lock()
 	r.cancelled++
+	r.cancelledWait = max(r.cancelledWait, waited)
 	r.mu.Unlock()
 }
 
@@ -168,10 +173,9 @@ func (r *recorder) dropFrom(s *schedule, from int64) {
 func (r *recorder) record(res *result) {
 	respTime := micros(res.done - res.intended)
 	svcTime := micros(res.done - res.sent)
-	sec := int(res.done / time.Second)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.rollTo(sec)
+	r.rollTo(r.second(res.done))
 	r.requests++
 	// A request that got no response says nothing of how fast the server
 	// answers (a refused connect takes microseconds), so it is left out of
@@ -228,8 +232,24 @@ func (r *recorder) record(res *result) {
 // advance closes the rows of every second that ended before offset t.
 func (r *recorder) advance(t time.Duration) {
 	r.mu.Lock()
-	r.rollTo(int(t / time.Second))
+	r.rollTo(r.second(t))
 	r.mu.Unlock()
+}
+
+// bound ends the rows at the second in which a run of length d ends: the
+// moments after it, taken to cut off what is in flight, are no second of
+// the run, and an answer that comes in then counts in its last. It must be
+// called before the run starts.
+func (r *recorder) bound(d time.Duration) { r.lastSec = int((d - 1) / time.Second) }
+
+// second returns the row of offset t. lastSec is set before the run
+// starts and never changes, so it is read without mu.
+func (r *recorder) second(t time.Duration) int {
+	sec := int(t / time.Second)
+	if r.lastSec >= 0 {
+		sec = min(sec, r.lastSec)
+	}
+	return sec
 }
 
 // rollTo closes rows until the current second is sec. Caller holds mu.

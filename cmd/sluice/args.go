@@ -1,7 +1,7 @@
 // This file prepares the command line for pflag: single-dash long flags
 // from the Go flag package's syntax keep working, a bool flag given a
-// separate true/false is refused, and a bad flag gets a one-line error
-// with a hint.
+// separate true/false or number is refused, and a bad flag gets a
+// one-line error with a hint.
 
 package main
 
@@ -18,8 +18,8 @@ import (
 // normalizeArgs rewrites single-dash long flags (-per-host 4, -pages=5),
 // which sluice accepted before it took GNU-style flags, to their double-dash
 // form. Flags may stand anywhere on the line; "--" ends them. A bool flag
-// followed by a bare true or false is a usage error: the word would
-// otherwise become a URL.
+// followed by a bare true, false or number is a usage error: the word
+// would otherwise become a URL.
 func normalizeArgs(root *cobra.Command, args []string) ([]string, error) {
 	cmd, _, err := root.Find(args)
 	if err != nil || cmd == nil {
@@ -60,11 +60,8 @@ func normalizeArgs(root *cobra.Command, args []string) ([]string, error) {
 			continue
 		}
 		if f.NoOptDefVal != "" { // a bool flag takes no separate value
-			if i+1 < len(args) && (args[i+1] == "true" || args[i+1] == "false") {
-				return nil, &usageError{
-					msg: fmt.Sprintf("%s: --%s takes no separate value: write --%s=%s", cmd.Name(), f.Name, f.Name, args[i+1]),
-					cmd: cmd.CommandPath(),
-				}
+			if err := boolValue(cmd, f, args[i+1:]); err != nil {
+				return nil, err
 			}
 			continue
 		}
@@ -74,6 +71,30 @@ func normalizeArgs(root *cobra.Command, args []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// boolValue refuses a bare true, false or number after bool flag f, which
+// would otherwise be taken as a URL or file: --robots false, or hey's -q
+// 10 (its rate per worker) where -q is --quiet.
+func boolValue(cmd *cobra.Command, f *pflag.Flag, rest []string) error {
+	if len(rest) == 0 {
+		return nil
+	}
+	v := rest[0]
+	var msg string
+	switch _, err := strconv.ParseFloat(v, 64); {
+	case v == "true" || v == "false":
+		msg = fmt.Sprintf("%s: --%s takes no separate value: write --%s=%s", cmd.Name(), f.Name, f.Name, v)
+	case err == nil:
+		name := "--" + f.Name
+		if f.Shorthand != "" {
+			name = fmt.Sprintf("-%s (--%s)", f.Shorthand, f.Name)
+		}
+		msg = fmt.Sprintf("%s: %s takes no value, yet %s follows it", cmd.Name(), name, v)
+	default:
+		return nil
+	}
+	return &usageError{msg: msg, cmd: cmd.CommandPath()}
 }
 
 // flagError turns a flag parsing error into a usage error that names the
@@ -109,8 +130,11 @@ type foreignFlag struct{ flag, how string }
 // foreignFlags maps the long flags of the tools sluice's users come from
 // (wget, curl, Scrapy's settings, wrk, hey, vegeta, colly) to sluice's,
 // where the edit distance would name the wrong one (--delay is one edit
-// from --deny) or none. A name is hinted only on a command that has the
-// flag it maps to; --continue maps to two, one a command.
+// from --deny) or none, and the one-letter flags of wrk, wrk2 and hey
+// (-t4 -R 2000, -z 10s) that sluice lacks. A name is hinted only on a
+// command that has the flag it maps to, the first such in its list:
+// --continue maps to two, one a command, and wget's -t (tries) and -R
+// (reject) come before wrk's.
 var foreignFlags = map[string][]foreignFlag{
 	"delay":                {{"host-rate", "requests a second to each host, so --host-rate 2 waits 500ms between them"}},
 	"wait":                 {{"host-rate", "requests a second to each host, so --host-rate 2 waits 500ms between them"}},
@@ -142,6 +166,13 @@ var foreignFlags = map[string][]foreignFlag{
 	"qps":  {{"rate", "requests started a second"}},
 	"time": {{"duration", "how long to run"}},
 	"data": {{"body", "the request body"}},
+	"t": {
+		{"retries", "attempts after the first"},
+		{"concurrency", "connections, each with its own sending worker; wrk's threads need no flag"},
+	},
+	"R": {{"deny", "a regexp of URLs not to follow"}, {"rate", "requests started a second"}},
+	"z": {{"duration", "how long to run"}},
+	"D": {{"body", "the request body; --body @FILE reads it from a file"}},
 }
 
 // foreignFlagOf returns the flag of cmd's that name, a flag of another

@@ -134,6 +134,19 @@ func TestCLIFindings(t *testing.T) {
 			stderr: []string{"unknown flag: --continue (sluice crawl spells it --state:"}},
 		{name: "another tool's flag, fetch", args: []string{"fetch", "--continue", u + "/"}, code: 2,
 			stderr: []string{"unknown flag: --continue (sluice fetch spells it --resume:"}},
+		// wrk, wrk2 and hey name their flags with one letter.
+		{name: "wrk's threads", args: []string{"load", "-t4", "-c", "100", "-d", "30s", u + "/"}, code: 2,
+			stderr: []string{"unknown shorthand flag: 't' in -t4 (sluice load spells it --concurrency: "}},
+		{name: "wrk2's rate", args: []string{"load", "-R", "2000", u + "/"}, code: 2,
+			stderr: []string{"unknown shorthand flag: 'R' in -R (sluice load spells it --rate: requests started a second)"}},
+		{name: "hey's duration", args: []string{"load", "-z", "10s", u + "/"}, code: 2,
+			stderr: []string{"unknown shorthand flag: 'z' in -z (sluice load spells it --duration: how long to run)"}},
+		{name: "hey's body file", args: []string{"load", "-D", "body.json", u + "/"}, code: 2,
+			stderr: []string{"unknown shorthand flag: 'D' in -D (sluice load spells it --body: the request body; --body @FILE reads it from a file)"}},
+		// hey's -q N is a rate per worker; here -q is --quiet, and the 10
+		// was taken as a second URL.
+		{name: "hey's rate", args: []string{"load", "-q", "10", "-n", "5", u + "/"}, code: 2,
+			stderr: []string{"sluice: load: -q (--quiet) takes no value, yet 10 follows it"}},
 		{name: "another tool's flag the command lacks", args: []string{"fetch", "--max-depth", "2", u + "/"}, code: 2,
 			check: func(t *testing.T, _, errOut string) {
 				if want := "sluice: fetch: unknown flag: --max-depth\n"; !strings.HasPrefix(errOut, want) {

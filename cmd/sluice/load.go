@@ -235,8 +235,24 @@ func (o *loadOptions) run(ctx context.Context, e *env, cfg load.Config, ths []lo
 		if bad := rep.Check(ths); len(bad) > 0 {
 			return &exitError{code: exitFailed, err: fmt.Errorf("load: threshold violated: %s", strings.Join(bad, "; "))}
 		}
+		if err := nothingCompleted(rep, o.failOn); err != nil {
+			return err
+		}
 		return o.failOn.check("load", rep.Requests, rep.Failed, "request")
 	}, nil
+}
+
+// nothingCompleted fails a run that sent requests and saw none of them
+// end: a server that answers nothing within the run has every request cut
+// off in flight at its end (the default timeout is as long as the default
+// run), and none of them counts as failed, so every error threshold
+// would hold. --fail-on never lets such a run pass.
+func nothingCompleted(rep *load.Report, f failOn) error {
+	if rep.Requests > 0 || rep.Cancelled == 0 || f == failOnNever {
+		return nil
+	}
+	return &exitError{code: exitFailed, err: fmt.Errorf("load: no request completed in %.2fs: %s cut off in flight at the end (a --timeout shorter than the run counts them as timeouts)",
+		rep.Duration, plural(rep.Cancelled, "request"))}
 }
 
 // writeOutputs writes out as text, JSON and HTML to the writers that are
@@ -333,7 +349,7 @@ func (o *loadOptions) readTargets(e *env, h http.Header) ([]load.Target, error) 
 		return os.ReadFile(name)
 	})
 	if err != nil {
-		return nil, usageErrorf("load: --targets: %v", err)
+		return nil, usageErrorf("load: --targets: %s", strings.TrimPrefix(err.Error(), "load: "))
 	}
 	for i := range ts {
 		if err := checkURL(ts[i].URL); err != nil {

@@ -57,7 +57,8 @@ func TestLoadUsageErrors(t *testing.T) {
 		{"bad method", []string{"load", "-m", "GE T", "http://127.0.0.1/"}, "bad method"},
 		{"missing body file", []string{"load", "--body", "@" + filepath.Join(dir, "nope"), "http://127.0.0.1/"}, "body:"},
 		{"missing targets", []string{"load", "--targets", filepath.Join(dir, "nope")}, "targets:"},
-		{"bad targets", []string{"load", "--targets", badTargets}, "targets line 2"},
+		// Each prefix once: it was "load: --targets: load: targets line 2".
+		{"bad targets", []string{"load", "--targets", badTargets}, "sluice: load: --targets: targets line 2: want 'Key: Value'"},
 		{"url and targets", []string{"load", "--targets", badTargets, "http://127.0.0.1/"}, "not both"},
 		{"json in missing dir", []string{"load", "--json", filepath.Join(dir, "no", "r.json"), "http://127.0.0.1/"}, "no such file"},
 		{"inflight closed", []string{"load", "--max-inflight", "5", "http://127.0.0.1/"}, "open model only"},
@@ -174,6 +175,26 @@ func TestLoadThresholdViolated(t *testing.T) {
 	code, _, stderr := runCLI(context.Background(), "load", "-n", "10", "--threshold", "errors<1%", srv.URL)
 	if code != 1 || !strings.Contains(stderr, "threshold violated: errors<1%: was 100.00%") {
 		t.Fatalf("exit %d, stderr %q; want 1 and the violation", code, stderr)
+	}
+}
+
+// TestLoadNothingCompleted runs against a server that answers nothing
+// within the run: with the default timeout as long as the default run,
+// every request is cut off in flight at the end and none fails, and such
+// a run exited 0 with its thresholds held.
+func TestLoadNothingCompleted(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer srv.Close()
+	for _, model := range [][]string{{"-c", "2"}, {"--rate", "20"}} {
+		args := append([]string{"load", "-d", "300ms", "--threshold", "errors<1%"}, model...)
+		code, stdout, stderr := runCLI(context.Background(), append(args, srv.URL)...)
+		if code != 1 || !strings.Contains(stderr, "load: no request completed") || !strings.Contains(stdout, "cancelled in flight at the end") {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and no request completed\n%s", model, code, stderr, stdout)
+		}
+		code, _, _ = runCLI(context.Background(), append(append(args, "--fail-on", "never"), srv.URL)...)
+		if code != 0 {
+			t.Errorf("%v --fail-on never: exit %d, want 0", model, code)
+		}
 	}
 }
 
