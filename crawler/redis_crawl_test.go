@@ -365,3 +365,62 @@ func TestRedisCrawlCutShortStaysPending(t *testing.T) {
 		return f, f.Close
 	})
 }
+
+// TestRedisCrawlStopsWhenRedisLosesTheCrawl restarts Redis without its
+// data mid-crawl: every process stops with an error that says the crawl is
+// gone from Redis, instead of admitting the links of its pages in flight
+// into an empty seen-set and crawling the site again from them.
+func TestRedisCrawlStopsWhenRedisLosesTheCrawl(t *testing.T) {
+	srv := redistest.Start(t) // no persistence: a restart loses the crawl
+	site := crawltest.NewSite(600, 10)
+	site.Latency = 10 * time.Millisecond
+	hs := httptest.NewServer(site)
+	defer hs.Close()
+	logger := slog.New(slog.NewTextHandler(&syncBuffer{}, nil))
+	var crawlers []*crawler.Crawler
+	for i := range 2 {
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1})
+		t.Cleanup(func() { _ = c.Close() })
+		f := openRedisCrawl(t, c, "lost", crawler.RedisOptions{Worker: fmt.Sprint("w", i), LeaseTTL: 2 * time.Second, Logger: logger})
+		crawlers = append(crawlers, &crawler.Crawler{MaxInFlight: 8, Frontier: f, Logger: logger})
+	}
+	var mu sync.Mutex
+	seen := make(map[string]int)
+	errs := make([]error, len(crawlers))
+	var wg sync.WaitGroup
+	for i, c := range crawlers {
+		wg.Go(func() {
+			errs[i] = c.Crawl(context.Background(), []string{hs.URL + "/p/0"}, func(p *crawler.Page) error {
+				mu.Lock()
+				seen[p.URL]++
+				mu.Unlock()
+				return nil
+			})
+		})
+	}
+	for {
+		mu.Lock()
+		n := len(seen)
+		mu.Unlock()
+		if n >= 100 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.Restart(t)
+	wg.Wait()
+	for i, err := range errs {
+		if err == nil || !strings.Contains(err.Error(), "gone from Redis") {
+			t.Errorf("crawl %d ended with %v; want the crawl gone from Redis", i, err)
+		}
+	}
+	twice := 0
+	for _, n := range seen {
+		if n > 1 {
+			twice++
+		}
+	}
+	if twice > 0 {
+		t.Errorf("%d of %d pages visited twice: the crawl started again from scratch", twice, len(seen))
+	}
+}

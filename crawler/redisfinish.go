@@ -174,12 +174,13 @@ func (f *RedisFrontier) sendFinishes(ctx context.Context, ops []finishOp) ([]fin
 	keys := []string{f.key("n"), f.key("r"), f.key("t"), f.key("h")}
 	var calls [][]any
 	var runs []int // ops in each call
+	must := f.must()
 	for lo := 0; lo < len(ops); {
 		hi := lo + 1
 		for hi < len(ops) && ops[hi].o.maxPages == ops[lo].o.maxPages {
 			hi++
 		}
-		args := []any{f.prefix, f.mask, ops[lo].o.maxPages, hi - lo}
+		args := []any{f.prefix, f.mask, ops[lo].o.maxPages, must, hi - lo}
 		for i := lo; i < hi; i++ {
 			args = f.appendFinish(args, &ops[i])
 		}
@@ -205,9 +206,13 @@ func (f *RedisFrontier) sendFinishes(ctx context.Context, ops []finishOp) ([]fin
 		}
 		return err
 	})
+	if redis.HasErrorPrefix(err, "GONE") {
+		return nil, f.errGone("finish")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("crawler: redis finish: %w", err)
 	}
+	f.known.Store(true)
 	out := make([]finishAnswer, 0, len(ops))
 	for i, cmd := range cmds {
 		out = splitFinishes(out, ops[len(out):len(out)+runs[i]], cmd)

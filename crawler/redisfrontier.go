@@ -109,7 +109,9 @@ type RedisOptions struct {
 // client left with go-redis's own retries (MaxRetries 0) bridges outages
 // of up to a few seconds before the frontier sees them; with MaxRetries -1,
 // as sluice's CLI sets it, every outage is reported. Redis
-// should keep its data (appendonly yes) for a restart to keep the crawl.
+// should keep its data (appendonly yes) for a restart to keep the crawl: a
+// frontier that finds the crawl's keys gone once it has seen them fails
+// its calls, rather than crawl again from the start.
 //
 // A RedisFrontier is safe for concurrent use. Close it when done.
 type RedisFrontier struct {
@@ -141,6 +143,7 @@ type RedisFrontier struct {
 	urgent    atomic.Bool   // someone waits for the finishes (settle)
 	closed    bool
 	lost      atomic.Bool  // a Pop's reply was lost: held may miss leases
+	known     atomic.Bool  // the crawl was seen in Redis: its keys must stay
 	beats     atomic.Int64 // heartbeats done, for tests
 	down      atomic.Bool  // Redis is unreachable (and it was said)
 
@@ -244,15 +247,19 @@ func (f *RedisFrontier) admitCapped(ctx context.Context, batch []Entry, maxPages
 	if len(ls.send) == 0 {
 		return make([]int8, len(batch)), nil
 	}
-	args := f.appendLinks([]any{f.prefix, f.mask, maxPages, len(ls.send)}, ls)
+	args := f.appendLinks([]any{f.prefix, f.mask, maxPages, f.must(), len(ls.send)}, ls)
 	var res []int64
 	err := f.do(ctx, func(ctx context.Context) (err error) {
 		res, err = admitScript.Run(ctx, f.rdb, []string{f.key("n")}, args...).Int64Slice()
 		return err
 	})
+	if redis.HasErrorPrefix(err, "GONE") {
+		return nil, f.errGone("admit")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("crawler: redis admit: %w", err)
 	}
+	f.known.Store(true)
 	return f.answer(ls, res)
 }
 
@@ -545,11 +552,16 @@ func (f *RedisFrontier) Counts(ctx context.Context) (pending, inFlight int, err 
 	f.settle()
 	var v []any
 	err = f.do(ctx, func(ctx context.Context) (err error) {
-		v, err = f.rdb.HMGet(ctx, f.key("n"), "p", "i").Result()
+		v, err = f.rdb.HMGet(ctx, f.key("n"), "p", "i", "m").Result()
 		return err
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("crawler: redis counts: %w", err)
+	}
+	if v[2] != nil {
+		f.known.Store(true)
+	} else if f.known.Load() {
+		return 0, 0, f.errGone("counts")
 	}
 	num := func(x any) int {
 		s, _ := x.(string)
@@ -576,6 +588,25 @@ func appendRedisItem(b []byte, fp [16]byte, e *Entry, host string) []byte {
 	b = appendEntry(append(b, fp[:redisFP]...), &bare, host)
 	b = binary.AppendUvarint(b, uint64(k))
 	return append(b, e.Parent[k:]...)
+}
+
+// must returns the scripts' argument that says whether the crawl must be
+// in Redis already: "1" once this frontier has seen it there.
+func (f *RedisFrontier) must() string {
+	if f.known.Load() {
+		return "1"
+	}
+	return "0"
+}
+
+// errGone is the error of op when the crawl's keys are gone from Redis
+// after this frontier saw them (the scripts answer "GONE"): Redis
+// restarted without its data, or someone deleted them. Going on would
+// admit the links of the pages in flight into an empty seen-set and crawl
+// the site again from them, each page a second time.
+func (f *RedisFrontier) errGone(op string) error {
+	crawl := f.prefix[len("sluice:{") : len(f.prefix)-2]
+	return fmt.Errorf("crawler: redis %s: crawl %q is gone from Redis (restarted without its data, or its keys deleted); stopping instead of crawling it again from the start: run Redis with appendonly yes to keep a crawl across restarts", op, crawl)
 }
 
 // redisFP is how many bytes of a URL's 16-byte fingerprint the Redis

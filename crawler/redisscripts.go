@@ -59,16 +59,21 @@ end
 
 // luaAdmit admits URLs under a crawl-wide cap on URLs admitted (0: none).
 // admitter checks the seen-set's layout and returns the state of a batch
-// of admissions; admit(a, base, count, out) admits the count URLs given
+// of admissions, or nil when must is '1' and the crawl has no layout: the
+// caller has seen the crawl, and its keys are gone (Redis restarted
+// without its data), so the scripts answer "GONE" instead of admitting
+// links into an empty seen-set, a crawl started again from scratch.
+// admit(a, base, count, out) admits the count URLs given
 // from ARGV[base] on, two arguments each (host, item), appending to out 1
 // per new URL, 0 per URL seen before, 2 per new URL over the cap. The
 // bucket, field and queue of a URL are found from its item and host, so a
 // call carries each URL once. The caller adds a.added to the counts.
 const luaAdmit = `
-local function admitter(prefix, mask, cap)
+local function admitter(prefix, mask, cap, must)
   local n = prefix .. 'n'
   local m, want = redis.call('HGET', n, 'm'), mask .. '/11'
   if not m then
+    if must == '1' then return nil end
     redis.call('HSET', n, 'm', want)
   elseif m ~= want then
     error({err = 'crawler: the crawl keeps its seen-set as ' .. m .. ' (bucket mask/fingerprint bytes), not ' .. want .. ': give every process the same SeenBuckets, and the same sluice version'})
@@ -98,12 +103,13 @@ local function admit(a, base, count, out)
 end
 `
 
-// admitScript: KEYS n; ARGV prefix, mask, cap, count, then per URL host,
-// item. Returns admit's codes.
+// admitScript: KEYS n; ARGV prefix, mask, cap, must, count, then per URL
+// host, item. Returns admit's codes.
 var admitScript = redis.NewScript(luaPrelude + luaAdmit + `
-local a = admitter(ARGV[1], ARGV[2], tonumber(ARGV[3]))
+local a = admitter(ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4])
+if not a then return redis.error_reply('GONE') end
 local out = {}
-admit(a, 5, tonumber(ARGV[4]), out)
+admit(a, 6, tonumber(ARGV[5]), out)
 if a.added > 0 then
   redis.call('HINCRBY', KEYS[1], 'p', a.added)
   redis.call('HINCRBY', KEYS[1], 'a', a.added)
@@ -213,16 +219,17 @@ end
 // finishScript finishes a batch of pages and admits their links, in one
 // call: the finisher's batch is one script, not one script a page, and the
 // counts of the batch are added once. KEYS n r t h; ARGV prefix, mask,
-// cap, pages, then per page fp (11 bytes), lease, host, state, uncount,
+// cap, must, pages, then per page fp (11 bytes), lease, host, state, uncount,
 // count, then count links (host, item). Each page's links are admitted
 // before it is finished (so the crawl is never seen empty in between);
 // with uncount 1, the page no longer counts against the cap (robots.txt
 // denied it). Returns per page {ok, codes...}: ok is 0 when the lease is
 // not current, or when lease is 0 and the URL is in flight.
 var finishScript = redis.NewScript(luaPrelude + luaAdmit + luaFinish + `
-local prefix, mask, cap, pages = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-local a = admitter(prefix, mask, cap)
-local out, busy, done, uncounted, j = {}, {}, 0, 0, 5
+local prefix, mask, cap, pages = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[5])
+local a = admitter(prefix, mask, cap, ARGV[4])
+if not a then return redis.error_reply('GONE') end
+local out, busy, done, uncounted, j = {}, {}, 0, 0, 6
 for _ = 1, pages do
   local fp, lease, host, state, unc, count = ARGV[j], ARGV[j + 1], ARGV[j + 2], ARGV[j + 3], ARGV[j + 4], tonumber(ARGV[j + 5])
   local k = #out + 1
