@@ -62,8 +62,9 @@ push: any number of workers, on any machines, take its URLs through one Redis
 Streams consumer group, write their records (each naming its "worker") and
 acknowledge each URL once its record is written. The URLs a worker held when
 it died are taken over by another after --claim-idle, so a URL may be
-fetched twice, never lost. A worker exits when the queue is drained, or with
---follow waits for more until interrupted.
+fetched twice, never lost; so are those a worker stopped by Ctrl+C had not
+fetched in full, which get no record from it. A worker exits when the queue
+is drained, or with --follow waits for more until interrupted.
 
 ` + exitHelp,
 		Example: `  sluice fetch -c 100 --per-host 4 --rate 50 -i urls.txt -o out.jsonl

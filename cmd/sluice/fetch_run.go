@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/internal/failure"
 )
 
 // fetchRecord is one output line of sluice fetch.
@@ -255,18 +256,33 @@ func (r *fetchRun) startForwarder() {
 			resp, err := p.fut.Result()
 			r.waiting.remove(p.fut)
 			r.room.release(p.host)
-			rec := toRecord(p.n, p.url, resp, err)
-			rec.slot, rec.id, rec.Worker = true, p.id, r.src.worker
-			r.records <- rec
+			r.emit(toRecord(p.n, p.url, resp, err), p.id)
 		}
 	})
+}
+
+// emit hands the record of a fetch to the writer, holding its slot until
+// written. A queue's URL that a stop cut short, never sent or cancelled in
+// flight, gets no record and no acknowledgement: another worker takes it
+// over after --claim-idle and fetches it in full, as a crawl shared on
+// Redis hands back the pages a stop cuts short. Acknowledged with a
+// "cancelled" record, it left the queue unfetched.
+func (r *fetchRun) emit(rec *fetchRecord, id string) {
+	if id != "" && failure.Classify(rec.err) == failure.Cancelled {
+		<-r.slots
+		r.sum.left.Add(1)
+		return
+	}
+	rec.slot, rec.id, rec.Worker = true, id, r.src.worker
+	r.records <- rec
 }
 
 // unfetched writes the record of a line that is not fetched, in its turn
 // in --ordered mode.
 func (r *fetchRun) unfetched(ln inputLine, err error) {
 	if ln.id != "" && errors.Is(err, errNotFetched) {
-		return // left in the queue: another worker takes it over
+		r.sum.left.Add(1) // left in the queue: another worker takes it over
+		return
 	}
 	rec := &fetchRecord{URL: sluice.RedactURL(ln.text), n: ln.n, Error: err.Error(), ErrorKind: errKind(err), err: err,
 		id: ln.id, Worker: r.src.worker}
@@ -345,9 +361,7 @@ func (r *fetchRun) submit(ctx context.Context, ln inputLine) bool {
 		resp, err := fut.Result()
 		r.waiting.remove(fut)
 		r.room.release(host)
-		rec := toRecord(ln.n, ln.text, resp, err)
-		rec.slot, rec.id, rec.Worker = true, ln.id, r.src.worker
-		r.records <- rec
+		r.emit(toRecord(ln.n, ln.text, resp, err), ln.id)
 		r.inFlight.Done()
 	})
 	return true

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,6 +156,77 @@ func TestFetchQueueCLI(t *testing.T) {
 	}
 	if st.Queued != 0 || st.Taken != 0 || len(st.Consumers) != 0 {
 		t.Fatalf("stats after the workers left: %+v", st)
+	}
+}
+
+// TestFetchQueueInterruptLeavesUnfetched interrupts a queue worker whose
+// requests hang: the URLs it took and had not fetched in full, cut short in
+// flight or never sent, get no record from it and are not acknowledged, so
+// a second worker takes them over and fetches them, one record a URL in all.
+func TestFetchQueueInterruptLeavesUnfetched(t *testing.T) {
+	rs := redistest.Start(t)
+	var hang atomic.Bool
+	var started atomic.Int32
+	hang.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started.Add(1)
+		if hang.Load() {
+			<-r.Context().Done()
+			return
+		}
+		fmt.Fprint(w, "ok")
+	}))
+	defer srv.Close()
+	var in strings.Builder
+	for i := range 30 {
+		fmt.Fprintf(&in, "%s/%d\n", srv.URL, i)
+	}
+	ctx := context.Background()
+	if code, _, errOut := runFetchCLI(ctx, in.String(), "queue", "push", "--redis", rs.URL(0), "--queue", "stop"); code != 0 {
+		t.Fatalf("push exit %d: %s", code, errOut)
+	}
+	dir := t.TempDir()
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for started.Load() < 2 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
+	code, _, errOut := runFetchCLI(actx, "", "fetch", "--redis", rs.URL(0), "--queue", "stop", "--worker", "A", "-c", "2", "--grace", "100ms", "-o", filepath.Join(dir, "A"))
+	if code != exitInterrupted || !strings.Contains(errOut, "stay in the queue for another worker") {
+		t.Fatalf("interrupted worker: exit %d, stderr %s", code, errOut)
+	}
+	hang.Store(false)
+	code, _, errOut = runFetchCLI(ctx, "", "fetch", "--redis", rs.URL(0), "--queue", "stop", "--worker", "B", "--claim-idle", "1s", "-q", "-o", filepath.Join(dir, "B"))
+	if code != 0 {
+		t.Fatalf("second worker: exit %d: %s", code, errOut)
+	}
+	seen := map[string]int{}
+	for _, w := range []string{"A", "B"} {
+		data, _ := os.ReadFile(filepath.Join(dir, w))
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			if line == "" {
+				continue
+			}
+			var r fetchRecord
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("bad record %q: %v", line, err)
+			}
+			if r.Status != 200 {
+				t.Errorf("%s: record from %s without its page: %q", r.URL, r.Worker, r.Error)
+			}
+			seen[r.URL]++
+		}
+	}
+	for u, n := range seen {
+		if n != 1 {
+			t.Errorf("%s: %d records", u, n)
+		}
+	}
+	if len(seen) != 30 {
+		t.Errorf("%d URLs recorded, want 30", len(seen))
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/crawler"
@@ -26,7 +27,8 @@ type fetchSummary struct {
 	bytes                      int64
 	elapsed                    time.Duration
 	interrupted                bool
-	resumed                    int // --resume: input lines recorded already
+	resumed                    int          // --resume: input lines recorded already
+	left                       atomic.Int64 // --queue: URLs a stop left in the queue
 }
 
 func newFetchSummary() *fetchSummary {
@@ -68,7 +70,10 @@ func (s *fetchSummary) print(w io.Writer) {
 	if s.skipped > 0 {
 		fmt.Fprintf(w, "  skipped %s\n", plural(int64(s.skipped), "blank or comment line"))
 	}
-	if s.interrupted {
+	switch {
+	case s.interrupted && s.left.Load() > 0:
+		fmt.Fprintf(w, "  interrupted: %s taken and not fetched in full stay in the queue for another worker (after --claim-idle)\n", plural(s.left.Load(), "URL"))
+	case s.interrupted:
 		fmt.Fprintln(w, "  interrupted: every line read has its record")
 	}
 }
