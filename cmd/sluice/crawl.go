@@ -69,7 +69,8 @@ works on one crawl, on one machine or many: one seen-set, one queue per host,
 --host-rate, --per-host, Crawl-delay and --max-pages held for all of them
 together, each robots.txt fetched once for all. Seeds
 may be given to any of them (they are kept in Redis, so all share one
-scope); the scope flags must be the same in all: a process given others
+scope), and one without seeds is refused (exit 2) while no process has
+given the crawl any; the scope flags must be the same in all: a process given others
 than the first one's is refused (exit 2), naming each difference, unless
 --accept-changes is given. Each process writes its own records, each naming its "worker"; a
 process that dies loses its URLs to the others after --lease-ttl; one

@@ -21,11 +21,17 @@ func shareCrawl(ctx context.Context, o *crawlOptions, seeds []string) (all []str
 	if err != nil {
 		return nil, nil, err
 	}
+	key := sharedKey(o.crawl, "seeds")
+	if len(seeds) == 0 {
+		if err := begun(ctx, client, o.crawl, key); err != nil {
+			client.Close()
+			return nil, nil, err
+		}
+	}
 	if err := sameSettings(ctx, client, o); err != nil {
 		client.Close()
 		return nil, nil, err
 	}
-	key := sharedKey(o.crawl, "seeds")
 	if len(seeds) > 0 {
 		args := make([]any, len(seeds))
 		for i, s := range seeds {
@@ -54,6 +60,21 @@ func shareCrawl(ctx context.Context, o *crawlOptions, seeds []string) (all []str
 		}
 		client.Close()
 	}, nil
+}
+
+// begun refuses a process without seeds that joins a crawl no process has
+// given seeds to: a mistyped --crawl, or the seeding process not started
+// yet. It ended at once, having crawled nothing, with exit status 0, and
+// left its flags in Redis as the crawl's.
+func begun(ctx context.Context, client *redis.Client, crawl, key string) error {
+	n, err := client.SCard(ctx, key).Result()
+	if err != nil {
+		return fmt.Errorf("crawl: redis: %w", err)
+	}
+	if n == 0 {
+		return usageErrorf("crawl: crawl %q has no seeds in Redis: give seed URLs to start it, or the name of a crawl already started", crawl)
+	}
+	return nil
 }
 
 // sameSettings keeps in Redis the scope flags of the first process of the

@@ -230,6 +230,25 @@ func TestFetchQueueInterruptLeavesUnfetched(t *testing.T) {
 	}
 }
 
+// TestCrawlRedisJoinWithoutSeeds starts a process without seeds on a
+// crawl name no process has given seeds to: refused, exit 2, and its flags
+// are not kept as the crawl's, so the process that starts the crawl is not
+// refused for its own.
+func TestCrawlRedisJoinWithoutSeeds(t *testing.T) {
+	rs := redistest.Start(t)
+	srv := httptest.NewServer(crawltest.NewSite(20, 3))
+	defer srv.Close()
+	ctx := context.Background()
+	code, _, errOut := runFetchCLI(ctx, "", "crawl", "--redis", rs.URL(0), "--crawl", "shpo", "-q")
+	if want := `crawl "shpo" has no seeds in Redis`; code != exitUsage || !strings.Contains(errOut, want) {
+		t.Fatalf("exit %d, stderr %q; want %d and %q", code, errOut, exitUsage, want)
+	}
+	code, out, errOut := runFetchCLI(ctx, "", "crawl", "--redis", rs.URL(0), "--crawl", "shpo", "--depth", "1", "-q", srv.URL+"/p/0")
+	if code != 0 || len(decodeCrawl(t, out)) == 0 {
+		t.Fatalf("the crawl's first seeds: exit %d, %d records: %s", code, len(decodeCrawl(t, out)), errOut)
+	}
+}
+
 // TestCrawlRedisSettings joins a crawl shared through Redis with other
 // scope flags: refused, naming them, unless --accept-changes makes them the
 // crawl's. Seeds and -o may differ: each process adds its own.
