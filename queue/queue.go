@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -139,9 +140,9 @@ type ConsumerOptions struct {
 	// means 1 second.
 	Block time.Duration
 	// ClaimIdle is how long a URL may stay taken and unacknowledged by a
-	// worker before another takes it over; 0 means 1 minute. Set it above
-	// the longest time a worker may hold a URL (its fetch timeout and
-	// retries).
+	// worker that has stopped calling [Consumer.Renew] before another takes
+	// it over; 0 means 1 minute. A live worker calls Renew more often than
+	// ClaimIdle, so the URLs it holds stay its own however long they wait.
 	ClaimIdle time.Duration
 }
 
@@ -153,6 +154,9 @@ type Consumer struct {
 	name   string
 	opts   ConsumerOptions
 	cursor chan string // the XAUTOCLAIM cursor, one slot
+
+	mu   sync.Mutex
+	held map[string]bool // IDs taken and not acknowledged, for Renew
 }
 
 // Consumer returns a consumer of the queue named name; two live workers
@@ -167,7 +171,7 @@ func (q *Queue) Consumer(name string, opts ConsumerOptions) *Consumer {
 	if opts.ClaimIdle <= 0 {
 		opts.ClaimIdle = time.Minute
 	}
-	c := &Consumer{q: q, name: name, opts: opts, cursor: make(chan string, 1)}
+	c := &Consumer{q: q, name: name, opts: opts, cursor: make(chan string, 1), held: make(map[string]bool)}
 	c.cursor <- "0-0"
 	return c
 }
@@ -196,7 +200,16 @@ func (c *Consumer) Take(ctx context.Context) ([]Message, error) {
 	for _, s := range res {
 		msgs = append(msgs, messages(s.Messages, false)...)
 	}
+	c.hold(msgs)
 	return msgs, nil
+}
+
+func (c *Consumer) hold(msgs []Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range msgs {
+		c.held[m.ID] = true
+	}
 }
 
 // claim takes over entries idle for ClaimIdle, walking the pending list
@@ -212,7 +225,51 @@ func (c *Consumer) claim(ctx context.Context) ([]Message, error) {
 		return nil, fmt.Errorf("queue: claim: %w", err)
 	}
 	c.cursor <- next
-	return messages(xs, true), nil
+	msgs := messages(xs, true)
+	c.hold(msgs)
+	return msgs, nil
+}
+
+// renewScript: KEYS stream; ARGV group, consumer, then IDs. It resets the
+// idle time of each ID still pending under consumer, and leaves alone one
+// another consumer has taken over (XCLAIM alone would take it back).
+// Returns how many it renewed.
+var renewScript = redis.NewScript(`
+local n = 0
+for i = 3, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if p[1] and p[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    n = n + 1
+  end
+end
+return n
+`)
+
+// renewBatch is how many IDs one renewal script call takes.
+const renewBatch = 1000
+
+// Renew resets the idle time of the URLs this consumer has taken and not
+// acknowledged, so that no other takes them over while they wait here for
+// their turn; a worker calls it more often than ClaimIdle. The URLs another
+// consumer took over meanwhile stay with it.
+func (c *Consumer) Renew(ctx context.Context) error {
+	c.mu.Lock()
+	args := make([]any, 2, 2+len(c.held))
+	args[0], args[1] = group, c.name
+	for id := range c.held {
+		args = append(args, id)
+	}
+	c.mu.Unlock()
+	for len(args) > 2 {
+		n := min(len(args)-2, renewBatch)
+		batch := append(args[:2:2], args[2:2+n]...)
+		if err := renewScript.Run(ctx, c.q.rdb, []string{c.q.stream}, batch...).Err(); err != nil {
+			return fmt.Errorf("queue: renew: %w", err)
+		}
+		args = append(args[:2], args[2+n:]...)
+	}
+	return nil
 }
 
 func messages(xs []redis.XMessage, claimed bool) []Message {
@@ -238,6 +295,11 @@ func (c *Consumer) Ack(ctx context.Context, ids ...string) error {
 	if err != nil {
 		return fmt.Errorf("queue: ack: %w", err)
 	}
+	c.mu.Lock()
+	for _, id := range ids {
+		delete(c.held, id)
+	}
+	c.mu.Unlock()
 	return nil
 }
 

@@ -87,7 +87,7 @@ is drained, or with --follow waits for more until interrupted.
 	fs.BoolVar(&o.resume, "resume", false, "append to the -o file, skipping the input lines it has records for (a run cut short is run again with this flag)")
 	o.redis.add(fs)
 	fs.StringVar(&o.queue, "queue", "", "with --redis: take URLs from this queue (see sluice queue push)")
-	fs.DurationVar(&o.claimIdle, "claim-idle", time.Minute, "with --queue: take over URLs another worker has held this long")
+	fs.DurationVar(&o.claimIdle, "claim-idle", time.Minute, "with --queue: take over the URLs of a worker silent this long (a live one renews its own every third of it)")
 	return cmd
 }
 

@@ -18,6 +18,7 @@ type fetchSource struct {
 	client   *redis.Client
 	consumer *queue.Consumer
 	worker   string // names the records with --queue
+	stop     func() // ends the renewal of the URLs held
 }
 
 // openSource opens the queue of --queue, if given.
@@ -33,7 +34,31 @@ func openSource(ctx context.Context, o *fetchOptions) (*fetchSource, error) {
 	c := queue.New(client, o.queue).Consumer(name, queue.ConsumerOptions{
 		Count: max(o.http.concurrency, 10), ClaimIdle: o.claimIdle,
 	})
-	return &fetchSource{client: client, consumer: c, worker: name}, nil
+	return &fetchSource{client: client, consumer: c, worker: name, stop: renewHeld(c, o.claimIdle/3)}, nil
+}
+
+// renewHeld renews the URLs c holds every period until the returned
+// function is called, which returns once the renewal has ended. A worker
+// takes URLs ahead of its fetches, and those waiting their turn for longer
+// than --claim-idle were taken over by another worker, or by this one,
+// and fetched twice.
+func renewHeld(c *queue.Consumer, period time.Duration) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				_ = c.Renew(ctx) // Take and Ack say when Redis is away
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // close leaves the consumer group when the worker holds no URL, so queue
@@ -42,6 +67,7 @@ func (s *fetchSource) close() {
 	if s.client == nil {
 		return
 	}
+	s.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, _ = s.consumer.Leave(ctx)

@@ -230,6 +230,37 @@ func TestFetchQueueInterruptLeavesUnfetched(t *testing.T) {
 	}
 }
 
+// TestFetchQueueSlowWorkerKeepsItsURLs runs one worker at -c 1 on a site
+// answering in 300 ms: the URLs it took wait their turn for longer than
+// --claim-idle, and stay its own, each fetched and recorded once.
+func TestFetchQueueSlowWorkerKeepsItsURLs(t *testing.T) {
+	rs := redistest.Start(t)
+	site := crawltest.NewSite(20, 2)
+	site.Latency = 300 * time.Millisecond
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	var in strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&in, "%s/p/%d\n", srv.URL, i)
+	}
+	ctx := context.Background()
+	if code, _, errOut := runFetchCLI(ctx, in.String(), "queue", "push", "--redis", rs.URL(0), "--queue", "slow"); code != 0 {
+		t.Fatalf("push exit %d: %s", code, errOut)
+	}
+	code, out, errOut := runFetchCLI(ctx, "", "fetch", "--redis", rs.URL(0), "--queue", "slow", "--claim-idle", "1s", "-c", "1", "-q")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	recs := decodeRecords(t, out)
+	seen := map[string]int{}
+	for _, r := range recs {
+		seen[r.URL]++
+	}
+	if _, dups := site.Fetches(); len(recs) != 10 || len(seen) != 10 || dups != 0 {
+		t.Errorf("%d records of %d URLs, %d fetched twice; want 10, 10, 0", len(recs), len(seen), dups)
+	}
+}
+
 // TestCrawlRedisJoinWithoutSeeds starts a process without seeds on a
 // crawl name no process has given seeds to: refused, exit 2, and its flags
 // are not kept as the crawl's, so the process that starts the crawl is not
