@@ -233,31 +233,62 @@ func heartbeat(rdb redis.UniversalClient, k keys, slot int, ttl time.Duration) f
 // its report.
 func runShare(ctx context.Context, rdb redis.UniversalClient, k keys, slot, n int, cfg Config) (*Report, error) {
 	mine := shareOf(cfg, slot, n)
-	var streamErr error
+	// Seconds Redis did not take (it was away) wait here, in order, for
+	// the next second's push: an outage delays the stream instead of
+	// failing the run at its end.
+	var unsent []any
+	push := func(ctx context.Context) error {
+		if len(unsent) == 0 {
+			return nil
+		}
+		if err := rdb.RPush(ctx, k.seconds(slot), unsent...).Err(); err != nil {
+			return err
+		}
+		unsent = unsent[:0]
+		return rdb.Expire(ctx, k.seconds(slot), keyTTL).Err()
+	}
 	mine.OnSecond = func(s Second) {
 		b, _ := json.Marshal(s)
-		if err := rdb.RPush(ctx, k.seconds(slot), b).Err(); err != nil && streamErr == nil {
-			streamErr = err
-		}
-		rdb.Expire(ctx, k.seconds(slot), keyTTL)
+		unsent = append(unsent, b)
+		_ = push(ctx)
 	}
 	rep, err := Run(ctx, mine)
 	if err != nil {
 		return nil, err
 	}
-	if streamErr != nil && ctx.Err() == nil {
-		return nil, fmt.Errorf("load: distributed: stream seconds: %w", streamErr)
-	}
 	b, err := json.Marshal(rep)
 	if err != nil {
 		return nil, fmt.Errorf("load: distributed: %w", err)
 	}
-	// The report is stored even when ctx is done, so the others are not
-	// left to take this worker for dead.
-	if err := rdb.Set(context.WithoutCancel(ctx), k.report(slot), b, keyTTL).Err(); err != nil {
-		return nil, fmt.Errorf("load: distributed: store report: %w", err)
+	// The seconds and the report are stored even when ctx is done, so the
+	// others are not left to take this worker for dead.
+	err = untilStored(context.WithoutCancel(ctx), func(ctx context.Context) error {
+		if err := push(ctx); err != nil {
+			return err
+		}
+		return rdb.Set(ctx, k.report(slot), b, keyTTL).Err()
+	})
+	if err != nil {
+		return rep, fmt.Errorf("load: distributed: store report: %w", err)
 	}
 	return rep, nil
+}
+
+// storeFor is how long a worker tries to store its last seconds and its
+// report while Redis is away.
+const storeFor = 30 * time.Second
+
+// untilStored runs store until it succeeds, trying again every half second
+// for storeFor.
+func untilStored(ctx context.Context, store func(context.Context) error) error {
+	deadline := time.Now().Add(storeFor)
+	for {
+		err := store(ctx)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // shareOf returns slot's 1/n share of cfg: rate, stage rates, request

@@ -9,9 +9,13 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sluicehq/sluice/internal/redistest"
 )
 
 func TestShareOf(t *testing.T) {
@@ -188,4 +192,33 @@ func doomedWorker(addr, url string) {
 	rdb := redisClient(addr)
 	defer rdb.Close()
 	_, _ = RunDistributed(context.Background(), rdb, deadRun("doomed"), deadCfg(url))
+}
+
+// TestDistributedSurvivesRedisOutage stops Redis for a moment mid-run: the
+// worker keeps the seconds Redis could not take and streams them once it is
+// back, and the run ends with its merged report, every request counted.
+func TestDistributedSurvivesRedisOutage(t *testing.T) {
+	rs := redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always")
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		okHandler(w, r)
+	}))
+	defer srv.Close()
+	cfg := Config{Targets: []Target{{URL: srv.URL}}, Rate: 200, Duration: 3 * time.Second, MaxInFlight: 8}
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr, MaxRetries: -1})
+	t.Cleanup(func() { _ = rdb.Close() })
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		rs.Kill()
+		time.Sleep(time.Second)
+		rs.Restart(t)
+	}()
+	rep, err := RunDistributed(context.Background(), rdb, Distributed{Run: "outage", Workers: 1, Name: "a"}, cfg)
+	if err != nil {
+		t.Fatalf("a run through a 1 s Redis outage: %v", err)
+	}
+	if rep.Requests != served.Load() || rep.Requests < 550 {
+		t.Errorf("the merged report counts %d requests, the server saw %d of 600", rep.Requests, served.Load())
+	}
 }

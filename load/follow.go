@@ -47,9 +47,28 @@ func newFollower(rdb redis.UniversalClient, k keys, n int, start time.Time, dead
 func (f *follower) run(ctx context.Context) (*Report, error) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
+	var failing time.Time // since when the polls have failed
 	for {
-		if err := f.poll(ctx); err != nil {
+		err := f.poll(ctx)
+		var bad *badSecondError
+		switch {
+		case err == nil:
+			failing = time.Time{}
+		case errors.As(err, &bad) || ctx.Err() != nil:
 			return nil, err
+		case failing.IsZero():
+			failing = time.Now()
+		case time.Since(failing) > storeFor:
+			// Redis away: the workers keep their seconds for it as long.
+			return nil, err
+		}
+		if err != nil {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-t.C:
+			}
+			continue
 		}
 		f.emit(false)
 		if f.finished() {
@@ -82,7 +101,7 @@ func (f *follower) poll(ctx context.Context) error {
 		for _, raw := range ranges[s].Val() {
 			var row Second
 			if err := json.Unmarshal([]byte(raw), &row); err != nil {
-				return fmt.Errorf("load: distributed: worker %d: bad second: %w", s, err)
+				return &badSecondError{slot: s, err: err}
 			}
 			f.rows[s] = append(f.rows[s], row)
 		}
@@ -97,6 +116,19 @@ func (f *follower) poll(ctx context.Context) error {
 	}
 	return nil
 }
+
+// badSecondError is a second streamed that does not read: not worth
+// polling again.
+type badSecondError struct {
+	slot int
+	err  error
+}
+
+func (e *badSecondError) Error() string {
+	return fmt.Sprintf("load: distributed: worker %d: bad second: %v", e.slot, e.err)
+}
+
+func (e *badSecondError) Unwrap() error { return e.err }
 
 func (f *follower) finished() bool {
 	for _, st := range f.state {
