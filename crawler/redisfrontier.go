@@ -590,6 +590,34 @@ func appendRedisItem(b []byte, fp [16]byte, e *Entry, host string) []byte {
 	return append(b, e.Parent[k:]...)
 }
 
+// ErrOtherBuckets is the error of [RedisFrontier.CheckBuckets] when the
+// crawl in Redis keeps its seen-set in another number of buckets than the
+// frontier's: its processes were given other SeenBuckets (or ExpectedURLs).
+var ErrOtherBuckets = errors.New("crawler: the crawl's seen-set in Redis has another number of buckets")
+
+// CheckBuckets returns an error wrapping [ErrOtherBuckets] when the crawl
+// in Redis keeps its seen-set in another number of buckets than this
+// frontier, whose admissions would then all fail; a crawl not begun yet
+// passes. It lets a process be refused before it starts crawling.
+func (f *RedisFrontier) CheckBuckets(ctx context.Context) error {
+	var m string
+	err := f.do(ctx, func(ctx context.Context) (err error) {
+		m, err = f.rdb.HGet(ctx, f.key("n"), "m").Result()
+		if errors.Is(err, redis.Nil) {
+			m, err = "", nil
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("crawler: redis: %w", err)
+	}
+	var mask uint32
+	if _, err := fmt.Sscanf(m, "%d/", &mask); err != nil || mask == f.mask {
+		return nil // not begun, or written by another version: the scripts tell
+	}
+	return fmt.Errorf("%w: %d there, %d here", ErrOtherBuckets, uint64(mask)+1, uint64(f.mask)+1)
+}
+
 // must returns the scripts' argument that says whether the crawl must be
 // in Redis already: "1" once this frontier has seen it there.
 func (f *RedisFrontier) must() string {

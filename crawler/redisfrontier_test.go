@@ -2,6 +2,7 @@ package crawler_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -73,7 +74,13 @@ func TestRedisFrontierRefusesOtherBuckets(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "same SeenBuckets") {
 		t.Errorf("admission with other buckets: %v, want a refusal", err)
 	}
+	if err := b.CheckBuckets(ctx); !errors.Is(err, crawler.ErrOtherBuckets) || !strings.Contains(err.Error(), "1024 there, 262144 here") {
+		t.Errorf("CheckBuckets with other buckets: %v, want ErrOtherBuckets naming both", err)
+	}
 	c := openRedisCrawl(t, client, "sized", crawler.RedisOptions{Worker: "c", SeenBuckets: 1024})
+	if err := c.CheckBuckets(ctx); err != nil {
+		t.Errorf("CheckBuckets with the same buckets: %v", err)
+	}
 	if added, err := c.Admit(ctx, []crawler.Entry{{URL: "http://a.example/1"}}); err != nil || added[0] {
 		t.Errorf("admission with the same buckets: %v, %v; want seen", added, err)
 	}

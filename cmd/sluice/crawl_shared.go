@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -51,6 +52,14 @@ func shareCrawl(ctx context.Context, o *crawlOptions, seeds []string) (all []str
 	})
 	if err != nil {
 		client.Close()
+		return nil, nil, fmt.Errorf("crawl: %w", err)
+	}
+	if err := f.CheckBuckets(ctx); err != nil {
+		f.Close()
+		client.Close()
+		if errors.Is(err, crawler.ErrOtherBuckets) {
+			return nil, nil, usageErrorf("crawl: crawl %q in Redis was started with another --expected-urls (%v): give every process the same", o.crawl, err)
+		}
 		return nil, nil, fmt.Errorf("crawl: %w", err)
 	}
 	o.c.Frontier = f

@@ -280,6 +280,23 @@ func TestCrawlRedisJoinWithoutSeeds(t *testing.T) {
 	}
 }
 
+// TestCrawlRedisExpectedURLsDiffer joins a crawl with another
+// --expected-urls, which sizes the seen-set in Redis: refused before it
+// crawls, exit 2, naming the flag, with no record written.
+func TestCrawlRedisExpectedURLsDiffer(t *testing.T) {
+	rs := redistest.Start(t)
+	srv := httptest.NewServer(crawltest.NewSite(20, 3))
+	defer srv.Close()
+	ctx := context.Background()
+	if code, _, errOut := runFetchCLI(ctx, "", "crawl", "--redis", rs.URL(0), "--crawl", "sized", "-q", srv.URL+"/p/0"); code != 0 {
+		t.Fatalf("first process: exit %d: %s", code, errOut)
+	}
+	code, out, errOut := runFetchCLI(ctx, "", "crawl", "--redis", rs.URL(0), "--crawl", "sized", "--expected-urls", "100000000", "-q", srv.URL+"/p/0")
+	if code != exitUsage || !strings.Contains(errOut, "another --expected-urls") || out != "" {
+		t.Fatalf("exit %d, stderr %q, records %q; want %d, the flag named, none", code, errOut, out, exitUsage)
+	}
+}
+
 // TestCrawlRedisSettings joins a crawl shared through Redis with other
 // scope flags: refused, naming them, unless --accept-changes makes them the
 // crawl's. Seeds and -o may differ: each process adds its own.
