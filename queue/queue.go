@@ -97,10 +97,29 @@ type ConsumerStats struct {
 	Idle time.Duration
 }
 
-// Stats returns the queue's counts.
+// ErrNoQueue is the error of [Queue.Stats] for a queue nothing was ever
+// pushed to: most likely a mistyped name.
+var ErrNoQueue = errors.New("queue: no such queue")
+
+// Exists reports whether the queue is in Redis: whether anything was
+// pushed to it (its stream stays once drained) or a worker waits on it.
+func (q *Queue) Exists(ctx context.Context) (bool, error) {
+	n, err := q.rdb.Exists(ctx, q.stream).Result()
+	if err != nil {
+		return false, fmt.Errorf("queue: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Stats returns the queue's counts, or ErrNoQueue when it is not in
+// Redis; it does not create it.
 func (q *Queue) Stats(ctx context.Context) (Stats, error) {
-	if err := q.ensure(ctx); err != nil {
+	ok, err := q.Exists(ctx)
+	if err != nil {
 		return Stats{}, err
+	}
+	if !ok {
+		return Stats{}, ErrNoQueue
 	}
 	var st Stats
 	n, err := q.rdb.XLen(ctx, q.stream).Result()

@@ -64,7 +64,8 @@ acknowledge each URL once its record is written. The URLs a worker held when
 it died are taken over by another after --claim-idle, so a URL may be
 fetched twice, never lost; so are those a worker stopped by Ctrl+C had not
 fetched in full, which get no record from it. A worker exits when the queue
-is drained, or with --follow waits for more until interrupted.
+is drained, or with --follow waits for more until interrupted; without
+--follow, a queue nothing was pushed to is refused (exit 2).
 
 ` + exitHelp,
 		Example: `  sluice fetch -c 100 --per-host 4 --rate 50 -i urls.txt -o out.jsonl

@@ -30,6 +30,18 @@ func openSource(ctx context.Context, o *fetchOptions) (*fetchSource, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !o.follow {
+		// A worker that finds no queue would end at once, as on a
+		// drained one: a mistyped --queue fetched nothing, exit 0.
+		ok, err := queue.New(client, o.queue).Exists(ctx)
+		if err == nil && !ok {
+			err = usageErrorf("fetch: queue %q is not in Redis: push URLs to it first (sluice queue push), or wait for them with --follow", o.queue)
+		}
+		if err != nil {
+			client.Close()
+			return nil, err
+		}
+	}
 	name := o.redis.name()
 	c := queue.New(client, o.queue).Consumer(name, queue.ConsumerOptions{
 		Count: max(o.http.concurrency, 10), ClaimIdle: o.claimIdle,

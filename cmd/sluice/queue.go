@@ -5,6 +5,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/sluicehq/sluice/queue"
@@ -114,6 +115,9 @@ acknowledged), and each worker's share.`,
 			}
 			defer client.Close()
 			st, err := queue.New(client, q.name).Stats(cmd.Context())
+			if errors.Is(err, queue.ErrNoQueue) {
+				return usageErrorf("queue stats: queue %q is not in Redis: nothing was pushed to it", q.name)
+			}
 			if err != nil {
 				return fmt.Errorf("queue stats: %w", err)
 			}

@@ -297,6 +297,23 @@ func TestCrawlRedisExpectedURLsDiffer(t *testing.T) {
 	}
 }
 
+// TestQueueNotInRedis names a queue nothing was pushed to: queue stats and
+// a fetch worker are refused, exit 2, and neither creates it.
+func TestQueueNotInRedis(t *testing.T) {
+	rs := redistest.Start(t)
+	ctx := context.Background()
+	for _, args := range [][]string{
+		{"queue", "stats", "--redis", rs.URL(0), "--queue", "jbos"},
+		{"fetch", "--redis", rs.URL(0), "--queue", "jbos", "-q"},
+		{"queue", "stats", "--redis", rs.URL(0), "--queue", "jbos"},
+	} {
+		code, _, errOut := runFetchCLI(ctx, "", args...)
+		if code != exitUsage || !strings.Contains(errOut, `queue "jbos" is not in Redis`) {
+			t.Errorf("%s: exit %d, stderr %q; want %d, the queue named", strings.Join(args[:2], " "), code, errOut, exitUsage)
+		}
+	}
+}
+
 // TestCrawlRedisSettings joins a crawl shared through Redis with other
 // scope flags: refused, naming them, unless --accept-changes makes them the
 // crawl's. Seeds and -o may differ: each process adds its own.
