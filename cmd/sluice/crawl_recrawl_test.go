@@ -238,7 +238,9 @@ func addRecrawlCounts(sum *[4]int, summary string) bool {
 }
 
 // TestCrawlStateRecrawlFailedPage recrawls a crawl in which a seed failed
-// (its server is gone): failing again, it is unchanged, not new.
+// (its server is gone): failing again, it is unchanged, not new, and its
+// record says so, as the summary counts it: every record the summary
+// counts unchanged is marked "unchanged":true.
 func TestCrawlStateRecrawlFailedPage(t *testing.T) {
 	site := &changingSite{}
 	site.version.Store(1)
@@ -255,6 +257,15 @@ func TestCrawlStateRecrawlFailedPage(t *testing.T) {
 	code, _, errOut := runFetchCLI(ctx, "", append(args, "--recrawl")...)
 	if want := "recrawl: 11 unchanged, 0 changed, 0 new, 0 gone"; !strings.Contains(errOut, want) {
 		t.Fatalf("recrawl: exit %d: %s\nwant %q", code, errOut, want)
+	}
+	recs := stateRecords(t, dir)
+	if len(recs) != 22 {
+		t.Fatalf("%d records, want 11 a pass", len(recs))
+	}
+	for _, r := range recs[11:] {
+		if !r.Unchanged {
+			t.Errorf("recrawl counted %s unchanged, and its record is not marked so: %+v", r.URL, r)
+		}
 	}
 }
 

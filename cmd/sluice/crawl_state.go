@@ -559,9 +559,10 @@ func (d *durable) keepValidators(ctx context.Context, p *crawler.Page, digest ui
 
 // sort counts p, fetched again by a recrawl, as unchanged, changed, new or
 // gone, from digest, that of its answer, and prev, its validators of the
-// pass before (had: there were some). It marks its record r unchanged on
-// a 304, and on an answer as the last pass's: same status, same digest
-// (a server that sends no validators, or ignores them).
+// pass before (had: there were some). It marks its record r unchanged
+// whenever it counts it so: on a 304, on an answer as the last pass's
+// (same status, same digest: a server that sends no validators, or
+// ignores them), and on the last pass's error status or failure again.
 func (d *durable) sort(r *crawlRecord, p *crawler.Page, digest uint64, prev crawler.Validators, had bool) {
 	status := 0 // failed, no answer
 	if p.Response != nil {
@@ -583,7 +584,10 @@ func (d *durable) sort(r *crawlRecord, p *crawler.Page, digest uint64, prev craw
 	case prev.Status/100 != 2 && status == prev.Status:
 		// Asked without validators (see pageHeader), it answers as it
 		// did, or fails as it did: a page gone in the last pass and
-		// gone still.
+		// gone still. Marked as counted: a record left unmarked made
+		// the records' unchanged fewer than the summary's (a robots.txt
+		// denial, or a timeout, again).
+		r.Unchanged = true
 		d.unchanged.Add(1)
 	default:
 		d.changed.Add(1)
