@@ -27,6 +27,7 @@ type fetchSummary struct {
 	elapsed                    time.Duration
 	interrupted                bool
 	resumed                    int // --resume: input lines recorded already
+	resumedErrs                int // --resume: those of them recorded as errors
 }
 
 func newFetchSummary() *fetchSummary {
