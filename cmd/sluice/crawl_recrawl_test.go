@@ -460,3 +460,32 @@ func TestCrawlStateNoSeedsNamesCommand(t *testing.T) {
 		t.Fatalf("%s\nwant it to contain %q", errOut, want)
 	}
 }
+
+// TestCrawlStateExitCountsEarlierErrors runs a crawl with a seed that is
+// no URL, then the same command again: the second run, which finds the
+// crawl finished, exits as the first did (1 under --fail-on any), naming
+// the error the first run recorded, as a run resumed after a kill does:
+// it exited 0, so a crawl killed and resumed exited 0 where one left to
+// run exited 1. A recrawl counts only its own pass.
+func TestCrawlStateExitCountsEarlierErrors(t *testing.T) {
+	site := &changingSite{}
+	site.version.Store(1)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "state")
+	ctx := context.Background()
+	args := []string{"crawl", "-c", "4", "--state", dir, srv.URL + "/p/0", "notaurl"}
+	if code, _, errOut := runFetchCLI(ctx, "", args...); code != exitFailed {
+		t.Fatalf("first run: exit %d: %s", code, errOut)
+	}
+	code, _, errOut := runFetchCLI(ctx, "", args...)
+	if want := "1 of 11 URLs failed, 1 of them recorded by the runs this one resumed"; code != exitFailed || !strings.Contains(errOut, want) {
+		t.Fatalf("run again: exit %d: %s\nwant exit %d naming %q", code, errOut, exitFailed, want)
+	}
+	if code, _, errOut := runFetchCLI(ctx, "", append(args, "--recrawl")...); code != 0 {
+		t.Fatalf("recrawl: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := runFetchCLI(ctx, "", args...); code != 0 {
+		t.Fatalf("run again after the recrawl: exit %d: %s", code, errOut)
+	}
+}
