@@ -54,7 +54,8 @@ With --state DIR the crawl is kept in DIR, and survives any stop (Ctrl+C,
 SIGTERM, SIGKILL, a power loss): the same command again resumes it, and its
 records file (DIR/pages.jsonl, or -o FILE) ends with every URL's record
 exactly once (pages a stop cuts short get none, and are fetched by the run
-that resumes); --max-pages holds for all the runs together. A run with other
+that resumes); --max-pages holds for all the runs together, and so does the
+exit status (--fail-on counts the errors the runs before recorded). A run with other
 seeds, scope flags or -o is refused (exit 2), naming each difference, unless
 --accept-changes is given; a DIR in use by another crawl, of another format,
 corrupt, or on a full disk is an error (exit 1), never a fresh start. Once

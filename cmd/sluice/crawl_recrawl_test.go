@@ -238,7 +238,9 @@ func addRecrawlCounts(sum *[4]int, summary string) bool {
 }
 
 // TestCrawlStateRecrawlFailedPage recrawls a crawl in which a seed failed
-// (its server is gone): failing again, it is unchanged, not new.
+// (its server is gone): failing again, it is unchanged, not new, and its
+// record says so, as the summary counts it: every record the summary
+// counts unchanged is marked "unchanged":true.
 func TestCrawlStateRecrawlFailedPage(t *testing.T) {
 	site := &changingSite{}
 	site.version.Store(1)
@@ -255,6 +257,15 @@ func TestCrawlStateRecrawlFailedPage(t *testing.T) {
 	code, _, errOut := runFetchCLI(ctx, "", append(args, "--recrawl")...)
 	if want := "recrawl: 11 unchanged, 0 changed, 0 new, 0 gone"; !strings.Contains(errOut, want) {
 		t.Fatalf("recrawl: exit %d: %s\nwant %q", code, errOut, want)
+	}
+	recs := stateRecords(t, dir)
+	if len(recs) != 22 {
+		t.Fatalf("%d records, want 11 a pass", len(recs))
+	}
+	for _, r := range recs[11:] {
+		if !r.Unchanged {
+			t.Errorf("recrawl counted %s unchanged, and its record is not marked so: %+v", r.URL, r)
+		}
 	}
 }
 
@@ -447,5 +458,34 @@ func TestCrawlStateNoSeedsNamesCommand(t *testing.T) {
 	_, _, errOut = runFetchCLI(context.Background(), "", "crawl", "--state", many)
 	if want := "sluice crawl --state " + many + " -i FILE (its 4 seeds, " + site.URL + "/1 first)"; !strings.Contains(errOut, want) {
 		t.Fatalf("%s\nwant it to contain %q", errOut, want)
+	}
+}
+
+// TestCrawlStateExitCountsEarlierErrors runs a crawl with a seed that is
+// no URL, then the same command again: the second run, which finds the
+// crawl finished, exits as the first did (1 under --fail-on any), naming
+// the error the first run recorded, as a run resumed after a kill does:
+// it exited 0, so a crawl killed and resumed exited 0 where one left to
+// run exited 1. A recrawl counts only its own pass.
+func TestCrawlStateExitCountsEarlierErrors(t *testing.T) {
+	site := &changingSite{}
+	site.version.Store(1)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "state")
+	ctx := context.Background()
+	args := []string{"crawl", "-c", "4", "--state", dir, srv.URL + "/p/0", "notaurl"}
+	if code, _, errOut := runFetchCLI(ctx, "", args...); code != exitFailed {
+		t.Fatalf("first run: exit %d: %s", code, errOut)
+	}
+	code, _, errOut := runFetchCLI(ctx, "", args...)
+	if want := "1 of 11 URLs failed, 1 of them recorded by the runs this one resumed"; code != exitFailed || !strings.Contains(errOut, want) {
+		t.Fatalf("run again: exit %d: %s\nwant exit %d naming %q", code, errOut, exitFailed, want)
+	}
+	if code, _, errOut := runFetchCLI(ctx, "", append(args, "--recrawl")...); code != 0 {
+		t.Fatalf("recrawl: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := runFetchCLI(ctx, "", args...); code != 0 {
+		t.Fatalf("run again after the recrawl: exit %d: %s", code, errOut)
 	}
 }

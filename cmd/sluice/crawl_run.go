@@ -121,6 +121,9 @@ func crawlRun(ctx context.Context, e *env, o *crawlOptions, seeds []string, out 
 	case err != nil:
 		return fmt.Errorf("crawl: %w", err)
 	}
+	if d != nil {
+		return d.failOn(o.out.failOn, sum.records-sum.denied, sum.errs)
+	}
 	return o.out.failOn.check("crawl", sum.records-sum.denied, sum.errs, "URL")
 }
 

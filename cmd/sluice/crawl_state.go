@@ -5,6 +5,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -248,9 +249,12 @@ type durable struct {
 	// finished: the crawl in the state dir had ended before this run,
 	// which was not asked to recrawl it.
 	finished bool
-	mu       sync.Mutex // for buf and enc
-	buf      bytes.Buffer
-	enc      *json.Encoder
+	// earlier and earlierErrs count the records of this pass that the
+	// runs before this one committed, and the errors among them.
+	earlier, earlierErrs int64
+	mu                   sync.Mutex // for buf and enc
+	buf                  bytes.Buffer
+	enc                  *json.Encoder
 
 	unchanged, changed, added, gone atomic.Int64
 }
@@ -307,6 +311,11 @@ func openDurable(ctx context.Context, o *crawlOptions, seeds []string, outputSet
 	if d.out, err = crawler.OpenOutput(f, path); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("crawl: %w", err)
+	}
+	if err := d.countEarlier(path); err != nil {
+		d.out.Close(ctx)
+		f.Close()
+		return nil, fmt.Errorf("crawl: records file: %w", err)
 	}
 	d.enc = json.NewEncoder(&d.buf)
 	d.enc.SetEscapeHTML(false)
@@ -444,6 +453,13 @@ func (d *durable) startPass(ctx context.Context, recrawl bool) error {
 	started, left := false, pending > 0 || inFlight > 0 || pass > queued
 	if recrawl && pending == 0 && inFlight == 0 && queued == pass {
 		pass++
+		// Where the pass's records begin, for the exit status of a run
+		// that resumes it (see countEarlier); stored first, so that a
+		// pass is never without it.
+		from := strconv.FormatInt(d.f.Committed(), 10)
+		if err := d.f.SetMeta(ctx, passFrom(pass), []byte(from)); err != nil {
+			return fmt.Errorf("crawl: %w", err)
+		}
 		if err := d.f.SetMeta(ctx, "pass", []byte(strconv.Itoa(pass))); err != nil {
 			return fmt.Errorf("crawl: %w", err)
 		}
@@ -462,6 +478,75 @@ func (d *durable) startPass(ctx context.Context, recrawl bool) error {
 	d.finished = !recrawl && pending == 0 && inFlight == 0 && d.f.Committed() > 0
 	d.recrawlLater = recrawl && pass == 0 && (pending > 0 || inFlight > 0)
 	return nil
+}
+
+// passFrom names the metadata that holds the records file's length when
+// the recrawl pass pass began.
+func passFrom(pass int) string { return "pass_from_" + strconv.Itoa(pass) }
+
+// countEarlier counts the records of the pass under way that the runs
+// before this one committed to the records file at path, and the errors
+// among them, for the exit status: a crawl killed and resumed exited 0
+// where one left to run to its end exited 1. A pass begun by a sluice
+// that did not store where its records begin is not counted.
+func (d *durable) countEarlier(path string) error {
+	from := int64(0)
+	if pass := d.metaInt("pass"); pass > 0 {
+		v, ok, err := d.f.Meta(passFrom(pass))
+		if err != nil || !ok {
+			return err
+		}
+		if from, err = strconv.ParseInt(string(v), 10, 64); err != nil {
+			return fmt.Errorf("state dir %s: %s: %w", d.f.Dir(), passFrom(pass), err)
+		}
+	}
+	end := d.f.Committed()
+	if end <= from {
+		return nil
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	d.earlier, d.earlierErrs, err = countRecords(io.NewSectionReader(file, from, end-from))
+	return err
+}
+
+// countRecords counts the crawl records of r but those of URLs robots.txt
+// denied, which are neither results nor errors, and the errors among them.
+// A record's "error" and "skipped" come before its headers and body, in
+// the first bytes of its line.
+func countRecords(r io.Reader) (records, errs int64, err error) {
+	br := bufio.NewReaderSize(r, 256<<10)
+	head := true // the line read is at its start
+	for {
+		line, more, err := br.ReadLine()
+		if errors.Is(err, io.EOF) {
+			return records, errs, nil
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		if head && !bytes.Contains(line, []byte(`"skipped":"robots.txt"`)) {
+			records++
+			if bytes.Contains(line, []byte(`"error":"`)) {
+				errs++
+			}
+		}
+		head = !more
+	}
+}
+
+// failOn applies the --fail-on rule to the records of this run and of
+// the runs before it in the same pass, which wrote one records file: run
+// to its end at once, the crawl would have failed on all of them.
+func (d *durable) failOn(f failOn, records, errs int64) error {
+	err := f.check("crawl", records+d.earlier, errs+d.earlierErrs, "URL")
+	if err == nil || d.earlierErrs == 0 {
+		return err
+	}
+	return &exitError{code: exitFailed, err: fmt.Errorf("%w, %d of them recorded by the runs this one resumed", err, d.earlierErrs)}
 }
 
 func (d *durable) metaInt(name string) int {
@@ -559,9 +644,10 @@ func (d *durable) keepValidators(ctx context.Context, p *crawler.Page, digest ui
 
 // sort counts p, fetched again by a recrawl, as unchanged, changed, new or
 // gone, from digest, that of its answer, and prev, its validators of the
-// pass before (had: there were some). It marks its record r unchanged on
-// a 304, and on an answer as the last pass's: same status, same digest
-// (a server that sends no validators, or ignores them).
+// pass before (had: there were some). It marks its record r unchanged
+// whenever it counts it so: on a 304, on an answer as the last pass's
+// (same status, same digest: a server that sends no validators, or
+// ignores them), and on the last pass's error status or failure again.
 func (d *durable) sort(r *crawlRecord, p *crawler.Page, digest uint64, prev crawler.Validators, had bool) {
 	status := 0 // failed, no answer
 	if p.Response != nil {
@@ -583,7 +669,10 @@ func (d *durable) sort(r *crawlRecord, p *crawler.Page, digest uint64, prev craw
 	case prev.Status/100 != 2 && status == prev.Status:
 		// Asked without validators (see pageHeader), it answers as it
 		// did, or fails as it did: a page gone in the last pass and
-		// gone still.
+		// gone still. Marked as counted: a record left unmarked made
+		// the records' unchanged fewer than the summary's (a robots.txt
+		// denial, or a timeout, again).
+		r.Unchanged = true
 		d.unchanged.Add(1)
 	default:
 		d.changed.Add(1)

@@ -142,6 +142,37 @@ func TestFetchResume(t *testing.T) {
 	}
 }
 
+// TestFetchResumeExitCountsEarlierErrors resumes a fetch whose first run
+// recorded an error: the resumed run, which fetches only good URLs, exits
+// as the whole file asks (1 under --fail-on any, naming the error the run
+// it resumed recorded), not as its own records alone do: it exited 0, and
+// a script that ran the same command again after a kill missed the
+// errors of the runs before. --fail-on all still passes a file with a
+// result in it.
+func TestFetchResumeExitCountsEarlierErrors(t *testing.T) {
+	srv := fetchServer(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "urls.txt"), filepath.Join(dir, "out.jsonl")
+	lines := []string{"not a url", srv.URL + "/ok?i=a", srv.URL + "/ok?i=b"}
+	if err := os.WriteFile(in, []byte(lines[0]+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runFetchCLI(ctx, "", "fetch", "-i", in, "-o", out); code != exitFailed {
+		t.Fatalf("first run: exit %d: %s", code, errOut)
+	}
+	if err := os.WriteFile(in, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runFetchCLI(ctx, "", "fetch", "--resume", "-i", in, "-o", out)
+	if want := "1 of 3 URLs failed, 1 of them recorded by the runs this one resumed"; code != exitFailed || !strings.Contains(errOut, want) {
+		t.Fatalf("resume: exit %d: %s\nwant exit %d naming %q", code, errOut, exitFailed, want)
+	}
+	if code, _, errOut := runFetchCLI(ctx, "", "fetch", "--resume", "--fail-on", "all", "-i", in, "-o", out); code != 0 {
+		t.Fatalf("resume with --fail-on all: exit %d: %s", code, errOut)
+	}
+}
+
 // TestFetchResumeLinesAsRecorded runs fetch --resume again over input
 // lines whose records hold them changed: a URL with a password (redacted),
 // one with bytes that are not UTF-8 (replaced in the JSON), and a line too

@@ -24,6 +24,7 @@ type fetchOptions struct {
 	grace   time.Duration
 	resume  bool
 	done    recorded // with --resume: the records already written
+	failed  recorded // with --resume: those of them that are errors
 	dropped int      // with --resume: records of lines a stop cut short, dropped
 
 	redis     redisFlags
@@ -55,7 +56,9 @@ With --resume and -o FILE, the records in FILE are read first (a last line
 torn by a kill is cut off, and the records of lines a stop cut short,
 "cancelled", are dropped), the input lines they cover are skipped (a line
 given twice needs two), and the rest are fetched and appended: a fetch cut
-short, however it stopped, is run again with --resume added.
+short, however it stopped, is run again with --resume added. Its exit status
+(--fail-on) counts the errors among the records of the lines it skipped, as
+well as its own.
 
 With --redis and --queue, fetch is a worker of a queue filled by sluice queue
 push: any number of workers, on any machines, take its URLs through one Redis
@@ -142,7 +145,11 @@ func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error 
 	if !o.out.quiet {
 		sum.print(e.stderr)
 		if o.resume {
-			fmt.Fprintf(e.stderr, "  resumed: %s already recorded, skipped", plural(int64(sum.resumed), "line"))
+			fmt.Fprintf(e.stderr, "  resumed: %s already recorded", plural(int64(sum.resumed), "line"))
+			if sum.resumedErrs > 0 {
+				fmt.Fprintf(e.stderr, " (%d as errors)", sum.resumedErrs)
+			}
+			fmt.Fprint(e.stderr, ", skipped")
 			if o.dropped > 0 {
 				fmt.Fprintf(e.stderr, "; the records of %s a stop cut short dropped, to fetch them again", plural(int64(o.dropped), "line"))
 			}
@@ -152,7 +159,19 @@ func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error 
 	if sum.interrupted {
 		return errInterrupted("fetch")
 	}
-	return o.out.failOn.check("fetch", int64(sum.records), int64(sum.errs), "URL")
+	return sum.failOn(o.out.failOn)
+}
+
+// failOn applies the --fail-on rule to the records of the run and, with
+// --resume, to those of the lines the runs it resumes recorded: the file
+// is the outcome of them all, and a run that only finished it exited 0
+// whatever errors they had recorded.
+func (s *fetchSummary) failOn(f failOn) error {
+	err := f.check("fetch", int64(s.records+s.resumed), int64(s.errs+s.resumedErrs), "URL")
+	if err == nil || s.resumedErrs == 0 {
+		return err
+	}
+	return &exitError{code: exitFailed, err: fmt.Errorf("%w, %d of them recorded by the runs this one resumed", err, s.resumedErrs)}
 }
 
 // openOutput opens the records' destination: with --resume, the -o file
@@ -164,11 +183,11 @@ func (o *fetchOptions) openOutput(e *env) (io.Writer, func() error, error) {
 	if o.out.output == "" || o.out.output == "-" {
 		return nil, nil, usageErrorf("fetch: --resume needs -o FILE: it reads back the records written there")
 	}
-	done, dropped, f, err := openResume(o.out.output)
+	done, failed, dropped, f, err := openResume(o.out.output)
 	if err != nil {
 		return nil, nil, err
 	}
-	o.done, o.dropped = done, dropped
+	o.done, o.failed, o.dropped = done, failed, dropped
 	return f, f.Close, nil
 }
 

@@ -64,15 +64,16 @@ func recordedURL(line string) string {
 // line before it that is not a record means the file is not a fetch's
 // output, and is refused. The records of lines a stop cut short (in
 // flight with no grace left, or read and not yet sent) are dropped, for
-// their lines to be fetched again; openResume returns how many.
-func openResume(path string) (recorded, int, *os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+// their lines to be fetched again; openResume returns the records, those
+// of them that are errors, and how many it dropped.
+func openResume(path string) (done, failed recorded, dropped int, f *os.File, err error) {
+	f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, 0, nil, usageErrorf("fetch: --resume: %v", err)
+		return nil, nil, 0, nil, usageErrorf("fetch: --resume: %v", err)
 	}
 	if err := lockRecords(f); err != nil {
 		f.Close()
-		return nil, 0, nil, fmt.Errorf("fetch: --resume: %s: %w", path, err)
+		return nil, nil, 0, nil, fmt.Errorf("fetch: --resume: %s: %w", path, err)
 	}
 	// The file a symbolic link -o names, where its rewrite goes: renamed
 	// over the link, the new file replaced the link, and the file it
@@ -82,7 +83,7 @@ func openResume(path string) (recorded, int, *os.File, error) {
 		real = p
 	}
 	removeStaleRewrites(real)
-	done, good, cut, err := readRecords(f)
+	done, failed, good, cut, err := readRecords(f)
 	if err == nil && cut > 0 {
 		f, err = dropCut(f, real, good)
 	} else if err == nil {
@@ -95,41 +96,47 @@ func openResume(path string) (recorded, int, *os.File, error) {
 		if f != nil {
 			f.Close()
 		}
-		return nil, 0, nil, fmt.Errorf("fetch: --resume: %s: %w", path, err)
+		return nil, nil, 0, nil, fmt.Errorf("fetch: --resume: %s: %w", path, err)
 	}
-	return done, cut, f, nil
+	return done, failed, cut, f, nil
 }
 
 // resumeLine is what --resume reads of a record.
 type resumeLine struct {
-	URL  *string `json:"url"`
-	Kind string  `json:"error_kind"`
+	URL   *string `json:"url"`
+	Kind  string  `json:"error_kind"`
+	Error string  `json:"error"`
 }
 
 // cutShort reports whether a record is of a line a stop cut short.
 func (l resumeLine) cutShort() bool { return l.Kind == failure.Cancelled.String() }
 
 // readRecords returns the records of r, but those of lines a stop cut
-// short, which it counts (cut), and the length of r's whole lines.
-func readRecords(r io.Reader) (done recorded, good int64, cut int, err error) {
-	done = make(recorded)
+// short, which it counts (cut), those of them that are errors, and the
+// length of r's whole lines.
+func readRecords(r io.Reader) (done, failed recorded, good int64, cut int, err error) {
+	done, failed = make(recorded), make(recorded)
 	br := bufio.NewReaderSize(r, 64<<10)
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
 		if errors.Is(err, io.EOF) {
-			return done, good, cut, nil // a last line without its newline is cut off
+			return done, failed, good, cut, nil // a last line without its newline is cut off
 		}
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, nil, 0, 0, err
 		}
 		var rec resumeLine
 		if json.Unmarshal(bytes.TrimSpace(line), &rec) != nil || rec.URL == nil {
-			return nil, 0, 0, fmt.Errorf("line %d is not a record of sluice fetch", n)
+			return nil, nil, 0, 0, fmt.Errorf("line %d is not a record of sluice fetch", n)
 		}
 		if rec.cutShort() {
 			cut++
 		} else {
-			done[xxh3.HashString128(*rec.URL).Bytes()]++
+			k := xxh3.HashString128(*rec.URL).Bytes()
+			done[k]++
+			if rec.Error != "" {
+				failed[k]++
+			}
 		}
 		good += int64(len(line))
 	}

@@ -316,6 +316,9 @@ func (r *fetchRun) intake(ctx context.Context) {
 func (r *fetchRun) submit(ctx context.Context, ln inputLine) bool {
 	if r.o.done != nil && r.o.done.take(ln.text) {
 		r.sum.resumed++ // recorded by the run this one resumes
+		if r.o.failed.take(ln.text) {
+			r.sum.resumedErrs++
+		}
 		return true
 	}
 	if ln.err != nil {

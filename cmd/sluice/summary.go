@@ -28,6 +28,7 @@ type fetchSummary struct {
 	elapsed                    time.Duration
 	interrupted                bool
 	resumed                    int          // --resume: input lines recorded already
+	resumedErrs                int          // --resume: those of them recorded as errors
 	left                       atomic.Int64 // --queue: URLs a stop left in the queue
 }
 
