@@ -236,7 +236,9 @@ func (f *Future[T]) complete(val T, err error, final FutureState) {
 	}
 	f.wg.Done()
 	for _, cb := range cbs {
-		cb()
+		if cb != nil { // nil where removeCallback took it back
+			cb()
+		}
 	}
 }
 
@@ -246,15 +248,43 @@ func (f *Future[T]) complete(val T, err error, final FutureState) {
 // a pool worker, so cb must be quick and must not block.
 func (f *Future[T]) OnDone(cb func()) { f.onDone(cb) }
 
-func (f *Future[T]) onDone(cb func()) {
+// onDone is OnDone, and returns the place of cb for removeCallback, or -1
+// if cb has run already.
+func (f *Future[T]) onDone(cb func()) int {
 	f.mu.Lock()
 	if FutureState(f.state.Load()) < FutureDone {
 		f.callbacks = append(f.callbacks, cb)
+		i := len(f.callbacks) - 1
 		f.mu.Unlock()
-		return
+		return i
 	}
 	f.mu.Unlock()
 	cb()
+	return -1
+}
+
+// removeCallback takes back the callback onDone put at place i, unless it
+// has run: a Wait that gives up on a future leaves nothing on it, so a
+// caller that polls a future that stays pending (Wait with a ctx that has
+// ended, as Python's timeout=0) does not grow its callbacks with each
+// poll. Each place is taken back once at most.
+func (f *Future[T]) removeCallback(i int) {
+	if i < 0 {
+		return
+	}
+	f.mu.Lock()
+	if i < len(f.callbacks) {
+		f.callbacks[i] = nil
+		n := len(f.callbacks)
+		for n > 0 && f.callbacks[n-1] == nil {
+			n--
+		}
+		f.callbacks = f.callbacks[:n]
+		if n == 0 {
+			f.callbacks = nil
+		}
+	}
+	f.mu.Unlock()
 }
 
 // taskCtx is the context a task runs with. It lives inside its Future so that
