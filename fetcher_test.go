@@ -483,6 +483,35 @@ func TestFetchCallerDeadline(t *testing.T) {
 	}
 }
 
+// TestFetchCallerDeadlineWhileQueued checks that a fetch whose request's
+// deadline passes while it waits in its host's line, behind PerHost, fails
+// as one cut by that deadline while it runs does: with a *FetchError
+// wrapping context.DeadlineExceeded. It failed with ErrCancelled, as if
+// the caller had cancelled it.
+func TestFetchCallerDeadlineWhileQueued(t *testing.T) {
+	release := make(chan struct{})
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			<-release
+		}
+	})
+	f := &Fetcher{PerHost: 1}
+	defer f.Close()
+	defer close(release) // before Close, which waits for the held fetch
+	hold := f.Submit(srv.URL + "/hold")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/queued", nil)
+	_, err := f.SubmitRequest(req).Result()
+	var fe *FetchError
+	if !errors.As(err, &fe) || !errors.Is(err, context.DeadlineExceeded) || fe.URL != srv.URL+"/queued" {
+		t.Fatalf("err = %v, want a *FetchError for /queued wrapping context.DeadlineExceeded", err)
+	}
+	if hold.State() == FutureDone {
+		t.Fatal("the held fetch ended first: the other did not wait in the line")
+	}
+}
+
 // TestFetchPerHostOneHostManySpellings fetches one host spelt three ways
 // (its port written out or left to the scheme, its name in another case):
 // PerHost caps them together. Each spelling had a line and a cap of its

@@ -156,19 +156,20 @@ func (f *Future[T]) State() FutureState { return FutureState(f.state.Load()) }
 // running, Cancel cancels the context the task runs with and returns false;
 // the future completes when the task returns. If it has finished, Cancel
 // does nothing and returns false.
-func (f *Future[T]) Cancel() bool { return f.cancelWith(context.Canceled) }
+func (f *Future[T]) Cancel() bool { return f.cancelWith(ErrCancelled, context.Canceled) }
 
-// cancelWith is Cancel, but the context of a running task ends with err:
-// a fetch whose request's context passed its deadline fails with
-// context.DeadlineExceeded, not context.Canceled.
-func (f *Future[T]) cancelWith(err error) bool {
+// cancelWith is Cancel, but a future that has not started completes with
+// pendingErr, and the context of a running task ends with runErr: a fetch
+// whose request's context passed its deadline fails with
+// context.DeadlineExceeded, not context.Canceled, whether it waited or ran.
+func (f *Future[T]) cancelWith(pendingErr, runErr error) bool {
 	if f.state.CompareAndSwap(int32(FuturePending), int32(FutureCancelled)) {
 		var zero T
-		f.complete(zero, ErrCancelled, FutureCancelled)
+		f.complete(zero, pendingErr, FutureCancelled)
 		return true
 	}
 	if FutureState(f.state.Load()) == FutureRunning {
-		f.ctx.cancelErr(err)
+		f.ctx.cancelErr(runErr)
 	}
 	return false
 }
