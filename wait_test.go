@@ -328,8 +328,11 @@ func TestCollectWithEndedContext(t *testing.T) {
 // waiter that registered among the polls still wakes when it completes.
 func TestPollingLeavesNoCallbacks(t *testing.T) {
 	p := NewPool[int](1)
-	defer p.Close()
 	fs, gates := gated(p, 1)
+	defer func() {
+		fs[0].Cancel()
+		p.Close()
+	}()
 	ended, cancel := context.WithCancel(context.Background())
 	cancel()
 	woke := make(chan error, 1)
@@ -349,10 +352,17 @@ func TestPollingLeavesNoCallbacks(t *testing.T) {
 		}
 	}
 	fs[0].mu.Lock()
-	n := len(fs[0].callbacks)
+	n, places := 0, len(fs[0].callbacks)
+	for _, cb := range fs[0].callbacks {
+		if cb != nil {
+			n++
+		}
+	}
 	fs[0].mu.Unlock()
-	if n > 1 { // the waiting Gather's
-		t.Fatalf("%d callbacks left on the future after 3000 polls", n)
+	// The waiting Gather's may be left, and one place taken back before
+	// it that it keeps from being trimmed.
+	if n > 1 || places > 2 {
+		t.Fatalf("%d callbacks in %d places left on the future after 3000 polls", n, places)
 	}
 	gates[0] <- nil
 	select {
