@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -113,8 +114,10 @@ func TestFetchContentEncodingBroken(t *testing.T) {
 	defer srv.Close()
 	f := &Fetcher{Header: http.Header{"Accept-Encoding": {"gzip"}}, Retries: -1}
 	defer f.Close()
-	if _, err := f.Fetch(context.Background(), srv.URL); err == nil {
-		t.Fatal("fetched a broken gzip body without error")
+	_, err := f.Fetch(context.Background(), srv.URL)
+	var fe *FetchError
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "Content-Encoding gzip: ") {
+		t.Fatalf("err = %v, want a *FetchError naming the coding", err)
 	}
 }
 

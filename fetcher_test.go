@@ -22,6 +22,21 @@ func newServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
 	return srv
 }
 
+// peakServer returns a server whose answers take 5 ms, and the most
+// requests it has had in hand at once.
+func peakServer(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var cur, peak atomic.Int32
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		n := cur.Add(1)
+		defer cur.Add(-1)
+		for old := peak.Load(); n > old && !peak.CompareAndSwap(old, n); old = peak.Load() {
+		}
+		time.Sleep(5 * time.Millisecond)
+	})
+	return srv, &peak
+}
+
 func TestFetchOK(t *testing.T) {
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -267,14 +282,7 @@ func TestFetchCaps(t *testing.T) {
 		{10, 3, 3},
 	} {
 		t.Run(fmt.Sprintf("max%d_host%d", tc.maxInFlight, tc.perHost), func(t *testing.T) {
-			var cur, peak atomic.Int32
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-				n := cur.Add(1)
-				defer cur.Add(-1)
-				for old := peak.Load(); n > old && !peak.CompareAndSwap(old, n); old = peak.Load() {
-				}
-				time.Sleep(5 * time.Millisecond)
-			})
+			srv, peak := peakServer(t)
 			f := &Fetcher{MaxInFlight: tc.maxInFlight, PerHost: tc.perHost}
 			var fs []*Future[*Response]
 			for i := range 60 {
@@ -483,19 +491,41 @@ func TestFetchCallerDeadline(t *testing.T) {
 	}
 }
 
+// TestFetchCallerDeadlineWhileQueued checks that a fetch whose request's
+// deadline passes while it waits in its host's line, behind PerHost, fails
+// as one cut by that deadline while it runs does: with a *FetchError
+// wrapping context.DeadlineExceeded. It failed with ErrCancelled, as if
+// the caller had cancelled it.
+func TestFetchCallerDeadlineWhileQueued(t *testing.T) {
+	release := make(chan struct{})
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			<-release
+		}
+	})
+	f := &Fetcher{PerHost: 1}
+	defer f.Close()
+	defer close(release) // before Close, which waits for the held fetch
+	hold := f.Submit(srv.URL + "/hold")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/queued", nil)
+	_, err := f.SubmitRequest(req).Result()
+	var fe *FetchError
+	if !errors.As(err, &fe) || !errors.Is(err, context.DeadlineExceeded) || fe.URL != srv.URL+"/queued" {
+		t.Fatalf("err = %v, want a *FetchError for /queued wrapping context.DeadlineExceeded", err)
+	}
+	if hold.State() == FutureDone {
+		t.Fatal("the held fetch ended first: the other did not wait in the line")
+	}
+}
+
 // TestFetchPerHostOneHostManySpellings fetches one host spelt three ways
 // (its port written out or left to the scheme, its name in another case):
 // PerHost caps them together. Each spelling had a line and a cap of its
 // own, so the host saw PerHost requests at once for each.
 func TestFetchPerHostOneHostManySpellings(t *testing.T) {
-	var cur, peak atomic.Int32
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		n := cur.Add(1)
-		defer cur.Add(-1)
-		for old := peak.Load(); n > old && !peak.CompareAndSwap(old, n); old = peak.Load() {
-		}
-		time.Sleep(5 * time.Millisecond)
-	})
+	srv, peak := peakServer(t)
 	// Every name dials the test server: site.test is one host on loopback.
 	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		var d net.Dialer

@@ -156,19 +156,20 @@ func (f *Future[T]) State() FutureState { return FutureState(f.state.Load()) }
 // running, Cancel cancels the context the task runs with and returns false;
 // the future completes when the task returns. If it has finished, Cancel
 // does nothing and returns false.
-func (f *Future[T]) Cancel() bool { return f.cancelWith(context.Canceled) }
+func (f *Future[T]) Cancel() bool { return f.cancelWith(ErrCancelled, context.Canceled) }
 
-// cancelWith is Cancel, but the context of a running task ends with err:
-// a fetch whose request's context passed its deadline fails with
-// context.DeadlineExceeded, not context.Canceled.
-func (f *Future[T]) cancelWith(err error) bool {
+// cancelWith is Cancel, but a future that has not started completes with
+// pendingErr, and the context of a running task ends with runErr: a fetch
+// whose request's context passed its deadline fails with
+// context.DeadlineExceeded, not context.Canceled, whether it waited or ran.
+func (f *Future[T]) cancelWith(pendingErr, runErr error) bool {
 	if f.state.CompareAndSwap(int32(FuturePending), int32(FutureCancelled)) {
 		var zero T
-		f.complete(zero, ErrCancelled, FutureCancelled)
+		f.complete(zero, pendingErr, FutureCancelled)
 		return true
 	}
 	if FutureState(f.state.Load()) == FutureRunning {
-		f.ctx.cancelErr(err)
+		f.ctx.cancelErr(runErr)
 	}
 	return false
 }
@@ -236,7 +237,9 @@ func (f *Future[T]) complete(val T, err error, final FutureState) {
 	}
 	f.wg.Done()
 	for _, cb := range cbs {
-		cb()
+		if cb != nil { // nil where removeCallback took it back
+			cb()
+		}
 	}
 }
 
@@ -246,15 +249,43 @@ func (f *Future[T]) complete(val T, err error, final FutureState) {
 // a pool worker, so cb must be quick and must not block.
 func (f *Future[T]) OnDone(cb func()) { f.onDone(cb) }
 
-func (f *Future[T]) onDone(cb func()) {
+// onDone is OnDone, and returns the place of cb for removeCallback, or -1
+// if cb has run already.
+func (f *Future[T]) onDone(cb func()) int {
 	f.mu.Lock()
 	if FutureState(f.state.Load()) < FutureDone {
 		f.callbacks = append(f.callbacks, cb)
+		i := len(f.callbacks) - 1
 		f.mu.Unlock()
-		return
+		return i
 	}
 	f.mu.Unlock()
 	cb()
+	return -1
+}
+
+// removeCallback takes back the callback onDone put at place i, unless it
+// has run: a Wait that gives up on a future leaves nothing on it, so a
+// caller that polls a future that stays pending (Wait with a ctx that has
+// ended, as Python's timeout=0) does not grow its callbacks with each
+// poll. Each place is taken back once at most.
+func (f *Future[T]) removeCallback(i int) {
+	if i < 0 {
+		return
+	}
+	f.mu.Lock()
+	if i < len(f.callbacks) {
+		f.callbacks[i] = nil
+		n := len(f.callbacks)
+		for n > 0 && f.callbacks[n-1] == nil {
+			n--
+		}
+		f.callbacks = f.callbacks[:n]
+		if n == 0 {
+			f.callbacks = nil
+		}
+	}
+	f.mu.Unlock()
 }
 
 // taskCtx is the context a task runs with. It lives inside its Future so that

@@ -35,7 +35,9 @@ func (f *Fetcher) SubmitCtx(ctx context.Context, rawURL string) (*Future[*Respon
 }
 
 // SubmitRequest queues req and returns its future, like [Fetcher.Submit].
-// Cancelling req's context cancels the fetch. The Fetcher's UserAgent and
+// Cancelling req's context cancels the fetch; when its deadline passes,
+// the fetch fails with a *[FetchError] wrapping context.DeadlineExceeded,
+// whether it was running or waiting. The Fetcher's UserAgent and
 // Header are added to a copy; req is not modified. A nil req, or one
 // without a URL, gives a future already failed with [ErrBadURL].
 func (f *Fetcher) SubmitRequest(req *http.Request) *Future[*Response] {
@@ -91,7 +93,7 @@ func (f *Fetcher) submit(ctx context.Context, req *http.Request, rawURL string) 
 	j := &job{fut: newFuture[*Response](nil), req: req, url: rawURL, host: hostKey(req.URL)}
 	if req.Context().Done() != nil {
 		fut, rctx := j.fut, req.Context()
-		j.stop = context.AfterFunc(rctx, func() { fut.cancelWith(rctx.Err()) })
+		j.stop = context.AfterFunc(rctx, func() { fut.cancelWith(endedErr(rawURL, rctx.Err()), rctx.Err()) })
 	}
 	f.mu.RLock()
 	defer f.mu.RUnlock()
@@ -108,6 +110,18 @@ func (f *Fetcher) submit(ctx context.Context, req *http.Request, rawURL string) 
 		}
 		return nil, ctx.Err()
 	}
+}
+
+// endedErr is the error of a fetch whose request's context ended with err
+// before it started: ErrCancelled for a cancellation, as [Future.Cancel]
+// gives, and for a deadline the *FetchError that a fetch cut by it while
+// it runs gets, so that errors.Is(err, context.DeadlineExceeded) holds
+// however long the fetch had waited in its host's line.
+func endedErr(rawURL string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &FetchError{URL: rawURL, Err: err}
+	}
+	return ErrCancelled
 }
 
 // prepare returns a deep copy of req with the Fetcher's Header and

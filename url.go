@@ -63,8 +63,7 @@ func checkURL(u *url.URL) error {
 // one PerHost cap and one HostRate.
 func hostKey(u *url.URL) string {
 	host, port := strings.ToLower(u.Hostname()), u.Port()
-	scheme := strings.ToLower(u.Scheme)
-	if port != "" && !(scheme == "http" && port == "80" || scheme == "https" && port == "443") {
+	if port != "" && port != defaultPort(u.Scheme) {
 		return net.JoinHostPort(host, port)
 	}
 	if strings.Contains(host, ":") {
@@ -83,17 +82,23 @@ func sameOrigin(a, b *url.URL) bool {
 // scheme's default port filled in, so that URLs of one origin give one
 // string.
 func Origin(u *url.URL) string {
-	scheme := strings.ToLower(u.Scheme)
 	port := u.Port()
 	if port == "" {
-		switch scheme {
-		case "http":
-			port = "80"
-		case "https":
-			port = "443"
-		}
+		port = defaultPort(u.Scheme)
 	}
-	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+	return strings.ToLower(u.Scheme) + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// defaultPort returns the port of scheme, in any case, when a URL leaves
+// it out: "80" for http, "443" for https, "" for any other.
+func defaultPort(scheme string) string {
+	switch strings.ToLower(scheme) {
+	case "http":
+		return "80"
+	case "https":
+		return "443"
+	}
+	return ""
 }
 
 // RedactURL returns raw with the password of its user information, if

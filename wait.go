@@ -23,14 +23,21 @@ const (
 )
 
 // completions registers for the completion of every future in fs and returns
-// a channel on which each future's index arrives once, in completion order.
-// The channel has room for all of them, so no completing goroutine blocks.
-func completions[T any](fs []*Future[T]) <-chan int {
-	ch := make(chan int, len(fs))
+// a channel on which each future's index arrives once, in completion order,
+// and stop, which takes back the registrations of the futures not done yet:
+// the caller defers it. The channel has room for all of them, so no
+// completing goroutine blocks.
+func completions[T any](fs []*Future[T]) (ch <-chan int, stop func()) {
+	c := make(chan int, len(fs))
+	places := make([]int, len(fs))
 	for i, f := range fs {
-		f.onDone(func() { ch <- i })
+		places[i] = f.onDone(func() { c <- i })
 	}
-	return ch
+	return c, func() {
+		for i, f := range fs {
+			f.removeCallback(places[i])
+		}
+	}
 }
 
 // next returns the index of the next future to complete, taking one that
@@ -82,7 +89,8 @@ func distinct[T any](fs []*Future[T]) []*Future[T] {
 // Nil futures are not allowed.
 func Wait[T any](ctx context.Context, fs []*Future[T], mode WaitMode) (done, pending []*Future[T], err error) {
 	fs = distinct(fs)
-	ch := completions(fs)
+	ch, stop := completions(fs)
+	defer stop()
 	isDone := make([]bool, len(fs))
 	split := func() {
 		for i, f := range fs {
@@ -121,12 +129,13 @@ func Wait[T any](ctx context.Context, fs []*Future[T], mode WaitMode) (done, pen
 // AsCompleted yields the futures in fs as they complete, each once (a
 // future given more than once too, as in Python), in completion order, like
 // Python's as_completed. When ctx ends it yields the futures done by then
-// and stops; check ctx.Err() after the loop to tell that from completion. Nil futures are not
-// allowed.
+// and stops; check ctx.Err() after the loop to tell that from completion.
+// Nil futures are not allowed.
 func AsCompleted[T any](ctx context.Context, fs []*Future[T]) iter.Seq[*Future[T]] {
 	return func(yield func(*Future[T]) bool) {
 		fs := distinct(fs)
-		ch := completions(fs)
+		ch, stop := completions(fs)
+		defer stop()
 		for range fs {
 			i, ok := next(ctx, ch)
 			if !ok || !yield(fs[i]) {
@@ -138,11 +147,13 @@ func AsCompleted[T any](ctx context.Context, fs []*Future[T]) iter.Seq[*Future[T
 
 // Gather waits for every future in fs and returns their results in the order
 // of fs. It returns early with the first error to occur (in time), or with
-// ctx's error when ctx ends before every future is done; the slice then holds the results of the
-// futures that had succeeded by then and zero values elsewhere.
+// ctx's error when ctx ends before every future is done; the slice then
+// holds the results of the futures that had succeeded by then and zero
+// values elsewhere.
 func Gather[T any](ctx context.Context, fs []*Future[T]) ([]T, error) {
 	out := make([]T, len(fs))
-	ch := completions(fs)
+	ch, stop := completions(fs)
+	defer stop()
 	for range fs {
 		i, ok := next(ctx, ch)
 		if !ok {

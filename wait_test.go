@@ -320,3 +320,57 @@ func TestCollectWithEndedContext(t *testing.T) {
 		}
 	}
 }
+
+// TestPollingLeavesNoCallbacks polls a future that stays pending with
+// Wait, AsCompleted and Gather under a ctx that has ended, as Python's
+// wait(fs, timeout=0) is used in a loop: no poll leaves its callback on
+// the future (each left one, so a poll loop grew it without end), and a
+// waiter that registered among the polls still wakes when it completes.
+func TestPollingLeavesNoCallbacks(t *testing.T) {
+	p := NewPool[int](1)
+	fs, gates := gated(p, 1)
+	defer func() {
+		fs[0].Cancel()
+		p.Close()
+	}()
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	woke := make(chan error, 1)
+	go func() {
+		_, err := Gather(context.Background(), fs)
+		woke <- err
+	}()
+	for range 1000 {
+		if _, pending, _ := Wait(ended, fs, AllCompleted); len(pending) != 1 {
+			t.Fatalf("Wait: %d pending, want 1", len(pending))
+		}
+		for range AsCompleted(ended, fs) {
+			t.Fatal("AsCompleted yielded a pending future")
+		}
+		if _, err := Gather(ended, fs); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Gather = %v, want context.Canceled", err)
+		}
+	}
+	fs[0].mu.Lock()
+	n, places := 0, len(fs[0].callbacks)
+	for _, cb := range fs[0].callbacks {
+		if cb != nil {
+			n++
+		}
+	}
+	fs[0].mu.Unlock()
+	// The waiting Gather's may be left, and one place taken back before
+	// it that it keeps from being trimmed.
+	if n > 1 || places > 2 {
+		t.Fatalf("%d callbacks in %d places left on the future after 3000 polls", n, places)
+	}
+	gates[0] <- nil
+	select {
+	case err := <-woke:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiting Gather did not wake")
+	}
+}

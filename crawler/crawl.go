@@ -17,17 +17,21 @@ import (
 // Crawl crawls from seeds and calls visit once for every URL taken in: each
 // seed and each admitted link, whether it was fetched (Page.Response) or
 // failed (Page.Err). It returns nil when nothing is left pending or in
-// flight.
+// flight. When the Frontier fails for good (a full disk, a DiskFrontier
+// closed under it), the crawl stops, its URLs left pending for a resume,
+// and Crawl returns that failure. A Crawl called while another Crawl of c runs returns an
+// error at once.
 //
 // When ctx ends, intake stops, pages in flight get Grace to finish (those
 // cut short are visited with their error, or on a DiskFrontier or a
-// RedisFrontier stay pending, not visited), and Crawl returns ctx's error; URLs not yet
-// fetched stay pending in the Frontier. When visit returns an
-// error other than SkipLinks, intake stops the same way but visit is not
-// called again, as with filepath.WalkDir: the pages still in flight go back
-// to the Frontier as pending, the links of the page whose visit stopped
-// the crawl are admitted as pending (so a resumed crawl finds them), and
-// Crawl returns visit's error (nil for SkipAll). Crawler.Abort ends a crawl at once with ErrAborted.
+// RedisFrontier stay pending, not visited), and Crawl returns ctx's
+// error; URLs not yet fetched stay pending in the Frontier. When visit
+// returns an error other than SkipLinks, intake stops the same way but
+// visit is not called again, as with filepath.WalkDir: the pages still in
+// flight go back to the Frontier as pending, the links of the page whose
+// visit stopped the crawl are admitted as pending (so a resumed crawl
+// finds them), and Crawl returns visit's error (nil for SkipAll).
+// [Crawler.Abort] ends a crawl at once with [ErrAborted].
 //
 // Run again on the same Frontier with the same seeds (seen already, so not
 // fetched again), a Crawl takes up the URLs left pending.

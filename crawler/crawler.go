@@ -84,8 +84,9 @@ var ErrTooManyRedirects = failure.New(failure.Redirects, "crawler: too many redi
 //
 // The zero value is ready to use with the defaults below; a Crawler may run
 // one Crawl at a time (a Crawl called while another runs returns an error
-// at once: the two would share Stats and Abort). Set the fields before Crawl and do not change them
-// during it. Stats is safe to call from any goroutine while Crawl runs.
+// at once: the two would share Stats and Abort). Set the fields before
+// Crawl and do not change them during it. Stats is safe to call from any
+// goroutine while Crawl runs.
 type Crawler struct {
 	// MaxInFlight caps requests in flight, robots.txt and sitemaps
 	// included; 0 means 50. (sluice.Fetcher and sluice.Limiter use the

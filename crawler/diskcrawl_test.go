@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -175,20 +173,7 @@ func TestCrawlHoldsSlotsUntilCommit(t *testing.T) {
 // (TestMaxPagesSkipsRobotsDenials). The resumed crawl counted them, and
 // fetched two.
 func TestCrawlResumedSkipsRobotsDenials(t *testing.T) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, "User-agent: *\nDisallow: /private/\n")
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		if r.URL.Path == "/" {
-			fmt.Fprint(w, `<a href="/private/0">x</a><a href="/private/1">x</a><a href="/private/2">x</a><a href="/pub/0">p</a>`)
-			return
-		}
-		k, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/pub/"))
-		fmt.Fprintf(w, `<a href="/pub/%d">next</a>`, k+1)
-	})
-	srv := httptest.NewServer(mux)
+	srv := deniedSite()
 	defer srv.Close()
 	dir := t.TempDir()
 	seeds := []string{srv.URL + "/"}

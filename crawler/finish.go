@@ -130,7 +130,7 @@ type deniedFinisher interface {
 
 // finishEntry finishes r's page in the frontier.
 func (s *scheduler) finishEntry(store context.Context, r *result) error {
-	if df, ok := s.frontier.(deniedFinisher); ok && r.state == Failed && r.j.kind == jobFail && errors.Is(r.j.err, ErrRobots) {
+	if df, ok := s.frontier.(deniedFinisher); ok && r.state == Failed && r.j.deniedByRobots() {
 		return df.finishDenied(store, r.j.e)
 	}
 	return s.frontier.Finish(store, r.j.e, r.state)

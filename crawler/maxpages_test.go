@@ -18,21 +18,7 @@ import (
 // their records without using up MaxPages: the pages found later are
 // still fetched.
 func TestMaxPagesSkipsRobotsDenials(t *testing.T) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, "User-agent: *\nDisallow: /private/\n")
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		if r.URL.Path == "/" {
-			fmt.Fprint(w, `<a href="/private/0">x</a><a href="/private/1">x</a><a href="/private/2">x</a><a href="/pub/0">p</a>`)
-			return
-		}
-		// /pub/k links to /pub/k+1.
-		k, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/pub/"))
-		fmt.Fprintf(w, `<a href="/pub/%d">next</a>`, k+1)
-	})
-	srv := httptest.NewServer(mux)
+	srv := deniedSite()
 	defer srv.Close()
 
 	c := &Crawler{MaxInFlight: 1, MaxPages: 5}
@@ -74,4 +60,24 @@ func TestMaxPagesCountsLinksPast(t *testing.T) {
 	if len(pages) != 50 || st.OverMaxPages == 0 || st.OutOfScope != 0 {
 		t.Fatalf("%d pages, %d links past MaxPages, %d out of scope; want 50, some, 0", len(pages), st.OverMaxPages, st.OutOfScope)
 	}
+}
+
+// deniedSite serves a site whose robots.txt denies /private/: its home
+// page links to three private pages and to /pub/0, and each /pub/k to
+// /pub/k+1.
+func deniedSite() *httptest.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "User-agent: *\nDisallow: /private/\n")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		if r.URL.Path == "/" {
+			fmt.Fprint(w, `<a href="/private/0">x</a><a href="/private/1">x</a><a href="/private/2">x</a><a href="/pub/0">p</a>`)
+			return
+		}
+		k, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/pub/"))
+		fmt.Fprintf(w, `<a href="/pub/%d">next</a>`, k+1)
+	})
+	return httptest.NewServer(mux)
 }

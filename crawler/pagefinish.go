@@ -8,7 +8,6 @@ package crawler
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 )
@@ -83,7 +82,7 @@ func (s *scheduler) finishShared(store context.Context, pf pageFinisher, r *resu
 	j := r.j
 	batch := s.admissible(links(r))
 	s.admitting++
-	o := pageOpts{maxPages: s.cfg.MaxPages, uncount: j.kind == jobFail && errors.Is(j.err, ErrRobots)}
+	o := pageOpts{maxPages: s.cfg.MaxPages, uncount: j.deniedByRobots()}
 	pf.finishPage(store, j.e, r.state, batch, o, func(codes []int8, err error) {
 		s.replies.put(admitReply{h: j.h, batch: batch, codes: codes, err: err})
 	})

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jimsmart/grobotstxt"
+
+	"github.com/sluicehq/sluice/internal/urlcheck"
 )
 
 // Lines are read by grobotstxt, a port of Google's reference parser, which
@@ -211,7 +213,7 @@ func appendRobotsPath(dst []byte, s string, rule bool) []byte {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+		if c == '%' && i+2 < len(s) && urlcheck.IsHex(s[i+1]) && urlcheck.IsHex(s[i+2]) {
 			c = unhex(s[i+1])<<4 | unhex(s[i+2])
 			i += 2
 			if c != '%' && c != '*' {
@@ -232,11 +234,6 @@ func appendRobotsPath(dst []byte, s string, rule bool) []byte {
 		}
 	}
 	return dst
-}
-
-// isHex reports whether c is a hexadecimal digit.
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'f'
 }
 
 // unhex returns the value of the hexadecimal digit c.

@@ -8,6 +8,7 @@ package crawler
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"time"
 
@@ -79,6 +80,11 @@ type job struct {
 	url  string // robots.txt or sitemap URL
 	err  error
 }
+
+// deniedByRobots reports whether j fails its URL because robots.txt
+// denies it: such a URL gets its record but uses up no place of MaxPages,
+// in this crawl and in one resumed from its frontier.
+func (j *job) deniedByRobots() bool { return j.kind == jobFail && errors.Is(j.err, ErrRobots) }
 
 // result comes back to the scheduler when a job is over.
 type result struct {

@@ -121,7 +121,7 @@ func TestDistributedRefusesMismatch(t *testing.T) {
 			Config{Targets: target, Rate: 100, Duration: time.Second})
 		first <- err
 	}()
-	time.Sleep(300 * time.Millisecond)
+	waitKey(t, newRedis(t, addr), runKeys("mm").config()) // a sets the run's flags
 	_, err := RunDistributed(ctx, newRedis(t, addr), Distributed{Run: "mm", Workers: 2, Name: "b"},
 		Config{Targets: target, Rate: 200, Duration: time.Second, MaxInFlight: 50})
 	if err == nil || !strings.Contains(err.Error(), "rate 200 here, 100 in the run") || strings.Contains(err.Error(), "connections") {

@@ -57,4 +57,19 @@ func newRedis(t *testing.T, addr string) *redis.Client {
 	return rdb
 }
 
+// waitKey waits until key exists: a worker has got as far as setting it.
+// A fixed sleep in its place let a worker slowed by a loaded machine
+// arrive second.
+func waitKey(t *testing.T, rdb *redis.Client, key string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if n, err := rdb.Exists(context.Background(), key).Result(); err == nil && n == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not set within 10s", key)
+		}
+	}
+}
+
 func redisClient(addr string) *redis.Client { return redis.NewClient(&redis.Options{Addr: addr}) }

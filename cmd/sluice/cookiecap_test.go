@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/net/publicsuffix"
 )
@@ -63,6 +64,30 @@ func TestCappedJar(t *testing.T) {
 			}
 			j.SetCookies(u("http://b.example/"), many("c", 10))
 		}, "http://b.example/", 10},
+		// Max-Age wins over Expires, as in the jar: such cookies were
+		// taken for deletions, took no place and passed the cap.
+		{"Max-Age with an Expires gone by", func(j *cappedJar) {
+			cs := many("c", 300)
+			for _, c := range cs {
+				c.MaxAge, c.Expires = 3600, time.Unix(0, 0)
+			}
+			j.SetCookies(u("http://a.example/"), cs)
+		}, "http://a.example/", maxSiteCookies},
+		// Cookies that expired give their places back. The jar beneath
+		// runs on the real clock, which has not moved: it still sends the
+		// 180, and the one kept after them.
+		{"expired cookies make room", func(j *cappedJar) {
+			now := time.Now()
+			j.now = func() time.Time { return now }
+			cs := many("c", maxSiteCookies)
+			for _, c := range cs {
+				c.MaxAge = 60
+			}
+			j.SetCookies(u("http://a.example/"), cs)
+			j.SetCookies(u("http://a.example/"), many("early", 1))
+			now = now.Add(2 * time.Minute)
+			j.SetCookies(u("http://a.example/"), many("late", 1))
+		}, "http://a.example/", maxSiteCookies + 1},
 		{"the jar's cap", func(j *cappedJar) {
 			for i := range 40 {
 				j.SetCookies(u(fmt.Sprintf("http://s%d.example/", i)), many("c", 100))

@@ -173,7 +173,14 @@ func TestLoadRedisRefusesMismatch(t *testing.T) {
 		code, _, _ := runCLI(ctx, "load", "-q", "--redis", rs.URL(0), "--run", "mm", "--workers", "2", "--rate", "100", "-d", "1s", srv.URL)
 		first <- code
 	}()
-	time.Sleep(300 * time.Millisecond) // the first sets the run's flags
+	// The first sets the run's flags; a fixed sleep here let a first
+	// worker slowed by a loaded machine arrive second.
+	rdb := rs.Client(t)
+	for deadline := time.Now().Add(10 * time.Second); rdb.Exists(ctx, "sluice:load:mm:config").Val() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first worker set no flags within 10s")
+		}
+	}
 	code, _, stderr := runCLI(context.Background(), "load", "-q", "--redis", rs.URL(0), "--run", "mm", "--workers", "2",
 		"--rate", "200", "-c", "10", "-d", "1s", srv.URL)
 	if code != 2 || !strings.Contains(stderr, "refused at the barrier") ||

@@ -31,7 +31,7 @@ func EscapeStrayPercent(u string) string {
 	}
 	b := []byte(u[:i])
 	for ; i < len(u); i++ {
-		if u[i] == '%' && !(i+2 < len(u) && isHex(u[i+1]) && isHex(u[i+2])) {
+		if u[i] == '%' && !(i+2 < len(u) && IsHex(u[i+1]) && IsHex(u[i+2])) {
 			b = append(b, "%25"...)
 		} else {
 			b = append(b, u[i])
@@ -40,6 +40,7 @@ func EscapeStrayPercent(u string) string {
 	return string(b)
 }
 
-func isHex(c byte) bool {
+// IsHex reports whether c is a hexadecimal digit, in either case.
+func IsHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'f'
 }
