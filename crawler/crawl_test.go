@@ -875,31 +875,47 @@ func TestCrawlFairShareLeavesNoSlotIdle(t *testing.T) {
 	}
 }
 
+// requestLog keeps the request URIs a test server was asked for; it is
+// safe for concurrent use.
+type requestLog struct {
+	mu   sync.Mutex
+	uris []string
+}
+
+func (l *requestLog) add(r *http.Request) {
+	l.mu.Lock()
+	l.uris = append(l.uris, r.URL.RequestURI())
+	l.mu.Unlock()
+}
+
+// sorted returns the URIs asked for, sorted.
+func (l *requestLog) sorted() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Sorted(slices.Values(l.uris))
+}
+
 // TestCrawlLinksInPageCharset crawls a windows-1252 page whose links name
 // two pages past ASCII: each is requested as a browser requests it, and
 // neither is lost to the other as U+FFFD.
 func TestCrawlLinksInPageCharset(t *testing.T) {
-	var mu sync.Mutex
-	var asked []string
+	var asked requestLog
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=windows-1252")
 		if r.URL.Path == "/" {
 			io.WriteString(w, "<a href=\"/caf\xe9\">1</a><a href=\"/caf\xe8?q=\xe9\">2</a>")
 			return
 		}
-		mu.Lock()
-		asked = append(asked, r.URL.RequestURI())
-		mu.Unlock()
+		asked.add(r)
 	}))
 	defer srv.Close()
 	pages, err := crawlAll(t, &Crawler{IgnoreRobots: true}, srv.URL+"/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	slices.Sort(asked)
 	want := []string{"/caf%C3%A8?q=%E9", "/caf%C3%A9"}
-	if !slices.Equal(asked, want) || len(pages) != 3 {
-		t.Errorf("requested %q (%d records), want %q", asked, len(pages), want)
+	if got := asked.sorted(); !slices.Equal(got, want) || len(pages) != 3 {
+		t.Errorf("requested %q (%d records), want %q", got, len(pages), want)
 	}
 }
 
@@ -929,8 +945,7 @@ func TestCrawlSitemapImagesNotPages(t *testing.T) {
 // Latin-1 bytes: each target is requested as browsers and net/http request
 // it, and the two are not made one URL.
 func TestCrawlRedirectLocationNotUTF8(t *testing.T) {
-	var mu sync.Mutex
-	var asked []string
+	var asked requestLog
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/1":
@@ -940,9 +955,7 @@ func TestCrawlRedirectLocationNotUTF8(t *testing.T) {
 			w.Header().Set("Location", "/caf\xe8 1")
 			w.WriteHeader(http.StatusFound)
 		default:
-			mu.Lock()
-			asked = append(asked, r.URL.RequestURI())
-			mu.Unlock()
+			asked.add(r)
 		}
 	}))
 	defer srv.Close()
@@ -950,10 +963,9 @@ func TestCrawlRedirectLocationNotUTF8(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slices.Sort(asked)
 	want := []string{"/caf%E8%201", "/caf%E9%201"}
-	if !slices.Equal(asked, want) || len(pages) != 4 {
-		t.Errorf("requested %q (%d records), want %q", asked, len(pages), want)
+	if got := asked.sorted(); !slices.Equal(got, want) || len(pages) != 4 {
+		t.Errorf("requested %q (%d records), want %q", got, len(pages), want)
 	}
 }
 
@@ -961,17 +973,14 @@ func TestCrawlRedirectLocationNotUTF8(t *testing.T) {
 // which browsers request as they are and net/url refuses: each is fetched,
 // its "%" sent as "%25", and keeps its canonical URL in the record.
 func TestCrawlStrayPercent(t *testing.T) {
-	var mu sync.Mutex
-	var asked []string
+	var asked requestLog
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		if r.URL.Path == "/" {
 			io.WriteString(w, `<a href="/100%">1</a><a href="/a%zz?b=%&c=%41">2</a>`)
 			return
 		}
-		mu.Lock()
-		asked = append(asked, r.URL.RequestURI())
-		mu.Unlock()
+		asked.add(r)
 	}))
 	defer srv.Close()
 	pages, err := crawlAll(t, &Crawler{IgnoreRobots: true}, srv.URL+"/")
@@ -983,10 +992,9 @@ func TestCrawlStrayPercent(t *testing.T) {
 			t.Errorf("%s: %v", p.URL, p.Err)
 		}
 	}
-	slices.Sort(asked)
 	want := []string{"/100%25", "/a%25zz?b=%25&c=%41"}
-	if !slices.Equal(asked, want) || pages[srv.URL+"/100%"] == nil {
-		t.Errorf("requested %q, want %q; records %q", asked, want, slices.Sorted(maps.Keys(pages)))
+	if got := asked.sorted(); !slices.Equal(got, want) || pages[srv.URL+"/100%"] == nil {
+		t.Errorf("requested %q, want %q; records %q", got, want, slices.Sorted(maps.Keys(pages)))
 	}
 }
 
