@@ -52,12 +52,7 @@ func TestWait(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := NewPool[int](4)
 			fs, gates := gated(p, 4)
-			defer func() {
-				for _, f := range fs {
-					f.Cancel()
-				}
-				p.Close()
-			}()
+			defer cancelAndClose(p, fs)
 			// Open the gates one at a time so completion order is known.
 			for _, s := range tc.open {
 				gates[s.index] <- s.err
@@ -247,18 +242,21 @@ func TestMapContextEnds(t *testing.T) {
 	}
 }
 
+// cancelAndClose cancels fs, which gated made, and closes p.
+func cancelAndClose(p *Pool[int], fs []*Future[int]) {
+	for _, f := range fs {
+		f.Cancel()
+	}
+	p.Close()
+}
+
 // TestRepeatedFutures checks that a future given twice is yielded, or
 // counted done or pending, once, as Python's as_completed and wait do,
 // while Gather keeps a result for each place.
 func TestRepeatedFutures(t *testing.T) {
 	p := NewPool[int](2)
 	fs, gates := gated(p, 2)
-	defer func() {
-		for _, f := range fs {
-			f.Cancel()
-		}
-		p.Close()
-	}()
+	defer cancelAndClose(p, fs)
 	a, b := fs[0], fs[1]
 	gates[0] <- nil
 	<-a.Done()
@@ -291,12 +289,7 @@ func TestRepeatedFutures(t *testing.T) {
 func TestCollectWithEndedContext(t *testing.T) {
 	p := NewPool[int](4)
 	fs, gates := gated(p, 4)
-	defer func() {
-		for _, f := range fs {
-			f.Cancel()
-		}
-		p.Close()
-	}()
+	defer cancelAndClose(p, fs)
 	for i := range 3 {
 		gates[i] <- nil
 		<-fs[i].Done()
