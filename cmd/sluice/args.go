@@ -136,44 +136,52 @@ type foreignFlag struct{ flag, how string }
 // --continue maps to two, one a command, and wget's -t (tries) and -R
 // (reject) come before wrk's.
 var foreignFlags = map[string][]foreignFlag{
-	"delay":                {{"host-rate", "requests a second to each host, so --host-rate 2 waits 500ms between them"}},
-	"wait":                 {{"host-rate", "requests a second to each host, so --host-rate 2 waits 500ms between them"}},
-	"download-delay":       {{"host-rate", "requests a second to each host, so --host-rate 2 waits 500ms between them"}},
-	"max-depth":            {{"depth", "links followed from a seed at most"}},
-	"level":                {{"depth", "links followed from a seed at most"}},
-	"depth-limit":          {{"depth", "links followed from a seed at most"}},
-	"limit":                {{"max-pages", "URLs taken in at most"}},
-	"page-limit":           {{"max-pages", "URLs taken in at most"}},
-	"threads":              {{"concurrency", "requests in flight at once (-c)"}},
-	"parallel":             {{"concurrency", "requests in flight at once (-c)"}},
-	"connections":          {{"concurrency", "requests in flight at once (-c)"}},
-	"jobs":                 {{"concurrency", "requests in flight at once (-c)"}},
-	"exclude":              {{"deny", "a regexp of URLs not to follow"}},
-	"reject-regex":         {{"deny", "a regexp of URLs not to follow"}},
+	"delay":                {hintHostRate},
+	"wait":                 {hintHostRate},
+	"download-delay":       {hintHostRate},
+	"max-depth":            {hintDepth},
+	"level":                {hintDepth},
+	"depth-limit":          {hintDepth},
+	"limit":                {hintMaxPages},
+	"page-limit":           {hintMaxPages},
+	"threads":              {hintConcurrency},
+	"parallel":             {hintConcurrency},
+	"connections":          {hintConcurrency},
+	"jobs":                 {hintConcurrency},
+	"exclude":              {hintDeny},
+	"reject-regex":         {hintDeny},
 	"accept-regex":         {{"allow", "a regexp the URLs to follow must match"}},
-	"retry":                {{"retries", "attempts after the first"}},
-	"tries":                {{"retries", "attempts after the first"}},
+	"retry":                {hintRetries},
+	"tries":                {hintRetries},
 	"max-time":             {{"timeout", "one request's time limit"}},
-	"ignore-robots":        {{"robots", "write --robots=false"}},
-	"no-robots":            {{"robots", "write --robots=false"}},
+	"ignore-robots":        {hintRobots},
+	"no-robots":            {hintRobots},
 	"no-check-certificate": {{"insecure", "skip TLS certificate checks (-k)"}},
-	"jobdir":               {{"state", "a crawl kept in a --state DIR resumes when the same command runs again"}},
-	"continue": {
-		{"resume", "append to the -o file, skipping the input lines it has records for"},
-		{"state", "a crawl kept in a --state DIR resumes when the same command runs again"},
-	},
-	"rps":  {{"rate", "requests started a second"}},
-	"qps":  {{"rate", "requests started a second"}},
-	"time": {{"duration", "how long to run"}},
-	"data": {{"body", "the request body"}},
-	"t": {
-		{"retries", "attempts after the first"},
-		{"concurrency", "connections, each with its own sending worker; wrk's threads need no flag"},
-	},
-	"R": {{"deny", "a regexp of URLs not to follow"}, {"rate", "requests started a second"}},
-	"z": {{"duration", "how long to run"}},
-	"D": {{"body", "the request body; --body @FILE reads it from a file"}},
+	"jobdir":               {hintState},
+	"continue":             {{"resume", "append to the -o file, skipping the input lines it has records for"}, hintState},
+	"rps":                  {hintRate},
+	"qps":                  {hintRate},
+	"time":                 {hintDuration},
+	"data":                 {{"body", "the request body"}},
+	"t":                    {hintRetries, {"concurrency", "connections, each with its own sending worker; wrk's threads need no flag"}},
+	"R":                    {hintDeny, hintRate},
+	"z":                    {hintDuration},
+	"D":                    {{"body", "the request body; --body @FILE reads it from a file"}},
 }
+
+// The hints that foreignFlags gives for more than one name.
+var (
+	hintHostRate    = foreignFlag{"host-rate", "requests a second to each host, so --host-rate 2 waits 500ms between them"}
+	hintDepth       = foreignFlag{"depth", "links followed from a seed at most"}
+	hintMaxPages    = foreignFlag{"max-pages", "URLs taken in at most"}
+	hintConcurrency = foreignFlag{"concurrency", "requests in flight at once (-c)"}
+	hintDeny        = foreignFlag{"deny", "a regexp of URLs not to follow"}
+	hintRetries     = foreignFlag{"retries", "attempts after the first"}
+	hintRobots      = foreignFlag{"robots", "write --robots=false"}
+	hintState       = foreignFlag{"state", "a crawl kept in a --state DIR resumes when the same command runs again"}
+	hintRate        = foreignFlag{"rate", "requests started a second"}
+	hintDuration    = foreignFlag{"duration", "how long to run"}
+)
 
 // foreignFlagOf returns the flag of cmd's that name, a flag of another
 // tool, maps to, if cmd has one.
