@@ -542,11 +542,7 @@ func countRecords(r io.Reader) (records, errs int64, err error) {
 // the runs before it in the same pass, which wrote one records file: run
 // to its end at once, the crawl would have failed on all of them.
 func (d *durable) failOn(f failOn, records, errs int64) error {
-	err := f.check("crawl", records+d.earlier, errs+d.earlierErrs, "URL")
-	if err == nil || d.earlierErrs == 0 {
-		return err
-	}
-	return &exitError{code: exitFailed, err: fmt.Errorf("%w, %d of them recorded by the runs this one resumed", err, d.earlierErrs)}
+	return f.checkResumed("crawl", records, errs, d.earlier, d.earlierErrs, "URL")
 }
 
 func (d *durable) metaInt(name string) int {

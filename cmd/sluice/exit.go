@@ -183,3 +183,15 @@ func (f failOn) check(cmd string, total, errs int64, what string) error {
 	}
 	return &exitError{code: exitFailed, err: fmt.Errorf("%s: %d of %s failed", cmd, errs, plural(total, what))}
 }
+
+// checkResumed is check over a run's records and those the runs it
+// resumed wrote to the same file (earlier of them, earlierErrs errors):
+// the file is the outcome of them all. Its error says how many of the
+// errors are theirs.
+func (f failOn) checkResumed(cmd string, total, errs, earlier, earlierErrs int64, what string) error {
+	err := f.check(cmd, total+earlier, errs+earlierErrs, what)
+	if err == nil || earlierErrs == 0 {
+		return err
+	}
+	return &exitError{code: exitFailed, err: fmt.Errorf("%w, %d of them recorded by the runs this one resumed", err, earlierErrs)}
+}

@@ -167,11 +167,7 @@ func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error 
 // is the outcome of them all, and a run that only finished it exited 0
 // whatever errors they had recorded.
 func (s *fetchSummary) failOn(f failOn) error {
-	err := f.check("fetch", int64(s.records+s.resumed), int64(s.errs+s.resumedErrs), "URL")
-	if err == nil || s.resumedErrs == 0 {
-		return err
-	}
-	return &exitError{code: exitFailed, err: fmt.Errorf("%w, %d of them recorded by the runs this one resumed", err, s.resumedErrs)}
+	return f.checkResumed("fetch", int64(s.records), int64(s.errs), int64(s.resumed), int64(s.resumedErrs), "URL")
 }
 
 // openOutput opens the records' destination: with --resume, the -o file
