@@ -450,17 +450,9 @@ func openTestDurable(t *testing.T, f *crawler.DiskFrontier, path string) *durabl
 // by name; a DIR that holds no crawl is refused and left as it was. These
 // commands had been refused for want of a seed.
 func TestCrawlStateWithoutSeeds(t *testing.T) {
-	site := crawltest.NewSite(200, 6)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var n atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n.Add(1) == 15 {
-			cancel()
-		}
-		site.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
+	srv := serveCancelling(t, crawltest.NewSite(200, 6), 15, cancel)
 	dir := filepath.Join(t.TempDir(), "state")
 	out := filepath.Join(t.TempDir(), "pages.jsonl")
 	scope := []string{"--max-links", "4", "--deny", "/p/1[0-9]$", "--robots=false", srv.URL + "/p/0", srv.URL + "/p/7"}
