@@ -482,11 +482,16 @@ func TestCrawlStateWithoutSeeds(t *testing.T) {
 	if code != exitUsage || !strings.Contains(errOut, "--max-links 4 (now 5)") {
 		t.Fatalf("another --max-links: exit %d: %s", code, errOut)
 	}
-	for _, args := range [][]string{{"--state", filepath.Join(t.TempDir(), "nope")}, {"--state", t.TempDir()}, {"--state", filepath.Join(t.TempDir(), "nope"), "--recrawl"}} {
+	other := t.TempDir() // a dir of the user's files
+	if err := os.WriteFile(filepath.Join(other, "notes.txt"), []byte("mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--state", filepath.Join(t.TempDir(), "nope")}, {"--state", t.TempDir()}, {"--state", other}, {"--state", filepath.Join(t.TempDir(), "nope"), "--recrawl"}} {
+		before, _ := os.ReadDir(args[1])
 		code, _, errOut := runFetchCLI(context.Background(), "", append([]string{"crawl"}, args...)...)
-		entries, err := os.ReadDir(args[1])
-		if code != exitUsage || !strings.Contains(errOut, "no seed URL given") && !strings.Contains(errOut, "does not exist") || len(entries) > 0 || err != nil && !os.IsNotExist(err) {
-			t.Fatalf("%v: exit %d: %s; dir holds %v (%v)", args, code, errOut, entries, err)
+		after, err := os.ReadDir(args[1])
+		if code != exitUsage || !strings.Contains(errOut, "no seed URL given") && !strings.Contains(errOut, "does not exist") || len(after) != len(before) || err != nil && !os.IsNotExist(err) {
+			t.Fatalf("%v: exit %d: %s; dir holds %v, had %v (%v)", args, code, errOut, after, before, err)
 		}
 	}
 }

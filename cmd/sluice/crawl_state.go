@@ -111,11 +111,14 @@ func (was crawlConfig) diff(now crawlConfig) []string {
 // error and is left as it was.
 func openMade(dir string, flags *pflag.FlagSet) (*crawler.DiskFrontier, []string, error) {
 	noSeeds := usageErrorf("crawl: no seed URL given, and state dir %s holds no crawl to resume", dir)
-	if entries, err := os.ReadDir(dir); errors.Is(err, fs.ErrNotExist) || err == nil && len(entries) == 0 {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		if recrawl, _ := flags.GetBool("recrawl"); recrawl {
 			return nil, nil, usageErrorf("crawl: --recrawl: state dir %s does not exist", dir)
 		}
 		return nil, nil, noSeeds
+	}
+	if _, err := os.Stat(filepath.Join(dir, "db")); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, noSeeds // opened, a dir of other files would get a store
 	}
 	f, err := crawler.OpenDiskFrontier(dir, nil)
 	if err != nil {
