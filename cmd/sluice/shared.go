@@ -158,16 +158,19 @@ type statusLine struct {
 	start time.Time
 	last  time.Time
 	shown bool
+	now   func() time.Time // the clock; tests set their own
 }
 
-func newStatusLine(w io.Writer) *statusLine { return &statusLine{w: w, start: time.Now()} }
+func newStatusLine(w io.Writer) *statusLine {
+	return &statusLine{w: w, start: time.Now(), now: time.Now}
+}
 
 // show redraws the line with text() followed by the rate of n items, at
 // most ten times a second; text is called only when the line is redrawn.
 func (s *statusLine) show(n int64, unit string, text func() string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	now := s.now()
 	if s.shown && now.Sub(s.last) < 100*time.Millisecond {
 		return
 	}
