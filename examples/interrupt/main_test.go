@@ -3,7 +3,11 @@ package main
 import (
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestExitsWhenTasksFinish runs the example without a Ctrl+C: it must
 // return once its tasks are done, not wait for a signal.
