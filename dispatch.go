@@ -121,12 +121,11 @@ func (d *dispatcher) enqueue(j *job) {
 	d.hosts.SetWork(h, true)
 }
 
-// start starts the head job of h's line and reports whether it did; a job
-// cancelled while it waited is failed and dropped instead.
+// start starts the first job of h's line not cancelled while it waited
+// and reports whether it started one.
 func (d *dispatcher) start(h *hostsched.Host[*line], now time.Time) bool {
-	j := d.dequeue(h)
-	if err := j.fut.taskContext().Err(); err != nil || j.attempts == 0 && !j.fut.start() {
-		j.fail(err) // no-op when already cancelled
+	j := d.dequeueLive(h)
+	if j == nil {
 		d.drop(h)
 		return false
 	}
@@ -139,6 +138,23 @@ func (d *dispatcher) start(h *hostsched.Host[*line], now time.Time) bool {
 	d.active[j] = struct{}{}
 	d.f.work <- j // never blocks: at most MaxInFlight jobs hold slots
 	return true
+}
+
+// dequeueLive takes jobs off the head of h's line until one that may
+// start, failing and dropping those cancelled while they waited; nil when
+// none is left. It drops them all at once: a start that returns false
+// with work left makes Dispatch leave h until the next event, and none
+// may come (three cancelled jobs in a line held Close for ever).
+func (d *dispatcher) dequeueLive(h *hostsched.Host[*line]) *job {
+	for len(h.Val.jobs) > 0 {
+		j := d.dequeue(h)
+		err := j.fut.taskContext().Err()
+		if err == nil && (j.attempts > 0 || j.fut.start()) {
+			return j
+		}
+		j.fail(err) // no-op when already cancelled
+	}
+	return nil
 }
 
 // dequeue takes the head job off h's line.

@@ -566,3 +566,47 @@ func TestHostKey(t *testing.T) {
 		}
 	}
 }
+
+// TestFetchCloseAfterQueuedCancelled cancels the fetches queued behind a
+// held one on its host: once the held one ends, Close returns and none of
+// the cancelled ones is sent. The dispatcher dropped two cancelled fetches
+// of a line each time it looked, and looked again only when a request
+// ended, so Close waited for ever behind three of them.
+func TestFetchCloseAfterQueuedCancelled(t *testing.T) {
+	var queuedSent atomic.Int32
+	arrived, release := make(chan struct{}), make(chan struct{})
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/hold" {
+			queuedSent.Add(1)
+			return
+		}
+		close(arrived)
+		<-release
+	})
+	f := &Fetcher{PerHost: 1}
+	hold := f.Submit(srv.URL + "/hold")
+	<-arrived
+	for i := range 5 {
+		fut := f.Submit(fmt.Sprintf("%s/q%d", srv.URL, i))
+		fut.Cancel()
+		if _, err := fut.Result(); !errors.Is(err, ErrCancelled) {
+			t.Errorf("cancelled queued fetch: %v, want ErrCancelled", err)
+		}
+	}
+	close(release)
+	if _, err := hold.Result(); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	go func() { f.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		f.Stop()
+		<-closed
+		t.Fatal("Close still waited 10 s after the only fetch not cancelled ended")
+	}
+	if n := queuedSent.Load(); n != 0 {
+		t.Fatalf("%d cancelled fetches sent", n)
+	}
+}
