@@ -219,7 +219,7 @@ func TestSIGTERMLosesNoRecord(t *testing.T) {
 	for i := range n {
 		fmt.Fprintf(&urls, "%s/f%d\n", srv.URL, i)
 	}
-	for _, args := range [][]string{{"fetch", "-c", "20"}, {"crawl", "-c", "20", srv.URL + "/c"}} {
+	for _, args := range [][]string{{"fetch", "-c", "20", "--grace", "1m"}, {"crawl", "-c", "20", "--grace", "1m", srv.URL + "/c"}} {
 		t.Run(args[0], func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			cmd := exec.Command(bin, args...)
@@ -228,9 +228,33 @@ func TestSIGTERMLosesNoRecord(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(700 * time.Millisecond)
+			// Signal once the child has answered pages: it has set up its
+			// signal handling by then, and has many lines left to read.
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				n := 0
+				mu.Lock()
+				for path := range answered {
+					if strings.HasPrefix(path, "/"+args[0][:1]) {
+						n++
+					}
+				}
+				mu.Unlock()
+				if n >= 20 {
+					break
+				}
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					cmd.Wait()
+					t.Fatalf("%d pages answered in 30 s\n%s", n, stderr.String())
+				}
+			}
 			cmd.Process.Signal(syscall.SIGTERM)
+			sigAt := time.Now()
 			err := cmd.Wait()
+			// The requests in flight take 50 ms: the grace is not waited out.
+			if d := time.Since(sigAt); d > 30*time.Second {
+				t.Errorf("exit %v after SIGTERM, with a grace of 1m for requests of 50 ms", d)
+			}
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
 				t.Fatalf("exit %v, want %d\n%s", err, exitInterrupted, stderr.String())
