@@ -51,9 +51,13 @@ func TestBinarySignals(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for started.Load() < 3 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	// The pages in flight say the child handles signals by now.
+	for deadline := time.Now().Add(30 * time.Second); started.Load() < 3; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("%d pages asked for in 30 s\n%s", started.Load(), stderr.String())
+		}
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	time.Sleep(300 * time.Millisecond)
