@@ -134,12 +134,21 @@ func TestLoadMetricsEndpoint(t *testing.T) {
 		wg   sync.WaitGroup
 		code int
 	)
+	ran := make(chan struct{})
 	wg.Go(func() {
+		defer close(ran)
 		code, _, _ = runCLI(context.Background(), "load", "-q", "--rate", "200", "-d", "2s", "--metrics", addr, srv.URL)
 	})
 	defer wg.Wait()
 	var body string
-	for deadline := time.Now().Add(1800 * time.Millisecond); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	// Scrape until the counts show or the run has ended, however slowly
+	// it started.
+	for running := true; running; time.Sleep(100 * time.Millisecond) {
+		select {
+		case <-ran:
+			running = false
+		default:
+		}
 		resp, err := http.Get("http://" + addr + "/metrics")
 		if err != nil {
 			continue
