@@ -123,7 +123,13 @@ func TestFetchStopsAtOutputFailure(t *testing.T) {
 // TestOrderedInterrupt interrupts an --ordered run: the records of the
 // lines not fetched keep their place, so every record is in input order.
 func TestOrderedInterrupt(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) == 8 { // the second round of 4 is in flight
+			cancel()
+		}
 		time.Sleep(100 * time.Millisecond)
 	}))
 	defer srv.Close()
@@ -132,8 +138,6 @@ func TestOrderedInterrupt(t *testing.T) {
 	for i := range n {
 		fmt.Fprintf(&in, "%s/%d\n", srv.URL, i)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(250*time.Millisecond, cancel)
 	code, stdout, stderr := runFetchCLI(ctx, in.String(), "fetch", "-q", "--ordered", "-c", "4")
 	if code != exitInterrupted {
 		t.Fatalf("exit %d\n%s", code, stderr)
