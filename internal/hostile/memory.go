@@ -13,7 +13,9 @@ const heapMetric = "/memory/classes/heap/objects:bytes"
 // HeapPeak runs fn and returns the largest heap in use (live and not yet
 // swept objects, as runtime/metrics reports them) seen while it ran,
 // sampled every millisecond, less the heap in use just before. It starts
-// from a collected heap, so the figure is what fn held, garbage included.
+// from a collected heap, so the figure is what fn held, garbage included;
+// it can come out short by what was already garbage when it began, if a
+// GC cycle fn sets off frees it (some tens of KiB).
 func HeapPeak(fn func()) uint64 {
 	runtime.GC()
 	sample := []metrics.Sample{{Name: heapMetric}}

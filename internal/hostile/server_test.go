@@ -155,8 +155,13 @@ func TestCloseEndsStall(t *testing.T) {
 func TestHeapPeak(t *testing.T) {
 	var keep []byte
 	peak := HeapPeak(func() { keep = make([]byte, 64<<20); keep[0] = 1 })
-	if peak < 64<<20 {
-		t.Fatalf("HeapPeak = %d, want at least 64 MiB", peak)
+	// The allocation starts a GC cycle (at once when a 64 MiB heap from
+	// a run before sets the goal), which frees what was garbage when
+	// HeapPeak read its base: the figure comes out up to some tens of KiB
+	// short (32 KiB, in each of 15 runs of -count=3 on one core).
+	const slack = 256 << 10
+	if peak < 64<<20-slack {
+		t.Fatalf("HeapPeak = %d, want at least 64 MiB less %d KiB", peak, slack>>10)
 	}
 	_ = keep
 }
