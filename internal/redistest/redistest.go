@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -102,8 +103,15 @@ func (s *Server) start() error {
 			return fmt.Errorf("redis-server on %s exited: %s", s.Addr, s.logTail())
 		default:
 		}
-		if ping(s.Addr) == nil {
-			return nil
+		if pid, err := serverPID(s.Addr); err == nil {
+			if pid == cmd.Process.Pid {
+				return nil
+			}
+			// Another redis-server took the port between the probe and
+			// the bind, and ours is about to exit: do not use that one.
+			_ = cmd.Process.Kill()
+			<-done
+			return fmt.Errorf("%s is another redis-server's (pid %d)", s.Addr, pid)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -112,25 +120,37 @@ func (s *Server) start() error {
 	return fmt.Errorf("redis-server on %s did not answer in 10 s: %s", s.Addr, s.logTail())
 }
 
-// ping sends PING over a raw connection and expects +PONG.
-func ping(addr string) error {
+// serverPID asks the redis-server on addr, over a raw connection, for its
+// process id (INFO server).
+func serverPID(addr string) (int, error) {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
+	if _, err := c.Write([]byte("INFO server\r\n")); err != nil {
+		return 0, err
 	}
-	line, err := bufio.NewReader(c).ReadString('\n')
+	r := bufio.NewReader(c)
+	head, err := r.ReadString('\n')
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if !strings.HasPrefix(line, "+PONG") {
-		return fmt.Errorf("PING answered %q", line)
+	n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(head, "$")))
+	if !strings.HasPrefix(head, "$") || err != nil {
+		return 0, fmt.Errorf("INFO answered %q", head)
 	}
-	return nil
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			return strconv.Atoi(v)
+		}
+	}
+	return 0, fmt.Errorf("INFO server names no process_id")
 }
 
 func (s *Server) logTail() string {

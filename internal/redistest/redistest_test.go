@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"net"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -36,5 +37,22 @@ func TestKillRestart(t *testing.T) {
 				t.Fatalf("after restart: %q, %v; want survive=%v", v, err, tt.survive)
 			}
 		})
+	}
+}
+
+// TestPortTakenByAnother starts a server on a port another redis-server
+// holds: start fails, whether its own has exited yet or the other answers
+// first. It took the other's answer to PING for its own, and a test then
+// shared another test's server.
+func TestPortTakenByAnother(t *testing.T) {
+	other := Start(t)
+	_, port, _ := net.SplitHostPort(other.Addr)
+	s := &Server{Addr: other.Addr, Dir: t.TempDir(),
+		args: []string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir()}}
+	for range 5 {
+		if err := s.start(); err == nil {
+			s.Kill()
+			t.Fatalf("started on %s, which another redis-server holds", other.Addr)
+		}
 	}
 }
