@@ -32,7 +32,9 @@ func newClient(t *testing.T, srv *redistest.Server) *redis.Client {
 func TestRedisFrontierReapsDeadWorker(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
-	const ttl = 200 * time.Millisecond
+	// The lease must outlast the Pop and the first Beat below, however
+	// slow the machine: 200 ms left a stall of 200 ms no margin.
+	const ttl = time.Second
 	deadClient := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	dead, err := crawler.NewRedisFrontier(deadClient, "reap", crawler.RedisOptions{Worker: "dead", LeaseTTL: ttl})
 	if err != nil {
