@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -149,11 +150,25 @@ func TestDistributedDeadWorker(t *testing.T) {
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
+	killed := make(chan struct{})
 	go func() {
-		time.Sleep(2500 * time.Millisecond) // 0.5 s barrier, then about 2 s of load
+		defer close(killed)
+		// Killed once it has streamed two seconds of load, however long
+		// it took to start: a fixed 2.5 s could end it before it joined.
+		rdb := redisClient(addr)
+		defer rdb.Close()
+		k := runKeys("dead")
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			names, _ := rdb.HGetAll(context.Background(), k.names()).Result()
+			slot := slices.IndexFunc([]string{names["0"], names["1"]}, func(n string) bool { return n == "doomed" })
+			if slot >= 0 && rdb.LLen(context.Background(), k.seconds(slot)).Val() >= 2 {
+				break
+			}
+		}
 		_ = child.Process.Signal(syscall.SIGKILL)
 	}()
 	rep, err := RunDistributed(context.Background(), newRedis(t, addr), deadRun("survivor"), deadCfg(srv.URL))
+	<-killed
 	_ = child.Wait()
 	if err != nil {
 		t.Fatal(err)
