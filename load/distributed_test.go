@@ -223,13 +223,22 @@ func TestDistributedSurvivesRedisOutage(t *testing.T) {
 	cfg := Config{Targets: []Target{{URL: srv.URL}}, Rate: 200, Duration: 3 * time.Second, MaxInFlight: 8}
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr, MaxRetries: -1})
 	t.Cleanup(func() { _ = rdb.Close() })
+	restarted := make(chan struct{})
 	go func() {
-		time.Sleep(1500 * time.Millisecond)
+		defer close(restarted)
+		// The outage comes once the run has streamed its first second,
+		// however slowly it started.
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if rdb.LLen(context.Background(), runKeys("outage").seconds(0)).Val() >= 1 {
+				break
+			}
+		}
 		rs.Kill()
 		time.Sleep(time.Second)
 		rs.Restart(t)
 	}()
 	rep, err := RunDistributed(context.Background(), rdb, Distributed{Run: "outage", Workers: 1, Name: "a"}, cfg)
+	<-restarted
 	if err != nil {
 		t.Fatalf("a run through a 1 s Redis outage: %v", err)
 	}
