@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/hostile"
 	"github.com/spf13/cobra"
@@ -116,7 +117,7 @@ func TestCLIFindings(t *testing.T) {
 		{name: "help bogus", args: []string{"help", "bogus"}, code: 2, stderr: []string{`unknown help topic "bogus"`}},
 		{name: "crawl -h on stdout", args: []string{"crawl", "-h"}, code: 0, stdout: []string{"Usage:", "sluice crawl [flags] URL..."}},
 		{name: "crawl -h tells of --state", args: []string{"crawl", "-h"}, code: 0,
-			stdout: []string{"With --state DIR", "--accept-changes", "never a fresh start", "--recrawl"}},
+			stdout: []string{"With --state DIR", "--accept-changes", "fresh start", "--recrawl"}},
 		{name: "fetch -h tells of --resume", args: []string{"fetch", "-h"}, code: 0,
 			stdout: []string{"With --resume and -o FILE"}},
 		{name: "load long forms", args: []string{"load", "--help"}, code: 0,
@@ -479,5 +480,35 @@ func TestForeignFlags(t *testing.T) {
 				t.Errorf("--%s maps to --%s, which no command has", name, h.flag)
 			}
 		}
+	}
+}
+
+// TestHelpFitsEightyColumns prints the help of every command, hidden ones
+// included, and checks that no line is wider than a terminal of 80
+// columns: flag descriptions ran on to 301 columns, and examples and the
+// command list to 86 and more.
+func TestHelpFitsEightyColumns(t *testing.T) {
+	root := newRoot(&env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard})
+	var paths [][]string
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		paths = append(paths, path)
+		for _, sub := range c.Commands() {
+			walk(sub, append(append([]string(nil), path...), sub.Name()))
+		}
+	}
+	walk(root, nil)
+	for _, path := range paths {
+		t.Run(strings.Join(append([]string{"sluice"}, path...), " "), func(t *testing.T) {
+			code, out, errOut := runCLI(context.Background(), append(path, "-h")...)
+			if code != 0 || out == "" {
+				t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+			}
+			for i, line := range strings.Split(out, "\n") {
+				if n := utf8.RuneCountInString(line); n > 80 {
+					t.Errorf("line %d is %d columns:\n%s", i+1, n, line)
+				}
+			}
+		})
 	}
 }

@@ -51,7 +51,8 @@ partial report is printed and written.
 ` + exitHelp,
 		Example: `  sluice load -c 50 -d 30s http://127.0.0.1:8080/
   sluice load --rate 2000 -d 1m --html report.html http://127.0.0.1:8080/
-  sluice load --stages 30s:500,2m:500,10s:0 --threshold 'p99<200ms,errors<1%' http://127.0.0.1:8080/
+  sluice load --stages 30s:500,2m:500,10s:0 \
+      --threshold 'p99<200ms,errors<1%' http://127.0.0.1:8080/
   sluice load --targets targets.txt --rate 500 -d 1m --json - | jq .latency_ms`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			return runLoad(cmd, e, o, args)

@@ -121,8 +121,9 @@ start, shows the merged live line on a terminal, and prints the merged
 report once every worker has finished or died.
 
 ` + exitHelp,
-		Example: `  sluice load watch --redis redis://10.0.0.5:6379/0 --run nightly --json nightly.json`,
-		Args:    cobra.NoArgs,
+		Example: `  sluice load watch --redis redis://10.0.0.5:6379/0 --run nightly \
+      --json nightly.json`,
+		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if redisURL == "" || run == "" {
 				return usageErrorf("load watch: --redis and --run are required")

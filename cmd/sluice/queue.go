@@ -33,7 +33,7 @@ func (q *queueFlags) check(cmd string) error {
 func newQueueCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "queue",
-		Short: "Fill and inspect a fetch queue on Redis for sluice fetch --queue workers",
+		Short: "Fill and inspect a fetch queue on Redis for fetch --queue",
 		Long: `queue fills a fetch queue kept in a Redis Stream, which any number of
 sluice fetch --redis URL --queue NAME workers drain, and shows its counts.`,
 		Example: `  sluice queue push --redis redis://127.0.0.1:6379/0 --queue jobs -i urls.txt

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"github.com/sluicehq/sluice"
@@ -51,6 +52,7 @@ URL; load prints a report.
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(flagError)
+	root.SetUsageTemplate(usageTemplate)
 	root.SetHelpCommand(newHelpCmd())
 	root.AddCommand(
 		newFetchCmd(e),
@@ -62,6 +64,34 @@ URL; load prints a report.
 	)
 	return root
 }
+
+// helpColumns is the width help is wrapped to: a terminal's default.
+const helpColumns = 80
+
+// usageTemplate is cobra's, with the flag descriptions wrapped to
+// helpColumns and indented under their column; cobra's own runs each on
+// one line, up to 300 columns for the longest.
+var usageTemplate = strings.ReplaceAll(`Usage:{{if .Runnable}}
+  {{.UseLine}}{{end}}{{if .HasAvailableSubCommands}}
+  {{.CommandPath}} [command]{{end}}{{if gt (len .Aliases) 0}}
+
+Aliases:
+  {{.NameAndAliases}}{{end}}{{if .HasExample}}
+
+Examples:
+{{.Example}}{{end}}{{if .HasAvailableSubCommands}}
+
+Available Commands:{{range .Commands}}{{if (or .IsAvailableCommand (eq .Name "help"))}}
+  {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
+
+Flags:
+{{.LocalFlags.FlagUsagesWrapped COLS | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableInheritedFlags}}
+
+Global Flags:
+{{.InheritedFlags.FlagUsagesWrapped COLS | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableSubCommands}}
+
+Use "{{.CommandPath}} [command] --help" for more information about a command.{{end}}
+`, "COLS", strconv.Itoa(helpColumns))
 
 // execute runs args through the command tree and returns the exit code.
 func (e *env) execute(ctx context.Context, args []string) int {
