@@ -84,13 +84,13 @@ func boolValue(cmd *cobra.Command, f *pflag.Flag, rest []string) error {
 	var msg string
 	switch _, err := strconv.ParseFloat(v, 64); {
 	case v == "true" || v == "false":
-		msg = fmt.Sprintf("%s: --%s takes no separate value: write --%s=%s", cmd.Name(), f.Name, f.Name, v)
+		msg = fmt.Sprintf("%s--%s takes no separate value: write --%s=%s", msgPrefix(cmd), f.Name, f.Name, v)
 	case err == nil:
 		name := "--" + f.Name
 		if f.Shorthand != "" {
 			name = fmt.Sprintf("-%s (--%s)", f.Shorthand, f.Name)
 		}
-		msg = fmt.Sprintf("%s: %s takes no value, yet %s follows it", cmd.Name(), name, v)
+		msg = fmt.Sprintf("%s%s takes no value, yet %s follows it", msgPrefix(cmd), name, v)
 	default:
 		return nil
 	}
@@ -109,7 +109,7 @@ func flagError(cmd *cobra.Command, err error) error {
 	case errors.As(err, &notExist) && notExist.GetSpecifiedName() != "":
 		name := notExist.GetSpecifiedName()
 		if h, ok := foreignFlagOf(cmd, name); ok {
-			msg += fmt.Sprintf(" (sluice %s spells it --%s: %s)", cmd.Name(), h.flag, h.how)
+			msg += fmt.Sprintf(" (sluice %s spells it --%s: %s)", cmdPath(cmd), h.flag, h.how)
 		} else if s := closestFlag(cmd, name); s != "" {
 			msg += fmt.Sprintf(" (did you mean --%s?)", s)
 		}
@@ -120,7 +120,7 @@ func flagError(cmd *cobra.Command, err error) error {
 		}
 		msg = fmt.Sprintf("bad value %q for --%s: %v", invalid.GetValue(), f.Name, why)
 	}
-	return &usageError{msg: cmd.Name() + ": " + msg, cmd: cmd.CommandPath()}
+	return &usageError{msg: msgPrefix(cmd) + msg, cmd: cmd.CommandPath()}
 }
 
 // foreignFlag is the flag of sluice's that does what a flag of another
@@ -243,4 +243,22 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// cmdPath is the name messages give a command: its path below sluice
+// ("queue push", "load merge"), as the command's own errors name it; ""
+// for sluice itself, whose messages "sluice:" already begins.
+func cmdPath(cmd *cobra.Command) string {
+	if !cmd.HasParent() {
+		return ""
+	}
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+}
+
+// msgPrefix is cmdPath followed by ": ", or "" for sluice itself.
+func msgPrefix(cmd *cobra.Command) string {
+	if p := cmdPath(cmd); p != "" {
+		return p + ": "
+	}
+	return ""
 }

@@ -155,10 +155,26 @@ func TestCLIFindings(t *testing.T) {
 				}
 			}},
 		{name: "version", args: []string{"--version"}, code: 0, stdout: []string{"sluice "}},
+		// It was "sluice: sluice: unknown flag", and "sluice: push:" for
+		// sluice queue push.
+		{name: "unknown flag of sluice itself", args: []string{"--bogus"}, code: 2,
+			check: func(t *testing.T, _, errOut string) {
+				if want := "sluice: unknown flag: --bogus\n"; !strings.HasPrefix(errOut, want) {
+					t.Errorf("stderr %q; want it to start %q", errOut, want)
+				}
+			}},
 		{name: "unknown command", args: []string{"fecth"}, code: 2, stderr: []string{`unknown command "fecth"`, "fetch"}},
 		{name: "unknown queue subcommand", args: []string{"queue", "stat"}, code: 2,
 			stderr: []string{`unknown command "stat" for "sluice queue"`, "Did you mean this?\n\tstats"}},
 		{name: "misspelt queue subcommand", args: []string{"queue", "psuh"}, code: 2, stderr: []string{`unknown command "psuh" for "sluice queue"`, "Did you mean this?\n\tpush"}},
+		// push and stats take no URLs from the queue: a --worker name
+		// was accepted and meant nothing.
+		{name: "queue push has no --worker", args: []string{"queue", "push", "--redis", "redis://127.0.0.1:1/0", "--queue", "q", "--worker", "w", "http://x/"}, code: 2,
+			stderr: []string{"sluice: queue push: unknown flag: --worker"}},
+		{name: "queue stats has no --worker", args: []string{"queue", "stats", "--worker", "w"}, code: 2,
+			stderr: []string{"sluice: queue stats: unknown flag: --worker"}},
+		{name: "queue push -h", args: []string{"queue", "push", "-h"}, code: 0,
+			stdout: []string{"--redis string", "the Redis the queue is kept in"}, noStdout: []string{"--worker", "share the work"}},
 		{name: "no queue subcommand", args: []string{"queue"}, code: 2, stderr: []string{"queue: no subcommand given", "Available Commands"}},
 		{name: "load merge without reports", args: []string{"load", "merge"}, code: 2,
 			stderr: []string{"merge: want at least 1 argument(s), got 0", "Run 'sluice load merge --help' for usage."}},

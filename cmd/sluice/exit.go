@@ -96,7 +96,7 @@ func exitCode(err error) int {
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return &usageError{msg: fmt.Sprintf("%s: want %d argument(s), got %d", cmd.Name(), n, len(args)), cmd: cmd.CommandPath()}
+			return &usageError{msg: fmt.Sprintf("%swant %d argument(s), got %d", msgPrefix(cmd), n, len(args)), cmd: cmd.CommandPath()}
 		}
 		return nil
 	}
@@ -107,7 +107,7 @@ func exactArgs(n int) cobra.PositionalArgs {
 func minArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) < n {
-			return &usageError{msg: fmt.Sprintf("%s: want at least %d argument(s), got %d", cmd.Name(), n, len(args)), cmd: cmd.CommandPath()}
+			return &usageError{msg: fmt.Sprintf("%swant at least %d argument(s), got %d", msgPrefix(cmd), n, len(args)), cmd: cmd.CommandPath()}
 		}
 		return nil
 	}
@@ -122,7 +122,7 @@ func groupRunE(e *env) func(*cobra.Command, []string) error {
 		if len(args) == 0 {
 			cmd.SetOut(e.stderr)
 			_ = cmd.Usage()
-			return usageErrorf("%s: no subcommand given", cmd.Name())
+			return usageErrorf("%sno subcommand given", msgPrefix(cmd))
 		}
 		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
 		if s := suggest(cmd, args[0]); len(s) > 0 {

@@ -18,8 +18,10 @@ type queueFlags struct {
 	name  string
 }
 
+// add registers --redis and --queue; not --worker, which names a process
+// that takes URLs, and push and stats take none.
 func (q *queueFlags) add(cmd *cobra.Command) {
-	q.redis.add(cmd.Flags())
+	cmd.Flags().StringVar(&q.redis.url, "redis", "", "the Redis the queue is kept in (redis://HOST:PORT/DB)")
 	cmd.Flags().StringVar(&q.name, "queue", "", "the queue's name")
 }
 
