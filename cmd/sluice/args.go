@@ -130,43 +130,63 @@ type foreignFlag struct{ flag, how string }
 // foreignFlags maps the long flags of the tools sluice's users come from
 // (wget, curl, Scrapy's settings, wrk, hey, vegeta, colly) to sluice's,
 // where the edit distance would name the wrong one (--delay is one edit
-// from --deny) or none, and the one-letter flags of wrk, wrk2 and hey
-// (-t4 -R 2000, -z 10s) that sluice lacks. A name is hinted only on a
+// from --deny, curl's --request from --requests) or none, and the
+// one-letter flags of wrk, wrk2, hey, curl and wget (-t4 -R 2000, -z 10s,
+// -X POST, -O FILE) that sluice lacks. A name is hinted only on a
 // command that has the flag it maps to, the first such in its list:
 // --continue maps to two, one a command, and wget's -t (tries) and -R
 // (reject) come before wrk's.
 var foreignFlags = map[string][]foreignFlag{
-	"delay":                {hintHostRate},
-	"wait":                 {hintHostRate},
-	"download-delay":       {hintHostRate},
-	"max-depth":            {hintDepth},
-	"level":                {hintDepth},
-	"depth-limit":          {hintDepth},
-	"limit":                {hintMaxPages},
-	"page-limit":           {hintMaxPages},
-	"threads":              {hintConcurrency},
-	"parallel":             {hintConcurrency},
-	"connections":          {hintConcurrency},
-	"jobs":                 {hintConcurrency},
-	"exclude":              {hintDeny},
-	"reject-regex":         {hintDeny},
-	"accept-regex":         {{"allow", "a regexp the URLs to follow must match"}},
-	"retry":                {hintRetries},
-	"tries":                {hintRetries},
-	"max-time":             {{"timeout", "one request's time limit"}},
-	"ignore-robots":        {hintRobots},
-	"no-robots":            {hintRobots},
-	"no-check-certificate": {{"insecure", "skip TLS certificate checks (-k)"}},
-	"jobdir":               {hintState},
-	"continue":             {{"resume", "append to the -o file, skipping the input lines it has records for"}, hintState},
-	"rps":                  {hintRate},
-	"qps":                  {hintRate},
-	"time":                 {hintDuration},
-	"data":                 {{"body", "the request body"}},
-	"t":                    {hintRetries, {"concurrency", "connections, each with its own sending worker; wrk's threads need no flag"}},
-	"R":                    {hintDeny, hintRate},
-	"z":                    {hintDuration},
-	"D":                    {{"body", "the request body; --body @FILE reads it from a file"}},
+	"delay":                          {hintHostRate},
+	"wait":                           {hintHostRate},
+	"download-delay":                 {hintHostRate},
+	"max-depth":                      {hintDepth},
+	"level":                          {hintDepth},
+	"depth-limit":                    {hintDepth},
+	"limit":                          {hintMaxPages},
+	"page-limit":                     {hintMaxPages},
+	"threads":                        {hintConcurrency},
+	"parallel":                       {hintConcurrency},
+	"connections":                    {hintConcurrency},
+	"jobs":                           {hintConcurrency},
+	"exclude":                        {hintDeny},
+	"reject-regex":                   {hintDeny},
+	"accept-regex":                   {{"allow", "a regexp the URLs to follow must match"}},
+	"retry":                          {hintRetries},
+	"tries":                          {hintRetries},
+	"max-time":                       {hintTimeout},
+	"ignore-robots":                  {hintRobots},
+	"no-robots":                      {hintRobots},
+	"no-check-certificate":           {{"insecure", "skip TLS certificate checks (-k)"}},
+	"jobdir":                         {hintState},
+	"continue":                       {{"resume", "append to the -o file, skipping the input lines it has records for"}, hintState},
+	"rps":                            {hintRate},
+	"qps":                            {hintRate},
+	"time":                           {hintDuration},
+	"data":                           {hintBody},
+	"data-binary":                    {hintBody},
+	"data-raw":                       {hintBody},
+	"request":                        {hintMethod}, // curl's; one edit from --requests
+	"silent":                         {hintQuiet},
+	"output-document":                {hintOutput},
+	"connect-timeout":                {hintTimeout},
+	"span-hosts":                     {{"scope", "--scope domain follows links to subdomains, --scope any to every host"}},
+	"random-wait":                    {{"jitter", "spreads each host's delay over this fraction of it"}},
+	"concurrent-requests":            {hintConcurrency},
+	"concurrent-requests-per-domain": {{"per-host", "requests in flight to one host at most"}},
+	"t":                              {hintRetries, {"concurrency", "connections, each with its own sending worker; wrk's threads need no flag"}},
+	"R":                              {hintDeny, hintRate},
+	"z":                              {hintDuration},
+	"D":                              {{"body", "the request body; --body @FILE reads it from a file"}},
+	// curl's and wget's one-letter flags.
+	"X": {hintMethod},
+	"s": {hintQuiet},
+	"O": {hintOutput},
+	"x": {{"proxy", "an http://, https://, socks5:// or socks5h:// proxy for every request"}},
+	"U": {{"user-agent", "the User-Agent header (-A)"}},
+	"T": {hintTimeout},
+	"w": {hintHostRate},
+	"l": {hintDepth},
 }
 
 // The hints that foreignFlags gives for more than one name.
@@ -181,6 +201,11 @@ var (
 	hintState       = foreignFlag{"state", "a crawl kept in a --state DIR resumes when the same command runs again"}
 	hintRate        = foreignFlag{"rate", "requests started a second"}
 	hintDuration    = foreignFlag{"duration", "how long to run"}
+	hintBody        = foreignFlag{"body", "the request body"}
+	hintMethod      = foreignFlag{"method", "the request method (-m)"}
+	hintQuiet       = foreignFlag{"quiet", "no progress line on standard error (-q)"}
+	hintOutput      = foreignFlag{"output", "the file the records go to (-o); --save DIR keeps the bodies"}
+	hintTimeout     = foreignFlag{"timeout", "one request's time limit"}
 )
 
 // foreignFlagOf returns the flag of cmd's that name, a flag of another

@@ -144,6 +144,18 @@ func TestCLIFindings(t *testing.T) {
 			stderr: []string{"unknown shorthand flag: 'z' in -z (sluice load spells it --duration: how long to run)"}},
 		{name: "hey's body file", args: []string{"load", "-D", "body.json", u + "/"}, code: 2,
 			stderr: []string{"unknown shorthand flag: 'D' in -D (sluice load spells it --body: the request body; --body @FILE reads it from a file)"}},
+		// curl's --request is the method; the nearest flag was --requests,
+		// a count, and the hint said "did you mean --requests?".
+		{name: "curl's request", args: []string{"load", "--request", "POST", u + "/"}, code: 2,
+			stderr: []string{"unknown flag: --request (sluice load spells it --method: the request method (-m))"}, noStdout: []string{"requests"}},
+		{name: "curl's -X", args: []string{"load", "-X", "POST", u + "/"}, code: 2,
+			stderr: []string{"unknown shorthand flag: 'X' in -X (sluice load spells it --method: "}},
+		{name: "curl's -sL", args: []string{"fetch", "-sL", u + "/"}, code: 2,
+			stderr: []string{"unknown shorthand flag: 's' in -sL (sluice fetch spells it --quiet: "}},
+		{name: "wget's -O", args: []string{"fetch", "-O", "page.html", u + "/"}, code: 2,
+			stderr: []string{"unknown shorthand flag: 'O' in -O (sluice fetch spells it --output: the file the records go to (-o); --save DIR keeps the bodies)"}},
+		{name: "wget's -l", args: []string{"crawl", "-l", "2", u + "/"}, code: 2,
+			stderr: []string{"unknown shorthand flag: 'l' in -l (sluice crawl spells it --depth: "}},
 		// hey's -q N is a rate per worker; here -q is --quiet, and the 10
 		// was taken as a second URL.
 		{name: "hey's rate", args: []string{"load", "-q", "10", "-n", "5", u + "/"}, code: 2,
@@ -481,7 +493,7 @@ func TestForeignFlags(t *testing.T) {
 	root := newRoot(&env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard})
 	has := func(name string) bool {
 		for _, c := range root.Commands() {
-			if c.Flags().Lookup(name) != nil {
+			if c.Flags().Lookup(name) != nil || len(name) == 1 && c.Flags().ShorthandLookup(name) != nil {
 				return true
 			}
 		}
