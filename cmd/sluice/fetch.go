@@ -137,6 +137,9 @@ func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error 
 		return err
 	}
 	defer closeOut()
+	if o.queue == "" && len(args) == 0 && len(o.inputs) == 0 {
+		hintStdin(e, "fetch")
+	}
 	sum, err := fetchAll(cmd.Context(), e, o, args, out)
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/failure"
+	"golang.org/x/term"
 )
 
 // maxLineBytes caps an input line. A URL is rarely over 8 KiB; a line past
@@ -94,6 +95,14 @@ func readInputs(ctx context.Context, args []string, files []string, stdin io.Rea
 		readFiles(ctx, files, stdin, follow, emit, errs)
 	}()
 	return skipped
+}
+
+// hintStdin tells a user at a terminal that a command given no URL reads
+// them from it, as it does from a pipe: without a word it seemed to hang.
+func hintStdin(e *env, cmd string) {
+	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintf(e.stderr, "%s: reading URLs from the terminal, one a line; Ctrl+D ends them\n", cmd)
+	}
 }
 
 // readFiles reads the input files one after the other, or all at once

@@ -61,6 +61,7 @@ skipped. It prints how many it pushed.`,
 			}
 			if len(args) == 0 && len(inputs) == 0 {
 				inputs = []string{"-"}
+				hintStdin(e, "queue push")
 			}
 			urls, err := readSeeds(cmd.Context(), "queue push", args, inputs, e.stdin)
 			if err != nil {

@@ -89,3 +89,28 @@ func TestTerminalOutput(t *testing.T) {
 		})
 	}
 }
+
+// TestStdinHint runs fetch and queue push with no URL and standard input
+// on a terminal, as a user trying the command bare does: it seemed to
+// hang, reading the terminal without a word. It must say so, and read
+// the line typed; from a pipe it says nothing.
+func TestStdinHint(t *testing.T) {
+	site := cliSite(t)
+	const hint = "fetch: reading URLs from the terminal, one a line; Ctrl+D ends them\n"
+	c, term := openPTY(t)
+	defer c.Close()
+	defer term.Close()
+	go io.Copy(io.Discard, c) // the terminal's echo
+	if _, err := fmt.Fprintf(c, "%s/0\n\x04", site.URL); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), []string{"fetch"}, term, &out, &errOut)
+	if code != 0 || !strings.HasPrefix(errOut.String(), hint) || strings.Count(out.String(), `"status":200`) != 1 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out.String(), errOut.String())
+	}
+	code, _, stderr := runFetchCLI(context.Background(), site.URL+"/0\n", "fetch", "-q")
+	if code != 0 || strings.Contains(stderr, "terminal") {
+		t.Fatalf("from a pipe: exit %d, stderr %q", code, stderr)
+	}
+}
