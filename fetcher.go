@@ -75,8 +75,8 @@ type Fetcher struct {
 	// Retries is how many times a failed attempt of an idempotent request
 	// is retried after a transient failure (connection refused or reset,
 	// a response cut short, a timeout) or a status of 408, 429, 500, 502,
-	// 503 or 504; 0 means DefaultRetries (2), negative means none. TLS failures, malformed responses and bad
-	// URLs are not retried. Waits are drawn uniformly up to a ceiling that
+	// 503 or 504; 0 means DefaultRetries (2), negative means none. TLS
+	// failures, malformed responses and bad URLs are not retried. Waits are drawn uniformly up to a ceiling that
 	// doubles from 250 ms (full jitter) and honour Retry-After on 429 and
 	// 503.
 	Retries int

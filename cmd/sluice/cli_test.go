@@ -118,6 +118,9 @@ func TestCLIFindings(t *testing.T) {
 		{name: "crawl -h on stdout", args: []string{"crawl", "-h"}, code: 0, stdout: []string{"Usage:", "sluice crawl [flags] URL..."}},
 		{name: "crawl -h tells of --state", args: []string{"crawl", "-h"}, code: 0,
 			stdout: []string{"With --state DIR", "--accept-changes", "fresh start", "--recrawl"}},
+		// 501 and 505 are not retried, 408 is: the help said "429, 5xx".
+		{name: "fetch -h says which statuses are retried", args: []string{"fetch", "-h"}, code: 0,
+			stdout: []string{"timeouts, 408, 429, 500, 502, 503,"}, noStdout: []string{"429, 5xx"}},
 		{name: "fetch -h tells of --resume", args: []string{"fetch", "-h"}, code: 0,
 			stdout: []string{"With --resume and -o FILE"}},
 		{name: "load long forms", args: []string{"load", "--help"}, code: 0,
