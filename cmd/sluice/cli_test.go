@@ -114,6 +114,10 @@ func TestCLIFindings(t *testing.T) {
 		// 4. Help.
 		{name: "help crawl", args: []string{"help", "crawl"}, code: 0,
 			stdout: []string{"Crawl starts from the seed URLs", "-c, --concurrency int", "Exit status:", "130"}},
+		// fetch and crawl give a bad URL argument a record: exit 1, not
+		// the 2 the help said.
+		{name: "help tells which bad URL is bad usage", args: []string{"fetch", "-h"}, code: 0,
+			stdout: []string{"2    bad usage: unknown command or flag, bad flag value, a URL load", "(fetch and crawl give a bad URL an error record: 1)"}},
 		{name: "help bogus", args: []string{"help", "bogus"}, code: 2, stderr: []string{`unknown help topic "bogus"`}},
 		{name: "crawl -h on stdout", args: []string{"crawl", "-h"}, code: 0, stdout: []string{"Usage:", "sluice crawl [flags] URL..."}},
 		{name: "crawl -h tells of --state", args: []string{"crawl", "-h"}, code: 0,

@@ -25,7 +25,8 @@ const exitHelp = `Exit status:
   0    all good: no record is an error, every --threshold held
   1    some records are errors (--fail-on all or never relaxes this),
        a --threshold was violated, or the output could not be written
-  2    bad usage: unknown command or flag, bad flag value, bad URL argument
+  2    bad usage: unknown command or flag, bad flag value, a URL load
+       cannot use (fetch and crawl give a bad URL an error record: 1)
   130  interrupted by SIGINT or SIGTERM; the records so far are written`
 
 // usageError marks a bad command line; it maps to exit code 2. cmd, when
