@@ -199,6 +199,13 @@ func TestCLIFindings(t *testing.T) {
 			stderr: []string{"merge: want at least 1 argument(s), got 0", "Run 'sluice load merge --help' for usage."}},
 		{name: "no command", args: nil, code: 2, stderr: []string{"no command given", "Available Commands"}},
 		{name: "completion", args: []string{"completion", "bash"}, code: 0, stdout: []string{"bash completion", "sluice"}},
+		// These printed the help and exited 0.
+		{name: "completion of an unknown shell", args: []string{"completion", "tcsh"}, code: 2,
+			stderr: []string{`unknown command "tcsh" for "sluice completion"`}},
+		{name: "completion of a misspelt shell", args: []string{"completion", "bsh"}, code: 2,
+			stderr: []string{`unknown command "bsh" for "sluice completion"`, "Did you mean this?\n\tbash"}},
+		{name: "completion without a shell", args: []string{"completion"}, code: 2,
+			stderr: []string{"completion: no subcommand given", "Available Commands"}},
 
 		// 5. One message per mistake.
 		{name: "missing scheme in fetch", args: []string{"fetch", "example.com"}, code: 1,

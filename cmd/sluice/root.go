@@ -62,6 +62,18 @@ URL; load prints a report.
 		newQueueCmd(e),
 		newManCmd(),
 	)
+	// cobra adds its completion command as the command runs, as a group
+	// of one command per shell that shows its help and exits 0 whatever
+	// follows: "sluice completion tcsh" seemed to work. Added now, it
+	// answers as sluice queue does.
+	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = groupRunE(e)
+		for _, sub := range c.Commands() {
+			sub.Long = wrapLines(sub.Long, helpColumns)
+		}
+	}
 	return root
 }
 
@@ -92,6 +104,27 @@ Global Flags:
 
 Use "{{.CommandPath}} [command] --help" for more information about a command.{{end}}
 `, "COLS", strconv.Itoa(helpColumns))
+
+// wrapLines breaks each line of s wider than cols at its last space that
+// fits, the rest indented as the line was: for help text written
+// elsewhere (cobra's completion commands).
+func wrapLines(s string, cols int) string {
+	lines := strings.Split(s, "\n")
+	var out []string
+	for _, line := range lines {
+		indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
+		for len(line) > cols {
+			i := strings.LastIndexByte(line[:cols+1], ' ')
+			if i <= len(indent) {
+				break
+			}
+			out = append(out, line[:i])
+			line = indent + line[i+1:]
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
+}
 
 // execute runs args through the command tree and returns the exit code.
 func (e *env) execute(ctx context.Context, args []string) int {
