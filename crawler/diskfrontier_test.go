@@ -862,3 +862,53 @@ func TestStoreFatalInBackground(t *testing.T) {
 		t.Fatalf("under guard: %v, and the process ended with %v", err, ended)
 	}
 }
+
+// TestRequeuedValue checks that Recrawl's queue value, made from a state
+// value without decoding it, is the one appendQueued makes of the decoded
+// entry, validators and state; and that a pending state, a URL with no
+// host and a corrupt value are told apart.
+func TestRequeuedValue(t *testing.T) {
+	v := &Validators{Status: 200, ETag: `"e"`, LastModified: "Mon, 30 Nov 2026 12:00:00 GMT", Digest: 42}
+	tests := []struct {
+		name string
+		s    State
+		e    Entry
+		v    *Validators
+	}{
+		{"validators", Done, Entry{URL: "http://a.example/p/1", Parent: "http://a.example/", Depth: 3}, v},
+		{"none", Failed, Entry{URL: "http://a.example/p/2", Parent: "http://a.example/", Depth: 1}, nil},
+		{"denied", deniedState, Entry{URL: "http://a.example/private", Parent: "http://a.example/"}, &Validators{}},
+		{"host's prefix", Done, Entry{URL: "http://a.example:80/x", Parent: "http://a.example/p/1", Depth: 2}, v},
+		{"other host", Done, Entry{URL: "http://b.example:8080/x?y=1", Parent: "http://a.example/p/1", Depth: 200}, v},
+		{"seed", Done, Entry{URL: "https://c.example/"}, v},
+		{"bare origin", Done, Entry{URL: "https://c.example"}, v},
+	}
+	rq := requeuer{}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			host := HostKey(tc.e.URL)
+			want := appendQueued(nil, &tc.e, host, tc.v, tc.s)
+			got, gotHost, ok, err := rq.queued(appendDone(nil, tc.s, &tc.e, tc.v))
+			if err != nil || !ok || gotHost != host || !bytes.Equal(got, want) {
+				t.Fatalf("queued: %q %q %v %v; want %q %q", got, gotHost, ok, err, want, host)
+			}
+			q, err := decodeQueued(got, host)
+			must(t, err)
+			if q.e.URL != tc.e.URL || q.e.Parent != tc.e.Parent || q.e.Depth != tc.e.Depth {
+				t.Fatalf("decoded entry %+v, want %+v", q.e, tc.e)
+			}
+		})
+	}
+	if _, _, ok, err := rq.queued([]byte{byte(Pending)}); ok || err != nil {
+		t.Fatalf("pending state: %v %v; want skipped", ok, err)
+	}
+	if _, _, ok, err := rq.queued(appendDone(nil, Failed, &Entry{URL: "not a url"}, nil)); ok || err != nil {
+		t.Fatalf("URL with no host: %v %v; want skipped", ok, err)
+	}
+	good := appendDone(nil, Done, &tests[0].e, v)
+	for _, bad := range [][]byte{good[:3], good[:len(good)-3], {byte(Done), 0x80}, append(good[:2:2], 0xfe, 0x01)} {
+		if _, _, _, err := rq.queued(bad); err == nil {
+			t.Errorf("corrupt value %q: no error", bad)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"sync"
 	"syscall"
@@ -106,9 +107,17 @@ func OpenOutput(f *DiskFrontier, path string) (*Output, error) {
 
 // openOutput opens the Output of OpenOutput.
 func openOutput(f *DiskFrontier, path string) (*Output, error) {
+	_, statErr := os.Stat(path)
 	file, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("crawler: output: %w", err)
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		defer func() {
+			if file == nil { // refused: no empty file is left in its place
+				os.Remove(path)
+			}
+		}()
 	}
 	if err := syscall.Flock(int(file.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); errors.Is(err, syscall.EWOULDBLOCK) {
 		file.Close()
@@ -128,6 +137,10 @@ func openOutput(f *DiskFrontier, path string) (*Output, error) {
 	}
 	if err != nil {
 		file.Close()
+		file = nil
+		if errors.Is(statErr, fs.ErrNotExist) && committed > 0 {
+			err = fmt.Errorf("%s does not exist, yet the state dir %s committed %d bytes of records to it: it was moved or deleted", path, f.dir, committed)
+		}
 		return nil, fmt.Errorf("crawler: output: %w", err)
 	}
 	f.setFlushSync(func() error { return f.syncFile(file) })

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -506,5 +507,41 @@ func TestOutputWriteAfterClose(t *testing.T) {
 	must(t, err)
 	if string(data) != "a\n" {
 		t.Fatalf("file holds %q, want %q", data, "a\n")
+	}
+}
+
+// TestOutputFileGone reopens the Output of a state dir whose records file
+// was deleted, or cut short, after a clean close: refused, saying which,
+// and a deleted file is not made again empty (it had been, and the error
+// said it had 0 bytes).
+func TestOutputFileGone(t *testing.T) {
+	for _, gone := range []bool{true, false} {
+		t.Run(fmt.Sprint("deleted ", gone), func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			path := filepath.Join(dir, "out")
+			f, out := openDiskOutput(t, dir)
+			must(t, out.Write("http://a.example/", []byte("record\n")))
+			must(t, out.Close(ctx))
+			must(t, f.Close())
+			if gone {
+				must(t, os.Remove(path))
+			} else {
+				must(t, os.Truncate(path, 3))
+			}
+			f = openDisk(t, dir, nil)
+			defer f.Close()
+			_, err := OpenOutput(f, path)
+			want := "has 3 bytes, fewer than the 7"
+			if gone {
+				want = "does not exist, yet the state dir " + dir + " committed 7 bytes of records to it"
+			}
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("OpenOutput: %v; want %q", err, want)
+			}
+			if _, err := os.Stat(path); gone != errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("the records file after the refusal: %v", err)
+			}
+		})
 	}
 }

@@ -54,6 +54,11 @@ func normalizeArgs(root *cobra.Command, args []string) ([]string, error) {
 			if f == nil {
 				f = cmd.InheritedFlags().ShorthandLookup(name)
 			}
+			if f == nil && name == "s" && !hasValue && i+1 < len(args) {
+				if err := scrapySetting(cmd, args[i+1]); err != nil {
+					return nil, err
+				}
+			}
 		}
 		out = append(out, a)
 		if f == nil || hasValue {
@@ -286,4 +291,38 @@ func msgPrefix(cmd *cobra.Command) string {
 		return p + ": "
 	}
 	return ""
+}
+
+// scrapySettings maps the Scrapy settings that users give with -s
+// NAME=VALUE to sluice's flags for them.
+var scrapySettings = map[string]string{
+	"JOBDIR":                         "--state DIR",
+	"DOWNLOAD_DELAY":                 "--host-rate (requests a second: DOWNLOAD_DELAY=0.5 is --host-rate 2)",
+	"CONCURRENT_REQUESTS":            "-c",
+	"CONCURRENT_REQUESTS_PER_DOMAIN": "--per-host",
+	"DEPTH_LIMIT":                    "--depth",
+	"ROBOTSTXT_OBEY":                 "--robots (--robots=false for False)",
+	"CLOSESPIDER_PAGECOUNT":          "--max-pages",
+	"USER_AGENT":                     "-A",
+	"RETRY_TIMES":                    "--retries",
+	"DOWNLOAD_TIMEOUT":               "--timeout (a duration: DOWNLOAD_TIMEOUT=30 is --timeout 30s)",
+	"DOWNLOAD_MAXSIZE":               "--max-body",
+	"COOKIES_ENABLED":                "--cookies",
+}
+
+// scrapySetting refuses Scrapy's -s NAME=VALUE on a command that has no
+// -s, naming sluice's flag for the setting: pflag's own error ("unknown
+// shorthand flag: 's'") left a Scrapy user with nothing to go on.
+func scrapySetting(cmd *cobra.Command, setting string) error {
+	name, _, ok := strings.Cut(setting, "=")
+	if !ok || name == "" || strings.Trim(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != "" {
+		return nil
+	}
+	msg := fmt.Sprintf("%s: -s %s: sluice takes no -s settings, only flags", cmd.Name(), setting)
+	if flag, ok := scrapySettings[name]; ok {
+		msg += fmt.Sprintf("; for %s use %s", name, flag)
+	} else {
+		msg += fmt.Sprintf("; see sluice %s --help", cmd.Name())
+	}
+	return &usageError{msg: msg, cmd: cmd.CommandPath()}
 }

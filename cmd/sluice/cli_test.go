@@ -558,3 +558,35 @@ func TestHelpFitsEightyColumns(t *testing.T) {
 		})
 	}
 }
+
+// TestScrapySettings gives crawl Scrapy's -s NAME=VALUE: a usage error
+// naming sluice's flag for the setting, where pflag had said only
+// "unknown shorthand flag: 's'"; and each flag named is one of crawl's.
+func TestScrapySettings(t *testing.T) {
+	root := newRoot(&env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard})
+	crawl, _, err := root.Find([]string{"crawl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, use := range scrapySettings {
+		flag, _, _ := strings.Cut(use, " ")
+		if f := strings.TrimLeft(flag, "-"); crawl.Flags().Lookup(f) == nil && crawl.Flags().ShorthandLookup(f) == nil {
+			t.Errorf("%s maps to %s, which crawl lacks", name, flag)
+		}
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"crawl", "-s", "JOBDIR=crawls/x", "http://127.0.0.1:1/"}, "-s JOBDIR=crawls/x: sluice takes no -s settings, only flags; for JOBDIR use --state DIR"},
+		{[]string{"crawl", "http://127.0.0.1:1/", "-s", "DEPTH_LIMIT=2"}, "for DEPTH_LIMIT use --depth"},
+		{[]string{"crawl", "-s", "LOG_LEVEL=INFO", "http://127.0.0.1:1/"}, "-s LOG_LEVEL=INFO: sluice takes no -s settings, only flags; see sluice crawl --help"},
+		{[]string{"crawl", "-s", "http://127.0.0.1:1/"}, "unknown shorthand flag: 's' in -s"},
+	}
+	for _, tc := range tests {
+		code, _, errOut := runFetchCLI(context.Background(), "", tc.args...)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d: %s\nwant %d and %q", tc.args, code, errOut, exitUsage, tc.want)
+		}
+	}
+}

@@ -36,7 +36,7 @@ type crawlOptions struct {
 func newCrawlCmd(e *env) *cobra.Command {
 	o := &crawlOptions{label: "crawl"}
 	cmd := &cobra.Command{
-		Use:   "crawl [flags] URL... | -i FILE",
+		Use:   "crawl [flags] URL... | -i FILE | --state DIR",
 		Short: "Crawl sites from seed URLs, one JSON line per page",
 		Long: `Crawl starts from the seed URLs, follows links in scope, and writes one
 JSON line per URL taken in (fetched, denied by robots.txt, or failed):
@@ -51,17 +51,18 @@ error. On Ctrl+C or SIGTERM intake stops, pages in flight get --grace to
 finish (a second signal cancels them), and their records are written.
 
 With --state DIR the crawl is kept in DIR, and survives any stop (Ctrl+C,
-SIGTERM, SIGKILL, a power loss): the same command again resumes it, and its
-records file (DIR/pages.jsonl, or -o FILE) ends with every URL's record
-exactly once (pages a stop cuts short get none, and are fetched by the run
-that resumes); --max-pages holds for all the runs together, and so does the
-exit status (--fail-on counts the errors the runs before recorded). A run
-with other seeds, scope flags or -o is refused (exit 2), naming each
-difference, unless --accept-changes is given; a DIR in use by another crawl,
-of another format, corrupt, or on a full disk is an error (exit 1), never a
-fresh start. Once the crawl has ended, --recrawl fetches its URLs again with
-If-None-Match / If-Modified-Since and appends their records: a 304, or an
-answer the same as the last pass's (status and body, or a redirect's
+SIGTERM, SIGKILL, a power loss): the same command again resumes it (as does
+"sluice crawl --state DIR" with no seed, which takes the seeds, scope flags
+and -o DIR was made with), and its records file (DIR/pages.jsonl, or -o FILE)
+ends with every URL's record exactly once (pages a stop cuts short get none,
+and are fetched by the run that resumes); --max-pages holds for all the runs
+together, and so does the exit status (--fail-on counts the errors the runs
+before recorded). A run with other seeds, scope flags or -o is refused (exit
+2), naming each difference, unless --accept-changes is given; a DIR in use by
+another crawl, of another format, corrupt, or on a full disk is an error (exit
+1), never a fresh start. Once the crawl has ended, --recrawl fetches its URLs
+again with If-None-Match / If-Modified-Since and appends their records: a 304,
+or an answer the same as the last pass's (status and body, or a redirect's
 Location: for a server that sends no validators), is recorded as
 "unchanged":true, and the summary counts unchanged, changed, new and gone
 pages.
@@ -87,7 +88,7 @@ anywhere.
   sluice crawl --sitemaps --max-pages 10000 \
       -A 'mybot/1.0 (+https://me.example)' https://example.com/
   sluice crawl --state site.state https://example.com/  # again: resumes
-  sluice crawl --state site.state --recrawl https://example.com/
+  sluice crawl --state site.state --recrawl  # later: what changed since
   sluice crawl --redis redis://10.0.0.5:6379/0 --crawl site -c 20 \
       -o pages-$(hostname).jsonl https://example.com/`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error { return o.run(cmd, e, args) }),
@@ -99,22 +100,28 @@ anywhere.
 // run checks the flags, reads the seeds and runs the crawl, with --state
 // or without.
 func (o *crawlOptions) run(cmd *cobra.Command, e *env, args []string) error {
+	var made *crawler.DiskFrontier // the state dir, opened to learn its crawl
 	if len(args) == 0 && len(o.inputs) == 0 && !o.redis.on() {
-		msg := "crawl: no seed URL given"
-		if made := madeBy(cmd.Flags(), o.state.dir); made != "" {
-			msg += "; to resume the crawl in " + o.state.dir + ", run the command that made it: " + made
+		if o.state.dir == "" {
+			return &usageError{msg: "crawl: no seed URL given", cmd: cmd.CommandPath()}
 		}
-		return &usageError{msg: msg, cmd: cmd.CommandPath()}
+		f, seeds, err := openMade(o.state.dir, cmd.Flags())
+		if err != nil {
+			return err
+		}
+		made, args = f, seeds
 	}
 	if err := o.check(); err != nil {
+		closeMade(made)
 		return err
 	}
 	seeds, err := readSeeds(cmd.Context(), "crawl", args, o.inputs, e.stdin)
 	if err != nil {
+		closeMade(made)
 		return err
 	}
 	if o.state.dir != "" {
-		return crawlDurable(cmd.Context(), e, o, seeds, cmd.Flags().Changed("output"))
+		return crawlDurable(cmd.Context(), e, o, seeds, cmd.Flags().Changed("output"), made)
 	}
 	if o.state.recrawl {
 		return usageErrorf("crawl: --recrawl needs --state DIR")
@@ -211,9 +218,10 @@ func (o *crawlOptions) check() error {
 	return nil
 }
 
-// crawlDurable runs a crawl kept in the state dir of --state.
-func crawlDurable(ctx context.Context, e *env, o *crawlOptions, seeds []string, outputSet bool) error {
-	d, err := openDurable(ctx, o, seeds, outputSet)
+// crawlDurable runs a crawl kept in the state dir of --state; made is the
+// dir, opened already, when the command named no seeds (see openMade).
+func crawlDurable(ctx context.Context, e *env, o *crawlOptions, seeds []string, outputSet bool, made *crawler.DiskFrontier) error {
+	d, err := openDurable(ctx, o, seeds, outputSet, made)
 	if err != nil {
 		return err
 	}

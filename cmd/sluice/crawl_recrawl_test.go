@@ -8,12 +8,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/crawler"
+	"github.com/sluicehq/sluice/crawler/crawltest"
 )
 
 // changingSite is a site of ten pages, each linking to the next, with an
@@ -208,6 +210,21 @@ func crawlToRecrawl(t *testing.T, site http.Handler) (srv *httptest.Server, dir 
 		t.Fatalf("first crawl: exit %d: %s", code, summary)
 	}
 	return srv, dir, args, summary
+}
+
+// recordURLs returns the URLs of the records in the file path, sorted.
+func recordURLs(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var urls []string
+	for _, r := range decodeCrawl(t, string(data)) {
+		urls = append(urls, r.URL)
+	}
+	slices.Sort(urls)
+	return urls
 }
 
 // stateRecords returns the records of the crawl kept in dir.
@@ -425,39 +442,57 @@ func openTestDurable(t *testing.T, f *crawler.DiskFrontier, path string) *durabl
 	return d
 }
 
-// TestCrawlStateNoSeedsNamesCommand runs crawl --state DIR with no seed
-// on a dir that holds a crawl: the error names the command that made it,
-// flags the user gave that are not defaults and seeds quoted for the
-// shell, and that command resumes it.
-func TestCrawlStateNoSeedsNamesCommand(t *testing.T) {
-	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `<a href="/a">a</a>`)
-	}))
-	defer site.Close()
+// TestCrawlStateWithoutSeeds runs `sluice crawl --state DIR` and
+// `--state DIR --recrawl` with no seed, as the usage gives them: each goes
+// on with the crawl DIR holds, with the scope flags and -o it was made
+// with (a run stopped mid-way resumes to every URL once; the recrawl
+// fetches the same URLs again). A scope flag given that differs is refused
+// by name; a DIR that holds no crawl is refused and left as it was. These
+// commands had been refused for want of a seed.
+func TestCrawlStateWithoutSeeds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := serveCancelling(t, crawltest.NewSite(200, 6), 15, cancel)
 	dir := filepath.Join(t.TempDir(), "state")
-	made := []string{"crawl", "-q", "--state", dir, "--depth", "1", "--deny", "/x$", "--robots=false", "-c", "3", site.URL + "/", site.URL + "/?q='a b'"}
-	if code, _, errOut := runFetchCLI(context.Background(), "", made...); code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
+	out := filepath.Join(t.TempDir(), "pages.jsonl")
+	scope := []string{"--max-links", "4", "--deny", "/p/1[0-9]$", "--robots=false", srv.URL + "/p/0", srv.URL + "/p/7"}
+	made := append([]string{"crawl", "-q", "-c", "2", "--state", dir, "-o", out}, scope...)
+	if code, _, errOut := runFetchCLI(ctx, "", made...); code != exitInterrupted {
+		t.Fatalf("first run: exit %d: %s", code, errOut)
 	}
-	code, _, errOut := runFetchCLI(context.Background(), "", "crawl", "--state", dir)
-	want := "run the command that made it: sluice crawl --state " + dir + " --depth 1 --deny '/x$' --robots=false " +
-		site.URL + "/ '" + site.URL + `/?q='\''a b'\'''` + "\n"
-	if code != exitUsage || !strings.Contains(errOut, want) {
-		t.Fatalf("exit %d: %s\nwant it to contain %q", code, errOut, want)
+	if code, _, errOut := runFetchCLI(context.Background(), "", "crawl", "-q", "--state", dir); code != 0 {
+		t.Fatalf("resumed with no seed: exit %d: %s", code, errOut)
 	}
-	again := []string{"crawl", "--state", dir, "--depth", "1", "--deny", "/x$", "--robots=false", site.URL + "/", site.URL + "/?q='a b'"}
-	if code, _, errOut := runFetchCLI(context.Background(), "", again...); code != 0 || !strings.Contains(errOut, "had finished already") {
-		t.Fatalf("the command named: exit %d: %s", code, errOut)
+	ref := filepath.Join(t.TempDir(), "ref")
+	if code, _, errOut := runFetchCLI(context.Background(), "", append([]string{"crawl", "-q", "--state", ref}, scope...)...); code != 0 {
+		t.Fatalf("crawl run to its end: exit %d: %s", code, errOut)
 	}
-
-	many := filepath.Join(t.TempDir(), "state")
-	seeds := site.URL + "/1\n" + site.URL + "/2\n" + site.URL + "/3\n" + site.URL + "/4\n"
-	if code, _, errOut := runFetchCLI(context.Background(), seeds, "crawl", "-q", "--state", many, "-i", "-"); code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
+	first, want := recordURLs(t, out), recordURLs(t, filepath.Join(ref, "pages.jsonl"))
+	if !slices.Equal(first, want) {
+		t.Fatalf("resumed with no seed: %d records, want those of the crawl run to its end (%d)", len(first), len(want))
 	}
-	_, _, errOut = runFetchCLI(context.Background(), "", "crawl", "--state", many)
-	if want := "sluice crawl --state " + many + " -i FILE (its 4 seeds, " + site.URL + "/1 first)"; !strings.Contains(errOut, want) {
-		t.Fatalf("%s\nwant it to contain %q", errOut, want)
+	code, _, errOut := runFetchCLI(context.Background(), "", "crawl", "--state", dir, "--recrawl")
+	if want := fmt.Sprintf("recrawl: %d unchanged", len(first)); code != 0 || !strings.Contains(errOut, want) {
+		t.Fatalf("recrawl with no seed: exit %d: %s\nwant %q", code, errOut, want)
+	}
+	if got := recordURLs(t, out); len(got) != 2*len(first) {
+		t.Fatalf("recrawl wrote %d records to %s, want %d", len(got)-len(first), out, len(first))
+	}
+	code, _, errOut = runFetchCLI(context.Background(), "", "crawl", "--state", dir, "--max-links", "5")
+	if code != exitUsage || !strings.Contains(errOut, "--max-links 4 (now 5)") {
+		t.Fatalf("another --max-links: exit %d: %s", code, errOut)
+	}
+	other := t.TempDir() // a dir of the user's files
+	if err := os.WriteFile(filepath.Join(other, "notes.txt"), []byte("mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--state", filepath.Join(t.TempDir(), "nope")}, {"--state", t.TempDir()}, {"--state", other}, {"--state", filepath.Join(t.TempDir(), "nope"), "--recrawl"}} {
+		before, _ := os.ReadDir(args[1])
+		code, _, errOut := runFetchCLI(context.Background(), "", append([]string{"crawl"}, args...)...)
+		after, err := os.ReadDir(args[1])
+		if code != exitUsage || !strings.Contains(errOut, "no seed URL given") && !strings.Contains(errOut, "does not exist") || len(after) != len(before) || err != nil && !os.IsNotExist(err) {
+			t.Fatalf("%v: exit %d: %s; dir holds %v, had %v (%v)", args, code, errOut, after, before, err)
+		}
 	}
 }
 

@@ -19,7 +19,6 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,82 +102,104 @@ func (was crawlConfig) diff(now crawlConfig) []string {
 	return d
 }
 
-// madeBy returns the command that made the crawl in the state dir dir,
-// or "" if dir holds none or cannot be opened (a crawl runs in it). It
-// opens no dir that does not exist, so as to make none.
-func madeBy(flags *pflag.FlagSet, dir string) string {
-	if dir == "" {
-		return ""
+// openMade opens the state dir dir for a command that names no seeds (and
+// no -i): `sluice crawl --state DIR`, `sluice crawl --state DIR --recrawl`.
+// It returns the dir and the seeds of the crawl it holds, and sets each
+// scope flag and -o that the command did not give to the value the crawl
+// was made with, so that the command resumes or recrawls the crawl as it
+// was made. A dir that does not exist, or holds no crawl, is a usage
+// error and is left as it was.
+func openMade(dir string, flags *pflag.FlagSet) (*crawler.DiskFrontier, []string, error) {
+	noSeeds := usageErrorf("crawl: no seed URL given, and state dir %s holds no crawl to resume", dir)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if recrawl, _ := flags.GetBool("recrawl"); recrawl {
+			return nil, nil, usageErrorf("crawl: --recrawl: state dir %s does not exist", dir)
+		}
+		return nil, nil, noSeeds
 	}
-	if _, err := os.Stat(filepath.Join(dir, "db")); err != nil {
-		return ""
+	if _, err := os.Stat(filepath.Join(dir, "db")); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, noSeeds // opened, a dir of other files would get a store
 	}
 	f, err := crawler.OpenDiskFrontier(dir, nil)
 	if err != nil {
-		return ""
+		return nil, nil, fmt.Errorf("crawl: %w", err)
 	}
-	defer f.Close()
 	stored, ok, err := f.Meta("config")
 	var c crawlConfig
-	if err != nil || !ok || json.Unmarshal(stored, &c) != nil {
-		return ""
+	switch {
+	case err != nil:
+		err = fmt.Errorf("crawl: %w", err)
+	case !ok:
+		err = noSeeds
+	case json.Unmarshal(stored, &c) != nil:
+		err = fmt.Errorf("crawl: state dir %s: config: unreadable", dir)
+	default:
+		err = c.setFlags(flags, dir)
 	}
-	return c.command(flags, dir)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, c.Seeds, nil
 }
 
-// command returns the command line of the config c of the state dir dir:
-// the flags of flags whose values are not their defaults, then the seeds,
-// each quoted for a POSIX shell where it needs it. More than a few seeds
-// are named by their count, as they came from a file.
-func (c crawlConfig) command(flags *pflag.FlagSet, dir string) string {
-	args := []string{"sluice", "crawl", "--state", dir}
-	flag := func(name, v string) {
-		f := flags.Lookup(name)
-		switch {
-		case f == nil || v == f.DefValue:
-		case f.Value.Type() == "bool" && v == "true":
-			args = append(args, "--"+name)
-		case f.Value.Type() == "bool":
-			args = append(args, "--"+name+"="+v)
-		default:
-			args = append(args, "--"+name, v)
+// closeMade closes the state dir openMade opened, if any, for a command
+// refused before its crawl.
+func closeMade(f *crawler.DiskFrontier) {
+	if f != nil {
+		f.Close()
+	}
+}
+
+// setFlags sets each scope flag of flags that the command line did not
+// give, and -o, to its value in c, the config of the state dir dir.
+func (c crawlConfig) setFlags(flags *pflag.FlagSet, dir string) error {
+	set := func(name, v string) error {
+		if flags.Changed(name) {
+			return nil
+		}
+		if err := flags.Set(name, v); err != nil {
+			return fmt.Errorf("crawl: state dir %s: stored --%s: %w", dir, name, err)
+		}
+		return nil
+	}
+	for _, kv := range c.flagValues(dir) {
+		if err := set(kv[0], kv[1]); err != nil {
+			return err
 		}
 	}
-	flag("scope", c.Scope)
-	flag("depth", strconv.Itoa(c.Depth))
-	flag("max-pages", strconv.Itoa(c.MaxPages))
-	for _, re := range c.Allow {
-		args = append(args, "--allow", re)
+	for _, f := range []struct {
+		name string
+		res  []string
+	}{{"allow", c.Allow}, {"deny", c.Deny}} {
+		if flags.Changed(f.name) {
+			continue
+		}
+		for _, re := range f.res {
+			if err := set(f.name, re); err != nil {
+				return err
+			}
+			flags.Lookup(f.name).Changed = false // set again for the next one
+		}
 	}
-	for _, re := range c.Deny {
-		args = append(args, "--deny", re)
-	}
-	flag("robots", strconv.FormatBool(c.Robots))
-	flag("nofollow", strconv.FormatBool(c.Nofollow))
-	flag("sitemaps", strconv.FormatBool(c.Sitemaps))
-	flag("sort-query", strconv.FormatBool(c.SortQuery))
-	flag("strip-tracking", strconv.FormatBool(c.StripTracking))
-	flag("max-links", strconv.Itoa(c.MaxLinks))
-	if recordsPath(dir, c.Output) != filepath.Join(dir, "pages.jsonl") {
-		args = append(args, "-o", recordsPath(dir, c.Output))
-	}
-	seeds, more := c.Seeds, ""
-	if len(seeds) > 3 {
-		seeds, more = nil, fmt.Sprintf(" -i FILE (its %d seeds, %s first)", len(c.Seeds), shellQuote(c.Seeds[0]))
-	}
-	q := make([]string, 0, len(args)+len(seeds))
-	for _, a := range append(args, seeds...) {
-		q = append(q, shellQuote(a))
-	}
-	return strings.Join(q, " ") + more
+	return nil
 }
 
-// shellQuote quotes s for a POSIX shell, if it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
-		return s
+// flagValues returns the flags of c that have one value each, by name, as
+// the command line gives them; -o is the records file's path.
+func (c crawlConfig) flagValues(dir string) [][2]string {
+	return [][2]string{
+		{"scope", c.Scope},
+		{"depth", strconv.Itoa(c.Depth)},
+		{"max-pages", strconv.Itoa(c.MaxPages)},
+		{"robots", strconv.FormatBool(c.Robots)},
+		{"nofollow", strconv.FormatBool(c.Nofollow)},
+		{"sitemaps", strconv.FormatBool(c.Sitemaps)},
+		{"sort-query", strconv.FormatBool(c.SortQuery)},
+		{"strip-tracking", strconv.FormatBool(c.StripTracking)},
+		{"max-links", strconv.Itoa(c.MaxLinks)},
+		{"output", recordsPath(dir, c.Output)},
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // asStored returns c as a state dir gives it back: stored as JSON, which
@@ -283,25 +304,17 @@ func statePath(o *crawlOptions, outputSet bool) (string, error) {
 // openDurable opens (or creates) the state dir of o, checks that it was
 // made by the same command, and opens its records file, cut to the length
 // last committed.
-func openDurable(ctx context.Context, o *crawlOptions, seeds []string, outputSet bool) (*durable, error) {
+func openDurable(ctx context.Context, o *crawlOptions, seeds []string, outputSet bool, made *crawler.DiskFrontier) (*durable, error) {
 	path, err := statePath(o, outputSet)
 	if err != nil {
+		closeMade(made)
 		return nil, err
 	}
-	entries, err := os.ReadDir(o.state.dir)
-	missing := errors.Is(err, fs.ErrNotExist)
-	switch {
-	case missing && o.state.recrawl:
-		// Not created only to be refused: a mistyped DIR leaves nothing.
-		return nil, usageErrorf("crawl: --recrawl: state dir %s does not exist", o.state.dir)
-	case len(seeds) == 0 && len(entries) == 0 && (err == nil || missing):
-		// A dir made for no seeds would refuse the seeds of the run
-		// that follows as another crawl's.
-		return nil, usageErrorf("crawl: --state: no seed URL given, so no state dir %s is made", o.state.dir)
-	}
-	f, err := crawler.OpenDiskFrontier(o.state.dir, nil)
-	if err != nil {
-		return nil, fmt.Errorf("crawl: %w", err)
+	f := made
+	if f == nil {
+		if f, err = openState(o, seeds); err != nil {
+			return nil, err
+		}
 	}
 	d := &durable{f: f}
 	if err := d.setUp(ctx, o, o.config(seeds, recordsName(o.state.dir, path)), path); err != nil {
@@ -323,6 +336,26 @@ func openDurable(ctx context.Context, o *crawlOptions, seeds []string, outputSet
 	d.out.StartCommitter(ctx)
 	d.stopTrim = trimMallocEvery(mallocTrimInterval)
 	return d, nil
+}
+
+// openState opens (or creates) the state dir of o for a crawl of seeds.
+func openState(o *crawlOptions, seeds []string) (*crawler.DiskFrontier, error) {
+	entries, err := os.ReadDir(o.state.dir)
+	missing := errors.Is(err, fs.ErrNotExist)
+	switch {
+	case missing && o.state.recrawl:
+		// Not created only to be refused: a mistyped DIR leaves nothing.
+		return nil, usageErrorf("crawl: --recrawl: state dir %s does not exist", o.state.dir)
+	case len(seeds) == 0 && len(entries) == 0 && (err == nil || missing):
+		// A dir made for no seeds would refuse the seeds of the run
+		// that follows as another crawl's.
+		return nil, usageErrorf("crawl: --state: no seed URL given, so no state dir %s is made", o.state.dir)
+	}
+	f, err := crawler.OpenDiskFrontier(o.state.dir, nil)
+	if err != nil {
+		return nil, fmt.Errorf("crawl: %w", err)
+	}
+	return f, nil
 }
 
 // keepRunningDuringSyncs gives the runtime a second processor when it has
@@ -356,8 +389,8 @@ func (d *durable) setUp(ctx context.Context, o *crawlOptions, cfg crawlConfig, p
 		was.Output = recordsName(o.state.dir, was.Output) // stored by its absolute path before
 		now := cfg.asStored()
 		if diff := was.diff(now); len(diff) > 0 && !o.state.accept {
-			return usageErrorf("crawl: state dir %s was made by another command: %s; run the same command to resume, or pass --accept-changes",
-				o.state.dir, joinComma(diff))
+			return usageErrorf("crawl: state dir %s was made by another command: %s; run the same command, or `sluice crawl --state %s` with no seed, to resume it as it was made, or pass --accept-changes",
+				o.state.dir, joinComma(diff), o.state.dir)
 		}
 		if was.Output != now.Output {
 			if err := d.checkMoved(o.state.dir, recordsPath(o.state.dir, was.Output), path); err != nil {

@@ -578,21 +578,28 @@ func TestCrawlConfigDiff(t *testing.T) {
 	}
 }
 
-// TestCrawlStateStoppedSaysResume stops a crawl with --state mid-way:
-// its summary says that DIR keeps the URLs still queued and how to go on,
-// and the same command does.
-func TestCrawlStateStoppedSaysResume(t *testing.T) {
-	site := crawltest.NewSite(300, 8)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+// serveCancelling serves site, and calls cancel as its request number
+// after comes in: a crawl run with cancel's context stops mid-way, as at a
+// Ctrl+C.
+func serveCancelling(t *testing.T, site http.Handler, after int64, cancel func()) *httptest.Server {
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n.Add(1) == 20 {
+		if n.Add(1) == after {
 			cancel()
 		}
 		site.ServeHTTP(w, r)
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestCrawlStateStoppedSaysResume stops a crawl with --state mid-way:
+// its summary says that DIR keeps the URLs still queued and how to go on,
+// and the same command does.
+func TestCrawlStateStoppedSaysResume(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := serveCancelling(t, crawltest.NewSite(300, 8), 20, cancel)
 	dir := filepath.Join(t.TempDir(), "state")
 	args := []string{"crawl", "-c", "2", "--state", dir, srv.URL + "/p/0"}
 	code, _, errOut := runFetchCLI(ctx, "", args...)
