@@ -49,6 +49,8 @@ func normalizeArgs(root *cobra.Command, args []string) ([]string, error) {
 			f = lookup(name)
 		case len(name) > 1 && (lookup(name) != nil || name == "help" || name == "version"):
 			a, f = "-"+a, lookup(name)
+		case len(name) > 1 && (goToolFlags[name] || len(foreignFlags[name]) > 0):
+			a = "-" + a // unknown: pflag names it, and flagError hints
 		case len(name) == 1:
 			f = cmd.Flags().ShorthandLookup(name)
 			if f == nil {
@@ -178,6 +180,11 @@ var foreignFlags = map[string][]foreignFlag{
 	"span-hosts":                     {{"scope", "--scope domain follows links to subdomains, --scope any to every host"}},
 	"random-wait":                    {{"jitter", "spreads each host's delay over this fraction of it"}},
 	"concurrent-requests":            {hintConcurrency},
+	"max-workers":                    {hintConcurrency},
+	"max-connections":                {hintConcurrency},
+	"disable-keepalive":              {{"keepalive", "write --keepalive=false to open a connection per request"}},
+	"h2":                             {hintHTTP2},
+	"h2c":                            {hintHTTP2},
 	"concurrent-requests-per-domain": {{"per-host", "requests in flight to one host at most"}},
 	"t":                              {hintRetries, {"concurrency", "connections, each with its own sending worker; wrk's threads need no flag"}},
 	"R":                              {hintDeny, hintRate},
@@ -192,6 +199,19 @@ var foreignFlags = map[string][]foreignFlag{
 	"T": {hintTimeout},
 	"w": {hintHostRate},
 	"l": {hintDepth},
+}
+
+// goToolFlags are long flags of hey and vegeta, which take them after one
+// dash as Go's flag package does, that sluice lacks. Given so, pflag read
+// them as a shorthand and its value: hey's -disable-keepalive as -d
+// isable-keepalive ("bad value for --duration"), -cpus 2 as -c pus.
+var goToolFlags = map[string]bool{
+	"disable-keepalive": true, "disable-compression": true, "disable-redirects": true,
+	"h2": true, "h2c": true, "cpus": true, "host": true, "output": true,
+	"max-workers": true, "max-connections": true, "format": true, "lazy": true,
+	"chunked": true, "redirects": true, "laddr": true, "resolvers": true,
+	"root-certs": true, "cert": true, "key": true, "session-tickets": true,
+	"unix-socket": true, "proxy-header": true, "latency": true,
 }
 
 // The hints that foreignFlags gives for more than one name.
@@ -211,6 +231,7 @@ var (
 	hintQuiet       = foreignFlag{"quiet", "no progress line on standard error (-q)"}
 	hintOutput      = foreignFlag{"output", "the file the records go to (-o); --save DIR keeps the bodies"}
 	hintTimeout     = foreignFlag{"timeout", "one request's time limit"}
+	hintHTTP2       = foreignFlag{"http2", "HTTP/2, h2 over TLS and h2c over http"}
 )
 
 // foreignFlagOf returns the flag of cmd's that name, a flag of another

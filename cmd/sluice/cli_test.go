@@ -163,6 +163,24 @@ func TestCLIFindings(t *testing.T) {
 			stderr: []string{"unknown shorthand flag: 'O' in -O (sluice fetch spells it --output: the file the records go to (-o); --save DIR keeps the bodies)"}},
 		{name: "wget's -l", args: []string{"crawl", "-l", "2", u + "/"}, code: 2,
 			stderr: []string{"unknown shorthand flag: 'l' in -l (sluice crawl spells it --depth: "}},
+		// hey and vegeta take long flags after one dash; pflag read
+		// -disable-keepalive as -d isable-keepalive, a bad duration.
+		{name: "hey's -disable-keepalive", args: []string{"load", "-disable-keepalive", "-n", "1", u + "/"}, code: 2,
+			stderr: []string{"unknown flag: --disable-keepalive (sluice load spells it --keepalive: write --keepalive=false"}, noStdout: []string{"duration"}},
+		{name: "hey's -h2", args: []string{"load", "-h2", "-n", "1", u + "/"}, code: 2,
+			stderr: []string{"unknown flag: --h2 (sluice load spells it --http2: "}},
+		{name: "hey's -cpus", args: []string{"load", "-cpus", "2", "-n", "1", u + "/"}, code: 2,
+			check: func(t *testing.T, _, errOut string) {
+				if want := "sluice: load: unknown flag: --cpus\n"; !strings.HasPrefix(errOut, want) {
+					t.Errorf("stderr %q; want it to start %q", errOut, want)
+				}
+			}},
+		{name: "vegeta's -max-workers", args: []string{"load", "-max-workers=10", u + "/"}, code: 2,
+			stderr: []string{"unknown flag: --max-workers (sluice load spells it --concurrency: "}},
+		{name: "single-dash foreign flag", args: []string{"load", "-rps", "100", u + "/"}, code: 2,
+			stderr: []string{"unknown flag: --rps (sluice load spells it --rate: "}},
+		{name: "single-dash sluice flag still works", args: []string{"load", "-requests=3", "-concurrency", "1", u + "/0"}, code: 0,
+			stdout: []string{"requests   3 (3 ok"}},
 		// hey's -q N is a rate per worker; here -q is --quiet, and the 10
 		// was taken as a second URL.
 		{name: "hey's rate", args: []string{"load", "-q", "10", "-n", "5", u + "/"}, code: 2,
