@@ -93,14 +93,14 @@ func ParseSLO(s string) ([]Threshold, error) {
 	return ths, nil
 }
 
-// FindMax searches for the highest open-model rate at which the targets
-// of base meet s.SLO: it holds each rate for s.Step, doubling from s.Min
-// until a step fails, then bisects between the highest pass and the
-// lowest failure. A rate fails only if it fails twice running (see the
-// steps marked Retry): one stall must not end the growth. base must not
-// set Rate, Stages, Duration or Requests; its other fields (connections,
-// timeout, warmup per step...) apply to every step. MaxInFlight should exceed the rate times the latency the
-// SLO allows, or the steps measure the connection pool.
+// FindMax searches for the highest open-model rate at which the targets of
+// base meet s.SLO: it holds each rate for s.Step, doubling from s.Min until
+// a step fails, then bisects between the highest pass and the lowest
+// failure. A rate fails only if it fails twice running (see the steps marked
+// Retry): one stall must not end the growth. base must not set Rate, Stages,
+// Duration or Requests; its other fields (connections, timeout, warmup per
+// step...) apply to every step. MaxInFlight should exceed the rate times the
+// latency the SLO allows, or the steps measure the connection pool.
 //
 // The search stops early, and says so in the result, when the generator
 // itself cannot keep up. It returns an error only for invalid input;

@@ -43,10 +43,10 @@ type inputLine struct {
 }
 
 // readInputs sends every argument and every non-blank, non-comment line of
-// the files to out, numbered, and closes out when they are exhausted or ctx ends. With follow,
-// files are read concurrently and polled for growth, like tail -f, until ctx
-// ends. It returns the number of lines skipped as blank or comments via
-// skipped once out is closed.
+// the files to out, numbered, and closes out when they are exhausted or ctx
+// ends. With follow, files are read concurrently and polled for growth, like
+// tail -f, until ctx ends. It returns the number of lines skipped as blank
+// or comments via skipped once out is closed.
 func readInputs(ctx context.Context, args []string, files []string, stdin io.Reader, follow bool, out chan<- inputLine, errs chan<- error) (skipped *int) {
 	skipped = new(int)
 	var (
