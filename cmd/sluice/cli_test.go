@@ -192,6 +192,12 @@ func TestCLIFindings(t *testing.T) {
 				}
 			}},
 		{name: "version", args: []string{"--version"}, code: 0, stdout: []string{"sluice "}},
+		{name: "version command", args: []string{"version"}, code: 0,
+			check: func(t *testing.T, out, _ string) {
+				if _, want, _ := runFetchCLI(context.Background(), "", "--version"); out != want {
+					t.Errorf("sluice version printed %q, --version %q", out, want)
+				}
+			}},
 		// It was "sluice: sluice: unknown flag", and "sluice: push:" for
 		// sluice queue push.
 		{name: "unknown flag of sluice itself", args: []string{"--bogus"}, code: 2,

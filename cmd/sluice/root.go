@@ -61,6 +61,7 @@ URL; load prints a report.
 		newDemoCmd(e),
 		newQueueCmd(e),
 		newManCmd(),
+		newVersionCmd(),
 	)
 	// cobra adds its completion command as the command runs, as a group
 	// of one command per shell that shows its help and exits 0 whatever
@@ -211,6 +212,22 @@ func newManCmd() *cobra.Command {
 				return fmt.Errorf("man: %w", err)
 			}
 			return nil
+		},
+	}
+}
+
+// newVersionCmd answers "sluice version", as kubectl, docker and helm
+// users type it, with what --version prints; it is hidden, --version
+// being the spelling the help shows. It was an unknown command.
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    "version",
+		Short:  "Print the version sluice was built from",
+		Hidden: true,
+		Args:   exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "sluice version %s\n", cmd.Root().Version)
+			return err
 		},
 	}
 }
