@@ -187,6 +187,9 @@ report once every worker has finished or died.
 			defer rdb.Close()
 			var onSecond func(load.Second)
 			if !quiet && isTerminal(e.stderr) {
+				// Until the run starts, or for ever under a mistyped
+				// --run, the line says what it waits for.
+				fmt.Fprintf(e.stderr, "load watch: waiting for run %q to start", run)
 				onSecond = func(s load.Second) { fmt.Fprintf(e.stderr, "\r\033[K%s", liveLine(s)) }
 			}
 			rep, err := load.Watch(cmd.Context(), rdb, run, 0, onSecond)
