@@ -382,7 +382,8 @@ func checkOwnDir(dir string, entries []os.DirEntry, records string) error {
 		if name == "db" {
 			return nil
 		}
-		if stateFiles[name] || filepath.Join(absDir, name) == records || sameFile(filepath.Join(dir, name), records) {
+		if stateFiles[name] || name == "lost+found" || // a fresh file system's root
+			filepath.Join(absDir, name) == records || sameFile(filepath.Join(dir, name), records) {
 			continue
 		}
 		others = append(others, name)

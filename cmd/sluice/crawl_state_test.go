@@ -631,6 +631,7 @@ func TestCrawlStateOwnDir(t *testing.T) {
 		{"empty", nil, "", 0},
 		{"the records file alone", []string{"pages.jsonl"}, "", 0},
 		{"the -o file alone", []string{"rec.jsonl"}, "rec.jsonl", 0},
+		{"a file system's lost+found", []string{"lost+found"}, "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
