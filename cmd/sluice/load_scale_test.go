@@ -1,10 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -144,12 +144,9 @@ func TestLoadFindMax(t *testing.T) {
 func TestLoadMetricsEndpoint(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	// Port 0, and the address the command prints: a port found free and
+	// closed for the command to take could be another's by then.
+	pr, pw := io.Pipe()
 	var (
 		wg   sync.WaitGroup
 		code int
@@ -157,9 +154,26 @@ func TestLoadMetricsEndpoint(t *testing.T) {
 	ran := make(chan struct{})
 	wg.Go(func() {
 		defer close(ran)
-		code, _, _ = runCLI(context.Background(), "load", "-q", "--rate", "200", "-d", "2s", "--metrics", addr, srv.URL)
+		code = Main(context.Background(), []string{"load", "--rate", "200", "-d", "2s", "--metrics", "127.0.0.1:0", srv.URL},
+			strings.NewReader(""), io.Discard, pw)
+		pw.Close()
 	})
 	defer wg.Wait()
+	addrc := make(chan string, 1)
+	wg.Go(func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if a, ok := strings.CutPrefix(sc.Text(), "metrics on http://"); ok {
+				addrc <- strings.TrimSuffix(a, "/metrics")
+			}
+		}
+		close(addrc)
+	})
+	addr, ok := <-addrc
+	if !ok {
+		wg.Wait()
+		t.Fatalf("exit %d without saying where the metrics are", code)
+	}
 	var body string
 	// Scrape until the counts show or the run has ended, however slowly
 	// it started.
