@@ -23,11 +23,11 @@ import (
 // capped body, within its timeout.
 func TestFetchHostile(t *testing.T) {
 	srv := hostile.New(hostile.Config{})
-	defer srv.Close()
+	t.Cleanup(srv.Close) // after the parallel subtests, as a defer is not
 	tlsSrv := hostile.NewTLS(hostile.Config{})
-	defer tlsSrv.Close()
+	t.Cleanup(tlsSrv.Close)
 	f := &Fetcher{Timeout: 2 * time.Second, MaxBody: 1 << 20, MaxInFlight: 8}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	for _, tc := range []struct {
 		path      string
 		wantErr   string // substring of the error; "" means a response
@@ -45,6 +45,7 @@ func TestFetchHostile(t *testing.T) {
 		{"tls:/ok", "certificate", false},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
+			t.Parallel() // the timeouts, three attempts of 2 s each, overlap
 			u := srv.URL + tc.path
 			if rest, ok := strings.CutPrefix(tc.path, "tls:"); ok {
 				u = tlsSrv.URL + rest
