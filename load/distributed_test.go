@@ -248,7 +248,13 @@ func TestDistributedSurvivesRedisOutage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a run through a 1 s Redis outage: %v", err)
 	}
-	if rep.Requests != served.Load() || rep.Requests < 550 {
-		t.Errorf("the merged report counts %d requests, the server saw %d of 600", rep.Requests, served.Load())
+	// Every request of the plan is accounted for, and every one the server
+	// saw is in the report (those cut off at the end it may or may not
+	// have seen). A count of those sent near the plan held on a machine
+	// fast enough to answer 200 a second on 8 connections, not on one
+	// starved by other tests.
+	if n := served.Load(); rep.Requests+rep.Dropped+rep.Cancelled != 600 || n < rep.Requests || n > rep.Requests+rep.Cancelled {
+		t.Errorf("the merged report counts %d requests, %d dropped, %d cancelled; the server saw %d of 600",
+			rep.Requests, rep.Dropped, rep.Cancelled, n)
 	}
 }
