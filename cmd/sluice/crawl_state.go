@@ -112,6 +112,9 @@ func (was crawlConfig) diff(now crawlConfig) []string {
 // error and is left as it was.
 func openMade(dir string, flags *pflag.FlagSet) (*crawler.DiskFrontier, []string, error) {
 	noSeeds := usageErrorf("crawl: no seed URL given, and state dir %s holds no crawl to resume", dir)
+	if err := checkNotFile(dir); err != nil {
+		return nil, nil, err
+	}
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		if recrawl, _ := flags.GetBool("recrawl"); recrawl {
 			return nil, nil, usageErrorf("crawl: --recrawl: state dir %s does not exist", dir)
@@ -342,6 +345,9 @@ func openDurable(ctx context.Context, o *crawlOptions, seeds []string, outputSet
 // openState opens (or creates) the state dir of o for a crawl of seeds
 // whose records go to path.
 func openState(o *crawlOptions, seeds []string, path string) (*crawler.DiskFrontier, error) {
+	if err := checkNotFile(o.state.dir); err != nil {
+		return nil, err
+	}
 	entries, err := os.ReadDir(o.state.dir)
 	missing := errors.Is(err, fs.ErrNotExist)
 	if err := checkOwnDir(o.state.dir, entries, path); err != nil {
@@ -361,6 +367,16 @@ func openState(o *crawlOptions, seeds []string, path string) (*crawler.DiskFront
 		return nil, fmt.Errorf("crawl: %w", err)
 	}
 	return f, nil
+}
+
+// checkNotFile refuses a --state that names a file (or anything else but
+// a directory) as bad usage: it failed, exit 1, only once the store was
+// being made ("mkdir FILE: not a directory").
+func checkNotFile(dir string) error {
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return usageErrorf("crawl: --state %s is a file, not a directory", dir)
+	}
+	return nil
 }
 
 // stateFiles are the names a state dir holds besides its store, db, and

@@ -662,3 +662,22 @@ func TestCrawlStateOwnDir(t *testing.T) {
 		})
 	}
 }
+
+// TestCrawlStateFile gives --state a file: bad usage, exit 2, with or
+// without seeds, and the file is left as it was. It exited 1 once the
+// store was being made ("mkdir FILE: not a directory").
+func TestCrawlStateFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(file, []byte("mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"crawl", "--state", file, "http://127.0.0.1:1/"}, {"crawl", "--state", file}, {"crawl", "--state", file, "--recrawl"}} {
+		code, _, errOut := runFetchCLI(context.Background(), "", args...)
+		if want := "--state " + file + " is a file, not a directory"; code != exitUsage || !strings.Contains(errOut, want) {
+			t.Errorf("%v: exit %d: %s\nwant %d and %q", args, code, errOut, exitUsage, want)
+		}
+	}
+	if data, err := os.ReadFile(file); err != nil || string(data) != "mine\n" {
+		t.Fatalf("the file after the refusals: %q, %v", data, err)
+	}
+}
