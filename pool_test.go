@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -343,6 +344,32 @@ func TestStateString(t *testing.T) {
 	for s, want := range map[FutureState]string{FuturePending: "pending", FutureRunning: "running", FutureDone: "done", FutureCancelled: "cancelled", 9: "FutureState(9)"} {
 		if s.String() != want {
 			t.Errorf("%d.String() = %q", s, s.String())
+		}
+	}
+}
+
+// TestCancelPublishesErrorFirst cancels a pending future while another
+// goroutine waits for it to be final and then reads it with Wait, Gather
+// and OnDone: a future that showed its final state before its error was
+// written let them read no error, or a torn one (go test -race).
+func TestCancelPublishesErrorFirst(t *testing.T) {
+	ctx := context.Background()
+	for range 2000 {
+		f := newFuture(value(5)) // as queued: pending, not run
+		errs := make(chan error, 3)
+		go f.Cancel()
+		for f.State() == FuturePending {
+			runtime.Gosched()
+		}
+		_, err := f.Wait(ctx)
+		errs <- err
+		_, err = Gather(ctx, []*Future[int]{f})
+		errs <- err
+		f.OnDone(func() { errs <- f.err })
+		for range 3 {
+			if err := <-errs; !errors.Is(err, ErrCancelled) {
+				t.Fatalf("a cancelled future read as %v, want ErrCancelled", err)
+			}
 		}
 	}
 }
