@@ -4,6 +4,7 @@ package sluice
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -121,7 +122,7 @@ func failedFuture[T any](err error) *Future[T] {
 // Result waits for the task to finish and returns its result and error.
 // The error is [ErrCancelled] if the task was cancelled before it ran,
 // [ErrPoolClosed] if it was submitted to a closed pool, and a *[PanicError]
-// if it panicked.
+// if it panicked (or an error saying so if it called runtime.Goexit).
 func (f *Future[T]) Result() (T, error) {
 	f.wg.Wait()
 	return f.val, f.err
@@ -197,24 +198,39 @@ func (f *Future[T]) cancelWith(pendingErr, runErr error) bool {
 	return false
 }
 
+// errGoexit is the error of a future whose task called runtime.Goexit (as
+// t.FailNow does), which ends the goroutine that runs it.
+var errGoexit = errors.New("sluice: task called runtime.Goexit")
+
 // run runs the task on the calling goroutine unless it was cancelled first.
+// A task that calls runtime.Goexit ends that goroutine; its future is
+// completed with errGoexit on the way out.
 func (f *Future[T]) run() {
 	if !f.state.CompareAndSwap(int32(FuturePending), int32(FutureRunning)) {
 		return // cancelled while queued
 	}
 	var (
-		val T
-		err error
+		val   T
+		err   error
+		ended bool // by a return or a panic
 	)
 	func() {
 		defer func() {
-			if r := recover(); r != nil {
-				err = &PanicError{Value: r, Stack: stack()}
+			if ended {
+				return
 			}
+			if r := recover(); r != nil {
+				err, ended = &PanicError{Value: r, Stack: stack()}, true
+				return
+			}
+			f.complete(val, errGoexit, FutureDone) // neither: runtime.Goexit
 		}()
 		val, err = f.fn(&f.ctx)
+		ended = true
 	}()
-	f.complete(val, err, FutureDone)
+	if ended {
+		f.complete(val, err, FutureDone)
+	}
 }
 
 // The helpers below are how code outside this file (the Fetcher) moves a

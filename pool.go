@@ -72,7 +72,17 @@ func (p *Pool[T]) Workers() int { return p.workers }
 func (p *Pool[T]) QueueSize() int { return cap(p.queue) }
 
 func (p *Pool[T]) work(cur *atomic.Pointer[Future[T]]) {
-	defer p.wg.Done()
+	exited := false
+	defer func() {
+		if !exited {
+			// A task called runtime.Goexit, which ends this goroutine
+			// whatever it does; another takes its place.
+			cur.Store(nil)
+			p.wg.Add(1)
+			go p.work(cur)
+		}
+		p.wg.Done()
+	}()
 	for f := range p.queue {
 		// Publish the task before checking aborted; abort sets aborted
 		// before scanning, so one of the two always sees the other.
@@ -84,6 +94,7 @@ func (p *Pool[T]) work(cur *atomic.Pointer[Future[T]]) {
 		}
 		cur.Store(nil)
 	}
+	exited = true
 }
 
 // Submit queues fn to run on one of the pool's workers and returns its

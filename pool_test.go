@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -372,4 +373,27 @@ func TestCancelPublishesErrorFirst(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestGoexitBecomesError runs a task that calls runtime.Goexit, as
+// t.FailNow does when a test calls it from a task: its future fails, the
+// pool keeps its worker and runs the tasks after it, and Close returns
+// once they have run. The future stayed pending for ever, and the tasks
+// queued behind it on a one-worker pool never ran.
+func TestGoexitBecomesError(t *testing.T) {
+	p := NewPool[int](1, WithQueueSize(3))
+	exit := p.Submit(func(context.Context) (int, error) {
+		runtime.Goexit()
+		return 1, nil
+	})
+	after := []*Future[int]{p.Submit(value(2)), p.Submit(value(3))}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := exit.Wait(ctx); err == nil || err.Error() != "sluice: task called runtime.Goexit" || exit.State() != FutureDone {
+		t.Fatalf("task that called runtime.Goexit: %v, state %v; want its error, done", err, exit.State())
+	}
+	if got, err := Gather(ctx, after); err != nil || !slices.Equal(got, []int{2, 3}) {
+		t.Fatalf("tasks after it: %v, %v; want [2 3]", got, err)
+	}
+	p.Close()
 }
