@@ -166,10 +166,12 @@ func (p *Pool[T]) Close() error {
 }
 
 // Shutdown is like [Pool.Close] but gives up waiting when ctx ends: queued
-// tasks are then cancelled (their futures fail with [ErrCancelled]), the
-// contexts of running tasks are cancelled, and Shutdown returns ctx's error
-// once the workers have exited, which they do as soon as running tasks
-// return. Every future of the pool is done when Shutdown returns.
+// tasks are then cancelled at once, without waiting for a free worker (their
+// futures fail with [ErrCancelled], as Python's shutdown(cancel_futures=True)
+// cancels pending futures), the contexts of running tasks are cancelled, and
+// Shutdown returns ctx's error once the workers have exited, which they do
+// as soon as running tasks return. Every future of the pool is done when
+// Shutdown returns.
 func (p *Pool[T]) Shutdown(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, p.abort)
 	p.stopIntake()
@@ -181,8 +183,8 @@ func (p *Pool[T]) Shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Stop stops the pool at once: intake stops, queued tasks are cancelled
-// (their futures fail with [ErrCancelled]) and the contexts of running
+// Stop stops the pool at once: intake stops, queued tasks are cancelled at
+// once (their futures fail with [ErrCancelled]) and the contexts of running
 // tasks are cancelled; Stop returns once the workers have exited. It is
 // Shutdown with no grace period, and safe to call more than once.
 func (p *Pool[T]) Stop() {
@@ -198,10 +200,13 @@ func (p *Pool[T]) stopIntake() {
 		close(p.queue)
 	}
 	p.mu.Unlock()
+	if p.aborted.Load() {
+		p.cancelQueued() // what submitters blocked in abort put in
+	}
 }
 
-// abort cancels queued tasks (the workers do so as they dequeue them) and the
-// contexts of running ones.
+// abort cancels the queued tasks and the contexts of running ones. A task
+// queued after it is cancelled by stopIntake or by the worker that takes it.
 func (p *Pool[T]) abort() {
 	p.abortOnce.Do(func() {
 		p.aborted.Store(true)
@@ -210,8 +215,25 @@ func (p *Pool[T]) abort() {
 				f.Cancel()
 			}
 		}
+		p.cancelQueued()
 		close(p.abortDone)
 	})
+}
+
+// cancelQueued takes every task waiting in the queue and cancels it, so that
+// queued futures fail at once, not when a worker is free to drop them.
+func (p *Pool[T]) cancelQueued() {
+	for {
+		select {
+		case f, ok := <-p.queue:
+			if !ok {
+				return
+			}
+			f.Cancel()
+		default:
+			return
+		}
+	}
 }
 
 func stack() []byte { return debug.Stack() }

@@ -397,3 +397,61 @@ func TestGoexitBecomesError(t *testing.T) {
 	}
 	p.Close()
 }
+
+// TestStopCancelsQueuedAtOnce stops a pool whose one worker runs a task
+// that ignores its context, with two tasks queued and a third Submit
+// blocked on the full queue: the queued futures and the blocked Submit's
+// are cancelled at once, as Python's shutdown(cancel_futures=True) cancels
+// pending futures before it waits for running ones. They stayed pending,
+// and the Submit blocked, until the running task returned.
+func TestStopCancelsQueuedAtOnce(t *testing.T) {
+	expired, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		name string
+		stop func(*Pool[int])
+	}{
+		{"Stop", (*Pool[int]).Stop},
+		{"Shutdown", func(p *Pool[int]) { p.Shutdown(expired) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewPool[int](1, WithQueueSize(2))
+			started, release := make(chan struct{}), make(chan struct{})
+			running := p.Submit(func(context.Context) (int, error) {
+				close(started)
+				<-release
+				return 1, nil
+			})
+			<-started
+			fs := []*Future[int]{p.Submit(value(2)), p.Submit(value(3))}
+			blocked := make(chan *Future[int])
+			go func() { blocked <- p.Submit(value(4)) }()
+			stopped := make(chan struct{})
+			go func() {
+				tc.stop(p)
+				close(stopped)
+			}()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			select {
+			case f := <-blocked:
+				fs = append(fs, f)
+			case <-ctx.Done():
+			}
+			_, pending, err := Wait(ctx, fs, AllCompleted)
+			close(release)
+			<-stopped
+			if err != nil || len(fs) != 3 {
+				t.Fatalf("%d futures submitted, %d pending while a running task held the worker: %v", len(fs), len(pending), err)
+			}
+			for i, f := range fs {
+				if _, err := f.Result(); !errors.Is(err, ErrCancelled) && !errors.Is(err, ErrPoolClosed) {
+					t.Errorf("queued future %d: %v, want ErrCancelled", i, err)
+				}
+			}
+			if v, err := running.Result(); v != 1 || err != nil {
+				t.Errorf("running task: %v, %v; want it to finish", v, err)
+			}
+		})
+	}
+}
