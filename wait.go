@@ -18,7 +18,9 @@ const (
 	// FirstCompleted: return when any future is done.
 	FirstCompleted
 	// FirstError: return when any future is done with an error, or when
-	// every future is done.
+	// every future is done. A future cancelled before it started
+	// ([FutureCancelled]) is done but has not failed: as with Python's
+	// FIRST_EXCEPTION, Wait does not return for it.
 	FirstError
 )
 
@@ -79,6 +81,12 @@ func distinct[T any](fs []*Future[T]) []*Future[T] {
 	return fs
 }
 
+// failed reports whether f, which is done, failed for FirstError: it has
+// an error and was not cancelled before it started.
+func failed[T any](f *Future[T]) bool {
+	return f.err != nil && f.State() != FutureCancelled
+}
+
 // Wait waits for the futures in fs as mode says and returns them split into
 // those done (in completion order) and those still pending (in the order of
 // fs). A future given more than once is in one of them once, as in
@@ -107,7 +115,7 @@ func Wait[T any](ctx context.Context, fs []*Future[T], mode WaitMode) (done, pen
 		}
 		isDone[i] = true
 		done = append(done, fs[i])
-		if mode == FirstCompleted || mode == FirstError && fs[i].err != nil {
+		if mode == FirstCompleted || mode == FirstError && failed(fs[i]) {
 			// Take any others that finished at the same moment.
 			for {
 				select {
