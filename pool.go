@@ -22,7 +22,11 @@ type Pool[T any] struct {
 	queue   chan *Future[T]
 	workers int
 
-	mu     sync.RWMutex // held for reading while a submitter sends on queue
+	// mu is held for reading while a submitter sends on queue, and for
+	// writing only by stopIntake, to close it. A submitter that cannot
+	// take it for reading finds intake stopping and fails at once, instead
+	// of waiting behind stopIntake for a blocked submitter to get in.
+	mu     sync.RWMutex
 	closed bool
 
 	wg      sync.WaitGroup              // running workers
@@ -98,16 +102,15 @@ func (p *Pool[T]) work(cur *atomic.Pointer[Future[T]]) {
 }
 
 // Submit queues fn to run on one of the pool's workers and returns its
-// Future. Submit blocks while the queue is full. After Close or Shutdown it
-// returns a Future that has already failed with [ErrPoolClosed].
+// Future. Submit blocks while the queue is full. Once Close or Shutdown has
+// begun it returns at once a Future that has already failed with
+// [ErrPoolClosed], as Python's submit raises after shutdown.
 // fn receives a context that is cancelled by [Future.Cancel] and by a
 // Shutdown whose deadline passes.
 // Submit is safe for concurrent use.
 func (p *Pool[T]) Submit(fn func(ctx context.Context) (T, error)) *Future[T] {
 	f := newFuture(fn)
-	p.mu.RLock()
-	if p.closed {
-		p.mu.RUnlock()
+	if !p.enter() {
 		return failedFuture[T](ErrPoolClosed)
 	}
 	p.queue <- f
@@ -116,19 +119,18 @@ func (p *Pool[T]) Submit(fn func(ctx context.Context) (T, error)) *Future[T] {
 }
 
 // SubmitCtx is like [Pool.Submit] but waits for queue space only until ctx
-// is done; it then returns ctx's error and no future. It returns
-// [ErrPoolClosed] after Close or Shutdown. ctx bounds only the wait for
-// space, not the task.
+// is done; it then returns ctx's error and no future. Once Close or
+// Shutdown has begun it returns [ErrPoolClosed] at once. ctx bounds only
+// the wait for space, not the task.
 func (p *Pool[T]) SubmitCtx(ctx context.Context, fn func(ctx context.Context) (T, error)) (*Future[T], error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	f := newFuture(fn)
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.closed {
+	if !p.enter() {
 		return nil, ErrPoolClosed
 	}
+	defer p.mu.RUnlock()
 	select {
 	case p.queue <- f:
 		return f, nil
@@ -138,13 +140,12 @@ func (p *Pool[T]) SubmitCtx(ctx context.Context, fn func(ctx context.Context) (T
 }
 
 // TrySubmit queues fn if there is room and never blocks. It reports false,
-// with a nil future, when the queue is full or the pool is closed.
+// with a nil future, when the queue is full or Close or Shutdown has begun.
 func (p *Pool[T]) TrySubmit(fn func(ctx context.Context) (T, error)) (*Future[T], bool) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.closed {
+	if !p.enter() {
 		return nil, false
 	}
+	defer p.mu.RUnlock()
 	f := newFuture(fn)
 	select {
 	case p.queue <- f:
@@ -191,6 +192,19 @@ func (p *Pool[T]) Stop() {
 	p.abort()
 	p.stopIntake()
 	p.wg.Wait()
+}
+
+// enter takes mu for reading and reports whether intake is open; when it
+// is not, mu is not held.
+func (p *Pool[T]) enter() bool {
+	if !p.mu.TryRLock() {
+		return false // stopIntake holds mu or waits for it
+	}
+	if p.closed {
+		p.mu.RUnlock()
+		return false
+	}
+	return true
 }
 
 func (p *Pool[T]) stopIntake() {

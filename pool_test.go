@@ -455,3 +455,71 @@ func TestStopCancelsQueuedAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestSubmitWhileCloseWaits submits while Close waits for a Submit blocked
+// on the full queue: TrySubmit returns false at once, as it never blocks,
+// and SubmitCtx and Submit fail with ErrPoolClosed at once, as Close has
+// begun. They waited, SubmitCtx past its ctx, until a running task
+// returned and let the blocked Submit in.
+func TestSubmitWhileCloseWaits(t *testing.T) {
+	p := NewPool[int](1, WithQueueSize(1))
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	running := p.Submit(blocker(started, release))
+	<-started
+	queued := p.Submit(value(2))
+	blocked := make(chan *Future[int])
+	go func() { blocked <- p.Submit(value(3)) }()
+	time.Sleep(20 * time.Millisecond) // let it block
+	closed := make(chan struct{})
+	go func() {
+		p.Close()
+		close(closed)
+	}()
+	defer func() {
+		close(release)
+		<-closed
+	}()
+	for p.mu.TryRLock() { // until Close waits for the lock
+		p.mu.RUnlock()
+		select {
+		case <-closed:
+			t.Fatal("Close returned: the Submit had not blocked")
+		default:
+			runtime.Gosched()
+		}
+	}
+	late := make(chan error, 3)
+	go func() {
+		_, ok := p.TrySubmit(value(4))
+		late <- fmt.Errorf("TrySubmit: %v", ok)
+	}()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		_, err := p.SubmitCtx(ctx, value(5))
+		late <- err
+	}()
+	go func() {
+		_, err := p.Submit(value(6)).Result()
+		late <- err
+	}()
+	timeout := time.After(5 * time.Second)
+	for range 3 {
+		select {
+		case err := <-late:
+			if !errors.Is(err, ErrPoolClosed) && err.Error() != "TrySubmit: false" {
+				t.Errorf("a submit while Close waits: %v", err)
+			}
+		case <-timeout:
+			t.Fatal("a submit while Close waits blocked until a running task returned")
+		}
+	}
+	close(release)
+	release = make(chan struct{}) // for the deferred close
+	<-closed
+	for i, f := range []*Future[int]{running, queued, <-blocked} {
+		if v, err := f.Result(); v != i+1 || err != nil {
+			t.Errorf("future %d = %v, %v; want %d: Close drains", i, v, err, i+1)
+		}
+	}
+}
