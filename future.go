@@ -288,7 +288,9 @@ func (f *Future[T]) complete(val T, err error, final FutureState) {
 // OnDone arranges for cb to be called once the future is done, like
 // Python's add_done_callback: at once, on the calling goroutine, if it
 // already is; otherwise on the goroutine that completes it, which is often
-// a pool worker, so cb must be quick and must not block.
+// a pool worker, so cb must be quick and must not block. Callbacks run in
+// the order they were given; a panic in one is not recovered. Result may
+// return before the callbacks have run.
 func (f *Future[T]) OnDone(cb func()) { f.onDone(cb) }
 
 // onDone is OnDone, and returns the place of cb for removeCallback, or -1

@@ -17,7 +17,8 @@ import (
 //
 // A Pool must be made with [NewPool] and released with [Pool.Close] or
 // [Pool.Shutdown]; the zero value has no workers and is not usable (its
-// Submit would wait for ever). Its methods are safe for concurrent use.
+// Submit waits for ever and its Close panics). Its methods are safe for
+// concurrent use.
 type Pool[T any] struct {
 	queue   chan *Future[T]
 	workers int
@@ -159,7 +160,8 @@ func (p *Pool[T]) TrySubmit(fn func(ctx context.Context) (T, error)) (*Future[T]
 // returns when all workers have exited, like Python's shutdown(wait=True).
 // Submitters blocked on a full queue get their tasks in before intake stops.
 // Close may be called more than once and together with Shutdown; it always
-// returns nil.
+// returns nil. It must not be called from a task of the pool, which it
+// would wait for.
 func (p *Pool[T]) Close() error {
 	p.stopIntake()
 	p.wg.Wait()

@@ -8,7 +8,8 @@ import (
 	"slices"
 )
 
-// WaitMode says when [Wait] returns.
+// WaitMode says when [Wait] returns. The zero value is AllCompleted, the
+// default of Python's wait.
 type WaitMode int
 
 // The modes of Wait, as in Python's concurrent.futures.wait.
@@ -154,10 +155,13 @@ func AsCompleted[T any](ctx context.Context, fs []*Future[T]) iter.Seq[*Future[T
 }
 
 // Gather waits for every future in fs and returns their results in the order
-// of fs. It returns early with the first error to occur (in time), or with
-// ctx's error when ctx ends before every future is done; the slice then
-// holds the results of the futures that had succeeded by then and zero
-// values elsewhere.
+// of fs. It returns early with the first error to occur (in time; among the
+// futures done already when it is called, the first in fs), as
+// asyncio.gather does without return_exceptions, or with ctx's error when
+// ctx ends before every future is done; the slice then holds the results of
+// the futures that had succeeded by then and zero values elsewhere. The
+// futures it did not wait for go on. For every error, as with
+// return_exceptions=True, call [Future.Result] on each future instead.
 func Gather[T any](ctx context.Context, fs []*Future[T]) ([]T, error) {
 	out := make([]T, len(fs))
 	ch, stop := completions(fs)
