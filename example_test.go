@@ -174,5 +174,5 @@ func ExampleFetcher() {
 	// Output:
 	// 200 hello from /a
 	// 200 hello from /b
-	// error: sluice: fetch ftp://not-http/: sluice: bad URL: unsupported scheme "ftp" (want http or https)
+	// error: sluice: fetch ftp://not-http/: bad URL: unsupported scheme "ftp" (want http or https)
 }

@@ -72,13 +72,13 @@ type Fetcher struct {
 	// Timeout bounds each attempt (one request, body included; a retry is
 	// a new attempt); 0 means 30 seconds.
 	Timeout time.Duration
-	// Retries is how many times a failed attempt of an idempotent request
-	// is retried after a transient failure (connection refused or reset,
-	// a response cut short, a timeout) or a status of 408, 429, 500, 502,
-	// 503 or 504; 0 means DefaultRetries (2), negative means none. TLS failures, malformed responses and bad
-	// URLs are not retried. Waits are drawn uniformly up to a ceiling that
-	// doubles from 250 ms (full jitter) and honour Retry-After on 429 and
-	// 503.
+	// Retries is how many times a failed attempt of an idempotent
+	// request is retried after a transient failure (connection refused
+	// or reset, a response cut short, a timeout) or a status of 408,
+	// 429, 500, 502, 503 or 504; 0 means DefaultRetries (2), negative
+	// means none. TLS failures, malformed responses and bad URLs are not
+	// retried. Waits are drawn uniformly up to a ceiling that doubles
+	// from 250 ms (full jitter) and honour Retry-After on 429 and 503.
 	Retries int
 	// MaxRetryWait caps the wait before a retry; a Retry-After longer than
 	// it ends the fetch with the response instead. 0 means 30 seconds.
@@ -115,14 +115,15 @@ type Fetcher struct {
 	// MaxBody.
 	DiscardBody bool
 	// DenyPrivate refuses connections to loopback, private, link-local
-	// (169.254.0.0/16, where cloud metadata services answer), unique-local,
-	// unspecified and other non-public addresses. The address is checked
-	// at dial time, after DNS resolution, so neither a redirect nor a name
-	// resolving to an internal address gets around it; a refused request
-	// fails with an error of kind "blocked". Proxies from the environment
-	// are not used when it is set; with Proxy set, it is the proxy's
-	// address that is checked, and the proxy that must refuse the rest. Set it when fetching URLs that others
-	// choose. Ignored when Client is set.
+	// (169.254.0.0/16, where cloud metadata services answer),
+	// unique-local, unspecified and other non-public addresses. The
+	// address is checked at dial time, after DNS resolution, so neither
+	// a redirect nor a name resolving to an internal address gets around
+	// it; a refused request fails with an error of kind "blocked".
+	// Proxies from the environment are not used when it is set; with
+	// Proxy set, it is the proxy's address that is checked, and the
+	// proxy that must refuse the rest. Set it when fetching URLs that
+	// others choose. Ignored when Client is set.
 	DenyPrivate bool
 	// InsecureSkipVerify accepts any TLS certificate, as curl -k does.
 	// Ignored when Client is set.

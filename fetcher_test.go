@@ -566,3 +566,22 @@ func TestHostKey(t *testing.T) {
 		}
 	}
 }
+
+// TestFetchErrorText checks that a FetchError names the fetch once: with
+// a cause of this package's it read "sluice: fetch URL: sluice: bad URL",
+// as the Fetcher's godoc example showed.
+func TestFetchErrorText(t *testing.T) {
+	for _, tc := range []struct {
+		url  string
+		err  error
+		want string
+	}{
+		{"ftp://x/", fmt.Errorf("%w: unsupported scheme \"ftp\"", ErrBadURL), `sluice: fetch ftp://x/: bad URL: unsupported scheme "ftp"`},
+		{"http://x/", ErrHeaderTooLarge, "sluice: fetch http://x/: response header too large"},
+		{"http://u:pw@x/", errors.New("dial tcp: connection refused"), "sluice: fetch http://u:xxxxx@x/: dial tcp: connection refused"},
+	} {
+		if got := (&FetchError{URL: tc.url, Err: tc.err}).Error(); got != tc.want {
+			t.Errorf("%q, want %q", got, tc.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ package sluice
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/failure"
@@ -80,9 +81,11 @@ type FetchError struct {
 	Err error
 }
 
-// Error reports the URL, its password redacted, and the cause.
+// Error reports the URL, its password redacted, and the cause, said once:
+// "sluice: fetch ftp://x/: bad URL: ...", not "...: sluice: bad URL: ..."
+// for a cause of this package's.
 func (e *FetchError) Error() string {
-	return "sluice: fetch " + RedactURL(e.URL) + ": " + e.Err.Error()
+	return "sluice: fetch " + RedactURL(e.URL) + ": " + strings.TrimPrefix(e.Err.Error(), "sluice: ")
 }
 
 // ErrHeaderTooLarge is wrapped by the error of an attempt whose response

@@ -173,7 +173,7 @@ type Crawler struct {
 	// a new attempt), as in sluice.Fetcher; 0 means 30 seconds.
 	Timeout time.Duration
 	// Retries is how many times a page is fetched again after a network
-	// error, a timeout, or a status of 429, 500, 502, 503 or 504, each
+	// error, a timeout, or a status of 408, 429, 500, 502, 503 or 504, each
 	// after a backoff taken in the frontier (Retry-After is honoured), and
 	// how many times an unreachable robots.txt is asked for again before
 	// its host is disallowed; 0 means sluice.DefaultRetries (2), negative

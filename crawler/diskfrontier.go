@@ -110,7 +110,8 @@ type DiskOptions struct {
 // (older than version 3, or newer than [DiskFormat]) or one that cannot
 // be read fails with a clear error, never a fresh start.
 //
-// A DiskFrontier is safe for concurrent use. Close it when done.
+// Create one with [OpenDiskFrontier]; the zero value is not usable. A
+// DiskFrontier is safe for concurrent use. Close it when done.
 type DiskFrontier struct {
 	dir  string
 	db   *pebble.DB

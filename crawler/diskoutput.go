@@ -49,7 +49,8 @@ import (
 // visit function must not write a record for a URL
 // [DiskFrontier.Recorded] reports.
 //
-// An Output is safe for concurrent use. Close it before its frontier.
+// Create one with [OpenOutput]; the zero value is not usable. An Output is
+// safe for concurrent use. Close it before its frontier.
 type Output struct {
 	f        *DiskFrontier
 	file     *os.File

@@ -113,7 +113,8 @@ type RedisOptions struct {
 // frontier that finds the crawl's keys gone once it has seen them fails
 // its calls, rather than crawl again from the start.
 //
-// A RedisFrontier is safe for concurrent use. Close it when done.
+// Create one with [NewRedisFrontier]; the zero value is not usable. A
+// RedisFrontier is safe for concurrent use. Close it when done.
 type RedisFrontier struct {
 	rdb    redis.UniversalClient
 	prefix string // "sluice:{NAME}:"

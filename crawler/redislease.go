@@ -89,10 +89,10 @@ func (f *RedisFrontier) reconcile(ctx context.Context) {
 	}
 }
 
-// Close sends the finishes still queued, stops the heartbeat and puts back to pending the URLs still leased
-// to this worker, so no other process waits LeaseTTL for them; answers for
-// them after Close get ErrLeaseLost. It does not close the client. Close
-// is safe to call more than once.
+// Close sends the finishes still queued, stops the heartbeat and puts back
+// to pending the URLs still leased to this worker, so no other process waits
+// LeaseTTL for them; answers for them after Close get ErrLeaseLost. It does
+// not close the client. Close is safe to call more than once.
 func (f *RedisFrontier) Close() error {
 	var err error
 	f.closeOnce.Do(func() {

@@ -51,14 +51,14 @@ type Distributed struct {
 // WorkerState is one worker of a distributed run as the merged report
 // sees it.
 type WorkerState struct {
-	Name  string `json:"name"`
+	Name  string `json:"name"`  // the worker's name (HOSTNAME:PID unless set)
 	Slot  int    `json:"slot"`  // 0-based share index
 	State string `json:"state"` // "done", or "dead": stopped reporting before the end
 	// LastSecond is the last second the worker streamed (-1 for none);
 	// for a dead worker, its share after that second is missing from the
 	// report.
 	LastSecond int   `json:"last_second"`
-	Requests   int64 `json:"requests"`
+	Requests   int64 `json:"requests"` // requests the worker completed
 }
 
 // RunDistributed runs this worker's share of cfg as one of d.Workers

@@ -43,12 +43,13 @@ type Search struct {
 
 // Step is one rate held during a search.
 type Step struct {
-	Rate     float64  `json:"rate"`     // offered, requests per second
-	Achieved float64  `json:"achieved"` // completed, requests per second
-	P50      float64  `json:"p50_ms"`   // response time
-	P99      float64  `json:"p99_ms"`
-	Errors   float64  `json:"errors"` // fraction of requests failed
-	Pass     bool     `json:"pass"`
+	Rate     float64 `json:"rate"`     // offered, requests per second
+	Achieved float64 `json:"achieved"` // completed, requests per second
+	P50      float64 `json:"p50_ms"`   // response time
+	P99      float64 `json:"p99_ms"`   // response time
+	Errors   float64 `json:"errors"`   // fraction of requests failed
+	Pass     bool    `json:"pass"`     // every condition of the SLO held
+
 	Failures []string `json:"failures,omitempty"` // the conditions missed
 	// GeneratorLimited is set on a failed step when the generator itself
 	// fell behind the plan with connections free (a quarter of the
@@ -62,15 +63,17 @@ type Step struct {
 // SearchResult is the outcome of [FindMax]. It is a plain value.
 type SearchResult struct {
 	MaxRPS float64 `json:"max_rps"` // highest rate that passed; 0 if none did
-	SLO    string  `json:"slo"`
-	Steps  []Step  `json:"steps"`
+	SLO    string  `json:"slo"`     // as given to the search
+	Steps  []Step  `json:"steps"`   // every rate held, in order
 	// Unreachable is set when the lowest rate tried already failed.
 	Unreachable bool `json:"unreachable"`
 	// GeneratorLimited is set when the search stopped because the
 	// generator could not keep up; MaxRPS is then a lower bound.
 	GeneratorLimited bool `json:"generator_limited"`
 	// AtMax is set when the search's Max passed: the target may take more.
-	AtMax       bool `json:"at_max"`
+	AtMax bool `json:"at_max"`
+	// Interrupted is set when ctx ended the search; Steps hold the rates
+	// held until then.
 	Interrupted bool `json:"interrupted"`
 }
 
@@ -90,14 +93,14 @@ func ParseSLO(s string) ([]Threshold, error) {
 	return ths, nil
 }
 
-// FindMax searches for the highest open-model rate at which the targets
-// of base meet s.SLO: it holds each rate for s.Step, doubling from s.Min
-// until a step fails, then bisects between the highest pass and the
-// lowest failure. A rate fails only if it fails twice running (see the
-// steps marked Retry): one stall must not end the growth. base must not
-// set Rate, Stages, Duration or Requests; its other fields (connections,
-// timeout, warmup per step...) apply to every step. MaxInFlight should exceed the rate times the latency the
-// SLO allows, or the steps measure the connection pool.
+// FindMax searches for the highest open-model rate at which the targets of
+// base meet s.SLO: it holds each rate for s.Step, doubling from s.Min until
+// a step fails, then bisects between the highest pass and the lowest
+// failure. A rate fails only if it fails twice running (see the steps marked
+// Retry): one stall must not end the growth. base must not set Rate, Stages,
+// Duration or Requests; its other fields (connections, timeout, warmup per
+// step...) apply to every step. MaxInFlight should exceed the rate times the
+// latency the SLO allows, or the steps measure the connection pool.
 //
 // The search stops early, and says so in the result, when the generator
 // itself cannot keep up. It returns an error only for invalid input;

@@ -33,27 +33,27 @@ const SchemaVersion = 2
 // row per second of run. It is a plain value: safe to read from several
 // goroutines, not to modify concurrently.
 type Report struct {
-	Schema      int       `json:"schema"`
+	Schema      int       `json:"schema"`      // the JSON layout's version: 2 (1 had no histograms)
 	Start       time.Time `json:"start"`       // wall-clock start of measurement
 	Model       string    `json:"model"`       // "open" or "closed"; a merge of both is "mixed"
 	URL         string    `json:"url"`         // first target
 	Connections int       `json:"connections"` // the run's in-flight cap, Config.MaxInFlight resolved (summed by a merge)
-	Duration    float64   `json:"duration_s"`
-	Requests    int64     `json:"requests"` // requests completed (answered or failed)
-	Success     int64     `json:"success"`  // answered with a status below 400
-	Failed      int64     `json:"failed"`   // transport errors plus statuses of 400 and above
-	RPS         float64   `json:"rps"`      // Requests per second of Duration
-	SuccessRPS  float64   `json:"success_rps"`
-	TargetRPS   float64   `json:"target_rps"` // planned mean rate; 0 in the closed model
-	Dropped     int64     `json:"dropped"`    // due but never sent: over DropAbove, or still unsent when the plan ended
-	Cancelled   int64     `json:"cancelled"`  // in flight when the run ended, cut off and counted nowhere else
+	Duration    float64   `json:"duration_s"`  // seconds measured, warm-up excluded; a merge's wall-clock span
+	Requests    int64     `json:"requests"`    // requests completed (answered or failed)
+	Success     int64     `json:"success"`     // answered with a status below 400
+	Failed      int64     `json:"failed"`      // transport errors plus statuses of 400 and above
+	RPS         float64   `json:"rps"`         // Requests per second of Duration
+	SuccessRPS  float64   `json:"success_rps"` // Success per second of Duration
+	TargetRPS   float64   `json:"target_rps"`  // planned mean rate; 0 in the closed model
+	Dropped     int64     `json:"dropped"`     // due but never sent: over DropAbove, or still unsent when the plan ended
+	Cancelled   int64     `json:"cancelled"`   // in flight when the run ended, cut off and counted nowhere else
 	// CancelledWait is the longest that a cancelled request had waited
 	// for its answer, from its intended send time, in milliseconds: a
 	// server that stalls as the run ends shows here, not in the latency.
 	CancelledWait float64 `json:"cancelled_wait_ms,omitempty"`
 	LateSends     int64   `json:"late_sends"` // sent more than 1 ms after their intended time
 
-	StatusCodes  map[string]int64  `json:"status_codes"`
+	StatusCodes  map[string]int64  `json:"status_codes"`  // responses by HTTP status ("200", "503")
 	Errors       map[string]int64  `json:"errors"`        // by kind, named as in fetch and crawl records: dns, connect, tls, timeout, reset, read, protocol, too-large, cancelled, other
 	ErrorSamples map[string]string `json:"error_samples"` // the first message seen of each kind
 
@@ -61,18 +61,18 @@ type Report struct {
 	Service  Latency `json:"service_ms"`       // service time, from the actual send
 	Lateness Latency `json:"send_lateness_ms"` // actual minus intended send time (open model)
 
-	BytesRead    int64 `json:"bytes_read"`
-	BytesWritten int64 `json:"bytes_written"`
-	ConnsOpened  int64 `json:"conns_opened"`
-	ConnsReused  int64 `json:"conns_reused"` // requests that went over an already open connection
+	BytesRead    int64 `json:"bytes_read"`    // read from the connections, headers and framing included
+	BytesWritten int64 `json:"bytes_written"` // written to the connections
+	ConnsOpened  int64 `json:"conns_opened"`  // connections dialled
+	ConnsReused  int64 `json:"conns_reused"`  // requests that went over an already open connection
 
 	Interrupted bool `json:"interrupted"` // stopped early; figures cover what was measured
 
-	Seconds  []Second        `json:"seconds"`
-	Spectrum []Percentile    `json:"spectrum"` // response-time percentile spectrum
-	Targets  []TargetSummary `json:"targets,omitempty"`
+	Seconds  []Second        `json:"seconds"`           // one row per second measured
+	Spectrum []Percentile    `json:"spectrum"`          // response-time percentile spectrum
+	Targets  []TargetSummary `json:"targets,omitempty"` // one per target of a run of several
 
-	Histograms Histograms `json:"histograms"`
+	Histograms Histograms `json:"histograms"` // what Merge combines, encoded
 
 	// MergedFrom counts the runs a merged report combines; 0 for a
 	// single run.
@@ -83,7 +83,8 @@ type Report struct {
 	genLate int64 // see phase.genLate; read by FindMax
 }
 
-// Latency summarises one histogram, in milliseconds.
+// Latency summarises one histogram, in milliseconds: its percentiles (P999
+// is the 99.9th, P9999 the 99.99th), maximum and mean.
 type Latency struct {
 	P50   float64 `json:"p50"`
 	P90   float64 `json:"p90"`
@@ -95,13 +96,17 @@ type Latency struct {
 	Mean  float64 `json:"mean"`
 }
 
-// Percentile is one point of the percentile spectrum.
+// Percentile is one point of the percentile spectrum: the response time
+// in milliseconds (Ms) at or below which Percentile per cent of requests
+// were answered.
 type Percentile struct {
 	Percentile float64 `json:"percentile"`
 	Ms         float64 `json:"ms"`
 }
 
-// TargetSummary is the breakdown for one target of a multi-target run.
+// TargetSummary is the breakdown for one target (Method and URL) of a
+// multi-target run: its requests completed, answered with a status below
+// 400 (Success) and failed, and its response times in milliseconds.
 type TargetSummary struct {
 	Method   string  `json:"method"`
 	URL      string  `json:"url"`

@@ -29,13 +29,13 @@ const lateAfter = time.Millisecond
 // times (from the intended send time) of the requests that completed in
 // that second, in milliseconds.
 type Second struct {
-	T       int     `json:"t"`
-	Target  int64   `json:"target"` // requests planned (open model; 0 in the closed model)
-	Sent    int64   `json:"sent"`   // requests sent
-	Dropped int64   `json:"dropped"`
-	Done    int64   `json:"done"` // requests completed (answered or failed)
-	OK      int64   `json:"ok"`   // completed with a status below 400
-	Errors  int64   `json:"errors"`
+	T       int     `json:"t"`       // seconds since measurement began
+	Target  int64   `json:"target"`  // requests planned (open model; 0 in the closed model)
+	Sent    int64   `json:"sent"`    // requests sent
+	Dropped int64   `json:"dropped"` // due and never sent (see Config.DropAbove)
+	Done    int64   `json:"done"`    // requests completed (answered or failed)
+	OK      int64   `json:"ok"`      // completed with a status below 400
+	Errors  int64   `json:"errors"`  // completed without a response or with a status of 400 and above
 	P50     float64 `json:"p50_ms"`
 	P90     float64 `json:"p90_ms"`
 	P99     float64 `json:"p99_ms"`

@@ -14,7 +14,7 @@ import (
 // Metrics: p50, p90, p95, p99, p999, p9999, max, mean (response time),
 // errors and dropped (fractions of requests), rps and success_rps.
 type Threshold struct {
-	Metric string
+	Metric string  // one of the metrics above, as written: "p99", "errors"
 	Op     string  // "<", "<=", ">" or ">="
 	Value  float64 // milliseconds for latency, a fraction for errors and dropped, req/s for rates
 	Text   string  // as written

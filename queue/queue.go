@@ -28,7 +28,8 @@ const field = "url"
 // slot). Acknowledged entries are deleted from the stream, so its length is
 // the URLs not yet done.
 //
-// A Queue is safe for concurrent use; it holds no state but its names.
+// Create one with [New]; the zero value is not usable. A Queue is safe for
+// concurrent use; it holds no state but its names.
 type Queue struct {
 	rdb    redis.UniversalClient
 	stream string
@@ -165,8 +166,9 @@ type ConsumerOptions struct {
 	ClaimIdle time.Duration
 }
 
-// Consumer takes URLs from a queue under one consumer name. Its methods
-// are safe for concurrent use, but Take is meant to be called from one
+// Consumer takes URLs from a queue under one consumer name. Create one
+// with [Queue.Consumer]; the zero value is not usable. Its methods are
+// safe for concurrent use, but Take is meant to be called from one
 // goroutine.
 type Consumer struct {
 	q      *Queue

@@ -49,6 +49,8 @@ func normalizeArgs(root *cobra.Command, args []string) ([]string, error) {
 			f = lookup(name)
 		case len(name) > 1 && (lookup(name) != nil || name == "help" || name == "version"):
 			a, f = "-"+a, lookup(name)
+		case len(name) > 1 && (goToolFlags[name] || len(foreignFlags[name]) > 0):
+			a = "-" + a // unknown: pflag names it, and flagError hints
 		case len(name) == 1:
 			f = cmd.Flags().ShorthandLookup(name)
 			if f == nil {
@@ -89,13 +91,13 @@ func boolValue(cmd *cobra.Command, f *pflag.Flag, rest []string) error {
 	var msg string
 	switch _, err := strconv.ParseFloat(v, 64); {
 	case v == "true" || v == "false":
-		msg = fmt.Sprintf("%s: --%s takes no separate value: write --%s=%s", cmd.Name(), f.Name, f.Name, v)
+		msg = fmt.Sprintf("%s--%s takes no separate value: write --%s=%s", msgPrefix(cmd), f.Name, f.Name, v)
 	case err == nil:
 		name := "--" + f.Name
 		if f.Shorthand != "" {
 			name = fmt.Sprintf("-%s (--%s)", f.Shorthand, f.Name)
 		}
-		msg = fmt.Sprintf("%s: %s takes no value, yet %s follows it", cmd.Name(), name, v)
+		msg = fmt.Sprintf("%s%s takes no value, yet %s follows it", msgPrefix(cmd), name, v)
 	default:
 		return nil
 	}
@@ -114,7 +116,7 @@ func flagError(cmd *cobra.Command, err error) error {
 	case errors.As(err, &notExist) && notExist.GetSpecifiedName() != "":
 		name := notExist.GetSpecifiedName()
 		if h, ok := foreignFlagOf(cmd, name); ok {
-			msg += fmt.Sprintf(" (sluice %s spells it --%s: %s)", cmd.Name(), h.flag, h.how)
+			msg += fmt.Sprintf(" (sluice %s spells it --%s: %s)", cmdPath(cmd), h.flag, h.how)
 		} else if s := closestFlag(cmd, name); s != "" {
 			msg += fmt.Sprintf(" (did you mean --%s?)", s)
 		}
@@ -125,7 +127,7 @@ func flagError(cmd *cobra.Command, err error) error {
 		}
 		msg = fmt.Sprintf("bad value %q for --%s: %v", invalid.GetValue(), f.Name, why)
 	}
-	return &usageError{msg: cmd.Name() + ": " + msg, cmd: cmd.CommandPath()}
+	return &usageError{msg: msgPrefix(cmd) + msg, cmd: cmd.CommandPath()}
 }
 
 // foreignFlag is the flag of sluice's that does what a flag of another
@@ -135,43 +137,81 @@ type foreignFlag struct{ flag, how string }
 // foreignFlags maps the long flags of the tools sluice's users come from
 // (wget, curl, Scrapy's settings, wrk, hey, vegeta, colly) to sluice's,
 // where the edit distance would name the wrong one (--delay is one edit
-// from --deny) or none, and the one-letter flags of wrk, wrk2 and hey
-// (-t4 -R 2000, -z 10s) that sluice lacks. A name is hinted only on a
+// from --deny, curl's --request from --requests) or none, and the
+// one-letter flags of wrk, wrk2, hey, curl and wget (-t4 -R 2000, -z 10s,
+// -X POST, -O FILE) that sluice lacks. A name is hinted only on a
 // command that has the flag it maps to, the first such in its list:
 // --continue maps to two, one a command, and wget's -t (tries) and -R
 // (reject) come before wrk's.
 var foreignFlags = map[string][]foreignFlag{
-	"delay":                {hintHostRate},
-	"wait":                 {hintHostRate},
-	"download-delay":       {hintHostRate},
-	"max-depth":            {hintDepth},
-	"level":                {hintDepth},
-	"depth-limit":          {hintDepth},
-	"limit":                {hintMaxPages},
-	"page-limit":           {hintMaxPages},
-	"threads":              {hintConcurrency},
-	"parallel":             {hintConcurrency},
-	"connections":          {hintConcurrency},
-	"jobs":                 {hintConcurrency},
-	"exclude":              {hintDeny},
-	"reject-regex":         {hintDeny},
-	"accept-regex":         {{"allow", "a regexp the URLs to follow must match"}},
-	"retry":                {hintRetries},
-	"tries":                {hintRetries},
-	"max-time":             {{"timeout", "one request's time limit"}},
-	"ignore-robots":        {hintRobots},
-	"no-robots":            {hintRobots},
-	"no-check-certificate": {{"insecure", "skip TLS certificate checks (-k)"}},
-	"jobdir":               {hintState},
-	"continue":             {{"resume", "append to the -o file, skipping the input lines it has records for"}, hintState},
-	"rps":                  {hintRate},
-	"qps":                  {hintRate},
-	"time":                 {hintDuration},
-	"data":                 {{"body", "the request body"}},
-	"t":                    {hintRetries, {"concurrency", "connections, each with its own sending worker; wrk's threads need no flag"}},
-	"R":                    {hintDeny, hintRate},
-	"z":                    {hintDuration},
-	"D":                    {{"body", "the request body; --body @FILE reads it from a file"}},
+	"delay":                          {hintHostRate},
+	"wait":                           {hintHostRate},
+	"download-delay":                 {hintHostRate},
+	"max-depth":                      {hintDepth},
+	"level":                          {hintDepth},
+	"depth-limit":                    {hintDepth},
+	"limit":                          {hintMaxPages},
+	"page-limit":                     {hintMaxPages},
+	"threads":                        {hintConcurrency},
+	"parallel":                       {hintConcurrency},
+	"connections":                    {hintConcurrency},
+	"jobs":                           {hintConcurrency},
+	"exclude":                        {hintDeny},
+	"reject-regex":                   {hintDeny},
+	"accept-regex":                   {{"allow", "a regexp the URLs to follow must match"}},
+	"retry":                          {hintRetries},
+	"tries":                          {hintRetries},
+	"max-time":                       {hintTimeout},
+	"ignore-robots":                  {hintRobots},
+	"no-robots":                      {hintRobots},
+	"no-check-certificate":           {{"insecure", "skip TLS certificate checks (-k)"}},
+	"jobdir":                         {hintState},
+	"continue":                       {{"resume", "append to the -o file, skipping the input lines it has records for"}, hintState},
+	"rps":                            {hintRate},
+	"qps":                            {hintRate},
+	"time":                           {hintDuration},
+	"data":                           {hintBody},
+	"data-binary":                    {hintBody},
+	"data-raw":                       {hintBody},
+	"request":                        {hintMethod}, // curl's; one edit from --requests
+	"silent":                         {hintQuiet},
+	"output-document":                {hintOutput},
+	"connect-timeout":                {hintTimeout},
+	"span-hosts":                     {{"scope", "--scope domain follows links to subdomains, --scope any to every host"}},
+	"random-wait":                    {{"jitter", "spreads each host's delay over this fraction of it"}},
+	"concurrent-requests":            {hintConcurrency},
+	"max-workers":                    {hintConcurrency},
+	"max-connections":                {hintConcurrency},
+	"disable-keepalive":              {{"keepalive", "write --keepalive=false to open a connection per request"}},
+	"h2":                             {hintHTTP2},
+	"h2c":                            {hintHTTP2},
+	"concurrent-requests-per-domain": {{"per-host", "requests in flight to one host at most"}},
+	"t":                              {hintRetries, {"concurrency", "connections, each with its own sending worker; wrk's threads need no flag"}},
+	"R":                              {hintDeny, hintRate},
+	"z":                              {hintDuration},
+	"D":                              {{"body", "the request body; --body @FILE reads it from a file"}},
+	// curl's and wget's one-letter flags.
+	"X": {hintMethod},
+	"s": {hintQuiet},
+	"O": {hintOutput},
+	"x": {{"proxy", "an http://, https://, socks5:// or socks5h:// proxy for every request"}},
+	"U": {{"user-agent", "the User-Agent header (-A)"}},
+	"T": {hintTimeout},
+	"w": {hintHostRate},
+	"l": {hintDepth},
+}
+
+// goToolFlags are long flags of hey and vegeta, which take them after one
+// dash as Go's flag package does, that sluice lacks. Given so, pflag read
+// them as a shorthand and its value: hey's -disable-keepalive as -d
+// isable-keepalive ("bad value for --duration"), -cpus 2 as -c pus.
+var goToolFlags = map[string]bool{
+	"disable-keepalive": true, "disable-compression": true, "disable-redirects": true,
+	"h2": true, "h2c": true, "cpus": true, "host": true, "output": true,
+	"max-workers": true, "max-connections": true, "format": true, "lazy": true,
+	"chunked": true, "redirects": true, "laddr": true, "resolvers": true,
+	"root-certs": true, "cert": true, "key": true, "session-tickets": true,
+	"unix-socket": true, "proxy-header": true, "latency": true,
 }
 
 // The hints that foreignFlags gives for more than one name.
@@ -186,6 +226,12 @@ var (
 	hintState       = foreignFlag{"state", "a crawl kept in a --state DIR resumes when the same command runs again"}
 	hintRate        = foreignFlag{"rate", "requests started a second"}
 	hintDuration    = foreignFlag{"duration", "how long to run"}
+	hintBody        = foreignFlag{"body", "the request body"}
+	hintMethod      = foreignFlag{"method", "the request method (-m)"}
+	hintQuiet       = foreignFlag{"quiet", "no progress line on standard error (-q)"}
+	hintOutput      = foreignFlag{"output", "the file the records go to (-o); --save DIR keeps the bodies"}
+	hintTimeout     = foreignFlag{"timeout", "one request's time limit"}
+	hintHTTP2       = foreignFlag{"http2", "HTTP/2, h2 over TLS and h2c over http"}
 )
 
 // foreignFlagOf returns the flag of cmd's that name, a flag of another
@@ -248,6 +294,24 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// cmdPath is the name messages give a command: its path below sluice
+// ("queue push", "load merge"), as the command's own errors name it; ""
+// for sluice itself, whose messages "sluice:" already begins.
+func cmdPath(cmd *cobra.Command) string {
+	if !cmd.HasParent() {
+		return ""
+	}
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+}
+
+// msgPrefix is cmdPath followed by ": ", or "" for sluice itself.
+func msgPrefix(cmd *cobra.Command) string {
+	if p := cmdPath(cmd); p != "" {
+		return p + ": "
+	}
+	return ""
 }
 
 // scrapySettings maps the Scrapy settings that users give with -s

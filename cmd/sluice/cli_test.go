@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/hostile"
 	"github.com/spf13/cobra"
@@ -113,10 +114,17 @@ func TestCLIFindings(t *testing.T) {
 		// 4. Help.
 		{name: "help crawl", args: []string{"help", "crawl"}, code: 0,
 			stdout: []string{"Crawl starts from the seed URLs", "-c, --concurrency int", "Exit status:", "130"}},
+		// fetch and crawl give a bad URL argument a record: exit 1, not
+		// the 2 the help said.
+		{name: "help tells which bad URL is bad usage", args: []string{"fetch", "-h"}, code: 0,
+			stdout: []string{"2    bad usage: unknown command or flag, bad flag value, a URL load", "(fetch and crawl give a bad URL an error record: 1)"}},
 		{name: "help bogus", args: []string{"help", "bogus"}, code: 2, stderr: []string{`unknown help topic "bogus"`}},
 		{name: "crawl -h on stdout", args: []string{"crawl", "-h"}, code: 0, stdout: []string{"Usage:", "sluice crawl [flags] URL..."}},
 		{name: "crawl -h tells of --state", args: []string{"crawl", "-h"}, code: 0,
-			stdout: []string{"With --state DIR", "--accept-changes", "never a fresh start", "--recrawl"}},
+			stdout: []string{"With --state DIR", "--accept-changes", "fresh start", "--recrawl"}},
+		// 501 and 505 are not retried, 408 is: the help said "429, 5xx".
+		{name: "fetch -h says which statuses are retried", args: []string{"fetch", "-h"}, code: 0,
+			stdout: []string{"timeouts, 408, 429, 500, 502, 503,"}, noStdout: []string{"429, 5xx"}},
 		{name: "fetch -h tells of --resume", args: []string{"fetch", "-h"}, code: 0,
 			stdout: []string{"With --resume and -o FILE"}},
 		{name: "load long forms", args: []string{"load", "--help"}, code: 0,
@@ -143,6 +151,36 @@ func TestCLIFindings(t *testing.T) {
 			stderr: []string{"unknown shorthand flag: 'z' in -z (sluice load spells it --duration: how long to run)"}},
 		{name: "hey's body file", args: []string{"load", "-D", "body.json", u + "/"}, code: 2,
 			stderr: []string{"unknown shorthand flag: 'D' in -D (sluice load spells it --body: the request body; --body @FILE reads it from a file)"}},
+		// curl's --request is the method; the nearest flag was --requests,
+		// a count, and the hint said "did you mean --requests?".
+		{name: "curl's request", args: []string{"load", "--request", "POST", u + "/"}, code: 2,
+			stderr: []string{"unknown flag: --request (sluice load spells it --method: the request method (-m))"}, noStdout: []string{"requests"}},
+		{name: "curl's -X", args: []string{"load", "-X", "POST", u + "/"}, code: 2,
+			stderr: []string{"unknown shorthand flag: 'X' in -X (sluice load spells it --method: "}},
+		{name: "curl's -sL", args: []string{"fetch", "-sL", u + "/"}, code: 2,
+			stderr: []string{"unknown shorthand flag: 's' in -sL (sluice fetch spells it --quiet: "}},
+		{name: "wget's -O", args: []string{"fetch", "-O", "page.html", u + "/"}, code: 2,
+			stderr: []string{"unknown shorthand flag: 'O' in -O (sluice fetch spells it --output: the file the records go to (-o); --save DIR keeps the bodies)"}},
+		{name: "wget's -l", args: []string{"crawl", "-l", "2", u + "/"}, code: 2,
+			stderr: []string{"unknown shorthand flag: 'l' in -l (sluice crawl spells it --depth: "}},
+		// hey and vegeta take long flags after one dash; pflag read
+		// -disable-keepalive as -d isable-keepalive, a bad duration.
+		{name: "hey's -disable-keepalive", args: []string{"load", "-disable-keepalive", "-n", "1", u + "/"}, code: 2,
+			stderr: []string{"unknown flag: --disable-keepalive (sluice load spells it --keepalive: write --keepalive=false"}, noStdout: []string{"duration"}},
+		{name: "hey's -h2", args: []string{"load", "-h2", "-n", "1", u + "/"}, code: 2,
+			stderr: []string{"unknown flag: --h2 (sluice load spells it --http2: "}},
+		{name: "hey's -cpus", args: []string{"load", "-cpus", "2", "-n", "1", u + "/"}, code: 2,
+			check: func(t *testing.T, _, errOut string) {
+				if want := "sluice: load: unknown flag: --cpus\n"; !strings.HasPrefix(errOut, want) {
+					t.Errorf("stderr %q; want it to start %q", errOut, want)
+				}
+			}},
+		{name: "vegeta's -max-workers", args: []string{"load", "-max-workers=10", u + "/"}, code: 2,
+			stderr: []string{"unknown flag: --max-workers (sluice load spells it --concurrency: "}},
+		{name: "single-dash foreign flag", args: []string{"load", "-rps", "100", u + "/"}, code: 2,
+			stderr: []string{"unknown flag: --rps (sluice load spells it --rate: "}},
+		{name: "single-dash sluice flag still works", args: []string{"load", "-requests=3", "-concurrency", "1", u + "/0"}, code: 0,
+			stdout: []string{"requests   3 (3 ok"}},
 		// hey's -q N is a rate per worker; here -q is --quiet, and the 10
 		// was taken as a second URL.
 		{name: "hey's rate", args: []string{"load", "-q", "10", "-n", "5", u + "/"}, code: 2,
@@ -154,15 +192,44 @@ func TestCLIFindings(t *testing.T) {
 				}
 			}},
 		{name: "version", args: []string{"--version"}, code: 0, stdout: []string{"sluice "}},
+		{name: "version command", args: []string{"version"}, code: 0,
+			check: func(t *testing.T, out, _ string) {
+				if _, want, _ := runFetchCLI(context.Background(), "", "--version"); out != want {
+					t.Errorf("sluice version printed %q, --version %q", out, want)
+				}
+			}},
+		// It was "sluice: sluice: unknown flag", and "sluice: push:" for
+		// sluice queue push.
+		{name: "unknown flag of sluice itself", args: []string{"--bogus"}, code: 2,
+			check: func(t *testing.T, _, errOut string) {
+				if want := "sluice: unknown flag: --bogus\n"; !strings.HasPrefix(errOut, want) {
+					t.Errorf("stderr %q; want it to start %q", errOut, want)
+				}
+			}},
 		{name: "unknown command", args: []string{"fecth"}, code: 2, stderr: []string{`unknown command "fecth"`, "fetch"}},
 		{name: "unknown queue subcommand", args: []string{"queue", "stat"}, code: 2,
 			stderr: []string{`unknown command "stat" for "sluice queue"`, "Did you mean this?\n\tstats"}},
 		{name: "misspelt queue subcommand", args: []string{"queue", "psuh"}, code: 2, stderr: []string{`unknown command "psuh" for "sluice queue"`, "Did you mean this?\n\tpush"}},
+		// push and stats take no URLs from the queue: a --worker name
+		// was accepted and meant nothing.
+		{name: "queue push has no --worker", args: []string{"queue", "push", "--redis", "redis://127.0.0.1:1/0", "--queue", "q", "--worker", "w", "http://x/"}, code: 2,
+			stderr: []string{"sluice: queue push: unknown flag: --worker"}},
+		{name: "queue stats has no --worker", args: []string{"queue", "stats", "--worker", "w"}, code: 2,
+			stderr: []string{"sluice: queue stats: unknown flag: --worker"}},
+		{name: "queue push -h", args: []string{"queue", "push", "-h"}, code: 0,
+			stdout: []string{"--redis string", "the Redis the queue is kept in"}, noStdout: []string{"--worker", "share the work"}},
 		{name: "no queue subcommand", args: []string{"queue"}, code: 2, stderr: []string{"queue: no subcommand given", "Available Commands"}},
 		{name: "load merge without reports", args: []string{"load", "merge"}, code: 2,
 			stderr: []string{"merge: want at least 1 argument(s), got 0", "Run 'sluice load merge --help' for usage."}},
 		{name: "no command", args: nil, code: 2, stderr: []string{"no command given", "Available Commands"}},
 		{name: "completion", args: []string{"completion", "bash"}, code: 0, stdout: []string{"bash completion", "sluice"}},
+		// These printed the help and exited 0.
+		{name: "completion of an unknown shell", args: []string{"completion", "tcsh"}, code: 2,
+			stderr: []string{`unknown command "tcsh" for "sluice completion"`}},
+		{name: "completion of a misspelt shell", args: []string{"completion", "bsh"}, code: 2,
+			stderr: []string{`unknown command "bsh" for "sluice completion"`, "Did you mean this?\n\tbash"}},
+		{name: "completion without a shell", args: []string{"completion"}, code: 2,
+			stderr: []string{"completion: no subcommand given", "Available Commands"}},
 
 		// 5. One message per mistake.
 		{name: "missing scheme in fetch", args: []string{"fetch", "example.com"}, code: 1,
@@ -210,6 +277,10 @@ func TestCLIFindings(t *testing.T) {
 		{name: "--max-queue below -1", args: []string{"crawl", "--max-queue", "-2", u}, code: 2, stderr: []string{"crawl: --max-queue must be -1 (no cap) or more, got -2"}},
 		{name: "NaN --jitter", args: []string{"crawl", "--jitter", "NaN", u}, code: 2, stderr: []string{"crawl: --jitter must be between 0 and 1, got NaN"}},
 		{name: "negative --grace", args: []string{"fetch", "--grace", "-2s", u}, code: 2, stderr: []string{"fetch: --grace must not be negative, got -2s"}},
+		{name: "too many demo pages", args: []string{"demo", "--pages", "100000000000"}, code: 2,
+			stderr: []string{"demo: --pages must be at most 1000000, got 100000000000"}},
+		{name: "too much demo concurrency", args: []string{"demo", "-c", "20000"}, code: 2,
+			stderr: []string{"demo: --concurrency must be at most 10000, got 20000"}},
 		{name: "zero concurrency in fetch", args: []string{"fetch", "-c", "0"}, code: 2, stderr: []string{"fetch: --concurrency must be at least 1, got 0"}},
 		{name: "zero concurrency in crawl", args: []string{"crawl", "-c", "0", u}, code: 2, stderr: []string{"crawl: --concurrency must be at least 1, got 0"}},
 		{name: "zero concurrency in load", args: []string{"load", "-c", "0", u}, code: 2, stderr: []string{"load: --concurrency must be at least 1, got 0"}},
@@ -464,7 +535,7 @@ func TestForeignFlags(t *testing.T) {
 	root := newRoot(&env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard})
 	has := func(name string) bool {
 		for _, c := range root.Commands() {
-			if c.Flags().Lookup(name) != nil {
+			if c.Flags().Lookup(name) != nil || len(name) == 1 && c.Flags().ShorthandLookup(name) != nil {
 				return true
 			}
 		}
@@ -479,6 +550,36 @@ func TestForeignFlags(t *testing.T) {
 				t.Errorf("--%s maps to --%s, which no command has", name, h.flag)
 			}
 		}
+	}
+}
+
+// TestHelpFitsEightyColumns prints the help of every command, hidden ones
+// included, and checks that no line is wider than a terminal of 80
+// columns: flag descriptions ran on to 301 columns, and examples and the
+// command list to 86 and more.
+func TestHelpFitsEightyColumns(t *testing.T) {
+	root := newRoot(&env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard})
+	var paths [][]string
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		paths = append(paths, path)
+		for _, sub := range c.Commands() {
+			walk(sub, append(append([]string(nil), path...), sub.Name()))
+		}
+	}
+	walk(root, nil)
+	for _, path := range paths {
+		t.Run(strings.Join(append([]string{"sluice"}, path...), " "), func(t *testing.T) {
+			code, out, errOut := runCLI(context.Background(), append(path, "-h")...)
+			if code != 0 || out == "" {
+				t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+			}
+			for i, line := range strings.Split(out, "\n") {
+				if n := utf8.RuneCountInString(line); n > 80 {
+					t.Errorf("line %d is %d columns:\n%s", i+1, n, line)
+				}
+			}
+		})
 	}
 }
 

@@ -68,25 +68,29 @@ Location: for a server that sends no validators), is recorded as
 pages.
 
 With --redis and --crawl, every process given the same Redis and crawl name
-works on one crawl, on one machine or many: one seen-set, one queue per host,
---host-rate, --per-host, Crawl-delay and --max-pages held for all of them
-together, each robots.txt fetched once for all. Seeds
-may be given to any of them (they are kept in Redis, so all share one
-scope), and one without seeds is refused (exit 2) while no process has
-given the crawl any; the scope flags must be the same in all: a process given others
-than the first one's is refused (exit 2), naming each difference, unless
---accept-changes is given. Each process writes its own records, each naming its "worker"; a
-process that dies loses its URLs to the others after --lease-ttl; one
-stopped with pages in flight hands them back at once, unrecorded. Every
-process exits when nothing is pending or in flight anywhere.
+works on one crawl, on one machine or many: one seen-set, one queue per
+host, --host-rate, --per-host, Crawl-delay and --max-pages held for all of
+them together, each robots.txt fetched once for all. Seeds may be given to
+any of them (they are kept in Redis, so all share one scope), and one
+without seeds is refused (exit 2) while no process has given the crawl any;
+the scope flags must be the same in all: a process given others than the
+first one's is refused (exit 2), naming each difference, unless
+--accept-changes is given. Each process writes its own records, each naming
+its "worker"; a process that dies loses its URLs to the others after
+--lease-ttl; one stopped with pages in flight hands them back at once,
+unrecorded. Every process exits when nothing is pending or in flight
+anywhere.
 
 ` + exitHelp,
 		Example: `  sluice crawl -c 50 --depth 3 -o pages.jsonl https://example.com/
-  sluice crawl --per-host 4 --host-rate 2 --scope domain --deny '/calendar/' https://example.com/
-  sluice crawl --sitemaps --max-pages 10000 -A 'mybot/1.0 (+https://me.example)' https://example.com/
-  sluice crawl --state site.state https://example.com/            # the same again resumes it
-  sluice crawl --state site.state --recrawl                       # later: what changed since
-  sluice crawl --redis redis://10.0.0.5:6379/0 --crawl site -c 20 -o pages-$(hostname).jsonl https://example.com/`,
+  sluice crawl --per-host 4 --host-rate 2 --scope domain \
+      --deny '/calendar/' https://example.com/
+  sluice crawl --sitemaps --max-pages 10000 \
+      -A 'mybot/1.0 (+https://me.example)' https://example.com/
+  sluice crawl --state site.state https://example.com/  # again: resumes
+  sluice crawl --state site.state --recrawl  # later: what changed since
+  sluice crawl --redis redis://10.0.0.5:6379/0 --crawl site -c 20 \
+      -o pages-$(hostname).jsonl https://example.com/`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error { return o.run(cmd, e, args) }),
 	}
 	o.addFlags(cmd)

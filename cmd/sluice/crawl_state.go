@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,7 +36,7 @@ type stateFlags struct {
 }
 
 func (s *stateFlags) add(fs *pflag.FlagSet) {
-	fs.StringVar(&s.dir, "state", "", "keep the crawl in this directory: the first run creates it, the same command again resumes it after any stop; records go to DIR/pages.jsonl unless -o names a file")
+	fs.StringVar(&s.dir, "state", "", "keep the crawl in this directory: the first run creates it (or takes an empty one), the same command again resumes it after any stop; records go to DIR/pages.jsonl unless -o names a file")
 	fs.BoolVar(&s.recrawl, "recrawl", false, "with --state, once the crawl has ended: fetch every recorded URL again with If-None-Match/If-Modified-Since, appending its records; a 304, or an answer the same as the last pass's (status and body, or a redirect's Location), is recorded as unchanged")
 	fs.BoolVar(&s.accept, "accept-changes", false, "with --state: resume even though the seeds, scope flags or -o differ from those the state dir was made with (-o only to where its records file was moved); with --redis: join the crawl even though its scope flags differ from those it was started with, which become these")
 }
@@ -111,6 +112,9 @@ func (was crawlConfig) diff(now crawlConfig) []string {
 // error and is left as it was.
 func openMade(dir string, flags *pflag.FlagSet) (*crawler.DiskFrontier, []string, error) {
 	noSeeds := usageErrorf("crawl: no seed URL given, and state dir %s holds no crawl to resume", dir)
+	if err := checkNotFile(dir); err != nil {
+		return nil, nil, err
+	}
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		if recrawl, _ := flags.GetBool("recrawl"); recrawl {
 			return nil, nil, usageErrorf("crawl: --recrawl: state dir %s does not exist", dir)
@@ -312,7 +316,7 @@ func openDurable(ctx context.Context, o *crawlOptions, seeds []string, outputSet
 	}
 	f := made
 	if f == nil {
-		if f, err = openState(o, seeds); err != nil {
+		if f, err = openState(o, seeds, path); err != nil {
 			return nil, err
 		}
 	}
@@ -338,10 +342,17 @@ func openDurable(ctx context.Context, o *crawlOptions, seeds []string, outputSet
 	return d, nil
 }
 
-// openState opens (or creates) the state dir of o for a crawl of seeds.
-func openState(o *crawlOptions, seeds []string) (*crawler.DiskFrontier, error) {
+// openState opens (or creates) the state dir of o for a crawl of seeds
+// whose records go to path.
+func openState(o *crawlOptions, seeds []string, path string) (*crawler.DiskFrontier, error) {
+	if err := checkNotFile(o.state.dir); err != nil {
+		return nil, err
+	}
 	entries, err := os.ReadDir(o.state.dir)
 	missing := errors.Is(err, fs.ErrNotExist)
+	if err := checkOwnDir(o.state.dir, entries, path); err != nil {
+		return nil, err
+	}
 	switch {
 	case missing && o.state.recrawl:
 		// Not created only to be refused: a mistyped DIR leaves nothing.
@@ -356,6 +367,61 @@ func openState(o *crawlOptions, seeds []string) (*crawler.DiskFrontier, error) {
 		return nil, fmt.Errorf("crawl: %w", err)
 	}
 	return f, nil
+}
+
+// checkNotFile refuses a --state that names a file (or anything else but
+// a directory) as bad usage: it failed, exit 1, only once the store was
+// being made ("mkdir FILE: not a directory").
+func checkNotFile(dir string) error {
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return usageErrorf("crawl: --state %s is a file, not a directory", dir)
+	}
+	return nil
+}
+
+// stateFiles are the names a state dir holds besides its store, db, and
+// its records file.
+var stateFiles = map[string]bool{"LOCK": true, "CLOSED": true, "TAIL": true}
+
+// checkOwnDir refuses to make a state dir in a directory that holds files
+// of its own (--state . in a project, or a home directory): the store,
+// lock and records went in among them, and the dir, once a crawl's, is
+// one a user may remove whole. A dir that holds a store is the crawl's.
+func checkOwnDir(dir string, entries []os.DirEntry, records string) error {
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil // the store's open says what is wrong
+	}
+	var others []string
+	for _, e := range entries {
+		name := e.Name()
+		if name == "db" {
+			return nil
+		}
+		if stateFiles[name] || name == "lost+found" || // a fresh file system's root
+			filepath.Join(absDir, name) == records || sameFile(filepath.Join(dir, name), records) {
+			continue
+		}
+		others = append(others, name)
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	shown := strings.Join(others[:min(len(others), 3)], ", ")
+	if len(others) > 3 {
+		shown += ", ..."
+	}
+	return usageErrorf("crawl: --state %s: the directory holds files of its own (%s) and no crawl; give a new or empty directory", dir, shown)
+}
+
+// sameFile reports whether a and b name one existing file.
+func sameFile(a, b string) bool {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
 }
 
 // keepRunningDuringSyncs gives the runtime a second processor when it has

@@ -611,3 +611,73 @@ func TestCrawlStateStoppedSaysResume(t *testing.T) {
 		t.Fatalf("resumed: exit %d: %s", code, errOut)
 	}
 }
+
+// TestCrawlStateOwnDir gives --state a directory that holds files of its
+// own, as --state . in a project does: the store, lock and records went
+// in among them. It is refused, and left as it was; an empty directory,
+// or one holding only the crawl's records file, is a state dir.
+func TestCrawlStateOwnDir(t *testing.T) {
+	site := crawltest.NewSite(20, 4)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	for _, tc := range []struct {
+		name  string
+		files []string // made in the dir first
+		out   string   // -o, in the dir; "" for DIR/pages.jsonl
+		code  int
+	}{
+		{"files of its own", []string{"notes.txt", "main.go"}, "", 2},
+		{"files of its own, -o in it", []string{"notes.txt"}, "rec.jsonl", 2},
+		{"empty", nil, "", 0},
+		{"the records file alone", []string{"pages.jsonl"}, "", 0},
+		{"the -o file alone", []string{"rec.jsonl"}, "rec.jsonl", 0},
+		{"a file system's lost+found", []string{"lost+found"}, "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range tc.files {
+				if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			args := []string{"crawl", "-q", "--state", dir, srv.URL + "/p/0"}
+			if tc.out != "" {
+				args = append(args, "-o", filepath.Join(dir, tc.out))
+			}
+			code, _, errOut := runFetchCLI(context.Background(), "", args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d: %s", code, tc.code, errOut)
+			}
+			if tc.code == 0 {
+				return
+			}
+			if !strings.Contains(errOut, "the directory holds files of its own (main.go, notes.txt) and no crawl") &&
+				!strings.Contains(errOut, "the directory holds files of its own (notes.txt) and no crawl") {
+				t.Errorf("stderr %q", errOut)
+			}
+			entries, _ := os.ReadDir(dir)
+			if len(entries) != len(tc.files) {
+				t.Errorf("the dir holds %d entries after the refusal, want the %d it had", len(entries), len(tc.files))
+			}
+		})
+	}
+}
+
+// TestCrawlStateFile gives --state a file: bad usage, exit 2, with or
+// without seeds, and the file is left as it was. It exited 1 once the
+// store was being made ("mkdir FILE: not a directory").
+func TestCrawlStateFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(file, []byte("mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"crawl", "--state", file, "http://127.0.0.1:1/"}, {"crawl", "--state", file}, {"crawl", "--state", file, "--recrawl"}} {
+		code, _, errOut := runFetchCLI(context.Background(), "", args...)
+		if want := "--state " + file + " is a file, not a directory"; code != exitUsage || !strings.Contains(errOut, want) {
+			t.Errorf("%v: exit %d: %s\nwant %d and %q", args, code, errOut, exitUsage, want)
+		}
+	}
+	if data, err := os.ReadFile(file); err != nil || string(data) != "mine\n" {
+		t.Fatalf("the file after the refusals: %q, %v", data, err)
+	}
+}

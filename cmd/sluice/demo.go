@@ -43,7 +43,7 @@ the crawl shows each page fetched once; some pages are slow, some missing
 		}),
 	}
 	fs := cmd.Flags()
-	fs.IntVar(&o.pages, "pages", 5000, "pages on the synthetic site")
+	fs.IntVar(&o.pages, "pages", 5000, "pages on the synthetic site (up to 1000000)")
 	fs.IntVarP(&o.concurrency, "concurrency", "c", 50, "requests in flight at most")
 	fs.Float64Var(&o.rate, "rate", 0, "requests per second at most (0: no cap)")
 	fs.StringVarP(&o.output, "output", "o", "", "write the JSON records to this file; - for standard output (default: show the first few)")
@@ -70,8 +70,15 @@ func demoSite(site *crawltest.Site) http.Handler {
 	})
 }
 
+// maxDemoPages bounds --pages: the site keeps a counter per page, and the
+// crawl's in-memory frontier holds at most a million URLs pending. A
+// hundred billion pages ended the process with the runtime's "fatal
+// error: out of memory".
+const maxDemoPages = 1_000_000
+
 func runDemo(cmd *cobra.Command, e *env, o *demoOptions) error {
-	if err := errors.Join(checkAtLeast1("demo", "pages", o.pages), checkAtLeast1("demo", "concurrency", o.concurrency),
+	if err := errors.Join(checkAtLeast1("demo", "pages", o.pages), checkAtMost("demo", "pages", o.pages, maxDemoPages),
+		checkAtLeast1("demo", "concurrency", o.concurrency), checkAtMost("demo", "concurrency", o.concurrency, maxConcurrency),
 		checkNotNegative("demo", "rate", o.rate)); err != nil {
 		return err
 	}

@@ -25,7 +25,8 @@ const exitHelp = `Exit status:
   0    all good: no record is an error, every --threshold held
   1    some records are errors (--fail-on all or never relaxes this),
        a --threshold was violated, or the output could not be written
-  2    bad usage: unknown command or flag, bad flag value, bad URL argument
+  2    bad usage: unknown command or flag, bad flag value, a URL load
+       cannot use (fetch and crawl give a bad URL an error record: 1)
   130  interrupted by SIGINT or SIGTERM; the records so far are written`
 
 // usageError marks a bad command line; it maps to exit code 2. cmd, when
@@ -96,7 +97,7 @@ func exitCode(err error) int {
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return &usageError{msg: fmt.Sprintf("%s: want %d argument(s), got %d", cmd.Name(), n, len(args)), cmd: cmd.CommandPath()}
+			return &usageError{msg: fmt.Sprintf("%swant %d argument(s), got %d", msgPrefix(cmd), n, len(args)), cmd: cmd.CommandPath()}
 		}
 		return nil
 	}
@@ -107,7 +108,7 @@ func exactArgs(n int) cobra.PositionalArgs {
 func minArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) < n {
-			return &usageError{msg: fmt.Sprintf("%s: want at least %d argument(s), got %d", cmd.Name(), n, len(args)), cmd: cmd.CommandPath()}
+			return &usageError{msg: fmt.Sprintf("%swant at least %d argument(s), got %d", msgPrefix(cmd), n, len(args)), cmd: cmd.CommandPath()}
 		}
 		return nil
 	}
@@ -122,7 +123,7 @@ func groupRunE(e *env) func(*cobra.Command, []string) error {
 		if len(args) == 0 {
 			cmd.SetOut(e.stderr)
 			_ = cmd.Usage()
-			return usageErrorf("%s: no subcommand given", cmd.Name())
+			return usageErrorf("%sno subcommand given", msgPrefix(cmd))
 		}
 		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
 		if s := suggest(cmd, args[0]); len(s) > 0 {

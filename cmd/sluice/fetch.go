@@ -38,7 +38,8 @@ func newFetchCmd(e *env) *cobra.Command {
 		Use:   "fetch [flags] [URL...]",
 		Short: "Fetch a list of URLs concurrently, one JSON line per URL",
 		Long: `Fetch fetches each URL once and writes one JSON line per URL:
-  {"url","final_url","status","bytes","truncated","duration_ms","attempts","error","error_kind"}
+  {"url","final_url","status","bytes","truncated","duration_ms","attempts",
+   "error","error_kind"}
 plus "saved" with --save DIR and "headers", "body" (or "body_base64") with
 --include.
 duration_ms runs from the start of the first attempt to the end of the last,
@@ -72,10 +73,11 @@ is drained, or with --follow waits for more until interrupted; without
 
 ` + exitHelp,
 		Example: `  sluice fetch -c 100 --per-host 4 --rate 50 -i urls.txt -o out.jsonl
-  sluice fetch --resume -i urls.txt -o out.jsonl   # after a stop: only the lines without a record
+  sluice fetch --resume -i urls.txt -o out.jsonl  # after a stop: the rest
   tail -f new-urls.txt | sluice fetch --ordered
   sluice fetch --follow -i queue.txt
-  sluice fetch --redis redis://10.0.0.5:6379/0 --queue jobs -c 50 -o out-$(hostname).jsonl`,
+  sluice fetch --redis redis://10.0.0.5:6379/0 --queue jobs -c 50 \
+      -o out-$(hostname).jsonl`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			return runFetch(cmd, e, o, args)
 		}),
@@ -135,6 +137,9 @@ func runFetch(cmd *cobra.Command, e *env, o *fetchOptions, args []string) error 
 		return err
 	}
 	defer closeOut()
+	if o.queue == "" && len(args) == 0 && len(o.inputs) == 0 {
+		hintStdin(e, "fetch")
+	}
 	sum, err := fetchAll(cmd.Context(), e, o, args, out)
 	if err != nil {
 		return err

@@ -99,7 +99,7 @@ func (h *httpFlags) add(fs *pflag.FlagSet) {
 	fs.Float64Var(&h.rate, "rate", 0, "request starts per second at most, all hosts together (0: no cap)")
 	fs.Float64Var(&h.hostRate, "host-rate", 0, "request starts per second per host at most (0: no cap)")
 	fs.DurationVar(&h.timeout, "timeout", 30*time.Second, "time limit of each attempt, body included")
-	fs.IntVar(&h.retries, "retries", sluice.DefaultRetries, "retries of a failed attempt (network errors, timeouts, 429, 5xx); 0 for none")
+	fs.IntVar(&h.retries, "retries", sluice.DefaultRetries, "retries of a failed attempt (network errors, timeouts, 408, 429, 500, 502, 503, 504); 0 for none")
 	fs.Int64Var(&h.maxBody, "max-body", 10<<20, "bytes of a body read at most; longer bodies are cut")
 	fs.Int64Var(&h.maxHeader, "max-header", 1<<20, "bytes of a response's header read at most; a longer one fails with kind too-large")
 	fs.VarP(&h.headers, "header", "H", "header to send (repeatable), to the origins (scheme, host, port) of the URLs given only")

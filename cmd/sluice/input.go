@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/failure"
+	"golang.org/x/term"
 )
 
 // maxLineBytes caps an input line. A URL is rarely over 8 KiB; a line past
@@ -42,10 +43,10 @@ type inputLine struct {
 }
 
 // readInputs sends every argument and every non-blank, non-comment line of
-// the files to out, numbered, and closes out when they are exhausted or ctx ends. With follow,
-// files are read concurrently and polled for growth, like tail -f, until ctx
-// ends. It returns the number of lines skipped as blank or comments via
-// skipped once out is closed.
+// the files to out, numbered, and closes out when they are exhausted or ctx
+// ends. With follow, files are read concurrently and polled for growth, like
+// tail -f, until ctx ends. It returns the number of lines skipped as blank
+// or comments via skipped once out is closed.
 func readInputs(ctx context.Context, args []string, files []string, stdin io.Reader, follow bool, out chan<- inputLine, errs chan<- error) (skipped *int) {
 	skipped = new(int)
 	var (
@@ -94,6 +95,14 @@ func readInputs(ctx context.Context, args []string, files []string, stdin io.Rea
 		readFiles(ctx, files, stdin, follow, emit, errs)
 	}()
 	return skipped
+}
+
+// hintStdin tells a user at a terminal that a command given no URL reads
+// them from it, as it does from a pipe: without a word it seemed to hang.
+func hintStdin(e *env, cmd string) {
+	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintf(e.stderr, "%s: reading URLs from the terminal, one a line; Ctrl+D ends them\n", cmd)
+	}
 }
 
 // readFiles reads the input files one after the other, or all at once

@@ -51,7 +51,8 @@ partial report is printed and written.
 ` + exitHelp,
 		Example: `  sluice load -c 50 -d 30s http://127.0.0.1:8080/
   sluice load --rate 2000 -d 1m --html report.html http://127.0.0.1:8080/
-  sluice load --stages 30s:500,2m:500,10s:0 --threshold 'p99<200ms,errors<1%' http://127.0.0.1:8080/
+  sluice load --stages 30s:500,2m:500,10s:0 \
+      --threshold 'p99<200ms,errors<1%' http://127.0.0.1:8080/
   sluice load --targets targets.txt --rate 500 -d 1m --json - | jq .latency_ms`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			return runLoad(cmd, e, o, args)
@@ -155,8 +156,10 @@ func checkLoadFlags(cmd *cobra.Command, cfg *load.Config) error {
 	fs := cmd.Flags()
 	errs := []error{
 		checkAtLeast1("load", "concurrency", cfg.MaxInFlight),
+		checkAtMost("load", "concurrency", cfg.MaxInFlight, load.MaxInFlightLimit),
 		checkNotNegative("load", "rate", cfg.Rate),
 		checkNotNegative("load", "max-inflight", cfg.DropAbove),
+		checkAtMost("load", "max-inflight", cfg.DropAbove, load.MaxInFlightLimit),
 		checkPositive("load", "timeout", cfg.Timeout),
 	}
 	if fs.Changed("duration") {
@@ -164,6 +167,14 @@ func checkLoadFlags(cmd *cobra.Command, cfg *load.Config) error {
 	}
 	if fs.Changed("requests") {
 		errs = append(errs, checkPositive("load", "requests", cfg.Requests))
+	}
+	// The engine's own messages for these name its fields, not the flags.
+	open := fs.Changed("rate") || fs.Changed("stages")
+	switch {
+	case fs.Changed("rate") && fs.Changed("stages"):
+		errs = append(errs, usageErrorf("load: --rate and --stages do not go together: each stage sets its own rate"))
+	case fs.Changed("requests") && open:
+		errs = append(errs, usageErrorf("load: -n/--requests counts the requests of the closed model; with --rate or --stages, give -d/--duration"))
 	}
 	return firstErr(errs...)
 }
@@ -199,9 +210,9 @@ func (o *loadOptions) openOutputs(e *env) (text, jsonOut, htmlOut io.Writer, fil
 		text = e.stderr
 	}
 	for _, f := range []struct {
-		name string
-		w    *io.Writer
-	}{{o.jsonFile, &jsonOut}, {o.htmlFile, &htmlOut}} {
+		name, flag string
+		w          *io.Writer
+	}{{o.jsonFile, "json", &jsonOut}, {o.htmlFile, "html", &htmlOut}} {
 		switch f.name {
 		case "":
 		case "-":
@@ -209,7 +220,7 @@ func (o *loadOptions) openOutputs(e *env) (text, jsonOut, htmlOut io.Writer, fil
 		default:
 			file, err := os.Create(f.name)
 			if err != nil {
-				return nil, nil, nil, files, usageErrorf("load: %v", err)
+				return nil, nil, nil, files, usageErrorf("load: --%s: %v", f.flag, err)
 			}
 			files = append(files, file)
 			*f.w = file

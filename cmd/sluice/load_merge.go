@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/sluicehq/sluice/load"
 	"github.com/spf13/cobra"
@@ -20,39 +21,78 @@ type reportFiles struct {
 }
 
 func (r *reportFiles) addFlags(cmd *cobra.Command, jsonName, jsonShort string) {
-	r.jsonFlag = cmd.Name() + ": --" + jsonName
+	r.jsonFlag = "--" + jsonName
+	if jsonShort != "" {
+		r.jsonFlag = "-" + jsonShort
+	}
 	cmd.Flags().StringVarP(&r.jsonFile, jsonName, jsonShort, "", "write the merged JSON report to this file; - for standard output")
 	cmd.Flags().StringVar(&r.htmlFile, "html", "", "write the merged self-contained HTML report to this file; - for standard output")
 }
 
-// write writes rep as text to standard output (standard error when a file
-// goes to standard output) and to the files asked for.
-func (r *reportFiles) write(e *env, rep *load.Report) error {
+// reportOutputs are the writers of a merged report, opened by
+// reportFiles.open.
+type reportOutputs struct {
+	cmd      string
+	text     io.Writer
+	jsonW    io.Writer
+	htmlW    io.Writer
+	closeFns []func() error
+}
+
+// open creates the files asked for before the report exists, so that one
+// that cannot be created fails the command at once: before a merge prints
+// anything, before a watch waits for its run to end.
+func (r *reportFiles) open(cmd *cobra.Command, e *env) (*reportOutputs, error) {
+	o := &reportOutputs{cmd: cmdPath(cmd), text: e.stdout}
 	if r.jsonFile == "-" && r.htmlFile == "-" {
-		return usageErrorf("load: only one of the JSON and HTML reports can go to standard output")
+		return nil, usageErrorf("%s: only one of %s and --html can go to standard output", o.cmd, r.jsonFlag)
 	}
-	text := e.stdout
 	if r.jsonFile == "-" || r.htmlFile == "-" {
-		text = e.stderr
+		o.text = e.stderr
 	}
-	errs := []error{rep.WriteText(text)}
 	for _, f := range []struct {
 		name, flag string
-		write      func(io.Writer) error
-	}{{r.jsonFile, r.jsonFlag, rep.WriteJSON}, {r.htmlFile, "load: --html", rep.WriteHTML}} {
+		w          *io.Writer
+	}{{r.jsonFile, r.jsonFlag, &o.jsonW}, {r.htmlFile, "--html", &o.htmlW}} {
 		if f.name == "" {
 			continue
 		}
-		w, closeFn, err := e.output(f.name, f.flag)
+		w, closeFn, err := e.output(f.name, o.cmd+": "+f.flag)
 		if err != nil {
-			return err
+			o.close()
+			return nil, err
 		}
-		errs = append(errs, f.write(w), closeFn())
+		*f.w = w
+		o.closeFns = append(o.closeFns, closeFn)
 	}
+	return o, nil
+}
+
+// write writes rep as text, and as JSON and HTML to the files opened, and
+// closes them.
+func (o *reportOutputs) write(rep *load.Report) error {
+	errs := []error{rep.WriteText(o.text)}
+	if o.jsonW != nil {
+		errs = append(errs, rep.WriteJSON(o.jsonW))
+	}
+	if o.htmlW != nil {
+		errs = append(errs, rep.WriteHTML(o.htmlW))
+	}
+	errs = append(errs, o.close())
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("load: writing the report: %w", err)
+		return fmt.Errorf("%s: writing the report: %w", o.cmd, err)
 	}
 	return nil
+}
+
+// close closes the files opened; it may be called more than once.
+func (o *reportOutputs) close() error {
+	var errs []error
+	for _, c := range o.closeFns {
+		errs = append(errs, c())
+	}
+	o.closeFns = nil
+	return errors.Join(errs...)
 }
 
 func newLoadMergeCmd(e *env) *cobra.Command {
@@ -73,6 +113,8 @@ are refused, as are corrupt files.
 		Example: `  sluice load merge -o all.json --html all.html a.json b.json c.json`,
 		Args:    minArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			// The reports are read before the outputs are created: -o
+			// may name one of them, to add a run to a running total.
 			reps := make([]*load.Report, 0, len(args))
 			for _, name := range args {
 				rep, err := readReport(name)
@@ -81,11 +123,16 @@ are refused, as are corrupt files.
 				}
 				reps = append(reps, rep)
 			}
+			outs, err := out.open(cmd, e)
+			if err != nil {
+				return err
+			}
+			defer outs.close()
 			m, err := load.Merge(reps...)
 			if err != nil {
-				return usageErrorf("load merge: %v", err)
+				return usageErrorf("load merge: %s", strings.TrimPrefix(err.Error(), "load: "))
 			}
-			return out.write(e, m)
+			return outs.write(m)
 		}),
 	}
 	out.addFlags(cmd, "output", "o")
@@ -101,7 +148,7 @@ func readReport(name string) (*load.Report, error) {
 	defer f.Close()
 	rep, err := load.ReadReport(f)
 	if err != nil {
-		return nil, usageErrorf("load merge: %s: %v", name, err)
+		return nil, usageErrorf("load merge: %s: %s", name, strings.TrimPrefix(err.Error(), "load: "))
 	}
 	return rep, nil
 }
@@ -121,12 +168,18 @@ start, shows the merged live line on a terminal, and prints the merged
 report once every worker has finished or died.
 
 ` + exitHelp,
-		Example: `  sluice load watch --redis redis://10.0.0.5:6379/0 --run nightly --json nightly.json`,
-		Args:    cobra.NoArgs,
+		Example: `  sluice load watch --redis redis://10.0.0.5:6379/0 --run nightly \
+      --json nightly.json`,
+		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if redisURL == "" || run == "" {
 				return usageErrorf("load watch: --redis and --run are required")
 			}
+			outs, err := out.open(cmd, e)
+			if err != nil {
+				return err
+			}
+			defer outs.close()
 			rdb, err := redisClient(redisURL)
 			if err != nil {
 				return err
@@ -134,6 +187,9 @@ report once every worker has finished or died.
 			defer rdb.Close()
 			var onSecond func(load.Second)
 			if !quiet && isTerminal(e.stderr) {
+				// Until the run starts, or for ever under a mistyped
+				// --run, the line says what it waits for.
+				fmt.Fprintf(e.stderr, "load watch: waiting for run %q to start", run)
 				onSecond = func(s load.Second) { fmt.Fprintf(e.stderr, "\r\033[K%s", liveLine(s)) }
 			}
 			rep, err := load.Watch(cmd.Context(), rdb, run, 0, onSecond)
@@ -146,7 +202,7 @@ report once every worker has finished or died.
 				}
 				return err
 			}
-			return out.write(e, rep)
+			return outs.write(rep)
 		}),
 	}
 	cmd.Flags().StringVar(&redisURL, "redis", "", "the Redis the workers meet in, e.g. redis://127.0.0.1:6379/0")

@@ -38,6 +38,11 @@ func TestLoadScaleUsageErrors(t *testing.T) {
 		{"merge nothing", []string{"load", "merge"}, "merge: want at least 1 argument(s), got 0"},
 		{"merge missing file", []string{"load", "merge", "/nonexistent.json"}, "no such file"},
 		{"watch without run", []string{"load", "watch", "--redis", "redis://127.0.0.1:1/0"}, "are required"},
+		// The report file is created before the watch: it failed only
+		// once the run it followed had ended.
+		{"watch report to a directory", []string{"load", "watch", "--redis", "redis://127.0.0.1:1/0", "--run", "x", "--json", os.TempDir()},
+			"sluice: load watch: --json: open " + os.TempDir()},
+		{"watch flag error names the command", []string{"load", "watch", "--bogus"}, "sluice: load watch: unknown flag: --bogus"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := runCLI(context.Background(), tc.args...)
@@ -75,8 +80,23 @@ func TestLoadMerge(t *testing.T) {
 	if code, stdout, _ := runCLI(context.Background(), "load", "merge", m, a); code != 0 || !strings.Contains(stdout, "requests   900") {
 		t.Fatalf("merge of a merge: exit %d\n%s", code, stdout)
 	}
-	old, corrupt, newer := filepath.Join(dir, "old.json"), filepath.Join(dir, "corrupt.json"), filepath.Join(dir, "newer.json")
+	// -o may name one of the reports: a running total. A file that
+	// cannot be created fails before any report is written; it was
+	// "merge: --output" after the whole text report.
+	total := filepath.Join(dir, "total.json")
 	data, _ := os.ReadFile(a)
+	_ = os.WriteFile(total, data, 0o644)
+	if code, stdout, stderr := runCLI(context.Background(), "load", "merge", "-o", total, total, b); code != 0 || !strings.Contains(stdout, "requests   600") {
+		t.Fatalf("merge into one of its reports: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := runCLI(context.Background(), "load", "merge", "-o", dir, a); code != 2 || stdout != "" ||
+		!strings.Contains(stderr, "sluice: load merge: -o: open "+dir) {
+		t.Fatalf("merge -o DIR: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if code, _, stderr := runCLI(context.Background(), "load", "merge", dir); code != 2 || !strings.Contains(stderr, "load merge: "+dir+": read report: ") {
+		t.Fatalf("merge DIR: exit %d, stderr %q", code, stderr)
+	}
+	old, corrupt, newer := filepath.Join(dir, "old.json"), filepath.Join(dir, "corrupt.json"), filepath.Join(dir, "newer.json")
 	_ = os.WriteFile(old, []byte(`{"schema": 1, "requests": 5}`), 0o644)
 	_ = os.WriteFile(corrupt, data[:len(data)/2], 0o644)
 	_ = os.WriteFile(newer, []byte(strings.Replace(string(data), `"schema": 2`, `"schema": 3`, 1)), 0o644)

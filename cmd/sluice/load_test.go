@@ -50,7 +50,17 @@ func TestLoadUsageErrors(t *testing.T) {
 		{"no scheme", []string{"load", "127.0.0.1:8080"}, "missing scheme"},
 		{"bad flag", []string{"load", "-c", "many", "http://127.0.0.1/"}, `bad value "many" for --concurrency`},
 		{"unknown flag", []string{"load", "--bogus", "http://127.0.0.1/"}, "unknown flag: --bogus"},
-		{"count with rate", []string{"load", "--rate", "10", "-n", "5", "http://127.0.0.1/"}, "closed model only"},
+		// These gave the engine's messages, naming no flag ("connections
+		// and max in-flight must be at most 100000", "rate and stages
+		// are mutually exclusive"), and a directory named no flag either.
+		{"count with rate", []string{"load", "--rate", "10", "-n", "5", "http://127.0.0.1/"},
+			"load: -n/--requests counts the requests of the closed model; with --rate or --stages, give -d/--duration"},
+		{"count with stages", []string{"load", "--stages", "1s:10", "-n", "5", "http://127.0.0.1/"}, "with --rate or --stages, give -d/--duration"},
+		{"rate with stages", []string{"load", "--rate", "10", "--stages", "1s:10", "http://127.0.0.1/"}, "load: --rate and --stages do not go together"},
+		{"too many connections", []string{"load", "-c", "200000", "http://127.0.0.1/"}, "load: --concurrency must be at most 100000, got 200000"},
+		{"max-inflight too high", []string{"load", "--rate", "5", "--max-inflight", "200000", "http://127.0.0.1/"}, "load: --max-inflight must be at most 100000, got 200000"},
+		{"json to a directory", []string{"load", "-n", "1", "--json", dir, "http://127.0.0.1/"}, "load: --json: open " + dir},
+		{"html to a directory", []string{"load", "-n", "1", "--html", dir, "http://127.0.0.1/"}, "load: --html: open " + dir},
 		{"bad stages", []string{"load", "--stages", "10s", "http://127.0.0.1/"}, "want DURATION:RATE"},
 		{"bad threshold", []string{"load", "--threshold", "p99<fast", "http://127.0.0.1/"}, "want a duration"},
 		{"bad header", []string{"load", "-H", "nocolon", "http://127.0.0.1/"}, "want 'Key: Value'"},

@@ -18,8 +18,10 @@ type queueFlags struct {
 	name  string
 }
 
+// add registers --redis and --queue; not --worker, which names a process
+// that takes URLs, and push and stats take none.
 func (q *queueFlags) add(cmd *cobra.Command) {
-	q.redis.add(cmd.Flags())
+	cmd.Flags().StringVar(&q.redis.url, "redis", "", "the Redis the queue is kept in (redis://HOST:PORT/DB)")
 	cmd.Flags().StringVar(&q.name, "queue", "", "the queue's name")
 }
 
@@ -33,7 +35,7 @@ func (q *queueFlags) check(cmd string) error {
 func newQueueCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "queue",
-		Short: "Fill and inspect a fetch queue on Redis for sluice fetch --queue workers",
+		Short: "Fill and inspect a fetch queue on Redis for fetch --queue",
 		Long: `queue fills a fetch queue kept in a Redis Stream, which any number of
 sluice fetch --redis URL --queue NAME workers drain, and shows its counts.`,
 		Example: `  sluice queue push --redis redis://127.0.0.1:6379/0 --queue jobs -i urls.txt
@@ -59,6 +61,7 @@ skipped. It prints how many it pushed.`,
 			}
 			if len(args) == 0 && len(inputs) == 0 {
 				inputs = []string{"-"}
+				hintStdin(e, "queue push")
 			}
 			urls, err := readSeeds(cmd.Context(), "queue push", args, inputs, e.stdin)
 			if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"unicode"
 
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/internal/buildinfo"
@@ -51,6 +52,7 @@ URL; load prints a report.
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(flagError)
+	root.SetUsageFunc(usage)
 	root.SetHelpCommand(newHelpCmd())
 	root.AddCommand(
 		newFetchCmd(e),
@@ -59,8 +61,85 @@ URL; load prints a report.
 		newDemoCmd(e),
 		newQueueCmd(e),
 		newManCmd(),
+		newVersionCmd(),
 	)
+	// cobra adds its completion command as the command runs, as a group
+	// of one command per shell that shows its help and exits 0 whatever
+	// follows: "sluice completion tcsh" seemed to work. Added now, it
+	// answers as sluice queue does.
+	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = groupRunE(e)
+		for _, sub := range c.Commands() {
+			sub.Long = wrapLines(sub.Long, helpColumns)
+		}
+	}
 	return root
+}
+
+// helpColumns is the width help is wrapped to: a terminal's default.
+const helpColumns = 80
+
+// usage is cobra's usage, written in Go as cobra's own default is, with
+// the flag descriptions wrapped to helpColumns and indented under their
+// column; cobra's runs each on one line, up to 300 columns for the
+// longest. A usage template would do it in a line, but text/template's
+// reflection makes the linker keep every exported method of the program
+// (see .ci/run).
+func usage(c *cobra.Command) error {
+	var b strings.Builder
+	b.WriteString("Usage:")
+	if c.Runnable() {
+		fmt.Fprintf(&b, "\n  %s", c.UseLine())
+	}
+	if c.HasAvailableSubCommands() {
+		fmt.Fprintf(&b, "\n  %s [command]", c.CommandPath())
+	}
+	if c.HasExample() {
+		fmt.Fprintf(&b, "\n\nExamples:\n%s", c.Example)
+	}
+	if c.HasAvailableSubCommands() {
+		b.WriteString("\n\nAvailable Commands:")
+		for _, sub := range c.Commands() {
+			if sub.IsAvailableCommand() || sub.Name() == "help" {
+				fmt.Fprintf(&b, "\n  %-*s %s", sub.NamePadding(), sub.Name(), sub.Short)
+			}
+		}
+	}
+	if c.HasAvailableLocalFlags() {
+		fmt.Fprintf(&b, "\n\nFlags:\n%s", strings.TrimRightFunc(c.LocalFlags().FlagUsagesWrapped(helpColumns), unicode.IsSpace))
+	}
+	if c.HasAvailableInheritedFlags() {
+		fmt.Fprintf(&b, "\n\nGlobal Flags:\n%s", strings.TrimRightFunc(c.InheritedFlags().FlagUsagesWrapped(helpColumns), unicode.IsSpace))
+	}
+	if c.HasAvailableSubCommands() {
+		fmt.Fprintf(&b, "\n\nUse \"%s [command] --help\" for more information about a command.", c.CommandPath())
+	}
+	b.WriteString("\n")
+	_, err := io.WriteString(c.OutOrStderr(), b.String())
+	return err
+}
+
+// wrapLines breaks each line of s wider than cols at its last space that
+// fits, the rest indented as the line was: for help text written
+// elsewhere (cobra's completion commands).
+func wrapLines(s string, cols int) string {
+	lines := strings.Split(s, "\n")
+	var out []string
+	for _, line := range lines {
+		indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
+		for len(line) > cols {
+			i := strings.LastIndexByte(line[:cols+1], ' ')
+			if i <= len(indent) {
+				break
+			}
+			out = append(out, line[:i])
+			line = indent + line[i+1:]
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
 }
 
 // execute runs args through the command tree and returns the exit code.
@@ -133,6 +212,22 @@ func newManCmd() *cobra.Command {
 				return fmt.Errorf("man: %w", err)
 			}
 			return nil
+		},
+	}
+}
+
+// newVersionCmd answers "sluice version", as kubectl, docker and helm
+// users type it, with what --version prints; it is hidden, --version
+// being the spelling the help shows. It was an unknown command.
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    "version",
+		Short:  "Print the version sluice was built from",
+		Hidden: true,
+		Args:   exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "sluice version %s\n", cmd.Root().Version)
+			return err
 		},
 	}
 }

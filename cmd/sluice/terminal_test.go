@@ -8,7 +8,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sluicehq/sluice/internal/redistest"
 	"golang.org/x/sys/unix"
 )
 
@@ -87,5 +89,50 @@ func TestTerminalOutput(t *testing.T) {
 				t.Fatalf("records: %d lines", strings.Count(records.String(), "\n"))
 			}
 		})
+	}
+}
+
+// TestStdinHint runs fetch with no URL and standard input on a terminal,
+// as a user trying the command bare does: it seemed to hang, reading the
+// terminal without a word. It must say so, and read the line typed; from
+// a pipe it says nothing. (queue push gives the same hint.)
+func TestStdinHint(t *testing.T) {
+	site := cliSite(t)
+	const hint = "fetch: reading URLs from the terminal, one a line; Ctrl+D ends them\n"
+	c, term := openPTY(t)
+	defer c.Close()
+	defer term.Close()
+	go io.Copy(io.Discard, c) // the terminal's echo
+	if _, err := fmt.Fprintf(c, "%s/0\n\x04", site.URL); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), []string{"fetch"}, term, &out, &errOut)
+	if code != 0 || !strings.HasPrefix(errOut.String(), hint) || strings.Count(out.String(), `"status":200`) != 1 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out.String(), errOut.String())
+	}
+	code, _, stderr := runFetchCLI(context.Background(), site.URL+"/0\n", "fetch", "-q")
+	if code != 0 || strings.Contains(stderr, "terminal") {
+		t.Fatalf("from a pipe: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestWatchWaitingLine starts load watch on a run no worker has begun, as
+// a mistyped --run is: with stderr a terminal it must say what it waits
+// for, where it showed nothing until interrupted.
+func TestWatchWaitingLine(t *testing.T) {
+	rs := redistest.Start(t)
+	c, term := openPTY(t)
+	defer c.Close()
+	var seen bytes.Buffer
+	copied := make(chan struct{})
+	go func() { io.Copy(&seen, c); close(copied) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	code := Main(ctx, []string{"load", "watch", "--redis", rs.URL(0), "--run", "nightyl"}, strings.NewReader(""), io.Discard, term)
+	term.Close()
+	<-copied
+	if code != exitInterrupted || !strings.Contains(seen.String(), `load watch: waiting for run "nightyl" to start`) {
+		t.Fatalf("exit %d:\n%q", code, seen.String())
 	}
 }

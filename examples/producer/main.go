@@ -1,6 +1,8 @@
 // Command producer has one goroutine feed a pool while the main goroutine
-// reads results as they complete. The bounded queue holds the producer to
-// the workers' pace, so memory stays flat however much input there is.
+// reads the results, in the order they were submitted, as the workers
+// finish them. The pool's bounded queue and the channel of futures hold
+// the producer to the workers' pace, so memory stays flat however much
+// input there is.
 package main
 
 import (
