@@ -469,7 +469,7 @@ func TestSubmitWhileCloseWaits(t *testing.T) {
 	queued := p.Submit(value(2))
 	blocked := make(chan *Future[int])
 	go func() { blocked <- p.Submit(value(3)) }()
-	time.Sleep(20 * time.Millisecond) // let it block
+	time.Sleep(50 * time.Millisecond) // let it block
 	closed := make(chan struct{})
 	go func() {
 		p.Close()
