@@ -4,6 +4,7 @@ package sluice
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,14 @@ const (
 	FutureDone
 	// FutureCancelled: the task was cancelled before it started and never runs.
 	FutureCancelled
+)
+
+// The stages a future passes through on its way to final while the
+// goroutine that claimed it writes its outcome. State reports them as the
+// stage before, so that a future seen final has its result readable.
+const (
+	cancelling = FutureCancelled + 1 + iota // from FuturePending to FutureCancelled
+	settling                                // from FutureRunning to FutureDone
 )
 
 // String returns the state's name in lower case.
@@ -113,7 +122,7 @@ func failedFuture[T any](err error) *Future[T] {
 // Result waits for the task to finish and returns its result and error.
 // The error is [ErrCancelled] if the task was cancelled before it ran,
 // [ErrPoolClosed] if it was submitted to a closed pool, and a *[PanicError]
-// if it panicked.
+// if it panicked (or an error saying so if it called runtime.Goexit).
 func (f *Future[T]) Result() (T, error) {
 	f.wg.Wait()
 	return f.val, f.err
@@ -122,7 +131,7 @@ func (f *Future[T]) Result() (T, error) {
 // Wait is like [Future.Result], but gives up when ctx is done and then
 // returns ctx's error. ctx bounds only the wait: the task goes on.
 func (f *Future[T]) Wait(ctx context.Context) (T, error) {
-	if FutureState(f.state.Load()) >= FutureDone {
+	if f.final() {
 		return f.val, f.err
 	}
 	select {
@@ -139,7 +148,7 @@ func (f *Future[T]) Wait(ctx context.Context) (T, error) {
 func (f *Future[T]) Done() <-chan struct{} {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if FutureState(f.state.Load()) >= FutureDone {
+	if f.final() {
 		return closedChan
 	}
 	if f.done == nil {
@@ -149,7 +158,22 @@ func (f *Future[T]) Done() <-chan struct{} {
 }
 
 // State reports the future's current state.
-func (f *Future[T]) State() FutureState { return FutureState(f.state.Load()) }
+func (f *Future[T]) State() FutureState {
+	switch s := FutureState(f.state.Load()); s {
+	case cancelling:
+		return FuturePending
+	case settling:
+		return FutureRunning
+	default:
+		return s
+	}
+}
+
+// final reports whether the future is done and its outcome written.
+func (f *Future[T]) final() bool {
+	s := FutureState(f.state.Load())
+	return s == FutureDone || s == FutureCancelled
+}
 
 // Cancel tries to cancel the task. If it had not started, it never will:
 // the future completes with [ErrCancelled] and Cancel returns true. If it is
@@ -163,7 +187,7 @@ func (f *Future[T]) Cancel() bool { return f.cancelWith(ErrCancelled, context.Ca
 // whose request's context passed its deadline fails with
 // context.DeadlineExceeded, not context.Canceled, whether it waited or ran.
 func (f *Future[T]) cancelWith(pendingErr, runErr error) bool {
-	if f.state.CompareAndSwap(int32(FuturePending), int32(FutureCancelled)) {
+	if f.state.CompareAndSwap(int32(FuturePending), int32(cancelling)) {
 		var zero T
 		f.complete(zero, pendingErr, FutureCancelled)
 		return true
@@ -174,24 +198,39 @@ func (f *Future[T]) cancelWith(pendingErr, runErr error) bool {
 	return false
 }
 
+// errGoexit is the error of a future whose task called runtime.Goexit (as
+// t.FailNow does), which ends the goroutine that runs it.
+var errGoexit = errors.New("sluice: task called runtime.Goexit")
+
 // run runs the task on the calling goroutine unless it was cancelled first.
+// A task that calls runtime.Goexit ends that goroutine; its future is
+// completed with errGoexit on the way out.
 func (f *Future[T]) run() {
 	if !f.state.CompareAndSwap(int32(FuturePending), int32(FutureRunning)) {
 		return // cancelled while queued
 	}
 	var (
-		val T
-		err error
+		val   T
+		err   error
+		ended bool // by a return or a panic
 	)
 	func() {
 		defer func() {
-			if r := recover(); r != nil {
-				err = &PanicError{Value: r, Stack: stack()}
+			if ended {
+				return
 			}
+			if r := recover(); r != nil {
+				err, ended = &PanicError{Value: r, Stack: stack()}, true
+				return
+			}
+			f.complete(val, errGoexit, FutureDone) // neither: runtime.Goexit
 		}()
 		val, err = f.fn(&f.ctx)
+		ended = true
 	}()
-	f.complete(val, err, FutureDone)
+	if ended {
+		f.complete(val, err, FutureDone)
+	}
 }
 
 // The helpers below are how code outside this file (the Fetcher) moves a
@@ -208,11 +247,11 @@ func (f *Future[T]) start() bool {
 // in: a pending future becomes FutureCancelled, a running one FutureDone. It does
 // nothing to a future already final.
 func (f *Future[T]) settle(val T, err error) {
-	if f.state.CompareAndSwap(int32(FuturePending), int32(FutureCancelled)) {
+	if f.state.CompareAndSwap(int32(FuturePending), int32(cancelling)) {
 		f.complete(val, err, FutureCancelled)
 		return
 	}
-	if f.state.CompareAndSwap(int32(FutureRunning), int32(FutureDone)) {
+	if f.state.CompareAndSwap(int32(FutureRunning), int32(settling)) {
 		f.complete(val, err, FutureDone)
 	}
 }
@@ -223,8 +262,11 @@ func (f *Future[T]) taskContext() context.Context { return &f.ctx }
 // cancelTask cancels the context the future's work runs with.
 func (f *Future[T]) cancelTask() { f.ctx.cancel() }
 
-// complete records the outcome and wakes every waiter. The caller must own
-// the transition to final (by CAS or by creating the future).
+// complete records the outcome, then makes the future final and wakes
+// every waiter. The caller must own the transition to final: by creating
+// the future, by running it, or by a CAS to cancelling or settling; the
+// final state is stored only once the outcome is written, for the readers
+// that check it before they read.
 func (f *Future[T]) complete(val T, err error, final FutureState) {
 	f.val, f.err, f.fn = val, err, nil
 	f.mu.Lock()
@@ -246,14 +288,16 @@ func (f *Future[T]) complete(val T, err error, final FutureState) {
 // OnDone arranges for cb to be called once the future is done, like
 // Python's add_done_callback: at once, on the calling goroutine, if it
 // already is; otherwise on the goroutine that completes it, which is often
-// a pool worker, so cb must be quick and must not block.
+// a pool worker, so cb must be quick and must not block. Callbacks run in
+// the order they were given; a panic in one is not recovered. Result may
+// return before the callbacks have run.
 func (f *Future[T]) OnDone(cb func()) { f.onDone(cb) }
 
 // onDone is OnDone, and returns the place of cb for removeCallback, or -1
 // if cb has run already.
 func (f *Future[T]) onDone(cb func()) int {
 	f.mu.Lock()
-	if FutureState(f.state.Load()) < FutureDone {
+	if !f.final() {
 		f.callbacks = append(f.callbacks, cb)
 		i := len(f.callbacks) - 1
 		f.mu.Unlock()

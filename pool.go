@@ -17,12 +17,17 @@ import (
 //
 // A Pool must be made with [NewPool] and released with [Pool.Close] or
 // [Pool.Shutdown]; the zero value has no workers and is not usable (its
-// Submit would wait for ever). Its methods are safe for concurrent use.
+// Submit waits for ever and its Close panics). Its methods are safe for
+// concurrent use.
 type Pool[T any] struct {
 	queue   chan *Future[T]
 	workers int
 
-	mu     sync.RWMutex // held for reading while a submitter sends on queue
+	// mu is held for reading while a submitter sends on queue, and for
+	// writing only by stopIntake, to close it. A submitter that cannot
+	// take it for reading finds intake stopping and fails at once, instead
+	// of waiting behind stopIntake for a blocked submitter to get in.
+	mu     sync.RWMutex
 	closed bool
 
 	wg      sync.WaitGroup              // running workers
@@ -72,7 +77,17 @@ func (p *Pool[T]) Workers() int { return p.workers }
 func (p *Pool[T]) QueueSize() int { return cap(p.queue) }
 
 func (p *Pool[T]) work(cur *atomic.Pointer[Future[T]]) {
-	defer p.wg.Done()
+	exited := false
+	defer func() {
+		if !exited {
+			// A task called runtime.Goexit, which ends this goroutine
+			// whatever it does; another takes its place.
+			cur.Store(nil)
+			p.wg.Add(1)
+			go p.work(cur)
+		}
+		p.wg.Done()
+	}()
 	for f := range p.queue {
 		// Publish the task before checking aborted; abort sets aborted
 		// before scanning, so one of the two always sees the other.
@@ -84,19 +99,19 @@ func (p *Pool[T]) work(cur *atomic.Pointer[Future[T]]) {
 		}
 		cur.Store(nil)
 	}
+	exited = true
 }
 
 // Submit queues fn to run on one of the pool's workers and returns its
-// Future. Submit blocks while the queue is full. After Close or Shutdown it
-// returns a Future that has already failed with [ErrPoolClosed].
+// Future. Submit blocks while the queue is full. Once Close or Shutdown has
+// begun it returns at once a Future that has already failed with
+// [ErrPoolClosed], as Python's submit raises after shutdown.
 // fn receives a context that is cancelled by [Future.Cancel] and by a
 // Shutdown whose deadline passes.
 // Submit is safe for concurrent use.
 func (p *Pool[T]) Submit(fn func(ctx context.Context) (T, error)) *Future[T] {
 	f := newFuture(fn)
-	p.mu.RLock()
-	if p.closed {
-		p.mu.RUnlock()
+	if !p.enter() {
 		return failedFuture[T](ErrPoolClosed)
 	}
 	p.queue <- f
@@ -105,19 +120,18 @@ func (p *Pool[T]) Submit(fn func(ctx context.Context) (T, error)) *Future[T] {
 }
 
 // SubmitCtx is like [Pool.Submit] but waits for queue space only until ctx
-// is done; it then returns ctx's error and no future. It returns
-// [ErrPoolClosed] after Close or Shutdown. ctx bounds only the wait for
-// space, not the task.
+// is done; it then returns ctx's error and no future. Once Close or
+// Shutdown has begun it returns [ErrPoolClosed] at once. ctx bounds only
+// the wait for space, not the task.
 func (p *Pool[T]) SubmitCtx(ctx context.Context, fn func(ctx context.Context) (T, error)) (*Future[T], error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	f := newFuture(fn)
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.closed {
+	if !p.enter() {
 		return nil, ErrPoolClosed
 	}
+	defer p.mu.RUnlock()
 	select {
 	case p.queue <- f:
 		return f, nil
@@ -127,13 +141,12 @@ func (p *Pool[T]) SubmitCtx(ctx context.Context, fn func(ctx context.Context) (T
 }
 
 // TrySubmit queues fn if there is room and never blocks. It reports false,
-// with a nil future, when the queue is full or the pool is closed.
+// with a nil future, when the queue is full or Close or Shutdown has begun.
 func (p *Pool[T]) TrySubmit(fn func(ctx context.Context) (T, error)) (*Future[T], bool) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.closed {
+	if !p.enter() {
 		return nil, false
 	}
+	defer p.mu.RUnlock()
 	f := newFuture(fn)
 	select {
 	case p.queue <- f:
@@ -147,7 +160,8 @@ func (p *Pool[T]) TrySubmit(fn func(ctx context.Context) (T, error)) (*Future[T]
 // returns when all workers have exited, like Python's shutdown(wait=True).
 // Submitters blocked on a full queue get their tasks in before intake stops.
 // Close may be called more than once and together with Shutdown; it always
-// returns nil.
+// returns nil. It must not be called from a task of the pool, which it
+// would wait for.
 func (p *Pool[T]) Close() error {
 	p.stopIntake()
 	p.wg.Wait()
@@ -155,10 +169,12 @@ func (p *Pool[T]) Close() error {
 }
 
 // Shutdown is like [Pool.Close] but gives up waiting when ctx ends: queued
-// tasks are then cancelled (their futures fail with [ErrCancelled]), the
-// contexts of running tasks are cancelled, and Shutdown returns ctx's error
-// once the workers have exited, which they do as soon as running tasks
-// return. Every future of the pool is done when Shutdown returns.
+// tasks are then cancelled at once, without waiting for a free worker (their
+// futures fail with [ErrCancelled], as Python's shutdown(cancel_futures=True)
+// cancels pending futures), the contexts of running tasks are cancelled, and
+// Shutdown returns ctx's error once the workers have exited, which they do
+// as soon as running tasks return. Every future of the pool is done when
+// Shutdown returns.
 func (p *Pool[T]) Shutdown(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, p.abort)
 	p.stopIntake()
@@ -170,14 +186,27 @@ func (p *Pool[T]) Shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Stop stops the pool at once: intake stops, queued tasks are cancelled
-// (their futures fail with [ErrCancelled]) and the contexts of running
+// Stop stops the pool at once: intake stops, queued tasks are cancelled at
+// once (their futures fail with [ErrCancelled]) and the contexts of running
 // tasks are cancelled; Stop returns once the workers have exited. It is
 // Shutdown with no grace period, and safe to call more than once.
 func (p *Pool[T]) Stop() {
 	p.abort()
 	p.stopIntake()
 	p.wg.Wait()
+}
+
+// enter takes mu for reading and reports whether intake is open; when it
+// is not, mu is not held.
+func (p *Pool[T]) enter() bool {
+	if !p.mu.TryRLock() {
+		return false // stopIntake holds mu or waits for it
+	}
+	if p.closed {
+		p.mu.RUnlock()
+		return false
+	}
+	return true
 }
 
 func (p *Pool[T]) stopIntake() {
@@ -187,10 +216,13 @@ func (p *Pool[T]) stopIntake() {
 		close(p.queue)
 	}
 	p.mu.Unlock()
+	if p.aborted.Load() {
+		p.cancelQueued() // what submitters blocked in abort put in
+	}
 }
 
-// abort cancels queued tasks (the workers do so as they dequeue them) and the
-// contexts of running ones.
+// abort cancels the queued tasks and the contexts of running ones. A task
+// queued after it is cancelled by stopIntake or by the worker that takes it.
 func (p *Pool[T]) abort() {
 	p.abortOnce.Do(func() {
 		p.aborted.Store(true)
@@ -199,8 +231,25 @@ func (p *Pool[T]) abort() {
 				f.Cancel()
 			}
 		}
+		p.cancelQueued()
 		close(p.abortDone)
 	})
+}
+
+// cancelQueued takes every task waiting in the queue and cancels it, so that
+// queued futures fail at once, not when a worker is free to drop them.
+func (p *Pool[T]) cancelQueued() {
+	for {
+		select {
+		case f, ok := <-p.queue:
+			if !ok {
+				return
+			}
+			f.Cancel()
+		default:
+			return
+		}
+	}
 }
 
 func stack() []byte { return debug.Stack() }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -343,6 +345,181 @@ func TestStateString(t *testing.T) {
 	for s, want := range map[FutureState]string{FuturePending: "pending", FutureRunning: "running", FutureDone: "done", FutureCancelled: "cancelled", 9: "FutureState(9)"} {
 		if s.String() != want {
 			t.Errorf("%d.String() = %q", s, s.String())
+		}
+	}
+}
+
+// TestCancelPublishesErrorFirst cancels a pending future while another
+// goroutine waits for it to be final and then reads it with Wait, Gather
+// and OnDone: a future that showed its final state before its error was
+// written let them read no error, or a torn one (go test -race).
+func TestCancelPublishesErrorFirst(t *testing.T) {
+	ctx := context.Background()
+	for range 2000 {
+		f := newFuture(value(5)) // as queued: pending, not run
+		errs := make(chan error, 3)
+		go f.Cancel()
+		for f.State() == FuturePending {
+			runtime.Gosched()
+		}
+		_, err := f.Wait(ctx)
+		errs <- err
+		_, err = Gather(ctx, []*Future[int]{f})
+		errs <- err
+		f.OnDone(func() { errs <- f.err })
+		for range 3 {
+			if err := <-errs; !errors.Is(err, ErrCancelled) {
+				t.Fatalf("a cancelled future read as %v, want ErrCancelled", err)
+			}
+		}
+	}
+}
+
+// TestGoexitBecomesError runs a task that calls runtime.Goexit, as
+// t.FailNow does when a test calls it from a task: its future fails, the
+// pool keeps its worker and runs the tasks after it, and Close returns
+// once they have run. The future stayed pending for ever, and the tasks
+// queued behind it on a one-worker pool never ran.
+func TestGoexitBecomesError(t *testing.T) {
+	p := NewPool[int](1, WithQueueSize(3))
+	exit := p.Submit(func(context.Context) (int, error) {
+		runtime.Goexit()
+		return 1, nil
+	})
+	after := []*Future[int]{p.Submit(value(2)), p.Submit(value(3))}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := exit.Wait(ctx); err == nil || err.Error() != "sluice: task called runtime.Goexit" || exit.State() != FutureDone {
+		t.Fatalf("task that called runtime.Goexit: %v, state %v; want its error, done", err, exit.State())
+	}
+	if got, err := Gather(ctx, after); err != nil || !slices.Equal(got, []int{2, 3}) {
+		t.Fatalf("tasks after it: %v, %v; want [2 3]", got, err)
+	}
+	p.Close()
+}
+
+// TestStopCancelsQueuedAtOnce stops a pool whose one worker runs a task
+// that ignores its context, with two tasks queued and a third Submit
+// blocked on the full queue: the queued futures and the blocked Submit's
+// are cancelled at once, as Python's shutdown(cancel_futures=True) cancels
+// pending futures before it waits for running ones. They stayed pending,
+// and the Submit blocked, until the running task returned.
+func TestStopCancelsQueuedAtOnce(t *testing.T) {
+	expired, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		name string
+		stop func(*Pool[int])
+	}{
+		{"Stop", (*Pool[int]).Stop},
+		{"Shutdown", func(p *Pool[int]) { p.Shutdown(expired) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewPool[int](1, WithQueueSize(2))
+			started, release := make(chan struct{}), make(chan struct{})
+			running := p.Submit(func(context.Context) (int, error) {
+				close(started)
+				<-release
+				return 1, nil
+			})
+			<-started
+			fs := []*Future[int]{p.Submit(value(2)), p.Submit(value(3))}
+			blocked := make(chan *Future[int])
+			go func() { blocked <- p.Submit(value(4)) }()
+			stopped := make(chan struct{})
+			go func() {
+				tc.stop(p)
+				close(stopped)
+			}()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			select {
+			case f := <-blocked:
+				fs = append(fs, f)
+			case <-ctx.Done():
+			}
+			_, pending, err := Wait(ctx, fs, AllCompleted)
+			close(release)
+			<-stopped
+			if err != nil || len(fs) != 3 {
+				t.Fatalf("%d futures submitted, %d pending while a running task held the worker: %v", len(fs), len(pending), err)
+			}
+			for i, f := range fs {
+				if _, err := f.Result(); !errors.Is(err, ErrCancelled) && !errors.Is(err, ErrPoolClosed) {
+					t.Errorf("queued future %d: %v, want ErrCancelled", i, err)
+				}
+			}
+			if v, err := running.Result(); v != 1 || err != nil {
+				t.Errorf("running task: %v, %v; want it to finish", v, err)
+			}
+		})
+	}
+}
+
+// TestSubmitWhileCloseWaits submits while Close waits for a Submit blocked
+// on the full queue: TrySubmit returns false at once, as it never blocks,
+// and SubmitCtx and Submit fail with ErrPoolClosed at once, as Close has
+// begun. They waited, SubmitCtx past its ctx, until a running task
+// returned and let the blocked Submit in.
+func TestSubmitWhileCloseWaits(t *testing.T) {
+	p := NewPool[int](1, WithQueueSize(1))
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	running := p.Submit(blocker(started, release))
+	<-started
+	queued := p.Submit(value(2))
+	blocked := make(chan *Future[int])
+	go func() { blocked <- p.Submit(value(3)) }()
+	time.Sleep(50 * time.Millisecond) // let it block
+	closed := make(chan struct{})
+	go func() {
+		p.Close()
+		close(closed)
+	}()
+	defer func() {
+		close(release)
+		<-closed
+	}()
+	for p.mu.TryRLock() { // until Close waits for the lock
+		p.mu.RUnlock()
+		select {
+		case <-closed:
+			t.Fatal("Close returned: the Submit had not blocked")
+		default:
+			runtime.Gosched()
+		}
+	}
+	late := make(chan error, 3)
+	go func() {
+		_, ok := p.TrySubmit(value(4))
+		late <- fmt.Errorf("TrySubmit: %v", ok)
+	}()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		_, err := p.SubmitCtx(ctx, value(5))
+		late <- err
+	}()
+	go func() {
+		_, err := p.Submit(value(6)).Result()
+		late <- err
+	}()
+	timeout := time.After(5 * time.Second)
+	for range 3 {
+		select {
+		case err := <-late:
+			if !errors.Is(err, ErrPoolClosed) && err.Error() != "TrySubmit: false" {
+				t.Errorf("a submit while Close waits: %v", err)
+			}
+		case <-timeout:
+			t.Fatal("a submit while Close waits blocked until a running task returned")
+		}
+	}
+	close(release)
+	release = make(chan struct{}) // for the deferred close
+	<-closed
+	for i, f := range []*Future[int]{running, queued, <-blocked} {
+		if v, err := f.Result(); v != i+1 || err != nil {
+			t.Errorf("future %d = %v, %v; want %d: Close drains", i, v, err, i+1)
 		}
 	}
 }

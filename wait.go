@@ -8,7 +8,8 @@ import (
 	"slices"
 )
 
-// WaitMode says when [Wait] returns.
+// WaitMode says when [Wait] returns. The zero value is AllCompleted, the
+// default of Python's wait.
 type WaitMode int
 
 // The modes of Wait, as in Python's concurrent.futures.wait.
@@ -18,7 +19,9 @@ const (
 	// FirstCompleted: return when any future is done.
 	FirstCompleted
 	// FirstError: return when any future is done with an error, or when
-	// every future is done.
+	// every future is done. A future cancelled before it started
+	// ([FutureCancelled]) is done but has not failed: as with Python's
+	// FIRST_EXCEPTION, Wait does not return for it.
 	FirstError
 )
 
@@ -79,6 +82,12 @@ func distinct[T any](fs []*Future[T]) []*Future[T] {
 	return fs
 }
 
+// failed reports whether f, which is done, failed for FirstError: it has
+// an error and was not cancelled before it started.
+func failed[T any](f *Future[T]) bool {
+	return f.err != nil && f.State() != FutureCancelled
+}
+
 // Wait waits for the futures in fs as mode says and returns them split into
 // those done (in completion order) and those still pending (in the order of
 // fs). A future given more than once is in one of them once, as in
@@ -107,7 +116,7 @@ func Wait[T any](ctx context.Context, fs []*Future[T], mode WaitMode) (done, pen
 		}
 		isDone[i] = true
 		done = append(done, fs[i])
-		if mode == FirstCompleted || mode == FirstError && fs[i].err != nil {
+		if mode == FirstCompleted || mode == FirstError && failed(fs[i]) {
 			// Take any others that finished at the same moment.
 			for {
 				select {
@@ -146,10 +155,13 @@ func AsCompleted[T any](ctx context.Context, fs []*Future[T]) iter.Seq[*Future[T
 }
 
 // Gather waits for every future in fs and returns their results in the order
-// of fs. It returns early with the first error to occur (in time), or with
-// ctx's error when ctx ends before every future is done; the slice then
-// holds the results of the futures that had succeeded by then and zero
-// values elsewhere.
+// of fs. It returns early with the first error to occur (in time; among the
+// futures done already when it is called, the first in fs), as
+// asyncio.gather does without return_exceptions, or with ctx's error when
+// ctx ends before every future is done; the slice then holds the results of
+// the futures that had succeeded by then and zero values elsewhere. The
+// futures it did not wait for go on. For every error, as with
+// return_exceptions=True, call [Future.Result] on each future instead.
 func Gather[T any](ctx context.Context, fs []*Future[T]) ([]T, error) {
 	out := make([]T, len(fs))
 	ch, stop := completions(fs)

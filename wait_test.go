@@ -367,3 +367,30 @@ func TestPollingLeavesNoCallbacks(t *testing.T) {
 		t.Fatal("the waiting Gather did not wake")
 	}
 }
+
+// TestWaitFirstErrorSkipsCancelled waits with FirstError on a future
+// cancelled before it ran and two that run: like Python's FIRST_EXCEPTION,
+// which does not count cancelled futures, Wait returns at the first task
+// that fails, not at the cancelled one. It returned at once, with the
+// cancellation as the first error.
+func TestWaitFirstErrorSkipsCancelled(t *testing.T) {
+	p := NewPool[int](1, WithQueueSize(2))
+	fs, gates := gated(p, 3) // fs[0] runs, fs[1] and fs[2] wait
+	defer cancelAndClose(p, fs)
+	if !fs[2].Cancel() {
+		t.Fatal("Cancel of a queued task returned false")
+	}
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	done, pending, err := Wait(ended, fs, FirstError)
+	if !errors.Is(err, context.Canceled) || !slices.Equal(done, fs[2:]) || !slices.Equal(pending, fs[:2]) {
+		t.Fatalf("Wait = %d done, %d pending, %v; want the cancelled one done, two pending, context.Canceled", len(done), len(pending), err)
+	}
+	errBad := errors.New("bad")
+	gates[0] <- nil
+	gates[1] <- errBad
+	done, pending, err = Wait(context.Background(), fs, FirstError)
+	if err != nil || len(done) != 3 || len(pending) != 0 || !errors.Is(fs[1].err, errBad) {
+		t.Fatalf("Wait = %d done, %d pending, %v; want all 3 done at the failure", len(done), len(pending), err)
+	}
+}
