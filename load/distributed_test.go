@@ -229,9 +229,8 @@ func TestDistributedSurvivesRedisOutage(t *testing.T) {
 	cfg := Config{Targets: []Target{{URL: srv.URL}}, Rate: 200, Duration: 3 * time.Second, MaxInFlight: 8}
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr, MaxRetries: -1})
 	t.Cleanup(func() { _ = rdb.Close() })
-	restarted := make(chan struct{})
+	restarted := make(chan error, 1)
 	go func() {
-		defer close(restarted)
 		// The outage comes once the run has streamed its first second,
 		// however slowly it started.
 		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
@@ -241,10 +240,12 @@ func TestDistributedSurvivesRedisOutage(t *testing.T) {
 		}
 		rs.Kill()
 		time.Sleep(time.Second)
-		rs.Restart(t)
+		restarted <- rs.TryRestart() // t.Fatal is for the test's own goroutine
 	}()
 	rep, err := RunDistributed(context.Background(), rdb, Distributed{Run: "outage", Workers: 1, Name: "a"}, cfg)
-	<-restarted
+	if rerr := <-restarted; rerr != nil {
+		t.Fatal(rerr)
+	}
 	if err != nil {
 		t.Fatalf("a run through a 1 s Redis outage: %v", err)
 	}

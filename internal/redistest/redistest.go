@@ -178,15 +178,23 @@ func (s *Server) Kill() {
 // [Server.Kill]; it kills a running server first.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
+	if err := s.TryRestart(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TryRestart is Restart for a goroutine other than the test's own, which
+// may not call t.Fatal: it returns the error instead.
+func (s *Server) TryRestart() error {
 	s.Kill()
 	var err error
 	for range 50 { // the port may linger for a moment
 		if err = s.start(); err == nil {
-			return
+			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("redistest: restart: %v", err)
+	return fmt.Errorf("redistest: restart: %w", err)
 }
 
 // URL returns the server's address as a redis:// URL of database db.
