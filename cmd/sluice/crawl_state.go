@@ -36,7 +36,7 @@ type stateFlags struct {
 }
 
 func (s *stateFlags) add(fs *pflag.FlagSet) {
-	fs.StringVar(&s.dir, "state", "", "keep the crawl in this directory: the first run creates it (or takes an empty one), the same command again resumes it after any stop; records go to DIR/pages.jsonl unless -o names a file")
+	fs.StringVar(&s.dir, "state", "", "keep the crawl in this directory: the first run creates it (or takes an empty one), the same command again (or --state DIR with no seed) resumes it after any stop; records go to DIR/pages.jsonl unless -o names a file")
 	fs.BoolVar(&s.recrawl, "recrawl", false, "with --state, once the crawl has ended: fetch every recorded URL again with If-None-Match/If-Modified-Since, appending its records; a 304, or an answer the same as the last pass's (status and body, or a redirect's Location), is recorded as unchanged")
 	fs.BoolVar(&s.accept, "accept-changes", false, "with --state: resume even though the seeds, scope flags or -o differ from those the state dir was made with (-o only to where its records file was moved); with --redis: join the crawl even though its scope flags differ from those it was started with, which become these")
 }
@@ -204,6 +204,14 @@ func (c crawlConfig) flagValues(dir string) [][2]string {
 		{"max-links", strconv.Itoa(c.MaxLinks)},
 		{"output", recordsPath(dir, c.Output)},
 	}
+}
+
+// shellQuote quotes s for a POSIX shell, if it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // asStored returns c as a state dir gives it back: stored as JSON, which
@@ -855,7 +863,7 @@ func (d *durable) printState(w io.Writer, fetched, queued int64) {
 		fmt.Fprintf(w, "  state: the crawl in %s had finished already, nothing was left to fetch; --recrawl fetches its pages again\n", d.f.Dir())
 	}
 	if queued > 0 {
-		fmt.Fprintf(w, "  state: %s keeps them; the same command again resumes the crawl\n", d.f.Dir())
+		fmt.Fprintf(w, "  state: %s keeps them; the same command again, or sluice crawl --state %s, resumes the crawl\n", d.f.Dir(), shellQuote(d.f.Dir()))
 	}
 	if d.recrawlLater {
 		fmt.Fprintln(w, "  recrawl: not started: this run resumed the crawl the state dir had not finished; run --recrawl again to fetch its pages again")

@@ -603,7 +603,7 @@ func TestCrawlStateStoppedSaysResume(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
 	args := []string{"crawl", "-c", "2", "--state", dir, srv.URL + "/p/0"}
 	code, _, errOut := runFetchCLI(ctx, "", args...)
-	if want := "  state: " + dir + " keeps them; the same command again resumes the crawl\n"; code != exitInterrupted || !strings.Contains(errOut, "still queued") || !strings.Contains(errOut, want) {
+	if want := "  state: " + dir + " keeps them; the same command again, or sluice crawl --state " + dir + ", resumes the crawl\n"; code != exitInterrupted || !strings.Contains(errOut, "still queued") || !strings.Contains(errOut, want) {
 		t.Fatalf("exit %d: %s\nwant %d and %q", code, errOut, exitInterrupted, want)
 	}
 	code, _, errOut = runFetchCLI(context.Background(), "", args...)
@@ -679,5 +679,21 @@ func TestCrawlStateFile(t *testing.T) {
 	}
 	if data, err := os.ReadFile(file); err != nil || string(data) != "mine\n" {
 		t.Fatalf("the file after the refusals: %q, %v", data, err)
+	}
+}
+
+// TestShellQuote checks the quoting of a state dir in the command that
+// resumes it: a path a shell takes as it is stays bare.
+func TestShellQuote(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"/tmp/crawl.d", "/tmp/crawl.d"},
+		{"my crawl", "'my crawl'"},
+		{"it's", `'it'\''s'`},
+		{"$HOME/x", "'$HOME/x'"},
+		{"", "''"},
+	} {
+		if got := shellQuote(tc.in); got != tc.want {
+			t.Errorf("shellQuote(%q) = %s, want %s", tc.in, got, tc.want)
+		}
 	}
 }
