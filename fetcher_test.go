@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -626,6 +627,71 @@ func TestFetchErrorText(t *testing.T) {
 	} {
 		if got := (&FetchError{URL: tc.url, Err: tc.err}).Error(); got != tc.want {
 			t.Errorf("%q, want %q", got, tc.want)
+		}
+	}
+}
+
+// TestFetchSubmitWhileCloseWaits submits to a Fetcher whose Close waits
+// for a submitter blocked on the full queue: the submission fails at once
+// with ErrPoolClosed, as the pool's does. It waited behind Close until a
+// running fetch ended, SubmitCtx past its ctx.
+func TestFetchSubmitWhileCloseWaits(t *testing.T) {
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		<-release
+	})
+	f := &Fetcher{MaxInFlight: 1, MaxQueue: 1}
+	running := f.Submit(srv.URL + "/0")
+	<-arrived
+	const n = 8 // more than the queue holds: one of them blocks
+	futs := make(chan *Future[*Response], n)
+	go func() {
+		defer close(futs)
+		for i := range n {
+			futs <- f.Submit(fmt.Sprintf("%s/%d", srv.URL, i+1))
+		}
+	}()
+	time.Sleep(50 * time.Millisecond) // let a Submit block on the full queue
+	closed := make(chan struct{})
+	go func() { f.Close(); close(closed) }()
+	for deadline := time.Now().Add(5 * time.Second); f.mu.TryRLock(); { // until Close waits for the lock
+		f.mu.RUnlock()
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatal("Close never waited for a blocked Submit")
+		}
+		runtime.Gosched()
+	}
+	late := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		fut, err := f.SubmitCtx(ctx, srv.URL+"/late")
+		if err == nil {
+			_, err = fut.Result()
+		}
+		late <- err
+	}()
+	select {
+	case err := <-late:
+		if !errors.Is(err, ErrPoolClosed) {
+			t.Errorf("a submit while Close waits: %v, want ErrPoolClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("a submit while Close waits blocked until a running fetch ended")
+	}
+	close(release)
+	<-closed
+	if _, err := running.Result(); err != nil {
+		t.Errorf("the running fetch: %v", err)
+	}
+	for fut := range futs { // each one fetched, or refused once Close began
+		if _, err := fut.Result(); err != nil && !errors.Is(err, ErrPoolClosed) {
+			t.Errorf("a fetch submitted around Close: %v", err)
 		}
 	}
 }

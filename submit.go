@@ -95,7 +95,14 @@ func (f *Fetcher) submit(ctx context.Context, req *http.Request, rawURL string) 
 		fut, rctx := j.fut, req.Context()
 		j.stop = context.AfterFunc(rctx, func() { fut.cancelWith(endedErr(rawURL, rctx.Err()), rctx.Err()) })
 	}
-	f.mu.RLock()
+	// Only Close takes mu to write: a submission that cannot take it to
+	// read comes while intake is closing, and fails at once. Waiting for
+	// it, behind a Close that waits for a submitter blocked on the full
+	// queue, held it (and SubmitCtx past its ctx) until the queue drained.
+	if !f.mu.TryRLock() {
+		j.fail(ErrPoolClosed)
+		return j.fut, nil
+	}
 	defer f.mu.RUnlock()
 	if f.closed {
 		j.fail(ErrPoolClosed)
