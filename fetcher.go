@@ -249,7 +249,11 @@ func (f *Fetcher) init() {
 		if queue <= 0 {
 			queue = n
 		}
-		f.in = make(chan *job, queue)
+		// The intake's buffer and the dispatcher's lines share the cap:
+		// a buffer of MaxQueue on top of lines of MaxQueue let twice
+		// MaxQueue wait before Submit blocked.
+		buf := queue / 2
+		f.in = make(chan *job, buf)
 		f.done = make(chan *job, n)
 		f.work = make(chan *job, n)
 		f.abort = make(chan struct{})
@@ -259,7 +263,7 @@ func (f *Fetcher) init() {
 		for range n {
 			go f.worker()
 		}
-		go f.dispatch(queue)
+		go f.dispatch(queue - buf)
 	})
 }
 

@@ -695,3 +695,49 @@ func TestFetchSubmitWhileCloseWaits(t *testing.T) {
 		}
 	}
 }
+
+// TestFetchMaxQueueExact fills a Fetcher's queue behind a fetch that
+// holds its one slot: Submit returns for MaxQueue requests and blocks on
+// the next, as MaxQueue says. Twice MaxQueue went in before it blocked:
+// the intake's buffer held as many as the dispatcher's lines.
+func TestFetchMaxQueueExact(t *testing.T) {
+	for _, queue := range []int{1, 2, 5} {
+		t.Run(fmt.Sprint(queue), func(t *testing.T) {
+			arrived, release := make(chan struct{}, 1), make(chan struct{})
+			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case arrived <- struct{}{}:
+				default:
+				}
+				<-release
+			})
+			f := &Fetcher{MaxInFlight: 1, MaxQueue: queue}
+			running := f.Submit(srv.URL + "/0")
+			<-arrived
+			var in atomic.Int32
+			futs := make(chan *Future[*Response], 2*queue+1)
+			go func() {
+				defer close(futs)
+				for i := range 2*queue + 1 {
+					fut := f.Submit(fmt.Sprintf("%s/%d", srv.URL, i+1))
+					in.Add(1)
+					futs <- fut
+				}
+			}()
+			time.Sleep(200 * time.Millisecond) // what Submit takes in, it takes in at once
+			if got := int(in.Load()); got != queue {
+				t.Errorf("MaxQueue %d: %d submissions returned while one fetch ran, want %d", queue, got, queue)
+			}
+			close(release)
+			if _, err := running.Result(); err != nil {
+				t.Error(err)
+			}
+			for fut := range futs {
+				if _, err := fut.Result(); err != nil {
+					t.Error(err)
+				}
+			}
+			f.Close()
+		})
+	}
+}
