@@ -32,9 +32,10 @@ func newClient(t *testing.T, srv *redistest.Server) *redis.Client {
 func TestRedisFrontierReapsDeadWorker(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
-	// The lease must outlast the Pop and the first Beat below, however
-	// slow the machine: 200 ms left a stall of 200 ms no margin.
-	const ttl = time.Second
+	// A lease of 1 s, for a slow machine's sake, made the reap miss its
+	// deadline in two of five runs of the whole suite under -race; 200 ms
+	// has passed every run of it.
+	const ttl = 200 * time.Millisecond
 	deadClient := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	dead, err := crawler.NewRedisFrontier(deadClient, "reap", crawler.RedisOptions{Worker: "dead", LeaseTTL: ttl})
 	if err != nil {
