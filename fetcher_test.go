@@ -449,15 +449,7 @@ func TestFetchCancelWhileWaitingToRetry(t *testing.T) {
 			if _, err := fut.Result(); !errors.As(err, &fe) || fe.Attempts != 1 {
 				t.Fatalf("cancelled fetch: %v, want a *FetchError after 1 attempt", err)
 			}
-			closed := make(chan struct{})
-			go func() { f.Close(); close(closed) }()
-			select {
-			case <-closed:
-			case <-time.After(5 * time.Second):
-				f.Stop()
-				<-closed
-				t.Fatal("Close waited for the retry of a cancelled fetch")
-			}
+			closeWithin(t, f, 5*time.Second, "Close waited for the retry of a cancelled fetch")
 			if n := hits.Load(); n != 1 {
 				t.Fatalf("%d requests sent, want 1", n)
 			}
@@ -598,15 +590,7 @@ func TestFetchCloseAfterQueuedCancelled(t *testing.T) {
 	if _, err := hold.Result(); err != nil {
 		t.Fatal(err)
 	}
-	closed := make(chan struct{})
-	go func() { f.Close(); close(closed) }()
-	select {
-	case <-closed:
-	case <-time.After(10 * time.Second):
-		f.Stop()
-		<-closed
-		t.Fatal("Close still waited 10 s after the only fetch not cancelled ended")
-	}
+	closeWithin(t, f, 10*time.Second, "Close still waited 10 s after the only fetch not cancelled ended")
 	if n := queuedSent.Load(); n != 0 {
 		t.Fatalf("%d cancelled fetches sent", n)
 	}
@@ -739,5 +723,20 @@ func TestFetchMaxQueueExact(t *testing.T) {
 			}
 			f.Close()
 		})
+	}
+}
+
+// closeWithin closes f, and fails the test with msg if Close has not
+// returned within d (stopping f then, so that the test ends).
+func closeWithin(t *testing.T, f *Fetcher, d time.Duration, msg string) {
+	t.Helper()
+	closed := make(chan struct{})
+	go func() { f.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(d):
+		f.Stop()
+		<-closed
+		t.Fatal(msg)
 	}
 }
