@@ -620,14 +620,7 @@ func TestFetchErrorText(t *testing.T) {
 // with ErrPoolClosed, as the pool's does. It waited behind Close until a
 // running fetch ended, SubmitCtx past its ctx.
 func TestFetchSubmitWhileCloseWaits(t *testing.T) {
-	arrived, release := make(chan struct{}, 1), make(chan struct{})
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case arrived <- struct{}{}:
-		default:
-		}
-		<-release
-	})
+	srv, arrived, release := holdingServer(t)
 	f := &Fetcher{MaxInFlight: 1, MaxQueue: 1}
 	running := f.Submit(srv.URL + "/0")
 	<-arrived
@@ -687,14 +680,7 @@ func TestFetchSubmitWhileCloseWaits(t *testing.T) {
 func TestFetchMaxQueueExact(t *testing.T) {
 	for _, queue := range []int{1, 2, 5} {
 		t.Run(fmt.Sprint(queue), func(t *testing.T) {
-			arrived, release := make(chan struct{}, 1), make(chan struct{})
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-				select {
-				case arrived <- struct{}{}:
-				default:
-				}
-				<-release
-			})
+			srv, arrived, release := holdingServer(t)
 			f := &Fetcher{MaxInFlight: 1, MaxQueue: queue}
 			running := f.Submit(srv.URL + "/0")
 			<-arrived
@@ -739,4 +725,19 @@ func closeWithin(t *testing.T, f *Fetcher, d time.Duration, msg string) {
 		<-closed
 		t.Fatal(msg)
 	}
+}
+
+// holdingServer serves requests that wait until release is closed;
+// arrived gets a value when the first comes in.
+func holdingServer(t *testing.T) (srv *httptest.Server, arrived <-chan struct{}, release chan struct{}) {
+	in := make(chan struct{}, 1)
+	release = make(chan struct{})
+	srv = newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case in <- struct{}{}:
+		default:
+		}
+		<-release
+	})
+	return srv, in, release
 }
