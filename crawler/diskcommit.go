@@ -74,9 +74,7 @@ func (f *DiskFrontier) commitOutput(_ context.Context, recs []Record, end int64,
 		_ = b.LogData(f.tailBuf, nil)
 		f.tailTo = end
 	}
-	for _, u := range fin {
-		f.writeDone(b, u.fp, u.l) // after the marks: a Done URL has none
-	}
+	f.writeDones(b, fin) // after the marks: a Done URL has none
 	err := f.apply(b, false)
 	if err == nil {
 		f.dirty = false // the fsync below covers every write before it

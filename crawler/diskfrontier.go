@@ -157,9 +157,9 @@ type DiskFrontier struct {
 	tailKept               bool                  // tailFile holds copies of the records file's bytes
 	tailBuf                []byte                // a commit's log data
 	tailTo, syncedTo       int64                 // the end of the last copy in the log, and of the last y entry
-	buf                    []byte                // an admitted URL's queue value
-	admits                 *pebble.Batch         // admissions not written yet: see Admit
-	admitted               int                   // URLs in admits
+	admits                 []admission           // admissions not written yet: see Admit
+	admitBuf               []byte                // their queue values
+	keyBuf, valBuf         []byte                // a key and a value being written
 
 	// The records file's sync before a flush of the store, and its
 	// error: see syncBeforeFlush. Not under mu, which a flush may wait
@@ -527,7 +527,7 @@ func (f *DiskFrontier) apply(b *pebble.Batch, sync bool) error {
 	if err := f.usable(); err != nil {
 		return err
 	}
-	if f.admits != nil && b != f.admits {
+	if len(f.admits) > 0 {
 		if err := f.apply(f.takeAdmits(), false); err != nil {
 			return err
 		}

@@ -4,8 +4,12 @@
 package crawler
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/cockroachdb/pebble"
 )
@@ -65,18 +69,14 @@ func (f *DiskFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
 		}
 		host := e.host()
 		f.seq++
-		if f.admits == nil {
-			f.admits = f.db.NewBatch()
-		}
-		_ = f.admits.Set(stateKey(fp), []byte{byte(Pending)}, nil)
-		f.buf = appendEntry(f.buf[:0], e, host)
-		_ = f.admits.Set(queueKey(host, f.seq), f.buf, nil)
-		f.admitted++
+		start := len(f.admitBuf)
+		f.admitBuf = appendEntry(f.admitBuf, e, host)
+		f.admits = append(f.admits, admission{fp: fp, host: host, seq: f.seq, start: start, end: len(f.admitBuf)})
 		counts.add(host)
 		added[i] = true
 	}
 	f.countAdmitted(counts)
-	if f.admitted >= maxAdmits {
+	if len(f.admits) >= maxAdmits {
 		if err := f.flushAdmits(); err != nil {
 			return nil, err
 		}
@@ -88,24 +88,69 @@ func (f *DiskFrontier) Admit(_ context.Context, batch []Entry) ([]bool, error) {
 // another kind to take them to disk.
 const maxAdmits = 4096
 
+// admission is an admitted URL whose writes wait in memory (see Admit):
+// its queue value is admitBuf[start:end].
+type admission struct {
+	fp         [16]byte
+	host       string
+	seq        uint64
+	start, end int
+}
+
 // flushAdmits writes the admissions waiting, if any. The caller holds mu.
 func (f *DiskFrontier) flushAdmits() error {
-	if f.admits == nil {
+	if len(f.admits) == 0 {
 		return f.usable()
 	}
 	return f.apply(f.takeAdmits(), false)
 }
 
-// takeAdmits returns the batch of the admissions waiting, for the caller
-// to add its own writes to and commit, or a new batch if none wait. The
-// caller holds mu.
+// takeAdmits returns a batch holding the admissions waiting, for the
+// caller to add its own writes to and commit, or a new batch if none wait.
+// The caller holds mu.
+//
+// The batch holds the admissions' state keys in key order, then their
+// queue keys in key order: Pebble inserts a batch's keys into its
+// memtable one after another, each search starting from where the last
+// one ended, so keys in order take shorter searches than keys in the
+// order the links came, which alternate between a state key anywhere in
+// the table and a queue key at a host's end (a Pebble memtable of 8 MiB,
+// batches of 400 such pairs: 0.80 µs a key as they came, 0.45 in order).
 func (f *DiskFrontier) takeAdmits() *pebble.Batch {
-	b := f.admits
-	f.admits, f.admitted = nil, 0
-	if b == nil {
-		b = f.db.NewBatch()
+	b := f.db.NewBatch()
+	if len(f.admits) == 0 {
+		return b
 	}
+	a := f.admits
+	slices.SortFunc(a, func(x, y admission) int { return compareFP(x.fp, y.fp) })
+	for i := range a {
+		op := b.SetDeferred(1+len(a[i].fp), 1)
+		op.Key[0] = kindState
+		copy(op.Key[1:], a[i].fp[:])
+		op.Value[0] = byte(Pending)
+		_ = op.Finish()
+	}
+	slices.SortFunc(a, func(x, y admission) int {
+		if c := strings.Compare(x.host, y.host); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.seq, y.seq)
+	})
+	for i := range a {
+		f.keyBuf = appendQueueKey(f.keyBuf[:0], a[i].host, a[i].seq)
+		_ = b.Set(f.keyBuf, f.admitBuf[a[i].start:a[i].end], nil)
+	}
+	clear(a) // their host strings
+	f.admits, f.admitBuf = a[:0], f.admitBuf[:0]
 	return b
+}
+
+// compareFP orders fingerprints as their state keys are ordered.
+func compareFP(x, y [16]byte) int {
+	if c := cmp.Compare(binary.BigEndian.Uint64(x[:8]), binary.BigEndian.Uint64(y[:8])); c != 0 {
+		return c
+	}
+	return cmp.Compare(binary.BigEndian.Uint64(x[8:]), binary.BigEndian.Uint64(y[8:]))
 }
 
 // unseen reports whether fp is new to the frontier, and notes it seen:
@@ -151,7 +196,7 @@ func (f *DiskFrontier) admittedCount(context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%w: %s: %w", ErrStateCorrupt, f.dir, err)
 	}
-	n := f.admitted
+	n := len(f.admits)
 	for iter.First(); iter.Valid(); iter.Next() {
 		if v := iter.Value(); len(v) == 0 || State(v[0]) != deniedState {
 			n++
@@ -457,18 +502,61 @@ func (f *DiskFrontier) finish(e Entry, s State) error {
 // that ends as it was, with no new validators (a page that has not
 // changed), keeps the state it has on disk.
 func (f *DiskFrontier) writeDone(b *pebble.Batch, fp [16]byte, l *leased) {
-	if l.was == Unseen || l.was != l.state || l.v != nil {
-		_ = b.Set(stateKey(fp), appendDone(nil, l.state, &l.e, l.validators()), nil)
+	f.writeState(b, fp, l)
+	f.unmark(b, fp)
+	f.unqueue(b, l)
+}
+
+// writeDones writes into b the outcomes of fin, as writeDone does, but
+// kind by kind and each kind in key order, for the reason takeAdmits
+// gives. It sorts fin.
+func (f *DiskFrontier) writeDones(b *pebble.Batch, fin []finishedURL) {
+	slices.SortFunc(fin, func(x, y finishedURL) int { return compareFP(x.fp, y.fp) })
+	for _, u := range fin {
+		f.writeState(b, u.fp, u.l)
 	}
+	for _, u := range fin {
+		f.unmark(b, u.fp)
+	}
+	slices.SortFunc(fin, func(x, y finishedURL) int {
+		if c := strings.Compare(x.l.e.Host, y.l.e.Host); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.l.seq, y.l.seq)
+	})
+	for _, u := range fin {
+		f.unqueue(b, u.l)
+	}
+}
+
+// writeState writes into b a finished URL's state with its validators,
+// unless it keeps the state it has on disk (see writeDone).
+func (f *DiskFrontier) writeState(b *pebble.Batch, fp [16]byte, l *leased) {
+	if l.was == Unseen || l.was != l.state || l.v != nil {
+		f.keyBuf = append(append(f.keyBuf[:0], kindState), fp[:]...)
+		f.valBuf = appendDone(f.valBuf[:0], l.state, &l.e, l.validators())
+		_ = b.Set(f.keyBuf, f.valBuf, nil)
+	}
+}
+
+// unmark writes into b the removal of a finished URL's recorded mark, if
+// it has one.
+func (f *DiskFrontier) unmark(b *pebble.Batch, fp [16]byte) {
 	if _, ok := f.marked[fp]; ok {
 		_ = b.Delete(recordedKey(fp), nil)
 		delete(f.marked, fp) // a failed batch sticks: nothing is written after it
 	}
+}
+
+// unqueue writes into b the removal of a finished URL's queue key, if it
+// has one.
+func (f *DiskFrontier) unqueue(b *pebble.Batch, l *leased) {
 	if l.seq == 0 {
 		return
 	}
 	host := l.e.Host
-	_ = b.Delete(queueKey(host, l.seq), nil)
+	f.keyBuf = appendQueueKey(f.keyBuf[:0], host, l.seq)
+	_ = b.Delete(f.keyBuf, nil)
 	f.hosts[host].keys-- // a failed batch sticks: nothing is written after it
 }
 
