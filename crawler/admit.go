@@ -247,6 +247,10 @@ func (s *scheduler) adoptHosts(store context.Context) bool {
 		}
 		s.touch(h)
 	}
+	s.c.update(func(st *Stats) {
+		st.Queued = int64(s.pending)
+		st.PeakQueue = max(st.PeakQueue, st.Queued)
+	})
 	return true
 }
 

@@ -85,6 +85,10 @@ func TestCrawlStateRecrawlCounts(t *testing.T) {
 	if want := "recrawl: 11 unchanged, 0 changed, 0 new, 0 gone"; !strings.Contains(errOut, want) {
 		t.Fatalf("second recrawl: exit %d: %s\nwant %q", code, errOut, want)
 	}
+	// Its 11 URLs were all queued before it began, and it found none.
+	if want := "peak queue 11\n"; !strings.Contains(errOut, want) {
+		t.Errorf("second recrawl: %s\nwant %q", errOut, want)
+	}
 }
 
 // TestCrawlStateRecrawlResumedCounts stops a recrawl at page 5 and runs it
