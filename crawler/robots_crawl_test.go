@@ -59,6 +59,9 @@ func TestCrawlRobots(t *testing.T) {
 		requests int32 // robots.txt requests the server saw; 0 means fetches
 	}{
 		{name: "disallow", robots: disallowPrivate, denied: []string{"/private/c"}},
+		{name: "disallow with lower-case escapes", robots: func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, "User-agent: *\nDisallow: /%70rivate%2f\n")
+		}, denied: []string{"/private/c"}},
 		{name: "404 allows all", robots: http.NotFound},
 		{name: "410 allows all", robots: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) }},
 		{name: "503 disallows all", robots: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) },
