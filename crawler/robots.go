@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"cmp"
 	"math"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,14 +82,25 @@ func parseRobots(body []byte, userAgent string) *robotsRules {
 }
 
 // allowRobots returns the rules used when robots.txt is unavailable (a 4xx
-// status, RFC 9309 §2.3.1.3): everything is allowed.
+// status other than 429, RFC 9309 §2.3.1.3): everything is allowed.
 func allowRobots() *robotsRules { return &robotsRules{} }
 
 // disallowRobots returns the rules used when robots.txt is unreachable (a
-// network error or 5xx status, RFC 9309 §2.3.1.4): everything but
+// network error, a 5xx status or a 429, RFC 9309 §2.3.1.4): everything but
 // /robots.txt itself is disallowed.
 func disallowRobots() *robotsRules {
 	return &robotsRules{patterns: "/", rules: []robotsRule{{end: 1}}}
+}
+
+// robotsUnreachable reports whether a robots.txt answered with status is
+// unreachable rather than unavailable: a 5xx, or a 429 Too Many Requests.
+// RFC 9309 §2.3.1.3 lets a crawler read any 4xx as unavailable, allowing
+// all, but a 429 asks the crawler to slow down, not to crawl freely, so it
+// is read as Google reads it, as a 5xx: the host's URLs wait while it is
+// asked again (Crawler.Retries times, after a backoff), then the host is
+// disallowed and asked again robotsRetry later.
+func robotsUnreachable(status int) bool {
+	return status >= 500 || status == http.StatusTooManyRequests
 }
 
 // allowed reports whether the path (with query, e.g. "/a/b?x=1", as sent in
