@@ -39,6 +39,9 @@ func normalizeArgs(root *cobra.Command, args []string) ([]string, error) {
 			break
 		}
 		if len(a) < 2 || a[0] != '-' {
+			if a == "help" && urlArgs[cmdPath(cmd)] {
+				return nil, usageErrorf("%s\"help\" is not a URL; for help, run %s -h", msgPrefix(cmd), cmd.CommandPath())
+			}
 			out = append(out, a)
 			continue
 		}
@@ -79,6 +82,12 @@ func normalizeArgs(root *cobra.Command, args []string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// urlArgs are the commands whose arguments are URLs. On them a bare
+// "help", as in "sluice fetch help", asks for help, which only -h gives:
+// taken as a URL, it was a bad-url record ("missing scheme"). After "--"
+// it is an argument like any other.
+var urlArgs = map[string]bool{"fetch": true, "crawl": true, "load": true, "queue push": true}
 
 // boolValue refuses a bare true, false or number after bool flag f, which
 // would otherwise be taken as a URL or file: --robots false, or hey's -q

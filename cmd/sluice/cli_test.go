@@ -142,6 +142,17 @@ func TestCLIFindings(t *testing.T) {
 			stderr: []string{"unknown flag: --continue (sluice crawl spells it --state:"}},
 		{name: "another tool's flag, fetch", args: []string{"fetch", "--continue", u + "/"}, code: 2,
 			stderr: []string{"unknown flag: --continue (sluice fetch spells it --resume:"}},
+		// "help" after a command that takes URLs asks for help: it was
+		// fetched as a URL, a bad-url record ("missing scheme").
+		{name: "fetch help", args: []string{"fetch", "help"}, code: 2, noStdout: []string{"bad-url"},
+			stderr: []string{`sluice: fetch: "help" is not a URL; for help, run sluice fetch -h`}},
+		{name: "crawl help", args: []string{"crawl", u + "/", "help"}, code: 2, noStdout: []string{"bad-url"},
+			stderr: []string{`sluice: crawl: "help" is not a URL; for help, run sluice crawl -h`}},
+		{name: "load help", args: []string{"load", "help"}, code: 2,
+			stderr: []string{`sluice: load: "help" is not a URL; for help, run sluice load -h`}, noStdout: []string{"missing scheme"}},
+		{name: "queue push help", args: []string{"queue", "push", "help"}, code: 2,
+			stderr: []string{`sluice: queue push: "help" is not a URL; for help, run sluice queue push -h`}},
+		{name: "help as a flag's value", args: []string{"fetch", "-A", "help", "-q", u + "/"}, code: 0},
 		// wrk, wrk2 and hey name their flags with one letter.
 		{name: "wrk's threads", args: []string{"load", "-t4", "-c", "100", "-d", "30s", u + "/"}, code: 2,
 			stderr: []string{"unknown shorthand flag: 't' in -t4 (sluice load spells it --concurrency: "}},
