@@ -142,6 +142,14 @@ func TestCLIFindings(t *testing.T) {
 			stderr: []string{"unknown flag: --continue (sluice crawl spells it --state:"}},
 		{name: "another tool's flag, fetch", args: []string{"fetch", "--continue", u + "/"}, code: 2,
 			stderr: []string{"unknown flag: --continue (sluice fetch spells it --resume:"}},
+		// An error of the load package's says "load:" once, under the
+		// command's own.
+		{name: "load stages", args: []string{"load", "--stages", "bad", u + "/"}, code: 2,
+			check: func(t *testing.T, _, errOut string) {
+				if want := "sluice: load: --stages: stage 1 \"bad\": want DURATION:RATE"; !strings.HasPrefix(errOut, want) {
+					t.Errorf("stderr %q; want it to start %q", errOut, want)
+				}
+			}},
 		// "help" after a command that takes URLs asks for help: it was
 		// fetched as a URL, a bad-url record ("missing scheme").
 		{name: "fetch help", args: []string{"fetch", "help"}, code: 2, noStdout: []string{"bad-url"},
