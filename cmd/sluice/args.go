@@ -135,8 +135,18 @@ func flagError(cmd *cobra.Command, err error) error {
 			why = fmt.Errorf("want %s", typeWord(f.Value.Type()))
 		}
 		msg = fmt.Sprintf("bad value %q for --%s: %v", invalid.GetValue(), f.Name, why)
+		if v := invalid.GetValue(); f.Name == "duration" && f.Shorthand == "d" && cmd.Flags().Lookup("body") != nil && !numberLike(v) {
+			// hey's -d is the request body; here it is wrk's -d.
+			msg += " (hey's -d, the request body, is --body here: -d is --duration, as in wrk)"
+		}
 	}
 	return &usageError{msg: msgPrefix(cmd) + msg, cmd: cmd.CommandPath()}
+}
+
+// numberLike reports whether v starts as a number does: a duration
+// mistyped (30 for 30s) rather than another tool's value.
+func numberLike(v string) bool {
+	return v != "" && strings.IndexByte("0123456789.+-", v[0]) >= 0
 }
 
 // foreignFlag is the flag of sluice's that does what a flag of another

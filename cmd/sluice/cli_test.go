@@ -168,6 +168,17 @@ func TestCLIFindings(t *testing.T) {
 			stderr: []string{"unknown shorthand flag: 'R' in -R (sluice load spells it --rate: requests started a second)"}},
 		{name: "hey's duration", args: []string{"load", "-z", "10s", u + "/"}, code: 2,
 			stderr: []string{"unknown shorthand flag: 'z' in -z (sluice load spells it --duration: how long to run)"}},
+		{name: "hey's body", args: []string{"load", "-m", "POST", "-d", `{"a":1}`, u + "/"}, code: 2,
+			stderr: []string{`bad value "{\"a\":1}" for --duration: want a duration such as 500ms, 10s or 2m (hey's -d, the request body, is --body here: -d is --duration, as in wrk)`}},
+		{name: "hey's body, form", args: []string{"load", "-d", "name=x", u + "/"}, code: 2,
+			stderr: []string{"(hey's -d, the request body, is --body here"}},
+		{name: "wrk's duration without a unit", args: []string{"load", "-d", "30", u + "/"}, code: 2,
+			stderr: []string{`bad value "30" for --duration: want a duration such as 500ms, 10s or 2m`},
+			check: func(t *testing.T, _, errOut string) {
+				if strings.Contains(errOut, "--body") {
+					t.Errorf("stderr %q hints --body for a number", errOut)
+				}
+			}},
 		{name: "hey's body file", args: []string{"load", "-D", "body.json", u + "/"}, code: 2,
 			stderr: []string{"unknown shorthand flag: 'D' in -D (sluice load spells it --body: the request body; --body @FILE reads it from a file)"}},
 		// curl's --request is the method; the nearest flag was --requests,
