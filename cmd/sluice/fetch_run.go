@@ -76,8 +76,7 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 	}
 	defer src.close()
 	r.src = src
-	lc := &lineCounter{w: out}
-	writeErr := r.startWriter(ctx, lc, stopRun)
+	writeErr := r.startWriter(ctx, out, stopRun)
 	r.startForwarder()
 	inputErrs := make(chan error, len(o.inputs)+1)
 	skipped := new(int)
@@ -97,7 +96,7 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 	}
 	r.sum.elapsed = time.Since(start)
 	if err != nil {
-		return r.sum, outputError(o, err, lc.lines)
+		return r.sum, outputError(o, err, r.written.lines)
 	}
 	select {
 	case ierr := <-inputErrs:
@@ -180,7 +179,8 @@ type fetchRun struct {
 	room    *hostRoom  // a host's share of the waiting URLs
 	waiting waitingSet // futures not yet done, to cancel those not started
 	sum     *fetchSummary
-	status  *statusLine // nil when no progress is shown
+	written *lineCounter // the records' lines written in full; the writer's until it ends
+	status  *statusLine  // nil when no progress is shown
 	src     *fetchSource
 
 	lines     chan inputLine
@@ -228,8 +228,11 @@ func (r *fetchRun) startWriter(ctx context.Context, out io.Writer, stop context.
 	}
 	writeErr := make(chan error, 1)
 	sum := r.sum
+	// The counter goes between the writer and out, which showProgress
+	// must see as it is: a terminal the records go to shows no status line.
+	r.written = &lineCounter{w: out}
 	go func() {
-		w := newJSONLines(out)
+		w := newJSONLines(r.written)
 		var acks []string // written, to acknowledge once flushed
 		for rec := range r.records {
 			if r.o.keep.active() {
