@@ -106,7 +106,7 @@ func TestCLIFindings(t *testing.T) {
 		{name: "fetch some failed, --fail-on all", args: []string{"fetch", "--retries", "0", "--fail-on=all", dead, u + "/0"}, code: 0},
 		{name: "fetch all failed, --fail-on all", args: []string{"fetch", "--retries", "0", "--fail-on=all", dead}, code: 1},
 		{name: "load of a refused host", args: []string{"load", "-n", "20", "-c", "2", dead}, code: 1,
-			stdout: []string{"failed     20: 0 with status 400 and above, 20 without a response (connect: 20)"}},
+			stdout: []string{"failed     20: 0 with status 400 and above, 20 without a response\n             (connect: 20)"}},
 		{name: "load of 404s", args: []string{"load", "-n", "20", "-c", "2", u + "/404"}, code: 1,
 			stdout: []string{"failed     20: 20 with status 400 and above, 0 without a response"}, noStdout: []string{"errors     none"}},
 		{name: "bad --fail-on", args: []string{"fetch", "--fail-on", "some"}, code: 2, stderr: []string{`bad value "some" for --fail-on`}},

@@ -319,13 +319,13 @@ func TestLiveLine(t *testing.T) {
 // those cancelled in flight at the end and those dropped.
 func openModelPlan(t *testing.T, report string) (ok, cut, dropped int) {
 	t.Helper()
-	m := regexp.MustCompile(`requests +(\d+) \((\d+) ok, 0 failed\)(?:, (\d+) cancelled in flight at the end)?(?:, (\d+) dropped)?`).FindStringSubmatch(report)
+	m := regexp.MustCompile(`requests +(\d+) \((\d+) ok, 0 failed\)\n(?: +(\d+) dropped .*\n)?(?: +(\d+) cancelled in flight at the end.*\n)?`).FindStringSubmatch(report)
 	if m == nil || m[1] != m[2] {
 		t.Fatalf("no requests line with all of them ok:\n%s", report)
 	}
 	ok, _ = strconv.Atoi(m[2])
-	cut, _ = strconv.Atoi(m[3])
-	dropped, _ = strconv.Atoi(m[4])
+	dropped, _ = strconv.Atoi(m[3])
+	cut, _ = strconv.Atoi(m[4])
 	return ok, cut, dropped
 }
 
