@@ -4,6 +4,7 @@
 package crawler
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/nlnwa/whatwg-url/url"
 	"github.com/zeebo/xxh3"
+
+	"github.com/sluicehq/sluice/internal/urlcheck"
 )
 
 // canonOptions selects the optional canonicalisation steps. The zero value
@@ -80,7 +83,9 @@ func newCanonicalizer(o canonOptions) *canonicalizer {
 // removed anywhere, backslashes read as slashes, dot segments removed, bytes
 // percent-encoded as the browser does, scheme and host lowercased (IDNA hosts
 // in punycode), default ports dropped, an empty path made "/" and the
-// fragment dropped; then the query steps of the options are applied.
+// fragment dropped; then the percent-encodings of path and query are
+// normalized ([normalizeEscapes]) and the query steps of the options are
+// applied.
 //
 // base must be an absolute http(s) URL, normally already canonical: the
 // page's URL, or its <base href> resolved through resolve. With base == ""
@@ -153,7 +158,88 @@ func webHref(u *url.Url, in string) (string, error) {
 	if u.Hostname() == "" { // WHATWG rejects these already; this is a backstop
 		return "", fmt.Errorf("crawler: no host in %q", in)
 	}
-	return u.Href(true), nil
+	return normalizeEscapes(u.Href(true)), nil
+}
+
+// normalizeEscapes returns the href h with the percent-encodings of its
+// path and query normalized as RFC 3986 §6.2.2 says: an encoded unreserved
+// character (ALPHA, DIGIT, "-", ".", "_", "~") is decoded, and the hex
+// digits of any other are upper-cased, so that /a%7e, /a%7E and /a~ are one
+// page. Chrome decodes the same characters in paths; the WHATWG parser,
+// Firefox and Safari keep every spelling, so this is the one step past
+// what a browser requests. Everything else stays encoded: %2F is not "/",
+// nor %3F "?", nor %25 "%". The parser has already removed the dot
+// segments "%2e" spells, so decoding makes none. Userinfo and host are
+// left to the parser.
+//
+// A hex digit that would follow a "%" starting no escape (the stray "%"
+// of "/%%34%31") stays encoded, or a second pass would decode the escape
+// the first had made ("%41", then "A"): the result is its own canonical
+// form.
+func normalizeEscapes(h string) string {
+	n := strings.Index(h, "://") + len("://")
+	p := n + strings.IndexByte(h[n:], '/') // after userinfo and host
+	i := strings.IndexByte(h[p:], '%')
+	if i < 0 {
+		return h
+	}
+	i += p
+	var b []byte
+	for ; i < len(h); i++ {
+		if h[i] != '%' || i+2 >= len(h) || !urlcheck.IsHex(h[i+1]) || !urlcheck.IsHex(h[i+2]) {
+			if b != nil {
+				b = append(b, h[i])
+			}
+			continue
+		}
+		c := unhex(h[i+1])<<4 | unhex(h[i+2])
+		decode := unreserved(c)
+		if decode && urlcheck.IsHex(c) {
+			// The output so far, up to here, ends in the "%" or "%X" of
+			// a stray "%" when its last "%" is one or two bytes back.
+			var last int
+			if b != nil {
+				last = len(b) - 1 - bytes.LastIndexByte(b, '%')
+			} else {
+				last = i - 1 - strings.LastIndexByte(h[:i], '%')
+			}
+			decode = last > 1 || last < 0
+		}
+		if b == nil {
+			if !decode && !isLowerHex(h[i+1]) && !isLowerHex(h[i+2]) {
+				i += 2
+				continue // already canonical
+			}
+			b = append(make([]byte, 0, len(h)), h[:i]...)
+		}
+		if decode {
+			b = append(b, c)
+		} else {
+			b = append(b, '%', upperHex(h[i+1]), upperHex(h[i+2]))
+		}
+		i += 2
+	}
+	if b == nil {
+		return h
+	}
+	return string(b)
+}
+
+// unreserved reports whether c is an RFC 3986 unreserved character.
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+// isLowerHex reports whether c is a hex digit "a" to "f".
+func isLowerHex(c byte) bool { return 'a' <= c && c <= 'f' }
+
+// upperHex returns the hex digit c in upper case.
+func upperHex(c byte) byte {
+	if isLowerHex(c) {
+		return c - 'a' + 'A'
+	}
+	return c
 }
 
 // base returns raw parsed, from the cache when the same base was seen last

@@ -973,7 +973,8 @@ func TestCrawlRedirectLocationNotUTF8(t *testing.T) {
 
 // TestCrawlStrayPercent follows links with a "%" that starts no escape,
 // which browsers request as they are and net/url refuses: each is fetched,
-// its "%" sent as "%25", and keeps its canonical URL in the record.
+// its "%" sent as "%25", and keeps its canonical URL in the record; the
+// escape of an unreserved character is decoded ("%41" is "A").
 func TestCrawlStrayPercent(t *testing.T) {
 	var asked requestLog
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -994,7 +995,7 @@ func TestCrawlStrayPercent(t *testing.T) {
 			t.Errorf("%s: %v", p.URL, p.Err)
 		}
 	}
-	want := []string{"/100%25", "/a%25zz?b=%25&c=%41"}
+	want := []string{"/100%25", "/a%25zz?b=%25&c=A"}
 	if got := asked.sorted(); !slices.Equal(got, want) || pages[srv.URL+"/100%"] == nil {
 		t.Errorf("requested %q, want %q; records %q", got, want, slices.Sorted(maps.Keys(pages)))
 	}
@@ -1041,5 +1042,35 @@ func TestCrawlOneAtATime(t *testing.T) {
 	}
 	if err := c.Crawl(context.Background(), []string{srv.URL + "/p/1"}, func(*Page) error { return nil }); err != nil {
 		t.Fatalf("Crawl after the first ended = %v", err)
+	}
+}
+
+// TestCrawlEscapeSpellings crawls a page linking to the same pages in
+// spellings that differ only in percent-encoding (RFC 3986 §6.2.2): each
+// page is fetched once, under one URL, while "%2F", which is not "/",
+// keeps its page apart.
+func TestCrawlEscapeSpellings(t *testing.T) {
+	var asked requestLog
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, `<a href="/a%7e">1</a><a href="/a%7E">2</a><a href="/a~">3</a>`+
+				`<a href="/%61~">4</a><a href="/q?x=%7e&y=%2f">5</a><a href="/q?x=~&y=%2F">6</a>`+
+				`<a href="/c%2Fd">7</a><a href="/c/d">8</a><a href="/%c3%a9">9</a><a href="/é">10</a>`)
+			return
+		}
+		asked.add(r)
+	}))
+	defer srv.Close()
+	pages, err := crawlAll(t, &Crawler{IgnoreRobots: true}, srv.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/%C3%A9", "/a~", "/c%2Fd", "/c/d", "/q?x=~&y=%2F"}
+	if got := asked.sorted(); !slices.Equal(got, want) {
+		t.Errorf("requested %q, want %q", got, want)
+	}
+	if got := slices.Sorted(maps.Keys(pages)); len(got) != len(want)+1 {
+		t.Errorf("records %q, want one for the seed and one for each of %q", got, want)
 	}
 }

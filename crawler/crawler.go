@@ -70,8 +70,8 @@ var ErrRobots = failure.New(failure.Robots, "crawler: disallowed by robots.txt")
 
 // ErrRobotsUnreachable is wrapped, together with [ErrRobots], in the error
 // of a page not fetched because its host's robots.txt could not be fetched
-// (a network error or a 5xx status): the host was not reached, rather than
-// the page denied.
+// (a network error, a 5xx status or a 429): the host was not reached,
+// rather than the page denied.
 var ErrRobotsUnreachable = failure.New(failure.Robots, "crawler: robots.txt unreachable")
 
 // ErrTooManyRedirects is the error of a redirect that would pass the

@@ -255,7 +255,7 @@ func (p *pipeline) robotsResult(j *job, rec robotsRecord) *result {
 	case rec.status >= 300 && rec.status < 400:
 		// More than five redirects: unavailable, as a 4xx.
 		r.robots = allowRobots()
-	case rec.status >= 500:
+	case robotsUnreachable(rec.status):
 		r.robots, r.note = disallowRobots(), "robots.txt status "+strconv.Itoa(rec.status)
 	case rec.status >= 400:
 		r.robots = allowRobots()

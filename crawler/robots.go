@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"cmp"
 	"math"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,7 +29,9 @@ import (
 // TestRobotsHugeInput, 0.01 s here) and has no Crawl-delay. So only its
 // line parser is used; groups, percent-encoding and matching are done
 // here, once per file, and a check against the 604 rules of
-// BenchmarkAllowed takes under 5 µs with no allocation.
+// BenchmarkAllowed takes under 5 µs with no allocation. The line parser
+// also spoils the escapes of a rule it upper-cases (see escapeDigit),
+// which appendRobotsPath reads back.
 
 // maxRobotsCrawlDelay caps a Crawl-delay: a robots.txt is refetched at least
 // daily (RFC 9309 §2.4), so a longer delay would outlive the rules that set
@@ -79,14 +82,25 @@ func parseRobots(body []byte, userAgent string) *robotsRules {
 }
 
 // allowRobots returns the rules used when robots.txt is unavailable (a 4xx
-// status, RFC 9309 §2.3.1.3): everything is allowed.
+// status other than 429, RFC 9309 §2.3.1.3): everything is allowed.
 func allowRobots() *robotsRules { return &robotsRules{} }
 
 // disallowRobots returns the rules used when robots.txt is unreachable (a
-// network error or 5xx status, RFC 9309 §2.3.1.4): everything but
+// network error, a 5xx status or a 429, RFC 9309 §2.3.1.4): everything but
 // /robots.txt itself is disallowed.
 func disallowRobots() *robotsRules {
 	return &robotsRules{patterns: "/", rules: []robotsRule{{end: 1}}}
+}
+
+// robotsUnreachable reports whether a robots.txt answered with status is
+// unreachable rather than unavailable: a 5xx, or a 429 Too Many Requests.
+// RFC 9309 §2.3.1.3 lets a crawler read any 4xx as unavailable, allowing
+// all, but a 429 asks the crawler to slow down, not to crawl freely, so it
+// is read as Google reads it, as a 5xx: the host's URLs wait while it is
+// asked again (Crawler.Retries times, after a backoff), then the host is
+// disallowed and asked again robotsRetry later.
+func robotsUnreachable(status int) bool {
+	return status >= 500 || status == http.StatusTooManyRequests
 }
 
 // allowed reports whether the path (with query, e.g. "/a/b?x=1", as sent in
@@ -213,8 +227,8 @@ func appendRobotsPath(dst []byte, s string, rule bool) []byte {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == '%' && i+2 < len(s) && urlcheck.IsHex(s[i+1]) && urlcheck.IsHex(s[i+2]) {
-			c = unhex(s[i+1])<<4 | unhex(s[i+2])
+		if c == '%' && i+2 < len(s) && escapeDigit(s[i+1], rule) && escapeDigit(s[i+2], rule) {
+			c = unhex(s[i+1]|0x20)<<4 | unhex(s[i+2]|0x20)
 			i += 2
 			if c != '%' && c != '*' {
 				dst = append(dst, c)
@@ -234,6 +248,16 @@ func appendRobotsPath(dst []byte, s string, rule bool) []byte {
 		}
 	}
 	return dst
+}
+
+// escapeDigit reports whether c may be a hex digit of an escape. In a rule
+// it may also be a decimal digit less its bit 0x20 (0x10 to 0x19): the
+// line parser upper-cases the escapes of a rule holding a lower-case hex
+// letter or a byte past ASCII by clearing that bit of each of their hex
+// digits, digits too, so "/%7ejoe" reaches us as "/%\x17Ejoe". A rule has
+// no other use for such a byte after "%": no path holds one unescaped.
+func escapeDigit(c byte, rule bool) bool {
+	return urlcheck.IsHex(c) || rule && 0x10 <= c && c <= 0x19
 }
 
 // unhex returns the value of the hexadecimal digit c.

@@ -59,10 +59,16 @@ func TestCrawlRobots(t *testing.T) {
 		requests int32 // robots.txt requests the server saw; 0 means fetches
 	}{
 		{name: "disallow", robots: disallowPrivate, denied: []string{"/private/c"}},
+		{name: "disallow with lower-case escapes", robots: func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, "User-agent: *\nDisallow: /%70rivate%2f\n")
+		}, denied: []string{"/private/c"}},
 		{name: "404 allows all", robots: http.NotFound},
 		{name: "410 allows all", robots: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) }},
 		{name: "503 disallows all", robots: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) },
 			denied: []string{"/"}, note: "503", fetches: 2}, // with one retry
+		// 429 asks the crawler to slow down: Google reads it as a 5xx.
+		{name: "429 disallows all", robots: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "slow down", http.StatusTooManyRequests) },
+			denied: []string{"/"}, note: "429", fetches: 2}, // with one retry
 		{name: "503 once, then rules", robots: func() http.HandlerFunc {
 			var n atomic.Int32
 			return func(w http.ResponseWriter, r *http.Request) {

@@ -260,6 +260,15 @@ var robotsCases = []robotsCase{
 		allow: []string{"/foo/bar/baz", "/foo/bar/%62%61%7A", "/%7Ejoe/x", "/%7ejoe/", "/~ann/", "/%7Eann/a"},
 		deny:  []string{"/foo/bar/bay", "/joe/", "/ann/"},
 	},
+	// §2.2.2: hex digits are read in either case, whatever else the line
+	// holds (the line parser clears bit 0x20 of every hex digit of a rule
+	// it rewrites, digits too: "%7e" came out "%\x17E").
+	{
+		name:  "lower-case escapes",
+		body:  "User-agent: sluice\nDisallow: /%7ejoe/\nDisallow: /caf%c3%a9\nDisallow: /a%2fb\nDisallow: /%c3%bc/%7E\nDisallow: /ü%7E\n",
+		allow: []string{"/joe/", "/caf", "/cafe", "/a", "/%C3%BC/", "/%C3%BC"},
+		deny:  []string{"/~joe/x", "/%7Ejoe/", "/café", "/caf%C3%A9", "/a%2Fb", "/a%2fb", "/a/b", "/ü/~", "/%C3%BC/%7e", "/ü~", "/%c3%bc~x"},
+	},
 	// §2.2.2: an empty Disallow disallows nothing.
 	{
 		name:  "empty disallow",

@@ -3,7 +3,10 @@ package crawler
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,6 +67,42 @@ func TestDiskFrontierKeepsRobots(t *testing.T) {
 			}
 			if n+int(st.Pages) < 400 {
 				t.Errorf("%d pages in two runs, want at least 400", n+int(st.Pages))
+			}
+		})
+	}
+}
+
+// TestDiskFrontierKeepsNoUnreachableRobots crawls on a DiskFrontier a host
+// whose robots.txt answers a status read as unreachable, then resumes with
+// another seed once robots.txt answers: the resumed crawl asks for it
+// again instead of keeping the host disallowed for a day.
+func TestDiskFrontierKeepsNoUnreachableRobots(t *testing.T) {
+	for _, status := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			ctx := context.Background()
+			var up atomic.Bool
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/robots.txt" && !up.Load() {
+					w.WriteHeader(status)
+				}
+			}))
+			defer srv.Close()
+			dir := t.TempDir()
+			f := openDisk(t, dir, nil)
+			c := &Crawler{Frontier: f, Retries: -1}
+			must(t, c.Crawl(ctx, []string{srv.URL + "/a"}, nil))
+			if st := c.Stats(); st.RobotsFetched != 1 || st.Fetched != 0 || st.Pages != 1 {
+				t.Fatalf("first run: robots fetched %d, pages fetched %d of %d; want 1, 0 of 1", st.RobotsFetched, st.Fetched, st.Pages)
+			}
+			must(t, f.Close())
+
+			up.Store(true)
+			f = openDisk(t, dir, nil)
+			defer f.Close()
+			c = &Crawler{Frontier: f, Retries: -1}
+			must(t, c.Crawl(ctx, []string{srv.URL + "/b"}, nil))
+			if st := c.Stats(); st.RobotsFetched != 1 || st.RobotsCached != 0 || st.Fetched != 1 {
+				t.Errorf("resume: robots fetched %d, from the state dir %d, pages fetched %d; want 1, 0, 1", st.RobotsFetched, st.RobotsCached, st.Fetched)
 			}
 		})
 	}

@@ -23,9 +23,9 @@ type robotsRecord struct {
 }
 
 // lasting reports whether rec is kept for robotsTTL: an unreachable
-// robots.txt or a 5xx is asked for again by each crawl, after its own
-// backoff.
-func (rec robotsRecord) lasting() bool { return rec.note == "" && rec.status < 500 }
+// robots.txt, a 5xx or a 429 is asked for again by each crawl, after its
+// own backoff.
+func (rec robotsRecord) lasting() bool { return rec.note == "" && !robotsUnreachable(rec.status) }
 
 // robotsStore is a frontier that keeps the robots.txt files of its crawl's
 // hosts for all the crawls sharing it, or for the crawls that resume it:

@@ -207,7 +207,7 @@ func (f *follower) report(ctx context.Context) (*Report, error) {
 	}
 	m, err := Merge(parts...)
 	if err != nil {
-		return nil, fmt.Errorf("load: distributed: %w", err)
+		return nil, wrap("load: distributed", err)
 	}
 	m.Workers = states
 	return m, nil

@@ -128,7 +128,7 @@ func Merge(reports ...*Report) (*Report, error) {
 	for i, r := range reports {
 		d, err := r.histograms()
 		if err != nil {
-			return nil, fmt.Errorf("load: merge: report %d: %w", i+1, err)
+			return nil, wrap(fmt.Sprintf("load: merge: report %d", i+1), err)
 		}
 		ds[i] = d
 	}

@@ -194,8 +194,12 @@ func TestReadReportRejects(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Merge(a, &Report{Schema: 1}); !errors.Is(err, ErrNoHistograms) || !strings.Contains(err.Error(), "report 2") {
+	if _, err := Merge(a, &Report{Schema: 1}); !errors.Is(err, ErrNoHistograms) || !strings.Contains(err.Error(), "report 2") ||
+		strings.Count(err.Error(), "load:") != 1 {
 		t.Fatalf("mixed versions: %v", err)
+	}
+	if _, err := Merge(a, &bad); err == nil || strings.Count(err.Error(), "load:") != 1 {
+		t.Fatalf("merge with a corrupt histogram: %v; want an error saying load: once", err)
 	}
 }
 

@@ -269,34 +269,36 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "%s model, %d %s, %.2fs%s\n", r.Model, r.Connections, conns, r.Duration, status)
 	r.writeWorkers(&b)
-	fmt.Fprintf(&b, "  requests   %d (%d ok, %d failed)", r.Requests, r.Success, r.Failed)
+	writeField(&b, "requests", fmt.Sprintf("%d (%d ok, %d failed)", r.Requests, r.Success, r.Failed))
 	if r.Dropped > 0 {
-		fmt.Fprintf(&b, ", %d dropped (in-flight cap, or still unsent when the plan ended)", r.Dropped)
+		writeField(&b, "", fmt.Sprintf("%d dropped (in-flight cap, or still unsent when the plan ended)", r.Dropped))
 	}
 	if r.Cancelled > 0 {
-		fmt.Fprintf(&b, ", %d cancelled in flight at the end, the longest after %s", r.Cancelled, msString(r.CancelledWait))
+		writeField(&b, "", fmt.Sprintf("%d cancelled in flight at the end, the longest after %s", r.Cancelled, msString(r.CancelledWait)))
 	}
-	b.WriteString("\n")
 	r.writeRate(&b)
 	r.writeLatency(&b)
-	b.WriteString("  status     ")
-	b.WriteString(countsString(r.StatusCodes))
+	writeWords(&b, "status", countWords(r.StatusCodes))
 	var noResponse int64
 	for _, n := range r.Errors {
 		noResponse += n
 	}
-	fmt.Fprintf(&b, "\n  failed     %d: %d with status 400 and above, %d without a response", r.Failed, r.Failed-noResponse, noResponse)
+	failed := strings.Fields(fmt.Sprintf("%d: %d with status 400 and above, %d without a response", r.Failed, r.Failed-noResponse, noResponse))
 	if noResponse > 0 {
-		b.WriteString(" (" + countsString(r.Errors) + ")")
+		counts := countWords(r.Errors)
+		counts[0] = "(" + counts[0]
+		counts[len(counts)-1] += ")"
+		failed = append(failed, counts...)
 	}
-	b.WriteString("\n")
+	writeWords(&b, "failed", failed)
 	for _, k := range slices.Sorted(maps.Keys(r.ErrorSamples)) {
-		fmt.Fprintf(&b, "    %s: %s\n", k, r.ErrorSamples[k])
+		b.WriteString(strings.TrimPrefix(wrapText(k+": "+r.ErrorSamples[k], reportWidth-6, "      "), "  "))
 	}
 	if len(r.Targets) > 0 {
 		b.WriteString("\n  per target\n")
 		for _, t := range r.Targets {
-			fmt.Fprintf(&b, "    %-6s %-40s %8d req %6d failed  p50 %s  p99 %s  max %s\n",
+			// The URL has a line of its own; the figures go under it.
+			fmt.Fprintf(&b, "    %-6s %s\n           %8d req %6d failed  p50 %7s  p99 %7s  max %7s\n",
 				t.Method, t.URL, t.Requests, t.Failed, msString(t.P50), msString(t.P99), msString(t.Max))
 		}
 	}
@@ -306,17 +308,39 @@ func (r *Report) WriteText(w io.Writer) error {
 
 // writeRate writes the achieved rate, the plan kept and the transfer.
 func (r *Report) writeRate(b *strings.Builder) {
-	fmt.Fprintf(b, "  rate       %.1f req/s (%.1f ok/s)", r.RPS, r.SuccessRPS)
+	rate := fmt.Sprintf("%.1f req/s (%.1f ok/s)", r.RPS, r.SuccessRPS)
 	if r.Model == "open" {
-		fmt.Fprintf(b, ", target %.1f req/s", r.TargetRPS)
-		if worst, ok := r.worstSecond(); ok {
-			fmt.Fprintf(b, "\n  plan       worst second %d/%d sent; %d of %d full seconds more than 1%% off plan",
-				worst.Sent, worst.Target, r.secondsOffPlan(), r.fullSeconds())
-		}
+		rate += fmt.Sprintf(", target %.1f req/s", r.TargetRPS)
 	}
-	b.WriteString("\n")
-	fmt.Fprintf(b, "  transfer   %s read, %s written; connections %d opened, %d reused\n",
-		humanize.Bytes(r.BytesRead, 2), humanize.Bytes(r.BytesWritten, 2), r.ConnsOpened, r.ConnsReused)
+	writeField(b, "rate", rate)
+	if worst, ok := r.worstSecond(); ok && r.Model == "open" {
+		writeField(b, "plan", fmt.Sprintf("worst second %d/%d sent;", worst.Sent, worst.Target))
+		writeField(b, "", fmt.Sprintf("%d of %d full seconds more than 1%% off plan", r.secondsOffPlan(), r.fullSeconds()))
+	}
+	writeField(b, "transfer", fmt.Sprintf("%s read, %s written;", humanize.Bytes(r.BytesRead, 2), humanize.Bytes(r.BytesWritten, 2)))
+	writeField(b, "", fmt.Sprintf("connections %d opened, %d reused", r.ConnsOpened, r.ConnsReused))
+}
+
+// reportWidth is the width of a terminal the text report fits: 80
+// columns, but for a target's URL longer than the line.
+const reportWidth = 80
+
+// fieldIndent leads the lines of a field's text in the text report: the
+// label's column, two spaces, ten and one.
+const fieldIndent = "             "
+
+// writeField writes a field of the text report: its label, then text,
+// wrapped between words within reportWidth, each further line under the
+// first. An empty label continues the field above.
+func writeField(b *strings.Builder, label, text string) {
+	writeWords(b, label, strings.Fields(text))
+}
+
+// writeWords writes a field as writeField does, breaking lines only
+// between words.
+func writeWords(b *strings.Builder, label string, words []string) {
+	fmt.Fprintf(b, "  %-10s ", label)
+	b.WriteString(strings.TrimPrefix(wrapWords(words, reportWidth-len(fieldIndent), fieldIndent), fieldIndent))
 }
 
 // writeLatency writes the latency table and its note.
@@ -352,9 +376,15 @@ func (r *Report) writeLatency(b *strings.Builder) {
 // wrapText breaks s into lines of at most width characters between
 // words, each line led by indent and ended by a newline.
 func wrapText(s string, width int, indent string) string {
+	return wrapWords(strings.Fields(s), width, indent)
+}
+
+// wrapWords lays words out as wrapText does, each word kept whole (a word
+// may hold spaces, and one longer than width has a line of its own).
+func wrapWords(words []string, width int, indent string) string {
 	var b strings.Builder
 	n := 0
-	for _, w := range strings.Fields(s) {
+	for _, w := range words {
 		switch {
 		case n == 0:
 			b.WriteString(indent)
@@ -385,16 +415,16 @@ func (r *Report) writeWorkers(b *strings.Builder) {
 		}
 		return
 	}
-	fmt.Fprintf(b, "  workers    %d:", len(r.Workers))
+	words := []string{fmt.Sprintf("%d:", len(r.Workers))}
 	for _, w := range r.Workers {
-		fmt.Fprintf(b, " %s (%s, %d req)", w.Name, w.State, w.Requests)
+		words = append(words, fmt.Sprintf("%s (%s, %d req)", w.Name, w.State, w.Requests))
 	}
-	b.WriteString("\n")
+	writeWords(b, "workers", words)
 	for _, w := range r.Workers {
 		if w.State == stateDead {
-			fmt.Fprintf(b, "  MISSING    worker %s stopped reporting after second %d: its 1/%d share of the load after that is missing; "+
-				"its earlier seconds count here with response times only (no status codes, service times or bytes)\n",
-				w.Name, w.LastSecond, len(r.Workers))
+			writeField(b, "MISSING", fmt.Sprintf("worker %s stopped reporting after second %d: its 1/%d share of the load after that is missing; "+
+				"its earlier seconds count here with response times only (no status codes, service times or bytes)",
+				w.Name, w.LastSecond, len(r.Workers)))
 		}
 	}
 }
@@ -436,6 +466,16 @@ func (r *Report) worstSecond() (Second, bool) {
 		}
 	}
 	return worst, found
+}
+
+// countWords returns the counts of m as countsString writes them, one
+// word each ("200: 5,"), so that a line breaks between counts only.
+func countWords(m map[string]int64) []string {
+	words := strings.SplitAfter(countsString(m), ", ")
+	for i, w := range words {
+		words[i] = strings.TrimSuffix(w, " ")
+	}
+	return words
 }
 
 func countsString(m map[string]int64) string {

@@ -39,6 +39,9 @@ func normalizeArgs(root *cobra.Command, args []string) ([]string, error) {
 			break
 		}
 		if len(a) < 2 || a[0] != '-' {
+			if a == "help" && urlArgs[cmdPath(cmd)] {
+				return nil, usageErrorf("%s\"help\" is not a URL; for help, run %s -h", msgPrefix(cmd), cmd.CommandPath())
+			}
 			out = append(out, a)
 			continue
 		}
@@ -79,6 +82,12 @@ func normalizeArgs(root *cobra.Command, args []string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// urlArgs are the commands whose arguments are URLs. On them a bare
+// "help", as in "sluice fetch help", asks for help, which only -h gives:
+// taken as a URL, it was a bad-url record ("missing scheme"). After "--"
+// it is an argument like any other.
+var urlArgs = map[string]bool{"fetch": true, "crawl": true, "load": true, "queue push": true}
 
 // boolValue refuses a bare true, false or number after bool flag f, which
 // would otherwise be taken as a URL or file: --robots false, or hey's -q
@@ -126,8 +135,18 @@ func flagError(cmd *cobra.Command, err error) error {
 			why = fmt.Errorf("want %s", typeWord(f.Value.Type()))
 		}
 		msg = fmt.Sprintf("bad value %q for --%s: %v", invalid.GetValue(), f.Name, why)
+		if v := invalid.GetValue(); f.Name == "duration" && f.Shorthand == "d" && cmd.Flags().Lookup("body") != nil && !numberLike(v) {
+			// hey's -d is the request body; here it is wrk's -d.
+			msg += " (hey's -d, the request body, is --body here: -d is --duration, as in wrk)"
+		}
 	}
 	return &usageError{msg: msgPrefix(cmd) + msg, cmd: cmd.CommandPath()}
+}
+
+// numberLike reports whether v starts as a number does: a duration
+// mistyped (30 for 30s) rather than another tool's value.
+func numberLike(v string) bool {
+	return v != "" && strings.IndexByte("0123456789.+-", v[0]) >= 0
 }
 
 // foreignFlag is the flag of sluice's that does what a flag of another

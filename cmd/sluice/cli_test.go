@@ -106,7 +106,7 @@ func TestCLIFindings(t *testing.T) {
 		{name: "fetch some failed, --fail-on all", args: []string{"fetch", "--retries", "0", "--fail-on=all", dead, u + "/0"}, code: 0},
 		{name: "fetch all failed, --fail-on all", args: []string{"fetch", "--retries", "0", "--fail-on=all", dead}, code: 1},
 		{name: "load of a refused host", args: []string{"load", "-n", "20", "-c", "2", dead}, code: 1,
-			stdout: []string{"failed     20: 0 with status 400 and above, 20 without a response (connect: 20)"}},
+			stdout: []string{"failed     20: 0 with status 400 and above, 20 without a response\n             (connect: 20)"}},
 		{name: "load of 404s", args: []string{"load", "-n", "20", "-c", "2", u + "/404"}, code: 1,
 			stdout: []string{"failed     20: 20 with status 400 and above, 0 without a response"}, noStdout: []string{"errors     none"}},
 		{name: "bad --fail-on", args: []string{"fetch", "--fail-on", "some"}, code: 2, stderr: []string{`bad value "some" for --fail-on`}},
@@ -142,6 +142,25 @@ func TestCLIFindings(t *testing.T) {
 			stderr: []string{"unknown flag: --continue (sluice crawl spells it --state:"}},
 		{name: "another tool's flag, fetch", args: []string{"fetch", "--continue", u + "/"}, code: 2,
 			stderr: []string{"unknown flag: --continue (sluice fetch spells it --resume:"}},
+		// An error of the load package's says "load:" once, under the
+		// command's own.
+		{name: "load stages", args: []string{"load", "--stages", "bad", u + "/"}, code: 2,
+			check: func(t *testing.T, _, errOut string) {
+				if want := "sluice: load: --stages: stage 1 \"bad\": want DURATION:RATE"; !strings.HasPrefix(errOut, want) {
+					t.Errorf("stderr %q; want it to start %q", errOut, want)
+				}
+			}},
+		// "help" after a command that takes URLs asks for help: it was
+		// fetched as a URL, a bad-url record ("missing scheme").
+		{name: "fetch help", args: []string{"fetch", "help"}, code: 2, noStdout: []string{"bad-url"},
+			stderr: []string{`sluice: fetch: "help" is not a URL; for help, run sluice fetch -h`}},
+		{name: "crawl help", args: []string{"crawl", u + "/", "help"}, code: 2, noStdout: []string{"bad-url"},
+			stderr: []string{`sluice: crawl: "help" is not a URL; for help, run sluice crawl -h`}},
+		{name: "load help", args: []string{"load", "help"}, code: 2,
+			stderr: []string{`sluice: load: "help" is not a URL; for help, run sluice load -h`}, noStdout: []string{"missing scheme"}},
+		{name: "queue push help", args: []string{"queue", "push", "help"}, code: 2,
+			stderr: []string{`sluice: queue push: "help" is not a URL; for help, run sluice queue push -h`}},
+		{name: "help as a flag's value", args: []string{"fetch", "-A", "help", "-q", u + "/"}, code: 0},
 		// wrk, wrk2 and hey name their flags with one letter.
 		{name: "wrk's threads", args: []string{"load", "-t4", "-c", "100", "-d", "30s", u + "/"}, code: 2,
 			stderr: []string{"unknown shorthand flag: 't' in -t4 (sluice load spells it --concurrency: "}},
@@ -149,6 +168,17 @@ func TestCLIFindings(t *testing.T) {
 			stderr: []string{"unknown shorthand flag: 'R' in -R (sluice load spells it --rate: requests started a second)"}},
 		{name: "hey's duration", args: []string{"load", "-z", "10s", u + "/"}, code: 2,
 			stderr: []string{"unknown shorthand flag: 'z' in -z (sluice load spells it --duration: how long to run)"}},
+		{name: "hey's body", args: []string{"load", "-m", "POST", "-d", `{"a":1}`, u + "/"}, code: 2,
+			stderr: []string{`bad value "{\"a\":1}" for --duration: want a duration such as 500ms, 10s or 2m (hey's -d, the request body, is --body here: -d is --duration, as in wrk)`}},
+		{name: "hey's body, form", args: []string{"load", "-d", "name=x", u + "/"}, code: 2,
+			stderr: []string{"(hey's -d, the request body, is --body here"}},
+		{name: "wrk's duration without a unit", args: []string{"load", "-d", "30", u + "/"}, code: 2,
+			stderr: []string{`bad value "30" for --duration: want a duration such as 500ms, 10s or 2m`},
+			check: func(t *testing.T, _, errOut string) {
+				if strings.Contains(errOut, "--body") {
+					t.Errorf("stderr %q hints --body for a number", errOut)
+				}
+			}},
 		{name: "hey's body file", args: []string{"load", "-D", "body.json", u + "/"}, code: 2,
 			stderr: []string{"unknown shorthand flag: 'D' in -D (sluice load spells it --body: the request body; --body @FILE reads it from a file)"}},
 		// curl's --request is the method; the nearest flag was --requests,

@@ -149,6 +149,21 @@ func TestFetchResume(t *testing.T) {
 // a script that ran the same command again after a kill missed the
 // errors of the runs before. --fail-on all still passes a file with a
 // result in it.
+// TestFetchResumeNotRegular gives --resume a device as -o: it is refused
+// as bad usage, naming it. /dev/full reads as endless zeros, which were
+// read as one line until memory ran out; /dev/null failed to truncate.
+func TestFetchResumeNotRegular(t *testing.T) {
+	for _, dev := range []string{"/dev/null", "/dev/full"} {
+		if _, err := os.Stat(dev); err != nil {
+			t.Skipf("no %s", dev)
+		}
+		code, _, errOut := runFetchCLI(context.Background(), "", "fetch", "--resume", "-o", dev, "http://127.0.0.1:1/")
+		if code != exitUsage || !strings.Contains(errOut, dev+" is not a regular file") {
+			t.Errorf("--resume -o %s: exit %d, stderr %q", dev, code, errOut)
+		}
+	}
+}
+
 func TestFetchResumeExitCountsEarlierErrors(t *testing.T) {
 	srv := fetchServer(t)
 	ctx := context.Background()

@@ -71,6 +71,16 @@ func openResume(path string) (done, failed recorded, dropped int, f *os.File, er
 	if err != nil {
 		return nil, nil, 0, nil, usageErrorf("fetch: --resume: %v", err)
 	}
+	// A device or a pipe holds no records to read back and cannot be
+	// rewritten: /dev/full reads as endless zeros, one line that took all
+	// memory.
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err != nil {
+			return nil, nil, 0, nil, fmt.Errorf("fetch: --resume: %s: %w", path, err)
+		}
+		return nil, nil, 0, nil, usageErrorf("fetch: --resume: %s is not a regular file: --resume reads back the records -o wrote to a file and appends to it", path)
+	}
 	if err := lockRecords(f); err != nil {
 		f.Close()
 		return nil, nil, 0, nil, fmt.Errorf("fetch: --resume: %s: %w", path, err)

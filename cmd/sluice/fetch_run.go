@@ -4,10 +4,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -94,7 +96,7 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 	}
 	r.sum.elapsed = time.Since(start)
 	if err != nil {
-		return r.sum, fmt.Errorf("fetch: writing records: %w", err)
+		return r.sum, outputError(o, err, r.written.lines)
 	}
 	select {
 	case ierr := <-inputErrs:
@@ -102,6 +104,33 @@ func fetchAll(ctx context.Context, e *env, o *fetchOptions, args []string, out i
 	default:
 	}
 	return r.sum, nil
+}
+
+// lineCounter counts the lines its writer took in full. Only the
+// writer goroutine uses it until that goroutine has ended.
+type lineCounter struct {
+	w     io.Writer
+	lines int
+}
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.lines += bytes.Count(p[:n], []byte{'\n'})
+	return n, err
+}
+
+// outputError is the error of a run stopped by a failed write of its
+// records, after written of them went out in full: it says so, so that
+// the URLs left without a record are not lost unsaid, and, for a records
+// file, how to fetch only those.
+func outputError(o *fetchOptions, err error, written int) error {
+	rest := "the input's other URLs have no record"
+	if o.queue != "" {
+		rest = "the queue hands the others' URLs out again"
+	} else if fi, serr := os.Stat(o.out.output); serr == nil && fi.Mode().IsRegular() {
+		rest += " (the same command with --resume fetches only those)"
+	}
+	return fmt.Errorf("fetch: writing records: %w: %s written in full; %s", err, plural(int64(written), "record"), rest)
 }
 
 // drain waits for the fetches to run out once the input is read, unless a
@@ -150,7 +179,8 @@ type fetchRun struct {
 	room    *hostRoom  // a host's share of the waiting URLs
 	waiting waitingSet // futures not yet done, to cancel those not started
 	sum     *fetchSummary
-	status  *statusLine // nil when no progress is shown
+	written *lineCounter // the records' lines written in full; the writer's until it ends
+	status  *statusLine  // nil when no progress is shown
 	src     *fetchSource
 
 	lines     chan inputLine
@@ -198,8 +228,11 @@ func (r *fetchRun) startWriter(ctx context.Context, out io.Writer, stop context.
 	}
 	writeErr := make(chan error, 1)
 	sum := r.sum
+	// The counter goes between the writer and out, which showProgress
+	// must see as it is: a terminal the records go to shows no status line.
+	r.written = &lineCounter{w: out}
 	go func() {
-		w := newJSONLines(out)
+		w := newJSONLines(r.written)
 		var acks []string // written, to acknowledge once flushed
 		for rec := range r.records {
 			if r.o.keep.active() {

@@ -120,6 +120,42 @@ func TestFetchStopsAtOutputFailure(t *testing.T) {
 	}
 }
 
+// linesWriter accepts n bytes, then fails every write; it counts the
+// lines it accepted.
+type linesWriter struct {
+	n     int
+	lines int
+}
+
+func (w *linesWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		return 0, errors.New("no space left on device")
+	}
+	w.n -= len(p)
+	w.lines += bytes.Count(p, []byte("\n"))
+	return len(p), nil
+}
+
+// TestFetchOutputFailureCounts fills the output part way: the error says
+// how many records were written in full and that the input's other URLs
+// have none, so that none is lost without a word.
+func TestFetchOutputFailureCounts(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	var in strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&in, "%s/%d\n", srv.URL, i)
+	}
+	var stderr bytes.Buffer
+	out := &linesWriter{n: 100 << 10}
+	code := Main(context.Background(), []string{"fetch", "-q", "-c", "2"}, strings.NewReader(in.String()), out, &stderr)
+	want := fmt.Sprintf("%d records written in full", out.lines)
+	if code != exitFailed || out.lines == 0 || !strings.Contains(stderr.String(), want) ||
+		!strings.Contains(stderr.String(), "the input's other URLs have no record") {
+		t.Fatalf("exit %d, %d lines written, stderr %q; want %q", code, out.lines, stderr.String(), want)
+	}
+}
+
 // TestOrderedInterrupt interrupts an --ordered run: the records of the
 // lines not fetched keep their place, so every record is in input order.
 func TestOrderedInterrupt(t *testing.T) {

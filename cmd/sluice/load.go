@@ -191,7 +191,7 @@ func (o *loadOptions) parseSpecs() ([]load.Threshold, error) {
 	if o.stages != "" {
 		st, err := load.ParseStages(o.stages)
 		if err != nil {
-			return nil, usageErrorf("load: --stages: %v", err)
+			return nil, usageErrorf("load: --stages: %s", strings.TrimPrefix(err.Error(), "load: "))
 		}
 		o.cfg.Stages = st
 	}
@@ -280,9 +280,31 @@ func writeOutputs(out reporter, text, jsonOut, htmlOut io.Writer, files []*os.Fi
 		errs = append(errs, f.Close())
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("load: writing the report: %w", err)
+		return underCommand("load: writing the report", err)
 	}
 	return nil
+}
+
+// commandError is an error of the load package's under a prefix of the
+// command's; errors.Is and errors.As still find it.
+type commandError struct {
+	msg string
+	err error
+}
+
+func (e *commandError) Error() string { return e.msg }
+func (e *commandError) Unwrap() error { return e.err }
+
+// underCommand returns err, an error of the load package's or several
+// joined, under prefix, each without the package's "load: " and on one
+// line, so that the message names the command once: it read "load:
+// writing the report: load: write json: ...".
+func underCommand(prefix string, err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimPrefix(l, "load: ")
+	}
+	return &commandError{msg: prefix + ": " + strings.Join(lines, "; "), err: err}
 }
 
 // closeOutputs closes and removes report files of a run that failed.

@@ -80,7 +80,7 @@ func (o *reportOutputs) write(rep *load.Report) error {
 	}
 	errs = append(errs, o.close())
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("%s: writing the report: %w", o.cmd, err)
+		return underCommand(o.cmd+": writing the report", err)
 	}
 	return nil
 }

@@ -319,12 +319,40 @@ func TestLiveLine(t *testing.T) {
 // those cancelled in flight at the end and those dropped.
 func openModelPlan(t *testing.T, report string) (ok, cut, dropped int) {
 	t.Helper()
-	m := regexp.MustCompile(`requests +(\d+) \((\d+) ok, 0 failed\)(?:, (\d+) cancelled in flight at the end)?(?:, (\d+) dropped)?`).FindStringSubmatch(report)
+	m := regexp.MustCompile(`requests +(\d+) \((\d+) ok, 0 failed\)\n(?: +(\d+) dropped .*\n)?(?: +(\d+) cancelled in flight at the end.*\n)?`).FindStringSubmatch(report)
 	if m == nil || m[1] != m[2] {
 		t.Fatalf("no requests line with all of them ok:\n%s", report)
 	}
 	ok, _ = strconv.Atoi(m[2])
-	cut, _ = strconv.Atoi(m[3])
-	dropped, _ = strconv.Atoi(m[4])
+	dropped, _ = strconv.Atoi(m[3])
+	cut, _ = strconv.Atoi(m[4])
 	return ok, cut, dropped
+}
+
+// TestLoadReportWriteFails writes the JSON and HTML reports of a run, and
+// of a merge, to a full device: each error says "load" once, where it
+// said "load: writing the report: load: write json: ...".
+func TestLoadReportWriteFails(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	rep := filepath.Join(t.TempDir(), "r.json")
+	if code, _, errOut := runCLI(context.Background(), "load", "-n", "5", "-c", "1", "--json", rep, srv.URL); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"load", "-n", "5", "-c", "1", "--json", "/dev/full", srv.URL}, "sluice: load: writing the report: write json: write /dev/full: no space left on device\n"},
+		{[]string{"load", "-n", "5", "-c", "1", "--html", "/dev/full", srv.URL}, "sluice: load: writing the report: write html: write /dev/full: no space left on device\n"},
+		{[]string{"load", "merge", "-o", "/dev/full", rep}, "sluice: load merge: writing the report: write json: write /dev/full: no space left on device\n"},
+	} {
+		code, _, errOut := runCLI(context.Background(), tc.args...)
+		if code != exitFailed || !strings.HasSuffix(errOut, tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want it to end %q", tc.args, code, errOut, tc.want)
+		}
+	}
 }
