@@ -162,6 +162,13 @@ func checkLoadFlags(cmd *cobra.Command, cfg *load.Config) error {
 		checkAtMost("load", "max-inflight", cfg.DropAbove, load.MaxInFlightLimit),
 		checkPositive("load", "timeout", cfg.Timeout),
 	}
+	// An empty spec was taken as none: --stages= ran the default closed
+	// load for ten seconds.
+	for _, name := range []string{"stages", "threshold"} {
+		if fs.Changed(name) && strings.TrimSpace(fs.Lookup(name).Value.String()) == "" {
+			errs = append(errs, usageErrorf("load: --%s is empty", name))
+		}
+	}
 	if fs.Changed("duration") {
 		errs = append(errs, checkPositive("load", "duration", cfg.Duration))
 	}
