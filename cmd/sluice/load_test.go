@@ -63,7 +63,7 @@ func TestLoadUsageErrors(t *testing.T) {
 		{"html to a directory", []string{"load", "-n", "1", "--html", dir, "http://127.0.0.1/"}, "load: --html: open " + dir},
 		{"bad stages", []string{"load", "--stages", "10s", "http://127.0.0.1/"}, "want DURATION:RATE"},
 		{"empty stages", []string{"load", "--stages=", "http://127.0.0.1/"}, "load: --stages is empty"},
-		{"blank threshold", []string{"load", "--threshold", " ", "-n", "1", "http://127.0.0.1/"}, "load: --threshold is empty"},
+		{"empty threshold", []string{"load", "--threshold=", "-n", "1", "http://127.0.0.1/"}, "load: --threshold is empty"},
 		{"bad threshold", []string{"load", "--threshold", "p99<fast", "http://127.0.0.1/"}, "want a duration"},
 		{"bad header", []string{"load", "-H", "nocolon", "http://127.0.0.1/"}, "want 'Key: Value'"},
 		{"bad method", []string{"load", "-m", "GE T", "http://127.0.0.1/"}, "bad method"},
