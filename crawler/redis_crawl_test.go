@@ -256,6 +256,61 @@ func TestRedisCrawlPerHostAcrossProcesses(t *testing.T) {
 	}
 }
 
+// sharedCrawls is crawls of one shared crawl running in goroutines of
+// their own, which a test may interrupt once they have visited some pages.
+type sharedCrawls struct {
+	mu      sync.Mutex
+	seen    map[string]int // visits of each URL
+	at      int            // pages visited that close reached
+	reached chan struct{}
+	errs    []error       // each crawl's, once done is closed
+	done    chan struct{} // every crawl has returned
+}
+
+// startCrawls starts each crawler on seeds in a goroutine of its own;
+// waitPages returns once they have visited at pages.
+func startCrawls(crawlers []*crawler.Crawler, seeds []string, at int) *sharedCrawls {
+	s := &sharedCrawls{seen: make(map[string]int), at: at, reached: make(chan struct{}),
+		errs: make([]error, len(crawlers)), done: make(chan struct{})}
+	var wg sync.WaitGroup
+	for i, c := range crawlers {
+		wg.Go(func() { s.errs[i] = c.Crawl(context.Background(), seeds, s.visit) })
+	}
+	go func() {
+		wg.Wait()
+		close(s.done)
+	}()
+	return s
+}
+
+func (s *sharedCrawls) visit(p *crawler.Page) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen[p.URL]++
+	if len(s.seen) == s.at {
+		close(s.reached)
+	}
+	return nil
+}
+
+// waitPages waits until the crawls have visited the pages startCrawls
+// was given, and fails t if they all end before.
+func (s *sharedCrawls) waitPages(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.reached:
+	case <-s.done:
+		t.Fatalf("the crawls ended after %d pages, before %d: %v", len(s.seen), s.at, s.errs)
+	}
+}
+
+// wait waits until every crawl has returned and returns their errors and
+// the visits of each URL.
+func (s *sharedCrawls) wait() ([]error, map[string]int) {
+	<-s.done
+	return s.errs, s.seen
+}
+
 // syncBuffer is a bytes.Buffer for a logger written from several goroutines.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -309,35 +364,17 @@ func testRedisRestart(t *testing.T, maxRetries int, outage time.Duration) {
 		f := openRedisCrawl(t, c, "restart", crawler.RedisOptions{Worker: fmt.Sprint("w", i), LeaseTTL: 2 * time.Second, Logger: logger})
 		crawlers = append(crawlers, &crawler.Crawler{MaxInFlight: 8, Frontier: f, Logger: logger})
 	}
-	var mu sync.Mutex
-	seen := make(map[string]int)
-	var wg sync.WaitGroup
-	for _, c := range crawlers {
-		wg.Go(func() {
-			err := c.Crawl(context.Background(), []string{hs.URL + "/p/0"}, func(p *crawler.Page) error {
-				mu.Lock()
-				seen[p.URL]++
-				mu.Unlock()
-				return nil
-			})
-			if err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	for {
-		mu.Lock()
-		n := len(seen)
-		mu.Unlock()
-		if n >= 100 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	run := startCrawls(crawlers, []string{hs.URL + "/p/0"}, 100)
+	run.waitPages(t)
 	srv.Kill()
 	time.Sleep(outage)
 	srv.Restart(t)
-	wg.Wait()
+	errs, seen := run.wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
 	unique, dups := site.Fetches()
 	if unique != 600 || len(seen) != 600 {
 		t.Errorf("%d pages fetched, %d visited; want 600", unique, len(seen))
@@ -389,31 +426,10 @@ func TestRedisCrawlStopsWhenRedisLosesTheCrawl(t *testing.T) {
 		f := openRedisCrawl(t, c, "lost", crawler.RedisOptions{Worker: fmt.Sprint("w", i), LeaseTTL: 2 * time.Second, Logger: logger})
 		crawlers = append(crawlers, &crawler.Crawler{MaxInFlight: 8, Frontier: f, Logger: logger})
 	}
-	var mu sync.Mutex
-	seen := make(map[string]int)
-	errs := make([]error, len(crawlers))
-	var wg sync.WaitGroup
-	for i, c := range crawlers {
-		wg.Go(func() {
-			errs[i] = c.Crawl(context.Background(), []string{hs.URL + "/p/0"}, func(p *crawler.Page) error {
-				mu.Lock()
-				seen[p.URL]++
-				mu.Unlock()
-				return nil
-			})
-		})
-	}
-	for {
-		mu.Lock()
-		n := len(seen)
-		mu.Unlock()
-		if n >= 100 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	run := startCrawls(crawlers, []string{hs.URL + "/p/0"}, 100)
+	run.waitPages(t)
 	srv.Restart(t)
-	wg.Wait()
+	errs, seen := run.wait()
 	for i, err := range errs {
 		if err == nil || !strings.Contains(err.Error(), "gone from Redis") {
 			t.Errorf("crawl %d ended with %v; want the crawl gone from Redis", i, err)
