@@ -290,7 +290,7 @@ func (f *RedisFrontier) PopPaced(ctx context.Context, host string, lim HostLimit
 }
 
 func (f *RedisFrontier) pop(ctx context.Context, host string, lim HostLimits) (Entry, bool, error) {
-	keys := []string{f.key("n"), f.key("r"), f.key("t"), f.key("h"), f.key("l"), f.okey, f.key("q:" + host)}
+	keys := []string{f.key("n"), f.key("r"), f.key("t"), f.key("h"), f.key("l"), f.okey, f.key("q:" + host), f.key("w")}
 	k := 1
 	if lim == (HostLimits{}) {
 		// The URLs held here beyond those handed out stay under
@@ -300,7 +300,7 @@ func (f *RedisFrontier) pop(ctx context.Context, host string, lim HostLimits) (E
 		k = max(1, min(f.batch, 2*f.batch-f.nbuf))
 		f.mu.Unlock()
 	}
-	args := []any{host, f.worker, lim.Delay.Microseconds(), lim.PerHost, k, hostsched.PaceSlack.Microseconds(), f.prefix, f.mask}
+	args := []any{host, f.worker, lim.Delay.Microseconds(), lim.PerHost, k, hostsched.PaceSlack.Microseconds(), f.prefix, f.mask, f.ttl.Microseconds()}
 	var res []any
 	err := f.do(ctx, func(ctx context.Context) (err error) {
 		res, err = popScript.Run(ctx, f.rdb, keys, args...).Slice()

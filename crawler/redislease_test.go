@@ -2,9 +2,13 @@ package crawler
 
 import (
 	"context"
+	"crypto/sha1"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/sluicehq/sluice/internal/redistest"
 )
 
@@ -32,8 +36,8 @@ func TestRedisFrontierReconcileLostPop(t *testing.T) {
 		t.Fatal(err)
 	}
 	host := "http://a.example"
-	keys := []string{f.key("n"), f.key("r"), f.key("t"), f.key("h"), f.key("l"), f.okey, f.key("q:" + host)}
-	if err := popScript.Run(ctx, f.rdb, keys, host, f.worker, 0, 0, 1, 0, f.prefix, f.mask).Err(); err != nil {
+	keys := []string{f.key("n"), f.key("r"), f.key("t"), f.key("h"), f.key("l"), f.okey, f.key("q:" + host), f.key("w")}
+	if err := popScript.Run(ctx, f.rdb, keys, host, f.worker, 0, 0, 1, 0, f.prefix, f.mask, f.ttl.Microseconds()).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if p, i, _ := f.Counts(ctx); p != 0 || i != 2 {
@@ -112,4 +116,74 @@ func TestRedisFinishWhenNothingHandedOut(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// dropBeats is a go-redis hook that fails every heartbeat script call
+// before it reaches Redis, as for a process whose heartbeat has not run
+// yet.
+type dropBeats struct{}
+
+var errBeatDropped = errors.New("heartbeat dropped")
+
+func (dropBeats) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (dropBeats) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if args := cmd.Args(); len(args) > 1 {
+			body, _ := args[1].(string)
+			if body == heartbeatScript.Hash() || fmt.Sprintf("%x", sha1.Sum([]byte(body))) == heartbeatScript.Hash() {
+				cmd.SetErr(errBeatDropped)
+				return errBeatDropped
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (dropBeats) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestRedisFrontierReapsWorkerBeforeItsFirstBeat: a process that took URLs
+// and died before any heartbeat of its own reached Redis has them taken
+// back by the others, like any dead process's.
+func TestRedisFrontierReapsWorkerBeforeItsFirstBeat(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	const ttl = 200 * time.Millisecond
+	deadClient := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	deadClient.AddHook(dropBeats{})
+	dead, err := NewRedisFrontier(deadClient, "first", RedisOptions{Worker: "dead", LeaseTTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const u = "http://a.example/1"
+	if _, err := dead.Admit(ctx, []Entry{{URL: u}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := dead.Pop(ctx, "http://a.example"); err != nil || !ok {
+		t.Fatalf("pop: %v %v", ok, err)
+	}
+	if _, err := dead.Beat(ctx); !errors.Is(err, errBeatDropped) {
+		t.Fatalf("beat: %v, want it dropped", err)
+	}
+	// The process dies: Close cannot put its URL back.
+	_ = deadClient.Close()
+	_ = dead.Close()
+	live, err := NewRedisFrontier(srv.Client(t), "first", RedisOptions{Worker: "live", LeaseTTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	// The live heartbeat reaps every LeaseTTL/3; 50 of them is a hang
+	// guard, not a measure of speed.
+	for live.beats.Load() < 50 {
+		if s, err := live.State(ctx, u); err != nil {
+			t.Fatal(err)
+		} else if s == Pending {
+			return
+		}
+		time.Sleep(ttl / 10)
+	}
+	t.Fatalf("the URL leased by a process that never beat stayed in flight through %d heartbeats of another", live.beats.Load())
 }

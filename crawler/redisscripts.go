@@ -15,7 +15,8 @@
 //	           host's queue is empty
 //	h          hash: host → URLs in flight
 //	l          string: the last lease number
-//	w          sorted set: worker → deadline (µs) of all its leases
+//	w          sorted set: worker → deadline (µs) of all its leases, set
+//	           by its heartbeats and hand-outs
 //	m          hash: last = last heartbeat (µs), up = since when heartbeats
 //	           have come without a gap longer than the lease TTL
 //	o:WORKER   hash: lease → host "\n" item, the worker's leases
@@ -117,10 +118,13 @@ end
 return out
 `)
 
-// popScript: KEYS n r t h l o:WORKER q:HOST; ARGV host, worker, delay µs,
-// per-host cap, most items, slack µs, prefix, mask. Returns {0} when the
-// queue is empty, {1, wait µs} when the host may not start yet, {2} when it
-// is at its cap, {3, lease, item, ...} otherwise.
+// popScript: KEYS n r t h l o:WORKER q:HOST w; ARGV host, worker, delay µs,
+// per-host cap, most items, slack µs, prefix, mask, ttl µs. Returns {0}
+// when the queue is empty, {1, wait µs} when the host may not start yet,
+// {2} when it is at its cap, {3, lease, item, ...} otherwise. A hand-out
+// sets the worker's deadline in w, as a heartbeat does: the leases of a
+// worker not in w are never reaped, and its first heartbeat may not have
+// reached Redis yet when it takes URLs and dies.
 var popScript = redis.NewScript(luaPrelude + `
 local host, worker = ARGV[1], ARGV[2]
 local delay, cap, k, slack = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -154,6 +158,7 @@ for j, item in ipairs(items) do
   out[#out + 1] = item
 end
 redis.call('HSET', KEYS[6], unpack(owned))
+redis.call('ZADD', KEYS[8], now + tonumber(ARGV[9]), worker)
 redis.call('HINCRBY', KEYS[1], 'p', -#items)
 redis.call('HINCRBY', KEYS[1], 'i', #items)
 redis.call('HINCRBY', KEYS[4], host, #items)

@@ -168,8 +168,14 @@ func TestFetchQueueInterruptLeavesUnfetched(t *testing.T) {
 	var hang atomic.Bool
 	var started atomic.Int32
 	hang.Store(true)
+	ctx := context.Background()
+	// The worker is interrupted once its second request has started.
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		started.Add(1)
+		if started.Add(1) == 2 {
+			cancel()
+		}
 		if hang.Load() {
 			<-r.Context().Done()
 			return
@@ -181,19 +187,10 @@ func TestFetchQueueInterruptLeavesUnfetched(t *testing.T) {
 	for i := range 30 {
 		fmt.Fprintf(&in, "%s/%d\n", srv.URL, i)
 	}
-	ctx := context.Background()
 	if code, _, errOut := runFetchCLI(ctx, in.String(), "queue", "push", "--redis", rs.URL(0), "--queue", "stop"); code != 0 {
 		t.Fatalf("push exit %d: %s", code, errOut)
 	}
 	dir := t.TempDir()
-	actx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		for started.Load() < 2 {
-			time.Sleep(5 * time.Millisecond)
-		}
-		cancel()
-	}()
 	code, _, errOut := runFetchCLI(actx, "", "fetch", "--redis", rs.URL(0), "--queue", "stop", "--worker", "A", "-c", "2", "--grace", "100ms", "-o", filepath.Join(dir, "A"))
 	if code != exitInterrupted || !strings.Contains(errOut, "stay in the queue for another worker") {
 		t.Fatalf("interrupted worker: exit %d, stderr %s", code, errOut)
