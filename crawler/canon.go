@@ -4,7 +4,6 @@
 package crawler
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -195,15 +194,14 @@ func normalizeEscapes(h string) string {
 		c := unhex(h[i+1])<<4 | unhex(h[i+2])
 		decode := unreserved(c)
 		if decode && urlcheck.IsHex(c) {
-			// The output so far, up to here, ends in the "%" or "%X" of
-			// a stray "%" when its last "%" is one or two bytes back.
-			var last int
+			// The output so far ends in the "%" or "%X" of a stray "%"
+			// when one of its last two bytes is a "%". (It holds at least
+			// the scheme and host, so it has two.)
+			last, prev := h[i-1], h[i-2]
 			if b != nil {
-				last = len(b) - 1 - bytes.LastIndexByte(b, '%')
-			} else {
-				last = i - 1 - strings.LastIndexByte(h[:i], '%')
+				last, prev = b[len(b)-1], b[len(b)-2]
 			}
-			decode = last > 1 || last < 0
+			decode = last != '%' && prev != '%'
 		}
 		if b == nil {
 			if !decode && !isLowerHex(h[i+1]) && !isLowerHex(h[i+2]) {
