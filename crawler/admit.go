@@ -143,6 +143,12 @@ func (s *scheduler) applyAdmit(keep []Entry, codes []int8, err error) {
 		s.pending++
 		s.touch(h)
 	}
+	s.countQueued()
+}
+
+// countQueued sets the stats' count of URLs queued, and their peak, from
+// the scheduler's.
+func (s *scheduler) countQueued() {
 	s.c.update(func(st *Stats) {
 		st.Queued = int64(s.pending)
 		st.PeakQueue = max(st.PeakQueue, st.Queued)
@@ -247,10 +253,7 @@ func (s *scheduler) adoptHosts(store context.Context) bool {
 		}
 		s.touch(h)
 	}
-	s.c.update(func(st *Stats) {
-		st.Queued = int64(s.pending)
-		st.PeakQueue = max(st.PeakQueue, st.Queued)
-	})
+	s.countQueued()
 	return true
 }
 

@@ -130,12 +130,7 @@ func (f *DiskFrontier) takeAdmits() *pebble.Batch {
 		op.Value[0] = byte(Pending)
 		_ = op.Finish()
 	}
-	slices.SortFunc(a, func(x, y admission) int {
-		if c := strings.Compare(x.host, y.host); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.seq, y.seq)
-	})
+	slices.SortFunc(a, func(x, y admission) int { return compareQueueKeys(x.host, x.seq, y.host, y.seq) })
 	for i := range a {
 		f.keyBuf = appendQueueKey(f.keyBuf[:0], a[i].host, a[i].seq)
 		_ = b.Set(f.keyBuf, f.admitBuf[a[i].start:a[i].end], nil)
@@ -143,6 +138,15 @@ func (f *DiskFrontier) takeAdmits() *pebble.Batch {
 	clear(a) // their host strings
 	f.admits, f.admitBuf = a[:0], f.admitBuf[:0]
 	return b
+}
+
+// compareQueueKeys orders queue entries, by host and sequence number, as
+// their queue keys are ordered.
+func compareQueueKeys(xHost string, xSeq uint64, yHost string, ySeq uint64) int {
+	if c := strings.Compare(xHost, yHost); c != 0 {
+		return c
+	}
+	return cmp.Compare(xSeq, ySeq)
 }
 
 // compareFP orders fingerprints as their state keys are ordered.
@@ -518,12 +522,7 @@ func (f *DiskFrontier) writeDones(b *pebble.Batch, fin []finishedURL) {
 	for _, u := range fin {
 		f.unmark(b, u.fp)
 	}
-	slices.SortFunc(fin, func(x, y finishedURL) int {
-		if c := strings.Compare(x.l.e.Host, y.l.e.Host); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.l.seq, y.l.seq)
-	})
+	slices.SortFunc(fin, func(x, y finishedURL) int { return compareQueueKeys(x.l.e.Host, x.l.seq, y.l.e.Host, y.l.seq) })
 	for _, u := range fin {
 		f.unqueue(b, u.l)
 	}
